@@ -1,0 +1,45 @@
+# Ferry: the two commands are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PROTOS := $(wildcard protos/ferry/v1/*.proto)
+
+.PHONY: install run test lint typecheck proto proto-check bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/ferry serve
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check server client tests bench
+	$(BIN)/ruff format --check server client tests bench
+
+typecheck: install
+	$(BIN)/mypy server/ferry_server client/ferry_client
+
+proto: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iprotos \
+		--python_out=client --grpc_python_out=client \
+		--mypy_out=client --mypy_grpc_out=client \
+		$(PROTOS)
+
+proto-check: proto
+	git diff --exit-code -- client/ferry
+	test -z "$$(git status --porcelain -- client/ferry)"
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) ferry-data .pytest_cache .mypy_cache .ruff_cache
