@@ -1,0 +1,174 @@
+"""The composition root: ``create_server(settings)`` wires settings, SQL, disk, domain and gRPC.
+
+The CLI and the tests build the server through this one function.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+from sqlalchemy import Engine
+
+from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
+from ferry_server.domain.service import Limits, TransferService
+from ferry_server.persistence.database import create_database_engine, migrate
+from ferry_server.persistence.repository import SqlTaskRepository
+from ferry_server.storage.filesystem import FileSystemStore
+from ferry_server.transport.servicer import FerryServicer, rpc_handlers
+
+log = logging.getLogger("ferry.server")
+
+
+class StartupError(RuntimeError):
+    """The server cannot start with these settings; the message says what to change."""
+
+
+class _Sweeper(threading.Thread):
+    """Expires idle tasks every ``interval`` seconds until stopped."""
+
+    def __init__(self, service: TransferService, interval: float) -> None:
+        super().__init__(name="ferry-sweeper", daemon=True)
+        self._service = service
+        self._interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._service.expire_idle()
+            except Exception:
+                # The database may be briefly unreachable; the next sweep tries again.
+                log.exception("expiry sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class FerryServer:
+    """A started-or-startable Ferry replica."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        grpc_server: grpc.Server,
+        port: int,
+        engine: Engine,
+        sweeper: _Sweeper,
+        service: TransferService,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self._grpc = grpc_server
+        self._port = port
+        self._engine = engine
+        self._sweeper = sweeper
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful when listening on port 0)."""
+        return self._port
+
+    @property
+    def address(self) -> str:
+        host = self.settings.listen.rpartition(":")[0]
+        return f"{host}:{self._port}"
+
+    def start(self) -> None:
+        self._grpc.start()
+        self._sweeper.start()
+        log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop taking RPCs, let in-flight ones finish for ``grace`` seconds, then release all."""
+        self._sweeper.stop()
+        self._grpc.stop(grace).wait()
+        self._engine.dispose()
+        log.info("ferry stopped")
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return self._grpc.wait_for_termination(timeout)
+
+
+def _prepare_directories(settings: Settings) -> None:
+    root = settings.resolved_storage_root
+    for directory in (settings.data_dir, settings.staging_dir, root):
+        directory.mkdir(parents=True, exist_ok=True)
+    if settings.staging_dir.stat().st_dev != root.stat().st_dev:
+        raise StartupError(
+            f"the data directory ({settings.data_dir}) and the storage root ({root}) are on "
+            "different filesystems; publishing must be a rename, so put them on one"
+        )
+    real_root = Path(os.path.realpath(root))
+    real_data = Path(os.path.realpath(settings.data_dir))
+    if real_root == real_data or real_root in real_data.parents:
+        raise StartupError(
+            f"the storage root ({root}) must not contain the data directory "
+            f"({settings.data_dir}): uploads could overwrite Ferry's own files"
+        )
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        default_block_size=settings.default_block_size,
+        min_block_size=settings.min_block_size,
+        max_block_size=settings.max_block_size,
+        block_alignment=BLOCK_ALIGNMENT,
+        max_file_size=settings.max_file_size,
+        max_message_data=MAX_MESSAGE_DATA,
+        task_ttl=timedelta(seconds=settings.task_ttl_seconds),
+        merge_lease=timedelta(seconds=settings.merge_lease_seconds),
+        fsync=settings.fsync,
+    )
+
+
+def create_server(settings: Settings) -> FerryServer:
+    """Build a replica for ``settings``: directories, schema migrations, services, gRPC port."""
+    _prepare_directories(settings)
+    engine = create_database_engine(
+        settings.resolved_database_url, fsync=settings.fsync, pool_size=settings.max_workers
+    )
+    try:
+        migrate(engine)
+        service = TransferService(
+            SqlTaskRepository(engine),
+            FileSystemStore(
+                settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
+            ),
+            _limits(settings),
+            replica_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+        )
+        grpc_server = grpc.server(
+            ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE),
+                ("grpc.max_send_message_length", MAX_RECEIVE_MESSAGE),
+                # Without this a second replica could silently share the port with the first.
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        grpc_server.add_generic_rpc_handlers((rpc_handlers(FerryServicer(service)),))
+        try:
+            port = grpc_server.add_insecure_port(settings.listen)
+        except RuntimeError as exc:
+            raise StartupError(f"cannot listen on {settings.listen}: {exc}") from exc
+        if port == 0:
+            raise StartupError(f"cannot listen on {settings.listen} (address in use?)")
+    except BaseException:
+        engine.dispose()
+        raise
+    return FerryServer(
+        settings,
+        grpc_server,
+        port,
+        engine,
+        _Sweeper(service, settings.sweep_interval_seconds),
+        service,
+    )

@@ -1,0 +1,179 @@
+"""``ferry serve``: settings from flags and ``FERRY_*`` environment variables, then run until a
+signal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+from ferry_server.app import StartupError, create_server
+from ferry_server.config import Settings, SettingsError
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Parse ``8M``, ``256KiB``, ``1T`` or a plain byte count (binary units)."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 8M, 256KiB or 1048576")
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    defaults = Settings()
+
+    def default(name: str, fallback: object) -> object:
+        return env.get(f"FERRY_{name}", fallback)
+
+    parser = argparse.ArgumentParser(
+        prog="ferry serve",
+        description="Run a Ferry replica. Every flag has a FERRY_* environment variable.",
+    )
+    add = parser.add_argument
+    add(
+        "--listen",
+        default=default("LISTEN", defaults.listen),
+        help="HOST:PORT to listen on; port 0 picks a free one [FERRY_LISTEN, %(default)s]",
+    )
+    add(
+        "--data-dir",
+        type=Path,
+        default=Path(str(default("DATA_DIR", defaults.data_dir))),
+        help="staging files and the SQLite database [FERRY_DATA_DIR, %(default)s]",
+    )
+    add(
+        "--storage-root",
+        type=Path,
+        default=default("STORAGE_ROOT", None),
+        help="where published files go [FERRY_STORAGE_ROOT, <data dir>/files]",
+    )
+    add(
+        "--database-url",
+        default=default("DATABASE_URL", None),
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
+        "[FERRY_DATABASE_URL, SQLite in the data dir]",
+    )
+    add(
+        "--block-size",
+        type=parse_size,
+        default=parse_size(str(default("BLOCK_SIZE", defaults.default_block_size))),
+        help="default block size [FERRY_BLOCK_SIZE, 8M]",
+    )
+    add(
+        "--min-block-size",
+        type=parse_size,
+        default=parse_size(str(default("MIN_BLOCK_SIZE", defaults.min_block_size))),
+        help="smallest block size a client may ask for [FERRY_MIN_BLOCK_SIZE, 256K]",
+    )
+    add(
+        "--max-block-size",
+        type=parse_size,
+        default=parse_size(str(default("MAX_BLOCK_SIZE", defaults.max_block_size))),
+        help="largest block size a client may ask for [FERRY_MAX_BLOCK_SIZE, 64M]",
+    )
+    add(
+        "--max-file-size",
+        type=parse_size,
+        default=parse_size(str(default("MAX_FILE_SIZE", defaults.max_file_size))),
+        help="largest file a task may declare [FERRY_MAX_FILE_SIZE, 1T]",
+    )
+    add(
+        "--no-fsync",
+        action="store_true",
+        default=_env_bool(str(default("NO_FSYNC", "false"))),
+        help="skip fsync before acknowledging blocks: only for throw-away data [FERRY_NO_FSYNC]",
+    )
+    add(
+        "--task-ttl",
+        type=float,
+        default=float(str(default("TASK_TTL", defaults.task_ttl_seconds))),
+        help="seconds an idle task lives before it expires [FERRY_TASK_TTL, 604800]",
+    )
+    add(
+        "--max-workers",
+        type=int,
+        default=int(str(default("MAX_WORKERS", defaults.max_workers))),
+        help="RPC worker threads; each open upload stream holds one [FERRY_MAX_WORKERS, 64]",
+    )
+    add(
+        "--log-level",
+        default=default("LOG_LEVEL", defaults.log_level),
+        help="DEBUG, INFO, WARNING or ERROR [FERRY_LOG_LEVEL, %(default)s]",
+    )
+    add(
+        "--port-file",
+        type=Path,
+        default=default("PORT_FILE", None),
+        help="write the bound port to this file once listening [FERRY_PORT_FILE]",
+    )
+    return parser  # fmt: skip
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        listen=args.listen,
+        data_dir=args.data_dir,
+        storage_root=args.storage_root,
+        database_url=args.database_url,
+        default_block_size=args.block_size,
+        min_block_size=args.min_block_size,
+        max_block_size=args.max_block_size,
+        max_file_size=args.max_file_size,
+        fsync=not args.no_fsync,
+        task_ttl_seconds=args.task_ttl,
+        max_workers=args.max_workers,
+        log_level=args.log_level.upper(),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser(os.environ)
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        server = create_server(settings)
+    except StartupError as exc:
+        print(f"ferry serve: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("ferry.server").info(
+            "%s received: stopping (grace %.0fs)",
+            signal.Signals(signum).name,
+            settings.shutdown_grace_seconds,
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    if args.port_file is not None:
+        tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+        tmp.write_text(f"{server.port}\n")
+        tmp.replace(args.port_file)
+    stop.wait()
+    server.stop(settings.shutdown_grace_seconds)
+    return 0

@@ -1,0 +1,100 @@
+"""The server's settings: one frozen, validated object built once at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+
+#: Block sizes must be a multiple of this, so blocks align with pages and messages.
+BLOCK_ALIGNMENT = 64 * KiB
+#: Most data bytes one UploadParts message may carry (DESIGN: "at most ~1 MiB a message").
+MAX_MESSAGE_DATA = 1 * MiB
+#: gRPC's own receive limit: room for one full data message plus its header fields.
+MAX_RECEIVE_MESSAGE = 2 * MiB
+
+
+class SettingsError(ValueError):
+    """A setting is out of its allowed range; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server is configured with. Build once; pass down."""
+
+    data_dir: Path = Path("ferry-data")
+    listen: str = "127.0.0.1:50051"
+    #: Where published files go; defaults to ``<data_dir>/files``.
+    storage_root: Path | None = None
+    #: Any SQLAlchemy URL; defaults to SQLite (WAL) at ``<data_dir>/ferry.db``.
+    database_url: str | None = None
+    default_block_size: int = 8 * MiB
+    min_block_size: int = 256 * KiB
+    max_block_size: int = 64 * MiB
+    max_file_size: int = 1 * TiB
+    fsync: bool = True
+    log_level: str = "INFO"
+    #: An UPLOADING or PAUSED task idle this long expires.
+    task_ttl_seconds: float = 7 * 24 * 3600.0
+    #: How often the expiry sweep runs.
+    sweep_interval_seconds: float = 60.0
+    #: How long a replica may hold a task's merge before another may take over.
+    merge_lease_seconds: float = 600.0
+    #: Worker threads; each open UploadParts stream holds one.
+    max_workers: int = 64
+    #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
+    shutdown_grace_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("default_block_size", "min_block_size", "max_block_size"):
+            value = getattr(self, name)
+            if value <= 0 or value % BLOCK_ALIGNMENT:
+                raise SettingsError(
+                    f"{name}={value}: must be a positive multiple of {BLOCK_ALIGNMENT} bytes"
+                )
+        if not self.min_block_size <= self.default_block_size <= self.max_block_size:
+            raise SettingsError(
+                f"block sizes must satisfy min <= default <= max, got "
+                f"{self.min_block_size} <= {self.default_block_size} <= {self.max_block_size}"
+            )
+        if self.max_block_size > 2**31 - 1:
+            raise SettingsError("max_block_size must fit in 31 bits")
+        if self.max_file_size < 0:
+            raise SettingsError("max_file_size must not be negative")
+        if self.max_file_size // self.min_block_size >= 2**32:
+            raise SettingsError("max_file_size / min_block_size must stay below 2**32 blocks")
+        if self.task_ttl_seconds <= 0 or self.sweep_interval_seconds <= 0:
+            raise SettingsError("task_ttl_seconds and sweep_interval_seconds must be positive")
+        if self.merge_lease_seconds <= 0:
+            raise SettingsError("merge_lease_seconds must be positive")
+        if self.max_workers < 2:
+            raise SettingsError("max_workers must be at least 2")
+        if logging.getLevelName(self.log_level.upper()) not in range(0, 60):
+            raise SettingsError(f"unknown log level {self.log_level!r}")
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise SettingsError(f"listen={self.listen!r}: expected HOST:PORT")
+
+    @property
+    def resolved_storage_root(self) -> Path:
+        return self.storage_root if self.storage_root is not None else self.data_dir / "files"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ferry.db').resolve()}"
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,112 @@
+"""Task and block values, the task state machine, and block arithmetic."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class TaskState(enum.StrEnum):
+    UPLOADING = "UPLOADING"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+ACTIVE_STATES = frozenset({TaskState.UPLOADING, TaskState.PAUSED})
+TERMINAL_STATES = frozenset(
+    {TaskState.COMPLETED, TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED}
+)
+#: States a caller may ask for through SetState.
+SETTABLE_STATES = frozenset({TaskState.UPLOADING, TaskState.PAUSED, TaskState.CANCELED})
+
+_TRANSITIONS: Mapping[TaskState, frozenset[TaskState]] = {
+    TaskState.UPLOADING: frozenset(
+        {TaskState.PAUSED, TaskState.COMPLETED, TaskState.CANCELED, TaskState.EXPIRED}
+        | {TaskState.FAILED}
+    ),
+    TaskState.PAUSED: frozenset(
+        {TaskState.UPLOADING, TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED}
+    ),
+}
+
+
+def can_transition(current: TaskState, target: TaskState) -> bool:
+    """Whether ``current -> target`` is a legal change (staying put is handled by callers)."""
+    return target in _TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRange:
+    """Half-open range of block indexes ``[start, end)``."""
+
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return str(self.start) if self.end == self.start + 1 else f"{self.start}-{self.end - 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A task as the domain sees it; never an ORM row."""
+
+    task_id: str
+    principal: str
+    file_name: str
+    size: int
+    #: Declared whole-file SHA-256 (lowercase hex), or the computed one once COMPLETED.
+    sha256: str | None
+    store_path: str
+    metadata: Mapping[str, str]
+    block_size: int
+    block_count: int
+    state: TaskState
+    overwrite: bool
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    failure_reason: str | None
+    committed_bytes: int
+
+    def block_length(self, index: int) -> int:
+        return block_length(self.size, self.block_size, index)
+
+
+def block_count(size: int, block_size: int) -> int:
+    return -(-size // block_size)
+
+
+def block_length(size: int, block_size: int, index: int) -> int:
+    """Length of block ``index``: ``[index*B, min((index+1)*B, size))``."""
+    start = index * block_size
+    return min(block_size, size - start)
+
+
+def missing_ranges(count: int, committed: Iterable[int]) -> list[BlockRange]:
+    """The complement of ``committed`` within ``[0, count)`` as sorted half-open ranges."""
+    ranges: list[BlockRange] = []
+    cursor = 0
+    for index in sorted(set(committed)):
+        if index > cursor:
+            ranges.append(BlockRange(cursor, index))
+        cursor = max(cursor, index + 1)
+    if cursor < count:
+        ranges.append(BlockRange(cursor, count))
+    return ranges
+
+
+def describe_ranges(ranges: list[BlockRange], limit: int = 10) -> str:
+    """Human-readable list of ranges, e.g. ``0-3, 7, 9-12 (+2 more ranges)``."""
+    shown = ", ".join(str(r) for r in ranges[:limit])
+    if len(ranges) > limit:
+        shown += f" (+{len(ranges) - limit} more ranges)"
+    return shown

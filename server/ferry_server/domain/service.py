@@ -1,0 +1,589 @@
+"""The transfer service: Ferry's rules for creating, receiving, pausing and merging tasks.
+
+It owns the state machine, block bounds and checksums, and reaches SQL and the disk only
+through the ports in ``ferry_server.domain.ports``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import google_crc32c
+
+from ferry_server.domain.errors import (
+    Busy,
+    Conflict,
+    IllegalState,
+    IntegrityFailure,
+    InvalidArgument,
+    OutOfRange,
+    TaskNotFound,
+)
+from ferry_server.domain.model import (
+    ACTIVE_STATES,
+    SETTABLE_STATES,
+    BlockRange,
+    Task,
+    TaskState,
+    block_count,
+    block_length,
+    can_transition,
+    describe_ranges,
+    missing_ranges,
+)
+from ferry_server.domain.paths import validate_store_path
+from ferry_server.domain.ports import (
+    ActiveTaskExists,
+    BlockCommit,
+    BlockStore,
+    CommitOutcome,
+    DestinationExists,
+    NewTask,
+    StagingMissing,
+    StagingWriter,
+    TaskRepository,
+)
+
+log = logging.getLogger("ferry.tasks")
+
+ANONYMOUS = "anonymous"
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+MAX_FILE_NAME_BYTES = 255
+MAX_METADATA_ENTRIES = 64
+MAX_METADATA_BYTES = 16 * 1024
+_MERGE_POLL_SECONDS = 0.05
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds the service enforces, taken from the settings."""
+
+    default_block_size: int
+    min_block_size: int
+    max_block_size: int
+    block_alignment: int
+    max_file_size: int
+    max_message_data: int
+    task_ttl: timedelta
+    merge_lease: timedelta
+    fsync: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A CreateTask request in domain terms."""
+
+    file_name: str
+    size: int
+    sha256: str
+    store_path: str
+    metadata: Mapping[str, str]
+    block_size: int
+    overwrite: bool
+    principal: str = ANONYMOUS
+
+
+@dataclass(frozen=True, slots=True)
+class MissingReport:
+    state: TaskState
+    block_size: int
+    block_count: int
+    committed_bytes: int
+    missing: list[BlockRange]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One UploadParts message in domain terms."""
+
+    task_id: str
+    block_index: int
+    offset: int
+    data: bytes
+    crc32c: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockAck:
+    task_id: str
+    block_index: int
+    committed: bool
+    received_crc32c: int
+    message: str
+
+
+class TransferService:
+    """Ferry's use cases. Thread-safe: one instance serves every RPC of a replica."""
+
+    def __init__(
+        self,
+        repository: TaskRepository,
+        store: BlockStore,
+        limits: Limits,
+        *,
+        replica_id: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._repo = repository
+        self._store = store
+        self._limits = limits
+        self._replica_id = replica_id
+        self._clock = clock
+        # Blocks being received by a stream of this replica: a second stream writing the same
+        # block at once could overwrite its committed bytes with bytes that then fail their CRC.
+        self._receiving: set[tuple[str, int]] = set()
+        self._receiving_lock = threading.Lock()
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> Task:
+        task = self._repo.get(_require_task_id(task_id))
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    def missing_blocks(self, task_id: str) -> MissingReport:
+        task = self.get_task(task_id)
+        committed = self._repo.committed_indices(task.task_id)
+        return MissingReport(
+            state=task.state,
+            block_size=task.block_size,
+            block_count=task.block_count,
+            committed_bytes=task.committed_bytes,
+            missing=missing_ranges(task.block_count, committed),
+        )
+
+    # -- CreateTask ------------------------------------------------------------------------
+
+    def create_task(self, spec: TaskSpec) -> tuple[Task, bool]:
+        """Create the task for ``spec``, or return the active one it resumes (``True``)."""
+        self._validate_spec(spec)
+        store_path = validate_store_path(spec.store_path)
+        sha256 = spec.sha256.lower() or None
+        block_size = spec.block_size or self._limits.default_block_size
+        self._store.check_destination(store_path)
+        # Two attempts: a concurrent creator may win the store_path between our look and insert.
+        for _ in range(2):
+            existing = self._repo.find_active(store_path)
+            if existing is not None:
+                return self._resume(existing, spec, sha256), True
+            if not spec.overwrite and self._store.destination_exists(store_path):
+                raise Conflict(
+                    f"a file already exists at store_path {store_path!r}; "
+                    "ask for overwrite to replace it"
+                )
+            now = self._clock()
+            task_id = secrets.token_hex(16)
+            new = NewTask(
+                task_id=task_id,
+                principal=spec.principal,
+                file_name=spec.file_name,
+                size=spec.size,
+                sha256=sha256,
+                store_path=store_path,
+                metadata=dict(spec.metadata),
+                block_size=block_size,
+                block_count=block_count(spec.size, block_size),
+                overwrite=spec.overwrite,
+                now=now,
+                expires_at=now + self._limits.task_ttl,
+            )
+            self._store.create(task_id, spec.size)
+            try:
+                self._repo.insert(new)
+            except ActiveTaskExists:
+                self._store.discard(task_id)
+                continue
+            except BaseException:
+                self._store.discard(task_id)
+                raise
+            task = self.get_task(task_id)
+            log.info(
+                "task %s created: %s (%d bytes, %d blocks of %d) -> %s",
+                task_id, spec.file_name, spec.size, task.block_count, block_size, store_path,
+            )  # fmt: skip
+            return task, False
+        raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
+
+    def _resume(self, existing: Task, spec: TaskSpec, sha256: str | None) -> Task:
+        same = (
+            existing.principal == spec.principal
+            and existing.size == spec.size
+            and existing.sha256 == sha256
+        )
+        if not same:
+            raise Conflict(
+                f"store_path {existing.store_path!r} is already being uploaded by task "
+                f"{existing.task_id} ({existing.state}) for a different file; cancel it or "
+                "choose another store_path"
+            )
+        log.info("task %s resumed by a new CreateTask", existing.task_id)
+        return existing
+
+    def _validate_spec(self, spec: TaskSpec) -> None:
+        limits = self._limits
+        if not spec.file_name:
+            raise InvalidArgument("file_name is empty")
+        if len(spec.file_name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES:
+            raise InvalidArgument(f"file_name is longer than {MAX_FILE_NAME_BYTES} bytes")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in spec.file_name):
+            raise InvalidArgument("file_name contains control characters")
+        if spec.size < 0:
+            raise InvalidArgument("size must not be negative")
+        if spec.size > limits.max_file_size:
+            raise OutOfRange(
+                f"size {spec.size} exceeds this server's maximum file size of "
+                f"{limits.max_file_size} bytes"
+            )
+        if spec.sha256 and not _SHA256_HEX.fullmatch(spec.sha256):
+            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)")
+        if spec.block_size:
+            if not limits.min_block_size <= spec.block_size <= limits.max_block_size:
+                raise InvalidArgument(
+                    f"block_size {spec.block_size} is outside this server's bounds "
+                    f"[{limits.min_block_size}, {limits.max_block_size}]"
+                )
+            if spec.block_size % limits.block_alignment:
+                raise InvalidArgument(
+                    f"block_size {spec.block_size} is not a multiple of {limits.block_alignment}"
+                )
+        if len(spec.metadata) > MAX_METADATA_ENTRIES:
+            raise InvalidArgument(f"metadata has more than {MAX_METADATA_ENTRIES} entries")
+        meta_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.metadata.items())
+        if meta_bytes > MAX_METADATA_BYTES:
+            raise InvalidArgument(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+
+    # -- SetState --------------------------------------------------------------------------
+
+    def set_state(self, task_id: str, target: TaskState) -> Task:
+        if target not in SETTABLE_STATES:
+            raise InvalidArgument(
+                f"cannot set state {target}: choose UPLOADING (resume), PAUSED or CANCELED"
+            )
+        for _ in range(5):
+            task = self.get_task(task_id)
+            if task.state == target:
+                return task
+            if not can_transition(task.state, target):
+                raise IllegalState(
+                    f"task {task.task_id} is {task.state}; it cannot become {target}"
+                )
+            now = self._clock()
+            if self._repo.change_state(
+                task.task_id, task.state, target, now, expires_at=now + self._limits.task_ttl
+            ):
+                if target == TaskState.CANCELED:
+                    self._store.discard(task.task_id)
+                log.info("task %s %s -> %s", task.task_id, task.state, target)
+                return self.get_task(task.task_id)
+            current = self.get_task(task.task_id)
+            if current.state == task.state:
+                # Unchanged state yet the update lost: a merge holds the lease.
+                raise IllegalState(f"task {task.task_id} is being merged; its state cannot change")
+        raise Busy(f"task {task_id} changed state concurrently; retry")
+
+    # -- Expiry ----------------------------------------------------------------------------
+
+    def expire_idle(self) -> int:
+        """Expire active tasks idle past their deadline; return how many expired."""
+        now = self._clock()
+        expired = 0
+        for task_id, state in self._repo.expirable(now, limit=500):
+            if self._repo.change_state(task_id, state, TaskState.EXPIRED, now):
+                self._store.discard(task_id)
+                log.info("task %s %s -> EXPIRED (idle past its deadline)", task_id, state)
+                expired += 1
+        return expired
+
+    # -- UploadParts -----------------------------------------------------------------------
+
+    def open_receiver(self) -> BlockReceiver:
+        """A receiver for one UploadParts stream; close it when the stream ends."""
+        return BlockReceiver(self)
+
+    def _claim(self, task_id: str, index: int) -> None:
+        with self._receiving_lock:
+            if (task_id, index) in self._receiving:
+                raise Busy(
+                    f"block {index} of task {task_id} is being received on another stream; "
+                    "retry it later"
+                )
+            self._receiving.add((task_id, index))
+
+    def _release(self, task_id: str, index: int) -> None:
+        with self._receiving_lock:
+            self._receiving.discard((task_id, index))
+
+    def _commit(self, task_id: str, index: int, length: int, crc: int) -> None:
+        now = self._clock()
+        outcome = self._repo.commit_block(
+            BlockCommit(task_id, index, length, crc, now, now + self._limits.task_ttl)
+        )
+        if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
+            task = self._repo.get(task_id)
+            state = task.state if task else "gone"
+            raise IllegalState(
+                f"task {task_id} is {state}; block {index} was not committed"
+                + (": resume the task and send it again" if state == TaskState.PAUSED else "")
+            )
+
+    # -- Merge -----------------------------------------------------------------------------
+
+    def merge(self, task_id: str, *, wait_seconds: float) -> Task:
+        """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
+        merge already running elsewhere before answering Busy."""
+        task = self.get_task(task_id)
+        if task.state == TaskState.COMPLETED:
+            return task
+        if task.state == TaskState.FAILED:
+            raise IntegrityFailure(f"task {task.task_id} failed: {task.failure_reason}")
+        if task.state != TaskState.UPLOADING:
+            raise IllegalState(f"task {task.task_id} is {task.state}; only UPLOADING tasks merge")
+        missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
+        if missing:
+            count = sum(r.end - r.start for r in missing)
+            raise IllegalState(
+                f"task {task.task_id} cannot merge: {count} of {task.block_count} blocks missing "
+                f"(blocks {describe_ranges(missing)}); upload them first"
+            )
+        owner = f"{self._replica_id}:{secrets.token_hex(4)}"
+        now = self._clock()
+        if not self._repo.acquire_merge_lease(
+            task.task_id, owner, now, now + self._limits.merge_lease
+        ):
+            return self._await_merge(task.task_id, wait_seconds)
+        try:
+            return self._merge_owned(task, owner)
+        finally:
+            # A no-op once the merge finished; frees the task if it did not.
+            self._repo.release_merge_lease(task.task_id, owner)
+
+    def _merge_owned(self, task: Task, owner: str) -> Task:
+        started = time.monotonic()
+        self._store.check_destination(task.store_path)
+        if self._store.has_staging(task.task_id):
+            digest = self._hash(self._store.read(task.task_id, 0, task.size))
+            recovering = False
+        elif self._store.destination_exists(task.store_path):
+            # A merge published the file, then died before recording it.
+            digest = self._hash(self._store.read_published(task.store_path))
+            recovering = True
+        else:
+            raise IllegalState(f"task {task.task_id} has lost its staged bytes; upload it again")
+        if task.sha256 is not None and digest != task.sha256:
+            reason = f"whole-file SHA-256 mismatch: declared {task.sha256}, received {digest}"
+            self._repo.finish_merge(
+                task.task_id, owner, TaskState.FAILED, self._clock(), failure_reason=reason
+            )
+            self._store.discard(task.task_id)
+            log.warning("task %s FAILED: %s", task.task_id, reason)
+            raise IntegrityFailure(f"task {task.task_id} failed: {reason}")
+        if not recovering:
+            try:
+                self._store.publish(task.task_id, task.store_path, overwrite=task.overwrite)
+            except DestinationExists as exc:
+                raise Conflict(
+                    f"a file appeared at store_path {task.store_path!r} and overwrite is off; "
+                    "move it away and merge again"
+                ) from exc
+            except StagingMissing as exc:
+                raise IllegalState(
+                    f"task {task.task_id} lost its staged bytes during merge"
+                ) from exc
+        self._repo.finish_merge(
+            task.task_id, owner, TaskState.COMPLETED, self._clock(), sha256=digest
+        )
+        log.info(
+            "task %s COMPLETED: %s published (%d bytes, sha256 %s) in %.3fs",
+            task.task_id, task.store_path, task.size, digest, time.monotonic() - started,
+        )  # fmt: skip
+        return self.get_task(task.task_id)
+
+    def _await_merge(self, task_id: str, wait_seconds: float) -> Task:
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        while True:
+            task = self.get_task(task_id)
+            if task.state == TaskState.COMPLETED:
+                return task
+            if task.state == TaskState.FAILED:
+                raise IntegrityFailure(f"task {task.task_id} failed: {task.failure_reason}")
+            if task.state != TaskState.UPLOADING:
+                raise IllegalState(f"task {task.task_id} is {task.state}")
+            if time.monotonic() >= deadline:
+                raise Busy(f"task {task_id} is being merged by another call; retry shortly")
+            time.sleep(_MERGE_POLL_SECONDS)
+
+    @staticmethod
+    def _hash(chunks: object) -> str:
+        sha = hashlib.sha256()
+        for chunk in chunks:  # type: ignore[attr-defined]
+            sha.update(chunk)
+        return sha.hexdigest()
+
+
+@dataclass(slots=True)
+class _Block:
+    task_id: str
+    index: int
+    base: int
+    length: int
+    received: int
+    crc: int
+    #: Already committed: verify the bytes but never write over committed data.
+    skip_write: bool
+
+
+class BlockReceiver:
+    """Receives the blocks of one UploadParts stream.
+
+    Memory is one message: bytes are written where they belong as they arrive and the CRC32C
+    is extended incrementally.
+    """
+
+    def __init__(self, service: TransferService) -> None:
+        self._service = service
+        self._tasks: dict[str, Task] = {}
+        self._writers: dict[str, StagingWriter] = {}
+        self._block: _Block | None = None
+
+    def receive(self, part: Part) -> BlockAck | None:
+        """Take one message; return an acknowledgement when it completes a block."""
+        limits = self._service.limits
+        if len(part.data) > limits.max_message_data:
+            raise InvalidArgument(
+                f"a message carries {len(part.data)} data bytes; the limit is "
+                f"{limits.max_message_data}"
+            )
+        block = self._block
+        if block is None or (block.task_id, block.index) != (part.task_id, part.block_index):
+            if block is not None:
+                raise InvalidArgument(
+                    f"block {block.index} of task {block.task_id} stopped after {block.received} "
+                    f"of {block.length} bytes: finish a block before starting another"
+                )
+            block = self._start(part)
+        elif part.offset != block.received:
+            raise InvalidArgument(
+                f"block {block.index}: offset {part.offset} does not follow the "
+                f"{block.received} bytes already received"
+            )
+        end = block.received + len(part.data)
+        if end > block.length:
+            raise OutOfRange(
+                f"block {block.index} of task {block.task_id} is {block.length} bytes; "
+                f"data reaches byte {end}"
+            )
+        if part.data:
+            if not block.skip_write:
+                self._writers[block.task_id].write(block.base + block.received, part.data)
+            block.crc = google_crc32c.extend(block.crc, part.data)
+            block.received = end
+        if end < block.length:
+            return None
+        return self._finish(block, part.crc32c)
+
+    def _start(self, part: Part) -> _Block:
+        service = self._service
+        task = self._tasks.get(part.task_id)
+        if task is None:
+            task = service.get_task(part.task_id)
+            self._tasks[part.task_id] = task
+        if not 0 <= part.block_index < task.block_count:
+            raise OutOfRange(
+                f"block index {part.block_index} is out of range: task {task.task_id} has "
+                f"{task.block_count} blocks"
+            )
+        if part.offset != 0:
+            raise InvalidArgument(
+                f"block {part.block_index} must start at offset 0 on a stream, not {part.offset}"
+            )
+        probe = service._repo.probe_block(task.task_id, part.block_index)
+        if probe is None:
+            raise TaskNotFound(task.task_id)
+        if probe.state != TaskState.UPLOADING:
+            hint = ": resume it first" if probe.state == TaskState.PAUSED else ""
+            raise IllegalState(f"task {task.task_id} is {probe.state}; it takes no blocks{hint}")
+        if not probe.committed and task.task_id not in self._writers:
+            try:
+                self._writers[task.task_id] = service._store.open_writer(task.task_id)
+            except StagingMissing as exc:
+                raise IllegalState(f"task {task.task_id} no longer takes blocks") from exc
+        service._claim(task.task_id, part.block_index)
+        self._block = _Block(
+            task_id=task.task_id,
+            index=part.block_index,
+            base=part.block_index * task.block_size,
+            length=block_length(task.size, task.block_size, part.block_index),
+            received=0,
+            crc=0,
+            skip_write=probe.committed,
+        )
+        return self._block
+
+    def _finish(self, block: _Block, declared: int | None) -> BlockAck:
+        self._block = None
+        service = self._service
+        try:
+            if declared is None:
+                raise InvalidArgument(
+                    f"the message completing block {block.index} must carry its crc32c"
+                )
+            if block.crc != declared:
+                return BlockAck(
+                    block.task_id, block.index, False, block.crc,
+                    f"CRC32C mismatch on block {block.index}: declared {declared:08x}, "
+                    f"received {block.crc:08x}; send the block again",
+                )  # fmt: skip
+            if not block.skip_write:
+                writer = self._writers[block.task_id]
+                if service.limits.fsync:
+                    writer.sync()
+                service._commit(block.task_id, block.index, block.length, block.crc)
+            return BlockAck(block.task_id, block.index, True, block.crc, "")
+        finally:
+            service._release(block.task_id, block.index)
+
+    def close(self) -> None:
+        """End of stream: drop the block in progress (it stays missing) and close files."""
+        block, self._block = self._block, None
+        if block is not None:
+            self._service._release(block.task_id, block.index)
+        writers, self._writers = self._writers, {}
+        for writer in writers.values():
+            writer.close()
+
+
+def _require_task_id(task_id: str) -> str:
+    if not task_id:
+        raise InvalidArgument("task_id is empty")
+    return task_id
+
+
+__all__ = [
+    "ACTIVE_STATES",
+    "BlockAck",
+    "BlockReceiver",
+    "Limits",
+    "MissingReport",
+    "Part",
+    "TaskSpec",
+    "TransferService",
+]

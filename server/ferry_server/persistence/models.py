@@ -1,0 +1,71 @@
+"""SQLAlchemy models for tasks and committed blocks (never used outside the persistence package)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: The states in which a task owns its store_path (kept in step with domain.model.ACTIVE_STATES).
+ACTIVE_STATES_SQL = "state IN ('UPLOADING', 'PAUSED')"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TaskRow(Base):
+    __tablename__ = "ferry_tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    store_path: Mapped[str] = mapped_column(Text)
+    metadata_json: Mapped[str] = mapped_column(Text)
+    block_size: Mapped[int] = mapped_column(Integer)
+    block_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    overwrite: Mapped[bool] = mapped_column(Boolean)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    merge_owner: Mapped[str | None] = mapped_column(String(64))
+    merge_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # One active task per destination, enforced by the database so replicas need no lock.
+        Index(
+            "ux_ferry_tasks_active_store_path",
+            "store_path",
+            unique=True,
+            sqlite_where=text(ACTIVE_STATES_SQL),
+            postgresql_where=text(ACTIVE_STATES_SQL),
+        ),
+        Index("ix_ferry_tasks_state_expires", "state", "expires_at"),
+    )
+
+
+class BlockRow(Base):
+    __tablename__ = "ferry_blocks"
+
+    task_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("ferry_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    block_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    crc32c: Mapped[int] = mapped_column(BigInteger)
+    committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,271 @@
+"""The SQL TaskRepository: every change one short transaction, state changes compare-and-set.
+
+Block commits are conflict-ignoring inserts, so several replicas can share one database
+without locks of their own. ORM rows are turned into domain values before they leave.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, Result, and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ferry_server.domain.model import ACTIVE_STATES, Task, TaskState
+from ferry_server.domain.ports import (
+    ActiveTaskExists,
+    BlockCommit,
+    BlockProbe,
+    CommitOutcome,
+    NewTask,
+)
+from ferry_server.persistence.models import BlockRow, TaskRow
+
+_ACTIVE = [s.value for s in ACTIVE_STATES]
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or INSERT touched (DML results are cursor results)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite keeps no zone; every timestamp Ferry writes is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class SqlTaskRepository:
+    """TaskRepository over any SQLAlchemy engine (SQLite and PostgreSQL tested)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._dialect = engine.dialect.name
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _committed_bytes(self) -> object:
+        return (
+            select(func.coalesce(func.sum(BlockRow.length), 0))
+            .where(BlockRow.task_id == TaskRow.id)
+            .scalar_subquery()
+        )
+
+    def _to_task(self, row: TaskRow, committed_bytes: int) -> Task:
+        return Task(
+            task_id=row.id,
+            principal=row.principal,
+            file_name=row.file_name,
+            size=row.size,
+            sha256=row.sha256,
+            store_path=row.store_path,
+            metadata=json.loads(row.metadata_json),
+            block_size=row.block_size,
+            block_count=row.block_count,
+            state=TaskState(row.state),
+            overwrite=row.overwrite,
+            created_at=_aware(row.created_at),
+            updated_at=_aware(row.updated_at),
+            expires_at=_aware(row.expires_at),
+            failure_reason=row.failure_reason,
+            committed_bytes=int(committed_bytes),
+        )
+
+    def _select_one(self, *where: object) -> Task | None:
+        stmt = select(TaskRow, self._committed_bytes()).where(*where)  # type: ignore[call-overload]
+        with self._sessions.begin() as session:
+            found = session.execute(stmt).first()
+            return None if found is None else self._to_task(found[0], found[1])
+
+    def get(self, task_id: str) -> Task | None:
+        return self._select_one(TaskRow.id == task_id)
+
+    def find_active(self, store_path: str) -> Task | None:
+        return self._select_one(TaskRow.store_path == store_path, TaskRow.state.in_(_ACTIVE))
+
+    def committed_indices(self, task_id: str) -> Sequence[int]:
+        stmt = (
+            select(BlockRow.block_index)
+            .where(BlockRow.task_id == task_id)
+            .order_by(BlockRow.block_index)
+        )
+        with self._sessions.begin() as session:
+            return list(session.scalars(stmt))
+
+    def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
+        committed = exists().where(BlockRow.task_id == task_id, BlockRow.block_index == index)
+        stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
+        with self._sessions.begin() as session:
+            found = session.execute(stmt).first()
+            if found is None:
+                return None
+            return BlockProbe(state=TaskState(found[0]), committed=bool(found[1]))
+
+    def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
+        stmt = (
+            select(TaskRow.id, TaskRow.state)
+            .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
+            .limit(limit)
+        )
+        with self._sessions.begin() as session:
+            return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def insert(self, task: NewTask) -> None:
+        row = TaskRow(
+            id=task.task_id,
+            principal=task.principal,
+            file_name=task.file_name,
+            size=task.size,
+            sha256=task.sha256,
+            store_path=task.store_path,
+            metadata_json=json.dumps(dict(task.metadata), sort_keys=True),
+            block_size=task.block_size,
+            block_count=task.block_count,
+            state=TaskState.UPLOADING.value,
+            overwrite=task.overwrite,
+            failure_reason=None,
+            created_at=task.now,
+            updated_at=task.now,
+            expires_at=task.expires_at,
+            merge_owner=None,
+            merge_lease_until=None,
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            # The only unique constraint a fresh random id can meet is the active store_path.
+            raise ActiveTaskExists(task.store_path) from exc
+
+    def commit_block(self, commit: BlockCommit) -> CommitOutcome:
+        with self._sessions.begin() as session:
+            # Touch the task first: the row lock orders this commit against a concurrent pause
+            # or cancel, and keeps an active task from expiring.
+            touched = _rowcount(
+                session.execute(
+                    update(TaskRow)
+                    .where(TaskRow.id == commit.task_id, TaskRow.state == TaskState.UPLOADING.value)
+                    .values(updated_at=commit.now, expires_at=commit.expires_at)
+                )
+            )
+            if touched != 1:
+                state = session.scalar(select(TaskRow.state).where(TaskRow.id == commit.task_id))
+                return CommitOutcome.GONE if state is None else CommitOutcome.NOT_UPLOADING
+            values = {
+                "task_id": commit.task_id,
+                "block_index": commit.index,
+                "length": commit.length,
+                "crc32c": commit.crc32c,
+                "committed_at": commit.now,
+            }
+            inserted = self._insert_ignore(session, values)
+            return CommitOutcome.COMMITTED if inserted else CommitOutcome.ALREADY_COMMITTED
+
+    def _insert_ignore(self, session: Session, values: dict[str, object]) -> bool:
+        if self._dialect == "postgresql":
+            stmt = pg_insert(BlockRow).values(values).on_conflict_do_nothing()
+            return _rowcount(session.execute(stmt)) == 1
+        if self._dialect == "sqlite":
+            lite = sqlite_insert(BlockRow).values(values).on_conflict_do_nothing()
+            return _rowcount(session.execute(lite)) == 1
+        # Other databases: a savepoint turns the duplicate into a no-op.
+        try:
+            with session.begin_nested():
+                session.add(BlockRow(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def _lease_free(self, now: datetime) -> object:
+        return or_(TaskRow.merge_lease_until.is_(None), TaskRow.merge_lease_until < now)
+
+    def change_state(
+        self,
+        task_id: str,
+        expected: TaskState,
+        new: TaskState,
+        now: datetime,
+        *,
+        expires_at: datetime | None = None,
+        failure_reason: str | None = None,
+    ) -> bool:
+        values: dict[str, object] = {"state": new.value, "updated_at": now}
+        if expires_at is not None:
+            values["expires_at"] = expires_at
+        if failure_reason is not None:
+            values["failure_reason"] = failure_reason
+        stmt = (
+            update(TaskRow)
+            .where(
+                TaskRow.id == task_id,
+                TaskRow.state == expected.value,
+                self._lease_free(now),  # type: ignore[arg-type]
+            )
+            .values(values)
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        stmt = (
+            update(TaskRow)
+            .where(
+                TaskRow.id == task_id,
+                TaskRow.state == TaskState.UPLOADING.value,
+                self._lease_free(now),  # type: ignore[arg-type]
+            )
+            .values(merge_owner=owner, merge_lease_until=until)
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def release_merge_lease(self, task_id: str, owner: str) -> None:
+        stmt = (
+            update(TaskRow)
+            .where(TaskRow.id == task_id, TaskRow.merge_owner == owner)
+            .values(merge_owner=None, merge_lease_until=None)
+        )
+        with self._sessions.begin() as session:
+            session.execute(stmt)
+
+    def finish_merge(
+        self,
+        task_id: str,
+        owner: str,
+        state: TaskState,
+        now: datetime,
+        *,
+        sha256: str | None = None,
+        failure_reason: str | None = None,
+    ) -> bool:
+        values: dict[str, object] = {
+            "state": state.value,
+            "updated_at": now,
+            "merge_owner": None,
+            "merge_lease_until": None,
+        }
+        if sha256 is not None:
+            values["sha256"] = sha256
+        if failure_reason is not None:
+            values["failure_reason"] = failure_reason
+        stmt = (
+            update(TaskRow)
+            .where(
+                and_(
+                    TaskRow.id == task_id,
+                    TaskRow.merge_owner == owner,
+                    TaskRow.state == TaskState.UPLOADING.value,
+                )
+            )
+            .values(values)
+        )
+        with self._sessions.begin() as session:
+            return _rowcount(session.execute(stmt)) == 1

@@ -1,0 +1,1 @@
+"""Bytes on disk: staging files and published files."""

@@ -1,0 +1,180 @@
+"""The local-filesystem BlockStore: preallocated staging files written with pwrite, published by
+atomic rename under the storage root."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ferry_server.domain.errors import InvalidArgument, StorageFull
+from ferry_server.domain.ports import DestinationExists, StagingMissing
+
+_READ_CHUNK = 1024 * 1024
+
+
+class _Writer:
+    """A staging file open for writing by one stream."""
+
+    def __init__(self, fd: int, fsync: bool) -> None:
+        self._fd = fd
+        self._fsync = fsync
+
+    def write(self, offset: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view = view[written:]
+            offset += written
+
+    def sync(self) -> None:
+        if self._fsync:
+            os.fdatasync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class FileSystemStore:
+    """Staging files in ``staging_dir``; published files under ``storage_root``.
+
+    Both directories must be on one filesystem so that publishing is a rename, never a copy.
+    """
+
+    def __init__(self, staging_dir: Path, storage_root: Path, *, fsync: bool) -> None:
+        self._staging = staging_dir
+        self._root = Path(os.path.realpath(storage_root))
+        self._fsync = fsync
+
+    def _staging_path(self, task_id: str) -> Path:
+        # Task ids come from secrets.token_hex, but they arrive again from clients: never let
+        # one name a path.
+        if not task_id.isalnum():
+            raise InvalidArgument(f"task_id {task_id!r} is malformed")
+        return self._staging / f"{task_id}.part"
+
+    def create(self, task_id: str, size: int) -> None:
+        path = self._staging_path(task_id)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if size:
+                os.posix_fallocate(fd, 0, size)
+            if self._fsync:
+                os.fsync(fd)
+                _fsync_dir(self._staging)
+        except OSError as exc:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise StorageFull(
+                    f"not enough disk space to stage {size} bytes; free space or retry later"
+                ) from exc
+            raise
+        os.close(fd)
+
+    def open_writer(self, task_id: str) -> _Writer:
+        try:
+            fd = os.open(self._staging_path(task_id), os.O_WRONLY)
+        except FileNotFoundError as exc:
+            raise StagingMissing(task_id) from exc
+        return _Writer(fd, self._fsync)
+
+    def read(self, task_id: str, start: int, end: int) -> Iterator[bytes]:
+        try:
+            fd = os.open(self._staging_path(task_id), os.O_RDONLY)
+        except FileNotFoundError as exc:
+            raise StagingMissing(task_id) from exc
+        return self._read_fd(fd, start, end)
+
+    @staticmethod
+    def _read_fd(fd: int, start: int, end: int | None) -> Iterator[bytes]:
+        try:
+            offset = start
+            while end is None or offset < end:
+                want = _READ_CHUNK if end is None else min(_READ_CHUNK, end - offset)
+                chunk = os.pread(fd, want, offset)
+                if not chunk:
+                    if end is not None:
+                        raise StagingMissing(f"file ended at {offset} of {end} bytes")
+                    return
+                offset += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    def has_staging(self, task_id: str) -> bool:
+        return self._staging_path(task_id).exists()
+
+    def discard(self, task_id: str) -> None:
+        self._staging_path(task_id).unlink(missing_ok=True)
+
+    def _destination(self, store_path: str) -> Path:
+        """The absolute destination, refusing any path that resolves outside the root."""
+        target = self._root / store_path
+        real = Path(os.path.realpath(target))
+        if real != self._root and self._root not in real.parents:
+            raise InvalidArgument(
+                f"store_path {store_path!r} resolves outside the storage root (through a "
+                "symbolic link); choose another path"
+            )
+        if real == self._root:
+            raise InvalidArgument(f"store_path {store_path!r} names the storage root itself")
+        return target
+
+    def check_destination(self, store_path: str) -> None:
+        target = self._destination(store_path)
+        if target.is_dir():
+            raise InvalidArgument(f"store_path {store_path!r} is a directory")
+        for parent in target.parents:
+            if parent == self._root:
+                break
+            if parent.exists() and not parent.is_dir():
+                raise InvalidArgument(
+                    f"store_path {store_path!r}: {parent.relative_to(self._root)} is a file, "
+                    "not a directory"
+                )
+
+    def destination_exists(self, store_path: str) -> bool:
+        return os.path.lexists(self._destination(store_path))
+
+    def read_published(self, store_path: str) -> Iterator[bytes]:
+        fd = os.open(self._destination(store_path), os.O_RDONLY)
+        return self._read_fd(fd, 0, None)
+
+    def publish(self, task_id: str, store_path: str, *, overwrite: bool) -> None:
+        staging = self._staging_path(task_id)
+        target = self._destination(store_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # mkdir may have raced with a symlink being planted: check again before moving bytes.
+        self.check_destination(store_path)
+        try:
+            fd = os.open(staging, os.O_RDONLY)
+        except FileNotFoundError as exc:
+            raise StagingMissing(task_id) from exc
+        try:
+            if self._fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if overwrite:
+            staging.replace(target)
+        else:
+            # link() refuses an existing name atomically; rename() would silently replace it.
+            try:
+                os.link(staging, target)
+            except FileExistsError as exc:
+                if not staging.samefile(target):
+                    raise DestinationExists(store_path) from exc
+            staging.unlink()
+        if self._fsync:
+            _fsync_dir(target.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory entry (a created or renamed file) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,84 @@
+"""Conversion between ``ferry.v1`` messages and domain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ferry.v1 import ferry_pb2 as pb
+
+from ferry_server.domain.errors import InvalidArgument
+from ferry_server.domain.model import Task, TaskState
+from ferry_server.domain.service import BlockAck, MissingReport, TaskSpec
+
+_STATE_TO_PB: Mapping[TaskState, pb.TaskState.ValueType] = {
+    TaskState.UPLOADING: pb.TASK_STATE_UPLOADING,
+    TaskState.PAUSED: pb.TASK_STATE_PAUSED,
+    TaskState.COMPLETED: pb.TASK_STATE_COMPLETED,
+    TaskState.CANCELED: pb.TASK_STATE_CANCELED,
+    TaskState.EXPIRED: pb.TASK_STATE_EXPIRED,
+    TaskState.FAILED: pb.TASK_STATE_FAILED,
+}
+_STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
+
+
+def state_from_pb(value: pb.TaskState.ValueType) -> TaskState:
+    try:
+        return _STATE_FROM_PB[value]
+    except KeyError:
+        raise InvalidArgument(
+            f"state {value} is not a task state: use TASK_STATE_UPLOADING, "
+            "TASK_STATE_PAUSED or TASK_STATE_CANCELED"
+        ) from None
+
+
+def task_spec(request: pb.CreateTaskRequest) -> TaskSpec:
+    return TaskSpec(
+        file_name=request.file_name,
+        size=request.size,
+        sha256=request.sha256,
+        store_path=request.store_path,
+        metadata=dict(request.metadata),
+        block_size=request.block_size,
+        overwrite=request.overwrite,
+    )
+
+
+def task_message(task: Task) -> pb.Task:
+    message = pb.Task(
+        task_id=task.task_id,
+        file_name=task.file_name,
+        size=task.size,
+        sha256=task.sha256 or "",
+        store_path=task.store_path,
+        metadata=dict(task.metadata),
+        block_size=task.block_size,
+        block_count=task.block_count,
+        state=_STATE_TO_PB[task.state],
+        committed_bytes=task.committed_bytes,
+        overwrite=task.overwrite,
+        failure_reason=task.failure_reason or "",
+    )
+    message.create_time.FromDatetime(task.created_at)
+    message.update_time.FromDatetime(task.updated_at)
+    message.expire_time.FromDatetime(task.expires_at)
+    return message
+
+
+def missing_message(report: MissingReport) -> pb.QueryMissingBlocksResponse:
+    return pb.QueryMissingBlocksResponse(
+        state=_STATE_TO_PB[report.state],
+        block_size=report.block_size,
+        block_count=report.block_count,
+        committed_bytes=report.committed_bytes,
+        missing=[pb.BlockRange(start=r.start, end=r.end) for r in report.missing],
+    )
+
+
+def ack_message(ack: BlockAck) -> pb.UploadPartsResponse:
+    return pb.UploadPartsResponse(
+        task_id=ack.task_id,
+        block_index=ack.block_index,
+        status=pb.BLOCK_STATUS_COMMITTED if ack.committed else pb.BLOCK_STATUS_CHECKSUM_MISMATCH,
+        received_crc32c=ack.received_crc32c,
+        message=ack.message,
+    )

@@ -1,0 +1,112 @@
+"""The ``ferry.v1.FerryService`` servicer: parse the request, call the domain, build the reply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from ferry.v1 import ferry_pb2 as pb
+
+from ferry_server.domain.service import TransferService
+from ferry_server.transport import convert, wire
+from ferry_server.transport.status import stream_rpc, unary_rpc
+
+SERVICE_NAME = "ferry.v1.FerryService"
+#: Longest a Merge waits for another replica's merge of the same task without a deadline.
+_MAX_MERGE_WAIT_SECONDS = 60.0
+
+
+class FerryServicer:
+    """Thin adapter from gRPC to :class:`TransferService`."""
+
+    def __init__(self, service: TransferService) -> None:
+        self._service = service
+
+    @unary_rpc
+    def CreateTask(
+        self, request: pb.CreateTaskRequest, context: grpc.ServicerContext
+    ) -> pb.CreateTaskResponse:
+        task, resumed = self._service.create_task(convert.task_spec(request))
+        return pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
+
+    @stream_rpc
+    def UploadParts(
+        self, requests: Iterator[bytes], context: grpc.ServicerContext
+    ) -> Iterator[pb.UploadPartsResponse]:
+        receiver = self._service.open_receiver()
+        try:
+            for raw in requests:
+                ack = receiver.receive(wire.parse_part(raw))
+                if ack is not None:
+                    yield convert.ack_message(ack)
+        finally:
+            receiver.close()
+
+    @unary_rpc
+    def QueryMissingBlocks(
+        self, request: pb.QueryMissingBlocksRequest, context: grpc.ServicerContext
+    ) -> pb.QueryMissingBlocksResponse:
+        return convert.missing_message(self._service.missing_blocks(request.task_id))
+
+    @unary_rpc
+    def SetState(
+        self, request: pb.SetStateRequest, context: grpc.ServicerContext
+    ) -> pb.SetStateResponse:
+        task = self._service.set_state(request.task_id, convert.state_from_pb(request.state))
+        return pb.SetStateResponse(task=convert.task_message(task))
+
+    @unary_rpc
+    def Merge(self, request: pb.MergeRequest, context: grpc.ServicerContext) -> pb.MergeResponse:
+        remaining = context.time_remaining()
+        wait = _MAX_MERGE_WAIT_SECONDS if remaining is None else max(0.0, remaining - 0.5)
+        task = self._service.merge(request.task_id, wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS))
+        return pb.MergeResponse(task=convert.task_message(task))
+
+    @unary_rpc
+    def GetTask(
+        self, request: pb.GetTaskRequest, context: grpc.ServicerContext
+    ) -> pb.GetTaskResponse:
+        return pb.GetTaskResponse(
+            task=convert.task_message(self._service.get_task(request.task_id))
+        )
+
+
+def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
+    """The service's method table. UploadParts takes raw bytes (see ``transport.wire``)."""
+    unary = grpc.unary_unary_rpc_method_handler
+    return grpc.method_handlers_generic_handler(
+        SERVICE_NAME,
+        {
+            "CreateTask": unary(
+                servicer.CreateTask,
+                request_deserializer=pb.CreateTaskRequest.FromString,
+                response_serializer=pb.CreateTaskResponse.SerializeToString,
+            ),
+            "UploadParts": grpc.stream_stream_rpc_method_handler(
+                servicer.UploadParts,
+                request_deserializer=None,
+                response_serializer=pb.UploadPartsResponse.SerializeToString,
+            ),
+            "QueryMissingBlocks": unary(
+                servicer.QueryMissingBlocks,
+                request_deserializer=pb.QueryMissingBlocksRequest.FromString,
+                response_serializer=pb.QueryMissingBlocksResponse.SerializeToString,
+            ),
+            "SetState": unary(
+                servicer.SetState,
+                request_deserializer=pb.SetStateRequest.FromString,
+                response_serializer=pb.SetStateResponse.SerializeToString,
+            ),
+            "Merge": unary(
+                servicer.Merge,
+                request_deserializer=pb.MergeRequest.FromString,
+                response_serializer=pb.MergeResponse.SerializeToString,
+            ),
+            "GetTask": unary(
+                servicer.GetTask,
+                request_deserializer=pb.GetTaskRequest.FromString,
+                response_serializer=pb.GetTaskResponse.SerializeToString,
+            ),
+        },
+    )
