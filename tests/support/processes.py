@@ -1,0 +1,86 @@
+"""Running ``ferry serve`` as a real child process that tests can kill and restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from ferry.v1 import ferry_pb2_grpc as rpc
+
+
+class ServerProcess:
+    """A ``python -m ferry_server`` child on a loopback port, with its data dir and database.
+
+    ``start()`` after ``kill()`` restarts it on the same data directory and database (and the
+    same port, so clients reconnect to the same address).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        database_url: str | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.extra_args = list(extra_args or [])
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        port_file = self.data_dir.parent / f"{self.data_dir.name}.port"
+        port_file.unlink(missing_ok=True)
+        args = [
+            sys.executable, "-m", "ferry_server",
+            "--listen", f"127.0.0.1:{self.port}",
+            "--data-dir", str(self.data_dir),
+            "--port-file", str(port_file),
+            "--min-block-size", "64K",
+            *self.extra_args,
+        ]  # fmt: skip
+        if self.database_url:
+            args += ["--database-url", self.database_url]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=os.environ.copy())
+        deadline = time.monotonic() + timeout
+        while not port_file.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ferry serve exited: {self.log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ferry serve did not start: {self.log_path.read_text()}")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+        with grpc.insecure_channel(self.address) as channel:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def stub(self, channel: grpc.Channel) -> rpc.FerryServiceStub:
+        return rpc.FerryServiceStub(channel)
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
