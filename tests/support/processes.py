@@ -26,20 +26,22 @@ class ServerProcess:
         *,
         database_url: str | None = None,
         extra_args: list[str] | None = None,
+        name: str = "server",
     ) -> None:
         self.data_dir = data_dir
+        self.name = name
         self.database_url = database_url
         self.extra_args = list(extra_args or [])
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.log_path = data_dir.parent / f"{name}.log"
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        port_file = self.data_dir.parent / f"{self.data_dir.name}.port"
+        port_file = self.data_dir.parent / f"{self.name}.port"
         port_file.unlink(missing_ok=True)
         args = [
             sys.executable, "-m", "ferry_server",

@@ -1,0 +1,59 @@
+"""Settings validation and the CLI's flag and environment parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ferry_server.cli import build_parser, parse_size, settings_from_args
+from ferry_server.config import KiB, MiB, Settings, SettingsError
+
+
+def test_defaults_are_valid_and_documented_values() -> None:
+    settings = Settings()
+    assert settings.listen == "127.0.0.1:50051"
+    assert settings.default_block_size == 8 * MiB
+    assert settings.resolved_storage_root == Path("ferry-data/files")
+    assert settings.resolved_database_url.startswith("sqlite:///")
+    assert settings.fsync
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"default_block_size": 100 * KiB},
+        {"min_block_size": 16 * MiB},
+        {"max_block_size": 4 * MiB},
+        {"listen": "nohost"},
+        {"listen": "127.0.0.1:99999"},
+        {"log_level": "LOUD"},
+        {"max_workers": 1},
+        {"task_ttl_seconds": 0},
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
+    with pytest.raises(SettingsError):
+        Settings().replace(**changes)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("8M", 8 * MiB),
+        ("256KiB", 256 * KiB),
+        ("1048576", MiB),
+        ("1t", 1 << 40),
+        ("64 kb", 64 * KiB),
+    ],
+)
+def test_sizes_parse_in_binary_units(text: str, value: int) -> None:
+    assert parse_size(text) == value
+
+
+def test_environment_variables_set_defaults_and_flags_win() -> None:
+    env = {"FERRY_LISTEN": "0.0.0.0:6000", "FERRY_BLOCK_SIZE": "4M", "FERRY_NO_FSYNC": "1"}
+    args = build_parser(env).parse_args(["--block-size", "2M"])
+    settings = settings_from_args(args)
+    assert settings.listen == "0.0.0.0:6000"
+    assert settings.default_block_size == 2 * MiB
+    assert not settings.fsync
