@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff format --check server client tests bench
 
 typecheck: install
-	$(BIN)/mypy server/ferry_server client/ferry_client
+	$(BIN)/mypy server/ferry_server $(wildcard client/ferry_client)
 
 proto: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iprotos \

@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level != "DEBUG":
+        # Alembic narrates every start-up at INFO; only a schema change is worth a line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         server = create_server(settings)
     except StartupError as exc:
