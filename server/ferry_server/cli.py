@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if settings.log_level != "DEBUG":
-        # Alembic narrates every start-up at INFO; only a schema change is worth a line.
+        # Alembic narrates every start-up at INFO; migrate() logs the one line that matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         server = create_server(settings)

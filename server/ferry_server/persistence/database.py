@@ -3,14 +3,17 @@ Alembic revision."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, make_url
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("ferry.database")
 #: Arbitrary constant naming Ferry's migration lock among PostgreSQL advisory locks.
 _PG_MIGRATION_LOCK = 0x6665727279
 
@@ -54,5 +57,9 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+    if before != after:
+        log.info("database schema upgraded from %s to %s", before or "empty", after)
