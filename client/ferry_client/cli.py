@@ -1,0 +1,333 @@
+"""The ``ferry`` command: ``ferry upload|status|pause|resume|cancel`` over the client library,
+and ``ferry serve`` handed to the server's own command line.
+
+Exit status: 0 success, 1 an error (one line on stderr says what), 2 bad usage, 3 the task is
+paused, 75 a transient failure outlasted the retry policy (EX_TEMPFAIL: try again later), 130
+interrupted (run the same ``ferry upload`` again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from ferry_client.client import DEFAULT_TARGET, FerryClient
+from ferry_client.errors import FerryError, TaskPaused, TransientError
+from ferry_client.models import TaskInfo, UploadResult
+from ferry_client.progress import ProgressBar, format_bytes
+from ferry_client.retry import RetryPolicy
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PAUSED = 3
+EXIT_TEMPFAIL = 75
+EXIT_INTERRUPTED = 130
+
+#: Task commands are interactive: give up on an unreachable server sooner than uploads do.
+COMMAND_RETRY = RetryPolicy(max_attempts=6, max_elapsed=20.0)
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``256K``, ``8MiB``, ``1G`` or a plain byte count (binary units)."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 256K, 8MiB or 1048576")
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def parse_meta(text: str) -> tuple[str, str]:
+    """``key=value`` (the value may contain ``=``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not key=value")
+    return key, value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ferry",
+        description="Resumable, verified transfer of large files over gRPC.",
+        epilog="Exit status: 0 ok, 1 error, 2 usage, 3 task paused, 75 gave up on a transient "
+        "failure (try again later), 130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run a Ferry server (ferry serve --help)", add_help=False)
+
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--server",
+        default=env.get("FERRY_SERVER") or DEFAULT_TARGET,
+        metavar="HOST:PORT",
+        help="the Ferry service [FERRY_SERVER, %(default)s]",
+    )
+    server.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    upload = commands.add_parser(
+        "upload",
+        parents=[server],
+        help="upload a file (run it again to resume)",
+        description="Upload FILE to STORE_PATH. Interrupted, the same command resumes.",
+    )
+    upload.add_argument("file", metavar="FILE")
+    upload.add_argument("store_path", metavar="STORE_PATH", help="destination on the server")
+    upload.add_argument(
+        "--parallelism", type=positive_int, default=2, metavar="N", help="streams (default 2)"
+    )
+    upload.add_argument(
+        "--block-size",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="e.g. 8M; a multiple of 64K within the server's bounds (default: the server's)",
+    )
+    upload.add_argument(
+        "--meta",
+        type=parse_meta,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="metadata returned with the completed task (repeatable)",
+    )
+    upload.add_argument(
+        "--overwrite", action="store_true", help="replace a file already at STORE_PATH"
+    )
+    upload.add_argument(
+        "--state-file",
+        default=env.get("FERRY_STATE_FILE") or None,
+        metavar="PATH",
+        help="where unfinished uploads are remembered [FERRY_STATE_FILE, "
+        "~/.cache/ferry/uploads.json]",
+    )
+    upload.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    upload.set_defaults(handler=_upload)
+
+    for name, text in (
+        ("status", "show a task"),
+        ("pause", "pause a task (its uploads stop)"),
+        ("resume", "let a paused task take blocks again"),
+        ("cancel", "cancel a task for good"),
+    ):
+        command = commands.add_parser(name, parents=[server], help=text, description=text)
+        command.add_argument("task_id", metavar="TASK_ID")
+        command.set_defaults(handler=_task_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:
+        return _serve(args[1:])
+    parser = build_parser(os.environ)
+    ns = parser.parse_args(args)
+    if ns.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    console = _Console(sys.stderr)
+    handler = _ConsoleLogHandler(console)
+    logger = logging.getLogger("ferry")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        code: int = ns.handler(ns, console)
+        return code
+    except TaskPaused as exc:
+        console.error(str(exc))
+        return EXIT_PAUSED
+    except TransientError as exc:
+        console.error(str(exc))
+        return EXIT_TEMPFAIL
+    except FerryError as exc:
+        console.error(str(exc))
+        return EXIT_ERROR
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.error(f"{where}{exc.strerror or exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        console.error(
+            "interrupted"
+            + ("; run the same command again to resume" if ns.command == "upload" else "")
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        logger.removeHandler(handler)
+
+
+def _serve(argv: list[str]) -> int:
+    # Imported here so the client works where only the client is installed.
+    try:
+        from ferry_server.cli import main as serve_main  # noqa: PLC0415
+    except ImportError as exc:
+        print(f"ferry serve: the Ferry server is not installed here ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    return serve_main(argv)
+
+
+def _upload(ns: argparse.Namespace, console: _Console) -> int:
+    hashing = None if ns.quiet else console.bar("hashing")
+    uploading = None if ns.quiet else console.bar("uploading")
+    with FerryClient(ns.server, state_file=ns.state_file) as client:
+        try:
+            result = client.upload(
+                ns.file,
+                ns.store_path,
+                metadata=dict(ns.meta),
+                block_size=ns.block_size,
+                parallelism=ns.parallelism,
+                progress=uploading.update if uploading else None,
+                hash_progress=hashing.update if hashing else None,
+                overwrite=ns.overwrite,
+            )
+        finally:
+            console.end_bars()
+    if ns.json:
+        _print_json(result.to_json())
+    else:
+        print(_describe_result(result))
+    return EXIT_OK
+
+
+def _task_command(ns: argparse.Namespace, _console: _Console) -> int:
+    with FerryClient(ns.server, retry=COMMAND_RETRY, remember_uploads=False) as client:
+        action = {
+            "status": client.status,
+            "pause": client.pause,
+            "resume": client.resume,
+            "cancel": client.cancel,
+        }[ns.command]
+        task = action(ns.task_id)
+    if ns.json:
+        _print_json(task.to_json())
+    elif ns.command == "status":
+        print(_describe_task(task))
+    else:
+        print(f"task {task.task_id} is {task.state}")
+    return EXIT_OK
+
+
+def _print_json(document: object) -> None:
+    print(json.dumps(document, sort_keys=True))
+
+
+def _describe_result(result: UploadResult) -> str:
+    rate = result.bytes_sent / result.elapsed_seconds if result.elapsed_seconds > 0 else 0.0
+    resumed = ""
+    if result.committed_at_start:
+        resumed = f", resumed with {format_bytes(result.committed_at_start)} already there"
+    return (
+        f"published {result.store_path}: {result.size} bytes, sha256 {result.sha256}\n"
+        f"task {result.task_id}: sent {format_bytes(result.bytes_sent)} in "
+        f"{result.elapsed_seconds:.1f}s ({format_bytes(rate)}/s){resumed}"
+    )
+
+
+def _describe_task(task: TaskInfo) -> str:
+    percent = 100.0 * task.committed_bytes / task.size if task.size else 100.0
+    rows = [
+        ("task", task.task_id),
+        ("state", str(task.state)),
+        ("file", f"{task.file_name} -> {task.store_path}"),
+        (
+            "progress",
+            f"{percent:.1f}% ({task.committed_bytes} of {task.size} bytes; "
+            f"{task.block_count} blocks of {format_bytes(task.block_size)})",
+        ),
+        ("sha256", task.sha256 or "-"),
+        ("created", task.create_time.isoformat() if task.create_time else "-"),
+        ("updated", task.update_time.isoformat() if task.update_time else "-"),
+    ]
+    if not task.state.is_terminal and task.expire_time is not None:
+        rows.append(("expires", task.expire_time.isoformat()))
+    if task.metadata:
+        rows.append(("metadata", ", ".join(f"{k}={v}" for k, v in sorted(task.metadata.items()))))
+    if task.failure_reason:
+        rows.append(("failure", task.failure_reason))
+    return "\n".join(f"{name:<9} {value}" for name, value in rows)
+
+
+class _Console:
+    """stderr: progress bars, warnings and the final error line, without garbling each other."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._bars: list[_FinishingBar] = []
+
+    def bar(self, label: str) -> _FinishingBar:
+        bar = _FinishingBar(self, self._stream, label)
+        self._bars.append(bar)
+        return bar
+
+    def active_bar(self, bar: ProgressBar) -> None:
+        """``bar`` starts drawing: the ones before it are done."""
+        for other in self._bars:
+            if other is bar:
+                break
+            other.finish()
+
+    def end_bars(self) -> None:
+        for bar in self._bars:
+            bar.finish()
+
+    def line(self, text: str) -> None:
+        for bar in reversed(self._bars):
+            if bar.drawn:
+                bar.write_line(text)
+                return
+        print(text, file=self._stream, flush=True)
+
+    def error(self, message: str) -> None:
+        self.end_bars()
+        self.line("ferry: error: " + " ".join(message.split()))
+
+
+class _FinishingBar(ProgressBar):
+    """A bar that ends the bars before it when it first draws (hashing, then uploading)."""
+
+    def __init__(self, console: _Console, stream: TextIO, label: str) -> None:
+        super().__init__(stream, label)
+        self._console = console
+        self._started = False
+
+    @property
+    def drawn(self) -> bool:
+        return self._started
+
+    def update(self, done: int, total: int) -> None:
+        if not self._started:
+            self._started = True
+            self._console.active_bar(self)
+        super().update(done, total)
+
+
+class _ConsoleLogHandler(logging.Handler):
+    """Client warnings (e.g. "retrying in 2.0s") as lines that keep the bar intact."""
+
+    def __init__(self, console: _Console) -> None:
+        super().__init__(logging.WARNING)
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._console.line(f"ferry: {record.levelname.lower()}: {record.getMessage()}")
+        except Exception:
+            self.handleError(record)

@@ -1,0 +1,620 @@
+"""``FerryClient``: orchestrates an upload (hash, create or resume, stream the missing blocks,
+merge) under the retry policy, and the task commands (status, pause, resume, cancel).
+
+Planning lives in ``planning``, checksums in ``hashing``, the gRPC calls in ``transport``, the
+local memory of uploads in ``state``; this module decides what happens next.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+from ferry.v1 import ferry_pb2 as pb
+
+from ferry_client.errors import (
+    ChecksumMismatch,
+    FerryError,
+    IntegrityError,
+    PreconditionFailed,
+    ServerError,
+    SourceChanged,
+    TaskEnded,
+    TaskPaused,
+)
+from ferry_client.hashing import crc32c_extend, sha256_file
+from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.planning import (
+    MAX_MESSAGE_DATA,
+    Block,
+    BlockRange,
+    ProgressAccount,
+    ProgressCallback,
+    WorkQueue,
+    committed_bytes,
+    message_slices,
+)
+from ferry_client.retry import RetryBudget, RetryPolicy
+from ferry_client.state import Remembered, StateFile, UploadKey, default_state_path
+from ferry_client.transport import CallCancelled, PartsStream, Transport, open_channel
+
+log = logging.getLogger("ferry.client")
+
+T = TypeVar("T")
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+#: Merge hashes the whole staged file on the server (about 1.8 GB/s); its deadline allows
+#: for that at a pessimistic rate on top of the ordinary deadline.
+_MERGE_HASH_RATE = 200 * 1024 * 1024
+
+
+class FerryClient:
+    """A client of one Ferry service (one target: a replica or a load balancer).
+
+    Use it as a context manager, or call :meth:`close`. Methods may be called from several
+    threads at once; each upload runs its own streams.
+
+    Args:
+        target: ``HOST:PORT`` of the service.
+        retry: how transient failures are retried (default :class:`RetryPolicy`).
+        state_file: where uploads in progress are remembered (default
+            :func:`~ferry_client.state.default_state_path`).
+        remember_uploads: ``False`` to neither read nor write a state file.
+        timeout: deadline in seconds of each unary call (Merge gets more for large files).
+        credentials: TLS credentials; ``None`` for a plaintext channel.
+        channel_options: gRPC channel options overriding Ferry's defaults.
+        interceptors: client interceptors to wrap the channel with.
+        blocks_in_flight: blocks a stream may send before the previous ones are acknowledged.
+            At 1 (the default) a crash of the server or the connection costs at most
+            ``parallelism`` blocks sent again, and the other streams keep the server busy while
+            one waits for its acknowledgement; more hides the wait on a single stream at the
+            price of more bytes to send again.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        retry: RetryPolicy | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        remember_uploads: bool = True,
+        timeout: float = 30.0,
+        credentials: grpc.ChannelCredentials | None = None,
+        channel_options: Mapping[str, Any] | None = None,
+        interceptors: Sequence[Any] = (),
+        blocks_in_flight: int = 1,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if blocks_in_flight < 1:
+            raise ValueError("blocks_in_flight must be at least 1")
+        self.blocks_in_flight = blocks_in_flight
+        self.target = target
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.timeout = timeout
+        self._state: StateFile | None = None
+        if remember_uploads:
+            self._state = StateFile(state_file if state_file is not None else default_state_path())
+        self._channel = open_channel(
+            target, credentials=credentials, options=channel_options, interceptors=interceptors
+        )
+        self._transport = Transport(self._channel, timeout=timeout)
+
+    @property
+    def state_file(self) -> Path | None:
+        """The state file in use, or ``None`` when uploads are not remembered."""
+        return self._state.path if self._state is not None else None
+
+    def close(self) -> None:
+        """Close the channel; calls in progress fail."""
+        self._channel.close()
+
+    def __enter__(self) -> FerryClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- task commands -----------------------------------------------------------------------
+
+    def status(self, task_id: str) -> TaskInfo:
+        """The task as the server knows it now."""
+        task = _retrying(self.retry.budget(), lambda: self._transport.get_task(task_id))
+        return TaskInfo.from_pb(task)
+
+    def pause(self, task_id: str) -> TaskInfo:
+        """Pause the task: its streams stop within one block, on every replica."""
+        return self._set_state(task_id, TaskState.PAUSED)
+
+    def resume(self, task_id: str) -> TaskInfo:
+        """Let a paused task take blocks again; call :meth:`upload` to send the rest."""
+        return self._set_state(task_id, TaskState.UPLOADING)
+
+    def cancel(self, task_id: str) -> TaskInfo:
+        """Cancel the task for good; the server deletes what it staged."""
+        return self._set_state(task_id, TaskState.CANCELED)
+
+    def _set_state(self, task_id: str, state: TaskState) -> TaskInfo:
+        # Setting the state a task is already in is a no-op, so a retry is safe.
+        task = _retrying(
+            self.retry.budget(), lambda: self._transport.set_state(task_id, state.to_pb())
+        )
+        return TaskInfo.from_pb(task)
+
+    # -- upload ------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        path: str | os.PathLike[str],
+        store_path: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        block_size: int | None = None,
+        parallelism: int = 2,
+        progress: ProgressCallback | None = None,
+        hash_progress: ProgressCallback | None = None,
+        overwrite: bool = False,
+    ) -> UploadResult:
+        """Upload the file at ``path`` to ``store_path`` on the server and return the result.
+
+        Hashes the file (unless the state file remembers its hash), creates the task or
+        resumes the one already receiving this file, streams the blocks the server lacks over
+        ``parallelism`` streams, and merges. Transient failures are retried under the client's
+        :class:`RetryPolicy`, asking the server what is missing after each; the call returns
+        only once the file is published, or raises.
+
+        Args:
+            metadata: opaque strings returned with the completed task.
+            block_size: bytes per block, a multiple of 64 KiB within the server's bounds;
+                ``None`` for the server's default. Ignored when resuming an existing task.
+            parallelism: number of concurrent UploadParts streams (at least 1).
+            progress: called with (bytes done, total bytes) as data is sent and committed,
+                from the client's threads, so it must be quick and thread-safe; it must not
+                call back into this upload. Bytes done can move backwards when a partially
+                sent block is lost to a failure (it is sent again).
+            hash_progress: called with (bytes hashed, total bytes) while hashing.
+            overwrite: replace a file already published at ``store_path``.
+
+        Raises:
+            TaskPaused: the task is (or became) paused; :meth:`resume` it and call again.
+            TaskEnded: the task was canceled or expired.
+            InvalidRequest, AlreadyExists, NotFound, PermissionDenied: the server refused the
+                request; the message says why.
+            IntegrityError: the server's bytes do not hash to the file's SHA-256.
+            TransientError: the retry policy gave up (its message says after how much).
+            SourceChanged: the file changed during the upload.
+            OSError: the file cannot be read.
+        """
+        if parallelism < 1:
+            raise ValueError("parallelism must be at least 1")
+        started = time.monotonic()
+        key = UploadKey.for_file(path, self.target, store_path)
+        remembered = self._recall(key)
+        if remembered is not None:
+            sha256, hashed_bytes = remembered.sha256, 0
+            log.info("%s: hash taken from %s", key.path, self.state_file)
+        else:
+            sha256, hashed_bytes = sha256_file(key.path, progress=hash_progress)
+            _check_unchanged(key)
+        budget = self.retry.budget()
+        request = pb.CreateTaskRequest(
+            file_name=Path(key.path).name,
+            size=key.size,
+            sha256=sha256,
+            store_path=store_path,
+            metadata=dict(metadata or {}),
+            block_size=block_size or 0,
+            overwrite=overwrite,
+        )
+        created = _retrying(budget, lambda: self._transport.create_task(request))
+        task = created.task
+        if remembered is not None and remembered.task_id != task.task_id:
+            log.info(
+                "task %s is no longer active; uploading as task %s",
+                remembered.task_id, task.task_id,
+            )  # fmt: skip
+        self._remember(key, Remembered(task.task_id, sha256))
+        run = _UploadRun(
+            transport=self._transport,
+            key=key,
+            task_id=task.task_id,
+            block_size=task.block_size,
+            parallelism=parallelism,
+            blocks_in_flight=self.blocks_in_flight,
+            budget=budget,
+            progress=ProgressAccount(key.size, 0, progress),
+            merge_timeout=self.timeout + key.size / _MERGE_HASH_RATE,
+        )
+        try:
+            final = run.run()
+        except (TaskEnded, IntegrityError, SourceChanged):
+            self._forget(key)
+            raise
+        self._forget(key)
+        if final.sha256 != sha256:
+            raise IntegrityError(
+                f"the server published {final.store_path!r} with SHA-256 {final.sha256}, "
+                f"not the file's {sha256}",
+                task_id=final.task_id,
+            )
+        return UploadResult(
+            task_id=final.task_id,
+            store_path=final.store_path,
+            size=final.size,
+            sha256=final.sha256,
+            metadata=dict(final.metadata),
+            block_size=final.block_size,
+            block_count=final.block_count,
+            resumed=created.resumed,
+            hashed_bytes=hashed_bytes,
+            committed_at_start=run.committed_at_start,
+            bytes_sent=run.counters.bytes_sent,
+            blocks_sent=run.counters.blocks_sent,
+            checksum_mismatches=run.counters.checksum_mismatches,
+            retries=budget.total_failures,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _recall(self, key: UploadKey) -> Remembered | None:
+        return self._state.lookup(key) if self._state is not None else None
+
+    def _remember(self, key: UploadKey, remembered: Remembered) -> None:
+        if self._state is None:
+            return
+        try:
+            self._state.remember(key, remembered)
+        except OSError as exc:
+            # The upload itself is fine; only a restarted process would have to hash again.
+            log.warning("cannot save upload state to %s: %s", self._state.path, exc)
+
+    def _forget(self, key: UploadKey) -> None:
+        if self._state is None:
+            return
+        try:
+            self._state.forget(key)
+        except OSError as exc:
+            log.warning("cannot update upload state in %s: %s", self._state.path, exc)
+
+
+def _retrying(budget: RetryBudget, call: Callable[[], T]) -> T:
+    """``call()``, again after each failure the budget allows to retry."""
+    while True:
+        try:
+            return call()
+        except FerryError as exc:
+            _pause_or_raise(budget, exc)
+
+
+def _pause_or_raise(budget: RetryBudget, exc: FerryError, *, retryable: bool | None = None) -> None:
+    """Sleep before the next attempt if the budget allows one, else raise ``exc`` (said to
+    be final when the policy gave up on it). ``retryable`` overrides the policy's verdict."""
+    delay = budget.next_delay(exc, retryable=retryable)
+    if delay is None:
+        if retryable or (retryable is None and budget.policy.is_retryable(exc)):
+            raise type(exc)(
+                f"{exc.message}; {budget.describe()}", code=exc.code, task_id=exc.task_id
+            ) from exc
+        raise exc
+    log.warning("%s; retrying in %.2fs", exc, delay)
+    time.sleep(delay)
+
+
+def _check_unchanged(key: UploadKey) -> None:
+    st = Path(key.path).stat()
+    if (st.st_size, st.st_mtime_ns) != (key.size, key.mtime_ns):
+        raise SourceChanged(
+            f"{key.path} changed while it was being uploaded "
+            f"(size {key.size} -> {st.st_size}, mtime changed: {st.st_mtime_ns != key.mtime_ns})"
+        )
+
+
+class _Counters:
+    """What one upload call sent. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.bytes_sent = 0
+        self.blocks_sent = 0
+        self.checksum_mismatches = 0
+
+    def add(self, *, data: int = 0, blocks: int = 0, mismatches: int = 0) -> None:
+        with self._lock:
+            self.bytes_sent += data
+            self.blocks_sent += blocks
+            self.checksum_mismatches += mismatches
+
+
+class _UploadRun:
+    """One upload's loop: ask what is missing, stream it, merge; recover between rounds."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        key: UploadKey,
+        task_id: str,
+        block_size: int,
+        parallelism: int,
+        blocks_in_flight: int,
+        budget: RetryBudget,
+        progress: ProgressAccount,
+        merge_timeout: float,
+    ) -> None:
+        self.transport = transport
+        self.key = key
+        self.task_id = task_id
+        self.block_size = block_size
+        self.parallelism = parallelism
+        self.blocks_in_flight = blocks_in_flight
+        self.budget = budget
+        self.progress = progress
+        self.merge_timeout = merge_timeout
+        self.counters = _Counters()
+        self.committed_at_start = 0
+        self._first_query = True
+
+    def run(self) -> pb.Task:
+        while True:
+            try:
+                report = self.transport.query_missing(self.task_id)
+                state = TaskState.from_pb(report.state)
+                self._raise_if_stopped(state, None)
+                missing = [BlockRange(r.start, r.end) for r in report.missing]
+                committed = committed_bytes(self.key.size, report.block_size, missing)
+                if self._first_query:
+                    self.committed_at_start = committed
+                    self._first_query = False
+                self.progress.reset(committed)
+                _check_unchanged(self.key)
+                if state == TaskState.UPLOADING and missing:
+                    _Round(self, WorkQueue(self.key.size, report.block_size, missing)).run()
+                    continue
+                # Nothing missing (or already COMPLETED: Merge answers the same result again).
+                return self.transport.merge(self.task_id, timeout=self.merge_timeout)
+            except (TaskPaused, TaskEnded, SourceChanged, ChecksumMismatch):
+                # A ChecksumMismatch leaves a round only once the budget gave up on it.
+                raise
+            except PreconditionFailed as exc:
+                self._explain_precondition(exc)
+                _pause_or_raise(self.budget, exc, retryable=True)
+            except FerryError as exc:
+                _pause_or_raise(self.budget, exc)
+
+    def _raise_if_stopped(self, state: TaskState, cause: FerryError | None) -> None:
+        task_id = self.task_id
+        code = cause.code if cause is not None else None
+        if state == TaskState.PAUSED:
+            message = cause.message if cause is not None else f"task {task_id} is PAUSED"
+            raise TaskPaused(
+                f"{message}; resume the task and upload again", code=code, task_id=task_id
+            )
+        if state in (TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED):
+            message = cause.message if cause is not None else f"task {task_id} is {state}"
+            raise TaskEnded(message, state=state.value, code=code, task_id=task_id)
+
+    def _explain_precondition(self, exc: PreconditionFailed) -> None:
+        """FAILED_PRECONDITION usually means paused or ended: confirm with the server.
+
+        Raises TaskPaused or TaskEnded when it was; returns when the task is UPLOADING or
+        COMPLETED again (e.g. resumed at once), so the caller retries.
+        """
+        task = TaskInfo.from_pb(
+            _retrying(self.budget, lambda: self.transport.get_task(self.task_id))
+        )
+        self._raise_if_stopped(task.state, exc)
+        if task.state not in (TaskState.UPLOADING, TaskState.COMPLETED):
+            raise exc
+
+
+class _Round:
+    """Streams the blocks of one WorkQueue over up to ``parallelism`` streams, until the queue
+    is drained and every block acknowledged, or the first failure, which stops every stream."""
+
+    def __init__(self, run: _UploadRun, queue: WorkQueue) -> None:
+        self.upload = run
+        self.queue = queue
+        self.message_size = min(MAX_MESSAGE_DATA, run.block_size)
+        self.fd = -1
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._workers: list[_StreamWorker] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def run(self) -> None:
+        count = min(self.upload.parallelism, len(self.queue))
+        self.fd = os.open(self.upload.key.path, os.O_RDONLY)
+        try:
+            self._workers = [_StreamWorker(self, n) for n in range(count)]
+            for worker in self._workers:
+                worker.thread.start()
+            try:
+                for worker in self._workers:
+                    worker.thread.join()
+            except BaseException:
+                # Ctrl-C in the calling thread: stop the streams before leaving.
+                self.stop()
+                for worker in self._workers:
+                    worker.thread.join(timeout=10)
+                raise
+        finally:
+            os.close(self.fd)
+        if self._error is not None:
+            raise self._error
+
+    def failed(self, worker: _StreamWorker, error: BaseException) -> None:
+        """A stream ended with ``error``: the first one stops the round and is raised."""
+        with self._lock:
+            first = self._error is None and not (
+                isinstance(error, CallCancelled) and self._stopping
+            )
+            if first:
+                self._error = error
+        if first:
+            log.debug("stream %d failed: %r; stopping the others", worker.number, error)
+            self.stop()
+        else:
+            log.debug("stream %d ended after the round stopped: %r", worker.number, error)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+        for worker in self._workers:
+            worker.stop()
+
+
+class _StreamWorker:
+    """One UploadParts stream: a thread reading acknowledgements, and a request generator
+    (run by gRPC) that sends blocks one after another, never more than ``blocks_in_flight``
+    of them unacknowledged.
+
+    The server handles a stream's blocks in order, so acknowledgements come in the order the
+    blocks were sent.
+    """
+
+    def __init__(self, round_: _Round, number: int) -> None:
+        self.round = round_
+        self.upload = round_.upload
+        self.number = number
+        self.thread = threading.Thread(
+            target=self._main, name=f"ferry-upload-{number}", daemon=True
+        )
+        self._cv = threading.Condition()
+        self._pending: collections.deque[Block] = collections.deque()
+        self._stream: PartsStream | None = None
+        self._request_error: Exception | None = None
+
+    def stop(self) -> None:
+        with self._cv:
+            stream = self._stream
+            self._cv.notify_all()
+        if stream is not None:
+            stream.cancel()
+
+    def _main(self) -> None:
+        try:
+            stream = self.upload.transport.upload_parts(
+                self._requests(), task_id=self.upload.task_id
+            )
+            with self._cv:
+                self._stream = stream
+            if self.round.stopping:
+                stream.cancel()
+            for ack in stream:
+                self._on_ack(ack)
+            if self._request_error is not None:
+                raise self._request_error
+            with self._cv:
+                unacknowledged = [b.index for b in self._pending]
+            if unacknowledged:
+                raise ServerError(
+                    f"the server ended the stream without acknowledging blocks {unacknowledged}",
+                    task_id=self.upload.task_id,
+                )
+        except BaseException as exc:
+            self._lose_pending()
+            self.round.failed(self, exc)
+
+    def _requests(self) -> Iterator[pb.UploadPartsRequest]:
+        """Messages of one block after another; runs on a gRPC thread.
+
+        Exceptions are kept for ``_main`` to raise: gRPC would replace them with a bare
+        cancellation. Returning half-closes the stream; the server then drops a partial block.
+        """
+        upload = self.upload
+        window = upload.blocks_in_flight
+        try:
+            while True:
+                with self._cv:
+                    self._cv.wait_for(lambda: len(self._pending) < window or self.round.stopping)
+                    if self.round.stopping:
+                        return
+                    block = self.round.queue.take()
+                    if block is None:
+                        return
+                    self._pending.append(block)
+                crc = 0
+                for offset, length in message_slices(block.length, self.round.message_size):
+                    if self.round.stopping:
+                        return
+                    data = os.pread(self.round.fd, length, block.offset + offset)
+                    if len(data) != length:
+                        raise SourceChanged(
+                            f"{upload.key.path} is shorter than when the upload started",
+                            task_id=upload.task_id,
+                        )
+                    crc = crc32c_extend(crc, data)
+                    last = offset + length == block.length
+                    message = pb.UploadPartsRequest(
+                        task_id=upload.task_id,
+                        block_index=block.index,
+                        offset=offset,
+                        data=data,
+                        crc32c=crc if last else None,
+                    )
+                    upload.counters.add(data=length, blocks=1 if last else 0)
+                    upload.progress.sent(block.index, length)
+                    yield message
+        except Exception as exc:
+            self._request_error = exc
+
+    def _on_ack(self, ack: pb.UploadPartsResponse) -> None:
+        upload = self.upload
+        with self._cv:
+            block = self._pending[0] if self._pending else None
+        if block is None or ack.block_index != block.index:
+            raise ServerError(
+                f"the server acknowledged block {ack.block_index}, but this stream was "
+                f"waiting for {block.index if block else 'nothing'}",
+                task_id=upload.task_id,
+            )
+        if ack.status == pb.BLOCK_STATUS_COMMITTED:
+            upload.progress.committed(block.index, block.length)
+            upload.budget.progressed()
+        elif ack.status == pb.BLOCK_STATUS_CHECKSUM_MISMATCH:
+            upload.progress.lost(block.index)
+            upload.counters.add(mismatches=1)
+            error = ChecksumMismatch(ack.message, task_id=upload.task_id)
+            if upload.budget.next_delay(error) is None:
+                raise ChecksumMismatch(
+                    f"{ack.message}; {upload.budget.describe()}", task_id=upload.task_id
+                )
+            # Corruption in transit is not load: send the block again at once.
+            log.warning("%s; sending block %d again", ack.message, block.index)
+            self.round.queue.put_back(block)
+        else:
+            raise ServerError(
+                f"unknown status {ack.status} for block {ack.block_index}",
+                task_id=upload.task_id,
+            )
+        with self._cv:
+            self._pending.popleft()
+            self._cv.notify_all()
+
+    def _lose_pending(self) -> None:
+        """The stream failed: its unacknowledged blocks go back to the queue."""
+        with self._cv:
+            lost = list(self._pending)
+            self._pending.clear()
+            self._cv.notify_all()
+        for block in reversed(lost):
+            self.upload.progress.lost(block.index)
+            self.round.queue.put_back(block)

@@ -1,0 +1,141 @@
+"""The retry policy: which failures are worth another attempt, and how long to wait before it.
+
+One :class:`RetryPolicy` (immutable configuration) makes a :class:`RetryBudget` per operation
+(mutable, thread-safe bookkeeping). Backoff is capped exponential with full jitter
+(delay = uniform(0, min(max_backoff, initial_backoff * multiplier**n))). The limits count from
+the last *progress*: a committed block resets them, so a long upload over a flaky link is not
+cut short by failures it has already recovered from, while an upload that makes no progress
+stops after ``max_attempts`` failures or ``max_elapsed`` seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from ferry_client.errors import ChecksumMismatch, FerryError
+
+#: The codes the Ferry API documents as "try again". (A replica shutting down answers
+#: UNAVAILABLE; a killed one, or a cut connection, too.)
+RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How the client retries transient failures.
+
+    Attributes:
+        initial_backoff: upper bound of the first delay, in seconds.
+        max_backoff: cap on any delay's upper bound, in seconds.
+        multiplier: growth of the bound per consecutive failure.
+        max_attempts: give up after this many consecutive failures without progress
+            (``None``: no limit on the count).
+        max_elapsed: give up once this many seconds passed since the last progress (or the
+            start) and another failure happens (``None``: no limit on time).
+        retryable_codes: status codes worth retrying. A block rejected for its checksum is
+            always retryable.
+    """
+
+    initial_backoff: float = 0.1
+    max_backoff: float = 10.0
+    multiplier: float = 2.0
+    max_attempts: int | None = 20
+    max_elapsed: float | None = 300.0
+    retryable_codes: frozenset[grpc.StatusCode] = RETRYABLE_CODES
+
+    def __post_init__(self) -> None:
+        if self.initial_backoff < 0 or self.max_backoff < self.initial_backoff:
+            raise ValueError("need 0 <= initial_backoff <= max_backoff")
+        if self.multiplier < 1:
+            raise ValueError("multiplier must be at least 1")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1 (or None)")
+        if self.max_elapsed is not None and self.max_elapsed < 0:
+            raise ValueError("max_elapsed must not be negative (or None)")
+
+    def is_retryable(self, error: FerryError) -> bool:
+        """Whether ``error`` may succeed when tried again."""
+        if isinstance(error, ChecksumMismatch):
+            return True
+        return error.code is not None and error.code in self.retryable_codes
+
+    def backoff_bound(self, failures: int) -> float:
+        """Upper bound of the delay after the ``failures``-th consecutive failure (1-based)."""
+        exponent = max(0, failures - 1)
+        # min() before the power would overflow for very long failure runs.
+        if self.multiplier > 1 and exponent > 64:
+            return self.max_backoff
+        return min(self.max_backoff, self.initial_backoff * self.multiplier**exponent)
+
+    def budget(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> RetryBudget:
+        """Fresh bookkeeping for one operation (one upload, one status call...)."""
+        return RetryBudget(self, clock, rng if rng is not None else random.Random())
+
+
+@dataclass(slots=True)
+class RetryBudget:
+    """What one operation has used of its :class:`RetryPolicy`. Thread-safe."""
+
+    policy: RetryPolicy
+    clock: Callable[[], float]
+    rng: random.Random
+    failures: int = 0
+    total_failures: int = 0
+    _since: float = field(default=-1.0)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._since = self.clock()
+
+    def progressed(self) -> None:
+        """Something was achieved (a block committed): the limits start over."""
+        with self._lock:
+            self.failures = 0
+            self._since = self.clock()
+
+    def next_delay(self, error: FerryError, *, retryable: bool | None = None) -> float | None:
+        """Record a failure; the delay before the next attempt, or ``None`` to give up.
+
+        Gives up at once on an error the policy does not retry, unless ``retryable`` (the
+        caller knows better, e.g. a precondition that no longer holds) overrides it.
+        """
+        policy = self.policy
+        if not (policy.is_retryable(error) if retryable is None else retryable):
+            return None
+        with self._lock:
+            self.failures += 1
+            self.total_failures += 1
+            if policy.max_attempts is not None and self.failures >= policy.max_attempts:
+                return None
+            elapsed = self.clock() - self._since
+            if policy.max_elapsed is not None and elapsed >= policy.max_elapsed:
+                return None
+            delay = self.rng.uniform(0.0, policy.backoff_bound(self.failures))
+            if policy.max_elapsed is not None:
+                delay = min(delay, max(0.0, policy.max_elapsed - elapsed))
+            return delay
+
+    def describe(self) -> str:
+        """How much was used, for the message of the error that ends the operation."""
+        with self._lock:
+            return (
+                f"gave up after {self.failures} consecutive failed attempts over "
+                f"{self.clock() - self._since:.1f}s without progress"
+            )

@@ -1,0 +1,145 @@
+"""The thin gRPC layer: the one place that calls the stub and turns ``grpc.RpcError`` into
+:class:`~ferry_client.errors.FerryError`.
+
+No policy lives here: no retries, no planning. Unary calls get a deadline; the UploadParts
+stream gets none (it lasts as long as the upload) and relies on keepalive to notice a dead
+connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import grpc
+from ferry.v1 import ferry_pb2 as pb
+from ferry.v1 import ferry_pb2_grpc as rpc
+
+from ferry_client.errors import FerryError, from_rpc_error
+
+#: Channel options. Reconnect quickly after a server restart (the retry policy paces the
+#: attempts, not the channel); ping a silent connection so a dead peer is noticed in about a
+#: minute and a half rather than after TCP's retransmission timeout; and allow the largest
+#: UploadParts message plus headers.
+DEFAULT_CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.max_send_message_length", 2 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+)
+
+
+class CallCancelled(FerryError):
+    """The client cancelled the call itself (never reaches callers of the public API)."""
+
+
+def open_channel(
+    target: str,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    options: Mapping[str, Any] | None = None,
+    interceptors: Sequence[Any] = (),
+) -> grpc.Channel:
+    """A channel to ``target`` with Ferry's defaults, overridden by ``options``."""
+    merged = dict(DEFAULT_CHANNEL_OPTIONS)
+    merged.update(options or {})
+    items = list(merged.items())
+    if credentials is None:
+        channel = grpc.insecure_channel(target, options=items)
+    else:
+        channel = grpc.secure_channel(target, credentials, options=items)
+    if interceptors:
+        channel = grpc.intercept_channel(channel, *interceptors)
+    return channel
+
+
+class Transport:
+    """Ferry's RPCs over one channel, raising :class:`FerryError` only."""
+
+    def __init__(self, channel: grpc.Channel, *, timeout: float) -> None:
+        self._stub = rpc.FerryServiceStub(channel)
+        self._timeout = timeout
+
+    def create_task(self, request: pb.CreateTaskRequest) -> pb.CreateTaskResponse:
+        try:
+            response: pb.CreateTaskResponse = self._stub.CreateTask(request, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        return response
+
+    def query_missing(self, task_id: str) -> pb.QueryMissingBlocksResponse:
+        try:
+            response: pb.QueryMissingBlocksResponse = self._stub.QueryMissingBlocks(
+                pb.QueryMissingBlocksRequest(task_id=task_id), timeout=self._timeout
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, task_id=task_id) from exc
+        return response
+
+    def get_task(self, task_id: str) -> pb.Task:
+        try:
+            response: pb.GetTaskResponse = self._stub.GetTask(
+                pb.GetTaskRequest(task_id=task_id), timeout=self._timeout
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, task_id=task_id) from exc
+        return response.task
+
+    def set_state(self, task_id: str, state: pb.TaskState.ValueType) -> pb.Task:
+        try:
+            response: pb.SetStateResponse = self._stub.SetState(
+                pb.SetStateRequest(task_id=task_id, state=state), timeout=self._timeout
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, task_id=task_id) from exc
+        return response.task
+
+    def merge(self, task_id: str, *, timeout: float) -> pb.Task:
+        """Merge gets its own deadline: the server finishes hashing the file within it."""
+        try:
+            response: pb.MergeResponse = self._stub.Merge(
+                pb.MergeRequest(task_id=task_id), timeout=timeout
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, task_id=task_id) from exc
+        return response.task
+
+    def upload_parts(
+        self, requests: Iterator[pb.UploadPartsRequest], *, task_id: str
+    ) -> PartsStream:
+        """Open an UploadParts stream fed by ``requests`` (consumed by a gRPC thread)."""
+        try:
+            call = self._stub.UploadParts(requests)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, task_id=task_id) from exc
+        return PartsStream(call, task_id)
+
+
+class PartsStream:
+    """One open UploadParts call: iterate for the acknowledgements, ``cancel()`` to drop it."""
+
+    def __init__(self, call: Any, task_id: str) -> None:
+        self._call = call
+        self._task_id = task_id
+        self._cancelled = threading.Event()
+
+    def __iter__(self) -> Iterator[pb.UploadPartsResponse]:
+        try:
+            yield from self._call
+        except grpc.RpcError as exc:
+            if self._cancelled.is_set():
+                raise CallCancelled(
+                    "the client cancelled the stream",
+                    code=grpc.StatusCode.CANCELLED,
+                    task_id=self._task_id,
+                ) from exc
+            raise from_rpc_error(exc, task_id=self._task_id) from exc
+
+    def cancel(self) -> None:
+        """Drop the call; the iteration then ends with :class:`CallCancelled`."""
+        self._cancelled.set()
+        self._call.cancel()
