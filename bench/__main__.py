@@ -1,0 +1,293 @@
+"""``python -m bench`` (``make bench``): the command line, and the order of the phases.
+
+Phases: one large file (warm-up, then interleaved rounds of every contender), many small files,
+Ferry's merge latency, and peak memory during one very large upload. Then a summary on stdout
+and bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine, report
+from bench.contenders import BENCH_DIR, Contender, Unavailable, Workload, all_contenders
+from bench.measure import Expected, Measurement, measure
+from bench.procs import ProcessFailed
+from bench.report import MB, Results
+from bench.workload import (
+    format_size,
+    parse_size,
+    sha256_file,
+    write_random_file,
+    write_small_files,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Ferry's benchmark: the ceiling (minimal grpcio servicer), Ferry and tus "
+        "over loopback, on the same generated files. Sizes take binary units (256M, 1G).",
+    )
+    add = parser.add_argument
+    add("--size", type=parse_size, default=parse_size("1G"), help="large file (default 1G)")
+    add("--runs", type=int, default=3, help="measured runs per contender and phase (default 3)")
+    add("--warmup", type=int, default=1, help="untimed large-file runs first (default 1)")
+    add(
+        "--contenders",
+        default="ceiling,ferry,tus",
+        help="comma-separated subset of ceiling,ferry,tus (default all)",
+    )
+    add("--small-count", type=int, default=1000, help="small files (default 1000)")
+    add("--small-size", type=parse_size, default=parse_size("64K"), help="default 64K")
+    add("--concurrency", type=int, default=8, help="small-file uploads in flight (default 8)")
+    add("--no-small", action="store_true", help="skip the small-files phase")
+    add("--merge-size", type=parse_size, default=parse_size("1G"), help="default 1G")
+    add("--no-merge", action="store_true", help="skip the merge-latency phase")
+    add("--rss-size", type=parse_size, default=parse_size("4G"), help="default 4G")
+    add("--no-rss", action="store_true", help="skip the peak-memory phase")
+    add("--work-dir", type=Path, default=BENCH_DIR / ".work", help="default bench/.work")
+    add("--results", type=Path, default=BENCH_DIR / "RESULTS.md", help="default bench/RESULTS.md")
+    add("--no-write", action="store_true", help="print the summary only; leave RESULTS.md be")
+    return parser
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Harness:
+    """Runs the phases in one scratch directory, filling in a :class:`Results`."""
+
+    def __init__(self, args: argparse.Namespace, contenders: list[Contender], scratch: Path):
+        self.args = args
+        self.contenders = contenders
+        self.scratch = scratch
+        self.results = Results(
+            command="python -m bench " + shlex.join(sys.argv[1:]),
+            started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            elapsed_seconds=0.0,
+            settings={},
+            machine=machine.describe(scratch),
+            versions={},
+            descriptions={c.name: c.description for c in contenders},
+            size=args.size,
+            small_count=args.small_count,
+            small_size=args.small_size,
+            concurrency=args.concurrency,
+            merge_size=args.merge_size,
+            rss_size=None if args.no_rss else args.rss_size,
+        )
+        self.results.settings = {
+            "large file": format_size(args.size),
+            "measured runs": str(args.runs),
+            "untimed warm-up runs": str(args.warmup),
+            "small files": f"{args.small_count} x {format_size(args.small_size)}",
+            "small-file concurrency": str(args.concurrency),
+            "merge-latency file": format_size(args.merge_size),
+            "peak-memory file": "skipped" if args.no_rss else format_size(args.rss_size),
+        }
+        self.ready: list[Contender] = []
+        self.large_file: tuple[Path, Expected] | None = None
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        for contender in self.contenders:
+            try:
+                contender.prepare()
+                self.results.versions.update(contender.versions())
+                self.ready.append(contender)
+            except Unavailable as exc:
+                self.results.skipped[contender.name] = str(exc)
+                say(f"bench: SKIPPING {contender.name}: {exc}")
+
+    def make_file(self, name: str, size: int) -> tuple[Path, Expected]:
+        path = self.scratch / name
+        say(f"bench: generating {format_size(size)} of random data ({path.name})")
+        write_random_file(path, size)
+        expected = Expected((path,), (sha256_file(path),), (size,))
+        return path, expected
+
+    # -- one run -----------------------------------------------------------------------------
+
+    def attempt(
+        self,
+        phase: str,
+        contender: Contender,
+        workload: Workload,
+        expected: Expected,
+        label: str,
+        show: Callable[[Measurement], str],
+    ) -> Measurement | None:
+        """One run; a failure marks the contender failed for the phase and is not a figure."""
+        key = f"{phase}/{contender.name}"
+        if key in self.results.failures:
+            return None
+        try:
+            m = measure(contender, workload, expected, self.scratch, f"{phase}-{label}")
+        except (ProcessFailed, AssertionError, OSError, ValueError, KeyError) as exc:
+            self.results.failures[key] = f"{type(exc).__name__}: {exc}"
+            say(f"  {contender.name:8} {label}: FAILED: {exc}")
+            traceback.print_exc(file=sys.stderr)
+            return None
+        say(f"  {contender.name:8} {label}: {show(m)}")
+        return m
+
+    # -- phases ------------------------------------------------------------------------------
+
+    def large(self) -> None:
+        args = self.args
+        path, expected = self.make_file("large.bin", args.size)
+        workload = Workload(path)
+
+        def show(m: Measurement) -> str:
+            return (
+                f"{m.seconds:6.2f} s  {m.throughput / MB:5.0f} MB/s  "
+                f"server CPU {m.server_cpu:5.2f} s  client CPU {m.client_cpu:5.2f} s"
+            )
+
+        say(f"bench: one {format_size(args.size)} file")
+        for w in range(args.warmup):
+            for c in self.ready:
+                self.attempt("large", c, workload, expected, f"warm-up {w + 1}", show)
+        for r in range(args.runs):
+            for c in self.ready:
+                m = self.attempt("large", c, workload, expected, f"run {r + 1}", show)
+                if m is not None:
+                    self.results.large.setdefault(c.name, []).append(m)
+        if args.merge_size == args.size:
+            self.large_file = (path, expected)
+        else:
+            path.unlink()
+
+    def small(self) -> None:
+        args = self.args
+        directory = self.scratch / "small"
+        say(f"bench: generating {args.small_count} files of {format_size(args.small_size)}")
+        paths = write_small_files(directory, args.small_count, args.small_size)
+        expected = Expected(
+            tuple(paths),
+            tuple(sha256_file(p) for p in paths),
+            tuple(args.small_size for _ in paths),
+        )
+        workload = Workload(directory, many=True, concurrency=args.concurrency)
+
+        def show(m: Measurement) -> str:
+            return f"{m.seconds:6.2f} s  {m.files_per_second:6.0f} files/s"
+
+        say(f"bench: {args.small_count} small files, {args.concurrency} at a time")
+        for r in range(args.runs):
+            for c in self.ready:
+                if c.supports(workload):
+                    m = self.attempt("small", c, workload, expected, f"run {r + 1}", show)
+                    if m is not None:
+                        self.results.small.setdefault(c.name, []).append(m)
+        shutil.rmtree(directory)
+
+    def merge(self) -> None:
+        args = self.args
+        ferry = next((c for c in self.ready if c.name == "ferry"), None)
+        if ferry is None:
+            return
+        if self.large_file is not None:
+            path, expected = self.large_file
+        else:
+            path, expected = self.make_file("merge.bin", args.merge_size)
+        workload = Workload(path, instrument=True)
+
+        def show(m: Measurement) -> str:
+            inst = m.details["instrumented"]
+            return (
+                f"last ack -> Merge reply {inst['last_ack_to_merge_reply'] * 1000:6.1f} ms  "
+                f"(Merge RPC {inst['merge_rpc_seconds'] * 1000:.1f} ms)"
+            )
+
+        say(f"bench: Ferry merge latency, {format_size(args.merge_size)}")
+        for r in range(args.runs):
+            m = self.attempt("merge", ferry, workload, expected, f"run {r + 1}", show)
+            if m is not None:
+                self.results.merge.append(m)
+        path.unlink()
+
+    def rss(self) -> None:
+        args = self.args
+        path, expected = self.make_file("rss.bin", args.rss_size)
+        workload = Workload(path)
+
+        def show(m: Measurement) -> str:
+            return (
+                f"server peak RSS {m.server_peak_rss / MB:5.0f} MB  "
+                f"client peak RSS {m.client_peak_rss / MB:5.0f} MB  "
+                f"({m.throughput / MB:.0f} MB/s)"
+            )
+
+        say(f"bench: peak memory during one {format_size(args.rss_size)} upload")
+        for c in self.ready:
+            m = self.attempt("rss", c, workload, expected, "run 1", show)
+            if m is not None:
+                self.results.rss[c.name] = m
+        path.unlink()
+
+    def run(self) -> Results:
+        t0 = time.monotonic()
+        self.prepare()
+        self.large()
+        if self.args.no_small:
+            self.results.phases_skipped["small"] = "--no-small"
+        else:
+            self.small()
+        if self.args.no_merge:
+            self.results.phases_skipped["merge"] = "--no-merge"
+        else:
+            self.merge()
+        if self.args.no_rss:
+            self.results.phases_skipped["rss"] = "--no-rss"
+        else:
+            self.rss()
+        self.results.elapsed_seconds = time.monotonic() - t0
+        return self.results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.runs < 1 or args.warmup < 0 or args.concurrency < 1 or args.small_count < 1:
+        say("bench: --runs, --concurrency and --small-count must be at least 1")
+        return 2
+    wanted = [name.strip() for name in args.contenders.split(",") if name.strip()]
+    known = {c.name: c for c in all_contenders()}
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        say(f"bench: unknown contender(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+        return 2
+    contenders = [known[name] for name in known if name in wanted]
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    # Peak disk use: the source, one published copy and some slack; say so before starting.
+    need = 2 * max(args.size, 0 if args.no_rss else args.rss_size, args.merge_size) + args.size
+    free = shutil.disk_usage(args.work_dir).free
+    if free < need:
+        say(f"bench: {args.work_dir} has {free / MB:.0f} MB free, needs about {need / MB:.0f} MB")
+        return 1
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=args.work_dir))
+    try:
+        results = Harness(args, contenders, scratch).run()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    say(report.console_summary(results))
+    if not args.no_write:
+        report.write(results, args.results)
+        say(f"\nbench: wrote {args.results}")
+    return 1 if results.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
