@@ -499,6 +499,8 @@ class _StreamWorker:
         )
         self._cv = threading.Condition()
         self._pending: collections.deque[Block] = collections.deque()
+        #: Set once the stream failed: its generator must take no more blocks.
+        self._failed = False
         self._stream: PartsStream | None = None
         self._request_error: Exception | None = None
 
@@ -544,8 +546,10 @@ class _StreamWorker:
         try:
             while True:
                 with self._cv:
-                    self._cv.wait_for(lambda: len(self._pending) < window or self.round.stopping)
-                    if self.round.stopping:
+                    self._cv.wait_for(
+                        lambda: len(self._pending) < window or self._failed or self.round.stopping
+                    )
+                    if self._failed or self.round.stopping:
                         return
                     block = self.round.queue.take()
                     if block is None:
@@ -553,7 +557,7 @@ class _StreamWorker:
                     self._pending.append(block)
                 crc = 0
                 for offset, length in message_slices(block.length, self.round.message_size):
-                    if self.round.stopping:
+                    if self._failed or self.round.stopping:
                         return
                     data = os.pread(self.round.fd, length, block.offset + offset)
                     if len(data) != length:
@@ -612,6 +616,7 @@ class _StreamWorker:
     def _lose_pending(self) -> None:
         """The stream failed: its unacknowledged blocks go back to the queue."""
         with self._cv:
+            self._failed = True
             lost = list(self._pending)
             self._pending.clear()
             self._cv.notify_all()

@@ -1,0 +1,70 @@
+"""The ``ferry`` command's parsing: sizes, metadata, defaults from the environment, and the
+hand-over of ``ferry serve`` to the server's command line."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from ferry_client import DEFAULT_TARGET
+from ferry_client.cli import EXIT_USAGE, build_parser, main, parse_meta, parse_size
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("65536", 65536), ("64K", 65536), ("64KiB", 65536), ("8M", 8 << 20), ("1g", 1 << 30)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "K", "1.5M", "-1", "8X"])
+def test_parse_size_rejects_nonsense(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_size(text)
+
+
+def test_parse_meta_keeps_equals_signs_in_the_value() -> None:
+    assert parse_meta("k=a=b") == ("k", "a=b")
+    assert parse_meta("k=") == ("k", "")
+    for bad in ("novalue", "=v"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_meta(bad)
+
+
+def test_server_defaults_from_environment_then_builtin() -> None:
+    from_env = build_parser({"FERRY_SERVER": "ferry.example:7"}).parse_args(["status", "t"])
+    builtin = build_parser({}).parse_args(["status", "t"])
+    flag = build_parser({"FERRY_SERVER": "a:1"}).parse_args(["status", "t", "--server", "b:2"])
+    assert (from_env.server, builtin.server, flag.server) == (
+        "ferry.example:7",
+        DEFAULT_TARGET,
+        "b:2",
+    )
+
+
+def test_upload_options() -> None:
+    ns = build_parser({}).parse_args(
+        ["upload", "f", "d/f", "--parallelism", "4", "--block-size", "256K", "--meta", "a=1",
+         "--meta", "b=2", "--overwrite", "--json"]
+    )  # fmt: skip
+    assert (ns.file, ns.store_path, ns.parallelism, ns.block_size) == ("f", "d/f", 4, 256 << 10)
+    assert ns.meta == [("a", "1"), ("b", "2")]
+    assert ns.overwrite and ns.json
+
+
+def test_parallelism_must_be_positive() -> None:
+    with pytest.raises(SystemExit):
+        build_parser({}).parse_args(["upload", "f", "d", "--parallelism", "0"])
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == EXIT_USAGE
+    assert "usage: ferry" in capsys.readouterr().err
+
+
+def test_serve_is_handed_to_the_server_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: ferry serve")

@@ -1,0 +1,159 @@
+"""The local state file: keyed by file version and destination, written atomically, tolerant
+of corruption, and safe with several processes updating it at once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+from ferry_client.state import (
+    Remembered,
+    StateFile,
+    UploadKey,
+    default_state_path,
+)
+
+
+def key_for(path: Path, target: str = "host:1", store_path: str = "dest.bin") -> UploadKey:
+    return UploadKey.for_file(path, target, store_path)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"x" * 100)
+    return path
+
+
+def test_remembered_upload_is_found_by_the_same_file_and_destination(
+    tmp_path: Path, source: Path
+) -> None:
+    state = StateFile(tmp_path / "cache" / "uploads.json")
+    state.remember(key_for(source), Remembered("task-1", "ab" * 32))
+
+    assert StateFile(state.path).lookup(key_for(source)) == Remembered("task-1", "ab" * 32)
+    assert state.lookup(key_for(source, target="other:1")) is None
+    assert state.lookup(key_for(source, store_path="elsewhere.bin")) is None
+
+
+def test_key_uses_the_absolute_path(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert key_for(Path("file.bin")).path == str(source)
+
+
+def test_a_changed_file_misses_and_replaces_the_old_entry(tmp_path: Path, source: Path) -> None:
+    state = StateFile(tmp_path / "uploads.json")
+    old = key_for(source)
+    state.remember(old, Remembered("task-1", "ab" * 32))
+
+    source.write_bytes(b"y" * 101)
+    new = key_for(source)
+    assert state.lookup(new) is None
+    state.remember(new, Remembered("task-2", "cd" * 32))
+
+    assert state.lookup(old) is None
+    assert len(json.loads(state.path.read_text())["uploads"]) == 1
+
+
+def test_touching_the_file_changes_its_key(tmp_path: Path, source: Path) -> None:
+    state = StateFile(tmp_path / "uploads.json")
+    state.remember(key_for(source), Remembered("task-1", "ab" * 32))
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert state.lookup(key_for(source)) is None
+
+
+def test_forget_removes_only_that_entry(tmp_path: Path, source: Path) -> None:
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"z")
+    state = StateFile(tmp_path / "uploads.json")
+    state.remember(key_for(source), Remembered("task-1", "ab" * 32))
+    state.remember(key_for(other), Remembered("task-2", "cd" * 32))
+
+    state.forget(key_for(source))
+
+    assert state.lookup(key_for(source)) is None
+    assert state.lookup(key_for(other)) == Remembered("task-2", "cd" * 32)
+
+
+def test_writes_leave_no_temporary_files(tmp_path: Path, source: Path) -> None:
+    state = StateFile(tmp_path / "dir" / "uploads.json")
+    for n in range(5):
+        state.remember(key_for(source, store_path=f"d{n}"), Remembered(f"t{n}", "ab" * 32))
+    assert sorted(p.name for p in state.path.parent.iterdir()) == [
+        "uploads.json",
+        "uploads.json.lock",
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"version": 99, "uploads": []}',
+        '{"version": 1, "uploads": {}}',
+        '{"version": 1, "uploads": [{"path": "x"}]}',
+    ],
+    ids=["garbage", "list", "future-version", "uploads-not-list", "entry-missing-fields"],
+)
+def test_corrupt_file_is_ignored_with_a_warning_and_replaced(
+    tmp_path: Path, source: Path, caplog: pytest.LogCaptureFixture, content: str
+) -> None:
+    state = StateFile(tmp_path / "uploads.json")
+    state.path.write_text(content)
+
+    with caplog.at_level(logging.WARNING, logger="ferry.client"):
+        assert state.lookup(key_for(source)) is None
+    assert "corrupt upload state file" in caplog.text
+
+    state.remember(key_for(source), Remembered("task-1", "ab" * 32))
+    assert state.lookup(key_for(source)) == Remembered("task-1", "ab" * 32)
+
+
+def test_oldest_entries_go_beyond_the_limit(tmp_path: Path, source: Path) -> None:
+    state = StateFile(tmp_path / "uploads.json", max_entries=3)
+    for n in range(5):
+        state.remember(key_for(source, store_path=f"d{n}"), Remembered(f"t{n}", "ab" * 32))
+    kept = [e["task_id"] for e in json.loads(state.path.read_text())["uploads"]]
+    assert kept == ["t2", "t3", "t4"]
+
+
+def test_default_location_is_the_users_cache_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_state_path() == tmp_path / "xdg" / "ferry" / "uploads.json"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_state_path() == tmp_path / "home" / ".cache" / "ferry" / "uploads.json"
+
+
+def _remember_many(state_path: str, source: str, worker: int, count: int) -> None:
+    state = StateFile(state_path)
+    for n in range(count):
+        key = UploadKey.for_file(source, "host:1", f"w{worker}/d{n}")
+        state.remember(key, Remembered(f"w{worker}-{n}", "ab" * 32))
+
+
+def test_concurrent_processes_keep_every_entry(tmp_path: Path, source: Path) -> None:
+    state_path = tmp_path / "uploads.json"
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_remember_many, args=(str(state_path), str(source), w, 15))
+        for w in range(4)
+    ]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+        assert p.exitcode == 0
+
+    ids = {e["task_id"] for e in json.loads(state_path.read_text())["uploads"]}
+    assert ids == {f"w{w}-{n}" for w in range(4) for n in range(15)}
