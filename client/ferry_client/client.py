@@ -44,7 +44,7 @@ from ferry_client.planning import (
 )
 from ferry_client.retry import RetryBudget, RetryPolicy
 from ferry_client.state import Remembered, StateFile, UploadKey, default_state_path
-from ferry_client.transport import CallCancelled, PartsStream, Transport, open_channel
+from ferry_client.transport import CallCancelled, Part, PartsStream, Transport, open_channel
 
 log = logging.getLogger("ferry.client")
 
@@ -535,7 +535,7 @@ class _StreamWorker:
             self._lose_pending()
             self.round.failed(self, exc)
 
-    def _requests(self) -> Iterator[pb.UploadPartsRequest]:
+    def _requests(self) -> Iterator[Part]:
         """Messages of one block after another; runs on a gRPC thread.
 
         Exceptions are kept for ``_main`` to raise: gRPC would replace them with a bare
@@ -567,13 +567,7 @@ class _StreamWorker:
                         )
                     crc = crc32c_extend(crc, data)
                     last = offset + length == block.length
-                    message = pb.UploadPartsRequest(
-                        task_id=upload.task_id,
-                        block_index=block.index,
-                        offset=offset,
-                        data=data,
-                        crc32c=crc if last else None,
-                    )
+                    message = Part(upload.task_id, block.index, offset, data, crc if last else None)
                     upload.counters.add(data=length, blocks=1 if last else 0)
                     upload.progress.sent(block.index, length)
                     yield message

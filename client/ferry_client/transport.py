@@ -4,12 +4,18 @@
 No policy lives here: no retries, no planning. Unary calls get a deadline; the UploadParts
 stream gets none (it lasts as long as the upload) and relies on keepalive to notice a dead
 connection.
+
+UploadParts requests are encoded here by hand (:func:`encode_part`), like the server parses
+them by hand: building a protobuf message around each 1 MiB of data costs about 2 s of CPU per
+GiB on this kind of machine (upb copies the data into a fresh arena, and the page faults of
+those allocations dominate), against under 0.1 s for the hand-written encoding.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -31,6 +37,51 @@ DEFAULT_CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
     ("grpc.max_send_message_length", 2 * 1024 * 1024),
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),
 )
+
+
+UPLOAD_PARTS_METHOD = "/ferry.v1.FerryService/UploadParts"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One UploadParts message: a piece of one block (see ``ferry.v1.UploadPartsRequest``)."""
+
+    task_id: str
+    block_index: int
+    offset: int
+    data: bytes
+    #: CRC32C of the whole block, on the message that completes it; else ``None``.
+    crc32c: int | None
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_part(part: Part) -> bytes:
+    """``part`` as ``UploadPartsRequest`` wire bytes, exactly as protobuf would serialize it
+    (fields in number order, zero scalars omitted, crc32c present whenever set)."""
+    task_id = part.task_id.encode("utf-8")
+    pieces = []
+    if task_id:
+        pieces += [b"\x0a", _varint(len(task_id)), task_id]
+    if part.block_index:
+        pieces += [b"\x10", _varint(part.block_index)]
+    if part.offset:
+        pieces += [b"\x18", _varint(part.offset)]
+    if part.crc32c is not None:
+        pieces += [b"\x25", part.crc32c.to_bytes(4, "little")]
+    if part.data:
+        pieces += [b"\x2a", _varint(len(part.data)), part.data]
+    return b"".join(pieces)
 
 
 class CallCancelled(FerryError):
@@ -62,6 +113,12 @@ class Transport:
 
     def __init__(self, channel: grpc.Channel, *, timeout: float) -> None:
         self._stub = rpc.FerryServiceStub(channel)
+        # Requests go out already encoded (encode_part), so no serializer.
+        self._upload_parts = channel.stream_stream(
+            UPLOAD_PARTS_METHOD,
+            request_serializer=None,
+            response_deserializer=pb.UploadPartsResponse.FromString,
+        )
         self._timeout = timeout
 
     def create_task(self, request: pb.CreateTaskRequest) -> pb.CreateTaskResponse:
@@ -108,12 +165,10 @@ class Transport:
             raise from_rpc_error(exc, task_id=task_id) from exc
         return response.task
 
-    def upload_parts(
-        self, requests: Iterator[pb.UploadPartsRequest], *, task_id: str
-    ) -> PartsStream:
-        """Open an UploadParts stream fed by ``requests`` (consumed by a gRPC thread)."""
+    def upload_parts(self, parts: Iterator[Part], *, task_id: str) -> PartsStream:
+        """Open an UploadParts stream fed by ``parts`` (consumed by a gRPC thread)."""
         try:
-            call = self._stub.UploadParts(requests)
+            call = self._upload_parts(encode_part(part) for part in parts)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, task_id=task_id) from exc
         return PartsStream(call, task_id)

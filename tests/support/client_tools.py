@@ -100,7 +100,9 @@ class BackgroundCall:
 class CorruptOnce(grpc.StreamStreamClientInterceptor):  # type: ignore[type-arg]
     """Flips one data byte of the first message of block ``block_index``, the first time only.
 
-    The CRC32C the client computed stays as it was, so the server must reject the block.
+    The client sends UploadParts requests already encoded, so this decodes, alters and
+    re-encodes them. The CRC32C the client computed stays as it was, so the server must
+    reject the block.
     """
 
     def __init__(self, block_index: int) -> None:
@@ -117,17 +119,16 @@ class CorruptOnce(grpc.StreamStreamClientInterceptor):  # type: ignore[type-arg]
 
         return continuation(client_call_details, requests())
 
-    def _maybe_corrupt(self, request: pb.UploadPartsRequest) -> pb.UploadPartsRequest:
+    def _maybe_corrupt(self, raw: bytes) -> bytes:
+        request = pb.UploadPartsRequest.FromString(raw)
         if request.block_index != self.block_index or request.offset != 0:
-            return request
+            return raw
         with self._lock:
             if self.corrupted:
-                return request
+                return raw
             self.corrupted += 1
-        bad = pb.UploadPartsRequest()
-        bad.CopyFrom(request)
-        bad.data = bytes([request.data[0] ^ 0xFF]) + request.data[1:]
-        return bad
+        request.data = bytes([request.data[0] ^ 0xFF]) + request.data[1:]
+        return request.SerializeToString()
 
 
 def ferry_command(args: Sequence[str]) -> list[str]:
