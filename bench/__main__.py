@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench import machine, report
 from bench.contenders import BENCH_DIR, Contender, Unavailable, Workload, all_contenders
-from bench.measure import Expected, Measurement, measure
+from bench.measure import Expected, Measurement, Session
 from bench.procs import ProcessFailed
 from bench.report import MB, Results
 from bench.workload import (
@@ -41,7 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--size", type=parse_size, default=parse_size("1G"), help="large file (default 1G)")
     add("--runs", type=int, default=3, help="measured runs per contender and phase (default 3)")
-    add("--warmup", type=int, default=1, help="untimed large-file runs first (default 1)")
+    add(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs on each server before the measured ones (default 1)",
+    )
+    add(
+        "--fresh-servers",
+        action="store_true",
+        help="start a new server for every run (no warm-up) instead of one per contender and phase",
+    )
     add(
         "--contenders",
         default="ceiling,ferry,tus",
@@ -90,7 +100,9 @@ class Harness:
         self.results.settings = {
             "large file": format_size(args.size),
             "measured runs": str(args.runs),
-            "untimed warm-up runs": str(args.warmup),
+            "servers": "a new one for every run"
+            if args.fresh_servers
+            else f"one per contender and phase, {args.warmup} untimed warm-up run(s) first",
             "small files": f"{args.small_count} x {format_size(args.small_size)}",
             "small-file concurrency": str(args.concurrency),
             "merge-latency file": format_size(args.merge_size),
@@ -118,37 +130,88 @@ class Harness:
         expected = Expected((path,), (sha256_file(path),), (size,))
         return path, expected
 
-    # -- one run -----------------------------------------------------------------------------
+    # -- runs ------------------------------------------------------------------------------
 
     def attempt(
         self,
         phase: str,
-        contender: Contender,
+        session: Session,
         workload: Workload,
         expected: Expected,
         label: str,
         show: Callable[[Measurement], str],
     ) -> Measurement | None:
         """One run; a failure marks the contender failed for the phase and is not a figure."""
-        key = f"{phase}/{contender.name}"
-        if key in self.results.failures:
-            return None
+        name = session.contender.name
         try:
-            m = measure(contender, workload, expected, self.scratch, f"{phase}-{label}")
+            m = session.measure(workload, expected, label.replace(" ", "-"))
         except (ProcessFailed, AssertionError, OSError, ValueError, KeyError) as exc:
-            self.results.failures[key] = f"{type(exc).__name__}: {exc}"
-            say(f"  {contender.name:8} {label}: FAILED: {exc}")
+            self.results.failures[f"{phase}/{name}"] = f"{type(exc).__name__}: {exc}"
+            say(f"  {name:8} {label}: FAILED: {exc}")
             traceback.print_exc(file=sys.stderr)
             return None
-        say(f"  {contender.name:8} {label}: {show(m)}")
+        say(f"  {name:8} {label}: {show(m)}")
         return m
+
+    def open_session(self, phase: str, contender: Contender, name: str) -> Session | None:
+        try:
+            return Session(contender, self.scratch, f"{phase}-{name}")
+        except (ProcessFailed, OSError) as exc:
+            self.results.failures[f"{phase}/{contender.name}"] = f"{type(exc).__name__}: {exc}"
+            say(f"  {contender.name:8} server FAILED to start: {exc}")
+            return None
+
+    def rounds(
+        self,
+        phase: str,
+        contenders: list[Contender],
+        workload: Workload,
+        expected: Expected,
+        show: Callable[[Measurement], str],
+    ) -> dict[str, list[Measurement]]:
+        """Warm-up runs, then ``--runs`` rounds, each running every contender once.
+
+        By default each contender keeps one server for the whole phase, as a service would
+        run; with ``--fresh-servers`` every run gets a server of its own.
+        """
+        args = self.args
+        measured: dict[str, list[Measurement]] = {}
+        fresh = args.fresh_servers
+        sessions: dict[str, Session] = {}
+        try:
+            if not fresh:
+                for c in contenders:
+                    session = self.open_session(phase, c, "server")
+                    if session is not None:
+                        sessions[c.name] = session
+            labels = [(f"warm-up {i + 1}", False) for i in range(0 if fresh else args.warmup)]
+            labels += [(f"run {i + 1}", True) for i in range(args.runs)]
+            for label, keep in labels:
+                for c in contenders:
+                    if f"{phase}/{c.name}" in self.results.failures:
+                        continue
+                    if fresh:
+                        session = self.open_session(phase, c, label.replace(" ", "-"))
+                        if session is None:
+                            continue
+                        sessions[c.name] = session
+                    try:
+                        m = self.attempt(phase, sessions[c.name], workload, expected, label, show)
+                    finally:
+                        if fresh:
+                            sessions.pop(c.name).close()
+                    if m is not None and keep:
+                        measured.setdefault(c.name, []).append(m)
+        finally:
+            for session in sessions.values():
+                session.close()
+        return measured
 
     # -- phases ------------------------------------------------------------------------------
 
     def large(self) -> None:
         args = self.args
         path, expected = self.make_file("large.bin", args.size)
-        workload = Workload(path)
 
         def show(m: Measurement) -> str:
             return (
@@ -157,14 +220,7 @@ class Harness:
             )
 
         say(f"bench: one {format_size(args.size)} file")
-        for w in range(args.warmup):
-            for c in self.ready:
-                self.attempt("large", c, workload, expected, f"warm-up {w + 1}", show)
-        for r in range(args.runs):
-            for c in self.ready:
-                m = self.attempt("large", c, workload, expected, f"run {r + 1}", show)
-                if m is not None:
-                    self.results.large.setdefault(c.name, []).append(m)
+        self.results.large = self.rounds("large", self.ready, Workload(path), expected, show)
         if args.merge_size == args.size:
             self.large_file = (path, expected)
         else:
@@ -186,24 +242,19 @@ class Harness:
             return f"{m.seconds:6.2f} s  {m.files_per_second:6.0f} files/s"
 
         say(f"bench: {args.small_count} small files, {args.concurrency} at a time")
-        for r in range(args.runs):
-            for c in self.ready:
-                if c.supports(workload):
-                    m = self.attempt("small", c, workload, expected, f"run {r + 1}", show)
-                    if m is not None:
-                        self.results.small.setdefault(c.name, []).append(m)
+        contenders = [c for c in self.ready if c.supports(workload)]
+        self.results.small = self.rounds("small", contenders, workload, expected, show)
         shutil.rmtree(directory)
 
     def merge(self) -> None:
         args = self.args
-        ferry = next((c for c in self.ready if c.name == "ferry"), None)
-        if ferry is None:
+        ferry = [c for c in self.ready if c.name == "ferry"]
+        if not ferry:
             return
         if self.large_file is not None:
             path, expected = self.large_file
         else:
             path, expected = self.make_file("merge.bin", args.merge_size)
-        workload = Workload(path, instrument=True)
 
         def show(m: Measurement) -> str:
             inst = m.details["instrumented"]
@@ -213,13 +264,13 @@ class Harness:
             )
 
         say(f"bench: Ferry merge latency, {format_size(args.merge_size)}")
-        for r in range(args.runs):
-            m = self.attempt("merge", ferry, workload, expected, f"run {r + 1}", show)
-            if m is not None:
-                self.results.merge.append(m)
+        workload = Workload(path, instrument=True)
+        self.results.merge = self.rounds("merge", ferry, workload, expected, show).get("ferry", [])
         path.unlink()
 
     def rss(self) -> None:
+        """One upload per contender, each on a server started for it: VmHWM is then the peak
+        of that server's whole life, start-up and the upload included."""
         args = self.args
         path, expected = self.make_file("rss.bin", args.rss_size)
         workload = Workload(path)
@@ -233,7 +284,11 @@ class Harness:
 
         say(f"bench: peak memory during one {format_size(args.rss_size)} upload")
         for c in self.ready:
-            m = self.attempt("rss", c, workload, expected, "run 1", show)
+            session = self.open_session("rss", c, "server")
+            if session is None:
+                continue
+            with session:
+                m = self.attempt("rss", session, workload, expected, "run 1", show)
             if m is not None:
                 self.results.rss[c.name] = m
         path.unlink()

@@ -2,8 +2,9 @@
 
 A sync ``grpc.server`` whose one stream-stream method has no request deserializer: each request
 is raw bytes, an 8-byte big-endian file offset followed by at most 1 MiB of data, which the
-handler ``os.pwrite``s into one destination file. No protobuf, no checksum, no database, no
-fsync. The client sends the file as two parallel streams (one half each) of 1 MiB messages.
+handler ``os.pwrite``s into the destination file the call's metadata names (a plain file name
+inside the server's directory). No protobuf, no checksum, no database, no fsync. The client
+sends the file as two parallel streams (one half each) of 1 MiB messages.
 
 Run as ``python -m bench.ceiling serve ...`` and ``python -m bench.ceiling upload ...``: the
 harness starts each in its own process so that neither shares a GIL with the other.
@@ -29,6 +30,7 @@ SERVICE = "ferry.bench.Ceiling"
 METHOD = "Write"
 FULL_METHOD = f"/{SERVICE}/{METHOD}"
 HEADER = 8
+DEST_KEY = "x-dest"
 CHUNK = 1 << 20
 # Room for one chunk plus its header; the default 4 MiB would do, but say what we rely on.
 MAX_MESSAGE = CHUNK + 1024
@@ -48,22 +50,28 @@ def write_port_file(path: Path, port: int) -> None:
 class _Writer:
     """The servicer: pwrites every chunk at its offset and acknowledges once per stream."""
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
 
     def write(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
-        del context
-        received = 0
-        for request in requests:
-            view = memoryview(request)
-            offset = int.from_bytes(view[:HEADER], "big")
-            received += os.pwrite(self._fd, view[HEADER:], offset)
+        name = dict(context.invocation_metadata()).get(DEST_KEY, "")
+        if not isinstance(name, str) or not name or name != Path(name).name:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{DEST_KEY} must be a file name")
+        # Both streams of an upload open the same file; neither truncates the other's bytes.
+        fd = os.open(self._directory / name, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            received = 0
+            for request in requests:
+                view = memoryview(request)
+                offset = int.from_bytes(view[:HEADER], "big")
+                received += os.pwrite(fd, view[HEADER:], offset)
+        finally:
+            os.close(fd)
         yield received.to_bytes(HEADER, "big")
 
 
-def serve(dest: Path, port_file: Path, workers: int) -> None:
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    writer = _Writer(fd)
+def serve(directory: Path, port_file: Path, workers: int) -> None:
+    writer = _Writer(directory)
     handler = grpc.method_handlers_generic_handler(
         SERVICE,
         {
@@ -87,7 +95,6 @@ def serve(dest: Path, port_file: Path, workers: int) -> None:
     write_port_file(port_file, port)
     stop.wait()
     server.stop(grace=1).wait()
-    os.close(fd)
 
 
 def _chunks(fd: int, start: int, end: int) -> Iterator[bytes]:
@@ -100,8 +107,9 @@ def _chunks(fd: int, start: int, end: int) -> Iterator[bytes]:
         offset += len(data)
 
 
-def upload(target: str, path: Path, streams: int) -> dict[str, float | int]:
-    """Send ``path`` over ``streams`` parallel streams; returns timing measured in this process."""
+def upload(target: str, path: Path, streams: int, dest: str) -> dict[str, float | int | str]:
+    """Send ``path`` as ``dest`` over ``streams`` parallel streams; returns the timing measured
+    in this process."""
     size = path.stat().st_size
     # Split on chunk boundaries so every message but the file's last carries a full 1 MiB.
     chunks = -(-size // CHUNK)
@@ -117,7 +125,8 @@ def upload(target: str, path: Path, streams: int) -> dict[str, float | int]:
 
         def send(index: int) -> None:
             try:
-                for reply in call(_chunks(fd, bounds[index], bounds[index + 1])):
+                chunks = _chunks(fd, bounds[index], bounds[index + 1])
+                for reply in call(chunks, metadata=((DEST_KEY, dest),)):
                     acknowledged[index] += int.from_bytes(reply, "big")
             except BaseException as exc:
                 errors.append(exc)
@@ -136,25 +145,26 @@ def upload(target: str, path: Path, streams: int) -> dict[str, float | int]:
         raise errors[0]
     if sum(acknowledged) != size:
         raise RuntimeError(f"server acknowledged {sum(acknowledged)} of {size} bytes")
-    return {"seconds": seconds, "bytes": size, "files": 1, "client_cpu_seconds": cpu}
+    return {"seconds": seconds, "bytes": size, "files": 1, "client_cpu_seconds": cpu, "dest": dest}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the minimal servicer")
-    p_serve.add_argument("--dest", type=Path, required=True, help="file to write into")
+    p_serve.add_argument("--dir", type=Path, required=True, help="where uploads are written")
     p_serve.add_argument("--port-file", type=Path, required=True)
     p_serve.add_argument("--workers", type=int, default=4)
     p_up = sub.add_parser("upload", help="send one file; prints a JSON line")
     p_up.add_argument("--target", required=True)
     p_up.add_argument("--file", type=Path, required=True)
     p_up.add_argument("--streams", type=int, default=2)
+    p_up.add_argument("--dest", required=True, help="file name to write on the server")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.dest, args.port_file, args.workers)
+        serve(args.dir, args.port_file, args.workers)
     else:
-        json.dump(upload(args.target, args.file, args.streams), sys.stdout)
+        json.dump(upload(args.target, args.file, args.streams, args.dest), sys.stdout)
         sys.stdout.write("\n")
     return 0
 

@@ -56,7 +56,9 @@ class Contender(Protocol):
 
     def server_argv(self, run_dir: Path, port_file: Path) -> list[str]: ...
 
-    def client_argv(self, port: int, workload: Workload, run_dir: Path) -> list[str]: ...
+    def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:
+        """The client's command line; ``tag`` differs for every run on the same server, so
+        each run publishes to a fresh destination."""
 
     def published(self, run_dir: Path, report: dict[str, object]) -> list[Path]:
         """The files the server published for the client's ``report``."""
@@ -81,19 +83,21 @@ class Ceiling:
         return not workload.many
 
     def server_argv(self, run_dir: Path, port_file: Path) -> list[str]:
+        (run_dir / "dest").mkdir(parents=True, exist_ok=True)
         return [
             sys.executable, "-m", "bench.ceiling", "serve",
-            "--dest", str(run_dir / "dest.bin"), "--port-file", str(port_file),
+            "--dir", str(run_dir / "dest"), "--port-file", str(port_file),
         ]  # fmt: skip
 
-    def client_argv(self, port: int, workload: Workload, run_dir: Path) -> list[str]:  # noqa: ARG002
+    def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:  # noqa: ARG002
         return [
             sys.executable, "-m", "bench.ceiling", "upload",
             "--target", f"{LOOPBACK}:{port}", "--file", str(workload.source), "--streams", "2",
+            "--dest", f"{tag}.bin",
         ]  # fmt: skip
 
-    def published(self, run_dir: Path, report: dict[str, object]) -> list[Path]:  # noqa: ARG002
-        return [run_dir / "dest.bin"]
+    def published(self, run_dir: Path, report: dict[str, object]) -> list[Path]:
+        return [run_dir / "dest" / str(report["dest"])]
 
 
 class Ferry:
@@ -147,12 +151,13 @@ class Ferry:
             "--port-file", str(port_file),
         ]  # fmt: skip
 
-    def client_argv(self, port: int, workload: Workload, run_dir: Path) -> list[str]:
+    def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:
         argv = [
             sys.executable, "-m", "bench.ferry_driver",
             "--target", f"{LOOPBACK}:{port}",
             # A fresh state file per run: no earlier run's task is ever "resumed".
-            "--state-file", str(run_dir / "client-state.json"),
+            "--state-file", str(run_dir / f"client-state-{tag}.json"),
+            "--prefix", tag,
         ]  # fmt: skip
         if workload.many:
             return [*argv, "many", str(workload.source), "--concurrency", str(workload.concurrency)]
@@ -227,7 +232,7 @@ class Tus:
             "--dir", str(store), "--port-file", str(port_file),
         ]  # fmt: skip
 
-    def client_argv(self, port: int, workload: Workload, run_dir: Path) -> list[str]:  # noqa: ARG002
+    def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:  # noqa: ARG002
         assert self.node is not None
         argv = [
             self.node, str(BENCH_DIR / "tus" / "upload.mjs"),
@@ -242,7 +247,7 @@ class Tus:
     def published(self, run_dir: Path, report: dict[str, object]) -> list[Path]:
         urls = report["urls"]
         assert isinstance(urls, list)
-        # @tus/file-store names each upload's file after the id that ends its URL.
+        # @tus/file-store names each upload's file after the (random) id that ends its URL.
         return [run_dir / "store" / Path(urlparse(str(url)).path).name for url in urls]
 
 

@@ -86,7 +86,9 @@ class Timeline(
         return _AckStream(continuation(details, requests), self._ack)
 
 
-def upload_one(target: str, path: Path, state_file: Path, instrument: bool) -> dict[str, Any]:
+def upload_one(
+    target: str, path: Path, prefix: str, state_file: Path, instrument: bool
+) -> dict[str, Any]:
     timeline = Timeline() if instrument else None
     interceptors = [timeline] if timeline is not None else []
     with FerryClient(target, state_file=state_file, interceptors=interceptors) as client:
@@ -94,7 +96,7 @@ def upload_one(target: str, path: Path, state_file: Path, instrument: bool) -> d
         t0 = time.perf_counter()
         result = client.upload(
             path,
-            f"bench/{path.name}",
+            f"{prefix}/{path.name}",
             hash_progress=timeline.hash_progress if timeline is not None else None,
         )
         t1 = time.perf_counter()
@@ -123,12 +125,14 @@ def upload_one(target: str, path: Path, state_file: Path, instrument: bool) -> d
     return report
 
 
-def upload_many(target: str, directory: Path, concurrency: int, state_file: Path) -> dict[str, Any]:
+def upload_many(
+    target: str, directory: Path, prefix: str, concurrency: int, state_file: Path
+) -> dict[str, Any]:
     paths = sorted(p for p in directory.iterdir() if p.is_file())
     with FerryClient(target, state_file=state_file) as client:
 
         def send(path: Path) -> int:
-            return client.upload(path, f"small/{path.name}").size
+            return client.upload(path, f"{prefix}/{path.name}").size
 
         cpu0 = time.process_time()
         t0 = time.perf_counter()
@@ -141,7 +145,7 @@ def upload_many(target: str, directory: Path, concurrency: int, state_file: Path
         "bytes": sum(sizes),
         "files": len(sizes),
         "client_cpu_seconds": cpu,
-        "store_dir": "small",
+        "store_dir": prefix,
     }
 
 
@@ -149,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ferry_driver", description=__doc__)
     parser.add_argument("--target", required=True, help="HOST:PORT of the Ferry server")
     parser.add_argument("--state-file", type=Path, required=True, help="the client's state file")
+    parser.add_argument("--prefix", default="bench", help="directory of the store paths")
     sub = parser.add_subparsers(dest="mode", required=True)
     one = sub.add_parser("one", help="upload one file")
     one.add_argument("file", type=Path)
@@ -158,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     many.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
     if args.mode == "one":
-        report = upload_one(args.target, args.file, args.state_file, args.instrument)
+        report = upload_one(args.target, args.file, args.prefix, args.state_file, args.instrument)
     else:
-        report = upload_many(args.target, args.directory, args.concurrency, args.state_file)
+        report = upload_many(
+            args.target, args.directory, args.prefix, args.concurrency, args.state_file
+        )
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -1,6 +1,7 @@
-"""One measured run of one contender on one workload: a fresh server in a fresh directory, its
-client run to completion, the server's CPU and memory read from the OS around it, and the
-published bytes checked against the source before any figure is kept."""
+"""Measured runs: a :class:`Session` is one contender's server on a fresh, empty directory; each
+run on it sends a workload to a fresh destination with the contender's client, reads the
+server's CPU time from the OS around it, and checks the published bytes against the source
+before any figure is kept (then deletes them)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Measurement:
     seconds: float
     server_cpu_user: float
     server_cpu_system: float
+    #: The server's VmHWM when the run ended: its peak since it started, not only this run's.
     server_peak_rss: int
     client_cpu: float
     client_peak_rss: int
@@ -56,43 +58,66 @@ def _client_timeout(total_bytes: int, files: int) -> float:
     return 120.0 + total_bytes / 20e6 + files / 20
 
 
-def measure(
-    contender: Contender, workload: Workload, expected: Expected, work_dir: Path, label: str
-) -> Measurement:
-    run_dir = work_dir / f"{contender.name}-{label}"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
-    # Writeback left over from the previous run would otherwise land on this one's clock.
-    os.sync()
-    warm(expected.sources)
-    try:
-        server = Server(
-            contender.name,
-            contender.server_argv(run_dir, run_dir / "port"),
-            run_dir / "port",
-            run_dir / "server.log",
-            cwd=REPO_ROOT,
-        )
-        with server:
-            cpu_before = server.cpu()
-            client = run_client(
+class Session:
+    """One contender's server, started on an empty directory, serving one or more runs."""
+
+    def __init__(self, contender: Contender, work_dir: Path, name: str) -> None:
+        self.contender = contender
+        self.run_dir = work_dir / f"{contender.name}-{name}"
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.run_dir.mkdir(parents=True)
+        try:
+            self.server = Server(
                 contender.name,
-                contender.client_argv(server.port, workload, run_dir),
-                run_dir / "client.log",
+                contender.server_argv(self.run_dir, self.run_dir / "port"),
+                self.run_dir / "port",
+                self.run_dir / "server.log",
                 cwd=REPO_ROOT,
-                timeout=_client_timeout(sum(expected.sizes), len(expected.sizes)),
             )
-            server.check_alive()
-            server_cpu = server.cpu() - cpu_before
-            server_rss = server.peak_rss()
+        except BaseException:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
+
+    def close(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def measure(self, workload: Workload, expected: Expected, tag: str) -> Measurement:
+        """One run; ``tag`` must be new on this session (it names the destination)."""
+        contender, server = self.contender, self.server
+        # Writeback left over from the previous run would otherwise land on this one's clock.
+        os.sync()
+        warm(expected.sources)
+        server.check_alive()
+        cpu_before = server.cpu()
+        client = run_client(
+            contender.name,
+            contender.client_argv(server.port, workload, self.run_dir, tag),
+            self.run_dir / f"client-{tag}.log",
+            cwd=REPO_ROOT,
+            timeout=_client_timeout(sum(expected.sizes), len(expected.sizes)),
+        )
+        server.check_alive()
+        server_cpu = server.cpu() - cpu_before
+        server_rss = server.peak_rss()
         report = client.report
-        published = contender.published(run_dir, report)
-        if len(expected.sha256) == 1 and not workload.many:
+        published = contender.published(self.run_dir, report)
+        if not workload.many:
             check_same_file(published[0], expected.sizes[0], expected.sha256[0])
         else:
             check_same_files(published, expected.sha256)
         if report["bytes"] != sum(expected.sizes) or report["files"] != len(expected.sizes):
             raise AssertionError(f"{contender.name} client reports {report}, not the workload")
+        for path in published:
+            path.unlink()
         details = {
             k: v for k, v in report.items() if k not in {"seconds", "bytes", "files", "urls"}
         }
@@ -108,5 +133,3 @@ def measure(
             client_peak_rss=client.peak_rss,
             details=details,
         )
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)

@@ -355,14 +355,21 @@ def render(results: Results) -> str:
 
 METHOD_NOTES = (
     "All traffic is on 127.0.0.1. Every server and every client is its own child process of "
-    "the harness; each run starts a fresh server on a fresh, empty directory (Ferry: fresh "
-    "data dir and SQLite database, fresh client state file) and stops it afterwards.",
+    "the harness. Each contender gets one server per phase, started on a fresh, empty "
+    "directory (Ferry: fresh data dir and SQLite database), as a service would run; its "
+    "warm-up run is untimed, and every run sends to a fresh destination (Ferry: a new "
+    "store_path and a new client state file; ceiling: a new file; tus: a new upload), whose "
+    "bytes are deleted once checked. Why not a new server per run: on this VM the first "
+    "GiB through a freshly started grpcio server costs it 2-3x the CPU of later ones, "
+    "which would measure process start-up, not the design (`--fresh-servers` measures "
+    "that way). The peak-memory runs do use a server started for that one upload.",
     "Throughput = file size / wall time of the upload as the client measures it: Ferry, the "
     "whole `FerryClient.upload()` call including its SHA-256 of the file, task creation and "
     "Merge; tus, from `upload.start()` to `onSuccess`; ceiling, from opening the two streams "
     "to both acknowledgements. Process start-up is outside every timing. MB = 10^6 bytes.",
-    "Rounds interleave the contenders (ceiling, ferry, tus, then again), after untimed "
-    "warm-up runs, so drift on this shared virtual machine spreads over all of them alike.",
+    "Rounds interleave the contenders (ceiling, ferry, tus, then again), so drift on this "
+    "shared virtual machine spreads over all of them alike. Kernel time for the same work "
+    "varies a lot between runs here (see the user/kernel split per run).",
     "The page cache is not dropped: the harness reads the source file(s) just before every "
     "run, so each contender reads warm data, and calls sync() before every run, so no run "
     "pays for the previous one's writeback.",
