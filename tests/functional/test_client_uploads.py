@@ -174,13 +174,22 @@ def test_cli_round_trip_prints_json_result(server: FerryServer, tmp_path: Path) 
     assert "uploading:" in completed.stderr and "\r" not in completed.stderr
 
 
-@pytest.mark.parametrize("size", [0, 1], ids=["empty", "one-byte"])
+@pytest.mark.parametrize("size", [0, 1, BLOCK], ids=["empty", "one-byte", "exactly-one-block"])
 def test_cli_round_trip_human_output_and_server_from_environment(
     server: FerryServer, tmp_path: Path, size: int
 ) -> None:
     source = make_file(tmp_path / "tiny.bin", size)
     completed = run_ferry(
-        ["upload", str(source), "tiny.bin", "--state-file", str(tmp_path / "s.json"), "-q"],
+        [
+            "upload",
+            str(source),
+            "tiny.bin",
+            "--block-size",
+            "64K",
+            "-q",
+            "--state-file",
+            str(tmp_path / "s.json"),
+        ],
         env={"FERRY_SERVER": server.address},
     )
 
