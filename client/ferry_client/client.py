@@ -425,10 +425,10 @@ class _Round:
     """Streams the blocks of one WorkQueue over up to ``parallelism`` streams, until the queue
     is drained and every block acknowledged, or the first failure, which stops every stream."""
 
-    def __init__(self, run: _UploadRun, queue: WorkQueue) -> None:
-        self.upload = run
+    def __init__(self, upload: _UploadRun, queue: WorkQueue) -> None:
+        self.upload = upload
         self.queue = queue
-        self.message_size = min(MAX_MESSAGE_DATA, run.block_size)
+        self.message_size = min(MAX_MESSAGE_DATA, upload.block_size)
         self.fd = -1
         self._lock = threading.Lock()
         self._stopping = False
