@@ -50,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--fresh-servers",
         action="store_true",
-        help="start a new server for every run (no warm-up) instead of one per contender and phase",
+        help="start a new server for every run instead of one per contender and phase",
+    )
+    add(
+        "--interleave",
+        action="store_true",
+        help="run the contenders in rounds (ceiling, ferry, tus, again) instead of each "
+        "contender's runs back to back",
     )
     add(
         "--contenders",
@@ -102,7 +108,11 @@ class Harness:
             "measured runs": str(args.runs),
             "servers": "a new one for every run"
             if args.fresh_servers
-            else f"one per contender and phase, {args.warmup} untimed warm-up run(s) first",
+            else "one per contender and phase",
+            "untimed warm-up runs": str(args.warmup),
+            "order": "rounds interleaving the contenders"
+            if args.interleave
+            else "each contender's runs back to back",
             "small files": f"{args.small_count} x {format_size(args.small_size)}",
             "small-file concurrency": str(args.concurrency),
             "merge-latency file": format_size(args.merge_size),
@@ -169,39 +179,38 @@ class Harness:
         expected: Expected,
         show: Callable[[Measurement], str],
     ) -> dict[str, list[Measurement]]:
-        """Warm-up runs, then ``--runs`` rounds, each running every contender once.
+        """Each contender's warm-up runs, then its ``--runs`` measured runs.
 
-        By default each contender keeps one server for the whole phase, as a service would
-        run; with ``--fresh-servers`` every run gets a server of its own.
+        By default a contender's runs follow each other on one server, as a busy service's
+        uploads would (see ``--interleave`` and ``--fresh-servers`` for the other orders).
         """
         args = self.args
+        labels = [(f"warm-up {i + 1}", False) for i in range(args.warmup)]
+        labels += [(f"run {i + 1}", True) for i in range(args.runs)]
+        if args.interleave:
+            order = [(label, keep, c) for label, keep in labels for c in contenders]
+        else:
+            order = [(label, keep, c) for c in contenders for label, keep in labels]
+        last = {c.name: i for i, (_, _, c) in enumerate(order)}
         measured: dict[str, list[Measurement]] = {}
-        fresh = args.fresh_servers
         sessions: dict[str, Session] = {}
         try:
-            if not fresh:
-                for c in contenders:
-                    session = self.open_session(phase, c, "server")
-                    if session is not None:
-                        sessions[c.name] = session
-            labels = [(f"warm-up {i + 1}", False) for i in range(0 if fresh else args.warmup)]
-            labels += [(f"run {i + 1}", True) for i in range(args.runs)]
-            for label, keep in labels:
-                for c in contenders:
-                    if f"{phase}/{c.name}" in self.results.failures:
+            for i, (label, keep, c) in enumerate(order):
+                if f"{phase}/{c.name}" in self.results.failures:
+                    continue
+                if c.name not in sessions:
+                    name = label.replace(" ", "-") if args.fresh_servers else "server"
+                    session = self.open_session(phase, c, name)
+                    if session is None:
                         continue
-                    if fresh:
-                        session = self.open_session(phase, c, label.replace(" ", "-"))
-                        if session is None:
-                            continue
-                        sessions[c.name] = session
-                    try:
-                        m = self.attempt(phase, sessions[c.name], workload, expected, label, show)
-                    finally:
-                        if fresh:
-                            sessions.pop(c.name).close()
-                    if m is not None and keep:
-                        measured.setdefault(c.name, []).append(m)
+                    sessions[c.name] = session
+                try:
+                    m = self.attempt(phase, sessions[c.name], workload, expected, label, show)
+                finally:
+                    if args.fresh_servers or i == last[c.name]:
+                        sessions.pop(c.name).close()
+                if m is not None and keep:
+                    measured.setdefault(c.name, []).append(m)
         finally:
             for session in sessions.values():
                 session.close()

@@ -324,7 +324,7 @@ def render(results: Results) -> str:
     lines += [f"- **{name}**: {results.descriptions[name]}" for name in names]
     lines += [""]
     lines += _large_table(results, names)
-    lines += ["", "Every run (run i of each contender was measured in round i):", ""]
+    lines += ["", "Every measured run, in the order each contender ran them:", ""]
     lines += _large_runs(results, names)
     lines += [
         "",
@@ -359,17 +359,17 @@ METHOD_NOTES = (
     "directory (Ferry: fresh data dir and SQLite database), as a service would run; its "
     "warm-up run is untimed, and every run sends to a fresh destination (Ferry: a new "
     "store_path and a new client state file; ceiling: a new file; tus: a new upload), whose "
-    "bytes are deleted once checked. Why not a new server per run: on this VM the first "
-    "GiB through a freshly started grpcio server costs it 2-3x the CPU of later ones, "
-    "which would measure process start-up, not the design (`--fresh-servers` measures "
-    "that way). The peak-memory runs do use a server started for that one upload.",
-    "Throughput = file size / wall time of the upload as the client measures it: Ferry, the "
-    "whole `FerryClient.upload()` call including its SHA-256 of the file, task creation and "
-    "Merge; tus, from `upload.start()` to `onSuccess`; ceiling, from opening the two streams "
-    "to both acknowledgements. Process start-up is outside every timing. MB = 10^6 bytes.",
-    "Rounds interleave the contenders (ceiling, ferry, tus, then again), so drift on this "
-    "shared virtual machine spreads over all of them alike. Kernel time for the same work "
-    "varies a lot between runs here (see the user/kernel split per run).",
+    "bytes are deleted once checked. The peak-memory runs use a server started for that one "
+    "upload instead, so VmHWM covers its whole life.",
+    "Each contender's runs follow each other on its server (all of the ceiling's, then "
+    "Ferry's, then tus's), as a busy service's uploads would. This VM's balloon device "
+    "reports free memory back to the host (virtio-balloon free page reporting), so memory "
+    "freed a few seconds earlier costs page faults when touched again: with rounds "
+    "interleaving the contenders (`--interleave`), every run pays that for its whole "
+    "destination, and the two-stream writers (ceiling, Ferry) pay most, their threads "
+    "queueing on the file's lock while each copy faults; a new server for every run "
+    "(`--fresh-servers`) likewise pays for its first GiB. Both orders remain available; "
+    "the settings above say which one this run used.",
     "The page cache is not dropped: the harness reads the source file(s) just before every "
     "run, so each contender reads warm data, and calls sync() before every run, so no run "
     "pays for the previous one's writeback.",
