@@ -89,7 +89,7 @@ class Harness:
         self.contenders = contenders
         self.scratch = scratch
         self.results = Results(
-            command="python -m bench " + shlex.join(sys.argv[1:]),
+            command=" ".join(["python -m bench", shlex.join(sys.argv[1:])]).strip(),
             started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             elapsed_seconds=0.0,
             settings={},

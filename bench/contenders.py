@@ -105,8 +105,9 @@ class Ferry:
 
     name = "ferry"
     description = (
-        "`ferry serve` (SQLite, fsync on, default 8 MiB blocks) + ferry_client.FerryClient "
-        "defaults (2 streams, CRC32C per block, SHA-256 of the whole file, hashing timed)"
+        "`ferry serve` (SQLite, fsync on, the server's default block size) + "
+        "ferry_client.FerryClient defaults (2 streams, CRC32C per block, SHA-256 of the whole "
+        "file, hashing timed)"
     )
 
     def prepare(self) -> None:

@@ -204,6 +204,10 @@ def _large_table(results: Results, names: Sequence[str]) -> list[str]:
             ratios.append(f"Ferry / {other}: **{ratio:.2f}x**")
     if ratios:
         lines += ["", "Ratios of medians: " + "; ".join(ratios) + "."]
+    blocks = sorted({int(m.details["block_size"]) for m in results.large.get("ferry", [])})
+    if blocks:
+        sizes = ", ".join(format_size(b) for b in blocks)
+        lines += ["", f"Ferry's server assigned blocks of {sizes}."]
     return lines
 
 
