@@ -65,6 +65,11 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
                 _registered_method=True)
+        self.UploadFile = channel.unary_unary(
+                '/ferry.v1.FerryService/UploadFile',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
+                _registered_method=True)
 
 
 class FerryServiceServicer:
@@ -189,6 +194,27 @@ class FerryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadFile(self, request, context):
+        """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+        its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+        task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
+        call whose reply was lost returns the same completed task.
+
+        Status codes:
+        - OK: the file is published; the task is COMPLETED.
+        - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
+        - ABORTED: the data does not match its CRC32C (corrupted in transit):
+        nothing was written; send it again.
+        - DATA_LOSS: the data does not match the declared SHA-256: nothing was
+        published.
+        - ALREADY_EXISTS: an active task targets store_path, or another file
+        exists there and overwrite is false.
+        - RESOURCE_EXHAUSTED: not enough disk space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FerryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +247,11 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.GetTask,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'UploadFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadFile,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -386,6 +417,33 @@ class FerryService:
             '/ferry.v1.FerryService/GetTask',
             ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ferry.v1.FerryService/UploadFile',
+            ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

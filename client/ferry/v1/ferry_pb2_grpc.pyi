@@ -139,6 +139,23 @@ class FerryServiceStub:
     - NOT_FOUND: unknown task_id.
     - INVALID_ARGUMENT: empty task_id.
     """
+    UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
+    """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+    its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+    task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
+    call whose reply was lost returns the same completed task.
+
+    Status codes:
+    - OK: the file is published; the task is COMPLETED.
+    - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
+    - ABORTED: the data does not match its CRC32C (corrupted in transit):
+      nothing was written; send it again.
+    - DATA_LOSS: the data does not match the declared SHA-256: nothing was
+      published.
+    - ALREADY_EXISTS: an active task targets store_path, or another file
+      exists there and overwrite is false.
+    - RESOURCE_EXHAUSTED: not enough disk space.
+    """
 
 @_typing.type_check_only
 class FerryServiceAsyncStub(FerryServiceStub):
@@ -238,6 +255,23 @@ class FerryServiceAsyncStub(FerryServiceStub):
     Status codes:
     - NOT_FOUND: unknown task_id.
     - INVALID_ARGUMENT: empty task_id.
+    """
+    UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
+    """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+    its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+    task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
+    call whose reply was lost returns the same completed task.
+
+    Status codes:
+    - OK: the file is published; the task is COMPLETED.
+    - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
+    - ABORTED: the data does not match its CRC32C (corrupted in transit):
+      nothing was written; send it again.
+    - DATA_LOSS: the data does not match the declared SHA-256: nothing was
+      published.
+    - ALREADY_EXISTS: an active task targets store_path, or another file
+      exists there and overwrite is false.
+    - RESOURCE_EXHAUSTED: not enough disk space.
     """
 
 class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -371,6 +405,29 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         Status codes:
         - NOT_FOUND: unknown task_id.
         - INVALID_ARGUMENT: empty task_id.
+        """
+
+    @_abc_1.abstractmethod
+    def UploadFile(
+        self,
+        request: _ferry_pb2.UploadFileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ferry_pb2.UploadFileResponse, _abc.Awaitable[_ferry_pb2.UploadFileResponse]]:
+        """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+        its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+        task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
+        call whose reply was lost returns the same completed task.
+
+        Status codes:
+        - OK: the file is published; the task is COMPLETED.
+        - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
+        - ABORTED: the data does not match its CRC32C (corrupted in transit):
+          nothing was written; send it again.
+        - DATA_LOSS: the data does not match the declared SHA-256: nothing was
+          published.
+        - ALREADY_EXISTS: an active task targets store_path, or another file
+          exists there and overwrite is false.
+        - RESOURCE_EXHAUSTED: not enough disk space.
         """
 
 def add_FerryServiceServicer_to_server(servicer: FerryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
