@@ -18,6 +18,7 @@ import grpc
 from sqlalchemy import Engine
 
 from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
+from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.service import Limits, TransferService
 from ferry_server.persistence.database import create_database_engine, migrate
 from ferry_server.persistence.repository import SqlTaskRepository
@@ -62,6 +63,7 @@ class FerryServer:
         port: int,
         engine: Engine,
         sweeper: _Sweeper,
+        hasher: PrefixHasher,
         service: TransferService,
     ) -> None:
         self.settings = settings
@@ -70,6 +72,7 @@ class FerryServer:
         self._port = port
         self._engine = engine
         self._sweeper = sweeper
+        self._hasher = hasher
 
     @property
     def port(self) -> int:
@@ -82,6 +85,7 @@ class FerryServer:
         return f"{host}:{self._port}"
 
     def start(self) -> None:
+        self._hasher.start()
         self._grpc.start()
         self._sweeper.start()
         log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
@@ -90,6 +94,7 @@ class FerryServer:
         """Stop taking RPCs, let in-flight ones finish for ``grace`` seconds, then release all."""
         self._sweeper.stop()
         self._grpc.stop(grace).wait()
+        self._hasher.stop()
         self._engine.dispose()
         log.info("ferry stopped")
 
@@ -137,12 +142,16 @@ def create_server(settings: Settings) -> FerryServer:
     )
     try:
         migrate(engine)
+        repository = SqlTaskRepository(engine)
+        store = FileSystemStore(
+            settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
+        )
+        hasher = PrefixHasher(store, repository.committed_indices)
         service = TransferService(
-            SqlTaskRepository(engine),
-            FileSystemStore(
-                settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
-            ),
+            repository,
+            store,
             _limits(settings),
+            hasher=hasher,
             replica_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
         )
         grpc_server = grpc.server(
@@ -152,6 +161,10 @@ def create_server(settings: Settings) -> FerryServer:
                 ("grpc.max_send_message_length", MAX_RECEIVE_MESSAGE),
                 # Without this a second replica could silently share the port with the first.
                 ("grpc.so_reuseport", 0),
+                # Clients keep idle connections alive with a ping a minute (e.g. during a
+                # long Merge); by default the server would count those as abuse.
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
+                ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
         grpc_server.add_generic_rpc_handlers((rpc_handlers(FerryServicer(service)),))
@@ -170,5 +183,6 @@ def create_server(settings: Settings) -> FerryServer:
         port,
         engine,
         _Sweeper(service, settings.sweep_interval_seconds),
+        hasher,
         service,
     )

@@ -47,5 +47,9 @@ class StorageFull(FerryError):
     """Not enough disk space for the request; may succeed once space is freed."""
 
 
+class Corrupted(FerryError):
+    """Bytes arrived damaged (their CRC32C does not match); sending them again may succeed."""
+
+
 class Busy(FerryError):
     """Someone else is working on the same thing right now; retrying later may succeed."""

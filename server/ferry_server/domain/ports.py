@@ -68,7 +68,16 @@ class TaskRepository(Protocol):
     def insert(self, task: NewTask) -> None:
         """Insert a task; raise ActiveTaskExists if an active task has its store_path."""
 
+    def insert_completed(
+        self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
+    ) -> None:
+        """Record a file published in one request: a COMPLETED task and its blocks, given as
+        (index, length, crc32c)."""
+
     def get(self, task_id: str) -> Task | None: ...
+
+    def latest_completed(self, store_path: str) -> Task | None:
+        """The most recently completed task for ``store_path``, if any."""
 
     def find_active(self, store_path: str) -> Task | None:
         """The UPLOADING or PAUSED task for ``store_path``, if any."""
@@ -141,6 +150,9 @@ class BlockStore(Protocol):
 
     def create(self, task_id: str, size: int) -> None:
         """Create and preallocate the staging file; raise StorageFull if the disk lacks space."""
+
+    def write_whole(self, task_id: str, data: bytes) -> None:
+        """Create the staging file holding exactly ``data``, durably."""
 
     def open_writer(self, task_id: str) -> StagingWriter:
         """Open the staging file for writing; raise StagingMissing if it does not exist."""

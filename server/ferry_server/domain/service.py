@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +21,14 @@ import google_crc32c
 from ferry_server.domain.errors import (
     Busy,
     Conflict,
+    Corrupted,
     IllegalState,
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
     TaskNotFound,
 )
+from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     SETTABLE_STATES,
@@ -135,11 +137,13 @@ class TransferService:
         store: BlockStore,
         limits: Limits,
         *,
+        hasher: PrefixHasher,
         replica_id: str,
         clock: Clock = utc_now,
     ) -> None:
         self._repo = repository
         self._store = store
+        self._hasher = hasher
         self._limits = limits
         self._replica_id = replica_id
         self._clock = clock
@@ -291,6 +295,7 @@ class TransferService:
                 task.task_id, task.state, target, now, expires_at=now + self._limits.task_ttl
             ):
                 if target == TaskState.CANCELED:
+                    self._hasher.forget(task.task_id)
                     self._store.discard(task.task_id)
                 log.info("task %s %s -> %s", task.task_id, task.state, target)
                 return self.get_task(task.task_id)
@@ -308,6 +313,7 @@ class TransferService:
         expired = 0
         for task_id, state in self._repo.expirable(now, limit=500):
             if self._repo.change_state(task_id, state, TaskState.EXPIRED, now):
+                self._hasher.forget(task_id)
                 self._store.discard(task_id)
                 log.info("task %s %s -> EXPIRED (idle past its deadline)", task_id, state)
                 expired += 1
@@ -332,14 +338,17 @@ class TransferService:
         with self._receiving_lock:
             self._receiving.discard((task_id, index))
 
-    def _commit(self, task_id: str, index: int, length: int, crc: int) -> None:
+    def _commit(self, task: Task, index: int, length: int, crc: int) -> None:
+        task_id = task.task_id
         now = self._clock()
         outcome = self._repo.commit_block(
             BlockCommit(task_id, index, length, crc, now, now + self._limits.task_ttl)
         )
+        if outcome is CommitOutcome.COMMITTED:
+            self._hasher.block_committed(task, index)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
-            task = self._repo.get(task_id)
-            state = task.state if task else "gone"
+            current = self._repo.get(task_id)
+            state = current.state if current else "gone"
             raise IllegalState(
                 f"task {task_id} is {state}; block {index} was not committed"
                 + (": resume the task and send it again" if state == TaskState.PAUSED else "")
@@ -380,7 +389,7 @@ class TransferService:
         started = time.monotonic()
         self._store.check_destination(task.store_path)
         if self._store.has_staging(task.task_id):
-            digest = self._hash(self._store.read(task.task_id, 0, task.size))
+            digest = self._hasher.digest(task)
             recovering = False
         elif self._store.destination_exists(task.store_path):
             # A merge published the file, then died before recording it.
@@ -432,11 +441,107 @@ class TransferService:
             time.sleep(_MERGE_POLL_SECONDS)
 
     @staticmethod
-    def _hash(chunks: object) -> str:
+    def _hash(chunks: Iterable[bytes]) -> str:
         sha = hashlib.sha256()
-        for chunk in chunks:  # type: ignore[attr-defined]
+        for chunk in chunks:
             sha.update(chunk)
         return sha.hexdigest()
+
+    # -- UploadFile ------------------------------------------------------------------------
+
+    def upload_file(self, spec: TaskSpec, data: bytes, crc32c: int | None) -> Task:
+        """Declare, verify and publish a whole small file in one request; idempotent."""
+        limit = self._limits.max_message_data
+        if len(data) > limit:
+            raise InvalidArgument(
+                f"UploadFile takes at most {limit} bytes; upload larger files in blocks"
+            )
+        if crc32c is None:
+            raise InvalidArgument("crc32c is required: the CRC32C of data")
+        self._validate_spec(spec)
+        store_path = validate_store_path(spec.store_path)
+        received = google_crc32c.value(data)
+        if received != crc32c:
+            raise Corrupted(
+                f"data does not match its CRC32C (declared {crc32c:08x}, received "
+                f"{received:08x}): it was damaged in transit; send it again"
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        if spec.sha256 and spec.sha256.lower() != digest:
+            raise IntegrityFailure(
+                f"whole-file SHA-256 mismatch: declared {spec.sha256.lower()}, received "
+                f"{digest}; nothing was published"
+            )
+        self._store.check_destination(store_path)
+        active = self._repo.find_active(store_path)
+        if active is not None:
+            raise Conflict(
+                f"store_path {store_path!r} is being uploaded by task {active.task_id} "
+                f"({active.state}); cancel it or choose another store_path"
+            )
+        if not spec.overwrite and self._store.destination_exists(store_path):
+            if self._hash(self._store.read_published(store_path)) != digest:
+                raise Conflict(
+                    f"a different file already exists at store_path {store_path!r}; "
+                    "ask for overwrite to replace it"
+                )
+            # The same bytes are already there: a retry whose reply was lost.
+            previous = self._repo.latest_completed(store_path)
+            if previous is not None and previous.sha256 == digest:
+                return previous
+            return self._record_completed(spec, store_path, data, digest)
+        task_id = secrets.token_hex(16)
+        self._store.write_whole(task_id, data)
+        try:
+            self._store.publish(task_id, store_path, overwrite=spec.overwrite)
+        except DestinationExists as exc:
+            self._store.discard(task_id)
+            raise Conflict(
+                f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it"
+            ) from exc
+        return self._record_completed(spec, store_path, data, digest, task_id)
+
+    def _record_completed(
+        self,
+        spec: TaskSpec,
+        store_path: str,
+        data: bytes,
+        digest: str,
+        task_id: str | None = None,
+    ) -> Task:
+        limits = self._limits
+        # One block holding the whole file, as far as the server's bounds allow.
+        aligned = -(-len(data) // limits.block_alignment) * limits.block_alignment
+        block_size = min(max(aligned, limits.min_block_size), limits.max_block_size)
+        blocks = [
+            (index, block, google_crc32c.value(block))
+            for index, block in enumerate(
+                data[start : start + block_size] for start in range(0, len(data), block_size)
+            )
+        ]
+        now = self._clock()
+        new = NewTask(
+            task_id=task_id or secrets.token_hex(16),
+            principal=spec.principal,
+            file_name=spec.file_name,
+            size=len(data),
+            sha256=digest,
+            store_path=store_path,
+            metadata=dict(spec.metadata),
+            block_size=block_size,
+            block_count=len(blocks),
+            overwrite=spec.overwrite,
+            now=now,
+            expires_at=now,
+        )
+        self._repo.insert_completed(
+            new, digest, [(index, len(block), crc) for index, block, crc in blocks]
+        )
+        log.info(
+            "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
+            new.task_id, store_path, len(data), digest,
+        )  # fmt: skip
+        return self.get_task(new.task_id)
 
 
 @dataclass(slots=True)
@@ -556,7 +661,7 @@ class BlockReceiver:
                 writer = self._writers[block.task_id]
                 if service.limits.fsync:
                     writer.sync()
-                service._commit(block.task_id, block.index, block.length, block.crc)
+                service._commit(self._tasks[block.task_id], block.index, block.length, block.crc)
             return BlockAck(block.task_id, block.index, True, block.crc, "")
         finally:
             service._release(block.task_id, block.index)

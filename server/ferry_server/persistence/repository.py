@@ -89,6 +89,17 @@ class SqlTaskRepository:
     def find_active(self, store_path: str) -> Task | None:
         return self._select_one(TaskRow.store_path == store_path, TaskRow.state.in_(_ACTIVE))
 
+    def latest_completed(self, store_path: str) -> Task | None:
+        stmt = (
+            select(TaskRow, self._committed_bytes())  # type: ignore[call-overload]
+            .where(TaskRow.store_path == store_path, TaskRow.state == TaskState.COMPLETED.value)
+            .order_by(TaskRow.updated_at.desc())
+            .limit(1)
+        )
+        with self._sessions.begin() as session:
+            found = session.execute(stmt).first()
+            return None if found is None else self._to_task(found[0], found[1])
+
     def committed_indices(self, task_id: str) -> Sequence[int]:
         stmt = (
             select(BlockRow.block_index)
@@ -119,17 +130,44 @@ class SqlTaskRepository:
     # -- writes ----------------------------------------------------------------------------
 
     def insert(self, task: NewTask) -> None:
-        row = TaskRow(
+        try:
+            with self._sessions.begin() as session:
+                session.add(self._new_row(task, TaskState.UPLOADING, task.sha256))
+        except IntegrityError as exc:
+            # The only unique constraint a fresh random id can meet is the active store_path.
+            raise ActiveTaskExists(task.store_path) from exc
+
+    def insert_completed(
+        self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
+    ) -> None:
+        with self._sessions.begin() as session:
+            session.add(self._new_row(task, TaskState.COMPLETED, sha256))
+            # Flush the task first: the block rows refer to it.
+            session.flush()
+            session.add_all(
+                BlockRow(
+                    task_id=task.task_id,
+                    block_index=index,
+                    length=length,
+                    crc32c=crc,
+                    committed_at=task.now,
+                )
+                for index, length, crc in blocks
+            )
+
+    @staticmethod
+    def _new_row(task: NewTask, state: TaskState, sha256: str | None) -> TaskRow:
+        return TaskRow(
             id=task.task_id,
             principal=task.principal,
             file_name=task.file_name,
             size=task.size,
-            sha256=task.sha256,
+            sha256=sha256,
             store_path=task.store_path,
             metadata_json=json.dumps(dict(task.metadata), sort_keys=True),
             block_size=task.block_size,
             block_count=task.block_count,
-            state=TaskState.UPLOADING.value,
+            state=state.value,
             overwrite=task.overwrite,
             failure_reason=None,
             created_at=task.now,
@@ -138,12 +176,6 @@ class SqlTaskRepository:
             merge_owner=None,
             merge_lease_until=None,
         )
-        try:
-            with self._sessions.begin() as session:
-                session.add(row)
-        except IntegrityError as exc:
-            # The only unique constraint a fresh random id can meet is the active store_path.
-            raise ActiveTaskExists(task.store_path) from exc
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
         with self._sessions.begin() as session:

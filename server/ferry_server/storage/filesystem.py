@@ -73,6 +73,24 @@ class FileSystemStore:
             raise
         os.close(fd)
 
+    def write_whole(self, task_id: str, data: bytes) -> None:
+        path = self._staging_path(task_id)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            writer = _Writer(fd, self._fsync)
+            writer.write(0, data)
+            # No directory fsync: publish() links the file elsewhere and syncs that directory.
+            writer.sync()
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise StorageFull(
+                    f"not enough disk space for {len(data)} bytes; free space or retry later"
+                ) from exc
+            raise
+        finally:
+            os.close(fd)
+
     def open_writer(self, task_id: str) -> _Writer:
         try:
             fd = os.open(self._staging_path(task_id), os.O_WRONLY)

@@ -43,6 +43,18 @@ def task_spec(request: pb.CreateTaskRequest) -> TaskSpec:
     )
 
 
+def file_spec(request: pb.UploadFileRequest) -> TaskSpec:
+    return TaskSpec(
+        file_name=request.file_name,
+        size=len(request.data),
+        sha256=request.sha256,
+        store_path=request.store_path,
+        metadata=dict(request.metadata),
+        block_size=0,
+        overwrite=request.overwrite,
+    )
+
+
 def task_message(task: Task) -> pb.Task:
     message = pb.Task(
         task_id=task.task_id,

@@ -64,6 +64,14 @@ class FerryServicer:
         return pb.MergeResponse(task=convert.task_message(task))
 
     @unary_rpc
+    def UploadFile(
+        self, request: pb.UploadFileRequest, context: grpc.ServicerContext
+    ) -> pb.UploadFileResponse:
+        crc = request.crc32c if request.HasField("crc32c") else None
+        task = self._service.upload_file(convert.file_spec(request), request.data, crc)
+        return pb.UploadFileResponse(task=convert.task_message(task))
+
+    @unary_rpc
     def GetTask(
         self, request: pb.GetTaskRequest, context: grpc.ServicerContext
     ) -> pb.GetTaskResponse:
@@ -102,6 +110,11 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
                 servicer.Merge,
                 request_deserializer=pb.MergeRequest.FromString,
                 response_serializer=pb.MergeResponse.SerializeToString,
+            ),
+            "UploadFile": unary(
+                servicer.UploadFile,
+                request_deserializer=pb.UploadFileRequest.FromString,
+                response_serializer=pb.UploadFileResponse.SerializeToString,
             ),
             "GetTask": unary(
                 servicer.GetTask,

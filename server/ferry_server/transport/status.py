@@ -12,6 +12,7 @@ import grpc
 from ferry_server.domain.errors import (
     Busy,
     Conflict,
+    Corrupted,
     FerryError,
     IllegalState,
     IntegrityFailure,
@@ -32,6 +33,7 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     IntegrityFailure: grpc.StatusCode.DATA_LOSS,
     StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Busy: grpc.StatusCode.ABORTED,
+    Corrupted: grpc.StatusCode.ABORTED,
 }
 
 
