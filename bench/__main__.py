@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import machine, report
-from bench.contenders import BENCH_DIR, Contender, Unavailable, Workload, all_contenders
+from bench.contenders import (
+    BENCH_DIR,
+    Contender,
+    Ferry,
+    Unavailable,
+    Workload,
+    all_contenders,
+)
 from bench.measure import Expected, Measurement, Session
 from bench.procs import ProcessFailed
 from bench.report import MB, Results
@@ -305,6 +312,7 @@ class Harness:
     def run(self) -> Results:
         t0 = time.monotonic()
         self.prepare()
+        ferry_code = Ferry.fingerprint()
         self.large()
         if self.args.no_small:
             self.results.phases_skipped["small"] = "--no-small"
@@ -318,6 +326,11 @@ class Harness:
             self.results.phases_skipped["rss"] = "--no-rss"
         else:
             self.rss()
+        if Ferry.fingerprint() != ferry_code:
+            self.results.warnings.append(
+                "Ferry's sources changed on disk during this run (another checkout or edit): "
+                "its figures may mix two versions. Run again on a quiet tree."
+            )
         self.results.elapsed_seconds = time.monotonic() - t0
         return self.results
 

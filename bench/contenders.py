@@ -132,7 +132,20 @@ class Ferry:
             text=True,
             check=False,
         ).stdout.strip()
-        return {"ferry": f"{importlib.metadata.version('ferry')} ({commit or 'no git'})"}
+        return {
+            "ferry": f"{importlib.metadata.version('ferry')} ({commit or 'no git'}), "
+            f"sources {self.fingerprint()}"
+        }
+
+    @staticmethod
+    def fingerprint() -> str:
+        """A digest of Ferry's Python sources as they are on disk now, committed or not."""
+        digest = hashlib.sha256()
+        for root in ("server/ferry_server", "client/ferry_client", "client/ferry"):
+            for path in sorted((REPO_ROOT / root).rglob("*.py")):
+                digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0")
+                digest.update(path.read_bytes())
+        return digest.hexdigest()[:12]
 
     @staticmethod
     def _ferry_command() -> str | None:

@@ -38,6 +38,8 @@ class Results:
     failures: dict[str, str] = field(default_factory=dict)
     #: Phases not run, and why (e.g. "--no-rss").
     phases_skipped: dict[str, str] = field(default_factory=dict)
+    #: Reasons to doubt the figures that are there (e.g. code that changed mid-run).
+    warnings: list[str] = field(default_factory=list)
     large: dict[str, list[Measurement]] = field(default_factory=dict)
     small: dict[str, list[Measurement]] = field(default_factory=dict)
     merge: list[Measurement] = field(default_factory=list)
@@ -315,6 +317,10 @@ def render(results: Results) -> str:
         lines += ["**Incomplete run.** Figures are missing for:", ""]
         lines += [f"- {note}" for note in missing]
         lines += [""]
+    if results.warnings:
+        lines += ["**Caution:**", ""]
+        lines += [f"- {note}" for note in results.warnings]
+        lines += [""]
     lines += ["## Machine", ""]
     lines += _table(["", ""], [[k, v] for k, v in {**results.machine, **results.versions}.items()])
     lines += ["", "## Settings", ""]
@@ -409,6 +415,8 @@ def console_summary(results: Results) -> str:
     missing = results.missing()
     if missing:
         lines += ["", "INCOMPLETE:"] + [f"  - {note}" for note in missing]
+    if results.warnings:
+        lines += ["", "CAUTION:"] + [f"  - {note}" for note in results.warnings]
     return "\n".join(lines)
 
 
