@@ -16,6 +16,7 @@ from types import FrameType
 
 from ferry_server.app import StartupError, create_server
 from ferry_server.config import Settings, SettingsError
+from ferry_server.tuning import tune_malloc
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.log_level != "DEBUG":
         # Alembic narrates every start-up at INFO; migrate() logs the one line that matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    tune_malloc()
     try:
         server = create_server(settings)
     except StartupError as exc:

@@ -111,3 +111,19 @@ def test_tracking_is_bounded_and_evicted_tasks_still_hash_correctly(staged) -> N
         assert hasher.digest(task) == hashlib.sha256(data).hexdigest()
     finally:
         hasher.stop()
+
+
+def test_a_notice_for_a_task_already_merged_is_dropped_quietly(
+    staged, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, task, _ = staged
+    hasher = PrefixHasher(store, lambda _task_id: [])
+    hasher.digest(task)
+    store.discard(task.task_id)  # published: the staging file is gone
+    hasher.start()
+    try:
+        hasher.block_committed(task, 0)
+    finally:
+        hasher.stop()
+    assert hasher.hashed_bytes(task.task_id) == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

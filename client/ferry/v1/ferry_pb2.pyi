@@ -549,16 +549,24 @@ class MergeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to verify and publish."""
+    sha256: _builtins.str
+    """The whole-file SHA-256 (64 hex digits) to verify against, for a task
+    created without one: a client may hash the file while it uploads instead
+    of before. Empty: verify against the sha256 declared at CreateTask, if
+    any. If both are given they must be equal.
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
+        sha256: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sha256", b"sha256", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

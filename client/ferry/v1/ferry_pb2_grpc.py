@@ -81,7 +81,9 @@ class FerryServiceServicer:
 
         Declaring the same (size, sha256, store_path) again, by the same
         principal, while its task is UPLOADING or PAUSED returns that task with
-        `resumed` set. Nothing is written when the request is rejected.
+        `resumed` set. A declaration without sha256 never resumes (it would not
+        say which file it is): such a task is resumed by its task_id. Nothing is
+        written when the request is rejected.
 
         Status codes:
         - OK: the task was created or resumed.
@@ -171,6 +173,8 @@ class FerryServiceServicer:
         - INVALID_ARGUMENT: empty task_id.
         - FAILED_PRECONDITION: blocks are missing (the message names the missing
         ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
+        - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
+        sha256 declared at CreateTask.
         - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
         task is now FAILED and its staged bytes are deleted.
         - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.

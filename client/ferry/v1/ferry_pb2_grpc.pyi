@@ -50,7 +50,9 @@ class FerryServiceStub:
 
     Declaring the same (size, sha256, store_path) again, by the same
     principal, while its task is UPLOADING or PAUSED returns that task with
-    `resumed` set. Nothing is written when the request is rejected.
+    `resumed` set. A declaration without sha256 never resumes (it would not
+    say which file it is): such a task is resumed by its task_id. Nothing is
+    written when the request is rejected.
 
     Status codes:
     - OK: the task was created or resumed.
@@ -124,6 +126,8 @@ class FerryServiceStub:
     - INVALID_ARGUMENT: empty task_id.
     - FAILED_PRECONDITION: blocks are missing (the message names the missing
       ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
+    - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
+      sha256 declared at CreateTask.
     - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
       task is now FAILED and its staged bytes are deleted.
     - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
@@ -167,7 +171,9 @@ class FerryServiceAsyncStub(FerryServiceStub):
 
     Declaring the same (size, sha256, store_path) again, by the same
     principal, while its task is UPLOADING or PAUSED returns that task with
-    `resumed` set. Nothing is written when the request is rejected.
+    `resumed` set. A declaration without sha256 never resumes (it would not
+    say which file it is): such a task is resumed by its task_id. Nothing is
+    written when the request is rejected.
 
     Status codes:
     - OK: the task was created or resumed.
@@ -241,6 +247,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - INVALID_ARGUMENT: empty task_id.
     - FAILED_PRECONDITION: blocks are missing (the message names the missing
       ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
+    - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
+      sha256 declared at CreateTask.
     - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
       task is now FAILED and its staged bytes are deleted.
     - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
@@ -287,7 +295,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Declaring the same (size, sha256, store_path) again, by the same
         principal, while its task is UPLOADING or PAUSED returns that task with
-        `resumed` set. Nothing is written when the request is rejected.
+        `resumed` set. A declaration without sha256 never resumes (it would not
+        say which file it is): such a task is resumed by its task_id. Nothing is
+        written when the request is rejected.
 
         Status codes:
         - OK: the task was created or resumed.
@@ -385,6 +395,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - INVALID_ARGUMENT: empty task_id.
         - FAILED_PRECONDITION: blocks are missing (the message names the missing
           ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
+        - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
+          sha256 declared at CreateTask.
         - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
           task is now FAILED and its staged bytes are deleted.
         - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ferry_server.domain.model import Task
-from ferry_server.domain.ports import BlockStore
+from ferry_server.domain.ports import BlockStore, StagingMissing
 
 log = logging.getLogger("ferry.hashing")
 
@@ -116,6 +116,9 @@ class PrefixHasher:
             task, index = item
             try:
                 self._advance(task, index)
+            except StagingMissing:
+                # Merged, canceled or expired before this notice was read: nothing to hash.
+                self.forget(task.task_id)
             except Exception:
                 # Merge hashes whatever the background pass left; losing it costs time only.
                 log.exception("background hashing of task %s failed", task.task_id)

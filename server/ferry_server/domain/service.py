@@ -228,6 +228,12 @@ class TransferService:
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
     def _resume(self, existing: Task, spec: TaskSpec, sha256: str | None) -> Task:
+        if sha256 is None:
+            raise Conflict(
+                f"store_path {existing.store_path!r} is already being uploaded by task "
+                f"{existing.task_id} ({existing.state}); a declaration without sha256 does not "
+                "resume it: continue that task by its id, or cancel it"
+            )
         same = (
             existing.principal == spec.principal
             and existing.size == spec.size
@@ -356,10 +362,15 @@ class TransferService:
 
     # -- Merge -----------------------------------------------------------------------------
 
-    def merge(self, task_id: str, *, wait_seconds: float) -> Task:
+    def merge(self, task_id: str, *, wait_seconds: float, sha256: str = "") -> Task:
         """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
-        merge already running elsewhere before answering Busy."""
+        merge already running elsewhere before answering Busy.
+
+        ``sha256`` is the whole-file hash to verify against when the task was declared
+        without one (the client hashed while uploading); if both exist they must agree.
+        """
         task = self.get_task(task_id)
+        expected = self._expected_sha256(task, sha256)
         if task.state == TaskState.COMPLETED:
             return task
         if task.state == TaskState.FAILED:
@@ -380,12 +391,27 @@ class TransferService:
         ):
             return self._await_merge(task.task_id, wait_seconds)
         try:
-            return self._merge_owned(task, owner)
+            return self._merge_owned(task, owner, expected)
         finally:
             # A no-op once the merge finished; frees the task if it did not.
             self._repo.release_merge_lease(task.task_id, owner)
 
-    def _merge_owned(self, task: Task, owner: str) -> Task:
+    @staticmethod
+    def _expected_sha256(task: Task, given: str) -> str | None:
+        if not given:
+            return task.sha256
+        if not _SHA256_HEX.fullmatch(given):
+            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)")
+        given = given.lower()
+        if task.sha256 is not None and task.sha256 != given:
+            word = "completed with" if task.state == TaskState.COMPLETED else "declared"
+            raise InvalidArgument(
+                f"task {task.task_id} {word} sha256 {task.sha256}, not {given}; "
+                "this is not the same file"
+            )
+        return given
+
+    def _merge_owned(self, task: Task, owner: str, expected: str | None) -> Task:
         started = time.monotonic()
         self._store.check_destination(task.store_path)
         if self._store.has_staging(task.task_id):
@@ -397,8 +423,8 @@ class TransferService:
             recovering = True
         else:
             raise IllegalState(f"task {task.task_id} has lost its staged bytes; upload it again")
-        if task.sha256 is not None and digest != task.sha256:
-            reason = f"whole-file SHA-256 mismatch: declared {task.sha256}, received {digest}"
+        if expected is not None and digest != expected:
+            reason = f"whole-file SHA-256 mismatch: declared {expected}, received {digest}"
             self._repo.finish_merge(
                 task.task_id, owner, TaskState.FAILED, self._clock(), failure_reason=reason
             )

@@ -60,7 +60,11 @@ class FerryServicer:
     def Merge(self, request: pb.MergeRequest, context: grpc.ServicerContext) -> pb.MergeResponse:
         remaining = context.time_remaining()
         wait = _MAX_MERGE_WAIT_SECONDS if remaining is None else max(0.0, remaining - 0.5)
-        task = self._service.merge(request.task_id, wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS))
+        task = self._service.merge(
+            request.task_id,
+            wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS),
+            sha256=request.sha256,
+        )
         return pb.MergeResponse(task=convert.task_message(task))
 
     @unary_rpc
