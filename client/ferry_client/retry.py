@@ -32,6 +32,10 @@ RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
 )
 
 
+#: Jitter for budgets that bring no generator of their own (``random.Random`` is thread-safe).
+_SHARED_RNG = random.Random()
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How the client retries transient failures.
@@ -85,8 +89,12 @@ class RetryPolicy:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> RetryBudget:
-        """Fresh bookkeeping for one operation (one upload, one status call...)."""
-        return RetryBudget(self, clock, rng if rng is not None else random.Random())
+        """Fresh bookkeeping for one operation (one upload, one status call...).
+
+        ``rng`` draws the jitter; by default one generator shared by every budget, since
+        seeding a fresh one costs more than a whole small upload's own work.
+        """
+        return RetryBudget(self, clock, rng if rng is not None else _SHARED_RNG)
 
 
 @dataclass(slots=True)

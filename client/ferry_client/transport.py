@@ -3,7 +3,8 @@
 
 No policy lives here: no retries, no planning. Unary calls get a deadline; the UploadParts
 stream gets none (it lasts as long as the upload) and relies on keepalive to notice a dead
-connection.
+connection. It also states the protocol's size limit of UploadFile (:data:`UPLOAD_FILE_MAX_SIZE`),
+which decides whether a file can travel in one request.
 
 UploadParts requests are encoded here by hand (:func:`encode_part`), like the server parses
 them by hand: building a protobuf message around each 1 MiB of data costs about 2 s of CPU per
@@ -16,13 +17,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 
 from ferry_client.errors import FerryError, from_rpc_error
+from ferry_client.planning import MiB
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 #: Channel options. Reconnect quickly after a server restart (the retry policy paces the
 #: attempts, not the channel); ping a silent connection so a dead peer is noticed in about a
@@ -40,6 +45,11 @@ DEFAULT_CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
 
 
 UPLOAD_PARTS_METHOD = "/ferry.v1.FerryService/UploadParts"
+
+#: The protocol's limit on UploadFile: a file of at most this many bytes may be sent whole in
+#: one UploadFile request (``ferry.v1.UploadFileRequest.data``); a larger one must go through
+#: CreateTask, UploadParts and Merge.
+UPLOAD_FILE_MAX_SIZE = 1 * MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,48 +132,44 @@ class Transport:
         self._timeout = timeout
 
     def create_task(self, request: pb.CreateTaskRequest) -> pb.CreateTaskResponse:
-        try:
-            response: pb.CreateTaskResponse = self._stub.CreateTask(request, timeout=self._timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from exc
-        return response
+        return self._unary(self._stub.CreateTask, request)
 
     def query_missing(self, task_id: str) -> pb.QueryMissingBlocksResponse:
-        try:
-            response: pb.QueryMissingBlocksResponse = self._stub.QueryMissingBlocks(
-                pb.QueryMissingBlocksRequest(task_id=task_id), timeout=self._timeout
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, task_id=task_id) from exc
-        return response
+        request = pb.QueryMissingBlocksRequest(task_id=task_id)
+        return self._unary(self._stub.QueryMissingBlocks, request, task_id=task_id)
 
     def get_task(self, task_id: str) -> pb.Task:
-        try:
-            response: pb.GetTaskResponse = self._stub.GetTask(
-                pb.GetTaskRequest(task_id=task_id), timeout=self._timeout
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, task_id=task_id) from exc
-        return response.task
+        request = pb.GetTaskRequest(task_id=task_id)
+        return self._unary(self._stub.GetTask, request, task_id=task_id).task
 
     def set_state(self, task_id: str, state: pb.TaskState.ValueType) -> pb.Task:
-        try:
-            response: pb.SetStateResponse = self._stub.SetState(
-                pb.SetStateRequest(task_id=task_id, state=state), timeout=self._timeout
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, task_id=task_id) from exc
-        return response.task
+        request = pb.SetStateRequest(task_id=task_id, state=state)
+        return self._unary(self._stub.SetState, request, task_id=task_id).task
 
     def merge(self, task_id: str, *, timeout: float) -> pb.Task:
         """Merge gets its own deadline: the server finishes hashing the file within it."""
+        request = pb.MergeRequest(task_id=task_id)
+        return self._unary(self._stub.Merge, request, task_id=task_id, timeout=timeout).task
+
+    def upload_file(self, request: pb.UploadFileRequest) -> pb.Task:
+        """Send a whole small file (at most :data:`UPLOAD_FILE_MAX_SIZE` bytes) and return
+        the COMPLETED task. A server without the RPC answers UNIMPLEMENTED (a ``ServerError``)."""
+        return self._unary(self._stub.UploadFile, request).task
+
+    def _unary(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[Request, Response],
+        request: Request,
+        *,
+        task_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """``method(request)`` under the deadline (the client's unless ``timeout`` is given),
+        with ``grpc.RpcError`` converted to :class:`FerryError`."""
         try:
-            response: pb.MergeResponse = self._stub.Merge(
-                pb.MergeRequest(task_id=task_id), timeout=timeout
-            )
+            return method(request, timeout=self._timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, task_id=task_id) from exc
-        return response.task
 
     def upload_parts(self, parts: Iterator[Part], *, task_id: str) -> PartsStream:
         """Open an UploadParts stream fed by ``parts`` (consumed by a gRPC thread)."""
