@@ -1,4 +1,5 @@
-"""Ferry's Python client: resumable, verified uploads of large files to a Ferry service.
+"""Ferry's Python client: resumable, verified uploads of large files to a Ferry service (and
+small ones, up to 1 MiB, in a single request).
 
 from ferry_client import FerryClient
 

@@ -1,5 +1,6 @@
-"""``FerryClient``: orchestrates an upload (hash, create or resume, stream the missing blocks,
-merge) under the retry policy, and the task commands (status, pause, resume, cancel).
+"""``FerryClient``: orchestrates an upload under the retry policy (a small file: read, hash and
+send it whole in one UploadFile request; a larger one: hash, create or resume, stream the missing
+blocks, merge), and the task commands (status, pause, resume, cancel).
 
 Planning lives in ``planning``, checksums in ``hashing``, the gRPC calls in ``transport``, the
 local memory of uploads in ``state``; this module decides what happens next.
@@ -21,6 +22,7 @@ import grpc
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_client.errors import (
+    AlreadyExists,
     ChecksumMismatch,
     FerryError,
     IntegrityError,
@@ -29,8 +31,9 @@ from ferry_client.errors import (
     SourceChanged,
     TaskEnded,
     TaskPaused,
+    TransientError,
 )
-from ferry_client.hashing import crc32c_extend, sha256_file
+from ferry_client.hashing import crc32c_extend, sha256_file, sha256_hex
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.planning import (
     MAX_MESSAGE_DATA,
@@ -44,7 +47,14 @@ from ferry_client.planning import (
 )
 from ferry_client.retry import RetryBudget, RetryPolicy
 from ferry_client.state import Remembered, StateFile, UploadKey, default_state_path
-from ferry_client.transport import CallCancelled, Part, PartsStream, Transport, open_channel
+from ferry_client.transport import (
+    UPLOAD_FILE_MAX_SIZE,
+    CallCancelled,
+    Part,
+    PartsStream,
+    Transport,
+    open_channel,
+)
 
 log = logging.getLogger("ferry.client")
 
@@ -107,6 +117,9 @@ class FerryClient:
             target, credentials=credentials, options=channel_options, interceptors=interceptors
         )
         self._transport = Transport(self._channel, timeout=timeout)
+        #: Until the server answers UNIMPLEMENTED, small files go whole in one UploadFile
+        #: request. (Threads only ever set it to False, so no lock is needed.)
+        self._upload_file_supported = True
 
     @property
     def state_file(self) -> Path | None:
@@ -170,21 +183,39 @@ class FerryClient:
     ) -> UploadResult:
         """Upload the file at ``path`` to ``store_path`` on the server and return the result.
 
-        Hashes the file (unless the state file remembers its hash), creates the task or
-        resumes the one already receiving this file, streams the blocks the server lacks over
-        ``parallelism`` streams, and merges. Transient failures are retried under the client's
-        :class:`RetryPolicy`, asking the server what is missing after each; the call returns
-        only once the file is published, or raises.
+        A file of at most :data:`~ferry_client.transport.UPLOAD_FILE_MAX_SIZE` bytes (1 MiB)
+        is read once, hashed, and sent whole in one UploadFile request, which the server
+        checks and publishes at once. Nothing is remembered in the state file for it: there is
+        nothing to resume, a failed call is simply made again. Without ``overwrite``, sending
+        the same bytes to the same ``store_path`` again publishes nothing and returns the task
+        that published them (same ``task_id``; ``resumed`` stays False, as the server's reply
+        does not say); different bytes there raise AlreadyExists. If a task is still active
+        for ``store_path``, the client asks CreateTask instead, which resumes that task in
+        blocks if it is this very file's. A server without UploadFile answers UNIMPLEMENTED;
+        the client then sends small files in blocks like large ones, and remembers that for
+        its lifetime.
+
+        A larger file is hashed (unless the state file remembers its hash); the client creates
+        the task or resumes the one already receiving this file, streams the blocks the server
+        lacks over ``parallelism`` streams, and merges. A second upload of a file already
+        published at ``store_path`` raises AlreadyExists unless ``overwrite``.
+
+        Transient failures are retried under the client's :class:`RetryPolicy` (in blocks,
+        asking the server what is missing after each); the call returns only once the file is
+        published, or raises.
 
         Args:
             metadata: opaque strings returned with the completed task.
             block_size: bytes per block, a multiple of 64 KiB within the server's bounds;
-                ``None`` for the server's default. Ignored when resuming an existing task.
-            parallelism: number of concurrent UploadParts streams (at least 1).
+                ``None`` for the server's default. Ignored when resuming an existing task and
+                for files sent in one request (the result reports what the server recorded).
+            parallelism: number of concurrent UploadParts streams (at least 1); unused for
+                files sent in one request.
             progress: called with (bytes done, total bytes) as data is sent and committed,
                 from the client's threads, so it must be quick and thread-safe; it must not
                 call back into this upload. Bytes done can move backwards when a partially
-                sent block is lost to a failure (it is sent again).
+                sent block is lost to a failure (it is sent again). A file sent in one request
+                reports only (size, size), once it is published.
             hash_progress: called with (bytes hashed, total bytes) while hashing.
             overwrite: replace a file already published at ``store_path``.
 
@@ -202,22 +233,108 @@ class FerryClient:
             raise ValueError("parallelism must be at least 1")
         started = time.monotonic()
         key = UploadKey.for_file(path, self.target, store_path)
-        remembered = self._recall(key)
-        if remembered is not None:
-            sha256, hashed_bytes = remembered.sha256, 0
-            log.info("%s: hash taken from %s", key.path, self.state_file)
-        else:
-            sha256, hashed_bytes = sha256_file(key.path, progress=hash_progress)
-            _check_unchanged(key)
         budget = self.retry.budget()
+        upload = _Upload(key, metadata=dict(metadata or {}), overwrite=overwrite)
+        if key.size <= UPLOAD_FILE_MAX_SIZE and self._upload_file_supported:
+            data = _read_whole(key)
+            upload.sha256, upload.hashed_bytes = sha256_hex(data), len(data)
+            if hash_progress is not None:
+                hash_progress(len(data), key.size)
+            result = self._upload_whole(upload, data, budget, started)
+            if result is not None:
+                if progress is not None:
+                    progress(key.size, key.size)
+                return result
+        return self._upload_in_blocks(
+            upload,
+            budget,
+            started,
+            block_size=block_size,
+            parallelism=parallelism,
+            progress=progress,
+            hash_progress=hash_progress,
+        )
+
+    def _upload_whole(
+        self, upload: _Upload, data: bytes, budget: RetryBudget, started: float
+    ) -> UploadResult | None:
+        """Send the whole file in one UploadFile request: the result, or ``None`` when it has
+        to go in blocks after all (the server lacks UploadFile, or a task is active for
+        ``store_path``, which CreateTask resumes if it is this very file's)."""
+        key = upload.key
+        request = pb.UploadFileRequest(
+            file_name=_file_name(key),
+            sha256=upload.sha256,
+            store_path=key.store_path,
+            metadata=upload.metadata,
+            overwrite=upload.overwrite,
+            crc32c=crc32c_extend(0, data),
+            data=data,
+        )
+        counters = _Counters()
+
+        def send() -> pb.Task:
+            # Every attempt carries the whole file; an empty file has no block to count.
+            counters.add(data=len(data), blocks=1 if data else 0)
+            try:
+                return self._transport.upload_file(request)
+            except TransientError as exc:
+                if exc.code == grpc.StatusCode.ABORTED:
+                    # UploadFile's ABORTED: the data did not match its CRC32C on arrival.
+                    counters.add(mismatches=1)
+                raise
+
+        try:
+            task = _retrying(budget, send)
+        except ServerError as exc:
+            if exc.code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            if self._upload_file_supported:
+                self._upload_file_supported = False
+                log.info(
+                    "the server at %s has no UploadFile (an older version?): "
+                    "small files go in blocks",
+                    self.target,
+                )
+            return None
+        except AlreadyExists as exc:
+            # An interrupted upload of this same file in blocks (by an older client, or after
+            # the fallback above) would block UploadFile until it expires; CreateTask resumes
+            # it. For any other conflict CreateTask answers ALREADY_EXISTS in turn.
+            log.debug("%s; trying CreateTask in case it is this file's own task", exc)
+            return None
+        return self._result(task, upload, counters, budget, started, resumed=False)
+
+    def _upload_in_blocks(
+        self,
+        upload: _Upload,
+        budget: RetryBudget,
+        started: float,
+        *,
+        block_size: int | None,
+        parallelism: int,
+        progress: ProgressCallback | None,
+        hash_progress: ProgressCallback | None,
+    ) -> UploadResult:
+        """Create or resume the task, stream what the server lacks, merge."""
+        key = upload.key
+        remembered = None
+        if not upload.sha256:
+            remembered = self._recall(key)
+            if remembered is not None:
+                upload.sha256 = remembered.sha256
+                log.info("%s: hash taken from %s", key.path, self.state_file)
+            else:
+                upload.sha256, upload.hashed_bytes = sha256_file(key.path, progress=hash_progress)
+                _check_unchanged(key)
         request = pb.CreateTaskRequest(
-            file_name=Path(key.path).name,
+            file_name=_file_name(key),
             size=key.size,
-            sha256=sha256,
-            store_path=store_path,
-            metadata=dict(metadata or {}),
+            sha256=upload.sha256,
+            store_path=key.store_path,
+            metadata=upload.metadata,
             block_size=block_size or 0,
-            overwrite=overwrite,
+            overwrite=upload.overwrite,
         )
         created = _retrying(budget, lambda: self._transport.create_task(request))
         task = created.task
@@ -226,7 +343,7 @@ class FerryClient:
                 "task %s is no longer active; uploading as task %s",
                 remembered.task_id, task.task_id,
             )  # fmt: skip
-        self._remember(key, Remembered(task.task_id, sha256))
+        self._remember(key, Remembered(task.task_id, upload.sha256))
         run = _UploadRun(
             transport=self._transport,
             key=key,
@@ -244,10 +361,32 @@ class FerryClient:
             self._forget(key)
             raise
         self._forget(key)
-        if final.sha256 != sha256:
+        return self._result(
+            final,
+            upload,
+            run.counters,
+            budget,
+            started,
+            resumed=created.resumed,
+            committed_at_start=run.committed_at_start,
+        )
+
+    @staticmethod
+    def _result(
+        final: pb.Task,
+        upload: _Upload,
+        counters: _Counters,
+        budget: RetryBudget,
+        started: float,
+        *,
+        resumed: bool,
+        committed_at_start: int = 0,
+    ) -> UploadResult:
+        """The published task as an :class:`UploadResult`, once its SHA-256 is the file's."""
+        if final.sha256 != upload.sha256:
             raise IntegrityError(
                 f"the server published {final.store_path!r} with SHA-256 {final.sha256}, "
-                f"not the file's {sha256}",
+                f"not the file's {upload.sha256}",
                 task_id=final.task_id,
             )
         return UploadResult(
@@ -258,12 +397,12 @@ class FerryClient:
             metadata=dict(final.metadata),
             block_size=final.block_size,
             block_count=final.block_count,
-            resumed=created.resumed,
-            hashed_bytes=hashed_bytes,
-            committed_at_start=run.committed_at_start,
-            bytes_sent=run.counters.bytes_sent,
-            blocks_sent=run.counters.blocks_sent,
-            checksum_mismatches=run.counters.checksum_mismatches,
+            resumed=resumed,
+            hashed_bytes=upload.hashed_bytes,
+            committed_at_start=committed_at_start,
+            bytes_sent=counters.bytes_sent,
+            blocks_sent=counters.blocks_sent,
+            checksum_mismatches=counters.checksum_mismatches,
             retries=budget.total_failures,
             elapsed_seconds=time.monotonic() - started,
         )
@@ -314,13 +453,63 @@ def _pause_or_raise(budget: RetryBudget, exc: FerryError, *, retryable: bool | N
     time.sleep(delay)
 
 
-def _check_unchanged(key: UploadKey) -> None:
-    st = Path(key.path).stat()
+def _check_unchanged(key: UploadKey, st: os.stat_result | None = None) -> None:
+    """Raise SourceChanged unless the file (or ``st``, a stat of it) has the key's size and
+    mtime."""
+    if st is None:
+        st = Path(key.path).stat()
     if (st.st_size, st.st_mtime_ns) != (key.size, key.mtime_ns):
         raise SourceChanged(
             f"{key.path} changed while it was being uploaded "
             f"(size {key.size} -> {st.st_size}, mtime changed: {st.st_mtime_ns != key.mtime_ns})"
         )
+
+
+def _file_name(key: UploadKey) -> str:
+    """The file's name: ``key.path`` is absolute and ends with it (cheaper than pathlib)."""
+    return key.path.rpartition(os.sep)[2]
+
+
+def _read_whole(key: UploadKey) -> bytes:
+    """The whole file, as it was when ``key`` was made (else SourceChanged).
+
+    Plain ``os`` calls: this runs once per small file, where pathlib's objects are a
+    noticeable part of the client's work.
+    """
+    fd = os.open(key.path, os.O_RDONLY)
+    try:
+        # Up to one byte more than expected, which reveals a file that grew since it was
+        # measured.
+        pieces = []
+        wanted = key.size + 1
+        while wanted > 0:
+            piece = os.read(fd, wanted)
+            if not piece:
+                break
+            pieces.append(piece)
+            wanted -= len(piece)
+        _check_unchanged(key, os.fstat(fd))
+    finally:
+        os.close(fd)
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    if len(data) != key.size:
+        raise SourceChanged(f"{key.path} changed while it was being read ({len(data)} bytes)")
+    return data
+
+
+class _Upload:
+    """What one upload call declares: the file, and its SHA-256 once known."""
+
+    __slots__ = ("hashed_bytes", "key", "metadata", "overwrite", "sha256")
+
+    def __init__(self, key: UploadKey, *, metadata: dict[str, str], overwrite: bool) -> None:
+        self.key = key
+        self.metadata = metadata
+        self.overwrite = overwrite
+        #: Empty until the file is hashed (or its hash recalled).
+        self.sha256 = ""
+        #: Bytes read to hash the file in this call.
+        self.hashed_bytes = 0
 
 
 class _Counters:

@@ -1,7 +1,8 @@
 """Checksums: the whole-file SHA-256 read once, in order, with bounded memory; CRC32C of blocks.
 
 SHA-256 is the expensive one (about 1.8 GB/s here), so the file is hashed once per upload and
-the digest remembered in the state file; CRC32C (google-crc32c's C extension) costs almost
+the digest remembered in the state file (a small file sent whole is hashed from the bytes it
+sends, read once); CRC32C (google-crc32c's C extension) costs almost
 nothing and is computed as the block's messages are read.
 """
 
@@ -45,6 +46,11 @@ def sha256_file(
             if progress is not None:
                 progress(done, total)
     return digest.hexdigest(), done
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data`` (a small file held in memory) as lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def crc32c_extend(crc: int, data: bytes) -> int:

@@ -114,9 +114,13 @@ class TaskInfo:
 class UploadResult:
     """A published file, and what it took this call to get it there.
 
-    ``bytes_sent`` counts every data byte this call handed to UploadParts, including blocks
-    sent again after a lost connection or a checksum rejection; ``bytes_resent`` is the part
-    of it beyond what was missing when the call started.
+    ``bytes_sent`` counts every data byte this call handed to UploadParts or UploadFile,
+    including blocks sent again after a lost connection or a checksum rejection;
+    ``bytes_resent`` is the part of it beyond what was missing when the call started.
+
+    A file sent whole in one UploadFile request counts as one block per attempt (none if it is
+    empty, as an empty file has no blocks), whatever ``block_size`` and ``block_count`` the
+    server recorded for its task.
     """
 
     task_id: str
@@ -126,7 +130,10 @@ class UploadResult:
     metadata: Mapping[str, str]
     block_size: int
     block_count: int
-    #: The task already existed (this call continued an earlier upload).
+    #: The task already existed (this call continued an earlier upload). Always False for a
+    #: file sent whole: UploadFile's reply does not say whether the server published the
+    #: bytes in this call or found the same bytes already published at ``store_path`` by an
+    #: earlier call (whose ``task_id`` it then returns).
     resumed: bool
     #: Bytes read to hash the file: 0 when the hash came from the state file.
     hashed_bytes: int

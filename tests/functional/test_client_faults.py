@@ -90,7 +90,8 @@ def test_connection_cut_several_times_upload_completes_intact(
 def test_block_corrupted_in_transit_is_rejected_and_sent_again(
     server: FerryServer, tmp_path: Path
 ) -> None:
-    source = make_file(tmp_path / "src.bin", 8 * BLOCK + 3)
+    # Larger than UPLOAD_FILE_MAX_SIZE: it travels in blocks.
+    source = make_file(tmp_path / "src.bin", 24 * BLOCK + 3)
     corrupt = CorruptOnce(block_index=2)
     with FerryClient(
         server.address,

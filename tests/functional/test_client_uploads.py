@@ -1,5 +1,8 @@
 """The client library and the ``ferry`` command against a real server: round trips, task
-commands, the state file, and permanent errors surfacing with the server's message."""
+commands, the state file, and permanent errors surfacing with the server's message.
+
+Files here are larger than UPLOAD_FILE_MAX_SIZE, so they travel in blocks, unless a test says
+otherwise; small files sent whole are the subject of ``test_client_small_files``."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from ferry_client import (
     NotFound,
     TaskState,
 )
+from ferry_client.transport import UPLOAD_FILE_MAX_SIZE
 from ferry_server.app import FerryServer
 
 from tests.support.client_tools import (
@@ -30,6 +34,8 @@ from tests.support.client_tools import (
 )
 
 BLOCK = 64 * KiB
+#: The smallest file that goes in blocks.
+LARGE = UPLOAD_FILE_MAX_SIZE + 1
 
 
 @pytest.fixture
@@ -40,8 +46,8 @@ def client(server: FerryServer, tmp_path: Path) -> Iterator[FerryClient]:
 
 @pytest.mark.parametrize(
     "size",
-    [0, 1, BLOCK, 5 * BLOCK + 1234],
-    ids=["empty", "one-byte", "exactly-one-block", "many-blocks-short-last"],
+    [LARGE, UPLOAD_FILE_MAX_SIZE + BLOCK, UPLOAD_FILE_MAX_SIZE + 5 * BLOCK + 1234],
+    ids=["one-byte-in-the-last-block", "whole-blocks", "many-blocks-short-last"],
 )
 def test_library_round_trip_publishes_identical_file(
     client: FerryClient, server: FerryServer, tmp_path: Path, size: int
@@ -104,7 +110,7 @@ def test_upload_with_messages_smaller_than_blocks(
 def test_state_file_forgets_completed_uploads_and_the_same_upload_again_conflicts(
     client: FerryClient, tmp_path: Path
 ) -> None:
-    source = make_file(tmp_path / "src.bin", 2 * BLOCK)
+    source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
     client.upload(source, "once.bin", block_size=BLOCK)
     assert client.state_file is not None
     assert json.loads(client.state_file.read_text())["uploads"] == []
@@ -120,7 +126,7 @@ def test_state_file_forgets_completed_uploads_and_the_same_upload_again_conflict
 def test_hostile_store_path_is_rejected_with_the_servers_message(
     client: FerryClient, server: FerryServer, tmp_path: Path
 ) -> None:
-    source = make_file(tmp_path / "src.bin", 100)
+    source = make_file(tmp_path / "src.bin", LARGE)
     for hostile in ("../outside.bin", "/etc/passwd", "a/../../b", "bad\x00name"):
         with pytest.raises(InvalidRequest) as caught:
             client.upload(source, hostile)
@@ -151,7 +157,7 @@ def test_unknown_task_is_not_found_with_the_servers_message(client: FerryClient)
 
 
 def test_cli_round_trip_prints_json_result(server: FerryServer, tmp_path: Path) -> None:
-    source = make_file(tmp_path / "src.bin", 3 * BLOCK + 5)
+    source = make_file(tmp_path / "src.bin", UPLOAD_FILE_MAX_SIZE + 3 * BLOCK + 5)
     completed = run_ferry(
         [
             "upload", str(source), "cli/file.bin",
@@ -168,7 +174,7 @@ def test_cli_round_trip_prints_json_result(server: FerryServer, tmp_path: Path) 
     result = json.loads(completed.stdout)
     assert result["sha256"] == sha256_of(source)
     assert result["metadata"] == {"k": "v=w"}
-    assert result["block_count"] == 4
+    assert result["block_count"] == UPLOAD_FILE_MAX_SIZE // BLOCK + 4
     assert published(server.settings.data_dir, "cli/file.bin").read_bytes() == source.read_bytes()
     # Not a terminal: progress comes as plain lines, never as a redrawn bar.
     assert "uploading:" in completed.stderr and "\r" not in completed.stderr
@@ -227,6 +233,8 @@ def test_cli_task_commands_pause_resume_status_cancel(
         4 * BLOCK,
     )
 
+    # A small file: UploadFile meets the paused task, so the client turns to CreateTask, which
+    # resumes that task and finds it paused.
     upload = run_ferry(
         ["upload", str(source), "cmds.bin", *common, "--state-file", str(tmp_path / "s.json")]
     )
