@@ -8,6 +8,7 @@ and bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--results", type=Path, default=BENCH_DIR / "RESULTS.md", help="default bench/RESULTS.md")
     add("--no-write", action="store_true", help="print the summary only; leave RESULTS.md be")
     return parser
+
+
+#: Average load from the rest of the machine during a run, in cores, above which the run's
+#: figures are flagged: on two cores, a quarter of one already moves throughput visibly.
+BUSY_CORES = 0.25
 
 
 def say(text: str) -> None:
@@ -167,7 +173,8 @@ class Harness:
             say(f"  {name:8} {label}: FAILED: {exc}")
             traceback.print_exc(file=sys.stderr)
             return None
-        say(f"  {name:8} {label}: {show(m)}")
+        busy = f"  [other load {m.other_load:.2f} cores]" if m.other_load >= BUSY_CORES else ""
+        say(f"  {name:8} {label}: {show(m)}{busy}")
         return m
 
     def open_session(self, phase: str, contender: Contender, name: str) -> Session | None:
@@ -326,6 +333,17 @@ class Harness:
             self.results.phases_skipped["rss"] = "--no-rss"
         else:
             self.rss()
+        measured = [m for runs in self.results.large.values() for m in runs]
+        measured += [m for runs in self.results.small.values() for m in runs]
+        measured += self.results.merge + list(self.results.rss.values())
+        busy = [m for m in measured if m.other_load >= BUSY_CORES]
+        if busy:
+            worst = max(m.other_load for m in busy)
+            self.results.warnings.append(
+                f"{len(busy)} of {len(measured)} measured runs shared the machine with other "
+                f"work averaging {BUSY_CORES:.2f} cores or more (worst {worst:.2f} of "
+                f"{os.cpu_count()}): those figures are low. Run again on a quiet machine."
+            )
         if Ferry.fingerprint() != ferry_code:
             self.results.warnings.append(
                 "Ferry's sources changed on disk during this run (another checkout or edit): "

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.contenders import REPO_ROOT, Contender, Workload
-from bench.procs import Server, run_client
+from bench.procs import Server, machine_busy, run_client
 from bench.workload import check_same_file, check_same_files, warm
 
 
@@ -37,6 +38,10 @@ class Measurement:
     server_peak_rss: int
     client_cpu: float
     client_peak_rss: int
+    #: CPU seconds the rest of the machine (other processes, kernel threads) spent while the
+    #: client process lived, and that lifetime in seconds.
+    other_cpu: float = 0.0
+    window: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,6 +56,11 @@ class Measurement:
     @property
     def server_cpu(self) -> float:
         return self.server_cpu_user + self.server_cpu_system
+
+    @property
+    def other_load(self) -> float:
+        """The rest of the machine's average load during the run, in cores."""
+        return self.other_cpu / self.window if self.window > 0 else 0.0
 
 
 def _client_timeout(total_bytes: int, files: int) -> float:
@@ -98,6 +108,7 @@ class Session:
         warm(expected.sources)
         server.check_alive()
         cpu_before = server.cpu()
+        busy_before, t0 = machine_busy(), time.monotonic()
         client = run_client(
             contender.name,
             contender.client_argv(server.port, workload, self.run_dir, tag),
@@ -105,8 +116,9 @@ class Session:
             cwd=REPO_ROOT,
             timeout=_client_timeout(sum(expected.sizes), len(expected.sizes)),
         )
-        server.check_alive()
         server_cpu = server.cpu() - cpu_before
+        window, busy = time.monotonic() - t0, machine_busy() - busy_before
+        server.check_alive()
         server_rss = server.peak_rss()
         report = client.report
         published = contender.published(self.run_dir, report)
@@ -131,5 +143,7 @@ class Session:
             server_peak_rss=server_rss,
             client_cpu=float(report["client_cpu_seconds"]),
             client_peak_rss=client.peak_rss,
+            other_cpu=max(0.0, busy - server_cpu.total - client.cpu.total),
+            window=window,
             details=details,
         )

@@ -49,6 +49,15 @@ def cpu_times(pid: int) -> CpuTimes:
     return CpuTimes((utime + cutime) / _TICK, (stime + cstime) / _TICK)
 
 
+def machine_busy() -> float:
+    """CPU seconds spent by the whole machine (all cores, all processes and kernel threads)
+    since boot, steal time excluded: the yardstick for load that is not ours."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    # user nice system idle iowait irq softirq steal ...
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / _TICK
+
+
 def peak_rss(pid: int) -> int:
     """Peak resident set size in bytes so far (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

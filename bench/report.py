@@ -225,10 +225,19 @@ def _large_runs(results: Results, names: Sequence[str]) -> list[str]:
                     f"{_mb_s(m):.0f}",
                     f"{m.server_cpu_user:.2f} + {m.server_cpu_system:.2f}",
                     f"{m.client_cpu:.2f}",
+                    f"{m.other_load:.2f}",
                 ]
             )
     return _table(
-        ["contender", "run", "seconds", "MB/s", "server CPU user + kernel s", "client CPU s"],
+        [
+            "contender",
+            "run",
+            "seconds",
+            "MB/s",
+            "server CPU user + kernel s",
+            "client CPU s",
+            "rest of machine, cores",
+        ],
         raw,
     )
 
@@ -388,6 +397,10 @@ METHOD_NOTES = (
     "do none of that. The comparison is as the issue sets it.",
     "After every run (untimed), the published file is hashed and compared with the source; a "
     "run whose bytes differ is an error, not a figure.",
+    "The rest of the machine's load during each run (other processes and kernel threads, "
+    "from /proc/stat minus the server's and the client's CPU) is shown per run and flagged "
+    "above a quarter of a core: this machine may be shared with other work. Kernel threads "
+    "writing back a contender's own data (e.g. after Ferry's fsyncs) count there too.",
     "Server CPU comes from /proc/PID/stat (utime+stime) around the client's run; server peak "
     "RSS from /proc/PID/status VmHWM of a server started for that upload; client peak RSS "
     "from wait4() of the client process. Client CPU is what the client process reports for "
