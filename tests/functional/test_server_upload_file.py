@@ -51,9 +51,11 @@ def test_a_small_file_is_published_in_one_request(
 
 def test_repeating_the_call_returns_the_same_task(stub: rpc.FerryServiceStub):
     data = os.urandom(1000)
-    first = stub.UploadFile(request(data, "again.bin")).task
-    second = stub.UploadFile(request(data, "again.bin")).task
-    assert second.task_id == first.task_id
+    first = stub.UploadFile(request(data, "again.bin"))
+    second = stub.UploadFile(request(data, "again.bin"))
+    assert not first.resumed
+    assert second.resumed
+    assert second.task.task_id == first.task.task_id
 
 
 def test_a_different_file_in_the_way_already_exists(server: FerryServer, stub):

@@ -675,6 +675,11 @@ class UploadFileResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
+    RESUMED_FIELD_NUMBER: _builtins.int
+    resumed: _builtins.bool
+    """True if the same bytes were already published at store_path and nothing
+    was written: `task` is the one that published them.
+    """
     @_builtins.property
     def task(self) -> Global___Task:
         """The COMPLETED task, as Merge would return it."""
@@ -683,10 +688,11 @@ class UploadFileResponse(_message.Message):
         self,
         *,
         task: Global___Task | None = ...,
+        resumed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resumed", b"resumed", "task", b"task"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -146,8 +146,11 @@ class FerryServiceStub:
     UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
-    task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
-    call whose reply was lost returns the same completed task.
+    task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+    bytes are already published at store_path (a call whose reply was lost, or
+    the same file sent again), the call publishes nothing and returns the task
+    that published them, with `resumed` set. (A large file sent again through
+    CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
     Status codes:
     - OK: the file is published; the task is COMPLETED.
@@ -267,8 +270,11 @@ class FerryServiceAsyncStub(FerryServiceStub):
     UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
-    task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
-    call whose reply was lost returns the same completed task.
+    task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+    bytes are already published at store_path (a call whose reply was lost, or
+    the same file sent again), the call publishes nothing and returns the task
+    that published them, with `resumed` set. (A large file sent again through
+    CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
     Status codes:
     - OK: the file is published; the task is COMPLETED.
@@ -427,8 +433,11 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ferry_pb2.UploadFileResponse, _abc.Awaitable[_ferry_pb2.UploadFileResponse]]:
         """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
         its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
-        task, as CreateTask + UploadParts + Merge would. Idempotent: repeating a
-        call whose reply was lost returns the same completed task.
+        task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+        bytes are already published at store_path (a call whose reply was lost, or
+        the same file sent again), the call publishes nothing and returns the task
+        that published them, with `resumed` set. (A large file sent again through
+        CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
         Status codes:
         - OK: the file is published; the task is COMPLETED.

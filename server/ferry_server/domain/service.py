@@ -475,8 +475,12 @@ class TransferService:
 
     # -- UploadFile ------------------------------------------------------------------------
 
-    def upload_file(self, spec: TaskSpec, data: bytes, crc32c: int | None) -> Task:
-        """Declare, verify and publish a whole small file in one request; idempotent."""
+    def upload_file(self, spec: TaskSpec, data: bytes, crc32c: int | None) -> tuple[Task, bool]:
+        """Declare, verify and publish a whole small file in one request; idempotent.
+
+        Returns the completed task and whether the same bytes were already published (then
+        nothing was written).
+        """
         limit = self._limits.max_message_data
         if len(data) > limit:
             raise InvalidArgument(
@@ -514,8 +518,8 @@ class TransferService:
             # The same bytes are already there: a retry whose reply was lost.
             previous = self._repo.latest_completed(store_path)
             if previous is not None and previous.sha256 == digest:
-                return previous
-            return self._record_completed(spec, store_path, data, digest)
+                return previous, True
+            return self._record_completed(spec, store_path, data, digest), True
         task_id = secrets.token_hex(16)
         self._store.write_whole(task_id, data)
         try:
@@ -525,7 +529,7 @@ class TransferService:
             raise Conflict(
                 f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it"
             ) from exc
-        return self._record_completed(spec, store_path, data, digest, task_id)
+        return self._record_completed(spec, store_path, data, digest, task_id), False
 
     def _record_completed(
         self,

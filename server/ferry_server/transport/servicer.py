@@ -72,8 +72,8 @@ class FerryServicer:
         self, request: pb.UploadFileRequest, context: grpc.ServicerContext
     ) -> pb.UploadFileResponse:
         crc = request.crc32c if request.HasField("crc32c") else None
-        task = self._service.upload_file(convert.file_spec(request), request.data, crc)
-        return pb.UploadFileResponse(task=convert.task_message(task))
+        task, resumed = self._service.upload_file(convert.file_spec(request), request.data, crc)
+        return pb.UploadFileResponse(task=convert.task_message(task), resumed=resumed)
 
     @unary_rpc
     def GetTask(
