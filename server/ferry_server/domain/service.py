@@ -571,7 +571,14 @@ class TransferService:
             "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
             new.task_id, store_path, len(data), digest,
         )  # fmt: skip
-        return self.get_task(new.task_id)
+        # Exactly what was recorded; reading it back would only cost a query.
+        return Task(
+            task_id=new.task_id, principal=new.principal, file_name=new.file_name,
+            size=new.size, sha256=digest, store_path=store_path, metadata=new.metadata,
+            block_size=new.block_size, block_count=new.block_count,
+            state=TaskState.COMPLETED, overwrite=new.overwrite, created_at=now,
+            updated_at=now, expires_at=now, failure_reason=None, committed_bytes=new.size,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)

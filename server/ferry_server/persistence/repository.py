@@ -11,7 +11,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    Result,
+    RowMapping,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,55 +63,60 @@ class SqlTaskRepository:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _committed_bytes(self) -> object:
-        return (
+    # Core statements over the mapped tables: the ORM's unit of work and identity map cost
+    # more than these one-row reads and inserts do.
+    _TASK_COLUMNS = tuple(TaskRow.__table__.columns)
+
+    def _select_tasks(self) -> Select[Any]:
+        committed = (
             select(func.coalesce(func.sum(BlockRow.length), 0))
             .where(BlockRow.task_id == TaskRow.id)
             .scalar_subquery()
+            .label("committed_bytes")
         )
+        return select(*self._TASK_COLUMNS, committed)
 
-    def _to_task(self, row: TaskRow, committed_bytes: int) -> Task:
+    @staticmethod
+    def _to_task(row: RowMapping) -> Task:
         return Task(
-            task_id=row.id,
-            principal=row.principal,
-            file_name=row.file_name,
-            size=row.size,
-            sha256=row.sha256,
-            store_path=row.store_path,
-            metadata=json.loads(row.metadata_json),
-            block_size=row.block_size,
-            block_count=row.block_count,
-            state=TaskState(row.state),
-            overwrite=row.overwrite,
-            created_at=_aware(row.created_at),
-            updated_at=_aware(row.updated_at),
-            expires_at=_aware(row.expires_at),
-            failure_reason=row.failure_reason,
-            committed_bytes=int(committed_bytes),
+            task_id=row["id"],
+            principal=row["principal"],
+            file_name=row["file_name"],
+            size=row["size"],
+            sha256=row["sha256"],
+            store_path=row["store_path"],
+            metadata=json.loads(row["metadata_json"]),
+            block_size=row["block_size"],
+            block_count=row["block_count"],
+            state=TaskState(row["state"]),
+            overwrite=row["overwrite"],
+            created_at=_aware(row["created_at"]),
+            updated_at=_aware(row["updated_at"]),
+            expires_at=_aware(row["expires_at"]),
+            failure_reason=row["failure_reason"],
+            committed_bytes=int(row["committed_bytes"]),
         )
 
-    def _select_one(self, *where: object) -> Task | None:
-        stmt = select(TaskRow, self._committed_bytes()).where(*where)  # type: ignore[call-overload]
+    def _select_one(self, stmt: Select[Any]) -> Task | None:
         with self._sessions.begin() as session:
-            found = session.execute(stmt).first()
-            return None if found is None else self._to_task(found[0], found[1])
+            found = session.execute(stmt).mappings().first()
+            return None if found is None else self._to_task(found)
 
     def get(self, task_id: str) -> Task | None:
-        return self._select_one(TaskRow.id == task_id)
+        return self._select_one(self._select_tasks().where(TaskRow.id == task_id))
 
     def find_active(self, store_path: str) -> Task | None:
-        return self._select_one(TaskRow.store_path == store_path, TaskRow.state.in_(_ACTIVE))
+        return self._select_one(
+            self._select_tasks().where(TaskRow.store_path == store_path, TaskRow.state.in_(_ACTIVE))
+        )
 
     def latest_completed(self, store_path: str) -> Task | None:
-        stmt = (
-            select(TaskRow, self._committed_bytes())  # type: ignore[call-overload]
+        return self._select_one(
+            self._select_tasks()
             .where(TaskRow.store_path == store_path, TaskRow.state == TaskState.COMPLETED.value)
             .order_by(TaskRow.updated_at.desc())
             .limit(1)
         )
-        with self._sessions.begin() as session:
-            found = session.execute(stmt).first()
-            return None if found is None else self._to_task(found[0], found[1])
 
     def committed_indices(self, task_id: str) -> Sequence[int]:
         stmt = (
@@ -132,7 +150,7 @@ class SqlTaskRepository:
     def insert(self, task: NewTask) -> None:
         try:
             with self._sessions.begin() as session:
-                session.add(self._new_row(task, TaskState.UPLOADING, task.sha256))
+                session.execute(insert(TaskRow), [self._row_values(task, TaskState.UPLOADING)])
         except IntegrityError as exc:
             # The only unique constraint a fresh random id can meet is the active store_path.
             raise ActiveTaskExists(task.store_path) from exc
@@ -140,42 +158,45 @@ class SqlTaskRepository:
     def insert_completed(
         self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
     ) -> None:
+        values = self._row_values(task, TaskState.COMPLETED) | {"sha256": sha256}
         with self._sessions.begin() as session:
-            session.add(self._new_row(task, TaskState.COMPLETED, sha256))
-            # Flush the task first: the block rows refer to it.
-            session.flush()
-            session.add_all(
-                BlockRow(
-                    task_id=task.task_id,
-                    block_index=index,
-                    length=length,
-                    crc32c=crc,
-                    committed_at=task.now,
+            session.execute(insert(TaskRow), [values])
+            if blocks:
+                session.execute(
+                    insert(BlockRow),
+                    [
+                        {
+                            "task_id": task.task_id,
+                            "block_index": index,
+                            "length": length,
+                            "crc32c": crc,
+                            "committed_at": task.now,
+                        }
+                        for index, length, crc in blocks
+                    ],
                 )
-                for index, length, crc in blocks
-            )
 
     @staticmethod
-    def _new_row(task: NewTask, state: TaskState, sha256: str | None) -> TaskRow:
-        return TaskRow(
-            id=task.task_id,
-            principal=task.principal,
-            file_name=task.file_name,
-            size=task.size,
-            sha256=sha256,
-            store_path=task.store_path,
-            metadata_json=json.dumps(dict(task.metadata), sort_keys=True),
-            block_size=task.block_size,
-            block_count=task.block_count,
-            state=state.value,
-            overwrite=task.overwrite,
-            failure_reason=None,
-            created_at=task.now,
-            updated_at=task.now,
-            expires_at=task.expires_at,
-            merge_owner=None,
-            merge_lease_until=None,
-        )
+    def _row_values(task: NewTask, state: TaskState) -> dict[str, object]:
+        return {
+            "id": task.task_id,
+            "principal": task.principal,
+            "file_name": task.file_name,
+            "size": task.size,
+            "sha256": task.sha256,
+            "store_path": task.store_path,
+            "metadata_json": json.dumps(dict(task.metadata), sort_keys=True),
+            "block_size": task.block_size,
+            "block_count": task.block_count,
+            "state": state.value,
+            "overwrite": task.overwrite,
+            "failure_reason": None,
+            "created_at": task.now,
+            "updated_at": task.now,
+            "expires_at": task.expires_at,
+            "merge_owner": None,
+            "merge_lease_until": None,
+        }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
         with self._sessions.begin() as session:
