@@ -1,8 +1,8 @@
 """``python -m bench`` (``make bench``): the command line, and the order of the phases.
 
-Phases: one large file (warm-up, then interleaved rounds of every contender), many small files,
-Ferry's merge latency, and peak memory during one very large upload. Then a summary on stdout
-and bench/RESULTS.md.
+Phases: one large file, then many small files (in each, every contender in turn: a server, an
+untimed warm-up run, the measured runs), Ferry's merge latency, and peak memory during one very
+large upload. Then a summary on stdout and bench/RESULTS.md.
 """
 
 from __future__ import annotations
