@@ -13,6 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, make_url
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+#: Execution option marking an engine whose transactions only read.
+READ_ONLY = "ferry_read_only"
 log = logging.getLogger("ferry.database")
 #: Arbitrary constant naming Ferry's migration lock among PostgreSQL advisory locks.
 _PG_MIGRATION_LOCK = 0x6665727279
@@ -40,9 +42,13 @@ def create_database_engine(url: str, *, fsync: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so concurrent writers wait on the busy
-        # timeout instead of failing with "database is locked" when a read turns into a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (IMMEDIATE), so concurrent writers wait on the
+        # busy timeout instead of failing with "database is locked" when a read turns into a
+        # write. Read-only work needs no lock at all in WAL mode.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -7,7 +7,9 @@ without locks of their own. ORM rows are turned into domain values before they l
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Result,
     RowMapping,
     Select,
+    Table,
     and_,
     exists,
     func,
@@ -38,9 +41,13 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     NewTask,
 )
+from ferry_server.persistence.database import READ_ONLY
 from ferry_server.persistence.models import BlockRow, TaskRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
+# The tables themselves, for Core statements that bypass the ORM's bulk machinery.
+_TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
+_BLOCKS: Table = BlockRow.__table__  # type: ignore[assignment]
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -58,14 +65,27 @@ class SqlTaskRepository:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._dialect = engine.dialect.name
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}))
+        # SQLite admits one writer at a time and makes the others poll with sleeps of up to
+        # tens of milliseconds; queueing this process's writers on a mutex instead keeps a
+        # commit's wait to the commits ahead of it. Other databases lock rows, not the file.
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if self._dialect == "sqlite" else nullcontext()
+        )
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """One write transaction."""
+        with self._write_lock, self._sessions.begin() as session:
+            yield session
 
     # -- reads -----------------------------------------------------------------------------
 
     # Core statements over the mapped tables: the ORM's unit of work and identity map cost
     # more than these one-row reads and inserts do.
-    _TASK_COLUMNS = tuple(TaskRow.__table__.columns)
+    _TASK_COLUMNS = tuple(_TASKS.columns)
 
     def _select_tasks(self) -> Select[Any]:
         committed = (
@@ -98,7 +118,7 @@ class SqlTaskRepository:
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             found = session.execute(stmt).mappings().first()
             return None if found is None else self._to_task(found)
 
@@ -124,13 +144,13 @@ class SqlTaskRepository:
             .where(BlockRow.task_id == task_id)
             .order_by(BlockRow.block_index)
         )
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             return list(session.scalars(stmt))
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
         committed = exists().where(BlockRow.task_id == task_id, BlockRow.block_index == index)
         stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
@@ -142,15 +162,15 @@ class SqlTaskRepository:
             .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
             .limit(limit)
         )
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
 
     # -- writes ----------------------------------------------------------------------------
 
     def insert(self, task: NewTask) -> None:
         try:
-            with self._sessions.begin() as session:
-                session.execute(insert(TaskRow), [self._row_values(task, TaskState.UPLOADING)])
+            with self._writing() as session:
+                session.execute(insert(_TASKS), [self._row_values(task, TaskState.UPLOADING)])
         except IntegrityError as exc:
             # The only unique constraint a fresh random id can meet is the active store_path.
             raise ActiveTaskExists(task.store_path) from exc
@@ -159,11 +179,11 @@ class SqlTaskRepository:
         self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
     ) -> None:
         values = self._row_values(task, TaskState.COMPLETED) | {"sha256": sha256}
-        with self._sessions.begin() as session:
-            session.execute(insert(TaskRow), [values])
+        with self._writing() as session:
+            session.execute(insert(_TASKS), [values])
             if blocks:
                 session.execute(
-                    insert(BlockRow),
+                    insert(_BLOCKS),
                     [
                         {
                             "task_id": task.task_id,
@@ -199,7 +219,7 @@ class SqlTaskRepository:
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             # Touch the task first: the row lock orders this commit against a concurrent pause
             # or cancel, and keeps an active task from expiring.
             touched = _rowcount(
@@ -264,7 +284,7 @@ class SqlTaskRepository:
             )
             .values(values)
         )
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             return _rowcount(session.execute(stmt)) == 1
 
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
@@ -277,7 +297,7 @@ class SqlTaskRepository:
             )
             .values(merge_owner=owner, merge_lease_until=until)
         )
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             return _rowcount(session.execute(stmt)) == 1
 
     def release_merge_lease(self, task_id: str, owner: str) -> None:
@@ -286,7 +306,7 @@ class SqlTaskRepository:
             .where(TaskRow.id == task_id, TaskRow.merge_owner == owner)
             .values(merge_owner=None, merge_lease_until=None)
         )
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(stmt)
 
     def finish_merge(
@@ -320,5 +340,5 @@ class SqlTaskRepository:
             )
             .values(values)
         )
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             return _rowcount(session.execute(stmt)) == 1
