@@ -3,30 +3,64 @@ atomic rename under the storage root."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ferry_server.domain.errors import InvalidArgument, StorageFull
 from ferry_server.domain.ports import DestinationExists, StagingMissing
 
 _READ_CHUNK = 1024 * 1024
+_SYNC_FILE_RANGE_WRITE = 2
+
+#: ``start_writeback(fd, offset, length)``: ask the kernel to begin writing a range to disk.
+WritebackStarter = Callable[[int, int, int], object]
+
+
+def writeback_starter() -> WritebackStarter | None:
+    """Linux's sync_file_range(SYNC_FILE_RANGE_WRITE), where libc has it.
+
+    Starting each message's writeback as it lands means the fdatasync at the end of a block
+    waits for its last pieces only (measured here: 4.7 ms -> 1-2.5 ms for 8 MiB blocks), and
+    that wait holds up the block's acknowledgement and so its stream.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        function = ctypes.CDLL(name, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+
+    def start(fd: int, offset: int, length: int) -> object:
+        # A hint only: fdatasync() decides durability, so a failure here changes nothing.
+        return function(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+    return start
 
 
 class _Writer:
     """A staging file open for writing by one stream."""
 
-    def __init__(self, fd: int, fsync: bool) -> None:
+    def __init__(self, fd: int, fsync: bool, start_writeback: WritebackStarter | None) -> None:
         self._fd = fd
         self._fsync = fsync
+        self._start_writeback = start_writeback if fsync else None
 
     def write(self, offset: int, data: bytes) -> None:
         view = memoryview(data)
+        start = offset
         while view:
             written = os.pwrite(self._fd, view, offset)
             view = view[written:]
             offset += written
+        if self._start_writeback is not None:
+            self._start_writeback(self._fd, start, offset - start)
 
     def sync(self) -> None:
         if self._fsync:
@@ -46,6 +80,7 @@ class FileSystemStore:
         self._staging = staging_dir
         self._root = Path(os.path.realpath(storage_root))
         self._fsync = fsync
+        self._start_writeback = writeback_starter()
 
     def _staging_path(self, task_id: str) -> Path:
         # Task ids come from secrets.token_hex, but they arrive again from clients: never let
@@ -77,7 +112,7 @@ class FileSystemStore:
         path = self._staging_path(task_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            writer = _Writer(fd, self._fsync)
+            writer = _Writer(fd, self._fsync, None)
             writer.write(0, data)
             # No directory fsync: publish() links the file elsewhere and syncs that directory.
             writer.sync()
@@ -96,7 +131,7 @@ class FileSystemStore:
             fd = os.open(self._staging_path(task_id), os.O_WRONLY)
         except FileNotFoundError as exc:
             raise StagingMissing(task_id) from exc
-        return _Writer(fd, self._fsync)
+        return _Writer(fd, self._fsync, self._start_writeback)
 
     def read(self, task_id: str, start: int, end: int) -> Iterator[bytes]:
         try:
