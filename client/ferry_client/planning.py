@@ -1,21 +1,111 @@
-"""Upload planning, free of I/O: which blocks to send, how to slice them into messages, which
-stream sends what next, and how many bytes count as done.
+"""Upload planning, free of I/O: how an upload in blocks starts (a new task while the file is
+hashed, a task found by the file's hash, or a remembered task continued by its id), which blocks
+to send, how to slice them into messages, which stream sends what next, and how many bytes
+count as done.
 
 Block ``i`` covers bytes ``[i*B, min((i+1)*B, size))`` of the file. Everything here is pure
-arithmetic or thread-safe bookkeeping that the gRPC layer drives.
+decisions, arithmetic or thread-safe bookkeeping that the client's threads and RPCs drive.
 """
 
 from __future__ import annotations
 
 import collections
+import enum
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+
+from ferry_client.models import TaskInfo, TaskState
 
 KiB = 1024
 MiB = 1024 * KiB
 #: Most data bytes one UploadParts message may carry (the server's limit, and the best size).
 MAX_MESSAGE_DATA = 1 * MiB
+
+
+class Start(enum.Enum):
+    """How an upload in blocks starts, from what the state file and the caller know."""
+
+    #: The state file remembers a task for this very file: ask the server about it by id
+    #: (GetTask) and continue it if it still takes blocks (:func:`judge_remembered`). A
+    #: declaration with the hash would not find a task created without one.
+    BY_ID = "by id"
+    #: The SHA-256 is known (remembered for a task that is gone, or the file was read whole):
+    #: CreateTask with it creates the task, or resumes the active one of this same file.
+    BY_HASH = "by hash"
+    #: Nothing is known: CreateTask without a hash at once, hash the file on a thread while the
+    #: blocks travel, and give the hash at Merge. If a task already holds the store_path, wait
+    #: for the hash and start BY_HASH instead (it may be this file's, declared with its hash).
+    FRESH = "fresh"
+
+
+def plan_start(*, remembered_task_id: str | None, sha256: str) -> Start:
+    """How to start: by the remembered task's id, else by the known ``sha256``, else fresh."""
+    if remembered_task_id:
+        return Start.BY_ID
+    if sha256:
+        return Start.BY_HASH
+    return Start.FRESH
+
+
+class RememberedTask(enum.Enum):
+    """What to do with the task the state file remembers, once the server described it."""
+
+    #: It takes blocks (UPLOADING), or it published this very file (COMPLETED with the
+    #: remembered hash: its Merge answers the same result again). Continue it by its id.
+    CONTINUE = "continue"
+    #: PAUSED: stop with TaskPaused and keep the entry, for an upload after the resume.
+    PAUSED = "paused"
+    #: Unknown to the server, ended, or not this file's: forget the entry and start over
+    #: (:func:`plan_start` without it).
+    GONE = "gone"
+
+
+def judge_remembered(
+    task: TaskInfo | None, *, size: int, store_path: str, sha256: str
+) -> RememberedTask:
+    """The verdict on a remembered task (``None``: the server does not know it) for a file of
+    ``size`` bytes going to ``store_path``, whose SHA-256 is ``sha256`` ("" if not known yet)."""
+    if task is None or task.size != size or task.store_path != store_path:
+        return RememberedTask.GONE
+    declared_other = bool(task.sha256 and sha256 and task.sha256 != sha256.lower())
+    if task.state in (TaskState.UPLOADING, TaskState.PAUSED):
+        if declared_other:
+            return RememberedTask.GONE
+        return RememberedTask.PAUSED if task.state == TaskState.PAUSED else RememberedTask.CONTINUE
+    if task.state == TaskState.COMPLETED and sha256 and not declared_other:
+        return RememberedTask.CONTINUE
+    return RememberedTask.GONE
+
+
+def is_lost_declaration(
+    task: TaskInfo,
+    *,
+    file_name: str,
+    size: int,
+    store_path: str,
+    metadata: Mapping[str, str],
+    block_size: int,
+    overwrite: bool,
+) -> bool:
+    """Whether ``task`` is what a CreateTask without a hash, declaring exactly these values,
+    created although its reply never arrived: no hash, UPLOADING, nothing committed yet, and
+    everything else as declared (``block_size`` 0: the server's choice).
+
+    Such a task never resumes by declaration, so only its id, named by the ALREADY_EXISTS the
+    retry meets, leads back to it; left alone it would hold the store_path until it expires.
+    """
+    return (
+        not task.sha256
+        and task.state == TaskState.UPLOADING
+        and task.committed_bytes == 0
+        and task.file_name == file_name
+        and task.size == size
+        and task.store_path == store_path
+        and dict(task.metadata) == dict(metadata)
+        and block_size in (0, task.block_size)
+        and task.overwrite == overwrite
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,23 +1,32 @@
-"""Upload planning without I/O: block arithmetic, missing ranges, message slicing, the shared
-work queue and progress accounting."""
+"""Upload planning without I/O: how an upload starts (fresh, by hash, by a remembered task's
+id) and what becomes of a remembered task, block arithmetic, missing ranges, message slicing,
+the shared work queue and progress accounting."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from typing import Any
 
 import pytest
+from ferry_client.models import TaskInfo, TaskState
 from ferry_client.planning import (
     MAX_MESSAGE_DATA,
     Block,
     BlockRange,
     ProgressAccount,
+    RememberedTask,
+    Start,
     WorkQueue,
     block_at,
     block_count,
     committed_bytes,
+    is_lost_declaration,
+    judge_remembered,
     message_slices,
     missing_bytes,
     normalise,
+    plan_start,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,3 +147,124 @@ def test_block_range_rejects_inverted_bounds() -> None:
         BlockRange(3, 2)
     assert len(BlockRange(2, 2)) == 0
     assert len(BlockRange(2, 5)) == 3
+
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def task_info(**changes: Any) -> TaskInfo:
+    """An UPLOADING task without a hash, as a fresh upload of ``f.bin`` declares it."""
+    task = TaskInfo(
+        task_id="1" * 32,
+        file_name="f.bin",
+        size=1000,
+        sha256="",
+        store_path="d/f.bin",
+        metadata={"k": "v"},
+        block_size=256,
+        block_count=4,
+        state=TaskState.UPLOADING,
+        committed_bytes=0,
+        overwrite=False,
+        create_time=None,
+        update_time=None,
+        expire_time=None,
+        failure_reason="",
+    )
+    return dataclasses.replace(task, **changes)
+
+
+@pytest.mark.parametrize(
+    ("task_id", "sha256", "start"),
+    [
+        ("t", "", Start.BY_ID),
+        ("t", SHA_A, Start.BY_ID),
+        (None, SHA_A, Start.BY_HASH),
+        (None, "", Start.FRESH),
+    ],
+)
+def test_start_by_remembered_id_else_by_known_hash_else_fresh(
+    task_id: str | None, sha256: str, start: Start
+) -> None:
+    assert plan_start(remembered_task_id=task_id, sha256=sha256) is start
+
+
+@pytest.mark.parametrize(
+    ("changes", "known", "verdict"),
+    [
+        ({}, "", RememberedTask.CONTINUE),
+        ({}, SHA_A, RememberedTask.CONTINUE),
+        ({"sha256": SHA_A}, "", RememberedTask.CONTINUE),
+        ({"sha256": SHA_A}, SHA_A.upper(), RememberedTask.CONTINUE),
+        ({"state": TaskState.PAUSED}, "", RememberedTask.PAUSED),
+        ({"state": TaskState.COMPLETED, "sha256": SHA_A}, SHA_A, RememberedTask.CONTINUE),
+        ({"state": TaskState.COMPLETED, "sha256": SHA_A}, "", RememberedTask.GONE),
+        ({"state": TaskState.COMPLETED, "sha256": SHA_B}, SHA_A, RememberedTask.GONE),
+        ({"state": TaskState.CANCELED}, SHA_A, RememberedTask.GONE),
+        ({"state": TaskState.EXPIRED}, "", RememberedTask.GONE),
+        ({"state": TaskState.FAILED}, "", RememberedTask.GONE),
+        ({"sha256": SHA_B}, SHA_A, RememberedTask.GONE),
+        ({"size": 999}, "", RememberedTask.GONE),
+        ({"store_path": "d/g.bin"}, "", RememberedTask.GONE),
+    ],
+    ids=[
+        "uploading",
+        "uploading-hash-known",
+        "declared-hash-unknown-yet",
+        "declared-same-hash",
+        "paused",
+        "completed-with-this-hash",
+        "completed-hash-unknown",
+        "completed-other-file",
+        "canceled",
+        "expired",
+        "failed",
+        "declared-other-hash",
+        "other-size",
+        "other-store-path",
+    ],
+)
+def test_remembered_task_is_continued_only_while_it_can_still_be_this_files(
+    changes: dict[str, Any], known: str, verdict: RememberedTask
+) -> None:
+    task = task_info(**changes)
+    assert judge_remembered(task, size=1000, store_path="d/f.bin", sha256=known) is verdict
+
+
+def test_remembered_task_unknown_to_the_server_is_gone() -> None:
+    assert judge_remembered(None, size=1, store_path="x", sha256="") is RememberedTask.GONE
+
+
+DECLARED: dict[str, Any] = {
+    "file_name": "f.bin",
+    "size": 1000,
+    "store_path": "d/f.bin",
+    "metadata": {"k": "v"},
+    "block_size": 256,
+    "overwrite": False,
+}
+
+
+def test_lost_declaration_is_recognised_exactly_as_declared() -> None:
+    assert is_lost_declaration(task_info(), **DECLARED)
+    # The server's block size, when the declaration left it to the server.
+    assert is_lost_declaration(task_info(block_size=8 << 20), **{**DECLARED, "block_size": 0})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sha256": SHA_A},
+        {"state": TaskState.PAUSED},
+        {"committed_bytes": 256},
+        {"file_name": "g.bin"},
+        {"size": 999},
+        {"store_path": "d/g.bin"},
+        {"metadata": {}},
+        {"block_size": 512},
+        {"overwrite": True},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_anything_else_is_not_taken_for_a_lost_declaration(changes: dict[str, Any]) -> None:
+    assert not is_lost_declaration(task_info(**changes), **DECLARED)
