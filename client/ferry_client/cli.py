@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from ferry_client.client import DEFAULT_TARGET, FerryClient
@@ -184,7 +184,6 @@ def _serve(argv: list[str]) -> int:
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
-    hashing = None if ns.quiet else console.bar("hashing")
     uploading = None if ns.quiet else console.bar("uploading")
     with FerryClient(ns.server, state_file=ns.state_file) as client:
         try:
@@ -195,7 +194,7 @@ def _upload(ns: argparse.Namespace, console: _Console) -> int:
                 block_size=ns.block_size,
                 parallelism=ns.parallelism,
                 progress=uploading.update if uploading else None,
-                hash_progress=hashing.update if hashing else None,
+                hash_progress=_hashing_in_label(uploading) if uploading else None,
                 overwrite=ns.overwrite,
             )
         finally:
@@ -205,6 +204,18 @@ def _upload(ns: argparse.Namespace, console: _Console) -> int:
     else:
         print(_describe_result(result))
     return EXIT_OK
+
+
+def _hashing_in_label(bar: ProgressBar) -> Callable[[int, int], None]:
+    """A ``hash_progress`` that shows hashing in the upload bar's label: the file is hashed
+    while it is sent (or just before), and a bar of its own would fight the upload's for the
+    terminal line."""
+
+    def show(done: int, total: int) -> None:
+        label = f"uploading (hashing {done * 100 // total}%)" if done < total else "uploading"
+        bar.relabel(label, total)
+
+    return show
 
 
 def _task_command(ns: argparse.Namespace, _console: _Console) -> int:
@@ -301,7 +312,7 @@ class _Console:
 
 
 class _FinishingBar(ProgressBar):
-    """A bar that ends the bars before it when it first draws (hashing, then uploading)."""
+    """A bar that ends the bars before it when it first draws (one per phase of a command)."""
 
     def __init__(self, console: _Console, stream: TextIO, label: str) -> None:
         super().__init__(stream, label)
@@ -313,10 +324,17 @@ class _FinishingBar(ProgressBar):
         return self._started
 
     def update(self, done: int, total: int) -> None:
+        self._start()
+        super().update(done, total)
+
+    def relabel(self, label: str, total: int) -> None:
+        self._start()
+        super().relabel(label, total)
+
+    def _start(self) -> None:
         if not self._started:
             self._started = True
             self._console.active_bar(self)
-        super().update(done, total)
 
 
 class _ConsoleLogHandler(logging.Handler):

@@ -118,6 +118,19 @@ class ProgressBar:
             self._last_draw = now
             self._draw()
 
+    def relabel(self, label: str, total: int) -> None:
+        """Show ``label`` from now on, drawn at once if a draw is due. ``total`` stands for the
+        total until the first :meth:`update` says it. Adds no sample to the rate."""
+        with self._lock:
+            self._label = label
+            if not self._total:
+                self._total = total
+            now = self._clock()
+            if self._last_draw is not None and now - self._last_draw < self._interval:
+                return
+            self._last_draw = now
+            self._draw()
+
     def finish(self) -> None:
         """Draw the final state and end the line."""
         with self._lock:

@@ -91,3 +91,22 @@ def test_terminal_bar_redraws_in_place_and_ends_with_a_newline() -> None:
     text = out.getvalue()
     assert text.count("\r") >= 3 and text.endswith("\n")
     assert "\nferry: warning: retrying\n" in text.replace("\r\x1b[K", "\n")
+
+
+def test_relabel_shows_the_new_label_with_a_stand_in_total_until_the_first_update() -> None:
+    out = io.StringIO()
+    clock = Clock()
+    bar = ProgressBar(out, "uploading", interactive=False, interval=5.0, clock=clock)
+    bar.relabel("uploading (hashing 50%)", 200)
+    clock.now = 10.0
+    bar.update(100, 200)
+    clock.now = 20.0
+    bar.relabel("uploading", 999)
+    bar.finish()
+
+    assert out.getvalue().splitlines() == [
+        "uploading (hashing 50%): " + describe(0, 200, None),
+        "uploading (hashing 50%): " + describe(100, 200, None),
+        "uploading: " + describe(100, 200, None),
+        "uploading: " + describe(100, 200, None),
+    ]
