@@ -188,12 +188,11 @@ class FerryClient:
         checks and publishes at once. Nothing is remembered in the state file for it: there is
         nothing to resume, a failed call is simply made again. Without ``overwrite``, sending
         the same bytes to the same ``store_path`` again publishes nothing and returns the task
-        that published them (same ``task_id``; ``resumed`` stays False, as the server's reply
-        does not say); different bytes there raise AlreadyExists. If a task is still active
-        for ``store_path``, the client asks CreateTask instead, which resumes that task in
-        blocks if it is this very file's. A server without UploadFile answers UNIMPLEMENTED;
-        the client then sends small files in blocks like large ones, and remembers that for
-        its lifetime.
+        that published them (same ``task_id``, ``resumed`` True); different bytes there raise
+        AlreadyExists. If a task is still active for ``store_path``, the client asks
+        CreateTask instead, which resumes that task in blocks if it is this very file's. A
+        server without UploadFile answers UNIMPLEMENTED; the client then sends small files in
+        blocks like large ones, and remembers that for its lifetime.
 
         A larger file is hashed (unless the state file remembers its hash); the client creates
         the task or resumes the one already receiving this file, streams the blocks the server
@@ -273,7 +272,7 @@ class FerryClient:
         )
         counters = _Counters()
 
-        def send() -> pb.Task:
+        def send() -> pb.UploadFileResponse:
             # Every attempt carries the whole file; an empty file has no block to count.
             counters.add(data=len(data), blocks=1 if data else 0)
             try:
@@ -285,7 +284,7 @@ class FerryClient:
                 raise
 
         try:
-            task = _retrying(budget, send)
+            response = _retrying(budget, send)
         except ServerError as exc:
             if exc.code != grpc.StatusCode.UNIMPLEMENTED:
                 raise
@@ -303,7 +302,9 @@ class FerryClient:
             # it. For any other conflict CreateTask answers ALREADY_EXISTS in turn.
             log.debug("%s; trying CreateTask in case it is this file's own task", exc)
             return None
-        return self._result(task, upload, counters, budget, started, resumed=False)
+        return self._result(
+            response.task, upload, counters, budget, started, resumed=response.resumed
+        )
 
     def _upload_in_blocks(
         self,

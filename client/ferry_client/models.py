@@ -130,10 +130,10 @@ class UploadResult:
     metadata: Mapping[str, str]
     block_size: int
     block_count: int
-    #: The task already existed (this call continued an earlier upload). Always False for a
-    #: file sent whole: UploadFile's reply does not say whether the server published the
-    #: bytes in this call or found the same bytes already published at ``store_path`` by an
-    #: earlier call (whose ``task_id`` it then returns).
+    #: The task already existed (this call continued an earlier upload). For a file sent
+    #: whole: the same bytes were already published at ``store_path`` (by an earlier call,
+    #: or by this call's own attempt whose reply was lost) and the server wrote nothing;
+    #: ``task_id`` is the task that published them.
     resumed: bool
     #: Bytes read to hash the file: 0 when the hash came from the state file.
     hashed_bytes: int

@@ -151,10 +151,11 @@ class Transport:
         request = pb.MergeRequest(task_id=task_id)
         return self._unary(self._stub.Merge, request, task_id=task_id, timeout=timeout).task
 
-    def upload_file(self, request: pb.UploadFileRequest) -> pb.Task:
-        """Send a whole small file (at most :data:`UPLOAD_FILE_MAX_SIZE` bytes) and return
-        the COMPLETED task. A server without the RPC answers UNIMPLEMENTED (a ``ServerError``)."""
-        return self._unary(self._stub.UploadFile, request).task
+    def upload_file(self, request: pb.UploadFileRequest) -> pb.UploadFileResponse:
+        """Send a whole small file (at most :data:`UPLOAD_FILE_MAX_SIZE` bytes): the
+        COMPLETED task, and whether the same bytes were already published there. A server
+        without the RPC answers UNIMPLEMENTED (a ``ServerError``)."""
+        return self._unary(self._stub.UploadFile, request)
 
     def _unary(
         self,

@@ -287,7 +287,8 @@ def test_lost_reply_is_retried_and_answered_with_the_task_already_published(
 
     assert lose.published is not None
     assert result.retries == 1 and result.checksum_mismatches == 0
-    assert result.task_id == lose.published.task_id
+    # The retry found the bytes its lost first attempt published.
+    assert (result.task_id, result.resumed) == (lose.published.task_id, True)
     assert published(server.settings.data_dir, "lost-reply.bin").read_bytes() == source.read_bytes()
 
 
@@ -320,10 +321,11 @@ def test_same_small_file_again_returns_the_first_task_and_publishes_nothing(
     second = client.upload(source, "twice.bin")
 
     # The server recognises the bytes it already published there (as it would a retry whose
-    # reply was lost) and answers with that task; the client did send the bytes again.
+    # reply was lost) and answers with that task, saying so; the client did send the bytes
+    # again.
     assert calls.methods == ["UploadFile", "UploadFile"]
     assert second.task_id == first.task_id
-    assert not second.resumed  # the reply cannot tell this call from the first
+    assert (first.resumed, second.resumed) == (False, True)
     assert second.sha256 == first.sha256 == sha256_of(source)
     assert second.bytes_sent == source.stat().st_size
     after = target.stat()
