@@ -1,9 +1,16 @@
 """``FerryClient``: orchestrates an upload under the retry policy (a small file: read, hash and
-send it whole in one UploadFile request; a larger one: hash, create or resume, stream the missing
-blocks, merge), and the task commands (status, pause, resume, cancel).
+send it whole in one UploadFile request; a larger one: create or resume the task while the file
+is hashed on a thread of its own, stream the missing blocks, merge with the hash), and the task
+commands (status, pause, resume, cancel).
 
-Planning lives in ``planning``, checksums in ``hashing``, the gRPC calls in ``transport``, the
-local memory of uploads in ``state``; this module decides what happens next.
+A larger file is hashed while it uploads rather than before: its task is created without a
+hash (Merge carries it instead), and the state file remembers the task id at once and the hash
+once it is known, so a restarted process continues the task by its id. It hashes the file again
+only if the first run died before its hash was done, which takes size / ~1.8 GB/s (0.6 s a GiB
+here), far less than the upload itself.
+
+Decisions live in ``planning``, checksums in ``hashing``, the gRPC calls in ``transport``, the
+local memory of uploads in ``state``; this module runs the threads and RPCs they call for.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,6 +34,7 @@ from ferry_client.errors import (
     ChecksumMismatch,
     FerryError,
     IntegrityError,
+    NotFound,
     PreconditionFailed,
     ServerError,
     SourceChanged,
@@ -33,7 +42,7 @@ from ferry_client.errors import (
     TaskPaused,
     TransientError,
 )
-from ferry_client.hashing import crc32c_extend, sha256_file, sha256_hex
+from ferry_client.hashing import BackgroundHash, crc32c_extend, sha256_hex
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.planning import (
     MAX_MESSAGE_DATA,
@@ -41,9 +50,14 @@ from ferry_client.planning import (
     BlockRange,
     ProgressAccount,
     ProgressCallback,
+    RememberedTask,
+    Start,
     WorkQueue,
     committed_bytes,
+    is_lost_declaration,
+    judge_remembered,
     message_slices,
+    plan_start,
 )
 from ferry_client.retry import RetryBudget, RetryPolicy
 from ferry_client.state import Remembered, StateFile, UploadKey, default_state_path
@@ -64,6 +78,9 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 #: Merge hashes the whole staged file on the server (about 1.8 GB/s); its deadline allows
 #: for that at a pessimistic rate on top of the ordinary deadline.
 _MERGE_HASH_RATE = 200 * 1024 * 1024
+#: A task id as the server writes it (32 lowercase hex digits), e.g. in an ALREADY_EXISTS
+#: message naming the task that holds a store_path.
+_TASK_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
 
 class FerryClient:
@@ -194,10 +211,22 @@ class FerryClient:
         server without UploadFile answers UNIMPLEMENTED; the client then sends small files in
         blocks like large ones, and remembers that for its lifetime.
 
-        A larger file is hashed (unless the state file remembers its hash); the client creates
-        the task or resumes the one already receiving this file, streams the blocks the server
-        lacks over ``parallelism`` streams, and merges. A second upload of a file already
-        published at ``store_path`` raises AlreadyExists unless ``overwrite``.
+        A larger file is hashed while it uploads, on a thread of its own: the client creates
+        its task without a hash at once, remembers the task id in the state file, streams the
+        blocks the server lacks over ``parallelism`` streams, remembers the hash once it is
+        done, and merges with it (waiting for the hash if need be); the server verifies the
+        file against it. If a task already holds ``store_path`` (e.g. one an older client
+        declared with the file's hash), the client waits for the hash and declares it, which
+        resumes that task if it is this very file's, and raises AlreadyExists otherwise.
+
+        An upload interrupted (process killed, TaskPaused, retries exhausted) is continued by
+        calling again: the client asks the server about the task the state file remembers, by
+        its id, and sends only the blocks it lacks. If the first run's hash had finished, the
+        second does not hash again (``hashed_bytes`` 0); otherwise it hashes again while it
+        sends, which takes size / ~1.8 GB/s, far less than the upload. A remembered task that
+        ended (canceled, expired, failed) or is unknown is forgotten and the upload starts
+        over. A second upload of a file already published at ``store_path`` raises
+        AlreadyExists unless ``overwrite``.
 
         Transient failures are retried under the client's :class:`RetryPolicy` (in blocks,
         asking the server what is missing after each); the call returns only once the file is
@@ -215,7 +244,9 @@ class FerryClient:
                 call back into this upload. Bytes done can move backwards when a partially
                 sent block is lost to a failure (it is sent again). A file sent in one request
                 reports only (size, size), once it is published.
-            hash_progress: called with (bytes hashed, total bytes) while hashing.
+            hash_progress: called with (bytes hashed, total bytes) while hashing. For a file
+                sent in blocks it runs on the hashing thread, concurrently with ``progress``,
+                so it too must be quick and thread-safe.
             overwrite: replace a file already published at ``store_path``.
 
         Raises:
@@ -223,7 +254,8 @@ class FerryClient:
             TaskEnded: the task was canceled or expired.
             InvalidRequest, AlreadyExists, NotFound, PermissionDenied: the server refused the
                 request; the message says why.
-            IntegrityError: the server's bytes do not hash to the file's SHA-256.
+            IntegrityError: the server's bytes do not hash to the file's SHA-256 (the task is
+                then FAILED), or the remembered task was declared for another file.
             TransientError: the retry policy gave up (its message says after how much).
             SourceChanged: the file changed during the upload.
             OSError: the file cannot be read.
@@ -317,60 +349,176 @@ class FerryClient:
         progress: ProgressCallback | None,
         hash_progress: ProgressCallback | None,
     ) -> UploadResult:
-        """Create or resume the task, stream what the server lacks, merge."""
+        """Start or continue the task (hashing the file meanwhile if its hash is not known),
+        stream what the server lacks, merge with the hash."""
         key = upload.key
-        remembered = None
-        if not upload.sha256:
-            remembered = self._recall(key)
-            if remembered is not None:
-                upload.sha256 = remembered.sha256
-                log.info("%s: hash taken from %s", key.path, self.state_file)
-            else:
-                upload.sha256, upload.hashed_bytes = sha256_file(key.path, progress=hash_progress)
-                _check_unchanged(key)
-        request = pb.CreateTaskRequest(
-            file_name=_file_name(key),
-            size=key.size,
-            sha256=upload.sha256,
-            store_path=key.store_path,
-            metadata=upload.metadata,
-            block_size=block_size or 0,
-            overwrite=upload.overwrite,
-        )
-        created = _retrying(budget, lambda: self._transport.create_task(request))
-        task = created.task
-        if remembered is not None and remembered.task_id != task.task_id:
-            log.info(
-                "task %s is no longer active; uploading as task %s",
-                remembered.task_id, task.task_id,
-            )  # fmt: skip
-        self._remember(key, Remembered(task.task_id, upload.sha256))
-        run = _UploadRun(
-            transport=self._transport,
-            key=key,
-            task_id=task.task_id,
-            block_size=task.block_size,
-            parallelism=parallelism,
-            blocks_in_flight=self.blocks_in_flight,
-            budget=budget,
-            progress=ProgressAccount(key.size, 0, progress),
-            merge_timeout=self.timeout + key.size / _MERGE_HASH_RATE,
-        )
+        remembered = self._recall(key)
+        if remembered is not None and remembered.sha256 and not upload.sha256:
+            upload.sha256 = remembered.sha256
+            log.info("%s: hash taken from %s", key.path, self.state_file)
+        memory = _Memory(self, key, remembered)
         try:
+            task, resumed = self._start(
+                upload,
+                memory,
+                remembered,
+                budget,
+                block_size=block_size,
+                hash_progress=hash_progress,
+            )
+            run = _UploadRun(
+                transport=self._transport,
+                upload=upload,
+                task_id=task.task_id,
+                declared_sha256=task.sha256,
+                block_size=task.block_size,
+                parallelism=parallelism,
+                blocks_in_flight=self.blocks_in_flight,
+                budget=budget,
+                progress=ProgressAccount(key.size, 0, progress),
+                merge_timeout=self.timeout + key.size / _MERGE_HASH_RATE,
+            )
             final = run.run()
         except (TaskEnded, IntegrityError, SourceChanged):
-            self._forget(key)
+            memory.forget()
             raise
-        self._forget(key)
+        finally:
+            # Whatever happened, the hashing thread does not outlive this call.
+            upload.stop_hashing()
+        memory.forget()
         return self._result(
             final,
             upload,
             run.counters,
             budget,
             started,
-            resumed=created.resumed,
+            resumed=resumed,
             committed_at_start=run.committed_at_start,
         )
+
+    def _start(
+        self,
+        upload: _Upload,
+        memory: _Memory,
+        remembered: Remembered | None,
+        budget: RetryBudget,
+        *,
+        block_size: int | None,
+        hash_progress: ProgressCallback | None,
+    ) -> tuple[pb.Task, bool]:
+        """The task to send blocks to, and whether it existed before this call, as
+        :func:`~ferry_client.planning.plan_start` says; the hashing thread runs from here on
+        if the hash is not known."""
+        key = upload.key
+        start = plan_start(
+            remembered_task_id=remembered.task_id if remembered is not None else None,
+            sha256=upload.sha256,
+        )
+        if start is Start.BY_ID and remembered is not None:
+            task = self._find_task(remembered.task_id, budget)
+            verdict = judge_remembered(
+                TaskInfo.from_pb(task) if task is not None else None,
+                size=key.size,
+                store_path=key.store_path,
+                sha256=upload.sha256,
+            )
+            if task is not None and verdict is RememberedTask.PAUSED:
+                _raise_if_stopped(task.task_id, TaskState.PAUSED)
+            if task is not None and verdict is RememberedTask.CONTINUE:
+                log.info("%s: continuing task %s by its id", key.path, task.task_id)
+                self._hash_in_background(upload, memory, hash_progress)
+                return task, True
+            log.info(
+                "task %s remembered for %s cannot be continued (%s); starting over",
+                remembered.task_id, key.path,
+                "unknown to the server" if task is None else TaskState.from_pb(task.state),
+            )  # fmt: skip
+            memory.start_over()
+            start = plan_start(remembered_task_id=None, sha256=upload.sha256)
+        if start is Start.FRESH:
+            self._hash_in_background(upload, memory, hash_progress)
+            created = self._create_without_hash(upload, budget, block_size)
+            if created is not None:
+                memory.task(created.task.task_id)
+                return created.task, created.resumed
+            upload.digest()  # a task holds store_path: it may be this file's, by its hash
+        request = _declaration(upload, block_size, sha256=upload.sha256)
+        created = _retrying(budget, lambda: self._transport.create_task(request))
+        memory.task(created.task.task_id)
+        return created.task, created.resumed
+
+    def _hash_in_background(
+        self, upload: _Upload, memory: _Memory, hash_progress: ProgressCallback | None
+    ) -> None:
+        """Start hashing the file on a thread of its own, unless its hash is known."""
+        if upload.sha256 or upload.hashing is not None:
+            return
+        key = upload.key
+
+        def check(read: int) -> None:
+            # The hash must be the one of the version of the file the key describes, the
+            # one whose blocks are sent.
+            if read != key.size:
+                raise SourceChanged(f"{key.path} changed while it was being hashed")
+            _check_unchanged(key)
+
+        upload.hashing = BackgroundHash(
+            key.path, progress=hash_progress, check=check, on_done=memory.hashed
+        )
+
+    def _create_without_hash(
+        self, upload: _Upload, budget: RetryBudget, block_size: int | None
+    ) -> pb.CreateTaskResponse | None:
+        """CreateTask without a hash, or ``None`` when a task already holds the store_path.
+
+        Such a declaration never resumes, so a retry after a reply was lost meets the task its
+        first attempt created; that one, named by the ALREADY_EXISTS message and exactly as
+        declared, is taken as this call's own.
+        """
+        request = _declaration(upload, block_size, sha256="")
+        may_have_created = False
+        while True:
+            try:
+                return self._transport.create_task(request)
+            except AlreadyExists as exc:
+                if may_have_created:
+                    task = self._lost_declaration(exc, request, budget)
+                    if task is not None:
+                        log.info(
+                            "task %s was created by an attempt whose reply was lost; using it",
+                            task.task_id,
+                        )
+                        return pb.CreateTaskResponse(task=task, resumed=False)
+                log.debug("%s; declaring the file with its SHA-256 once hashed", exc)
+                return None
+            except FerryError as exc:
+                _pause_or_raise(budget, exc)
+                may_have_created = True
+
+    def _lost_declaration(
+        self, exc: AlreadyExists, request: pb.CreateTaskRequest, budget: RetryBudget
+    ) -> pb.Task | None:
+        """The task ``exc`` names if it is exactly what ``request`` declares, untouched."""
+        for task_id in dict.fromkeys(_TASK_ID.findall(exc.message)):
+            task = self._find_task(task_id, budget)
+            if task is not None and is_lost_declaration(
+                TaskInfo.from_pb(task),
+                file_name=request.file_name,
+                size=request.size,
+                store_path=request.store_path,
+                metadata=request.metadata,
+                block_size=request.block_size,
+                overwrite=request.overwrite,
+            ):
+                return task
+        return None
+
+    def _find_task(self, task_id: str, budget: RetryBudget) -> pb.Task | None:
+        """The task, or ``None`` if the server does not know it."""
+        try:
+            return _retrying(budget, lambda: self._transport.get_task(task_id))
+        except NotFound:
+            return None
 
     @staticmethod
     def _result(
@@ -429,6 +577,32 @@ class FerryClient:
             self._state.forget(key)
         except OSError as exc:
             log.warning("cannot update upload state in %s: %s", self._state.path, exc)
+
+
+def _declaration(upload: _Upload, block_size: int | None, *, sha256: str) -> pb.CreateTaskRequest:
+    """The CreateTask request for ``upload``, with ``sha256`` ("" to give it at Merge)."""
+    key = upload.key
+    return pb.CreateTaskRequest(
+        file_name=_file_name(key),
+        size=key.size,
+        sha256=sha256,
+        store_path=key.store_path,
+        metadata=upload.metadata,
+        block_size=block_size or 0,
+        overwrite=upload.overwrite,
+    )
+
+
+def _raise_if_stopped(task_id: str, state: TaskState, cause: FerryError | None = None) -> None:
+    """Raise TaskPaused or TaskEnded if a task in ``state`` takes no blocks (``cause``: the
+    error that revealed it)."""
+    code = cause.code if cause is not None else None
+    if state == TaskState.PAUSED:
+        message = cause.message if cause is not None else f"task {task_id} is PAUSED"
+        raise TaskPaused(f"{message}; resume the task and upload again", code=code, task_id=task_id)
+    if state in (TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED):
+        message = cause.message if cause is not None else f"task {task_id} is {state}"
+        raise TaskEnded(message, state=state.value, code=code, task_id=task_id)
 
 
 def _retrying(budget: RetryBudget, call: Callable[[], T]) -> T:
@@ -499,9 +673,10 @@ def _read_whole(key: UploadKey) -> bytes:
 
 
 class _Upload:
-    """What one upload call declares: the file, and its SHA-256 once known."""
+    """What one upload call declares: the file, and its SHA-256 once known (or the thread
+    computing it)."""
 
-    __slots__ = ("hashed_bytes", "key", "metadata", "overwrite", "sha256")
+    __slots__ = ("hashed_bytes", "hashing", "key", "metadata", "overwrite", "sha256")
 
     def __init__(self, key: UploadKey, *, metadata: dict[str, str], overwrite: bool) -> None:
         self.key = key
@@ -511,6 +686,72 @@ class _Upload:
         self.sha256 = ""
         #: Bytes read to hash the file in this call.
         self.hashed_bytes = 0
+        #: The thread hashing the file while its blocks travel, if it was started.
+        self.hashing: BackgroundHash | None = None
+
+    def digest(self) -> str:
+        """The file's SHA-256, waiting for the hashing thread if it is still running (and
+        raising what it raised). Called from the upload's own thread only."""
+        if not self.sha256 and self.hashing is not None:
+            self.sha256 = self.hashing.result()
+            self.hashed_bytes = self.hashing.bytes_read
+        return self.sha256
+
+    def raise_if_hashing_failed(self) -> None:
+        """Raise the hashing thread's error now (SourceChanged, OSError), from any thread."""
+        if self.hashing is not None:
+            self.hashing.raise_if_failed()
+
+    def stop_hashing(self) -> None:
+        if self.hashing is not None:
+            self.hashing.stop()
+
+
+class _Memory:
+    """What the state file says about one upload in blocks: the task id as soon as the task
+    exists, with the hash once the hashing thread is done, in whichever order they come
+    (the thread reports from its own side). After :meth:`forget` it writes nothing more,
+    so a late hash cannot bring back the entry of a finished upload. Thread-safe."""
+
+    def __init__(self, client: FerryClient, key: UploadKey, recalled: Remembered | None) -> None:
+        self._client = client
+        self._key = key
+        self._lock = threading.Lock()
+        self._written = recalled
+        self._task_id = recalled.task_id if recalled is not None else ""
+        self._sha256 = recalled.sha256 if recalled is not None else ""
+        self._closed = False
+
+    def task(self, task_id: str) -> None:
+        """The upload's task is ``task_id`` (a hash already known stays: it is the file's)."""
+        with self._lock:
+            self._task_id = task_id
+            self._write()
+
+    def start_over(self) -> None:
+        """The remembered task is no use: drop the entry until a new task exists."""
+        with self._lock:
+            self._task_id = ""
+            self._written = None
+            self._client._forget(self._key)
+
+    def hashed(self, sha256: str) -> None:
+        with self._lock:
+            self._sha256 = sha256
+            self._write()
+
+    def forget(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._client._forget(self._key)
+
+    def _write(self) -> None:
+        if self._closed or not self._task_id:
+            return
+        entry = Remembered(self._task_id, self._sha256)
+        if entry != self._written:
+            self._client._remember(self._key, entry)
+            self._written = entry
 
 
 class _Counters:
@@ -536,8 +777,9 @@ class _UploadRun:
         self,
         *,
         transport: Transport,
-        key: UploadKey,
+        upload: _Upload,
         task_id: str,
+        declared_sha256: str,
         block_size: int,
         parallelism: int,
         blocks_in_flight: int,
@@ -546,8 +788,11 @@ class _UploadRun:
         merge_timeout: float,
     ) -> None:
         self.transport = transport
-        self.key = key
+        self.upload = upload
+        self.key = upload.key
         self.task_id = task_id
+        #: The SHA-256 the task was declared with ("" if none), to compare with the file's.
+        self.declared_sha256 = declared_sha256
         self.block_size = block_size
         self.parallelism = parallelism
         self.blocks_in_flight = blocks_in_flight
@@ -561,6 +806,7 @@ class _UploadRun:
     def run(self) -> pb.Task:
         while True:
             try:
+                self.upload.raise_if_hashing_failed()
                 report = self.transport.query_missing(self.task_id)
                 state = TaskState.from_pb(report.state)
                 self._raise_if_stopped(state, None)
@@ -575,7 +821,7 @@ class _UploadRun:
                     _Round(self, WorkQueue(self.key.size, report.block_size, missing)).run()
                     continue
                 # Nothing missing (or already COMPLETED: Merge answers the same result again).
-                return self.transport.merge(self.task_id, timeout=self.merge_timeout)
+                return self._merge()
             except (TaskPaused, TaskEnded, SourceChanged, ChecksumMismatch):
                 # A ChecksumMismatch leaves a round only once the budget gave up on it.
                 raise
@@ -585,17 +831,21 @@ class _UploadRun:
             except FerryError as exc:
                 _pause_or_raise(self.budget, exc)
 
-    def _raise_if_stopped(self, state: TaskState, cause: FerryError | None) -> None:
-        task_id = self.task_id
-        code = cause.code if cause is not None else None
-        if state == TaskState.PAUSED:
-            message = cause.message if cause is not None else f"task {task_id} is PAUSED"
-            raise TaskPaused(
-                f"{message}; resume the task and upload again", code=code, task_id=task_id
+    def _merge(self) -> pb.Task:
+        """Merge with the file's hash, once the hashing thread has it."""
+        sha256 = self.upload.digest()
+        if self.declared_sha256 and self.declared_sha256 != sha256:
+            # The server would refuse the Merge (INVALID_ARGUMENT) every time; say why once.
+            raise IntegrityError(
+                f"task {self.task_id} was declared for a file with SHA-256 "
+                f"{self.declared_sha256}, but {self.key.path} hashes to {sha256}; cancel the "
+                "task or choose another store_path",
+                task_id=self.task_id,
             )
-        if state in (TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED):
-            message = cause.message if cause is not None else f"task {task_id} is {state}"
-            raise TaskEnded(message, state=state.value, code=code, task_id=task_id)
+        return self.transport.merge(self.task_id, sha256=sha256, timeout=self.merge_timeout)
+
+    def _raise_if_stopped(self, state: TaskState, cause: FerryError | None) -> None:
+        _raise_if_stopped(self.task_id, state, cause)
 
     def _explain_precondition(self, exc: PreconditionFailed) -> None:
         """FAILED_PRECONDITION usually means paused or ended: confirm with the server.
@@ -735,6 +985,9 @@ class _StreamWorker:
         window = upload.blocks_in_flight
         try:
             while True:
+                # A failed hash (the file changed or cannot be read) ends the round within a
+                # block rather than after the whole file was sent.
+                upload.upload.raise_if_hashing_failed()
                 with self._cv:
                     self._cv.wait_for(
                         lambda: len(self._pending) < window or self._failed or self.round.stopping

@@ -135,7 +135,8 @@ class UploadResult:
     #: or by this call's own attempt whose reply was lost) and the server wrote nothing;
     #: ``task_id`` is the task that published them.
     resumed: bool
-    #: Bytes read to hash the file: 0 when the hash came from the state file.
+    #: Bytes read to hash the file in this call: 0 when the hash came from the state file
+    #: (a restarted upload whose first run had finished hashing).
     hashed_bytes: int
     #: Bytes the server already held when this call started streaming.
     committed_at_start: int

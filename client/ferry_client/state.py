@@ -1,9 +1,11 @@
 """The local state file: which task and SHA-256 belong to a local file being uploaded.
 
 An entry is keyed by (absolute path, size, mtime in ns, target, store_path), so a restarted
-process finds the task it was feeding without hashing the file again, and a file that changed
-(other size or mtime) simply misses and starts a new task. Entries are removed once their
-upload completes or its task ended.
+process finds the task it was feeding, and a file that changed (other size or mtime) simply
+misses and starts a new task. The file is hashed while it uploads, so an entry is written as
+soon as its task exists, with an empty SHA-256 until the hash is done; a restarted process then
+continues the task without hashing again if the hash was recorded, and hashes again (while it
+sends) if not. Entries are removed once their upload completes or its task ended.
 
 Format: one small JSON document. Every update is read-modify-write under an exclusive
 ``flock`` on a sidecar ``<file>.lock``, so concurrent uploads in several processes all keep

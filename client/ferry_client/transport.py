@@ -146,9 +146,11 @@ class Transport:
         request = pb.SetStateRequest(task_id=task_id, state=state)
         return self._unary(self._stub.SetState, request, task_id=task_id).task
 
-    def merge(self, task_id: str, *, timeout: float) -> pb.Task:
-        """Merge gets its own deadline: the server finishes hashing the file within it."""
-        request = pb.MergeRequest(task_id=task_id)
+    def merge(self, task_id: str, *, sha256: str, timeout: float) -> pb.Task:
+        """Verify the task's bytes against ``sha256`` (the client's hash of the file; "" for
+        the one declared at CreateTask) and publish them. Merge gets its own deadline: the
+        server finishes hashing the file within it."""
+        request = pb.MergeRequest(task_id=task_id, sha256=sha256)
         return self._unary(self._stub.Merge, request, task_id=task_id, timeout=timeout).task
 
     def upload_file(self, request: pb.UploadFileRequest) -> pb.UploadFileResponse:

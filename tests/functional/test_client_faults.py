@@ -1,13 +1,16 @@
 """The client recovering on its own: a killed server, cut connections, a corrupted block, a
-killed or interrupted client process; and stopping when another client pauses or cancels."""
+killed or interrupted client process (after its hash was done, or before); and stopping when
+another client pauses or cancels."""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -123,6 +126,8 @@ def test_pause_from_second_client_stops_upload_and_upload_after_resume_finishes(
         )
         gate.wait_reached()
         task_id = _active_task(state_file)
+        # The file is hashed while it uploads: the resume below must find the hash remembered.
+        wait_until(lambda: _remembered_hash(state_file) == sha256_of(source), "the hash")
         at_pause = other.pause(task_id).committed_bytes
         gate.release()
 
@@ -216,6 +221,8 @@ def test_client_process_stopped_mid_upload_resumes_same_task_without_hashing(
                 return int(stub.GetTask(request).task.committed_bytes)
 
             wait_until(lambda: committed() >= 4 * BLOCK, "some blocks committed")
+            # Hashed while it uploads: stop it only once the state file holds the hash.
+            wait_until(lambda: _remembered_hash(state_file) == sha256_of(source), "the hash")
             first.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGINT)
             _, stderr = first.communicate(timeout=LIVENESS_TIMEOUT)
         finally:
@@ -243,10 +250,88 @@ def test_client_process_stopped_mid_upload_resumes_same_task_without_hashing(
     assert sha256_of(published(server.settings.data_dir, "resumed.bin")) == sha256_of(source)
 
 
-def _remembered_task(state_file: Path) -> str | None:
-    uploads = json.loads(state_file.read_text())["uploads"]
+#: A first run of an upload, in a process of its own, that never finishes hashing (its
+#: hash_progress blocks at the first chunk) and holds its upload once HOLD_AT bytes are done.
+#: Arguments: TARGET FILE STORE_PATH STATE_FILE BLOCK_SIZE HOLD_AT.
+_NEVER_DONE_HASHING = """
+import sys, threading
+from ferry_client import FerryClient
+
+target, path, store_path, state_file, block_size, hold_at = sys.argv[1:]
+forever = threading.Event()
+
+def hashing(done, total):
+    forever.wait()
+
+def sending(done, total):
+    if done >= int(hold_at):
+        forever.wait()
+
+with FerryClient(target, state_file=state_file) as client:
+    client.upload(path, store_path, block_size=int(block_size), progress=sending,
+                  hash_progress=hashing)
+"""
+
+
+def test_client_killed_before_its_hash_was_done_continues_the_task_by_id_and_hashes_again(
+    server: FerryServer, stub: rpc.FerryServiceStub, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", 4 * MiB + 7)
+    size = source.stat().st_size
+    state_file = tmp_path / "state.json"
+    first = subprocess.Popen(
+        [sys.executable, "-c", _NEVER_DONE_HASHING, server.address, str(source),
+         "unhashed.bin", str(state_file), str(BLOCK), str(size // 2)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: state_file.exists() and _remembered(state_file) is not None,
+                   "the task in the state file")  # fmt: skip
+        entry = _remembered(state_file)
+        assert entry is not None and entry["sha256"] == ""  # the hash is never done
+        task_id = str(entry["task_id"])
+
+        def committed() -> int:
+            return int(stub.GetTask(pb.GetTaskRequest(task_id=task_id)).task.committed_bytes)
+
+        wait_until(lambda: committed() >= 4 * BLOCK, "some blocks committed")
+        first.kill()
+        first.communicate(timeout=LIVENESS_TIMEOUT)
+    finally:
+        first.kill()
+    assert first.returncode == -signal.SIGKILL
+    assert _remembered_hash(state_file) == ""
+    before = committed()
+    assert before < size
+
+    with FerryClient(server.address, state_file=state_file, retry=QUICK_RETRY) as client:
+        result = client.upload(source, "unhashed.bin", block_size=BLOCK)
+
+    assert (result.task_id, result.resumed) == (task_id, True)
+    assert result.hashed_bytes == size  # hashed again, while the rest was sent
+    assert result.committed_at_start >= before > 0
+    # Only the missing blocks travel; a retry (ABORTED while the server notices the killed
+    # client's streams are gone) may cost one block per stream again.
+    assert result.bytes_sent >= size - result.committed_at_start
+    assert result.bytes_resent <= result.retries * 2 * BLOCK
+    assert _remembered(state_file) is None
+    assert sha256_of(published(server.settings.data_dir, "unhashed.bin")) == sha256_of(source)
+
+
+def _remembered(state_file: Path) -> dict[str, Any] | None:
+    uploads: list[dict[str, Any]] = json.loads(state_file.read_text())["uploads"]
     assert len(uploads) <= 1
-    return str(uploads[0]["task_id"]) if uploads else None
+    return uploads[0] if uploads else None
+
+
+def _remembered_task(state_file: Path) -> str | None:
+    entry = _remembered(state_file)
+    return str(entry["task_id"]) if entry is not None else None
+
+
+def _remembered_hash(state_file: Path) -> str | None:
+    entry = _remembered(state_file)
+    return str(entry["sha256"]) if entry is not None else None
 
 
 def _active_task(state_file: Path) -> str:

@@ -1,5 +1,8 @@
-"""The client library and the ``ferry`` command against a real server: round trips, task
-commands, the state file, and permanent errors surfacing with the server's message.
+"""The client library and the ``ferry`` command against a real server: round trips, hashing
+while uploading (the hash given at Merge), how an upload starts or continues a task (by the
+file's hash, by a remembered id, after a lost CreateTask reply), a different file behind a
+remembered task, task commands, the state file, and permanent errors surfacing with the
+server's message.
 
 Files here are larger than UPLOAD_FILE_MAX_SIZE, so they travel in blocks, unless a test says
 otherwise; small files sent whole are the subject of ``test_client_small_files``."""
@@ -7,24 +10,36 @@ otherwise; small files sent whole are the subject of ``test_client_small_files``
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import (
     AlreadyExists,
     FerryClient,
+    IntegrityError,
     InvalidRequest,
     NotFound,
+    SourceChanged,
+    TaskPaused,
     TaskState,
 )
+from ferry_client.hashing import HASH_CHUNK
+from ferry_client.state import Remembered, StateFile, UploadKey
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE
 from ferry_server.app import FerryServer
 
 from tests.support.client_tools import (
+    LIVENESS_TIMEOUT,
     QUICK_RETRY,
+    BackgroundCall,
+    Gate,
     KiB,
     MiB,
     make_file,
@@ -32,16 +47,97 @@ from tests.support.client_tools import (
     run_ferry,
     sha256_of,
 )
+from tests.support.protocol import create, upload
 
 BLOCK = 64 * KiB
 #: The smallest file that goes in blocks.
 LARGE = UPLOAD_FILE_MAX_SIZE + 1
 
 
+class RequestLog(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """Records every unary request the client sends, as (method name, request)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, Any]] = []
+        #: Set once a CreateTask call has been answered (with a task or an error).
+        self.create_answered = threading.Event()
+
+    def of(self, method: str) -> list[Any]:
+        with self._lock:
+            return [request for name, request in self.requests if name == method]
+
+    @property
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [name for name, _ in self.requests]
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        method = details.method.rsplit("/", 1)[-1]
+        with self._lock:
+            self.requests.append((method, request))
+        outcome = continuation(details, request)
+        if method == "CreateTask":
+            outcome.exception()  # waits for the answer
+            self.create_answered.set()
+        return outcome
+
+
+class LoseFirstCreateTaskReply(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """Lets the first CreateTask reach the server and be answered, then hands the client the
+    outcome of the same call to a port where nothing listens (a real UNAVAILABLE) instead of
+    the reply, as when the connection breaks before the reply arrives."""
+
+    def __init__(self) -> None:
+        self.created: pb.Task | None = None
+        self._nowhere = grpc.insecure_channel("127.0.0.1:1")
+
+    def close(self) -> None:
+        self._nowhere.close()
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if not details.method.endswith("/CreateTask") or self.created is not None:
+            return continuation(details, request)
+        self.created = continuation(details, request).result().task
+        lost = self._nowhere.unary_unary(
+            details.method,
+            request_serializer=pb.CreateTaskRequest.SerializeToString,
+            response_deserializer=pb.CreateTaskResponse.FromString,
+        )
+        return lost.future(request, timeout=LIVENESS_TIMEOUT)
+
+
 @pytest.fixture
-def client(server: FerryServer, tmp_path: Path) -> Iterator[FerryClient]:
-    with FerryClient(server.address, state_file=tmp_path / "state.json", retry=QUICK_RETRY) as c:
+def requests() -> RequestLog:
+    return RequestLog()
+
+
+@pytest.fixture
+def client(server: FerryServer, tmp_path: Path, requests: RequestLog) -> Iterator[FerryClient]:
+    with FerryClient(
+        server.address,
+        state_file=tmp_path / "state.json",
+        retry=QUICK_RETRY,
+        interceptors=[requests],
+    ) as c:
         yield c
+
+
+def hashing_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "ferry-hash"]
+
+
+def remember(client: FerryClient, source: Path, store_path: str, task_id: str, sha256: str) -> None:
+    """Make the client's state file say what an earlier run would have left for ``source``."""
+    assert client.state_file is not None
+    key = UploadKey.for_file(source, client.target, store_path)
+    StateFile(client.state_file).remember(key, Remembered(task_id, sha256))
+
+
+def remembered_uploads(client: FerryClient) -> list[dict[str, Any]]:
+    assert client.state_file is not None
+    uploads: list[dict[str, Any]] = json.loads(client.state_file.read_text())["uploads"]
+    return uploads
 
 
 @pytest.mark.parametrize(
@@ -105,6 +201,223 @@ def test_upload_with_messages_smaller_than_blocks(
 
     assert result.block_count == 3
     assert sha256_of(published(server.settings.data_dir, "big-blocks.bin")) == sha256_of(source)
+
+
+def test_fresh_upload_declares_no_hash_and_gives_it_at_merge(
+    client: FerryClient, server: FerryServer, requests: RequestLog, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", 3 * MiB + 5)
+    size, sha256 = source.stat().st_size, sha256_of(source)
+    hashed: list[tuple[int, int]] = []
+
+    result = client.upload(
+        source,
+        "late-hash.bin",
+        block_size=BLOCK,
+        hash_progress=lambda done, total: hashed.append((done, total)),
+    )
+
+    [declared] = requests.of("CreateTask")
+    [merged] = requests.of("Merge")
+    assert declared.sha256 == "" and declared.size == size
+    assert (merged.task_id, merged.sha256) == (result.task_id, sha256)
+    assert "GetTask" not in requests.methods  # nothing remembered: nothing to look up
+    assert (result.sha256, result.hashed_bytes, result.resumed) == (sha256, size, False)
+    assert hashed[-1] == (size, size) and len(hashed) == -(-size // HASH_CHUNK)
+    assert published(server.settings.data_dir, "late-hash.bin").read_bytes() == source.read_bytes()
+    assert remembered_uploads(client) == []
+    assert hashing_threads() == []
+
+
+def test_task_holding_the_store_path_for_this_file_is_resumed_by_its_hash(
+    client: FerryClient,
+    server: FerryServer,
+    stub: rpc.FerryServiceStub,
+    requests: RequestLog,
+    tmp_path: Path,
+) -> None:
+    # As an older client, which declared the hash, leaves an interrupted upload.
+    source = make_file(tmp_path / "src.bin", LARGE + 4 * BLOCK)
+    data, sha256 = source.read_bytes(), sha256_of(source)
+    held = create(stub, data, "held.bin", block_size=BLOCK)
+    upload(stub, held, data, range(5))
+
+    result = client.upload(source, "held.bin", block_size=BLOCK)
+
+    # The declaration without a hash meets the task; the one with the hash resumes it.
+    assert [r.sha256 for r in requests.of("CreateTask")] == ["", sha256]
+    assert [r.sha256 for r in requests.of("Merge")] == [sha256]
+    assert (result.task_id, result.resumed) == (held.task_id, True)
+    assert result.committed_at_start == 5 * BLOCK
+    assert result.bytes_sent == len(data) - 5 * BLOCK
+    assert result.hashed_bytes == len(data)
+    assert published(server.settings.data_dir, "held.bin").read_bytes() == data
+
+
+def test_lost_create_task_reply_is_answered_by_the_task_it_created(
+    server: FerryServer, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
+    lose, requests = LoseFirstCreateTaskReply(), RequestLog()
+    with FerryClient(
+        server.address,
+        state_file=tmp_path / "state.json",
+        retry=QUICK_RETRY,
+        interceptors=[requests, lose],
+    ) as client:
+        result = client.upload(source, "lost-reply.bin", block_size=BLOCK)
+        others = client.status(result.task_id)
+    lose.close()
+
+    assert lose.created is not None
+    # The retry meets the task the first attempt created, which is exactly what it declared.
+    assert result.task_id == lose.created.task_id
+    assert result.retries == 1 and not result.resumed
+    assert requests.methods[:3] == ["CreateTask", "CreateTask", "GetTask"]
+    assert [r.sha256 for r in requests.of("CreateTask")] == ["", ""]
+    assert others.state is TaskState.COMPLETED
+    assert published(server.settings.data_dir, "lost-reply.bin").read_bytes() == (
+        source.read_bytes()
+    )
+
+
+def test_remembered_task_that_ended_is_forgotten_and_the_upload_starts_over(
+    client: FerryClient,
+    server: FerryServer,
+    stub: rpc.FerryServiceStub,
+    requests: RequestLog,
+    tmp_path: Path,
+) -> None:
+    source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
+    data, sha256 = source.read_bytes(), sha256_of(source)
+    ended = create(stub, data, "over.bin", block_size=BLOCK, sha256="")
+    stub.SetState(pb.SetStateRequest(task_id=ended.task_id, state=pb.TASK_STATE_CANCELED))
+    remember(client, source, "over.bin", ended.task_id, sha256)
+
+    result = client.upload(source, "over.bin", block_size=BLOCK)
+
+    assert result.task_id != ended.task_id and not result.resumed
+    # The remembered hash is the file's: no hashing, and the new task is declared with it.
+    assert result.hashed_bytes == 0
+    assert requests.methods[:2] == ["GetTask", "CreateTask"]
+    assert [r.sha256 for r in requests.of("CreateTask")] == [sha256]
+    assert published(server.settings.data_dir, "over.bin").read_bytes() == data
+    assert remembered_uploads(client) == []
+
+
+def test_remembered_task_paused_stops_at_once_and_stays_remembered(
+    client: FerryClient, stub: rpc.FerryServiceStub, requests: RequestLog, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
+    task = create(stub, source.read_bytes(), "paused.bin", block_size=BLOCK, sha256="")
+    stub.SetState(pb.SetStateRequest(task_id=task.task_id, state=pb.TASK_STATE_PAUSED))
+    remember(client, source, "paused.bin", task.task_id, "")
+
+    with pytest.raises(TaskPaused) as caught:
+        client.upload(source, "paused.bin", block_size=BLOCK)
+
+    assert caught.value.task_id == task.task_id
+    assert requests.methods == ["GetTask"]
+    assert [e["task_id"] for e in remembered_uploads(client)] == [task.task_id]
+    assert hashing_threads() == []
+
+
+def test_remembered_task_that_published_this_file_answers_with_its_result(
+    client: FerryClient, server: FerryServer, stub: rpc.FerryServiceStub, tmp_path: Path
+) -> None:
+    # A first run whose Merge succeeded, killed before it could forget the upload.
+    source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
+    data, sha256 = source.read_bytes(), sha256_of(source)
+    task = create(stub, data, "done.bin", block_size=BLOCK, sha256="")
+    upload(stub, task, data)
+    stub.Merge(pb.MergeRequest(task_id=task.task_id, sha256=sha256))
+    remember(client, source, "done.bin", task.task_id, sha256)
+
+    result = client.upload(source, "done.bin", block_size=BLOCK)
+
+    assert (result.task_id, result.resumed, result.sha256) == (task.task_id, True, sha256)
+    assert (result.bytes_sent, result.hashed_bytes) == (0, 0)
+    assert published(server.settings.data_dir, "done.bin").read_bytes() == data
+    assert remembered_uploads(client) == []
+
+
+@pytest.mark.parametrize("hash_remembered", [False, True], ids=["hash-unfinished", "hash-known"])
+def test_different_file_behind_a_remembered_task_fails_at_merge(
+    client: FerryClient,
+    server: FerryServer,
+    stub: rpc.FerryServiceStub,
+    tmp_path: Path,
+    hash_remembered: bool,
+) -> None:
+    # A first run sent half of one file; then another file of the same size took its place
+    # with the same mtime (copied with it kept), so the state file takes it for the same.
+    source = make_file(tmp_path / "src.bin", LARGE + 3 * BLOCK, seed=1)
+    first = source.read_bytes()
+    task = create(stub, first, "swapped.bin", block_size=BLOCK, sha256="")
+    upload(stub, task, first, range(task.block_count // 2))
+    mtime = source.stat().st_mtime_ns
+    remember(client, source, "swapped.bin", task.task_id, sha256_of(source) * hash_remembered)
+    make_file(source, len(first), seed=2)
+    os.utime(source, ns=(mtime, mtime))
+
+    with pytest.raises(IntegrityError) as caught:
+        client.upload(source, "swapped.bin", block_size=BLOCK)
+
+    assert caught.value.code == grpc.StatusCode.DATA_LOSS
+    assert caught.value.task_id == task.task_id
+    assert client.status(task.task_id).state is TaskState.FAILED
+    assert not published(server.settings.data_dir, "swapped.bin").exists()
+    assert remembered_uploads(client) == []
+
+
+def test_error_on_the_hashing_thread_surfaces_from_upload(
+    client: FerryClient, server: FerryServer, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", 3 * MiB)
+
+    def unreadable(_done: int, _total: int) -> None:
+        raise OSError("cannot read the disk")
+
+    with pytest.raises(OSError, match="cannot read the disk"):
+        client.upload(source, "unread.bin", block_size=BLOCK, hash_progress=unreadable)
+
+    assert hashing_threads() == []
+    assert not published(server.settings.data_dir, "unread.bin").exists()
+
+
+def test_file_changed_while_hashed_raises_source_changed_and_is_forgotten(
+    client: FerryClient, server: FerryServer, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", 3 * MiB)
+
+    def touch(_done: int, _total: int) -> None:
+        mtime = source.stat().st_mtime_ns + 1_000_000_000
+        os.utime(source, ns=(mtime, mtime))
+
+    with pytest.raises(SourceChanged):
+        client.upload(source, "changed.bin", block_size=BLOCK, hash_progress=touch)
+
+    assert hashing_threads() == []
+    assert remembered_uploads(client) == []
+    assert not published(server.settings.data_dir, "changed.bin").exists()
+
+
+def test_hashing_stops_when_the_upload_is_refused(
+    client: FerryClient, requests: RequestLog, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", 4 * HASH_CHUNK)
+    # Holds the hash after its first chunk until CreateTask was refused.
+    gate = Gate(threshold=0)
+
+    call = BackgroundCall(lambda: client.upload(source, "../refused.bin", hash_progress=gate))
+    gate.wait_reached()
+    assert requests.create_answered.wait(LIVENESS_TIMEOUT)
+    gate.release()
+
+    with pytest.raises(InvalidRequest):
+        call.result()
+    assert gate.calls == [(HASH_CHUNK, 4 * HASH_CHUNK)]  # it stopped after the chunk it held
+    assert hashing_threads() == []
 
 
 def test_state_file_forgets_completed_uploads_and_the_same_upload_again_conflicts(

@@ -1,5 +1,6 @@
-"""The local state file: keyed by file version and destination, written atomically, tolerant
-of corruption, and safe with several processes updating it at once."""
+"""The local state file: keyed by file version and destination, a task remembered before its
+hash and then with it, written atomically, tolerant of corruption, and safe with several
+processes updating it at once."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ def test_remembered_upload_is_found_by_the_same_file_and_destination(
     assert StateFile(state.path).lookup(key_for(source)) == Remembered("task-1", "ab" * 32)
     assert state.lookup(key_for(source, target="other:1")) is None
     assert state.lookup(key_for(source, store_path="elsewhere.bin")) is None
+
+
+def test_task_remembered_before_its_hash_then_with_it(tmp_path: Path, source: Path) -> None:
+    # The file is hashed while it uploads: the task id is remembered first, the hash later.
+    state = StateFile(tmp_path / "uploads.json")
+    state.remember(key_for(source), Remembered("task-1", ""))
+    assert state.lookup(key_for(source)) == Remembered("task-1", "")
+
+    state.remember(key_for(source), Remembered("task-1", "ab" * 32))
+    assert state.lookup(key_for(source)) == Remembered("task-1", "ab" * 32)
+    assert len(json.loads(state.path.read_text())["uploads"]) == 1
 
 
 def test_key_uses_the_absolute_path(
