@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -78,9 +77,6 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 #: Merge hashes the whole staged file on the server (about 1.8 GB/s); its deadline allows
 #: for that at a pessimistic rate on top of the ordinary deadline.
 _MERGE_HASH_RATE = 200 * 1024 * 1024
-#: A task id as the server writes it (32 lowercase hex digits), e.g. in an ALREADY_EXISTS
-#: message naming the task that holds a store_path.
-_TASK_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
 
 class FerryClient:
@@ -472,7 +468,7 @@ class FerryClient:
         """CreateTask without a hash, or ``None`` when a task already holds the store_path.
 
         Such a declaration never resumes, so a retry after a reply was lost meets the task its
-        first attempt created; that one, named by the ALREADY_EXISTS message and exactly as
+        first attempt created; that one, named by the ALREADY_EXISTS error and exactly as
         declared, is taken as this call's own.
         """
         request = _declaration(upload, block_size, sha256="")
@@ -499,8 +495,8 @@ class FerryClient:
         self, exc: AlreadyExists, request: pb.CreateTaskRequest, budget: RetryBudget
     ) -> pb.Task | None:
         """The task ``exc`` names if it is exactly what ``request`` declares, untouched."""
-        for task_id in dict.fromkeys(_TASK_ID.findall(exc.message)):
-            task = self._find_task(task_id, budget)
+        if exc.task_id is not None:
+            task = self._find_task(exc.task_id, budget)
             if task is not None and is_lost_declaration(
                 TaskInfo.from_pb(task),
                 file_name=request.file_name,

@@ -128,11 +128,24 @@ def error_for(code: grpc.StatusCode, message: str, *, task_id: str | None = None
     )
 
 
+#: Trailing metadata key in which the server names the task an error is about.
+TASK_ID_METADATA = "ferry-task-id"
+
+
+def _task_id_from(call: grpc.Call) -> str | None:
+    for key, value in call.trailing_metadata() or ():
+        if key == TASK_ID_METADATA:
+            return value if isinstance(value, str) else value.decode()
+    return None
+
+
 def from_rpc_error(error: grpc.RpcError, *, task_id: str | None = None) -> FerryError:
     """Convert a ``grpc.RpcError`` (which is also a ``grpc.Call``) into a :class:`FerryError`."""
     if isinstance(error, grpc.Call):
         code = error.code()
         details = error.details() or ""
+        if task_id is None:
+            task_id = _task_id_from(error)
     else:
         code = grpc.StatusCode.UNKNOWN
         details = str(error)

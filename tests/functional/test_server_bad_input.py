@@ -474,6 +474,8 @@ def test_a_second_active_task_for_a_store_path_already_exists(stub, bystander):
     code, details = rpc_error(excinfo)
     assert code == grpc.StatusCode.ALREADY_EXISTS
     assert first.task_id in details
+    # The task is named as structured metadata too, for programs.
+    assert ("ferry-task-id", first.task_id) in excinfo.value.trailing_metadata()
     assert missing_set(stub, first.task_id) == {0}
 
 

@@ -12,7 +12,10 @@ resumes or cancels a task.
 Every failure is a gRPC status with a human-readable message. The codes each
 RPC returns are listed on the RPC. Codes that mean "try again" are
 UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED; all other
-codes are permanent for the request that caused them.
+codes are permanent for the request that caused them. An error about a
+particular task carries its id in the trailing metadata key
+`ferry-task-id`: notably ALREADY_EXISTS from CreateTask or UploadFile
+because an active task holds the store_path names that task.
 """
 
 from collections import abc as _abc

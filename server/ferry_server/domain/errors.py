@@ -10,9 +10,11 @@ from __future__ import annotations
 class FerryError(Exception):
     """Base of every error the domain raises on purpose."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: The task the error is about, when there is one (sent as structured metadata).
+        self.task_id = task_id
 
 
 class InvalidArgument(FerryError):
@@ -27,8 +29,7 @@ class TaskNotFound(FerryError):
     """No task has the given id."""
 
     def __init__(self, task_id: str) -> None:
-        super().__init__(f"no task with id {task_id!r}")
-        self.task_id = task_id
+        super().__init__(f"no task with id {task_id!r}", task_id=task_id)
 
 
 class IllegalState(FerryError):

@@ -232,7 +232,8 @@ class TransferService:
             raise Conflict(
                 f"store_path {existing.store_path!r} is already being uploaded by task "
                 f"{existing.task_id} ({existing.state}); a declaration without sha256 does not "
-                "resume it: continue that task by its id, or cancel it"
+                "resume it: continue that task by its id, or cancel it",
+                task_id=existing.task_id,
             )
         same = (
             existing.principal == spec.principal
@@ -243,7 +244,8 @@ class TransferService:
             raise Conflict(
                 f"store_path {existing.store_path!r} is already being uploaded by task "
                 f"{existing.task_id} ({existing.state}) for a different file; cancel it or "
-                "choose another store_path"
+                "choose another store_path",
+                task_id=existing.task_id,
             )
         log.info("task %s resumed by a new CreateTask", existing.task_id)
         return existing
@@ -507,7 +509,8 @@ class TransferService:
         if active is not None:
             raise Conflict(
                 f"store_path {store_path!r} is being uploaded by task {active.task_id} "
-                f"({active.state}); cancel it or choose another store_path"
+                f"({active.state}); cancel it or choose another store_path",
+                task_id=active.task_id,
             )
         if not spec.overwrite and self._store.destination_exists(store_path):
             if self._hash(self._store.read_published(store_path)) != digest:

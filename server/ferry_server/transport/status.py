@@ -24,6 +24,9 @@ from ferry_server.domain.errors import (
 
 log = logging.getLogger("ferry.rpc")
 
+#: Trailing metadata key naming the task an error is about (see ferry.proto).
+TASK_ID_METADATA = "ferry-task-id"
+
 STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
@@ -49,6 +52,8 @@ def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoRe
     if isinstance(error, FerryError):
         code = status_for(error)
         log.debug("%s -> %s: %s", method, code.name, error.message)
+        if error.task_id:
+            context.set_trailing_metadata(((TASK_ID_METADATA, error.task_id),))
         context.abort(code, error.message)
     log.exception("%s failed on a bug", method, exc_info=error)
     context.abort(grpc.StatusCode.INTERNAL, "internal server error; the server log has details")
