@@ -285,7 +285,7 @@ def _merge_section(results: Results) -> list[str]:
     rows: list[tuple[str, Spread]] = [
         ("last block acknowledgement -> Merge reply", figure("last_ack_to_merge_reply")),
         ("Merge RPC alone (sent -> answered)", figure("merge_rpc_seconds")),
-        ("hashing the file before CreateTask", figure("hash_seconds")),
+        ("SHA-256 of the file done, from the call's start", figure("hash_seconds")),
     ]
     total = _spread(results.merge, lambda m: m.seconds)
     assert total is not None
