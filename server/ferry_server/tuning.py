@@ -15,10 +15,14 @@ log = logging.getLogger("ferry.server")
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-#: Larger than any message; blocks are never held whole in memory.
-MMAP_THRESHOLD = 16 * 1024 * 1024
-#: Freed heap kept for reuse before it is returned to the OS (bounds the idle RSS cost).
-TRIM_THRESHOLD = 64 * 1024 * 1024
+_M_ARENA_MAX = -8
+#: Above any message (1 MiB of data plus its header); blocks are never held whole in memory.
+MMAP_THRESHOLD = 4 * 1024 * 1024
+#: Freed heap each arena keeps for reuse before returning it to the OS.
+TRIM_THRESHOLD = 16 * 1024 * 1024
+#: glibc gives busy threads arenas of their own (up to 8 per core), each keeping its freed
+#: memory: a few shared arenas bound the RSS that reuse costs.
+ARENA_MAX = 2
 
 
 def tune_malloc() -> bool:
@@ -31,8 +35,13 @@ def tune_malloc() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    ok = all(
+        mallopt(option, value)
+        for option, value in (
+            (_M_ARENA_MAX, ARENA_MAX),
+            (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+            (_M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        )
     )
     if not ok:
         log.warning("mallopt refused the thresholds; running with glibc's defaults")
