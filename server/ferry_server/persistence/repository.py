@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Engine,
     Result,
     RowMapping,
     Select,
     Table,
-    and_,
     exists,
     func,
     insert,
@@ -257,8 +257,21 @@ class SqlTaskRepository:
             return False
         return True
 
-    def _lease_free(self, now: datetime) -> object:
+    def _lease_free(self, now: datetime) -> ColumnElement[bool]:
         return or_(TaskRow.merge_lease_until.is_(None), TaskRow.merge_lease_until < now)
+
+    def _compare_and_set(self, conditions: list[ColumnElement[bool]], **values: object) -> bool:
+        """Update the one task matching every condition; whether it did. Values that are None
+        stay as they are, except the merge lease columns, which None clears."""
+        changes = {
+            name: value
+            for name, value in values.items()
+            if value is not None or name.startswith("merge_")
+        }
+        with self._writing() as session:
+            return (
+                _rowcount(session.execute(update(TaskRow).where(*conditions).values(changes))) == 1
+            )
 
     def change_state(
         self,
@@ -270,35 +283,24 @@ class SqlTaskRepository:
         expires_at: datetime | None = None,
         failure_reason: str | None = None,
     ) -> bool:
-        values: dict[str, object] = {"state": new.value, "updated_at": now}
-        if expires_at is not None:
-            values["expires_at"] = expires_at
-        if failure_reason is not None:
-            values["failure_reason"] = failure_reason
-        stmt = (
-            update(TaskRow)
-            .where(
-                TaskRow.id == task_id,
-                TaskRow.state == expected.value,
-                self._lease_free(now),  # type: ignore[arg-type]
-            )
-            .values(values)
+        return self._compare_and_set(
+            [TaskRow.id == task_id, TaskRow.state == expected.value, self._lease_free(now)],
+            state=new.value,
+            updated_at=now,
+            expires_at=expires_at,
+            failure_reason=failure_reason,
         )
-        with self._writing() as session:
-            return _rowcount(session.execute(stmt)) == 1
 
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
-        stmt = (
-            update(TaskRow)
-            .where(
+        return self._compare_and_set(
+            [
                 TaskRow.id == task_id,
                 TaskRow.state == TaskState.UPLOADING.value,
-                self._lease_free(now),  # type: ignore[arg-type]
-            )
-            .values(merge_owner=owner, merge_lease_until=until)
+                self._lease_free(now),
+            ],
+            merge_owner=owner,
+            merge_lease_until=until,
         )
-        with self._writing() as session:
-            return _rowcount(session.execute(stmt)) == 1
 
     def release_merge_lease(self, task_id: str, owner: str) -> None:
         stmt = (
@@ -319,26 +321,16 @@ class SqlTaskRepository:
         sha256: str | None = None,
         failure_reason: str | None = None,
     ) -> bool:
-        values: dict[str, object] = {
-            "state": state.value,
-            "updated_at": now,
-            "merge_owner": None,
-            "merge_lease_until": None,
-        }
-        if sha256 is not None:
-            values["sha256"] = sha256
-        if failure_reason is not None:
-            values["failure_reason"] = failure_reason
-        stmt = (
-            update(TaskRow)
-            .where(
-                and_(
-                    TaskRow.id == task_id,
-                    TaskRow.merge_owner == owner,
-                    TaskRow.state == TaskState.UPLOADING.value,
-                )
-            )
-            .values(values)
+        return self._compare_and_set(
+            [
+                TaskRow.id == task_id,
+                TaskRow.merge_owner == owner,
+                TaskRow.state == TaskState.UPLOADING.value,
+            ],
+            state=state.value,
+            updated_at=now,
+            merge_owner=None,
+            merge_lease_until=None,
+            sha256=sha256,
+            failure_reason=failure_reason,
         )
-        with self._writing() as session:
-            return _rowcount(session.execute(stmt)) == 1
