@@ -42,4 +42,4 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) ferry-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) ferry-data bench/.work .pytest_cache .mypy_cache .ruff_cache
