@@ -11,6 +11,11 @@ MAX_STORE_PATH_BYTES = 1024
 MAX_COMPONENT_BYTES = 255
 
 
+def control_character(text: str) -> str | None:
+    """The first control character (NUL included) in ``text``, if any."""
+    return next((c for c in text if ord(c) < 0x20 or ord(c) == 0x7F), None)
+
+
 def validate_store_path(raw: str) -> str:
     """Return ``raw`` if it is a normalised relative path, else raise InvalidArgument.
 
@@ -20,7 +25,7 @@ def validate_store_path(raw: str) -> str:
     """
     if not raw:
         raise InvalidArgument("store_path is empty: give a path relative to the storage root")
-    bad = next((c for c in raw if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    bad = control_character(raw)
     if bad is not None:
         raise InvalidArgument(
             f"store_path contains the control character U+{ord(bad):04X}; "

@@ -32,6 +32,16 @@ class NewTask:
     now: datetime
     expires_at: datetime
 
+    def as_task(self, state: TaskState, *, sha256: str | None, committed_bytes: int) -> Task:
+        """The task exactly as inserted: reading it back would only cost a query."""
+        return Task(
+            task_id=self.task_id, principal=self.principal, file_name=self.file_name,
+            size=self.size, sha256=sha256, store_path=self.store_path,
+            metadata=self.metadata, block_size=self.block_size, block_count=self.block_count,
+            state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
+            expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
+        )  # fmt: skip
+
 
 class ActiveTaskExists(Exception):
     """Persistence refused a task because another active one has the same store_path."""

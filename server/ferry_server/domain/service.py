@@ -41,7 +41,7 @@ from ferry_server.domain.model import (
     describe_ranges,
     missing_ranges,
 )
-from ferry_server.domain.paths import validate_store_path
+from ferry_server.domain.paths import control_character, validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     BlockCommit,
@@ -219,12 +219,11 @@ class TransferService:
             except BaseException:
                 self._store.discard(task_id)
                 raise
-            task = self.get_task(task_id)
             log.info(
                 "task %s created: %s (%d bytes, %d blocks of %d) -> %s",
-                task_id, spec.file_name, spec.size, task.block_count, block_size, store_path,
+                task_id, spec.file_name, spec.size, new.block_count, block_size, store_path,
             )  # fmt: skip
-            return task, False
+            return new.as_task(TaskState.UPLOADING, sha256=sha256, committed_bytes=0), False
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
     def _resume(self, existing: Task, spec: TaskSpec, sha256: str | None) -> Task:
@@ -256,7 +255,7 @@ class TransferService:
             raise InvalidArgument("file_name is empty")
         if len(spec.file_name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES:
             raise InvalidArgument(f"file_name is longer than {MAX_FILE_NAME_BYTES} bytes")
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in spec.file_name):
+        if control_character(spec.file_name) is not None:
             raise InvalidArgument("file_name contains control characters")
         if spec.size < 0:
             raise InvalidArgument("size must not be negative")
@@ -574,14 +573,7 @@ class TransferService:
             "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
             new.task_id, store_path, len(data), digest,
         )  # fmt: skip
-        # Exactly what was recorded; reading it back would only cost a query.
-        return Task(
-            task_id=new.task_id, principal=new.principal, file_name=new.file_name,
-            size=new.size, sha256=digest, store_path=store_path, metadata=new.metadata,
-            block_size=new.block_size, block_count=new.block_count,
-            state=TaskState.COMPLETED, overwrite=new.overwrite, created_at=now,
-            updated_at=now, expires_at=now, failure_reason=None, committed_bytes=new.size,
-        )  # fmt: skip
+        return new.as_task(TaskState.COMPLETED, sha256=digest, committed_bytes=new.size)
 
 
 @dataclass(slots=True)
