@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import google_crc32c
 
 from ferry_server.domain.errors import (
+    BlocksMissing,
     Busy,
     Conflict,
     Corrupted,
@@ -26,7 +27,9 @@ from ferry_server.domain.errors import (
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
+    Reason,
     TaskNotFound,
+    not_uploading,
 )
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.model import (
@@ -192,7 +195,8 @@ class TransferService:
             if not spec.overwrite and self._store.destination_exists(store_path):
                 raise Conflict(
                     f"a file already exists at store_path {store_path!r}; "
-                    "ask for overwrite to replace it"
+                    "ask for overwrite to replace it",
+                    reason=Reason.DESTINATION_EXISTS,
                 )
             now = self._clock()
             task_id = secrets.token_hex(16)
@@ -233,6 +237,8 @@ class TransferService:
                 f"{existing.task_id} ({existing.state}); a declaration without sha256 does not "
                 "resume it: continue that task by its id, or cancel it",
                 task_id=existing.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+                facts={"taskId": existing.task_id},
             )
         same = (
             existing.principal == spec.principal
@@ -245,6 +251,8 @@ class TransferService:
                 f"{existing.task_id} ({existing.state}) for a different file; cancel it or "
                 "choose another store_path",
                 task_id=existing.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+                facts={"taskId": existing.task_id},
             )
         log.info("task %s resumed by a new CreateTask", existing.task_id)
         return existing
@@ -252,42 +260,63 @@ class TransferService:
     def _validate_spec(self, spec: TaskSpec) -> None:
         limits = self._limits
         if not spec.file_name:
-            raise InvalidArgument("file_name is empty")
+            raise InvalidArgument("file_name is empty", field="file_name")
         if len(spec.file_name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES:
-            raise InvalidArgument(f"file_name is longer than {MAX_FILE_NAME_BYTES} bytes")
+            raise InvalidArgument(
+                f"file_name is longer than {MAX_FILE_NAME_BYTES} bytes", field="file_name"
+            )
         if control_character(spec.file_name) is not None:
-            raise InvalidArgument("file_name contains control characters")
+            raise InvalidArgument("file_name contains control characters", field="file_name")
         if spec.size < 0:
-            raise InvalidArgument("size must not be negative")
+            raise InvalidArgument("size must not be negative", field="size")
         if spec.size > limits.max_file_size:
             raise OutOfRange(
                 f"size {spec.size} exceeds this server's maximum file size of "
-                f"{limits.max_file_size} bytes"
+                f"{limits.max_file_size} bytes",
+                reason=Reason.FILE_TOO_LARGE,
+                field="size",
+                facts={"limitBytes": limits.max_file_size},
             )
         if spec.sha256 and not _SHA256_HEX.fullmatch(spec.sha256):
-            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)")
+            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)", field="sha256")
         if spec.block_size:
+            bounds = {
+                "minBlockSizeBytes": limits.min_block_size,
+                "maxBlockSizeBytes": limits.max_block_size,
+                "blockAlignmentBytes": limits.block_alignment,
+            }
             if not limits.min_block_size <= spec.block_size <= limits.max_block_size:
                 raise InvalidArgument(
                     f"block_size {spec.block_size} is outside this server's bounds "
-                    f"[{limits.min_block_size}, {limits.max_block_size}]"
+                    f"[{limits.min_block_size}, {limits.max_block_size}]",
+                    reason=Reason.INVALID_BLOCK_SIZE,
+                    field="block_size",
+                    facts=bounds,
                 )
             if spec.block_size % limits.block_alignment:
                 raise InvalidArgument(
-                    f"block_size {spec.block_size} is not a multiple of {limits.block_alignment}"
+                    f"block_size {spec.block_size} is not a multiple of {limits.block_alignment}",
+                    reason=Reason.INVALID_BLOCK_SIZE,
+                    field="block_size",
+                    facts=bounds,
                 )
         if len(spec.metadata) > MAX_METADATA_ENTRIES:
-            raise InvalidArgument(f"metadata has more than {MAX_METADATA_ENTRIES} entries")
+            raise InvalidArgument(
+                f"metadata has more than {MAX_METADATA_ENTRIES} entries", field="metadata"
+            )
         meta_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.metadata.items())
         if meta_bytes > MAX_METADATA_BYTES:
-            raise InvalidArgument(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+            raise InvalidArgument(
+                f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata"
+            )
 
     # -- SetState --------------------------------------------------------------------------
 
     def set_state(self, task_id: str, target: TaskState) -> Task:
         if target not in SETTABLE_STATES:
             raise InvalidArgument(
-                f"cannot set state {target}: choose UPLOADING (resume), PAUSED or CANCELED"
+                f"cannot set state {target}: choose UPLOADING (resume), PAUSED or CANCELED",
+                field="state",
             )
         for _ in range(5):
             task = self.get_task(task_id)
@@ -295,7 +324,10 @@ class TransferService:
                 return task
             if not can_transition(task.state, target):
                 raise IllegalState(
-                    f"task {task.task_id} is {task.state}; it cannot become {target}"
+                    f"task {task.task_id} is {task.state}; it cannot become {target}",
+                    task_id=task.task_id,
+                    reason=Reason.ILLEGAL_TRANSITION,
+                    facts={"taskId": task.task_id, "state": task.state, "targetState": target},
                 )
             now = self._clock()
             if self._repo.change_state(
@@ -309,8 +341,17 @@ class TransferService:
             current = self.get_task(task.task_id)
             if current.state == task.state:
                 # Unchanged state yet the update lost: a merge holds the lease.
-                raise IllegalState(f"task {task.task_id} is being merged; its state cannot change")
-        raise Busy(f"task {task_id} changed state concurrently; retry")
+                raise IllegalState(
+                    f"task {task.task_id} is being merged; its state cannot change",
+                    task_id=task.task_id,
+                    reason=Reason.TASK_MERGING,
+                    facts={"taskId": task.task_id},
+                )
+        raise Busy(
+            f"task {task_id} changed state concurrently; retry",
+            task_id=task_id,
+            facts={"taskId": task_id},
+        )
 
     # -- Expiry ----------------------------------------------------------------------------
 
@@ -337,7 +378,9 @@ class TransferService:
             if (task_id, index) in self._receiving:
                 raise Busy(
                     f"block {index} of task {task_id} is being received on another stream; "
-                    "retry it later"
+                    "retry it later",
+                    task_id=task_id,
+                    facts={"taskId": task_id, "blockIndex": index},
                 )
             self._receiving.add((task_id, index))
 
@@ -356,9 +399,11 @@ class TransferService:
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
             current = self._repo.get(task_id)
             state = current.state if current else "gone"
-            raise IllegalState(
+            raise not_uploading(
+                task_id,
+                state,
                 f"task {task_id} is {state}; block {index} was not committed"
-                + (": resume the task and send it again" if state == TaskState.PAUSED else "")
+                + (": resume the task and send it again" if state == TaskState.PAUSED else ""),
             )
 
     # -- Merge -----------------------------------------------------------------------------
@@ -375,15 +420,22 @@ class TransferService:
         if task.state == TaskState.COMPLETED:
             return task
         if task.state == TaskState.FAILED:
-            raise IntegrityFailure(f"task {task.task_id} failed: {task.failure_reason}")
+            raise _task_failed(task)
         if task.state != TaskState.UPLOADING:
-            raise IllegalState(f"task {task.task_id} is {task.state}; only UPLOADING tasks merge")
+            raise not_uploading(
+                task.task_id,
+                task.state,
+                f"task {task.task_id} is {task.state}; only UPLOADING tasks merge",
+            )
         missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
         if missing:
             count = sum(r.end - r.start for r in missing)
-            raise IllegalState(
+            raise BlocksMissing(
                 f"task {task.task_id} cannot merge: {count} of {task.block_count} blocks missing "
-                f"(blocks {describe_ranges(missing)}); upload them first"
+                f"(blocks {describe_ranges(missing)}); upload them first",
+                task_id=task.task_id,
+                missing=missing,
+                block_count=task.block_count,
             )
         owner = f"{self._replica_id}:{secrets.token_hex(4)}"
         now = self._clock()
@@ -402,13 +454,17 @@ class TransferService:
         if not given:
             return task.sha256
         if not _SHA256_HEX.fullmatch(given):
-            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)")
+            raise InvalidArgument("sha256 must be 64 hexadecimal digits (or empty)", field="sha256")
         given = given.lower()
         if task.sha256 is not None and task.sha256 != given:
             word = "completed with" if task.state == TaskState.COMPLETED else "declared"
             raise InvalidArgument(
                 f"task {task.task_id} {word} sha256 {task.sha256}, not {given}; "
-                "this is not the same file"
+                "this is not the same file",
+                task_id=task.task_id,
+                reason=Reason.SHA256_CONFLICT,
+                field="sha256",
+                facts={"taskId": task.task_id},
             )
         return given
 
@@ -423,7 +479,12 @@ class TransferService:
             digest = self._hash(self._store.read_published(task.store_path))
             recovering = True
         else:
-            raise IllegalState(f"task {task.task_id} has lost its staged bytes; upload it again")
+            raise IllegalState(
+                f"task {task.task_id} has lost its staged bytes; upload it again",
+                task_id=task.task_id,
+                reason=Reason.STAGING_LOST,
+                facts={"taskId": task.task_id},
+            )
         if expected is not None and digest != expected:
             reason = f"whole-file SHA-256 mismatch: declared {expected}, received {digest}"
             self._repo.finish_merge(
@@ -431,18 +492,31 @@ class TransferService:
             )
             self._store.discard(task.task_id)
             log.warning("task %s FAILED: %s", task.task_id, reason)
-            raise IntegrityFailure(f"task {task.task_id} failed: {reason}")
+            raise IntegrityFailure(
+                f"task {task.task_id} failed: {reason}",
+                task_id=task.task_id,
+                facts={
+                    "taskId": task.task_id,
+                    "expectedSha256": expected,
+                    "receivedSha256": digest,
+                },
+            )
         if not recovering:
             try:
                 self._store.publish(task.task_id, task.store_path, overwrite=task.overwrite)
             except DestinationExists as exc:
                 raise Conflict(
                     f"a file appeared at store_path {task.store_path!r} and overwrite is off; "
-                    "move it away and merge again"
+                    "move it away and merge again",
+                    task_id=task.task_id,
+                    reason=Reason.DESTINATION_EXISTS,
                 ) from exc
             except StagingMissing as exc:
                 raise IllegalState(
-                    f"task {task.task_id} lost its staged bytes during merge"
+                    f"task {task.task_id} lost its staged bytes during merge",
+                    task_id=task.task_id,
+                    reason=Reason.STAGING_LOST,
+                    facts={"taskId": task.task_id},
                 ) from exc
         self._repo.finish_merge(
             task.task_id, owner, TaskState.COMPLETED, self._clock(), sha256=digest
@@ -460,11 +534,18 @@ class TransferService:
             if task.state == TaskState.COMPLETED:
                 return task
             if task.state == TaskState.FAILED:
-                raise IntegrityFailure(f"task {task.task_id} failed: {task.failure_reason}")
+                raise _task_failed(task)
             if task.state != TaskState.UPLOADING:
-                raise IllegalState(f"task {task.task_id} is {task.state}")
+                raise not_uploading(
+                    task.task_id, task.state, f"task {task.task_id} is {task.state}"
+                )
             if time.monotonic() >= deadline:
-                raise Busy(f"task {task_id} is being merged by another call; retry shortly")
+                raise Busy(
+                    f"task {task_id} is being merged by another call; retry shortly",
+                    task_id=task.task_id,
+                    reason=Reason.MERGE_IN_PROGRESS,
+                    facts={"taskId": task.task_id},
+                )
             time.sleep(_MERGE_POLL_SECONDS)
 
     @staticmethod
@@ -485,10 +566,13 @@ class TransferService:
         limit = self._limits.max_message_data
         if len(data) > limit:
             raise InvalidArgument(
-                f"UploadFile takes at most {limit} bytes; upload larger files in blocks"
+                f"UploadFile takes at most {limit} bytes; upload larger files in blocks",
+                reason=Reason.DATA_TOO_LARGE,
+                field="data",
+                facts={"limitBytes": limit},
             )
         if crc32c is None:
-            raise InvalidArgument("crc32c is required: the CRC32C of data")
+            raise InvalidArgument("crc32c is required: the CRC32C of data", field="crc32c")
         self._validate_spec(spec)
         store_path = validate_store_path(spec.store_path)
         received = google_crc32c.value(data)
@@ -501,7 +585,8 @@ class TransferService:
         if spec.sha256 and spec.sha256.lower() != digest:
             raise IntegrityFailure(
                 f"whole-file SHA-256 mismatch: declared {spec.sha256.lower()}, received "
-                f"{digest}; nothing was published"
+                f"{digest}; nothing was published",
+                facts={"expectedSha256": spec.sha256.lower(), "receivedSha256": digest},
             )
         self._store.check_destination(store_path)
         active = self._repo.find_active(store_path)
@@ -510,12 +595,15 @@ class TransferService:
                 f"store_path {store_path!r} is being uploaded by task {active.task_id} "
                 f"({active.state}); cancel it or choose another store_path",
                 task_id=active.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+                facts={"taskId": active.task_id},
             )
         if not spec.overwrite and self._store.destination_exists(store_path):
             if self._hash(self._store.read_published(store_path)) != digest:
                 raise Conflict(
                     f"a different file already exists at store_path {store_path!r}; "
-                    "ask for overwrite to replace it"
+                    "ask for overwrite to replace it",
+                    reason=Reason.DESTINATION_EXISTS,
                 )
             # The same bytes are already there: a retry whose reply was lost.
             previous = self._repo.latest_completed(store_path)
@@ -529,7 +617,8 @@ class TransferService:
         except DestinationExists as exc:
             self._store.discard(task_id)
             raise Conflict(
-                f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it"
+                f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it",
+                reason=Reason.DESTINATION_EXISTS,
             ) from exc
         return self._record_completed(spec, store_path, data, digest, task_id), False
 
@@ -607,26 +696,54 @@ class BlockReceiver:
         if len(part.data) > limits.max_message_data:
             raise InvalidArgument(
                 f"a message carries {len(part.data)} data bytes; the limit is "
-                f"{limits.max_message_data}"
+                f"{limits.max_message_data}",
+                reason=Reason.DATA_TOO_LARGE,
+                field="data",
+                facts={"limitBytes": limits.max_message_data},
             )
         block = self._block
         if block is None or (block.task_id, block.index) != (part.task_id, part.block_index):
             if block is not None:
                 raise InvalidArgument(
                     f"block {block.index} of task {block.task_id} stopped after {block.received} "
-                    f"of {block.length} bytes: finish a block before starting another"
+                    f"of {block.length} bytes: finish a block before starting another",
+                    task_id=block.task_id,
+                    reason=Reason.BLOCK_NOT_FINISHED,
+                    field="block_index",
+                    facts={
+                        "taskId": block.task_id,
+                        "blockIndex": block.index,
+                        "receivedBytes": block.received,
+                        "blockLengthBytes": block.length,
+                    },
                 )
             block = self._start(part)
         elif part.offset != block.received:
             raise InvalidArgument(
                 f"block {block.index}: offset {part.offset} does not follow the "
-                f"{block.received} bytes already received"
+                f"{block.received} bytes already received",
+                task_id=block.task_id,
+                reason=Reason.WRONG_OFFSET,
+                field="offset",
+                facts={
+                    "taskId": block.task_id,
+                    "blockIndex": block.index,
+                    "expectedOffset": block.received,
+                },
             )
         end = block.received + len(part.data)
         if end > block.length:
             raise OutOfRange(
                 f"block {block.index} of task {block.task_id} is {block.length} bytes; "
-                f"data reaches byte {end}"
+                f"data reaches byte {end}",
+                task_id=block.task_id,
+                reason=Reason.DATA_PAST_BLOCK_END,
+                field="data",
+                facts={
+                    "taskId": block.task_id,
+                    "blockIndex": block.index,
+                    "blockLengthBytes": block.length,
+                },
             )
         if part.data:
             if not block.skip_write:
@@ -646,23 +763,43 @@ class BlockReceiver:
         if not 0 <= part.block_index < task.block_count:
             raise OutOfRange(
                 f"block index {part.block_index} is out of range: task {task.task_id} has "
-                f"{task.block_count} blocks"
+                f"{task.block_count} blocks",
+                task_id=task.task_id,
+                reason=Reason.BLOCK_OUT_OF_RANGE,
+                field="block_index",
+                facts={
+                    "taskId": task.task_id,
+                    "blockIndex": part.block_index,
+                    "blockCount": task.block_count,
+                },
             )
         if part.offset != 0:
             raise InvalidArgument(
-                f"block {part.block_index} must start at offset 0 on a stream, not {part.offset}"
+                f"block {part.block_index} must start at offset 0 on a stream, not {part.offset}",
+                task_id=task.task_id,
+                reason=Reason.WRONG_OFFSET,
+                field="offset",
+                facts={"taskId": task.task_id, "blockIndex": part.block_index, "expectedOffset": 0},
             )
         probe = service._repo.probe_block(task.task_id, part.block_index)
         if probe is None:
             raise TaskNotFound(task.task_id)
         if probe.state != TaskState.UPLOADING:
             hint = ": resume it first" if probe.state == TaskState.PAUSED else ""
-            raise IllegalState(f"task {task.task_id} is {probe.state}; it takes no blocks{hint}")
+            raise not_uploading(
+                task.task_id,
+                probe.state,
+                f"task {task.task_id} is {probe.state}; it takes no blocks{hint}",
+            )
         if not probe.committed and task.task_id not in self._writers:
             try:
                 self._writers[task.task_id] = service._store.open_writer(task.task_id)
             except StagingMissing as exc:
-                raise IllegalState(f"task {task.task_id} no longer takes blocks") from exc
+                raise IllegalState(
+                    f"task {task.task_id} no longer takes blocks",
+                    task_id=task.task_id,
+                    facts={"taskId": task.task_id},
+                ) from exc
         service._claim(task.task_id, part.block_index)
         self._block = _Block(
             task_id=task.task_id,
@@ -681,7 +818,10 @@ class BlockReceiver:
         try:
             if declared is None:
                 raise InvalidArgument(
-                    f"the message completing block {block.index} must carry its crc32c"
+                    f"the message completing block {block.index} must carry its crc32c",
+                    task_id=block.task_id,
+                    field="crc32c",
+                    facts={"taskId": block.task_id, "blockIndex": block.index},
                 )
             if block.crc != declared:
                 return BlockAck(
@@ -708,9 +848,18 @@ class BlockReceiver:
             writer.close()
 
 
+def _task_failed(task: Task) -> IntegrityFailure:
+    return IntegrityFailure(
+        f"task {task.task_id} failed: {task.failure_reason}",
+        task_id=task.task_id,
+        reason=Reason.TASK_FAILED,
+        facts={"taskId": task.task_id},
+    )
+
+
 def _require_task_id(task_id: str) -> str:
     if not task_id:
-        raise InvalidArgument("task_id is empty")
+        raise InvalidArgument("task_id is empty", field="task_id")
     return task_id
 
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ferry_server.domain.errors import InvalidArgument, StorageFull
+from ferry_server.domain.errors import InvalidArgument, InvalidStorePath, StorageFull
 from ferry_server.domain.ports import DestinationExists, StagingMissing
 
 _READ_CHUNK = 1024 * 1024
@@ -86,7 +86,7 @@ class FileSystemStore:
         # Task ids come from secrets.token_hex, but they arrive again from clients: never let
         # one name a path.
         if not task_id.isalnum():
-            raise InvalidArgument(f"task_id {task_id!r} is malformed")
+            raise InvalidArgument(f"task_id {task_id!r} is malformed", field="task_id")
         return self._staging / f"{task_id}.part"
 
     def create(self, task_id: str, size: int) -> None:
@@ -103,7 +103,8 @@ class FileSystemStore:
             path.unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 raise StorageFull(
-                    f"not enough disk space to stage {size} bytes; free space or retry later"
+                    f"not enough disk space to stage {size} bytes; free space or retry later",
+                    facts={"requestedBytes": size},
                 ) from exc
             raise
         os.close(fd)
@@ -120,7 +121,8 @@ class FileSystemStore:
             path.unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 raise StorageFull(
-                    f"not enough disk space for {len(data)} bytes; free space or retry later"
+                    f"not enough disk space for {len(data)} bytes; free space or retry later",
+                    facts={"requestedBytes": len(data)},
                 ) from exc
             raise
         finally:
@@ -167,23 +169,23 @@ class FileSystemStore:
         target = self._root / store_path
         real = Path(os.path.realpath(target))
         if real != self._root and self._root not in real.parents:
-            raise InvalidArgument(
+            raise InvalidStorePath(
                 f"store_path {store_path!r} resolves outside the storage root (through a "
                 "symbolic link); choose another path"
             )
         if real == self._root:
-            raise InvalidArgument(f"store_path {store_path!r} names the storage root itself")
+            raise InvalidStorePath(f"store_path {store_path!r} names the storage root itself")
         return target
 
     def check_destination(self, store_path: str) -> None:
         target = self._destination(store_path)
         if target.is_dir():
-            raise InvalidArgument(f"store_path {store_path!r} is a directory")
+            raise InvalidStorePath(f"store_path {store_path!r} is a directory")
         for parent in target.parents:
             if parent == self._root:
                 break
             if parent.exists() and not parent.is_dir():
-                raise InvalidArgument(
+                raise InvalidStorePath(
                     f"store_path {store_path!r}: {parent.relative_to(self._root)} is a file, "
                     "not a directory"
                 )

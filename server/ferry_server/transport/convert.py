@@ -27,7 +27,8 @@ def state_from_pb(value: pb.TaskState.ValueType) -> TaskState:
     except KeyError:
         raise InvalidArgument(
             f"state {value} is not a task state: use TASK_STATE_UPLOADING, "
-            "TASK_STATE_PAUSED or TASK_STATE_CANCELED"
+            "TASK_STATE_PAUSED or TASK_STATE_CANCELED",
+            field="state",
         ) from None
 
 

@@ -1,4 +1,9 @@
-"""Mapping domain errors to gRPC status codes: the one table, and one decorator per RPC shape."""
+"""Mapping domain errors to gRPC statuses: the one table from error class to status code, the
+google.rpc error details each error carries, and one decorator per RPC shape.
+
+Every status a handler returns carries a ``google.rpc.Status`` in the
+``grpc-status-details-bin`` trailer (protos/ferry/v1/errors.proto documents the details).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import NoReturn, TypeVar
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from ferry_server.domain.errors import (
+    BlocksMissing,
     Busy,
     Conflict,
     Corrupted,
@@ -18,6 +28,9 @@ from ferry_server.domain.errors import (
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
+    Overloaded,
+    QuotaExceeded,
+    Reason,
     StorageFull,
     TaskNotFound,
 )
@@ -26,6 +39,13 @@ log = logging.getLogger("ferry.rpc")
 
 #: Trailing metadata key naming the task an error is about (see ferry.proto).
 TASK_ID_METADATA = "ferry-task-id"
+#: ``google.rpc.ErrorInfo.domain`` of every Ferry error: the proto package of ErrorReason.
+ERROR_DOMAIN = "ferry.v1"
+#: ``google.rpc.ResourceInfo.resource_type`` of a task.
+TASK_RESOURCE_TYPE = "ferry.v1.Task"
+#: Missing ranges listed in a PreconditionFailure at most: the trailer must stay well under
+#: gRPC's default 8 KiB metadata limit; QueryMissingBlocks has the whole list.
+MAX_LISTED_RANGES = 32
 
 STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -35,9 +55,14 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
     IntegrityFailure: grpc.StatusCode.DATA_LOSS,
     StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Busy: grpc.StatusCode.ABORTED,
     Corrupted: grpc.StatusCode.ABORTED,
 }
+
+_FIELD_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE})
+_INTERNAL_MESSAGE = "internal server error; the server log has details"
 
 
 def status_for(error: FerryError) -> grpc.StatusCode:
@@ -48,15 +73,79 @@ def status_for(error: FerryError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def rich_status(error: FerryError) -> status_pb2.Status:
+    """The ``google.rpc.Status`` for ``error``: its code, message and details."""
+    code = status_for(error)
+    reason = error.reason if code != grpc.StatusCode.INTERNAL else Reason.INTERNAL_ERROR
+    details: list[Message] = [
+        error_details_pb2.ErrorInfo(reason=reason.value, domain=ERROR_DOMAIN, metadata=error.facts)
+    ]
+    if code in _FIELD_ERROR_CODES:
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error.field or "", description=error.message
+        )
+        details.append(error_details_pb2.BadRequest(field_violations=[violation]))
+    if isinstance(error, BlocksMissing):
+        details.append(_missing_blocks(error))
+    if error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(round(error.retry_after * 1000))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    if error.task_id and _is_header_value(error.task_id):
+        details.append(
+            error_details_pb2.ResourceInfo(
+                resource_type=TASK_RESOURCE_TYPE, resource_name=error.task_id
+            )
+        )
+    return _status(code, error.message, details)
+
+
+def internal_status() -> status_pb2.Status:
+    """The status for a bug: no detail of it leaves the server but the reason."""
+    info = error_details_pb2.ErrorInfo(reason=Reason.INTERNAL_ERROR.value, domain=ERROR_DOMAIN)
+    return _status(grpc.StatusCode.INTERNAL, _INTERNAL_MESSAGE, [info])
+
+
+def _status(code: grpc.StatusCode, message: str, details: list[Message]) -> status_pb2.Status:
+    packed = []
+    for detail in details:
+        wrapper = any_pb2.Any()
+        wrapper.Pack(detail)
+        packed.append(wrapper)
+    number: int = code.value[0]
+    return status_pb2.Status(code=number, message=message, details=packed)
+
+
+def _missing_blocks(error: BlocksMissing) -> error_details_pb2.PreconditionFailure:
+    violations = [
+        error_details_pb2.PreconditionFailure.Violation(
+            type=Reason.BLOCKS_MISSING.value,
+            subject=f"blocks/{r.start}-{r.end - 1}",
+            description=f"blocks {r.start} to {r.end - 1} are not committed",
+        )
+        for r in error.missing[:MAX_LISTED_RANGES]
+    ]
+    return error_details_pb2.PreconditionFailure(violations=violations)
+
+
+def _is_header_value(value: str) -> bool:
+    """Whether ``value`` may travel as an ASCII metadata value (printable, no spaces)."""
+    return value.isascii() and value.isprintable() and " " not in value and bool(value)
+
+
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoReturn:
     if isinstance(error, FerryError):
-        code = status_for(error)
-        log.debug("%s -> %s: %s", method, code.name, error.message)
-        if error.task_id:
-            context.set_trailing_metadata(((TASK_ID_METADATA, error.task_id),))
-        context.abort(code, error.message)
-    log.exception("%s failed on a bug", method, exc_info=error)
-    context.abort(grpc.StatusCode.INTERNAL, "internal server error; the server log has details")
+        status = rpc_status.to_status(rich_status(error))
+        log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message)
+    else:
+        log.exception("%s failed on a bug", method, exc_info=error)
+        status = rpc_status.to_status(internal_status())
+    trailers = tuple(status.trailing_metadata)
+    if isinstance(error, FerryError) and error.task_id and _is_header_value(error.task_id):
+        trailers += ((TASK_ID_METADATA, error.task_id),)
+    # abort_with_status() would replace the trailers; abort() keeps those set here.
+    context.set_trailing_metadata(trailers)
+    context.abort(status.code, status.details)
 
 
 Req = TypeVar("Req")

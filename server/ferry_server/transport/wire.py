@@ -8,7 +8,7 @@ wins, unknown fields are skipped.
 
 from __future__ import annotations
 
-from ferry_server.domain.errors import InvalidArgument
+from ferry_server.domain.errors import InvalidArgument, Reason
 from ferry_server.domain.service import Part
 
 _TASK_ID, _BLOCK_INDEX, _OFFSET, _CRC32C, _DATA = 1, 2, 3, 4, 5
@@ -23,8 +23,12 @@ _EXPECTED_WIRE_TYPE = {
 
 
 class _Malformed(InvalidArgument):
-    def __init__(self, why: str) -> None:
-        super().__init__(f"UploadParts message is not a valid UploadPartsRequest: {why}")
+    reason = Reason.MALFORMED_MESSAGE
+
+    def __init__(self, why: str, *, field: str = "") -> None:
+        super().__init__(
+            f"UploadParts message is not a valid UploadPartsRequest: {why}", field=field
+        )
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -91,7 +95,7 @@ def parse_part(buf: bytes) -> Part:
     try:
         task = task_id.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Malformed("task_id is not UTF-8") from exc
+        raise _Malformed("task_id is not UTF-8", field="task_id") from exc
     if not task:
-        raise InvalidArgument("UploadParts message without task_id")
+        raise InvalidArgument("UploadParts message without task_id", field="task_id")
     return Part(task, block_index, offset, data, crc32c)
