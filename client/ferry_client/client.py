@@ -306,8 +306,11 @@ class FerryClient:
             try:
                 return self._transport.upload_file(request)
             except TransientError as exc:
-                if exc.code == grpc.StatusCode.ABORTED:
-                    # UploadFile's ABORTED: the data did not match its CRC32C on arrival.
+                # UploadFile's ABORTED without a reason (an older server) can only be that too.
+                if exc.ferry_reason == "CHECKSUM_MISMATCH" or (
+                    exc.reason is None and exc.code == grpc.StatusCode.ABORTED
+                ):
+                    # The data did not match its CRC32C on arrival.
                     counters.add(mismatches=1)
                 raise
 
@@ -593,12 +596,18 @@ def _raise_if_stopped(task_id: str, state: TaskState, cause: FerryError | None =
     """Raise TaskPaused or TaskEnded if a task in ``state`` takes no blocks (``cause``: the
     error that revealed it)."""
     code = cause.code if cause is not None else None
+    details = cause.details if cause is not None else None
     if state == TaskState.PAUSED:
         message = cause.message if cause is not None else f"task {task_id} is PAUSED"
-        raise TaskPaused(f"{message}; resume the task and upload again", code=code, task_id=task_id)
+        raise TaskPaused(
+            f"{message}; resume the task and upload again",
+            code=code,
+            task_id=task_id,
+            details=details,
+        )
     if state in (TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED):
         message = cause.message if cause is not None else f"task {task_id} is {state}"
-        raise TaskEnded(message, state=state.value, code=code, task_id=task_id)
+        raise TaskEnded(message, state=state.value, code=code, task_id=task_id, details=details)
 
 
 def _retrying(budget: RetryBudget, call: Callable[[], T]) -> T:
@@ -616,9 +625,7 @@ def _pause_or_raise(budget: RetryBudget, exc: FerryError, *, retryable: bool | N
     delay = budget.next_delay(exc, retryable=retryable)
     if delay is None:
         if retryable or (retryable is None and budget.policy.is_retryable(exc)):
-            raise type(exc)(
-                f"{exc.message}; {budget.describe()}", code=exc.code, task_id=exc.task_id
-            ) from exc
+            raise exc.with_message(f"{exc.message}; {budget.describe()}") from exc
         raise exc
     log.warning("%s; retrying in %.2fs", exc, delay)
     time.sleep(delay)

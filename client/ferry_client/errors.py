@@ -1,14 +1,54 @@
-"""The client's exception hierarchy, and the one table that maps gRPC status codes onto it.
+"""The client's exception hierarchy, the one table that maps gRPC status codes onto it, and
+the reading of the server's machine-readable error details.
 
 ``grpc.RpcError`` never leaves the public API: ``transport`` converts every one of them with
-:func:`from_rpc_error`. Each exception keeps the status code and the server's own message.
+:func:`from_rpc_error`. Each exception keeps the status code, the server's own message and,
+when the server sent them (``grpc-status-details-bin``, see protos/ferry/v1/errors.proto), the
+ErrorInfo reason, domain and metadata, the advised retry delay, the field violations and the
+missing block ranges. Statuses from the gRPC runtime itself (deadline, unreachable server)
+carry none of these: their ``reason`` is ``None``.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Self
 
 import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ferry_client.planning import BlockRange
+
+log = logging.getLogger("ferry.client")
+
+#: ``ErrorInfo.domain`` of Ferry's own reasons.
+FERRY_DOMAIN = "ferry.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One ``google.rpc.BadRequest`` field violation: the request field and what is wrong."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetails:
+    """What a status's ``google.rpc`` details say (all empty when it carried none)."""
+
+    reason: str | None = None
+    domain: str | None = None
+    metadata: Mapping[str, str] | None = None
+    retry_delay: float | None = None
+    field_violations: tuple[FieldViolation, ...] = ()
+    missing_ranges: tuple[BlockRange, ...] = ()
+    resource_name: str | None = None
 
 
 class FerryError(Exception):
@@ -16,7 +56,14 @@ class FerryError(Exception):
 
     ``code`` is the gRPC status code behind the error (``None`` for errors found by the client
     itself), ``message`` the server's message unchanged, and ``task_id`` the task concerned
-    when the client knows it.
+    when the client knows it. From the server's error details, when it sent them:
+
+    - ``reason``: the ``ferry.v1.ErrorReason`` name (e.g. ``"STORE_PATH_TAKEN"``), stable
+      across versions: branch on it, not on the message; ``domain`` is then ``"ferry.v1"``.
+    - ``metadata``: facts about the error, e.g. ``{"taskId": ..., "blockIndex": "3"}``.
+    - ``retry_delay``: seconds the server advises waiting before a retry.
+    - ``field_violations``: the request fields at fault (INVALID_ARGUMENT, OUT_OF_RANGE).
+    - ``missing_ranges``: the blocks Merge found missing (BLOCKS_MISSING), half-open ranges.
     """
 
     def __init__(
@@ -25,16 +72,56 @@ class FerryError(Exception):
         *,
         code: grpc.StatusCode | None = None,
         task_id: str | None = None,
+        details: ErrorDetails | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.task_id = task_id
+        self.details = details if details is not None else ErrorDetails()
+
+    @property
+    def reason(self) -> str | None:
+        return self.details.reason
+
+    @property
+    def domain(self) -> str | None:
+        return self.details.domain
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        return self.details.metadata or {}
+
+    @property
+    def retry_delay(self) -> float | None:
+        return self.details.retry_delay
+
+    @property
+    def field_violations(self) -> tuple[FieldViolation, ...]:
+        return self.details.field_violations
+
+    @property
+    def missing_ranges(self) -> tuple[BlockRange, ...]:
+        return self.details.missing_ranges
+
+    @property
+    def ferry_reason(self) -> str | None:
+        """``reason`` if it is one of Ferry's own (domain ``ferry.v1``), else ``None``."""
+        return self.reason if self.domain == FERRY_DOMAIN else None
+
+    def with_message(self, message: str) -> Self:
+        """A copy of this error with another message (the same class, code and details)."""
+        clone = copy.copy(self)
+        clone.message = message
+        clone.args = (message,)
+        return clone
 
     def __str__(self) -> str:
         if self.code is None:
             return self.message
-        return f"{self.message} ({self.code.name})"
+        if self.reason is None:
+            return f"{self.message} ({self.code.name})"
+        return f"{self.message} ({self.code.name}: {self.reason})"
 
 
 class InvalidRequest(FerryError):
@@ -74,8 +161,9 @@ class TaskEnded(PreconditionFailed):
         state: str,
         code: grpc.StatusCode | None = None,
         task_id: str | None = None,
+        details: ErrorDetails | None = None,
     ) -> None:
-        super().__init__(message, code=code, task_id=task_id)
+        super().__init__(message, code=code, task_id=task_id, details=details)
         self.state = state
 
 
@@ -120,12 +208,72 @@ ERROR_BY_CODE: Mapping[grpc.StatusCode, type[FerryError]] = {
 }
 
 
-def error_for(code: grpc.StatusCode, message: str, *, task_id: str | None = None) -> FerryError:
-    """The exception for a status ``code`` carrying the server's ``message``."""
+def error_for(
+    code: grpc.StatusCode,
+    message: str,
+    *,
+    task_id: str | None = None,
+    details: ErrorDetails | None = None,
+) -> FerryError:
+    """The exception for a status ``code`` carrying the server's ``message`` and ``details``."""
     cls = ERROR_BY_CODE.get(code, ServerError)
     return cls(
-        message or f"the server answered {code.name} without a message", code=code, task_id=task_id
+        message or f"the server answered {code.name} without a message",
+        code=code,
+        task_id=task_id,
+        details=details,
     )
+
+
+def parse_details(status: Any) -> ErrorDetails:
+    """The facts in a ``google.rpc.Status``'s details; unknown detail types are skipped."""
+    found: dict[str, Any] = {}
+    violations: list[FieldViolation] = []
+    ranges: list[BlockRange] = []
+    for packed in status.details:
+        if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            packed.Unpack(info)
+            found.update(reason=info.reason, domain=info.domain, metadata=dict(info.metadata))
+        elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            packed.Unpack(retry)
+            found["retry_delay"] = max(0.0, retry.retry_delay.ToTimedelta().total_seconds())
+        elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            packed.Unpack(bad)
+            violations += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif packed.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            failure = error_details_pb2.PreconditionFailure()
+            packed.Unpack(failure)
+            ranges += [r for v in failure.violations if (r := _blocks_subject(v.type, v.subject))]
+        elif packed.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+            resource = error_details_pb2.ResourceInfo()
+            packed.Unpack(resource)
+            found["resource_name"] = resource.resource_name or None
+    return ErrorDetails(field_violations=tuple(violations), missing_ranges=tuple(ranges), **found)
+
+
+def _blocks_subject(kind: str, subject: str) -> BlockRange | None:
+    """``blocks/FIRST-LAST`` (inclusive) as a half-open range, for a BLOCKS_MISSING violation."""
+    if kind != "BLOCKS_MISSING" or not subject.startswith("blocks/"):
+        return None
+    first, _, last = subject.removeprefix("blocks/").partition("-")
+    try:
+        return BlockRange(int(first), int(last or first) + 1)
+    except ValueError:
+        return None
+
+
+def details_from_call(call: grpc.Call) -> ErrorDetails:
+    """The details in a failed call's ``grpc-status-details-bin`` trailer, if it has any."""
+    try:
+        status: status_pb2.Status | None = rpc_status.from_call(call)
+    except (ValueError, DecodeError) as exc:
+        # Details that disagree with the status, or bytes that do not parse: the status stands.
+        log.debug("ignoring unreadable error details: %r", exc)
+        return ErrorDetails()
+    return parse_details(status) if status is not None else ErrorDetails()
 
 
 #: Trailing metadata key in which the server names the task an error is about.
@@ -143,10 +291,12 @@ def from_rpc_error(error: grpc.RpcError, *, task_id: str | None = None) -> Ferry
     """Convert a ``grpc.RpcError`` (which is also a ``grpc.Call``) into a :class:`FerryError`."""
     if isinstance(error, grpc.Call):
         code = error.code()
-        details = error.details() or ""
+        message = error.details() or ""
         if task_id is None:
             task_id = _task_id_from(error)
+        details = details_from_call(error)
     else:
         code = grpc.StatusCode.UNKNOWN
-        details = str(error)
-    return error_for(code, details, task_id=task_id)
+        message = str(error)
+        details = ErrorDetails()
+    return error_for(code, message, task_id=task_id, details=details)

@@ -6,6 +6,12 @@ One :class:`RetryPolicy` (immutable configuration) makes a :class:`RetryBudget` 
 the last *progress*: a committed block resets them, so a long upload over a flaky link is not
 cut short by failures it has already recovered from, while an upload that makes no progress
 stops after ``max_attempts`` failures or ``max_elapsed`` seconds.
+
+Whether to retry is decided by the server's reason when it gave one of Ferry's (e.g. a
+RESOURCE_EXHAUSTED for DISK_FULL or OVERLOADED is retried, for QUOTA_EXCEEDED it is not), else
+by the status code. A delay the server advises (RetryInfo) is a floor: the client waits at
+least that long, and gives up instead when the advice exceeds ``max_retry_delay`` or the time
+left under ``max_elapsed``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
+from ferry.v1 import errors_pb2
 
 from ferry_client.errors import ChecksumMismatch, FerryError
 
@@ -29,6 +36,20 @@ RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.ABORTED,
     }
+)
+
+
+#: Ferry's reasons worth retrying (protos/ferry/v1/errors.proto says "Retry: yes"). A known
+#: reason not listed here is permanent whatever its code (e.g. QUOTA_EXCEEDED).
+RETRYABLE_REASONS: frozenset[str] = frozenset(
+    {"BUSY", "MERGE_IN_PROGRESS", "CHECKSUM_MISMATCH", "DISK_FULL", "OVERLOADED"}
+)
+#: Every reason this client knows; a status with another (a newer server's) falls back to its
+#: code.
+KNOWN_REASONS: frozenset[str] = frozenset(
+    value.name
+    for value in errors_pb2.ErrorReason.DESCRIPTOR.values
+    if value.name != "ERROR_REASON_UNSPECIFIED"
 )
 
 
@@ -48,8 +69,11 @@ class RetryPolicy:
             (``None``: no limit on the count).
         max_elapsed: give up once this many seconds passed since the last progress (or the
             start) and another failure happens (``None``: no limit on time).
-        retryable_codes: status codes worth retrying. A block rejected for its checksum is
-            always retryable.
+        retryable_codes: status codes worth retrying when the server gave no reason this
+            client knows. A block rejected for its checksum is always retryable.
+        retryable_reasons: Ferry's error reasons worth retrying; they decide over the code.
+        max_retry_delay: longest delay the server may advise (RetryInfo) for the client to
+            still wait and retry; beyond it the client gives up at once.
     """
 
     initial_backoff: float = 0.1
@@ -58,6 +82,8 @@ class RetryPolicy:
     max_attempts: int | None = 20
     max_elapsed: float | None = 300.0
     retryable_codes: frozenset[grpc.StatusCode] = RETRYABLE_CODES
+    retryable_reasons: frozenset[str] = RETRYABLE_REASONS
+    max_retry_delay: float = 60.0
 
     def __post_init__(self) -> None:
         if self.initial_backoff < 0 or self.max_backoff < self.initial_backoff:
@@ -68,11 +94,16 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1 (or None)")
         if self.max_elapsed is not None and self.max_elapsed < 0:
             raise ValueError("max_elapsed must not be negative (or None)")
+        if self.max_retry_delay < 0:
+            raise ValueError("max_retry_delay must not be negative")
 
     def is_retryable(self, error: FerryError) -> bool:
         """Whether ``error`` may succeed when tried again."""
         if isinstance(error, ChecksumMismatch):
             return True
+        reason = error.ferry_reason
+        if reason in KNOWN_REASONS:
+            return reason in self.retryable_reasons
         return error.code is not None and error.code in self.retryable_codes
 
     def backoff_bound(self, failures: int) -> float:
@@ -135,10 +166,16 @@ class RetryBudget:
             elapsed = self.clock() - self._since
             if policy.max_elapsed is not None and elapsed >= policy.max_elapsed:
                 return None
+            left = None if policy.max_elapsed is None else policy.max_elapsed - elapsed
             delay = self.rng.uniform(0.0, policy.backoff_bound(self.failures))
-            if policy.max_elapsed is not None:
-                delay = min(delay, max(0.0, policy.max_elapsed - elapsed))
-            return delay
+            advised = error.retry_delay
+            if advised is not None:
+                # Retrying sooner than the server asked only adds to its load: wait at least
+                # that long, or not at all.
+                if advised > policy.max_retry_delay or (left is not None and advised > left):
+                    return None
+                return max(delay, advised) if left is None else min(max(delay, advised), left)
+            return delay if left is None else min(delay, left)
 
     def describe(self) -> str:
         """How much was used, for the message of the error that ends the operation."""
