@@ -29,8 +29,10 @@ import grpc
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_client.errors import (
+    FERRY_DOMAIN,
     AlreadyExists,
     ChecksumMismatch,
+    ErrorDetails,
     FerryError,
     IntegrityError,
     NotFound,
@@ -596,7 +598,16 @@ def _raise_if_stopped(task_id: str, state: TaskState, cause: FerryError | None =
     """Raise TaskPaused or TaskEnded if a task in ``state`` takes no blocks (``cause``: the
     error that revealed it)."""
     code = cause.code if cause is not None else None
-    details = cause.details if cause is not None else None
+    # Found from the task's state rather than from an error: say it as the server would have.
+    details = (
+        cause.details
+        if cause is not None and cause.reason is not None
+        else ErrorDetails(
+            reason="TASK_PAUSED" if state == TaskState.PAUSED else "TASK_NOT_UPLOADING",
+            domain=FERRY_DOMAIN,
+            metadata={"taskId": task_id, "state": state.value},
+        )
+    )
     if state == TaskState.PAUSED:
         message = cause.message if cause is not None else f"task {task_id} is PAUSED"
         raise TaskPaused(

@@ -117,11 +117,8 @@ class FerryError(Exception):
         return clone
 
     def __str__(self) -> str:
-        if self.code is None:
-            return self.message
-        if self.reason is None:
-            return f"{self.message} ({self.code.name})"
-        return f"{self.message} ({self.code.name}: {self.reason})"
+        label = ": ".join(x for x in (self.code.name if self.code else None, self.reason) if x)
+        return f"{self.message} ({label})" if label else self.message
 
 
 class InvalidRequest(FerryError):
