@@ -23,8 +23,8 @@ from ferry_client import (
 from ferry_client.state import Remembered, StateFile, UploadKey
 from ferry_server.app import FerryServer
 
-from tests.functional.test_error_reasons import file_size_limit
 from tests.support.client_tools import QUICK_RETRY, MiB, make_file
+from tests.support.disk import file_size_limit
 from tests.support.protocol import KiB, create
 
 

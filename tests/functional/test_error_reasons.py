@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import resource
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from ferry_server.persistence.repository import SqlTaskRepository
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from tests.support.disk import file_size_limit
 from tests.support.protocol import KiB, block_messages, create, upload
 
 MiB = 1024 * KiB
@@ -663,20 +662,6 @@ def _merge_in_progress(env: Env) -> tuple[grpc.RpcError, Expected]:
 
 
 # -- RESOURCE_EXHAUSTED ---------------------------------------------------------------------
-
-
-@contextmanager
-def file_size_limit(limit: int) -> Iterator[None]:
-    """Files of this process (the in-process server's too) cannot grow past ``limit`` bytes:
-    preallocating more fails with EFBIG, as on a full disk."""
-    previous = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, previous)
-        signal.signal(signal.SIGXFSZ, handler)
 
 
 @case("DISK_FULL")

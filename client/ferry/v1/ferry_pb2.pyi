@@ -9,13 +9,28 @@ QueryMissingBlocks tells what the server still lacks, and Merge verifies the
 whole file and publishes it atomically at its destination. SetState pauses,
 resumes or cancels a task.
 
-Every failure is a gRPC status with a human-readable message. The codes each
-RPC returns are listed on the RPC. Codes that mean "try again" are
-UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED; all other
-codes are permanent for the request that caused them. An error about a
-particular task carries its id in the trailing metadata key
-`ferry-task-id`: notably ALREADY_EXISTS from CreateTask or UploadFile
-because an active task holds the store_path names that task.
+Every failure is a gRPC status with a human-readable message and, for
+programs, a google.rpc.Status in the `grpc-status-details-bin` trailer
+(the google.rpc error model, AIP-193): a google.rpc.ErrorInfo whose domain
+is "ferry.v1" and whose reason is a ferry.v1.ErrorReason name
+(ferry/v1/errors.proto documents each reason, its details and whether to
+retry), plus BadRequest, PreconditionFailure, RetryInfo or ResourceInfo
+where they apply. Branch on the reason, not on the message. The codes and
+reasons each RPC returns are listed on the RPC as "CODE (REASON, ...)".
+
+Codes that mean "try again" are UNAVAILABLE, DEADLINE_EXCEEDED,
+RESOURCE_EXHAUSTED and ABORTED, except where the reason says otherwise
+(RESOURCE_EXHAUSTED with QUOTA_EXCEEDED is not retried); wait at least
+RetryInfo's delay when one is given. All other codes are permanent for the
+request that caused them. Statuses from the gRPC runtime itself (deadline,
+unreachable server, a message over the transport limit) carry no details:
+decide on their code.
+
+An error about an existing task the caller may see names it in the
+trailing metadata key `ferry-task-id` (and in ResourceInfo): notably
+ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
+task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
+unknown id is never repeated back in a trailer.
 """
 
 from collections import abc as _abc
@@ -288,7 +303,11 @@ class CreateTaskRequest(_message.Message):
     """
     store_path: _builtins.str
     """Destination relative to the storage root: normalised, "/"-separated, no
-    "." or ".." components, no control characters, at most 1024 bytes.
+    empty, "." or ".." components, no leading or trailing "/", no control
+    characters (NUL included), at most 1024 bytes (255 per component). A
+    backslash anywhere is refused (INVALID_STORE_PATH), never taken as a
+    separator or an ordinary character, so that one path names one file on
+    every platform.
     """
     block_size: _builtins.int
     """Requested block size in bytes; 0 for the server's default. Must be a
@@ -643,7 +662,9 @@ class UploadFileRequest(_message.Message):
     overwrite: _builtins.bool
     """Replace an existing file at store_path."""
     crc32c: _builtins.int
-    """CRC32C (Castagnoli) of `data`. Required."""
+    """CRC32C (Castagnoli) of `data`. Required: without it the call is
+    INVALID_ARGUMENT (INVALID_FIELD).
+    """
     data: _builtins.bytes
     """The whole file: at most 1 MiB. Its length is the file's size."""
     @_builtins.property

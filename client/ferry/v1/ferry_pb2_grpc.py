@@ -85,16 +85,25 @@ class FerryServiceServicer:
         say which file it is): such a task is resumed by its task_id. Nothing is
         written when the request is rejected.
 
-        Status codes:
+        Status codes (reasons):
         - OK: the task was created or resumed.
-        - INVALID_ARGUMENT: bad store_path (absolute, not normalised, "..",
-        control characters, too long, escaping the storage root through a
-        symlink), malformed sha256, a block_size outside the server's bounds or
-        not a multiple of 64 KiB, an empty file_name, oversized metadata.
-        - OUT_OF_RANGE: size exceeds the server's maximum file size.
-        - ALREADY_EXISTS: another active task targets the same store_path, or a
-        file exists at store_path and `overwrite` is false.
-        - RESOURCE_EXHAUSTED: not enough disk space to stage the file.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+        absolute, not normalised, "..", control characters, a backslash, too
+        long, naming a directory, escaping the storage root through a
+        symlink).
+        - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+        server's bounds or not a multiple of 64 KiB.
+        - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+        or control-character file_name, oversized metadata.
+        - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+        size.
+        - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+        same store_path (for another file, or declared without sha256).
+        - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+        `overwrite` is false.
+        - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+        file.
+        - ABORTED (BUSY): the same store_path is being declared concurrently.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,21 +122,30 @@ class FerryServiceServicer:
         committed; the stream goes on. Re-sending a committed block is a no-op
         answered with BLOCK_STATUS_COMMITTED.
 
-        Status codes that end the stream (committed blocks stay committed; a
-        block in progress is dropped and stays missing):
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: missing task_id, a wrong offset (not where the block
-        left off), a new block started before the previous one was complete,
-        the block's last message without crc32c, data larger than 1 MiB in one
-        message, a message that cannot be parsed.
-        - OUT_OF_RANGE: block_index >= block_count, or data past the block's end.
-        - FAILED_PRECONDITION: the task is not UPLOADING (paused, canceled,
-        completed, ...); a pause or cancel on any replica stops the stream
-        within one block.
-        - ABORTED: the same block is being received by another stream on this
-        server; retry later.
-        - RESOURCE_EXHAUSTED: a message larger than the transport limit (2 MiB),
-        or the disk is full.
+        Status codes (reasons) that end the stream (committed blocks stay
+        committed; a block in progress is dropped and stays missing):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+        message without crc32c.
+        - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+        off (a block starts at offset 0).
+        - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+        previous one was complete.
+        - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+        message.
+        - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+        - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+        - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+        - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+        expired, completed or failed. A pause or cancel on any replica stops
+        the stream within one block.
+        - ABORTED (BUSY): the same block is being received by another stream on
+        this server; retry after RetryInfo's delay.
+        - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+        RetryInfo's delay.
+        - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+        larger than the transport limit (2 MiB).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,9 +155,9 @@ class FerryServiceServicer:
         """Reports which blocks the server still lacks, as half-open ranges. For a
         task that stays UPLOADING or PAUSED the missing set only shrinks.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,12 +167,15 @@ class FerryServiceServicer:
         """Pauses, resumes or cancels a task. Setting the state a task is already in
         is a no-op. Canceling deletes the staged bytes.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: a target state other than UPLOADING, PAUSED or
-        CANCELED.
-        - FAILED_PRECONDITION: an illegal transition (e.g. pausing a COMPLETED
-        task), or the task is being merged.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+        other than UPLOADING, PAUSED or CANCELED.
+        - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+        pausing a COMPLETED task).
+        - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+        - ABORTED (BUSY): the task's state changed concurrently, again and
+        again; retry.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -168,20 +189,29 @@ class FerryServiceServicer:
         replicas are asked to merge the same task at once, one publishes and all
         answer with the same result.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
-        - FAILED_PRECONDITION: blocks are missing (the message names the missing
-        ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
-        - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
-        sha256 declared at CreateTask.
-        - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
-        task is now FAILED and its staged bytes are deleted.
-        - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
-        - INVALID_ARGUMENT: store_path now escapes the storage root (a symlink
-        was created after the task).
-        - ABORTED: another replica is merging this task and did not finish within
-        the call's deadline; retry.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+        - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+        one declared at CreateTask.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+        storage root (a symlink was created after the task).
+        - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+        and a PreconditionFailure name the missing ranges.
+        - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+        EXPIRED.
+        - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+        outside Ferry.
+        - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+        declared one; the task is now FAILED and its staged bytes are deleted.
+        - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+        mismatch).
+        - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+        overwrite is false.
+        - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+        task and did not finish within the call's deadline; retry after
+        RetryInfo's delay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -190,9 +220,9 @@ class FerryServiceServicer:
     def GetTask(self, request, context):
         """Returns a task.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -207,16 +237,20 @@ class FerryServiceServicer:
         that published them, with `resumed` set. (A large file sent again through
         CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
-        Status codes:
+        Status codes (reasons):
         - OK: the file is published; the task is COMPLETED.
-        - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
-        - ABORTED: the data does not match its CRC32C (corrupted in transit):
-        nothing was written; send it again.
-        - DATA_LOSS: the data does not match the declared SHA-256: nothing was
-        published.
-        - ALREADY_EXISTS: an active task targets store_path, or another file
-        exists there and overwrite is false.
-        - RESOURCE_EXHAUSTED: not enough disk space.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+        CreateTask.
+        - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+        - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+        - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+        (corrupted in transit): nothing was written; send it again.
+        - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+        SHA-256: nothing was published.
+        - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+        - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+        overwrite is false.
+        - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

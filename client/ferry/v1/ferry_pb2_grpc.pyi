@@ -9,13 +9,28 @@ QueryMissingBlocks tells what the server still lacks, and Merge verifies the
 whole file and publishes it atomically at its destination. SetState pauses,
 resumes or cancels a task.
 
-Every failure is a gRPC status with a human-readable message. The codes each
-RPC returns are listed on the RPC. Codes that mean "try again" are
-UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED; all other
-codes are permanent for the request that caused them. An error about a
-particular task carries its id in the trailing metadata key
-`ferry-task-id`: notably ALREADY_EXISTS from CreateTask or UploadFile
-because an active task holds the store_path names that task.
+Every failure is a gRPC status with a human-readable message and, for
+programs, a google.rpc.Status in the `grpc-status-details-bin` trailer
+(the google.rpc error model, AIP-193): a google.rpc.ErrorInfo whose domain
+is "ferry.v1" and whose reason is a ferry.v1.ErrorReason name
+(ferry/v1/errors.proto documents each reason, its details and whether to
+retry), plus BadRequest, PreconditionFailure, RetryInfo or ResourceInfo
+where they apply. Branch on the reason, not on the message. The codes and
+reasons each RPC returns are listed on the RPC as "CODE (REASON, ...)".
+
+Codes that mean "try again" are UNAVAILABLE, DEADLINE_EXCEEDED,
+RESOURCE_EXHAUSTED and ABORTED, except where the reason says otherwise
+(RESOURCE_EXHAUSTED with QUOTA_EXCEEDED is not retried); wait at least
+RetryInfo's delay when one is given. All other codes are permanent for the
+request that caused them. Statuses from the gRPC runtime itself (deadline,
+unreachable server, a message over the transport limit) carry no details:
+decide on their code.
+
+An error about an existing task the caller may see names it in the
+trailing metadata key `ferry-task-id` (and in ResourceInfo): notably
+ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
+task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
+unknown id is never repeated back in a trailer.
 """
 
 from collections import abc as _abc
@@ -57,16 +72,25 @@ class FerryServiceStub:
     say which file it is): such a task is resumed by its task_id. Nothing is
     written when the request is rejected.
 
-    Status codes:
+    Status codes (reasons):
     - OK: the task was created or resumed.
-    - INVALID_ARGUMENT: bad store_path (absolute, not normalised, "..",
-      control characters, too long, escaping the storage root through a
-      symlink), malformed sha256, a block_size outside the server's bounds or
-      not a multiple of 64 KiB, an empty file_name, oversized metadata.
-    - OUT_OF_RANGE: size exceeds the server's maximum file size.
-    - ALREADY_EXISTS: another active task targets the same store_path, or a
-      file exists at store_path and `overwrite` is false.
-    - RESOURCE_EXHAUSTED: not enough disk space to stage the file.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+      absolute, not normalised, "..", control characters, a backslash, too
+      long, naming a directory, escaping the storage root through a
+      symlink).
+    - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+      server's bounds or not a multiple of 64 KiB.
+    - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+      or control-character file_name, oversized metadata.
+    - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+      size.
+    - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+      same store_path (for another file, or declared without sha256).
+    - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+      `overwrite` is false.
+    - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+      file.
+    - ABORTED (BUSY): the same store_path is being declared concurrently.
     """
     UploadParts: _grpc.StreamStreamMultiCallable[_ferry_pb2.UploadPartsRequest, _ferry_pb2.UploadPartsResponse]
     """Streams block data. Each client message carries a piece of one block;
@@ -81,40 +105,52 @@ class FerryServiceStub:
     committed; the stream goes on. Re-sending a committed block is a no-op
     answered with BLOCK_STATUS_COMMITTED.
 
-    Status codes that end the stream (committed blocks stay committed; a
-    block in progress is dropped and stays missing):
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: missing task_id, a wrong offset (not where the block
-      left off), a new block started before the previous one was complete,
-      the block's last message without crc32c, data larger than 1 MiB in one
-      message, a message that cannot be parsed.
-    - OUT_OF_RANGE: block_index >= block_count, or data past the block's end.
-    - FAILED_PRECONDITION: the task is not UPLOADING (paused, canceled,
-      completed, ...); a pause or cancel on any replica stops the stream
-      within one block.
-    - ABORTED: the same block is being received by another stream on this
-      server; retry later.
-    - RESOURCE_EXHAUSTED: a message larger than the transport limit (2 MiB),
-      or the disk is full.
+    Status codes (reasons) that end the stream (committed blocks stay
+    committed; a block in progress is dropped and stays missing):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+      message without crc32c.
+    - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+      off (a block starts at offset 0).
+    - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+      previous one was complete.
+    - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+      message.
+    - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+    - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+    - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+    - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+      expired, completed or failed. A pause or cancel on any replica stops
+      the stream within one block.
+    - ABORTED (BUSY): the same block is being received by another stream on
+      this server; retry after RetryInfo's delay.
+    - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+      RetryInfo's delay.
+    - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+      larger than the transport limit (2 MiB).
     """
     QueryMissingBlocks: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]
     """Reports which blocks the server still lacks, as half-open ranges. For a
     task that stays UPLOADING or PAUSED the missing set only shrinks.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
     SetState: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.SetStateRequest, _ferry_pb2.SetStateResponse]
     """Pauses, resumes or cancels a task. Setting the state a task is already in
     is a no-op. Canceling deletes the staged bytes.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: a target state other than UPLOADING, PAUSED or
-      CANCELED.
-    - FAILED_PRECONDITION: an illegal transition (e.g. pausing a COMPLETED
-      task), or the task is being merged.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+      other than UPLOADING, PAUSED or CANCELED.
+    - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+      pausing a COMPLETED task).
+    - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+    - ABORTED (BUSY): the task's state changed concurrently, again and
+      again; retry.
     """
     Merge: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.MergeRequest, _ferry_pb2.MergeResponse]
     """Verifies and publishes the file: every block must be committed, the
@@ -124,27 +160,36 @@ class FerryServiceStub:
     replicas are asked to merge the same task at once, one publishes and all
     answer with the same result.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
-    - FAILED_PRECONDITION: blocks are missing (the message names the missing
-      ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
-    - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
-      sha256 declared at CreateTask.
-    - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
-      task is now FAILED and its staged bytes are deleted.
-    - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
-    - INVALID_ARGUMENT: store_path now escapes the storage root (a symlink
-      was created after the task).
-    - ABORTED: another replica is merging this task and did not finish within
-      the call's deadline; retry.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+    - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+      one declared at CreateTask.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+      storage root (a symlink was created after the task).
+    - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+      and a PreconditionFailure name the missing ranges.
+    - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+      EXPIRED.
+    - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+      outside Ferry.
+    - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+      declared one; the task is now FAILED and its staged bytes are deleted.
+    - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+      mismatch).
+    - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+      overwrite is false.
+    - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+      task and did not finish within the call's deadline; retry after
+      RetryInfo's delay.
     """
     GetTask: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.GetTaskRequest, _ferry_pb2.GetTaskResponse]
     """Returns a task.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
     UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -155,16 +200,20 @@ class FerryServiceStub:
     that published them, with `resumed` set. (A large file sent again through
     CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
-    Status codes:
+    Status codes (reasons):
     - OK: the file is published; the task is COMPLETED.
-    - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
-    - ABORTED: the data does not match its CRC32C (corrupted in transit):
-      nothing was written; send it again.
-    - DATA_LOSS: the data does not match the declared SHA-256: nothing was
-      published.
-    - ALREADY_EXISTS: an active task targets store_path, or another file
-      exists there and overwrite is false.
-    - RESOURCE_EXHAUSTED: not enough disk space.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+      CreateTask.
+    - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+    - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+    - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+      (corrupted in transit): nothing was written; send it again.
+    - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+      SHA-256: nothing was published.
+    - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+    - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+      overwrite is false.
+    - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
     """
 
 @_typing.type_check_only
@@ -181,16 +230,25 @@ class FerryServiceAsyncStub(FerryServiceStub):
     say which file it is): such a task is resumed by its task_id. Nothing is
     written when the request is rejected.
 
-    Status codes:
+    Status codes (reasons):
     - OK: the task was created or resumed.
-    - INVALID_ARGUMENT: bad store_path (absolute, not normalised, "..",
-      control characters, too long, escaping the storage root through a
-      symlink), malformed sha256, a block_size outside the server's bounds or
-      not a multiple of 64 KiB, an empty file_name, oversized metadata.
-    - OUT_OF_RANGE: size exceeds the server's maximum file size.
-    - ALREADY_EXISTS: another active task targets the same store_path, or a
-      file exists at store_path and `overwrite` is false.
-    - RESOURCE_EXHAUSTED: not enough disk space to stage the file.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+      absolute, not normalised, "..", control characters, a backslash, too
+      long, naming a directory, escaping the storage root through a
+      symlink).
+    - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+      server's bounds or not a multiple of 64 KiB.
+    - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+      or control-character file_name, oversized metadata.
+    - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+      size.
+    - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+      same store_path (for another file, or declared without sha256).
+    - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+      `overwrite` is false.
+    - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+      file.
+    - ABORTED (BUSY): the same store_path is being declared concurrently.
     """
     UploadParts: _aio.StreamStreamMultiCallable[_ferry_pb2.UploadPartsRequest, _ferry_pb2.UploadPartsResponse]  # type: ignore[assignment]
     """Streams block data. Each client message carries a piece of one block;
@@ -205,40 +263,52 @@ class FerryServiceAsyncStub(FerryServiceStub):
     committed; the stream goes on. Re-sending a committed block is a no-op
     answered with BLOCK_STATUS_COMMITTED.
 
-    Status codes that end the stream (committed blocks stay committed; a
-    block in progress is dropped and stays missing):
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: missing task_id, a wrong offset (not where the block
-      left off), a new block started before the previous one was complete,
-      the block's last message without crc32c, data larger than 1 MiB in one
-      message, a message that cannot be parsed.
-    - OUT_OF_RANGE: block_index >= block_count, or data past the block's end.
-    - FAILED_PRECONDITION: the task is not UPLOADING (paused, canceled,
-      completed, ...); a pause or cancel on any replica stops the stream
-      within one block.
-    - ABORTED: the same block is being received by another stream on this
-      server; retry later.
-    - RESOURCE_EXHAUSTED: a message larger than the transport limit (2 MiB),
-      or the disk is full.
+    Status codes (reasons) that end the stream (committed blocks stay
+    committed; a block in progress is dropped and stays missing):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+      message without crc32c.
+    - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+      off (a block starts at offset 0).
+    - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+      previous one was complete.
+    - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+      message.
+    - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+    - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+    - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+    - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+      expired, completed or failed. A pause or cancel on any replica stops
+      the stream within one block.
+    - ABORTED (BUSY): the same block is being received by another stream on
+      this server; retry after RetryInfo's delay.
+    - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+      RetryInfo's delay.
+    - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+      larger than the transport limit (2 MiB).
     """
     QueryMissingBlocks: _aio.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]  # type: ignore[assignment]
     """Reports which blocks the server still lacks, as half-open ranges. For a
     task that stays UPLOADING or PAUSED the missing set only shrinks.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
     SetState: _aio.UnaryUnaryMultiCallable[_ferry_pb2.SetStateRequest, _ferry_pb2.SetStateResponse]  # type: ignore[assignment]
     """Pauses, resumes or cancels a task. Setting the state a task is already in
     is a no-op. Canceling deletes the staged bytes.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: a target state other than UPLOADING, PAUSED or
-      CANCELED.
-    - FAILED_PRECONDITION: an illegal transition (e.g. pausing a COMPLETED
-      task), or the task is being merged.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+      other than UPLOADING, PAUSED or CANCELED.
+    - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+      pausing a COMPLETED task).
+    - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+    - ABORTED (BUSY): the task's state changed concurrently, again and
+      again; retry.
     """
     Merge: _aio.UnaryUnaryMultiCallable[_ferry_pb2.MergeRequest, _ferry_pb2.MergeResponse]  # type: ignore[assignment]
     """Verifies and publishes the file: every block must be committed, the
@@ -248,27 +318,36 @@ class FerryServiceAsyncStub(FerryServiceStub):
     replicas are asked to merge the same task at once, one publishes and all
     answer with the same result.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
-    - FAILED_PRECONDITION: blocks are missing (the message names the missing
-      ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
-    - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
-      sha256 declared at CreateTask.
-    - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
-      task is now FAILED and its staged bytes are deleted.
-    - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
-    - INVALID_ARGUMENT: store_path now escapes the storage root (a symlink
-      was created after the task).
-    - ABORTED: another replica is merging this task and did not finish within
-      the call's deadline; retry.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+    - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+      one declared at CreateTask.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+      storage root (a symlink was created after the task).
+    - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+      and a PreconditionFailure name the missing ranges.
+    - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+      EXPIRED.
+    - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+      outside Ferry.
+    - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+      declared one; the task is now FAILED and its staged bytes are deleted.
+    - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+      mismatch).
+    - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+      overwrite is false.
+    - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+      task and did not finish within the call's deadline; retry after
+      RetryInfo's delay.
     """
     GetTask: _aio.UnaryUnaryMultiCallable[_ferry_pb2.GetTaskRequest, _ferry_pb2.GetTaskResponse]  # type: ignore[assignment]
     """Returns a task.
 
-    Status codes:
-    - NOT_FOUND: unknown task_id.
-    - INVALID_ARGUMENT: empty task_id.
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
     UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -279,16 +358,20 @@ class FerryServiceAsyncStub(FerryServiceStub):
     that published them, with `resumed` set. (A large file sent again through
     CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
-    Status codes:
+    Status codes (reasons):
     - OK: the file is published; the task is COMPLETED.
-    - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
-    - ABORTED: the data does not match its CRC32C (corrupted in transit):
-      nothing was written; send it again.
-    - DATA_LOSS: the data does not match the declared SHA-256: nothing was
-      published.
-    - ALREADY_EXISTS: an active task targets store_path, or another file
-      exists there and overwrite is false.
-    - RESOURCE_EXHAUSTED: not enough disk space.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+      CreateTask.
+    - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+    - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+    - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+      (corrupted in transit): nothing was written; send it again.
+    - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+      SHA-256: nothing was published.
+    - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+    - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+      overwrite is false.
+    - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
     """
 
 class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -308,16 +391,25 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         say which file it is): such a task is resumed by its task_id. Nothing is
         written when the request is rejected.
 
-        Status codes:
+        Status codes (reasons):
         - OK: the task was created or resumed.
-        - INVALID_ARGUMENT: bad store_path (absolute, not normalised, "..",
-          control characters, too long, escaping the storage root through a
-          symlink), malformed sha256, a block_size outside the server's bounds or
-          not a multiple of 64 KiB, an empty file_name, oversized metadata.
-        - OUT_OF_RANGE: size exceeds the server's maximum file size.
-        - ALREADY_EXISTS: another active task targets the same store_path, or a
-          file exists at store_path and `overwrite` is false.
-        - RESOURCE_EXHAUSTED: not enough disk space to stage the file.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+          absolute, not normalised, "..", control characters, a backslash, too
+          long, naming a directory, escaping the storage root through a
+          symlink).
+        - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+          server's bounds or not a multiple of 64 KiB.
+        - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+          or control-character file_name, oversized metadata.
+        - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+          size.
+        - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+          same store_path (for another file, or declared without sha256).
+        - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+          `overwrite` is false.
+        - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+          file.
+        - ABORTED (BUSY): the same store_path is being declared concurrently.
         """
 
     @_abc_1.abstractmethod
@@ -338,21 +430,30 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         committed; the stream goes on. Re-sending a committed block is a no-op
         answered with BLOCK_STATUS_COMMITTED.
 
-        Status codes that end the stream (committed blocks stay committed; a
-        block in progress is dropped and stays missing):
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: missing task_id, a wrong offset (not where the block
-          left off), a new block started before the previous one was complete,
-          the block's last message without crc32c, data larger than 1 MiB in one
-          message, a message that cannot be parsed.
-        - OUT_OF_RANGE: block_index >= block_count, or data past the block's end.
-        - FAILED_PRECONDITION: the task is not UPLOADING (paused, canceled,
-          completed, ...); a pause or cancel on any replica stops the stream
-          within one block.
-        - ABORTED: the same block is being received by another stream on this
-          server; retry later.
-        - RESOURCE_EXHAUSTED: a message larger than the transport limit (2 MiB),
-          or the disk is full.
+        Status codes (reasons) that end the stream (committed blocks stay
+        committed; a block in progress is dropped and stays missing):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+          message without crc32c.
+        - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+          off (a block starts at offset 0).
+        - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+          previous one was complete.
+        - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+          message.
+        - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+        - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+        - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+        - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+          expired, completed or failed. A pause or cancel on any replica stops
+          the stream within one block.
+        - ABORTED (BUSY): the same block is being received by another stream on
+          this server; retry after RetryInfo's delay.
+        - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+          RetryInfo's delay.
+        - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+          larger than the transport limit (2 MiB).
         """
 
     @_abc_1.abstractmethod
@@ -364,9 +465,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Reports which blocks the server still lacks, as half-open ranges. For a
         task that stays UPLOADING or PAUSED the missing set only shrinks.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         """
 
     @_abc_1.abstractmethod
@@ -378,12 +479,15 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Pauses, resumes or cancels a task. Setting the state a task is already in
         is a no-op. Canceling deletes the staged bytes.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: a target state other than UPLOADING, PAUSED or
-          CANCELED.
-        - FAILED_PRECONDITION: an illegal transition (e.g. pausing a COMPLETED
-          task), or the task is being merged.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+          other than UPLOADING, PAUSED or CANCELED.
+        - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+          pausing a COMPLETED task).
+        - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+        - ABORTED (BUSY): the task's state changed concurrently, again and
+          again; retry.
         """
 
     @_abc_1.abstractmethod
@@ -399,20 +503,29 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         replicas are asked to merge the same task at once, one publishes and all
         answer with the same result.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
-        - FAILED_PRECONDITION: blocks are missing (the message names the missing
-          ranges), the task is PAUSED, CANCELED, EXPIRED or FAILED.
-        - INVALID_ARGUMENT: a malformed sha256, or one that differs from the
-          sha256 declared at CreateTask.
-        - DATA_LOSS: the whole-file SHA-256 does not match the declared one; the
-          task is now FAILED and its staged bytes are deleted.
-        - ALREADY_EXISTS: a file appeared at store_path and overwrite is false.
-        - INVALID_ARGUMENT: store_path now escapes the storage root (a symlink
-          was created after the task).
-        - ABORTED: another replica is merging this task and did not finish within
-          the call's deadline; retry.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+        - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+          one declared at CreateTask.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+          storage root (a symlink was created after the task).
+        - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+          and a PreconditionFailure name the missing ranges.
+        - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+          EXPIRED.
+        - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+          outside Ferry.
+        - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+          declared one; the task is now FAILED and its staged bytes are deleted.
+        - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+          mismatch).
+        - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+          overwrite is false.
+        - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+          task and did not finish within the call's deadline; retry after
+          RetryInfo's delay.
         """
 
     @_abc_1.abstractmethod
@@ -423,9 +536,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_ferry_pb2.GetTaskResponse, _abc.Awaitable[_ferry_pb2.GetTaskResponse]]:
         """Returns a task.
 
-        Status codes:
-        - NOT_FOUND: unknown task_id.
-        - INVALID_ARGUMENT: empty task_id.
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         """
 
     @_abc_1.abstractmethod
@@ -442,16 +555,20 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         that published them, with `resumed` set. (A large file sent again through
         CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
 
-        Status codes:
+        Status codes (reasons):
         - OK: the file is published; the task is COMPLETED.
-        - INVALID_ARGUMENT: as for CreateTask; data larger than 1 MiB.
-        - ABORTED: the data does not match its CRC32C (corrupted in transit):
-          nothing was written; send it again.
-        - DATA_LOSS: the data does not match the declared SHA-256: nothing was
-          published.
-        - ALREADY_EXISTS: an active task targets store_path, or another file
-          exists there and overwrite is false.
-        - RESOURCE_EXHAUSTED: not enough disk space.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+          CreateTask.
+        - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+        - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+        - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+          (corrupted in transit): nothing was written; send it again.
+        - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+          SHA-256: nothing was published.
+        - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+        - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+          overwrite is false.
+        - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
         """
 
 def add_FerryServiceServicer_to_server(servicer: FerryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -14,6 +14,7 @@ from ferry_server.domain.errors import InvalidArgument, InvalidStorePath, Storag
 from ferry_server.domain.ports import DestinationExists, StagingMissing
 
 _READ_CHUNK = 1024 * 1024
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _SYNC_FILE_RANGE_WRITE = 2
 
 #: ``start_writeback(fd, offset, length)``: ask the kernel to begin writing a range to disk.
@@ -55,16 +56,24 @@ class _Writer:
     def write(self, offset: int, data: bytes) -> None:
         view = memoryview(data)
         start = offset
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view = view[written:]
-            offset += written
+        try:
+            while view:
+                written = os.pwrite(self._fd, view, offset)
+                view = view[written:]
+                offset += written
+        except OSError as exc:
+            _raise_if_full(exc, f"for {len(data)} bytes", len(data))
+            raise
         if self._start_writeback is not None:
             self._start_writeback(self._fd, start, offset - start)
 
     def sync(self) -> None:
         if self._fsync:
-            os.fdatasync(self._fd)
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                _raise_if_full(exc, "to make the data durable", 0)
+                raise
 
     def close(self) -> None:
         os.close(self._fd)
@@ -101,11 +110,7 @@ class FileSystemStore:
         except OSError as exc:
             os.close(fd)
             path.unlink(missing_ok=True)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise StorageFull(
-                    f"not enough disk space to stage {size} bytes; free space or retry later",
-                    facts={"requestedBytes": size},
-                ) from exc
+            _raise_if_full(exc, f"to stage {size} bytes", size)
             raise
         os.close(fd)
 
@@ -119,11 +124,7 @@ class FileSystemStore:
             writer.sync()
         except OSError as exc:
             path.unlink(missing_ok=True)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise StorageFull(
-                    f"not enough disk space for {len(data)} bytes; free space or retry later",
-                    facts={"requestedBytes": len(data)},
-                ) from exc
+            _raise_if_full(exc, f"for {len(data)} bytes", len(data))
             raise
         finally:
             os.close(fd)
@@ -222,6 +223,16 @@ class FileSystemStore:
             staging.unlink()
         if self._fsync:
             _fsync_dir(target.parent)
+
+
+def _raise_if_full(exc: OSError, what: str, size: int) -> None:
+    """Raise StorageFull if ``exc`` means no space (even a preallocated file can meet it, on a
+    filesystem that copies on write or under a quota)."""
+    if exc.errno in _NO_SPACE:
+        raise StorageFull(
+            f"not enough disk space {what}; free space or retry later",
+            facts={"requestedBytes": size},
+        ) from exc
 
 
 def _fsync_dir(path: Path) -> None:
