@@ -30,7 +30,7 @@ Further details, by kind:
     the task id, when the error is about an existing task the caller may
     see. (It is never sent with TASK_NOT_FOUND: an unknown id is not
     repeated back.) The same id is in the trailing metadata key
-    `ferry-task-id`.
+    `ferry-task-id` and in ErrorInfo.metadata as `taskId`.
 
 Statuses produced by the gRPC runtime itself (DEADLINE_EXCEEDED,
 UNAVAILABLE when a server is unreachable or shutting down, CANCELLED,
@@ -146,8 +146,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     DESTINATION_EXISTS: _ErrorReason.ValueType  # 14
     """ALREADY_EXISTS. A file is published at store_path and overwrite is false
     (CreateTask, UploadFile with different bytes, or Merge when a file
-    appeared there meanwhile; ResourceInfo at Merge). Retry: no (Merge may
-    be retried once the file is moved away).
+    appeared there meanwhile; ResourceInfo and `taskId` at Merge). Retry: no
+    (Merge may be retried once the file is moved away).
     """
     BLOCKS_MISSING: _ErrorReason.ValueType  # 15
     """FAILED_PRECONDITION. Merge: blocks are not all committed.
@@ -318,8 +318,8 @@ cancel it, or choose another store_path).
 DESTINATION_EXISTS: ErrorReason.ValueType  # 14
 """ALREADY_EXISTS. A file is published at store_path and overwrite is false
 (CreateTask, UploadFile with different bytes, or Merge when a file
-appeared there meanwhile; ResourceInfo at Merge). Retry: no (Merge may
-be retried once the file is moved away).
+appeared there meanwhile; ResourceInfo and `taskId` at Merge). Retry: no
+(Merge may be retried once the file is moved away).
 """
 BLOCKS_MISSING: ErrorReason.ValueType  # 15
 """FAILED_PRECONDITION. Merge: blocks are not all committed.

@@ -30,7 +30,7 @@ Further details, by kind:
     the task id, when the error is about an existing task the caller may
     see. (It is never sent with TASK_NOT_FOUND: an unknown id is not
     repeated back.) The same id is in the trailing metadata key
-    `ferry-task-id`.
+    `ferry-task-id` and in ErrorInfo.metadata as `taskId`.
 
 Statuses produced by the gRPC runtime itself (DEADLINE_EXCEEDED,
 UNAVAILABLE when a server is unreachable or shutting down, CANCELLED,

@@ -64,7 +64,8 @@ class FerryError(Exception):
         task_id: the existing task the error is about, which the caller may see (never an
             unknown id a caller sent).
         field: the request field at fault, for INVALID_ARGUMENT and OUT_OF_RANGE.
-        facts: further facts for programs (e.g. ``{"blockIndex": "3"}``), lowerCamelCase keys.
+        facts: further facts for programs (e.g. ``{"blockIndex": "3"}``), lowerCamelCase keys;
+            ``taskId`` is added from ``task_id``.
         retry_after: seconds the caller should wait before retrying, when that helps.
     """
 
@@ -89,6 +90,8 @@ class FerryError(Exception):
             self.reason = reason
         self.field = field
         self.facts: dict[str, str] = {k: str(v) for k, v in (facts or {}).items()}
+        if task_id is not None:
+            self.facts.setdefault("taskId", task_id)
         self.retry_after = retry_after if retry_after is not None else self.default_retry_after
 
 
@@ -141,7 +144,6 @@ class BlocksMissing(IllegalState):
             message,
             task_id=task_id,
             facts={
-                "taskId": task_id,
                 "missingBlocks": sum(r.end - r.start for r in missing),
                 "missingRanges": len(missing),
                 "blockCount": block_count,
@@ -205,6 +207,4 @@ def not_uploading(task_id: str, state: str, message: str) -> IllegalState:
     """The error for a task that takes no blocks because of its ``state``: paused (the caller
     may resume it) or anything else."""
     reason = Reason.TASK_PAUSED if state == "PAUSED" else Reason.TASK_NOT_UPLOADING
-    return IllegalState(
-        message, task_id=task_id, reason=reason, facts={"taskId": task_id, "state": state}
-    )
+    return IllegalState(message, task_id=task_id, reason=reason, facts={"state": state})

@@ -238,7 +238,6 @@ class TransferService:
                 "resume it: continue that task by its id, or cancel it",
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
-                facts={"taskId": existing.task_id},
             )
         same = (
             existing.principal == spec.principal
@@ -252,7 +251,6 @@ class TransferService:
                 "choose another store_path",
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
-                facts={"taskId": existing.task_id},
             )
         log.info("task %s resumed by a new CreateTask", existing.task_id)
         return existing
@@ -327,7 +325,7 @@ class TransferService:
                     f"task {task.task_id} is {task.state}; it cannot become {target}",
                     task_id=task.task_id,
                     reason=Reason.ILLEGAL_TRANSITION,
-                    facts={"taskId": task.task_id, "state": task.state, "targetState": target},
+                    facts={"state": task.state, "targetState": target},
                 )
             now = self._clock()
             if self._repo.change_state(
@@ -345,12 +343,10 @@ class TransferService:
                     f"task {task.task_id} is being merged; its state cannot change",
                     task_id=task.task_id,
                     reason=Reason.TASK_MERGING,
-                    facts={"taskId": task.task_id},
                 )
         raise Busy(
             f"task {task_id} changed state concurrently; retry",
             task_id=task_id,
-            facts={"taskId": task_id},
         )
 
     # -- Expiry ----------------------------------------------------------------------------
@@ -380,7 +376,7 @@ class TransferService:
                     f"block {index} of task {task_id} is being received on another stream; "
                     "retry it later",
                     task_id=task_id,
-                    facts={"taskId": task_id, "blockIndex": index},
+                    facts={"blockIndex": index},
                 )
             self._receiving.add((task_id, index))
 
@@ -464,7 +460,6 @@ class TransferService:
                 task_id=task.task_id,
                 reason=Reason.SHA256_CONFLICT,
                 field="sha256",
-                facts={"taskId": task.task_id},
             )
         return given
 
@@ -483,7 +478,6 @@ class TransferService:
                 f"task {task.task_id} has lost its staged bytes; upload it again",
                 task_id=task.task_id,
                 reason=Reason.STAGING_LOST,
-                facts={"taskId": task.task_id},
             )
         if expected is not None and digest != expected:
             reason = f"whole-file SHA-256 mismatch: declared {expected}, received {digest}"
@@ -496,7 +490,6 @@ class TransferService:
                 f"task {task.task_id} failed: {reason}",
                 task_id=task.task_id,
                 facts={
-                    "taskId": task.task_id,
                     "expectedSha256": expected,
                     "receivedSha256": digest,
                 },
@@ -516,7 +509,6 @@ class TransferService:
                     f"task {task.task_id} lost its staged bytes during merge",
                     task_id=task.task_id,
                     reason=Reason.STAGING_LOST,
-                    facts={"taskId": task.task_id},
                 ) from exc
         self._repo.finish_merge(
             task.task_id, owner, TaskState.COMPLETED, self._clock(), sha256=digest
@@ -544,7 +536,6 @@ class TransferService:
                     f"task {task_id} is being merged by another call; retry shortly",
                     task_id=task.task_id,
                     reason=Reason.MERGE_IN_PROGRESS,
-                    facts={"taskId": task.task_id},
                 )
             time.sleep(_MERGE_POLL_SECONDS)
 
@@ -596,7 +587,6 @@ class TransferService:
                 f"({active.state}); cancel it or choose another store_path",
                 task_id=active.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
-                facts={"taskId": active.task_id},
             )
         if not spec.overwrite and self._store.destination_exists(store_path):
             if self._hash(self._store.read_published(store_path)) != digest:
@@ -711,7 +701,6 @@ class BlockReceiver:
                     reason=Reason.BLOCK_NOT_FINISHED,
                     field="block_index",
                     facts={
-                        "taskId": block.task_id,
                         "blockIndex": block.index,
                         "receivedBytes": block.received,
                         "blockLengthBytes": block.length,
@@ -726,7 +715,6 @@ class BlockReceiver:
                 reason=Reason.WRONG_OFFSET,
                 field="offset",
                 facts={
-                    "taskId": block.task_id,
                     "blockIndex": block.index,
                     "expectedOffset": block.received,
                 },
@@ -740,7 +728,6 @@ class BlockReceiver:
                 reason=Reason.DATA_PAST_BLOCK_END,
                 field="data",
                 facts={
-                    "taskId": block.task_id,
                     "blockIndex": block.index,
                     "blockLengthBytes": block.length,
                 },
@@ -768,7 +755,6 @@ class BlockReceiver:
                 reason=Reason.BLOCK_OUT_OF_RANGE,
                 field="block_index",
                 facts={
-                    "taskId": task.task_id,
                     "blockIndex": part.block_index,
                     "blockCount": task.block_count,
                 },
@@ -779,7 +765,7 @@ class BlockReceiver:
                 task_id=task.task_id,
                 reason=Reason.WRONG_OFFSET,
                 field="offset",
-                facts={"taskId": task.task_id, "blockIndex": part.block_index, "expectedOffset": 0},
+                facts={"blockIndex": part.block_index, "expectedOffset": 0},
             )
         probe = service._repo.probe_block(task.task_id, part.block_index)
         if probe is None:
@@ -798,7 +784,6 @@ class BlockReceiver:
                 raise IllegalState(
                     f"task {task.task_id} no longer takes blocks",
                     task_id=task.task_id,
-                    facts={"taskId": task.task_id},
                 ) from exc
         service._claim(task.task_id, part.block_index)
         self._block = _Block(
@@ -821,7 +806,7 @@ class BlockReceiver:
                     f"the message completing block {block.index} must carry its crc32c",
                     task_id=block.task_id,
                     field="crc32c",
-                    facts={"taskId": block.task_id, "blockIndex": block.index},
+                    facts={"blockIndex": block.index},
                 )
             if block.crc != declared:
                 return BlockAck(
@@ -853,7 +838,6 @@ def _task_failed(task: Task) -> IntegrityFailure:
         f"task {task.task_id} failed: {task.failure_reason}",
         task_id=task.task_id,
         reason=Reason.TASK_FAILED,
-        facts={"taskId": task.task_id},
     )
 
 
