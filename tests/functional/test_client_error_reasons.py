@@ -23,7 +23,7 @@ from ferry_client import (
 from ferry_client.state import Remembered, StateFile, UploadKey
 from ferry_server.app import FerryServer
 
-from tests.support.client_tools import QUICK_RETRY, MiB, make_file
+from tests.support.client_tools import QUICK_RETRY, MiB, make_file, run_ferry
 from tests.support.disk import file_size_limit
 from tests.support.protocol import KiB, create
 
@@ -131,3 +131,11 @@ def test_a_paused_task_found_from_its_state_has_the_reason_too(
     # No status said it (GetTask did): the exception reads as the server's TASK_PAUSED would.
     assert (excinfo.value.reason, excinfo.value.domain) == ("TASK_PAUSED", "ferry.v1")
     assert excinfo.value.metadata == {"taskId": task.task_id, "state": "PAUSED"}
+
+
+def test_the_command_line_error_names_the_reason(server: FerryServer) -> None:
+    done = run_ferry(["status", "0" * 32, "--server", server.address])
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("ferry: error: no task with id")
+    assert line.endswith("(NOT_FOUND: TASK_NOT_FOUND)")
