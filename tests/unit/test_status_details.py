@@ -13,7 +13,7 @@ from ferry_server.domain.errors import (
     Reason,
     TaskNotFound,
 )
-from ferry_server.transport.status import ERROR_DOMAIN, internal_status, rich_status
+from ferry_server.transport.status import ERROR_DOMAIN, bounded, internal_status, rich_status
 from google.rpc import error_details_pb2
 
 
@@ -86,3 +86,12 @@ def test_not_found_names_no_task() -> None:
 def test_a_task_id_no_header_could_carry_is_not_named() -> None:
     status = rich_status(FerryError("x", task_id="bad\nid", reason=Reason.BUSY))
     assert unpack(status, error_details_pb2.ResourceInfo) == []
+
+
+def test_a_long_message_keeps_what_is_wrong_and_what_to_do() -> None:
+    message = "store_path '/" + "\u00e9" * 5000 + "' is absolute; give a relative path"
+    cut = bounded(message)
+    assert len(cut.encode()) <= 520
+    assert cut.startswith("store_path '/")
+    assert cut.endswith("' is absolute; give a relative path")
+    assert bounded("short") == "short"

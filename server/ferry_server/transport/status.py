@@ -43,9 +43,14 @@ TASK_ID_METADATA = "ferry-task-id"
 ERROR_DOMAIN = "ferry.v1"
 #: ``google.rpc.ResourceInfo.resource_type`` of a task.
 TASK_RESOURCE_TYPE = "ferry.v1.Task"
-#: Missing ranges listed in a PreconditionFailure at most: the trailer must stay well under
-#: gRPC's default 8 KiB metadata limit; QueryMissingBlocks has the whole list.
+#: Missing ranges listed in a PreconditionFailure at most; QueryMissingBlocks has the whole
+#: list.
 MAX_LISTED_RANGES = 32
+#: Longest message sent, in UTF-8 bytes. The message travels three times (grpc-message, and
+#: twice in the details), and a client drops a reply whose headers pass 8 KiB (gRPC's
+#: default soft limit) as RESOURCE_EXHAUSTED: a message echoing a caller's long input (a
+#: store_path, an unknown task id) would otherwise turn any error into that.
+MAX_MESSAGE_BYTES = 512
 
 STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -76,13 +81,14 @@ def status_for(error: FerryError) -> grpc.StatusCode:
 def rich_status(error: FerryError) -> status_pb2.Status:
     """The ``google.rpc.Status`` for ``error``: its code, message and details."""
     code = status_for(error)
+    message = bounded(error.message)
     reason = error.reason if code != grpc.StatusCode.INTERNAL else Reason.INTERNAL_ERROR
     details: list[Message] = [
         error_details_pb2.ErrorInfo(reason=reason.value, domain=ERROR_DOMAIN, metadata=error.facts)
     ]
     if code in _FIELD_ERROR_CODES:
         violation = error_details_pb2.BadRequest.FieldViolation(
-            field=error.field or "", description=error.message
+            field=error.field or "", description=message
         )
         details.append(error_details_pb2.BadRequest(field_violations=[violation]))
     if isinstance(error, BlocksMissing):
@@ -97,7 +103,7 @@ def rich_status(error: FerryError) -> status_pb2.Status:
                 resource_type=TASK_RESOURCE_TYPE, resource_name=error.task_id
             )
         )
-    return _status(code, error.message, details)
+    return _status(code, message, details)
 
 
 def internal_status() -> status_pb2.Status:
@@ -121,11 +127,22 @@ def _missing_blocks(error: BlocksMissing) -> error_details_pb2.PreconditionFailu
         error_details_pb2.PreconditionFailure.Violation(
             type=Reason.BLOCKS_MISSING.value,
             subject=f"blocks/{r.start}-{r.end - 1}",
-            description=f"blocks {r.start} to {r.end - 1} are not committed",
+            description="not committed",
         )
         for r in error.missing[:MAX_LISTED_RANGES]
     ]
     return error_details_pb2.PreconditionFailure(violations=violations)
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """``message`` cut to at most about ``limit`` UTF-8 bytes in its middle, where an echoed
+    input sits, keeping the start (what is wrong) and the end (what to do)."""
+    encoded = message.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit:
+        return message
+    head = encoded[: limit * 3 // 5].decode("utf-8", "ignore")
+    tail = encoded[-(limit // 3) :].decode("utf-8", "ignore")
+    return f"{head} [...] {tail}"
 
 
 def _is_header_value(value: str) -> bool:
