@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
 
 run: install
@@ -28,15 +28,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy server/ferry_server $(wildcard client/ferry_client)
 
+# --- Python stubs: stubs/python/ferry/v1 (import ferry.v1), shared by server and client --------
+PY_STUBS := stubs/python
+
 proto: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iprotos \
-		--python_out=client --grpc_python_out=client \
-		--mypy_out=client --mypy_grpc_out=client \
+		--python_out=$(PY_STUBS) --grpc_python_out=$(PY_STUBS) \
+		--mypy_out=$(PY_STUBS) --mypy_grpc_out=$(PY_STUBS) \
 		$(PROTOS)
 
 proto-check: proto
-	git diff --exit-code -- client/ferry
-	test -z "$$(git status --porcelain -- client/ferry)"
+	git diff --exit-code -- $(PY_STUBS)
+	test -z "$$(git status --porcelain -- $(PY_STUBS))"
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -173,12 +173,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.removeHandler(handler)
 
 
+#: Top-level modules of the ``server`` extra (and the server itself): missing where only the
+#: client is installed.
+SERVER_MODULES = frozenset({"ferry_server", "sqlalchemy", "alembic", "psycopg"})
+
+
 def _serve(argv: list[str]) -> int:
     # Imported here so the client works where only the client is installed.
     try:
         from ferry_server.cli import main as serve_main  # noqa: PLC0415
-    except ImportError as exc:
-        print(f"ferry serve: the Ferry server is not installed here ({exc})", file=sys.stderr)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SERVER_MODULES:
+            raise
+        print(
+            f"ferry serve: the server is not installed here (no module {exc.name!r}): "
+            "pip install 'ferry[server]'",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return serve_main(argv)
 

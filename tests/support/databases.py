@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-import pytest
+
+from tests.support.components import unavailable
 
 PG_DSN = os.environ.get("FERRY_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 PG_URL = os.environ.get("FERRY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -29,10 +30,7 @@ def require_postgres() -> None:
     problem = postgres_reachable()
     if problem is None:
         return
-    message = f"PostgreSQL at {PG_DSN!r} is unreachable: {problem}"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI is set: PostgreSQL is required)", pytrace=False)
-    pytest.skip(message)
+    unavailable(f"PostgreSQL at {PG_DSN!r} is unreachable: {problem}")
 
 
 @contextmanager
