@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROTOS := $(wildcard protos/ferry/v1/*.proto)
 
-.PHONY: install run test lint typecheck proto proto-check bench clean
+.PHONY: install run test lint typecheck proto proto-check bench clean \
+	buf-lint buf-breaking api-baseline
 
 install: $(STAMP)
 
@@ -41,8 +42,34 @@ proto-check: proto
 	git diff --exit-code -- $(PY_STUBS)
 	test -z "$$(git status --porcelain -- $(PY_STUBS))"
 
+# --- Pinned API tools from npm (stubs/tools): buf -----------------------------------------------
+TOOLS      := stubs/tools
+TOOLS_BIN  := $(TOOLS)/node_modules/.bin
+TOOLS_STAMP := $(TOOLS)/node_modules/.package-lock.json
+BUF        := $(TOOLS_BIN)/buf
+
+$(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	npm ci --prefix $(TOOLS) --no-audit --no-fund
+
+# --- The API's contract: buf lint, and buf breaking against the committed baseline image -------
+API_BASELINE := protos/baseline.json
+
+buf-lint: $(TOOLS_STAMP)
+	$(BUF) lint protos
+
+buf-breaking: $(TOOLS_STAMP)
+	$(BUF) breaking protos --against $(API_BASELINE)
+
+# Deliberately accept the current API as the new baseline: commit the result on its own.
+# The image is JSON, indented, so that a change to it reads as a diff in review.
+api-baseline: $(TOOLS_STAMP)
+	$(BUF) build protos --exclude-source-info -o -#format=json \
+		| $(PYTHON) -m json.tool --indent 1 > $(API_BASELINE).tmp
+	mv $(API_BASELINE).tmp $(API_BASELINE)
+
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) ferry-data bench/.work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) ferry-data bench/.work .pytest_cache .mypy_cache .ruff_cache \
+		$(TOOLS)/node_modules

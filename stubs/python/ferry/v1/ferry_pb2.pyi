@@ -31,6 +31,10 @@ trailing metadata key `ferry-task-id` (and in ResourceInfo): notably
 ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
 task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 unknown id is never repeated back in a trailer.
+
+Implementers: docs/protocol.md is the protocol guide (block arithmetic,
+CRC32C across messages with a test vector, offsets, acknowledgements and
+windows, retries, resuming after each kind of failure, error reasons).
 """
 
 from collections import abc as _abc
