@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PROTOS := $(wildcard protos/ferry/v1/*.proto)
 
 .PHONY: install run test lint typecheck proto proto-check bench clean \
-	buf-lint buf-breaking api-baseline
+	stubs-deps stubs stubs-check buf-lint buf-breaking api-baseline
 
 install: $(STAMP)
 
@@ -42,14 +42,70 @@ proto-check: proto
 	git diff --exit-code -- $(PY_STUBS)
 	test -z "$$(git status --porcelain -- $(PY_STUBS))"
 
-# --- Pinned API tools from npm (stubs/tools): buf -----------------------------------------------
+# --- Other languages: generators pinned here; `make stubs-deps` needs root (apt-get) -----------
+# Debian 12 packages, exact versions: the generated files name their generator's version, so a
+# different one would make `make stubs-check` fail. After a Debian point release, update these
+# and run `make stubs` in the same commit.
+DEB_TOOLS := protobuf-compiler=3.21.12-3+deb12u1 \
+	protobuf-compiler-grpc=1.51.1-3+b1 \
+	protobuf-compiler-grpc-java-plugin=1.41.3+ds-1 \
+	protoc-gen-go=1.28.1-3+b2 \
+	protoc-gen-go-grpc=1.33.3-2+b4 \
+	golang-go=2:1.19~1 \
+	golang-google-grpc-dev=1.33.3-2 \
+	golang-google-protobuf-dev=1.28.1-3 \
+	golang-github-golang-protobuf-1-5-dev=1.5.2-3
 TOOLS      := stubs/tools
 TOOLS_BIN  := $(TOOLS)/node_modules/.bin
 TOOLS_STAMP := $(TOOLS)/node_modules/.package-lock.json
 BUF        := $(TOOLS_BIN)/buf
+STUB_LANGS := go node java cpp csharp ruby php
+
+stubs-deps: $(TOOLS_STAMP)
+	@missing=""; for p in $(DEB_TOOLS); do \
+		name=$${p%%=*}; want=$${p#*=}; \
+		have=$$(dpkg-query -W -f='$${Version}' $$name 2>/dev/null || true); \
+		[ "$$have" = "$$want" ] || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install (needs root):$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	npm ci --prefix $(TOOLS) --no-audit --no-fund
+
+stubs: $(TOOLS_STAMP)
+	for lang in $(STUB_LANGS); do mkdir -p stubs/$$lang && find stubs/$$lang -path '*/node_modules' \
+		-prune -o -type f ! -name README.md ! -name go.mod ! -name package.json -exec rm {} +; done
+	protoc -Iprotos --go_out=stubs/go --go_opt=paths=source_relative \
+		--go-grpc_out=stubs/go --go-grpc_opt=paths=source_relative $(PROTOS)
+	protoc -Iprotos --java_out=stubs/java \
+		--plugin=protoc-gen-grpc-java=$$(command -v grpc_java_plugin) --grpc-java_out=stubs/java $(PROTOS)
+	protoc -Iprotos --cpp_out=stubs/cpp \
+		--plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin) --grpc_out=stubs/cpp $(PROTOS)
+	protoc -Iprotos --csharp_out=stubs/csharp $(PROTOS)
+	protoc -Iprotos --ruby_out=stubs/ruby \
+		--plugin=protoc-gen-grpc=$$(command -v grpc_ruby_plugin) --grpc_out=stubs/ruby $(PROTOS)
+	protoc -Iprotos --php_out=stubs/php \
+		--plugin=protoc-gen-grpc=$$(command -v grpc_php_plugin) --grpc_out=stubs/php $(PROTOS)
+	$(MAKE) --no-print-directory stubs-node
+
+# ts-proto writes TypeScript; tsc turns it into the CommonJS + .d.ts that Node users import.
+TS_OUT := $(TOOLS)/.ts-out
+stubs-node: $(TOOLS_STAMP)
+	rm -rf $(TS_OUT) && mkdir -p $(TS_OUT)
+	protoc -Iprotos --plugin=protoc-gen-ts_proto=$(TOOLS_BIN)/protoc-gen-ts_proto \
+		--ts_proto_out=$(TS_OUT) \
+		--ts_proto_opt=outputServices=grpc-js,forceLong=bigint,env=node,esModuleInterop=true \
+		$(PROTOS)
+	$(TOOLS_BIN)/tsc -p $(TOOLS)/tsconfig.json
+	rm -rf $(TS_OUT)
+
+stubs-check: stubs
+	git diff --exit-code -- stubs ':!$(PY_STUBS)'
+	test -z "$$(git status --porcelain -- stubs ':!$(PY_STUBS)')"
 
 # --- The API's contract: buf lint, and buf breaking against the committed baseline image -------
 API_BASELINE := protos/baseline.json

@@ -1,0 +1,907 @@
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { type CallOptions, type ChannelCredentials, Client, type ClientDuplexStream, type ClientOptions, type ClientUnaryCall, type handleBidiStreamingCall, type handleUnaryCall, type Metadata, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
+export declare const protobufPackage = "ferry.v1";
+export declare const protobufFileName = "ferry/v1/ferry.proto";
+/**
+ * Ferry: resumable, verified transfer of large files between backends.
+ *
+ * A file travels as a *task*: it is declared with CreateTask, its fixed-size
+ * blocks are streamed with UploadParts (in any order, over several streams),
+ * QueryMissingBlocks tells what the server still lacks, and Merge verifies the
+ * whole file and publishes it atomically at its destination. SetState pauses,
+ * resumes or cancels a task.
+ *
+ * Every failure is a gRPC status with a human-readable message and, for
+ * programs, a google.rpc.Status in the `grpc-status-details-bin` trailer
+ * (the google.rpc error model, AIP-193): a google.rpc.ErrorInfo whose domain
+ * is "ferry.v1" and whose reason is a ferry.v1.ErrorReason name
+ * (ferry/v1/errors.proto documents each reason, its details and whether to
+ * retry), plus BadRequest, PreconditionFailure, RetryInfo or ResourceInfo
+ * where they apply. Branch on the reason, not on the message. The codes and
+ * reasons each RPC returns are listed on the RPC as "CODE (REASON, ...)".
+ *
+ * Codes that mean "try again" are UNAVAILABLE, DEADLINE_EXCEEDED,
+ * RESOURCE_EXHAUSTED and ABORTED, except where the reason says otherwise
+ * (RESOURCE_EXHAUSTED with QUOTA_EXCEEDED is not retried); wait at least
+ * RetryInfo's delay when one is given. All other codes are permanent for the
+ * request that caused them. Statuses from the gRPC runtime itself (deadline,
+ * unreachable server, a message over the transport limit) carry no details:
+ * decide on their code.
+ *
+ * An error about an existing task the caller may see names it in the
+ * trailing metadata key `ferry-task-id` (and in ResourceInfo): notably
+ * ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
+ * task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
+ * unknown id is never repeated back in a trailer.
+ *
+ * Implementers: docs/protocol.md is the protocol guide (block arithmetic,
+ * CRC32C across messages with a test vector, offsets, acknowledgements and
+ * windows, retries, resuming after each kind of failure, error reasons).
+ */
+/**
+ * The life cycle of a task. UPLOADING <-> PAUSED; UPLOADING -> COMPLETED
+ * through Merge; UPLOADING/PAUSED -> CANCELED, EXPIRED or (at Merge) FAILED.
+ * COMPLETED, CANCELED, EXPIRED and FAILED are terminal.
+ */
+export declare enum TaskState {
+    /** TASK_STATE_UNSPECIFIED - Never set by the server; as a SetState target it is INVALID_ARGUMENT. */
+    TASK_STATE_UNSPECIFIED = 0,
+    /** TASK_STATE_UPLOADING - Accepting blocks. */
+    TASK_STATE_UPLOADING = 1,
+    /** TASK_STATE_PAUSED - Blocks are rejected until the task is resumed. */
+    TASK_STATE_PAUSED = 2,
+    /** TASK_STATE_COMPLETED - Verified and published at store_path. Terminal. */
+    TASK_STATE_COMPLETED = 3,
+    /** TASK_STATE_CANCELED - Canceled by a caller; staged bytes deleted. Terminal. */
+    TASK_STATE_CANCELED = 4,
+    /** TASK_STATE_EXPIRED - Idle past its deadline; staged bytes deleted. Terminal. */
+    TASK_STATE_EXPIRED = 5,
+    /**
+     * TASK_STATE_FAILED - The whole-file SHA-256 did not match at Merge; staged bytes deleted.
+     * Terminal.
+     */
+    TASK_STATE_FAILED = 6,
+    UNRECOGNIZED = -1
+}
+export declare function taskStateFromJSON(object: any): TaskState;
+export declare function taskStateToJSON(object: TaskState): string;
+/** Outcome of one block. */
+export declare enum BlockStatus {
+    /** BLOCK_STATUS_UNSPECIFIED - Never sent. */
+    BLOCK_STATUS_UNSPECIFIED = 0,
+    /** BLOCK_STATUS_COMMITTED - The block is durable and recorded (or was already). */
+    BLOCK_STATUS_COMMITTED = 1,
+    /**
+     * BLOCK_STATUS_CHECKSUM_MISMATCH - The block's bytes did not match its CRC32C; it is not committed. Send it
+     * again.
+     */
+    BLOCK_STATUS_CHECKSUM_MISMATCH = 2,
+    UNRECOGNIZED = -1
+}
+export declare function blockStatusFromJSON(object: any): BlockStatus;
+export declare function blockStatusToJSON(object: BlockStatus): string;
+/** One file being received. */
+export interface Task {
+    /** Server-assigned, random, unguessable id (32 lowercase hex digits). */
+    taskId: string;
+    /** The file's name as declared (informational; not a path). */
+    fileName: string;
+    /** Exact size of the file in bytes (0 allowed). */
+    size: bigint;
+    /**
+     * Whole-file SHA-256 as 64 lowercase hex digits: the declared one, or,
+     * once COMPLETED, the one the server computed. Empty if not declared and
+     * not yet computed.
+     */
+    sha256: string;
+    /** Destination, relative to the server's storage root. */
+    storePath: string;
+    /** Opaque caller metadata, returned unchanged. */
+    metadata: {
+        [key: string]: string;
+    };
+    /** Size of every block but the last, in bytes. */
+    blockSize: number;
+    /** Number of blocks: ceil(size / block_size); 0 for an empty file. */
+    blockCount: number;
+    /** Current state. */
+    state: TaskState;
+    /** Bytes in committed blocks. */
+    committedBytes: bigint;
+    /** Whether an existing file at store_path may be replaced at Merge. */
+    overwrite: boolean;
+    /** When the task was created. */
+    createTime: Date | undefined;
+    /** When the task last changed (state change or block commit). */
+    updateTime: Date | undefined;
+    /** When an UPLOADING or PAUSED task expires if nothing happens to it. */
+    expireTime: Date | undefined;
+    /** Why the task FAILED (empty otherwise). */
+    failureReason: string;
+}
+export interface Task_MetadataEntry {
+    key: string;
+    value: string;
+}
+/** A half-open range of block indexes [start, end). */
+export interface BlockRange {
+    /** First block index in the range. */
+    start: number;
+    /** One past the last block index in the range. */
+    end: number;
+}
+/** Request for CreateTask. */
+export interface CreateTaskRequest {
+    /** The file's name (1..255 bytes, informational). */
+    fileName: string;
+    /** Exact size in bytes; at most the server's maximum file size. */
+    size: bigint;
+    /**
+     * Whole-file SHA-256, 64 hex digits (either case), or empty to let the
+     * server compute it without verification.
+     */
+    sha256: string;
+    /**
+     * Destination relative to the storage root: normalised, "/"-separated, no
+     * empty, "." or ".." components, no leading or trailing "/", no control
+     * characters (NUL included), at most 1024 bytes (255 per component). A
+     * backslash anywhere is refused (INVALID_STORE_PATH), never taken as a
+     * separator or an ordinary character, so that one path names one file on
+     * every platform.
+     */
+    storePath: string;
+    /**
+     * Opaque metadata (at most 64 entries, 16 KiB in all), returned with the
+     * task and in the Merge result.
+     */
+    metadata: {
+        [key: string]: string;
+    };
+    /**
+     * Requested block size in bytes; 0 for the server's default. Must be a
+     * multiple of 64 KiB within the server's bounds.
+     */
+    blockSize: number;
+    /** Replace an existing file at store_path at Merge. */
+    overwrite: boolean;
+}
+export interface CreateTaskRequest_MetadataEntry {
+    key: string;
+    value: string;
+}
+/** Response for CreateTask. */
+export interface CreateTaskResponse {
+    /** The created or resumed task. */
+    task: Task | undefined;
+    /** True if an existing task was returned instead of creating one. */
+    resumed: boolean;
+}
+/** One piece of one block. At most 1 MiB of data per message. */
+export interface UploadPartsRequest {
+    /** The task the block belongs to. */
+    taskId: string;
+    /** Index of the block, 0 <= block_index < block_count. */
+    blockIndex: number;
+    /**
+     * Offset of `data` within the block: 0 for a block's first message, then
+     * exactly the number of bytes of the block already sent on this stream.
+     */
+    offset: bigint;
+    /**
+     * CRC32C (Castagnoli) of the whole block. Required on the message that
+     * completes the block, ignored on the others.
+     */
+    crc32c?: number | undefined;
+    /** The bytes, [offset, offset + len(data)) of the block. */
+    data: Buffer;
+}
+/** The server's answer for one completed block. */
+export interface UploadPartsResponse {
+    /** The task the block belongs to. */
+    taskId: string;
+    /** The block's index. */
+    blockIndex: number;
+    /** What happened to the block. */
+    status: BlockStatus;
+    /** CRC32C the server computed over the bytes it received. */
+    receivedCrc32c: number;
+    /** Human-readable detail, e.g. for a checksum mismatch. */
+    message: string;
+}
+/** Request for QueryMissingBlocks. */
+export interface QueryMissingBlocksRequest {
+    /** The task to ask about. */
+    taskId: string;
+}
+/** Response for QueryMissingBlocks. */
+export interface QueryMissingBlocksResponse {
+    /** The task's current state. */
+    state: TaskState;
+    /** The task's block size in bytes. */
+    blockSize: number;
+    /** The task's number of blocks. */
+    blockCount: number;
+    /** Bytes in committed blocks. */
+    committedBytes: bigint;
+    /** Blocks not yet committed, as sorted, disjoint half-open ranges. */
+    missing: BlockRange[];
+}
+/** Request for SetState. */
+export interface SetStateRequest {
+    /** The task to change. */
+    taskId: string;
+    /**
+     * Target state: TASK_STATE_UPLOADING (resume), TASK_STATE_PAUSED or
+     * TASK_STATE_CANCELED.
+     */
+    state: TaskState;
+}
+/** Response for SetState. */
+export interface SetStateResponse {
+    /** The task after the change. */
+    task: Task | undefined;
+}
+/** Request for Merge. */
+export interface MergeRequest {
+    /** The task to verify and publish. */
+    taskId: string;
+    /**
+     * The whole-file SHA-256 (64 hex digits) to verify against, for a task
+     * created without one: a client may hash the file while it uploads instead
+     * of before. Empty: verify against the sha256 declared at CreateTask, if
+     * any. If both are given they must be equal.
+     */
+    sha256: string;
+}
+/** Response for Merge: the completion notice. */
+export interface MergeResponse {
+    /**
+     * The COMPLETED task; its sha256 is the verified whole-file hash and its
+     * metadata the caller's.
+     */
+    task: Task | undefined;
+}
+/** Request for UploadFile: a whole small file in one message. */
+export interface UploadFileRequest {
+    /** The file's name (1..255 bytes, informational). */
+    fileName: string;
+    /** Whole-file SHA-256, 64 hex digits, or empty to let the server compute it. */
+    sha256: string;
+    /** Destination relative to the storage root (same rules as CreateTask). */
+    storePath: string;
+    /** Opaque metadata, returned with the task. */
+    metadata: {
+        [key: string]: string;
+    };
+    /** Replace an existing file at store_path. */
+    overwrite: boolean;
+    /**
+     * CRC32C (Castagnoli) of `data`. Required: without it the call is
+     * INVALID_ARGUMENT (INVALID_FIELD).
+     */
+    crc32c?: number | undefined;
+    /** The whole file: at most 1 MiB. Its length is the file's size. */
+    data: Buffer;
+}
+export interface UploadFileRequest_MetadataEntry {
+    key: string;
+    value: string;
+}
+/** Response for UploadFile. */
+export interface UploadFileResponse {
+    /** The COMPLETED task, as Merge would return it. */
+    task: Task | undefined;
+    /**
+     * True if the same bytes were already published at store_path and nothing
+     * was written: `task` is the one that published them.
+     */
+    resumed: boolean;
+}
+/** Request for GetTask. */
+export interface GetTaskRequest {
+    /** The task to return. */
+    taskId: string;
+}
+/** Response for GetTask. */
+export interface GetTaskResponse {
+    /** The task. */
+    task: Task | undefined;
+}
+export declare const Task: MessageFns<Task>;
+export declare const Task_MetadataEntry: MessageFns<Task_MetadataEntry>;
+export declare const BlockRange: MessageFns<BlockRange>;
+export declare const CreateTaskRequest: MessageFns<CreateTaskRequest>;
+export declare const CreateTaskRequest_MetadataEntry: MessageFns<CreateTaskRequest_MetadataEntry>;
+export declare const CreateTaskResponse: MessageFns<CreateTaskResponse>;
+export declare const UploadPartsRequest: MessageFns<UploadPartsRequest>;
+export declare const UploadPartsResponse: MessageFns<UploadPartsResponse>;
+export declare const QueryMissingBlocksRequest: MessageFns<QueryMissingBlocksRequest>;
+export declare const QueryMissingBlocksResponse: MessageFns<QueryMissingBlocksResponse>;
+export declare const SetStateRequest: MessageFns<SetStateRequest>;
+export declare const SetStateResponse: MessageFns<SetStateResponse>;
+export declare const MergeRequest: MessageFns<MergeRequest>;
+export declare const MergeResponse: MessageFns<MergeResponse>;
+export declare const UploadFileRequest: MessageFns<UploadFileRequest>;
+export declare const UploadFileRequest_MetadataEntry: MessageFns<UploadFileRequest_MetadataEntry>;
+export declare const UploadFileResponse: MessageFns<UploadFileResponse>;
+export declare const GetTaskRequest: MessageFns<GetTaskRequest>;
+export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
+/** The Ferry file transfer service. */
+export type FerryServiceService = typeof FerryServiceService;
+export declare const FerryServiceService: {
+    /**
+     * Declares a file to receive, or resumes the task already receiving it.
+     *
+     * Declaring the same (size, sha256, store_path) again, by the same
+     * principal, while its task is UPLOADING or PAUSED returns that task with
+     * `resumed` set. A declaration without sha256 never resumes (it would not
+     * say which file it is): such a task is resumed by its task_id. Nothing is
+     * written when the request is rejected.
+     *
+     * Status codes (reasons):
+     * - OK: the task was created or resumed.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+     *   absolute, not normalised, "..", control characters, a backslash, too
+     *   long, naming a directory, escaping the storage root through a
+     *   symlink).
+     * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+     *   server's bounds or not a multiple of 64 KiB.
+     * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+     *   or control-character file_name, oversized metadata.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+     *   size.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+     *   same store_path (for another file, or declared without sha256).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+     *   `overwrite` is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+     *   file.
+     * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     */
+    readonly createTask: {
+        readonly path: "/ferry.v1.FerryService/CreateTask";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: CreateTaskRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => CreateTaskRequest;
+        readonly responseSerialize: (value: CreateTaskResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => CreateTaskResponse;
+    };
+    /**
+     * Streams block data. Each client message carries a piece of one block;
+     * the server answers with one UploadPartsResponse per completed block, sent
+     * only after the block is durable (written, fsynced, recorded in SQL).
+     *
+     * Rules: within one stream a block's bytes arrive in order and
+     * contiguously, starting at offset 0; the message that completes the block
+     * carries the CRC32C of the whole block. Different streams may carry
+     * different blocks of the same task at once. A block whose CRC32C does not
+     * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
+     * committed; the stream goes on. Re-sending a committed block is a no-op
+     * answered with BLOCK_STATUS_COMMITTED.
+     *
+     * Status codes (reasons) that end the stream (committed blocks stay
+     * committed; a block in progress is dropped and stays missing):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+     *   message without crc32c.
+     * - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+     *   off (a block starts at offset 0).
+     * - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+     *   previous one was complete.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+     *   message.
+     * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+     * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+     * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+     *   expired, completed or failed. A pause or cancel on any replica stops
+     *   the stream within one block.
+     * - ABORTED (BUSY): the same block is being received by another stream on
+     *   this server; retry after RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+     *   RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+     *   larger than the transport limit (2 MiB).
+     */
+    readonly uploadParts: {
+        readonly path: "/ferry.v1.FerryService/UploadParts";
+        readonly requestStream: true;
+        readonly responseStream: true;
+        readonly requestSerialize: (value: UploadPartsRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => UploadPartsRequest;
+        readonly responseSerialize: (value: UploadPartsResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => UploadPartsResponse;
+    };
+    /**
+     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    readonly queryMissingBlocks: {
+        readonly path: "/ferry.v1.FerryService/QueryMissingBlocks";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: QueryMissingBlocksRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => QueryMissingBlocksRequest;
+        readonly responseSerialize: (value: QueryMissingBlocksResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => QueryMissingBlocksResponse;
+    };
+    /**
+     * Pauses, resumes or cancels a task. Setting the state a task is already in
+     * is a no-op. Canceling deletes the staged bytes.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+     *   other than UPLOADING, PAUSED or CANCELED.
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+     *   pausing a COMPLETED task).
+     * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+     * - ABORTED (BUSY): the task's state changed concurrently, again and
+     *   again; retry.
+     */
+    readonly setState: {
+        readonly path: "/ferry.v1.FerryService/SetState";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: SetStateRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => SetStateRequest;
+        readonly responseSerialize: (value: SetStateResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => SetStateResponse;
+    };
+    /**
+     * Verifies and publishes the file: every block must be committed, the
+     * whole-file SHA-256 must match the declared one (if declared); the file is
+     * then made durable and renamed atomically to store_path. Idempotent: a
+     * Merge of a COMPLETED task returns the same result again. When several
+     * replicas are asked to merge the same task at once, one publishes and all
+     * answer with the same result.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+     * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+     *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+     *   storage root (a symlink was created after the task).
+     * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+     *   and a PreconditionFailure name the missing ranges.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+     *   EXPIRED.
+     * - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+     *   outside Ferry.
+     * - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+     *   declared one; the task is now FAILED and its staged bytes are deleted.
+     * - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+     *   mismatch).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+     *   overwrite is false.
+     * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+     *   task and did not finish within the call's deadline; retry after
+     *   RetryInfo's delay.
+     */
+    readonly merge: {
+        readonly path: "/ferry.v1.FerryService/Merge";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: MergeRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => MergeRequest;
+        readonly responseSerialize: (value: MergeResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => MergeResponse;
+    };
+    /**
+     * Returns a task.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    readonly getTask: {
+        readonly path: "/ferry.v1.FerryService/GetTask";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: GetTaskRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => GetTaskRequest;
+        readonly responseSerialize: (value: GetTaskResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => GetTaskResponse;
+    };
+    /**
+     * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+     * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+     * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+     * bytes are already published at store_path (a call whose reply was lost, or
+     * the same file sent again), the call publishes nothing and returns the task
+     * that published them, with `resumed` set. (A large file sent again through
+     * CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
+     *
+     * Status codes (reasons):
+     * - OK: the file is published; the task is COMPLETED.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+     *   CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+     * - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+     *   (corrupted in transit): nothing was written; send it again.
+     * - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+     *   SHA-256: nothing was published.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+     *   overwrite is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     */
+    readonly uploadFile: {
+        readonly path: "/ferry.v1.FerryService/UploadFile";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: UploadFileRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => UploadFileRequest;
+        readonly responseSerialize: (value: UploadFileResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => UploadFileResponse;
+    };
+};
+export interface FerryServiceServer extends UntypedServiceImplementation {
+    /**
+     * Declares a file to receive, or resumes the task already receiving it.
+     *
+     * Declaring the same (size, sha256, store_path) again, by the same
+     * principal, while its task is UPLOADING or PAUSED returns that task with
+     * `resumed` set. A declaration without sha256 never resumes (it would not
+     * say which file it is): such a task is resumed by its task_id. Nothing is
+     * written when the request is rejected.
+     *
+     * Status codes (reasons):
+     * - OK: the task was created or resumed.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+     *   absolute, not normalised, "..", control characters, a backslash, too
+     *   long, naming a directory, escaping the storage root through a
+     *   symlink).
+     * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+     *   server's bounds or not a multiple of 64 KiB.
+     * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+     *   or control-character file_name, oversized metadata.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+     *   size.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+     *   same store_path (for another file, or declared without sha256).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+     *   `overwrite` is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+     *   file.
+     * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     */
+    createTask: handleUnaryCall<CreateTaskRequest, CreateTaskResponse>;
+    /**
+     * Streams block data. Each client message carries a piece of one block;
+     * the server answers with one UploadPartsResponse per completed block, sent
+     * only after the block is durable (written, fsynced, recorded in SQL).
+     *
+     * Rules: within one stream a block's bytes arrive in order and
+     * contiguously, starting at offset 0; the message that completes the block
+     * carries the CRC32C of the whole block. Different streams may carry
+     * different blocks of the same task at once. A block whose CRC32C does not
+     * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
+     * committed; the stream goes on. Re-sending a committed block is a no-op
+     * answered with BLOCK_STATUS_COMMITTED.
+     *
+     * Status codes (reasons) that end the stream (committed blocks stay
+     * committed; a block in progress is dropped and stays missing):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+     *   message without crc32c.
+     * - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+     *   off (a block starts at offset 0).
+     * - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+     *   previous one was complete.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+     *   message.
+     * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+     * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+     * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+     *   expired, completed or failed. A pause or cancel on any replica stops
+     *   the stream within one block.
+     * - ABORTED (BUSY): the same block is being received by another stream on
+     *   this server; retry after RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+     *   RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+     *   larger than the transport limit (2 MiB).
+     */
+    uploadParts: handleBidiStreamingCall<UploadPartsRequest, UploadPartsResponse>;
+    /**
+     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    queryMissingBlocks: handleUnaryCall<QueryMissingBlocksRequest, QueryMissingBlocksResponse>;
+    /**
+     * Pauses, resumes or cancels a task. Setting the state a task is already in
+     * is a no-op. Canceling deletes the staged bytes.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+     *   other than UPLOADING, PAUSED or CANCELED.
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+     *   pausing a COMPLETED task).
+     * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+     * - ABORTED (BUSY): the task's state changed concurrently, again and
+     *   again; retry.
+     */
+    setState: handleUnaryCall<SetStateRequest, SetStateResponse>;
+    /**
+     * Verifies and publishes the file: every block must be committed, the
+     * whole-file SHA-256 must match the declared one (if declared); the file is
+     * then made durable and renamed atomically to store_path. Idempotent: a
+     * Merge of a COMPLETED task returns the same result again. When several
+     * replicas are asked to merge the same task at once, one publishes and all
+     * answer with the same result.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+     * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+     *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+     *   storage root (a symlink was created after the task).
+     * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+     *   and a PreconditionFailure name the missing ranges.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+     *   EXPIRED.
+     * - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+     *   outside Ferry.
+     * - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+     *   declared one; the task is now FAILED and its staged bytes are deleted.
+     * - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+     *   mismatch).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+     *   overwrite is false.
+     * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+     *   task and did not finish within the call's deadline; retry after
+     *   RetryInfo's delay.
+     */
+    merge: handleUnaryCall<MergeRequest, MergeResponse>;
+    /**
+     * Returns a task.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
+    /**
+     * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+     * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+     * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+     * bytes are already published at store_path (a call whose reply was lost, or
+     * the same file sent again), the call publishes nothing and returns the task
+     * that published them, with `resumed` set. (A large file sent again through
+     * CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
+     *
+     * Status codes (reasons):
+     * - OK: the file is published; the task is COMPLETED.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+     *   CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+     * - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+     *   (corrupted in transit): nothing was written; send it again.
+     * - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+     *   SHA-256: nothing was published.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+     *   overwrite is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     */
+    uploadFile: handleUnaryCall<UploadFileRequest, UploadFileResponse>;
+}
+export interface FerryServiceClient extends Client {
+    /**
+     * Declares a file to receive, or resumes the task already receiving it.
+     *
+     * Declaring the same (size, sha256, store_path) again, by the same
+     * principal, while its task is UPLOADING or PAUSED returns that task with
+     * `resumed` set. A declaration without sha256 never resumes (it would not
+     * say which file it is): such a task is resumed by its task_id. Nothing is
+     * written when the request is rejected.
+     *
+     * Status codes (reasons):
+     * - OK: the task was created or resumed.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+     *   absolute, not normalised, "..", control characters, a backslash, too
+     *   long, naming a directory, escaping the storage root through a
+     *   symlink).
+     * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+     *   server's bounds or not a multiple of 64 KiB.
+     * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+     *   or control-character file_name, oversized metadata.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+     *   size.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+     *   same store_path (for another file, or declared without sha256).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+     *   `overwrite` is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+     *   file.
+     * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     */
+    createTask(request: CreateTaskRequest, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
+    createTask(request: CreateTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
+    createTask(request: CreateTaskRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
+    /**
+     * Streams block data. Each client message carries a piece of one block;
+     * the server answers with one UploadPartsResponse per completed block, sent
+     * only after the block is durable (written, fsynced, recorded in SQL).
+     *
+     * Rules: within one stream a block's bytes arrive in order and
+     * contiguously, starting at offset 0; the message that completes the block
+     * carries the CRC32C of the whole block. Different streams may carry
+     * different blocks of the same task at once. A block whose CRC32C does not
+     * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
+     * committed; the stream goes on. Re-sending a committed block is a no-op
+     * answered with BLOCK_STATUS_COMMITTED.
+     *
+     * Status codes (reasons) that end the stream (committed blocks stay
+     * committed; a block in progress is dropped and stays missing):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+     *   message without crc32c.
+     * - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+     *   off (a block starts at offset 0).
+     * - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+     *   previous one was complete.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+     *   message.
+     * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+     * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+     * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+     *   expired, completed or failed. A pause or cancel on any replica stops
+     *   the stream within one block.
+     * - ABORTED (BUSY): the same block is being received by another stream on
+     *   this server; retry after RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+     *   RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+     *   larger than the transport limit (2 MiB).
+     */
+    uploadParts(): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
+    uploadParts(options: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
+    uploadParts(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
+    /**
+     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    queryMissingBlocks(request: QueryMissingBlocksRequest, callback: (error: ServiceError | null, response: QueryMissingBlocksResponse) => void): ClientUnaryCall;
+    queryMissingBlocks(request: QueryMissingBlocksRequest, metadata: Metadata, callback: (error: ServiceError | null, response: QueryMissingBlocksResponse) => void): ClientUnaryCall;
+    queryMissingBlocks(request: QueryMissingBlocksRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: QueryMissingBlocksResponse) => void): ClientUnaryCall;
+    /**
+     * Pauses, resumes or cancels a task. Setting the state a task is already in
+     * is a no-op. Canceling deletes the staged bytes.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+     *   other than UPLOADING, PAUSED or CANCELED.
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+     *   pausing a COMPLETED task).
+     * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+     * - ABORTED (BUSY): the task's state changed concurrently, again and
+     *   again; retry.
+     */
+    setState(request: SetStateRequest, callback: (error: ServiceError | null, response: SetStateResponse) => void): ClientUnaryCall;
+    setState(request: SetStateRequest, metadata: Metadata, callback: (error: ServiceError | null, response: SetStateResponse) => void): ClientUnaryCall;
+    setState(request: SetStateRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: SetStateResponse) => void): ClientUnaryCall;
+    /**
+     * Verifies and publishes the file: every block must be committed, the
+     * whole-file SHA-256 must match the declared one (if declared); the file is
+     * then made durable and renamed atomically to store_path. Idempotent: a
+     * Merge of a COMPLETED task returns the same result again. When several
+     * replicas are asked to merge the same task at once, one publishes and all
+     * answer with the same result.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+     * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+     *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+     *   storage root (a symlink was created after the task).
+     * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+     *   and a PreconditionFailure name the missing ranges.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+     *   EXPIRED.
+     * - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+     *   outside Ferry.
+     * - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+     *   declared one; the task is now FAILED and its staged bytes are deleted.
+     * - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+     *   mismatch).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+     *   overwrite is false.
+     * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+     *   task and did not finish within the call's deadline; retry after
+     *   RetryInfo's delay.
+     */
+    merge(request: MergeRequest, callback: (error: ServiceError | null, response: MergeResponse) => void): ClientUnaryCall;
+    merge(request: MergeRequest, metadata: Metadata, callback: (error: ServiceError | null, response: MergeResponse) => void): ClientUnaryCall;
+    merge(request: MergeRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: MergeResponse) => void): ClientUnaryCall;
+    /**
+     * Returns a task.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     */
+    getTask(request: GetTaskRequest, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
+    getTask(request: GetTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
+    getTask(request: GetTaskRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
+    /**
+     * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+     * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+     * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+     * bytes are already published at store_path (a call whose reply was lost, or
+     * the same file sent again), the call publishes nothing and returns the task
+     * that published them, with `resumed` set. (A large file sent again through
+     * CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
+     *
+     * Status codes (reasons):
+     * - OK: the file is published; the task is COMPLETED.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+     *   CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+     * - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+     *   (corrupted in transit): nothing was written; send it again.
+     * - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+     *   SHA-256: nothing was published.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+     *   overwrite is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     */
+    uploadFile(request: UploadFileRequest, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
+    uploadFile(request: UploadFileRequest, metadata: Metadata, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
+    uploadFile(request: UploadFileRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
+}
+export declare const FerryServiceClient: {
+    new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FerryServiceClient;
+    service: typeof FerryServiceService;
+    serviceName: string;
+};
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
+export type DeepPartial<T> = T extends bigint ? string | number | bigint : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>> : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>> : T extends {} ? {
+    [K in keyof T]?: DeepPartial<T[K]>;
+} : Partial<T>;
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P : P & {
+    [K in keyof P]: Exact<P[K], I[K]>;
+} & {
+    [K in Exclude<keyof I, KeysOfUnion<P>>]: never;
+};
+export interface MessageFns<T> {
+    encode(message: T, writer?: BinaryWriter): BinaryWriter;
+    decode(input: BinaryReader | Uint8Array, length?: number): T;
+    fromJSON(object: any): T;
+    toJSON(message: T): unknown;
+    create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+    fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
+export {};

@@ -1,0 +1,288 @@
+<?php
+// GENERATED CODE -- DO NOT EDIT!
+
+// Original file comments:
+// Ferry: resumable, verified transfer of large files between backends.
+//
+// A file travels as a *task*: it is declared with CreateTask, its fixed-size
+// blocks are streamed with UploadParts (in any order, over several streams),
+// QueryMissingBlocks tells what the server still lacks, and Merge verifies the
+// whole file and publishes it atomically at its destination. SetState pauses,
+// resumes or cancels a task.
+//
+// Every failure is a gRPC status with a human-readable message and, for
+// programs, a google.rpc.Status in the `grpc-status-details-bin` trailer
+// (the google.rpc error model, AIP-193): a google.rpc.ErrorInfo whose domain
+// is "ferry.v1" and whose reason is a ferry.v1.ErrorReason name
+// (ferry/v1/errors.proto documents each reason, its details and whether to
+// retry), plus BadRequest, PreconditionFailure, RetryInfo or ResourceInfo
+// where they apply. Branch on the reason, not on the message. The codes and
+// reasons each RPC returns are listed on the RPC as "CODE (REASON, ...)".
+//
+// Codes that mean "try again" are UNAVAILABLE, DEADLINE_EXCEEDED,
+// RESOURCE_EXHAUSTED and ABORTED, except where the reason says otherwise
+// (RESOURCE_EXHAUSTED with QUOTA_EXCEEDED is not retried); wait at least
+// RetryInfo's delay when one is given. All other codes are permanent for the
+// request that caused them. Statuses from the gRPC runtime itself (deadline,
+// unreachable server, a message over the transport limit) carry no details:
+// decide on their code.
+//
+// An error about an existing task the caller may see names it in the
+// trailing metadata key `ferry-task-id` (and in ResourceInfo): notably
+// ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
+// task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
+// unknown id is never repeated back in a trailer.
+//
+// Implementers: docs/protocol.md is the protocol guide (block arithmetic,
+// CRC32C across messages with a test vector, offsets, acknowledgements and
+// windows, retries, resuming after each kind of failure, error reasons).
+namespace Ferry\V1;
+
+/**
+ * The Ferry file transfer service.
+ */
+class FerryServiceClient extends \Grpc\BaseStub {
+
+    /**
+     * @param string $hostname hostname
+     * @param array $opts channel options
+     * @param \Grpc\Channel $channel (optional) re-use channel object
+     */
+    public function __construct($hostname, $opts, $channel = null) {
+        parent::__construct($hostname, $opts, $channel);
+    }
+
+    /**
+     * Declares a file to receive, or resumes the task already receiving it.
+     *
+     * Declaring the same (size, sha256, store_path) again, by the same
+     * principal, while its task is UPLOADING or PAUSED returns that task with
+     * `resumed` set. A declaration without sha256 never resumes (it would not
+     * say which file it is): such a task is resumed by its task_id. Nothing is
+     * written when the request is rejected.
+     *
+     * Status codes (reasons):
+     * - OK: the task was created or resumed.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): bad store_path (empty,
+     *   absolute, not normalised, "..", control characters, a backslash, too
+     *   long, naming a directory, escaping the storage root through a
+     *   symlink).
+     * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
+     *   server's bounds or not a multiple of 64 KiB.
+     * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
+     *   or control-character file_name, oversized metadata.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
+     *   size.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
+     *   same store_path (for another file, or declared without sha256).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
+     *   `overwrite` is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
+     *   file.
+     * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * @param \Ferry\V1\CreateTaskRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function CreateTask(\Ferry\V1\CreateTaskRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/CreateTask',
+        $argument,
+        ['\Ferry\V1\CreateTaskResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Streams block data. Each client message carries a piece of one block;
+     * the server answers with one UploadPartsResponse per completed block, sent
+     * only after the block is durable (written, fsynced, recorded in SQL).
+     *
+     * Rules: within one stream a block's bytes arrive in order and
+     * contiguously, starting at offset 0; the message that completes the block
+     * carries the CRC32C of the whole block. Different streams may carry
+     * different blocks of the same task at once. A block whose CRC32C does not
+     * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
+     * committed; the stream goes on. Re-sending a committed block is a no-op
+     * answered with BLOCK_STATUS_COMMITTED.
+     *
+     * Status codes (reasons) that end the stream (committed blocks stay
+     * committed; a block in progress is dropped and stays missing):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): missing task_id, or the block's last
+     *   message without crc32c.
+     * - INVALID_ARGUMENT (WRONG_OFFSET): an offset not where the block left
+     *   off (a block starts at offset 0).
+     * - INVALID_ARGUMENT (BLOCK_NOT_FINISHED): a new block started before the
+     *   previous one was complete.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB in one
+     *   message.
+     * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
+     * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
+     * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
+     *   expired, completed or failed. A pause or cancel on any replica stops
+     *   the stream within one block.
+     * - ABORTED (BUSY): the same block is being received by another stream on
+     *   this server; retry after RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
+     *   RetryInfo's delay.
+     * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
+     *   larger than the transport limit (2 MiB).
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\BidiStreamingCall
+     */
+    public function UploadParts($metadata = [], $options = []) {
+        return $this->_bidiRequest('/ferry.v1.FerryService/UploadParts',
+        ['\Ferry\V1\UploadPartsResponse','decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * @param \Ferry\V1\QueryMissingBlocksRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function QueryMissingBlocks(\Ferry\V1\QueryMissingBlocksRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/QueryMissingBlocks',
+        $argument,
+        ['\Ferry\V1\QueryMissingBlocksResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Pauses, resumes or cancels a task. Setting the state a task is already in
+     * is a no-op. Canceling deletes the staged bytes.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, or a target state
+     *   other than UPLOADING, PAUSED or CANCELED.
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): an illegal transition (e.g.
+     *   pausing a COMPLETED task).
+     * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
+     * - ABORTED (BUSY): the task's state changed concurrently, again and
+     *   again; retry.
+     * @param \Ferry\V1\SetStateRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function SetState(\Ferry\V1\SetStateRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/SetState',
+        $argument,
+        ['\Ferry\V1\SetStateResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Verifies and publishes the file: every block must be committed, the
+     * whole-file SHA-256 must match the declared one (if declared); the file is
+     * then made durable and renamed atomically to store_path. Idempotent: a
+     * Merge of a COMPLETED task returns the same result again. When several
+     * replicas are asked to merge the same task at once, one publishes and all
+     * answer with the same result.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
+     * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
+     *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
+     *   storage root (a symlink was created after the task).
+     * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
+     *   and a PreconditionFailure name the missing ranges.
+     * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is CANCELED or
+     *   EXPIRED.
+     * - FAILED_PRECONDITION (STAGING_LOST): the staged bytes were removed
+     *   outside Ferry.
+     * - DATA_LOSS (HASH_MISMATCH): the whole-file SHA-256 does not match the
+     *   declared one; the task is now FAILED and its staged bytes are deleted.
+     * - DATA_LOSS (TASK_FAILED): the task is FAILED (an earlier Merge found the
+     *   mismatch).
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): a file appeared at store_path and
+     *   overwrite is false.
+     * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
+     *   task and did not finish within the call's deadline; retry after
+     *   RetryInfo's delay.
+     * @param \Ferry\V1\MergeRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function Merge(\Ferry\V1\MergeRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/Merge',
+        $argument,
+        ['\Ferry\V1\MergeResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Returns a task.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * @param \Ferry\V1\GetTaskRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function GetTask(\Ferry\V1\GetTaskRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/GetTask',
+        $argument,
+        ['\Ferry\V1\GetTaskResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
+     * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
+     * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
+     * bytes are already published at store_path (a call whose reply was lost, or
+     * the same file sent again), the call publishes nothing and returns the task
+     * that published them, with `resumed` set. (A large file sent again through
+     * CreateTask meets ALREADY_EXISTS instead, as its bytes are not known yet.)
+     *
+     * Status codes (reasons):
+     * - OK: the file is published; the task is COMPLETED.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): as for
+     *   CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "crc32c"): crc32c is not set.
+     * - INVALID_ARGUMENT (DATA_TOO_LARGE): data larger than 1 MiB.
+     * - ABORTED (CHECKSUM_MISMATCH): the data does not match its CRC32C
+     *   (corrupted in transit): nothing was written; send it again.
+     * - DATA_LOSS (HASH_MISMATCH): the data does not match the declared
+     *   SHA-256: nothing was published.
+     * - ALREADY_EXISTS (STORE_PATH_TAKEN): an active task targets store_path.
+     * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
+     *   overwrite is false.
+     * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * @param \Ferry\V1\UploadFileRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function UploadFile(\Ferry\V1\UploadFileRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/UploadFile',
+        $argument,
+        ['\Ferry\V1\UploadFileResponse', 'decode'],
+        $metadata, $options);
+    }
+
+}
