@@ -78,7 +78,15 @@ stubs-deps: $(TOOLS_STAMP)
 $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	npm ci --prefix $(TOOLS) --no-audit --no-fund
 
+STUB_TOOLS := protoc protoc-gen-go protoc-gen-go-grpc grpc_java_plugin grpc_cpp_plugin \
+	grpc_ruby_plugin grpc_php_plugin
+PROTOC_VERSION := libprotoc 3.21.12
+
 stubs: $(TOOLS_STAMP)
+	@for tool in $(STUB_TOOLS); do command -v $$tool >/dev/null || \
+		{ echo "$$tool not found: run make stubs-deps (apt-get: needs root)"; exit 1; }; done
+	@[ "$$(protoc --version)" = "$(PROTOC_VERSION)" ] || \
+		{ echo "protoc is $$(protoc --version), not $(PROTOC_VERSION): run make stubs-deps"; exit 1; }
 	for lang in $(STUB_LANGS); do mkdir -p stubs/$$lang && find stubs/$$lang -path '*/node_modules' \
 		-prune -o -type f ! -name README.md ! -name go.mod ! -name package.json -exec rm {} +; done
 	protoc -Iprotos --go_out=stubs/go --go_opt=paths=source_relative \

@@ -4,6 +4,7 @@ hand-over of ``ferry serve`` to the server's command line."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pytest
 from ferry_client import DEFAULT_TARGET
@@ -68,3 +69,14 @@ def test_serve_is_handed_to_the_server_command_line(capsys: pytest.CaptureFixtur
         main(["serve", "--help"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("usage: ferry serve")
+
+
+def test_serve_without_the_server_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As where only the client is installed: the server's modules cannot be imported.
+    monkeypatch.setitem(sys.modules, "ferry_server.cli", None)
+    assert main(["serve"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pip install 'ferry[server]'" in err
