@@ -61,7 +61,7 @@ TOOLS      := stubs/tools
 TOOLS_BIN  := $(TOOLS)/node_modules/.bin
 TOOLS_STAMP := $(TOOLS)/node_modules/.package-lock.json
 BUF        := $(TOOLS_BIN)/buf
-STUB_LANGS := go node java cpp csharp ruby php
+STUB_LANGS := go node java cpp csharp ruby php objc
 
 stubs-deps: $(TOOLS_STAMP)
 	@missing=""; for p in $(DEB_TOOLS); do \
@@ -100,6 +100,7 @@ stubs: $(TOOLS_STAMP)
 		--plugin=protoc-gen-grpc=$$(command -v grpc_ruby_plugin) --grpc_out=stubs/ruby $(PROTOS)
 	protoc -Iprotos --php_out=stubs/php \
 		--plugin=protoc-gen-grpc=$$(command -v grpc_php_plugin) --grpc_out=stubs/php $(PROTOS)
+	protoc -Iprotos --objc_out=stubs/objc $(PROTOS)
 	$(MAKE) --no-print-directory stubs-node
 
 # ts-proto writes TypeScript; tsc turns it into the CommonJS + .d.ts that Node users import.
