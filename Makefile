@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PROTOS := $(wildcard protos/ferry/v1/*.proto)
 
 .PHONY: install run test lint typecheck proto proto-check bench clean \
-	stubs-deps stubs stubs-check buf-lint buf-breaking api-baseline clients-deps
+	stubs-deps stubs stubs-node stubs-check buf-lint buf-breaking api-baseline clients-deps
 
 install: $(STAMP)
 
@@ -130,16 +130,16 @@ buf-breaking: $(TOOLS_STAMP)
 # Deliberately accept the current API as the new baseline: commit the result on its own.
 # The image is JSON, indented, so that a change to it reads as a diff in review.
 api-baseline: $(TOOLS_STAMP)
-	$(BUF) build protos --exclude-source-info -o -#format=json \
-		| $(PYTHON) -m json.tool --indent 1 > $(API_BASELINE).tmp
-	mv $(API_BASELINE).tmp $(API_BASELINE)
+	$(BUF) build protos --exclude-source-info -o '$(API_BASELINE).tmp#format=json'
+	$(PYTHON) -m json.tool --indent 1 $(API_BASELINE).tmp $(API_BASELINE)
+	rm $(API_BASELINE).tmp
 
 # --- The Node example client's packages (skipped, with a note, where npm is missing) -----------
 NODE_CLIENT := clients/node
 clients-deps:
 	@if command -v npm >/dev/null; then \
 		$(MAKE) --no-print-directory $(NODE_CLIENT)/node_modules/.package-lock.json; \
-	else echo "npm not found: the Node client's test will skip (make stubs-deps installs nothing for Node)"; fi
+	else echo "npm not found: install Node.js 20 with npm; until then the Node client's test skips"; fi
 
 $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json \
 		$(NODE_CLIENT)/package-lock.json $(wildcard stubs/node/package.json stubs/node/ferry/v1/*)
