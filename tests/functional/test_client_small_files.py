@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,14 @@ from ferry_client import (
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE
 from ferry_server.app import FerryServer
 
-from tests.support.client_tools import QUICK_RETRY, KiB, make_file, published, sha256_of
+from tests.support.client_tools import (
+    QUICK_RETRY,
+    KiB,
+    LoseFirstReply,
+    make_file,
+    published,
+    sha256_of,
+)
 
 BLOCK = 64 * KiB
 #: What one upload in blocks calls, in order, for a file of at least one block (each of its
@@ -82,39 +88,6 @@ class DamageUploadFile(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-a
                 damaged.crc32c = google_crc32c.value(damaged.data)
             request = damaged
         return continuation(details, request)
-
-
-@dataclass(frozen=True)
-class _CallDetails(grpc.ClientCallDetails):
-    method: str
-    timeout: float | None
-    metadata: Any
-    credentials: Any
-    wait_for_ready: Any
-    compression: Any
-
-
-class LoseFirstUploadFileReply(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    """Lets the first UploadFile request reach the server and be answered, then hands the
-    client a DEADLINE_EXCEEDED instead of the reply (a real one: the same request again with
-    a deadline already past), as when a reply is lost on the way back."""
-
-    def __init__(self) -> None:
-        self.published: pb.Task | None = None
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        if not details.method.endswith("/UploadFile") or self.published is not None:
-            return continuation(details, request)
-        self.published = continuation(details, request).result().task
-        expired = _CallDetails(
-            details.method,
-            1e-9,
-            details.metadata,
-            details.credentials,
-            details.wait_for_ready,
-            details.compression,
-        )
-        return continuation(expired, request)
 
 
 class ServerWithoutUploadFile(grpc.GenericRpcHandler):  # type: ignore[type-arg]
@@ -279,16 +252,17 @@ def test_lost_reply_is_retried_and_answered_with_the_task_already_published(
     server: FerryServer, tmp_path: Path
 ) -> None:
     source = make_file(tmp_path / "src.bin", 30 * KiB)
-    lose = LoseFirstUploadFileReply()
+    lose = LoseFirstReply("UploadFile", pb.UploadFileResponse)
     with FerryClient(
         server.address, state_file=tmp_path / "state.json", retry=QUICK_RETRY, interceptors=[lose]
     ) as client:
         result = client.upload(source, "lost-reply.bin")
+    lose.close()
 
-    assert lose.published is not None
+    assert lose.answered is not None
     assert result.retries == 1 and result.checksum_mismatches == 0
     # The retry found the bytes its lost first attempt published.
-    assert (result.task_id, result.resumed) == (lose.published.task_id, True)
+    assert (result.task_id, result.resumed) == (lose.answered.task.task_id, True)
     assert published(server.settings.data_dir, "lost-reply.bin").read_bytes() == source.read_bytes()
 
 

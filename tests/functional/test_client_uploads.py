@@ -41,6 +41,7 @@ from tests.support.client_tools import (
     BackgroundCall,
     Gate,
     KiB,
+    LoseFirstReply,
     MiB,
     make_file,
     published,
@@ -81,30 +82,6 @@ class RequestLog(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
             outcome.exception()  # waits for the answer
             self.create_answered.set()
         return outcome
-
-
-class LoseFirstCreateTaskReply(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    """Lets the first CreateTask reach the server and be answered, then hands the client the
-    outcome of the same call to a port where nothing listens (a real UNAVAILABLE) instead of
-    the reply, as when the connection breaks before the reply arrives."""
-
-    def __init__(self) -> None:
-        self.created: pb.Task | None = None
-        self._nowhere = grpc.insecure_channel("127.0.0.1:1")
-
-    def close(self) -> None:
-        self._nowhere.close()
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        if not details.method.endswith("/CreateTask") or self.created is not None:
-            return continuation(details, request)
-        self.created = continuation(details, request).result().task
-        lost = self._nowhere.unary_unary(
-            details.method,
-            request_serializer=pb.CreateTaskRequest.SerializeToString,
-            response_deserializer=pb.CreateTaskResponse.FromString,
-        )
-        return lost.future(request, timeout=LIVENESS_TIMEOUT)
 
 
 @pytest.fixture
@@ -258,7 +235,7 @@ def test_lost_create_task_reply_is_answered_by_the_task_it_created(
     server: FerryServer, tmp_path: Path
 ) -> None:
     source = make_file(tmp_path / "src.bin", LARGE + BLOCK)
-    lose, requests = LoseFirstCreateTaskReply(), RequestLog()
+    lose, requests = LoseFirstReply("CreateTask", pb.CreateTaskResponse), RequestLog()
     with FerryClient(
         server.address,
         state_file=tmp_path / "state.json",
@@ -269,9 +246,9 @@ def test_lost_create_task_reply_is_answered_by_the_task_it_created(
         others = client.status(result.task_id)
     lose.close()
 
-    assert lose.created is not None
+    assert lose.answered is not None
     # The retry meets the task the first attempt created, which is exactly what it declared.
-    assert result.task_id == lose.created.task_id
+    assert result.task_id == lose.answered.task.task_id
     assert result.retries == 1 and not result.resumed
     assert requests.methods[:3] == ["CreateTask", "CreateTask", "GetTask"]
     assert [r.sha256 for r in requests.of("CreateTask")] == ["", ""]

@@ -1,5 +1,6 @@
 """Helpers for the client's tests: source files, published files, a quick retry policy, a gate
-that holds an upload at a chosen point, and the ``ferry`` command as a child process."""
+that holds an upload at a chosen point, a lost reply, and the ``ferry`` command as a child
+process."""
 
 from __future__ import annotations
 
@@ -163,3 +164,36 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = LIVENE
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+class LoseFirstReply(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """Lets the first call of ``method`` (e.g. ``"UploadFile"``) reach the server and be
+    answered, then hands the client, instead of that reply, the outcome of the same call to a
+    port where nothing listens: a real UNAVAILABLE, as when the connection breaks before the
+    reply arrives.
+
+    The lost attempt never reaches the server, whatever the machine's load. (A deadline of a
+    few nanoseconds is not that: gRPC rounds it up to the next millisecond and the server may
+    answer within it, so the client would see no failure at all.)
+    """
+
+    def __init__(self, method: str, response_type: Any) -> None:
+        self._suffix = f"/{method}"
+        self._response_type = response_type
+        #: The reply the client did not get.
+        self.answered: Any = None
+        self._nowhere = grpc.insecure_channel("127.0.0.1:1")
+
+    def close(self) -> None:
+        self._nowhere.close()
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if not details.method.endswith(self._suffix) or self.answered is not None:
+            return continuation(details, request)
+        self.answered = continuation(details, request).result()
+        lost = self._nowhere.unary_unary(
+            details.method,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=self._response_type.FromString,
+        )
+        return lost.future(request, timeout=LIVENESS_TIMEOUT)
