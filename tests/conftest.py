@@ -1,17 +1,23 @@
-"""Fixtures for every suite: real servers on loopback ports over real SQLite and PostgreSQL."""
+"""Fixtures for every suite: real servers on loopback ports over real SQLite and PostgreSQL, and
+a bystander task that hostile requests must leave as it was."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
+from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import KiB, Settings
 
 from tests.support.databases import fresh_postgres_schema
+from tests.support.protocol import create, merge, missing, upload
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -58,3 +64,26 @@ def channel(server: FerryServer) -> Iterator[grpc.Channel]:
 @pytest.fixture
 def stub(channel: grpc.Channel) -> rpc.FerryServiceStub:
     return rpc.FerryServiceStub(channel)
+
+
+@dataclass
+class Bystander:
+    """A task with blocks 0 and 2 of 4 committed, which a test must leave exactly so."""
+
+    task: pb.Task
+    data: bytes
+
+
+@pytest.fixture
+def bystander(server: FerryServer, stub: rpc.FerryServiceStub) -> Iterator[Bystander]:
+    data = os.urandom(4 * 64 * KiB)
+    task = create(stub, data, "bystander/file.bin", block_size=64 * KiB)
+    upload(stub, task, data, [0, 2])
+    yield Bystander(task, data)
+    # Nothing the test did touched it: same blocks, and it still completes correctly.
+    assert missing(stub, task.task_id) == [(1, 2), (3, 4)]
+    upload(stub, task, data, [1, 3])
+    done = merge(stub, task.task_id)
+    assert done.sha256 == hashlib.sha256(data).hexdigest()
+    path = server.settings.resolved_storage_root / "bystander/file.bin"
+    assert path.read_bytes() == data

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -18,6 +16,7 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer
 
+from tests.conftest import Bystander
 from tests.support.protocol import (
     KiB,
     block_messages,
@@ -29,27 +28,6 @@ from tests.support.protocol import (
     statuses,
     upload,
 )
-
-
-@dataclass
-class Bystander:
-    task: pb.Task
-    data: bytes
-
-
-@pytest.fixture
-def bystander(server: FerryServer, stub: rpc.FerryServiceStub) -> Iterator[Bystander]:
-    data = os.urandom(4 * 64 * KiB)
-    task = create(stub, data, "bystander/file.bin", block_size=64 * KiB)
-    upload(stub, task, data, [0, 2])
-    yield Bystander(task, data)
-    # Nothing the test did touched it: same blocks, and it still completes correctly.
-    assert missing(stub, task.task_id) == [(1, 2), (3, 4)]
-    upload(stub, task, data, [1, 3])
-    done = merge(stub, task.task_id)
-    assert done.sha256 == hashlib.sha256(data).hexdigest()
-    path = server.settings.resolved_storage_root / "bystander/file.bin"
-    assert path.read_bytes() == data
 
 
 def rpc_error(excinfo: pytest.ExceptionInfo[grpc.RpcError]) -> tuple[grpc.StatusCode, str]:

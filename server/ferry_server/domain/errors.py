@@ -12,6 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from ferry_server.domain.inputs import shown
 from ferry_server.domain.model import BlockRange
 
 
@@ -123,7 +124,8 @@ class TaskNotFound(FerryError):
     reason = Reason.TASK_NOT_FOUND
 
     def __init__(self, task_id: str) -> None:
-        super().__init__(f"no task with id {task_id!r}")
+        # Shown escaped and cut short: the caller sent it, whatever it holds.
+        super().__init__(f"no task with id {shown(task_id)}")
 
 
 class IllegalState(FerryError):

@@ -32,6 +32,7 @@ from ferry_server.domain.errors import (
     not_uploading,
 )
 from ferry_server.domain.hashing import PrefixHasher
+from ferry_server.domain.inputs import is_task_id, printable_problem, shown
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     SETTABLE_STATES,
@@ -44,7 +45,7 @@ from ferry_server.domain.model import (
     describe_ranges,
     missing_ranges,
 )
-from ferry_server.domain.paths import control_character, validate_store_path
+from ferry_server.domain.paths import validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     BlockCommit,
@@ -225,7 +226,8 @@ class TransferService:
                 raise
             log.info(
                 "task %s created: %s (%d bytes, %d blocks of %d) -> %s",
-                task_id, spec.file_name, spec.size, new.block_count, block_size, store_path,
+                task_id, shown(spec.file_name), spec.size, new.block_count, block_size,
+                shown(store_path),
             )  # fmt: skip
             return new.as_task(TaskState.UPLOADING, sha256=sha256, committed_bytes=0), False
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
@@ -263,8 +265,9 @@ class TransferService:
             raise InvalidArgument(
                 f"file_name is longer than {MAX_FILE_NAME_BYTES} bytes", field="file_name"
             )
-        if control_character(spec.file_name) is not None:
-            raise InvalidArgument("file_name contains control characters", field="file_name")
+        problem = printable_problem("file_name", spec.file_name)
+        if problem is not None:
+            raise InvalidArgument(problem, field="file_name")
         if spec.size < 0:
             raise InvalidArgument("size must not be negative", field="size")
         if spec.size > limits.max_file_size:
@@ -515,7 +518,7 @@ class TransferService:
         )
         log.info(
             "task %s COMPLETED: %s published (%d bytes, sha256 %s) in %.3fs",
-            task.task_id, task.store_path, task.size, digest, time.monotonic() - started,
+            task.task_id, shown(task.store_path), task.size, digest, time.monotonic() - started,
         )  # fmt: skip
         return self.get_task(task.task_id)
 
@@ -650,7 +653,7 @@ class TransferService:
         )
         log.info(
             "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
-            new.task_id, store_path, len(data), digest,
+            new.task_id, shown(store_path), len(data), digest,
         )  # fmt: skip
         return new.as_task(TaskState.COMPLETED, sha256=digest, committed_bytes=new.size)
 
@@ -844,6 +847,9 @@ def _task_failed(task: Task) -> IntegrityFailure:
 def _require_task_id(task_id: str) -> str:
     if not task_id:
         raise InvalidArgument("task_id is empty", field="task_id")
+    if not is_task_id(task_id):
+        # No task can have it; checked before SQL (PostgreSQL refuses NUL in text, for one).
+        raise TaskNotFound(task_id)
     return task_id
 
 

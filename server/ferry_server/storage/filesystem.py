@@ -176,6 +176,7 @@ class FileSystemStore:
             )
         if real == self._root:
             raise InvalidStorePath(f"store_path {store_path!r} names the storage root itself")
+        _refuse_symlink_loop(target, store_path)
         return target
 
     def check_destination(self, store_path: str) -> None:
@@ -233,6 +234,20 @@ def _raise_if_full(exc: OSError, what: str, size: int) -> None:
             f"not enough disk space {what}; free space or retry later",
             facts={"requestedBytes": size},
         ) from exc
+
+
+def _refuse_symlink_loop(target: Path, store_path: str) -> None:
+    """InvalidStorePath if resolving ``target`` runs into a loop of symbolic links (ELOOP):
+    ``realpath`` leaves such a path as it is instead of failing."""
+    try:
+        target.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InvalidStorePath(
+                f"store_path {store_path!r} runs into a loop of symbolic links in the storage "
+                "root; choose another path"
+            ) from exc
+        # Not there yet (ENOENT, ENOTDIR...): the checks that follow say what is wrong.
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,7 +10,7 @@ from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.service import TransferService
 from ferry_server.transport import convert, wire
-from ferry_server.transport.status import stream_rpc, unary_rpc
+from ferry_server.transport.status import parsing, stream_rpc, unary_rpc
 
 SERVICE_NAME = "ferry.v1.FerryService"
 #: Longest a Merge waits for another replica's merge of the same task without a deadline.
@@ -85,16 +85,21 @@ class FerryServicer:
 
 
 def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
-    """The service's method table. UploadParts takes raw bytes (see ``transport.wire``)."""
-    unary = grpc.unary_unary_rpc_method_handler
+    """The service's method table. Every method takes its request as bytes and parses it
+    itself (``status.parsing``; UploadParts: ``transport.wire``), so that bytes that are no
+    request answer INVALID_ARGUMENT."""
+
+    def unary(handler: Any, request_type: Any, response_type: Any) -> Any:
+        return grpc.unary_unary_rpc_method_handler(
+            parsing(request_type, handler),
+            request_deserializer=None,
+            response_serializer=response_type.SerializeToString,
+        )
+
     return grpc.method_handlers_generic_handler(
         SERVICE_NAME,
         {
-            "CreateTask": unary(
-                servicer.CreateTask,
-                request_deserializer=pb.CreateTaskRequest.FromString,
-                response_serializer=pb.CreateTaskResponse.SerializeToString,
-            ),
+            "CreateTask": unary(servicer.CreateTask, pb.CreateTaskRequest, pb.CreateTaskResponse),
             "UploadParts": grpc.stream_stream_rpc_method_handler(
                 servicer.UploadParts,
                 request_deserializer=None,
@@ -102,28 +107,12 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
             ),
             "QueryMissingBlocks": unary(
                 servicer.QueryMissingBlocks,
-                request_deserializer=pb.QueryMissingBlocksRequest.FromString,
-                response_serializer=pb.QueryMissingBlocksResponse.SerializeToString,
+                pb.QueryMissingBlocksRequest,
+                pb.QueryMissingBlocksResponse,
             ),
-            "SetState": unary(
-                servicer.SetState,
-                request_deserializer=pb.SetStateRequest.FromString,
-                response_serializer=pb.SetStateResponse.SerializeToString,
-            ),
-            "Merge": unary(
-                servicer.Merge,
-                request_deserializer=pb.MergeRequest.FromString,
-                response_serializer=pb.MergeResponse.SerializeToString,
-            ),
-            "UploadFile": unary(
-                servicer.UploadFile,
-                request_deserializer=pb.UploadFileRequest.FromString,
-                response_serializer=pb.UploadFileResponse.SerializeToString,
-            ),
-            "GetTask": unary(
-                servicer.GetTask,
-                request_deserializer=pb.GetTaskRequest.FromString,
-                response_serializer=pb.GetTaskResponse.SerializeToString,
-            ),
+            "SetState": unary(servicer.SetState, pb.SetStateRequest, pb.SetStateResponse),
+            "Merge": unary(servicer.Merge, pb.MergeRequest, pb.MergeResponse),
+            "UploadFile": unary(servicer.UploadFile, pb.UploadFileRequest, pb.UploadFileResponse),
+            "GetTask": unary(servicer.GetTask, pb.GetTaskRequest, pb.GetTaskResponse),
         },
     )

@@ -14,7 +14,7 @@ from typing import NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -168,6 +168,29 @@ def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoRe
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Servicer = TypeVar("Servicer")
+Msg = TypeVar("Msg", bound=Message)
+
+
+def parsing(
+    request_type: type[Msg], handler: Callable[[Msg, grpc.ServicerContext], Resp]
+) -> Callable[[bytes, grpc.ServicerContext], Resp]:
+    """``handler`` taking its request as wire bytes and parsing them itself: bytes that are no
+    ``request_type`` answer INVALID_ARGUMENT, where gRPC's own deserializer would answer
+    INTERNAL and log a traceback."""
+    name = request_type.DESCRIPTOR.full_name
+    method = getattr(handler, "__name__", name)
+
+    def handle(raw: bytes, context: grpc.ServicerContext) -> Resp:
+        try:
+            request = request_type.FromString(raw)
+        except DecodeError as exc:
+            malformed = InvalidArgument(
+                f"the request is not a valid {name}: {exc}", reason=Reason.MALFORMED_MESSAGE
+            )
+            _abort(context, method, malformed)
+        return handler(request, context)
+
+    return handle
 
 
 def unary_rpc(
