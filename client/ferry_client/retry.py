@@ -42,7 +42,15 @@ RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
 #: Ferry's reasons worth retrying (protos/ferry/v1/errors.proto says "Retry: yes"). A known
 #: reason not listed here is permanent whatever its code (e.g. QUOTA_EXCEEDED).
 RETRYABLE_REASONS: frozenset[str] = frozenset(
-    {"BUSY", "MERGE_IN_PROGRESS", "CHECKSUM_MISMATCH", "DISK_FULL", "OVERLOADED"}
+    {
+        "BUSY",
+        "MERGE_IN_PROGRESS",
+        "CHECKSUM_MISMATCH",
+        "DISK_FULL",
+        "OVERLOADED",
+        "DATABASE_UNAVAILABLE",
+        "SHUTTING_DOWN",
+    }
 )
 #: Every reason this client knows; a status with another (a newer server's) falls back to its
 #: code.

@@ -15,12 +15,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
+from ferry_server.domain.errors import Unavailable
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.service import Limits, TransferService
-from ferry_server.persistence.database import create_database_engine, migrate
+from ferry_server.persistence.database import (
+    DatabaseTimeouts,
+    create_database_engine,
+    migrate,
+)
 from ferry_server.persistence.repository import SqlTaskRepository
 from ferry_server.storage.filesystem import FileSystemStore
 from ferry_server.transport.servicer import FerryServicer, rpc_handlers
@@ -45,6 +50,8 @@ class _Sweeper(threading.Thread):
         while not self._stop.wait(self._interval):
             try:
                 self._service.expire_idle()
+            except Unavailable as exc:
+                log.warning("expiry sweep skipped: %s", exc.message)
             except Exception:
                 # The database may be briefly unreachable; the next sweep tries again.
                 log.exception("expiry sweep failed")
@@ -138,10 +145,23 @@ def create_server(settings: Settings) -> FerryServer:
     """Build a replica for ``settings``: directories, schema migrations, services, gRPC port."""
     _prepare_directories(settings)
     engine = create_database_engine(
-        settings.resolved_database_url, fsync=settings.fsync, pool_size=settings.max_workers
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        pool_size=settings.max_workers,
+        timeouts=DatabaseTimeouts(
+            connect=settings.db_connect_timeout_seconds,
+            statement=settings.db_statement_timeout_seconds,
+            call=settings.db_call_timeout_seconds,
+            tcp_user=settings.db_tcp_user_timeout_seconds,
+            keepalive=settings.db_keepalive_seconds,
+        ),
     )
     try:
-        migrate(engine)
+        try:
+            migrate(engine)
+        except Unavailable as exc:
+            where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+            raise StartupError(f"cannot use the database at {where}: {exc.message}") from exc
         repository = SqlTaskRepository(engine)
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync

@@ -111,6 +111,45 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="RPC worker threads; each open upload stream holds one [FERRY_MAX_WORKERS, 64]",
     )
     add(
+        "--shutdown-grace",
+        type=float,
+        default=float(str(default("SHUTDOWN_GRACE", defaults.shutdown_grace_seconds))),
+        help="on SIGTERM/SIGINT, seconds unary RPCs in flight may take to finish; upload "
+        "streams are ended at once with UNAVAILABLE [FERRY_SHUTDOWN_GRACE, 10]",
+    )
+    add(
+        "--db-connect-timeout",
+        type=float,
+        default=float(str(default("DB_CONNECT_TIMEOUT", defaults.db_connect_timeout_seconds))),
+        help="PostgreSQL: seconds to open a connection [FERRY_DB_CONNECT_TIMEOUT, 5]",
+    )
+    add(
+        "--db-statement-timeout",
+        type=float,
+        default=float(str(default("DB_STATEMENT_TIMEOUT", defaults.db_statement_timeout_seconds))),
+        help="PostgreSQL: seconds one statement may run [FERRY_DB_STATEMENT_TIMEOUT, 10]",
+    )
+    add(
+        "--db-call-timeout",
+        type=float,
+        default=float(str(default("DB_CALL_TIMEOUT", defaults.db_call_timeout_seconds))),
+        help="PostgreSQL: seconds one use of a connection may take before it is cut and "
+        "discarded [FERRY_DB_CALL_TIMEOUT, 15]",
+    )
+    add(
+        "--db-tcp-user-timeout",
+        type=float,
+        default=float(str(default("DB_TCP_USER_TIMEOUT", defaults.db_tcp_user_timeout_seconds))),
+        help="PostgreSQL: seconds sent data may stay unacknowledged "
+        "[FERRY_DB_TCP_USER_TIMEOUT, 10]",
+    )
+    add(
+        "--db-keepalive",
+        type=float,
+        default=float(str(default("DB_KEEPALIVE", defaults.db_keepalive_seconds))),
+        help="PostgreSQL: seconds of silence before TCP keepalive probes [FERRY_DB_KEEPALIVE, 5]",
+    )
+    add(
         "--log-level",
         default=default("LOG_LEVEL", defaults.log_level),
         help="DEBUG, INFO, WARNING or ERROR [FERRY_LOG_LEVEL, %(default)s]",
@@ -138,6 +177,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         task_ttl_seconds=args.task_ttl,
         max_workers=args.max_workers,
         log_level=args.log_level.upper(),
+        shutdown_grace_seconds=args.shutdown_grace,
+        db_connect_timeout_seconds=args.db_connect_timeout,
+        db_statement_timeout_seconds=args.db_statement_timeout,
+        db_call_timeout_seconds=args.db_call_timeout,
+        db_tcp_user_timeout_seconds=args.db_tcp_user_timeout,
+        db_keepalive_seconds=args.db_keepalive,
     )
 
 

@@ -50,6 +50,16 @@ class Settings:
     max_workers: int = 64
     #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
     shutdown_grace_seconds: float = 10.0
+    #: PostgreSQL: seconds to open a connection (libpq connect_timeout).
+    db_connect_timeout_seconds: float = 5.0
+    #: PostgreSQL: seconds one statement may run (statement_timeout, enforced by the server).
+    db_statement_timeout_seconds: float = 10.0
+    #: PostgreSQL: seconds one use of a connection may take before Ferry cuts and discards it.
+    db_call_timeout_seconds: float = 15.0
+    #: PostgreSQL: seconds sent data may stay unacknowledged (tcp_user_timeout).
+    db_tcp_user_timeout_seconds: float = 10.0
+    #: PostgreSQL: seconds of silence before TCP keepalive probes, and between them.
+    db_keepalive_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         for name in ("default_block_size", "min_block_size", "max_block_size"):
@@ -73,6 +83,22 @@ class Settings:
             raise SettingsError("task_ttl_seconds and sweep_interval_seconds must be positive")
         if self.merge_lease_seconds <= 0:
             raise SettingsError("merge_lease_seconds must be positive")
+        if self.shutdown_grace_seconds < 0:
+            raise SettingsError("shutdown_grace_seconds must not be negative")
+        for name in (
+            "db_connect_timeout_seconds",
+            "db_statement_timeout_seconds",
+            "db_call_timeout_seconds",
+            "db_tcp_user_timeout_seconds",
+            "db_keepalive_seconds",
+        ):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be positive")
+        if self.db_call_timeout_seconds <= self.db_statement_timeout_seconds:
+            raise SettingsError(
+                "db_call_timeout_seconds must exceed db_statement_timeout_seconds, so that a "
+                "slow statement is cancelled by the server before its connection is cut"
+            )
         if self.max_workers < 2:
             raise SettingsError("max_workers must be at least 2")
         if logging.getLevelName(self.log_level.upper()) not in range(0, 60):

@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKvsECgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKqgFCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -38,7 +38,8 @@ namespace Ferry.V1 {
             "VEFHSU5HX0xPU1QQFBIRCg1IQVNIX01JU01BVENIEBUSDwoLVEFTS19GQUlM",
             "RUQQFhIVChFDSEVDS1NVTV9NSVNNQVRDSBAXEggKBEJVU1kQGBIVChFNRVJH",
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
-            "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB1CaQoQ",
+            "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
+            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB9CaQoQ",
             "ZGV2LmZlcnJ5LmFwaS52MUILRXJyb3JzUHJvdG9QAVoeZmVycnkuZGV2L2Fw",
             "aS9mZXJyeS92MTtmZXJyeXYxogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxW",
             "MeoCCUZlcnJ5OjpWMWIGcHJvdG8z"));
@@ -253,6 +254,19 @@ namespace Ferry.V1 {
     /// INTERNAL. A bug in Ferry; the server's log has the details. Retry: no.
     /// </summary>
     [pbr::OriginalName("INTERNAL_ERROR")] InternalError = 29,
+    /// <summary>
+    /// UNAVAILABLE. The server's database refuses connections, is out of reach,
+    /// answers too slowly, or has lost Ferry's tables (re-created); nothing was
+    /// changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+    /// </summary>
+    [pbr::OriginalName("DATABASE_UNAVAILABLE")] DatabaseUnavailable = 30,
+    /// <summary>
+    /// UNAVAILABLE. This replica is shutting down and takes no new upload
+    /// stream. RetryInfo. Retry: yes, at once on another connection (another
+    /// replica, or this one's successor). Streams already open are ended with
+    /// UNAVAILABLE and no details.
+    /// </summary>
+    [pbr::OriginalName("SHUTTING_DOWN")] ShuttingDown = 31,
   }
 
   #endregion

@@ -679,8 +679,16 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
 
 
 #: Reasons no request can provoke today: reserved (OVERLOADED, QUOTA_EXCEEDED) or a bug in
-#: Ferry (INTERNAL_ERROR). tests/unit/test_status_details.py covers their details.
-NOT_PROVOKABLE = {"OVERLOADED", "QUOTA_EXCEEDED", "INTERNAL_ERROR"}
+#: Ferry (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
+#: that take a failing database or a replica shutting down: tests/functional/
+#: test_server_database_outage.py and test_server_shutdown.py provoke those.
+NOT_PROVOKABLE = {
+    "OVERLOADED",
+    "QUOTA_EXCEEDED",
+    "INTERNAL_ERROR",
+    "DATABASE_UNAVAILABLE",
+    "SHUTTING_DOWN",
+}
 
 
 def test_every_reason_in_the_proto_is_provoked_here_or_not_provokable() -> None:

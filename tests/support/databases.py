@@ -1,4 +1,5 @@
-"""Real databases for tests: a SQLite file, or a fresh PostgreSQL schema per test."""
+"""Real databases for tests: a SQLite file, a fresh PostgreSQL schema per test, or a PostgreSQL
+database of a test's own that the test can close to connections (an outage)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,55 @@ def fresh_postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class OwnPostgresDatabase:
+    """A PostgreSQL database created for one test, which it may refuse connections to."""
+
+    def __init__(self) -> None:
+        self.name = f"ferry_test_{secrets.token_hex(6)}"
+        host_part = PG_URL.rsplit("/", 1)[0]
+        #: The SQLAlchemy URL of this database.
+        self.url = f"{host_part}/{self.name}"
+
+    def url_via(self, address: str) -> str:
+        """The URL reaching this database through ``address`` ("HOST:PORT"), e.g. a relay."""
+        scheme, _, rest = self.url.partition("://")
+        user = rest.split("@", 1)[0]
+        return f"{scheme}://{user}@{address}/{self.name}"
+
+    def _admin(self, *statements: str) -> None:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def refuse(self) -> None:
+        """Refuse new connections and end the open ones, as a database going away does."""
+        self._admin(
+            f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false',
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()",
+        )
+
+    def allow(self) -> None:
+        self._admin(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+
+    def drop_tables(self) -> None:
+        """What re-creating the database leaves behind: an empty schema, no Ferry tables."""
+        with psycopg.connect(f"{PG_DSN.rsplit('dbname=', 1)[0]}dbname={self.name}") as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+
+
+@contextmanager
+def own_postgres_database() -> Iterator[OwnPostgresDatabase]:
+    """CREATE DATABASE for one test; DROP it (whoever is connected) after."""
+    require_postgres()
+    database = OwnPostgresDatabase()
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database.name}"')
+    try:
+        yield database
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')

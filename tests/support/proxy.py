@@ -1,4 +1,5 @@
-"""A loopback TCP proxy for fault tests: cuts connections after a number of bytes, throttles.
+"""A loopback TCP proxy for fault tests: cuts connections after a number of bytes, throttles,
+stalls (holds everything, as a link that drops packets while both ends stay up).
 
 Threads and blocking sockets; bounded: at most ``max_connections`` connections at once, one
 64 KiB buffer per direction, every thread joined by ``close()``.
@@ -43,6 +44,8 @@ class FaultyProxy:
         self._max_connections = max_connections
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._threads: list[threading.Thread] = []
         self._sockets: set[socket.socket] = set()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -62,6 +65,21 @@ class FaultyProxy:
         """Change the throttle for data forwarded from now on (``None``: full speed)."""
         with self._lock:
             self._rate = rate
+
+    def stall(self) -> None:
+        """Stop forwarding in both directions (connections stay open, data is held)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again, held data first."""
+        self._flowing.set()
+
+    def _wait_flowing(self) -> bool:
+        """Block while stalled; False once the proxy is closing."""
+        while not self._flowing.wait(0.1):
+            if self._closed.is_set():
+                return False
+        return True
 
     def start(self) -> FaultyProxy:
         self._acceptor.start()
@@ -147,7 +165,7 @@ class _Connection:
         try:
             while True:
                 data = self._client.recv(_CHUNK)
-                if not data:
+                if not data or not proxy._wait_flowing():
                     break
                 limit = proxy._cut_after
                 if limit is not None and self._carried + len(data) >= limit and proxy._take_cut():
@@ -169,7 +187,7 @@ class _Connection:
         try:
             while True:
                 data = self._upstream.recv(_CHUNK)
-                if not data:
+                if not data or not self._proxy._wait_flowing():
                     break
                 self._client.sendall(data)
         except OSError:

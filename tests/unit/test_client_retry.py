@@ -164,6 +164,8 @@ def from_status(
         (grpc.StatusCode.ABORTED, "BUSY"),
         (grpc.StatusCode.ABORTED, "MERGE_IN_PROGRESS"),
         (grpc.StatusCode.ABORTED, "CHECKSUM_MISMATCH"),
+        (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+        (grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN"),
     ],
 )
 def test_retryable_reasons_are_retried(code: grpc.StatusCode, reason: str) -> None:

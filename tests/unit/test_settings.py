@@ -29,6 +29,10 @@ def test_defaults_are_valid_and_documented_values() -> None:
         {"log_level": "LOUD"},
         {"max_workers": 1},
         {"task_ttl_seconds": 0},
+        {"shutdown_grace_seconds": -1},
+        {"db_connect_timeout_seconds": 0},
+        {"db_keepalive_seconds": -1},
+        {"db_statement_timeout_seconds": 20, "db_call_timeout_seconds": 15},
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
@@ -57,3 +61,17 @@ def test_environment_variables_set_defaults_and_flags_win() -> None:
     assert settings.listen == "0.0.0.0:6000"
     assert settings.default_block_size == 2 * MiB
     assert not settings.fsync
+
+
+def test_shutdown_grace_and_database_timeouts_come_from_flags_and_environment() -> None:
+    env = {"FERRY_SHUTDOWN_GRACE": "3", "FERRY_DB_CALL_TIMEOUT": "30", "FERRY_DB_KEEPALIVE": "2"}
+    args = build_parser(env).parse_args(
+        ["--db-statement-timeout", "20", "--db-connect-timeout", "4", "--db-tcp-user-timeout", "6"]
+    )
+    settings = settings_from_args(args)
+    assert settings.shutdown_grace_seconds == 3
+    assert settings.db_call_timeout_seconds == 30
+    assert settings.db_keepalive_seconds == 2
+    assert settings.db_statement_timeout_seconds == 20
+    assert settings.db_connect_timeout_seconds == 4
+    assert settings.db_tcp_user_timeout_seconds == 6

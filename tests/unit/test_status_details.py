@@ -12,6 +12,7 @@ from ferry_server.domain.errors import (
     QuotaExceeded,
     Reason,
     TaskNotFound,
+    Unavailable,
 )
 from ferry_server.transport.status import ERROR_DOMAIN, bounded, internal_status, rich_status
 from google.rpc import error_details_pb2
@@ -38,6 +39,12 @@ def test_the_domain_reasons_are_exactly_the_proto_enum() -> None:
     [
         (Overloaded("too many streams"), grpc.StatusCode.RESOURCE_EXHAUSTED, "OVERLOADED", 1.0),
         (
+            Unavailable("the database is unavailable: connection refused"),
+            grpc.StatusCode.UNAVAILABLE,
+            "DATABASE_UNAVAILABLE",
+            1.0,
+        ),
+        (
             QuotaExceeded("quota used up"),
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             "QUOTA_EXCEEDED",
@@ -45,7 +52,7 @@ def test_the_domain_reasons_are_exactly_the_proto_enum() -> None:
         ),
     ],
 )
-def test_reserved_reasons(
+def test_reasons_no_request_provokes(
     error: FerryError, code: grpc.StatusCode, reason: str, retried_after: float | None
 ) -> None:
     status = rich_status(error)

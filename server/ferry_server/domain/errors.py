@@ -48,6 +48,8 @@ class Reason(enum.StrEnum):
     OVERLOADED = "OVERLOADED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -55,6 +57,9 @@ class Reason(enum.StrEnum):
 BUSY_RETRY_SECONDS = 1.0
 #: How long before retrying after the disk was full: space comes back on an operator's scale.
 DISK_FULL_RETRY_SECONDS = 30.0
+#: How long before retrying when the database is out of reach: failing over or restarting a
+#: database takes seconds.
+UNAVAILABLE_RETRY_SECONDS = 1.0
 
 
 class FerryError(Exception):
@@ -210,3 +215,11 @@ def not_uploading(task_id: str, state: str, message: str) -> IllegalState:
     may resume it) or anything else."""
     reason = Reason.TASK_PAUSED if state == "PAUSED" else Reason.TASK_NOT_UPLOADING
     return IllegalState(message, task_id=task_id, reason=reason, facts={"state": state})
+
+
+class Unavailable(FerryError):
+    """Something Ferry depends on (its database) refuses, is unreachable or too slow right now,
+    or this replica is shutting down; nothing was changed, and retrying may succeed."""
+
+    reason = Reason.DATABASE_UNAVAILABLE
+    default_retry_after = UNAVAILABLE_RETRY_SECONDS

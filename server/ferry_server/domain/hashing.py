@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ferry_server.domain.errors import Unavailable
 from ferry_server.domain.model import Task
 from ferry_server.domain.ports import BlockStore, StagingMissing
 
@@ -118,6 +119,10 @@ class PrefixHasher:
                 self._advance(task, index)
             except StagingMissing:
                 # Merged, canceled or expired before this notice was read: nothing to hash.
+                self.forget(task.task_id)
+            except Unavailable as exc:
+                # As below, but the database's trouble is no bug here.
+                log.warning("background hashing of task %s stopped: %s", task.task_id, exc)
                 self.forget(task.task_id)
             except Exception:
                 # Merge hashes whatever the background pass left; losing it costs time only.

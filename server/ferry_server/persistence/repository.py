@@ -41,7 +41,7 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     NewTask,
 )
-from ferry_server.persistence.database import READ_ONLY
+from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
 from ferry_server.persistence.models import BlockRow, TaskRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
@@ -60,8 +60,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+@translating_database_trouble
 class SqlTaskRepository:
-    """TaskRepository over any SQLAlchemy engine (SQLite and PostgreSQL tested)."""
+    """TaskRepository over any SQLAlchemy engine (SQLite and PostgreSQL tested). Database
+    trouble (outage, stall, full disk, missing schema) leaves it as a domain error."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

@@ -33,6 +33,7 @@ from ferry_server.domain.errors import (
     Reason,
     StorageFull,
     TaskNotFound,
+    Unavailable,
 )
 
 log = logging.getLogger("ferry.rpc")
@@ -64,6 +65,7 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Busy: grpc.StatusCode.ABORTED,
     Corrupted: grpc.StatusCode.ABORTED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 _FIELD_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE})

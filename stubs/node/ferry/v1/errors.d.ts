@@ -241,6 +241,19 @@ export declare enum ErrorReason {
     QUOTA_EXCEEDED = 28,
     /** INTERNAL_ERROR - INTERNAL. A bug in Ferry; the server's log has the details. Retry: no. */
     INTERNAL_ERROR = 29,
+    /**
+     * DATABASE_UNAVAILABLE - UNAVAILABLE. The server's database refuses connections, is out of reach,
+     * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+     * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+     */
+    DATABASE_UNAVAILABLE = 30,
+    /**
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
+     * stream. RetryInfo. Retry: yes, at once on another connection (another
+     * replica, or this one's successor). Streams already open are ended with
+     * UNAVAILABLE and no details.
+     */
+    SHUTTING_DOWN = 31,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

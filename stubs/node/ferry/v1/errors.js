@@ -253,6 +253,19 @@ var ErrorReason;
     ErrorReason[ErrorReason["QUOTA_EXCEEDED"] = 28] = "QUOTA_EXCEEDED";
     /** INTERNAL_ERROR - INTERNAL. A bug in Ferry; the server's log has the details. Retry: no. */
     ErrorReason[ErrorReason["INTERNAL_ERROR"] = 29] = "INTERNAL_ERROR";
+    /**
+     * DATABASE_UNAVAILABLE - UNAVAILABLE. The server's database refuses connections, is out of reach,
+     * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+     * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+     */
+    ErrorReason[ErrorReason["DATABASE_UNAVAILABLE"] = 30] = "DATABASE_UNAVAILABLE";
+    /**
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
+     * stream. RetryInfo. Retry: yes, at once on another connection (another
+     * replica, or this one's successor). Streams already open are ended with
+     * UNAVAILABLE and no details.
+     */
+    ErrorReason[ErrorReason["SHUTTING_DOWN"] = 31] = "SHUTTING_DOWN";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -347,6 +360,12 @@ function errorReasonFromJSON(object) {
         case 29:
         case "INTERNAL_ERROR":
             return ErrorReason.INTERNAL_ERROR;
+        case 30:
+        case "DATABASE_UNAVAILABLE":
+            return ErrorReason.DATABASE_UNAVAILABLE;
+        case 31:
+        case "SHUTTING_DOWN":
+            return ErrorReason.SHUTTING_DOWN;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -415,6 +434,10 @@ function errorReasonToJSON(object) {
             return "QUOTA_EXCEEDED";
         case ErrorReason.INTERNAL_ERROR:
             return "INTERNAL_ERROR";
+        case ErrorReason.DATABASE_UNAVAILABLE:
+            return "DATABASE_UNAVAILABLE";
+        case ErrorReason.SHUTTING_DOWN:
+            return "SHUTTING_DOWN";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -265,6 +265,21 @@ typedef GPB_ENUM(FRYErrorReason) {
 
   /** INTERNAL. A bug in Ferry; the server's log has the details. Retry: no. */
   FRYErrorReason_InternalError = 29,
+
+  /**
+   * UNAVAILABLE. The server's database refuses connections, is out of reach,
+   * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+   * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+   **/
+  FRYErrorReason_DatabaseUnavailable = 30,
+
+  /**
+   * UNAVAILABLE. This replica is shutting down and takes no new upload
+   * stream. RetryInfo. Retry: yes, at once on another connection (another
+   * replica, or this one's successor). Streams already open are ended with
+   * UNAVAILABLE and no details.
+   **/
+  FRYErrorReason_ShuttingDown = 31,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

@@ -46,7 +46,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "legalTransition\000TaskMerging\000StagingLost\000"
         "HashMismatch\000TaskFailed\000ChecksumMismatch"
         "\000Busy\000MergeInProgress\000DiskFull\000Overloade"
-        "d\000QuotaExceeded\000InternalError\000";
+        "d\000QuotaExceeded\000InternalError\000DatabaseUn"
+        "available\000ShuttingDown\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -78,6 +79,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_Overloaded,
         FRYErrorReason_QuotaExceeded,
         FRYErrorReason_InternalError,
+        FRYErrorReason_DatabaseUnavailable,
+        FRYErrorReason_ShuttingDown,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -125,6 +128,8 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_Overloaded:
     case FRYErrorReason_QuotaExceeded:
     case FRYErrorReason_InternalError:
+    case FRYErrorReason_DatabaseUnavailable:
+    case FRYErrorReason_ShuttingDown:
       return YES;
     default:
       return NO;

@@ -272,6 +272,23 @@ class ErrorReason
      * Generated from protobuf enum <code>INTERNAL_ERROR = 29;</code>
      */
     const INTERNAL_ERROR = 29;
+    /**
+     * UNAVAILABLE. The server's database refuses connections, is out of reach,
+     * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+     * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+     *
+     * Generated from protobuf enum <code>DATABASE_UNAVAILABLE = 30;</code>
+     */
+    const DATABASE_UNAVAILABLE = 30;
+    /**
+     * UNAVAILABLE. This replica is shutting down and takes no new upload
+     * stream. RetryInfo. Retry: yes, at once on another connection (another
+     * replica, or this one's successor). Streams already open are ended with
+     * UNAVAILABLE and no details.
+     *
+     * Generated from protobuf enum <code>SHUTTING_DOWN = 31;</code>
+     */
+    const SHUTTING_DOWN = 31;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -304,6 +321,8 @@ class ErrorReason
         self::OVERLOADED => 'OVERLOADED',
         self::QUOTA_EXCEEDED => 'QUOTA_EXCEEDED',
         self::INTERNAL_ERROR => 'INTERNAL_ERROR',
+        self::DATABASE_UNAVAILABLE => 'DATABASE_UNAVAILABLE',
+        self::SHUTTING_DOWN => 'SHUTTING_DOWN',
     ];
 
     public static function name($value)

@@ -227,6 +227,17 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     INTERNAL_ERROR: _ErrorReason.ValueType  # 29
     """INTERNAL. A bug in Ferry; the server's log has the details. Retry: no."""
+    DATABASE_UNAVAILABLE: _ErrorReason.ValueType  # 30
+    """UNAVAILABLE. The server's database refuses connections, is out of reach,
+    answers too slowly, or has lost Ferry's tables (re-created); nothing was
+    changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+    """
+    SHUTTING_DOWN: _ErrorReason.ValueType  # 31
+    """UNAVAILABLE. This replica is shutting down and takes no new upload
+    stream. RetryInfo. Retry: yes, at once on another connection (another
+    replica, or this one's successor). Streams already open are ended with
+    UNAVAILABLE and no details.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -399,4 +410,15 @@ the quota changes). (Reserved: not sent yet.)
 """
 INTERNAL_ERROR: ErrorReason.ValueType  # 29
 """INTERNAL. A bug in Ferry; the server's log has the details. Retry: no."""
+DATABASE_UNAVAILABLE: ErrorReason.ValueType  # 30
+"""UNAVAILABLE. The server's database refuses connections, is out of reach,
+answers too slowly, or has lost Ferry's tables (re-created); nothing was
+changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+"""
+SHUTTING_DOWN: ErrorReason.ValueType  # 31
+"""UNAVAILABLE. This replica is shutting down and takes no new upload
+stream. RetryInfo. Retry: yes, at once on another connection (another
+replica, or this one's successor). Streams already open are ended with
+UNAVAILABLE and no details.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

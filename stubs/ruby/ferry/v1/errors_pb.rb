@@ -36,6 +36,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :OVERLOADED, 27
       value :QUOTA_EXCEEDED, 28
       value :INTERNAL_ERROR, 29
+      value :DATABASE_UNAVAILABLE, 30
+      value :SHUTTING_DOWN, 31
     end
   end
 end

@@ -331,6 +331,27 @@ public enum ErrorReason
    * <code>INTERNAL_ERROR = 29;</code>
    */
   INTERNAL_ERROR(29),
+  /**
+   * <pre>
+   * UNAVAILABLE. The server's database refuses connections, is out of reach,
+   * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+   * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+   * </pre>
+   *
+   * <code>DATABASE_UNAVAILABLE = 30;</code>
+   */
+  DATABASE_UNAVAILABLE(30),
+  /**
+   * <pre>
+   * UNAVAILABLE. This replica is shutting down and takes no new upload
+   * stream. RetryInfo. Retry: yes, at once on another connection (another
+   * replica, or this one's successor). Streams already open are ended with
+   * UNAVAILABLE and no details.
+   * </pre>
+   *
+   * <code>SHUTTING_DOWN = 31;</code>
+   */
+  SHUTTING_DOWN(31),
   UNRECOGNIZED(-1),
   ;
 
@@ -651,6 +672,27 @@ public enum ErrorReason
    * <code>INTERNAL_ERROR = 29;</code>
    */
   public static final int INTERNAL_ERROR_VALUE = 29;
+  /**
+   * <pre>
+   * UNAVAILABLE. The server's database refuses connections, is out of reach,
+   * answers too slowly, or has lost Ferry's tables (re-created); nothing was
+   * changed. RetryInfo. Retry: yes, after RetryInfo's delay.
+   * </pre>
+   *
+   * <code>DATABASE_UNAVAILABLE = 30;</code>
+   */
+  public static final int DATABASE_UNAVAILABLE_VALUE = 30;
+  /**
+   * <pre>
+   * UNAVAILABLE. This replica is shutting down and takes no new upload
+   * stream. RetryInfo. Retry: yes, at once on another connection (another
+   * replica, or this one's successor). Streams already open are ended with
+   * UNAVAILABLE and no details.
+   * </pre>
+   *
+   * <code>SHUTTING_DOWN = 31;</code>
+   */
+  public static final int SHUTTING_DOWN_VALUE = 31;
 
 
   public final int getNumber() {
@@ -707,6 +749,8 @@ public enum ErrorReason
       case 27: return OVERLOADED;
       case 28: return QUOTA_EXCEEDED;
       case 29: return INTERNAL_ERROR;
+      case 30: return DATABASE_UNAVAILABLE;
+      case 31: return SHUTTING_DOWN;
       default: return null;
     }
   }
