@@ -72,6 +72,7 @@ class FerryServer:
         sweeper: _Sweeper,
         hasher: PrefixHasher,
         service: TransferService,
+        servicer: FerryServicer,
     ) -> None:
         self.settings = settings
         self.service = service
@@ -80,6 +81,7 @@ class FerryServer:
         self._engine = engine
         self._sweeper = sweeper
         self._hasher = hasher
+        self._servicer = servicer
 
     @property
     def port(self) -> int:
@@ -98,9 +100,12 @@ class FerryServer:
         log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
 
     def stop(self, grace: float | None = None) -> None:
-        """Stop taking RPCs, let in-flight ones finish for ``grace`` seconds, then release all."""
+        """Stop taking RPCs, end upload streams at once with UNAVAILABLE (clients reconnect and
+        continue), let unary RPCs in flight finish for ``grace`` seconds, then release all."""
         self._sweeper.stop()
-        self._grpc.stop(grace).wait()
+        stopped = self._grpc.stop(grace)
+        self._servicer.streams.end_all()
+        stopped.wait()
         self._hasher.stop()
         self._engine.dispose()
         log.info("ferry stopped")
@@ -187,7 +192,8 @@ def create_server(settings: Settings) -> FerryServer:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
-        grpc_server.add_generic_rpc_handlers((rpc_handlers(FerryServicer(service)),))
+        servicer = FerryServicer(service)
+        grpc_server.add_generic_rpc_handlers((rpc_handlers(servicer),))
         try:
             port = grpc_server.add_insecure_port(settings.listen)
         except RuntimeError as exc:
@@ -205,4 +211,5 @@ def create_server(settings: Settings) -> FerryServer:
         _Sweeper(service, settings.sweep_interval_seconds),
         hasher,
         service,
+        servicer,
     )

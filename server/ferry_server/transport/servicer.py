@@ -11,6 +11,7 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry_server.domain.service import TransferService
 from ferry_server.transport import convert, wire
 from ferry_server.transport.status import parsing, stream_rpc, unary_rpc
+from ferry_server.transport.streams import OpenStreams
 
 SERVICE_NAME = "ferry.v1.FerryService"
 #: Longest a Merge waits for another replica's merge of the same task without a deadline.
@@ -20,8 +21,10 @@ _MAX_MERGE_WAIT_SECONDS = 60.0
 class FerryServicer:
     """Thin adapter from gRPC to :class:`TransferService`."""
 
-    def __init__(self, service: TransferService) -> None:
+    def __init__(self, service: TransferService, streams: OpenStreams | None = None) -> None:
         self._service = service
+        #: Open UploadParts streams, ended at once when the replica shuts down.
+        self.streams = streams if streams is not None else OpenStreams()
 
     @unary_rpc
     def CreateTask(
@@ -34,14 +37,15 @@ class FerryServicer:
     def UploadParts(
         self, requests: Iterator[bytes], context: grpc.ServicerContext
     ) -> Iterator[pb.UploadPartsResponse]:
-        receiver = self._service.open_receiver()
-        try:
-            for raw in requests:
-                ack = receiver.receive(wire.parse_part(raw))
-                if ack is not None:
-                    yield convert.ack_message(ack)
-        finally:
-            receiver.close()
+        with self.streams.tracking(context):
+            receiver = self._service.open_receiver()
+            try:
+                for raw in requests:
+                    ack = receiver.receive(wire.parse_part(raw))
+                    if ack is not None:
+                        yield convert.ack_message(ack)
+            finally:
+                receiver.close()
 
     @unary_rpc
     def QueryMissingBlocks(
