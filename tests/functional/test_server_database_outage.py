@@ -16,9 +16,10 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import google_crc32c
 import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
@@ -84,6 +85,9 @@ def code_of(call: object) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
+EVERY_RPC = ("GetTask", "QueryMissingBlocks", "CreateTask", "SetState", "UploadFile", "UploadParts")
+
+
 def every_rpc(stub: rpc.FerryServiceStub, task: pb.Task, data: bytes) -> dict[str, object]:
     """One call of each RPC that needs the database, each with the generous deadline."""
     small = b"small file"
@@ -107,7 +111,7 @@ def every_rpc(stub: rpc.FerryServiceStub, task: pb.Task, data: bytes) -> dict[st
                 file_name="s",
                 store_path="small.bin",
                 data=small,
-                crc32c=__import__("google_crc32c").value(small),
+                crc32c=google_crc32c.value(small),
             ),
             timeout=CALL_DEADLINE,
         ),
@@ -123,11 +127,37 @@ def assert_one_warning_line_each(records: list[logging.LogRecord]) -> None:
     assert all("\n" not in r.getMessage() for r in ferry)
 
 
-def finish_and_check(server: FerryServer, stub: rpc.FerryServiceStub, task: pb.Task, data: bytes):
-    # Block 0 was acknowledged before the outage: still committed, never sent again.
-    assert 0 not in missing_set(stub, task.task_id)
-    upload(stub, task, data, sorted(missing_set(stub, task.task_id)))
-    done = merge(stub, task.task_id)
+def through_an_outage(
+    server: FerryServer,
+    records: list[logging.LogRecord],
+    *,
+    begin: Callable[[], None],
+    end: Callable[[], None],
+    rpcs: Sequence[str],
+) -> None:
+    """Commit block 0 of a task, ``begin`` the outage, check that each of ``rpcs`` answers
+    UNAVAILABLE (before its generous deadline) with one WARNING line, ``end`` it, and check that
+    service resumes at once and that block 0 is still there."""
+    with grpc.insecure_channel(server.address) as channel:
+        stub = rpc.FerryServiceStub(channel)
+        data = os.urandom(4 * BLOCK)
+        task = create(stub, data, "outage.bin", block_size=BLOCK)
+        upload(stub, task, data, [0])
+
+        begin()
+        calls = every_rpc(stub, task, data)
+        for name in rpcs:
+            assert code_of(calls[name]) == grpc.StatusCode.UNAVAILABLE, name
+        assert_one_warning_line_each(records)
+
+        end()
+        # No restart: the lost connections were discarded, and fresh ones serve at once.
+        state = stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task.state
+        assert state == pb.TASK_STATE_UPLOADING
+        # Block 0 was acknowledged before the outage: still committed, never sent again.
+        assert 0 not in missing_set(stub, task.task_id)
+        upload(stub, task, data, sorted(missing_set(stub, task.task_id)))
+        done = merge(stub, task.task_id)
     assert done.sha256 == hashlib.sha256(data).hexdigest()
     assert (server.settings.resolved_storage_root / "outage.bin").read_bytes() == data
 
@@ -138,22 +168,13 @@ def test_a_database_refusing_connections_is_unavailable_and_service_resumes(
     caplog.set_level(logging.INFO)
     server = started(outage_settings(tmp_path, database.url))
     try:
-        with grpc.insecure_channel(server.address) as channel:
-            stub = rpc.FerryServiceStub(channel)
-            data = os.urandom(4 * BLOCK)
-            task = create(stub, data, "outage.bin", block_size=BLOCK)
-            upload(stub, task, data, [0])
-
-            database.refuse()
-            for name, call in every_rpc(stub, task, data).items():
-                assert code_of(call) == grpc.StatusCode.UNAVAILABLE, name
-            assert_one_warning_line_each(caplog.records)
-
-            database.allow()
-            assert stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task.state == (
-                pb.TASK_STATE_UPLOADING
-            )
-            finish_and_check(server, stub, task, data)
+        through_an_outage(
+            server,
+            caplog.records,
+            begin=database.refuse,
+            end=database.allow,
+            rpcs=list(EVERY_RPC),
+        )
     finally:
         server.stop(0)
 
@@ -166,24 +187,14 @@ def test_a_stalled_database_link_is_unavailable_within_the_bounds_and_service_re
     with FaultyProxy(host, max_connections=64) as relay:
         server = started(outage_settings(tmp_path, database.url_via(relay.address)))
         try:
-            with grpc.insecure_channel(server.address) as channel:
-                stub = rpc.FerryServiceStub(channel)
-                data = os.urandom(4 * BLOCK)
-                task = create(stub, data, "outage.bin", block_size=BLOCK)
-                upload(stub, task, data, [0])
-
-                relay.stall()
-                calls = every_rpc(stub, task, data)
-                for name in ("GetTask", "UploadParts", "CreateTask"):
-                    assert code_of(calls[name]) == grpc.StatusCode.UNAVAILABLE, name
-                assert_one_warning_line_each(caplog.records)
-
-                relay.resume()
-                # The stalled connections were cut and discarded; fresh ones serve at once.
-                assert stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task.state == (
-                    pb.TASK_STATE_UPLOADING
-                )
-                finish_and_check(server, stub, task, data)
+            # Three calls: each waits out a bound (the call's, then connecting's).
+            through_an_outage(
+                server,
+                caplog.records,
+                begin=relay.stall,
+                end=relay.resume,
+                rpcs=["GetTask", "UploadParts", "CreateTask"],
+            )
         finally:
             server.stop(0)
 
