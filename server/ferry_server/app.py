@@ -146,27 +146,42 @@ def _limits(settings: Settings) -> Limits:
     )
 
 
+def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:
+    """Bring the schema up to date on an engine of its own, without the per-statement and
+    per-call bounds that serving uses; a database out of reach is a StartupError."""
+    engine = create_database_engine(
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        pool_size=1,
+        timeouts=timeouts.for_migrations(),
+    )
+    try:
+        migrate(engine)
+    except Unavailable as exc:
+        where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot use the database at {where}: {exc.message}") from exc
+    finally:
+        engine.dispose()
+
+
 def create_server(settings: Settings) -> FerryServer:
     """Build a replica for ``settings``: directories, schema migrations, services, gRPC port."""
     _prepare_directories(settings)
+    timeouts = DatabaseTimeouts(
+        connect=settings.db_connect_timeout_seconds,
+        statement=settings.db_statement_timeout_seconds,
+        call=settings.db_call_timeout_seconds,
+        tcp_user=settings.db_tcp_user_timeout_seconds,
+        keepalive=settings.db_keepalive_seconds,
+    )
+    _migrate(settings, timeouts)
     engine = create_database_engine(
         settings.resolved_database_url,
         fsync=settings.fsync,
         pool_size=settings.max_workers,
-        timeouts=DatabaseTimeouts(
-            connect=settings.db_connect_timeout_seconds,
-            statement=settings.db_statement_timeout_seconds,
-            call=settings.db_call_timeout_seconds,
-            tcp_user=settings.db_tcp_user_timeout_seconds,
-            keepalive=settings.db_keepalive_seconds,
-        ),
+        timeouts=timeouts,
     )
     try:
-        try:
-            migrate(engine)
-        except Unavailable as exc:
-            where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
-            raise StartupError(f"cannot use the database at {where}: {exc.message}") from exc
         repository = SqlTaskRepository(engine)
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync

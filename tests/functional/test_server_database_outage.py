@@ -27,6 +27,12 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import FerryClient, RetryPolicy, TransientError
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import KiB, Settings
+from ferry_server.domain.errors import Unavailable
+from ferry_server.persistence.database import (
+    DatabaseTimeouts,
+    create_database_engine,
+    database_trouble_as_domain_errors,
+)
 
 from tests.support.client_tools import (
     LIVENESS_TIMEOUT,
@@ -294,3 +300,42 @@ def test_ferry_serve_without_its_database_says_so_in_one_line_and_exits_non_zero
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1, completed.stderr
     assert "cannot use the database" in lines[0] and database.name in lines[0]
+
+
+def test_serving_connections_carry_the_statement_timeout_and_migrations_do_not(
+    database: OwnPostgresDatabase,
+) -> None:
+    timeouts = DatabaseTimeouts(statement=2, call=3)
+    serving = create_database_engine(database.url, fsync=True, pool_size=1, timeouts=timeouts)
+    migrating = create_database_engine(
+        database.url, fsync=True, pool_size=1, timeouts=timeouts.for_migrations()
+    )
+    try:
+        with serving.connect() as connection:
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "2s"
+        with migrating.connect() as connection:
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
+    finally:
+        serving.dispose()
+        migrating.dispose()
+
+
+def test_a_call_past_its_bound_has_its_connection_cut_and_discarded(
+    database: OwnPostgresDatabase,
+) -> None:
+    # No statement timeout, so that only Ferry's own per-call bound can end the wait.
+    engine = create_database_engine(
+        database.url, fsync=True, pool_size=1, timeouts=DatabaseTimeouts(statement=None, call=1)
+    )
+    try:
+        with (
+            pytest.raises(Unavailable),
+            database_trouble_as_domain_errors(),
+            engine.connect() as connection,
+        ):
+            connection.exec_driver_sql(f"SELECT pg_sleep({CALL_DEADLINE})")
+        # The cut connection was discarded: the next use gets a fresh, working one.
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()

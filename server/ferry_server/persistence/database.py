@@ -4,6 +4,7 @@ domain error (``Unavailable``, ``StorageFull``), never an unexplained exception.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -39,19 +40,26 @@ class DatabaseTimeouts:
 
     Attributes:
         connect: to open a connection (libpq ``connect_timeout``).
-        statement: for one statement, enforced by the server (``statement_timeout``).
+        statement: for one statement, enforced by the server (``statement_timeout``);
+            ``None``: no bound.
         call: for one use of a connection (a transaction, from checkout to return), enforced
             by Ferry: past it the connection is cut and discarded. This is what bounds a call
             when packets vanish or a relay stops forwarding, where no server-side timeout fires.
+            ``None``: no bound.
         tcp_user: for sent data to be acknowledged by the peer (``tcp_user_timeout``).
         keepalive: idle time before TCP keepalive probes, and between them (3 probes).
     """
 
     connect: float = 5.0
-    statement: float = 10.0
-    call: float = 15.0
+    statement: float | None = 10.0
+    call: float | None = 15.0
     tcp_user: float = 10.0
     keepalive: float = 5.0
+
+    def for_migrations(self) -> DatabaseTimeouts:
+        """These bounds without the per-statement and per-call ones: a migration may rightly
+        take long, and is run once, at start-up, by an operator who sees it."""
+        return dataclasses.replace(self, statement=None, call=None)
 
 
 def create_database_engine(
@@ -109,14 +117,15 @@ def migrate(engine: Engine) -> None:
 
 def _bounded_engine(url: str, pool_size: int, timeouts: DatabaseTimeouts) -> Engine:
     parsed = make_url(url)
-    options = parsed.query.get("options", "")
-    if not isinstance(options, str):
-        options = " ".join(options)
-    # Appended to the URL's own options (tests, for one, set search_path there).
-    statement_ms = max(1, round(timeouts.statement * 1000))
-    parsed = parsed.update_query_dict(
-        {"options": f"{options} -c statement_timeout={statement_ms}".strip()}
-    )
+    if timeouts.statement is not None:
+        options = parsed.query.get("options", "")
+        if not isinstance(options, str):
+            options = " ".join(options)
+        # Appended to the URL's own options (tests, for one, set search_path there).
+        statement_ms = max(1, round(timeouts.statement * 1000))
+        parsed = parsed.update_query_dict(
+            {"options": f"{options} -c statement_timeout={statement_ms}".strip()}
+        )
     connect_args = {
         # libpq reads whole seconds and treats 1 as 2.
         "connect_timeout": max(2, math.ceil(timeouts.connect)),
@@ -133,10 +142,16 @@ def _bounded_engine(url: str, pool_size: int, timeouts: DatabaseTimeouts) -> Eng
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=timeouts.call,
+        pool_timeout=timeouts.call or 30.0,
         connect_args=connect_args,
     )
-    watchdog = _Watchdog(timeouts.call)
+    if timeouts.call is not None:
+        _watch(engine, _Watchdog(timeouts.call))
+    return engine
+
+
+def _watch(engine: Engine, watchdog: _Watchdog) -> None:
+    """Arm ``watchdog`` for every connection ``engine`` checks out, until it is returned."""
 
     @event.listens_for(engine, "checkout")
     def _arm(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -155,8 +170,6 @@ def _bounded_engine(url: str, pool_size: int, timeouts: DatabaseTimeouts) -> Eng
     @event.listens_for(engine, "engine_disposed")
     def _stop(_engine: Any) -> None:
         watchdog.stop()
-
-    return engine
 
 
 class _Watchdog:
