@@ -237,6 +237,9 @@ class _Watchdog:
 
 #: SQLSTATEs (PostgreSQL) of a full disk, and of a table that does not exist.
 _PG_DISK_FULL = "53100"
+#: SQLite's names for a full disk: the database or its journal cannot grow, or (in WAL mode)
+#: the shared-memory index beside it cannot (on a full disk even readers meet that one).
+_SQLITE_DISK_FULL = frozenset({"SQLITE_FULL", "SQLITE_IOERR_SHMSIZE"})
 _PG_UNDEFINED_TABLE = "42P01"
 _MISSING_SCHEMA = (
     "the database has no Ferry tables (was it re-created?); restart ferry serve, which creates them"
@@ -251,7 +254,7 @@ def domain_error(error: sa_exc.SQLAlchemyError) -> StorageFull | Unavailable | N
     sqlite_name = getattr(orig, "sqlite_errorname", None)
     first_line = str(orig if orig is not None else error).strip().splitlines()[0:1]
     reason = first_line[0] if first_line else type(error).__name__
-    if sqlstate == _PG_DISK_FULL or sqlite_name == "SQLITE_FULL":
+    if sqlstate == _PG_DISK_FULL or sqlite_name in _SQLITE_DISK_FULL:
         return StorageFull(f"the database's disk is full ({reason}); nothing was recorded")
     if sqlstate == _PG_UNDEFINED_TABLE or "no such table" in reason:
         return Unavailable(_MISSING_SCHEMA)
