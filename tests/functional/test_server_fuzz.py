@@ -1,14 +1,16 @@
 """Random and mutated bytes to every RPC: no answer is INTERNAL or UNKNOWN (those mean a bug in
 Ferry), nothing is logged above INFO or with a traceback, and a bystander task is intact after.
 
-A seeded generator (reproducible from the seed in a failure's message) mutates valid requests
-(bit flips, cuts, insertions, splices, hostile strings) and makes up random ones. Requests go
-through a raw channel with identity serializers, so the bytes reach the server as they are.
+A seeded generator (a failure's message gives the seed; ``FERRY_FUZZ_SEED=N`` replays it)
+mutates valid requests (bit flips, cuts, insertions, splices, hostile strings) and makes up
+random ones. Requests go through a raw channel with identity serializers, so the bytes reach
+the server as they are.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Callable, Iterator
 
@@ -127,6 +129,11 @@ def _request(rng: random.Random, valid: Callable[[], bytes]) -> bytes:
     return _mutate(rng, valid())
 
 
+def _seed() -> int:
+    chosen = os.environ.get("FERRY_FUZZ_SEED")
+    return int(chosen) if chosen else random.randrange(2**32)
+
+
 def _code(call: Callable[[], object]) -> grpc.StatusCode:
     try:
         call()
@@ -161,7 +168,7 @@ def test_random_and_mutated_bytes_to_a_unary_rpc_are_never_a_bug(
     log_records: list[logging.LogRecord],
     method: str,
 ) -> None:
-    seed = random.randrange(2**32)
+    seed = _seed()
     rng = random.Random(seed)
     valid = _valid_requests(rng, target.task_id)[method]
     call = channel.unary_unary(
@@ -184,7 +191,7 @@ def test_random_and_mutated_upload_parts_streams_are_never_a_bug(
     target: pb.Task,
     log_records: list[logging.LogRecord],
 ) -> None:
-    seed = random.randrange(2**32)
+    seed = _seed()
     rng = random.Random(seed)
     call = channel.stream_stream(
         SERVICE + "UploadParts", request_serializer=None, response_deserializer=None
