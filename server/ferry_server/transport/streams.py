@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import grpc
 
-from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.errors import Reason, Unavailable
 
 log = logging.getLogger("ferry.rpc")
 
@@ -32,7 +32,7 @@ class OpenStreams:
         key = id(context)
         with self._lock:
             if self._draining:
-                raise Unavailable(SHUTTING_DOWN)
+                raise Unavailable(SHUTTING_DOWN, reason=Reason.SHUTTING_DOWN)
             self._open[key] = context
         try:
             yield
