@@ -1,7 +1,8 @@
 """The retry policy: which failures are worth another attempt, and how long to wait before it.
 
 One :class:`RetryPolicy` (immutable configuration) makes a :class:`RetryBudget` per operation
-(mutable, thread-safe bookkeeping). Backoff is capped exponential with full jitter
+(mutable, thread-safe bookkeeping); :func:`retrying` and :func:`pause_or_raise` are the one loop
+that applies it to a call. Backoff is capped exponential with full jitter
 (delay = uniform(0, min(max_backoff, initial_backoff * multiplier**n))). The limits count from
 the last *progress*: a committed block resets them, so a long upload over a flaky link is not
 cut short by failures it has already recovered from, while an upload that makes no progress
@@ -16,16 +17,22 @@ left under ``max_elapsed``.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 from ferry.v1 import errors_pb2
 
 from ferry_client.errors import ChecksumMismatch, FerryError
+
+log = logging.getLogger("ferry.client")
+
+T = TypeVar("T")
 
 #: The codes the Ferry API documents as "try again". (A replica shutting down answers
 #: UNAVAILABLE; a killed one, or a cut connection, too.)
@@ -192,3 +199,24 @@ class RetryBudget:
                 f"gave up after {self.failures} consecutive failed attempts over "
                 f"{self.clock() - self._since:.1f}s without progress"
             )
+
+
+def retrying(budget: RetryBudget, call: Callable[[], T]) -> T:
+    """``call()``, again after each failure the budget allows to retry."""
+    while True:
+        try:
+            return call()
+        except FerryError as exc:
+            pause_or_raise(budget, exc)
+
+
+def pause_or_raise(budget: RetryBudget, exc: FerryError, *, retryable: bool | None = None) -> None:
+    """Sleep before the next attempt if the budget allows one, else raise ``exc`` (said to
+    be final when the policy gave up on it). ``retryable`` overrides the policy's verdict."""
+    delay = budget.next_delay(exc, retryable=retryable)
+    if delay is None:
+        if retryable or (retryable is None and budget.policy.is_retryable(exc)):
+            raise exc.with_message(f"{exc.message}; {budget.describe()}") from exc
+        raise exc
+    log.warning("%s; retrying in %.2fs", exc, delay)
+    time.sleep(delay)

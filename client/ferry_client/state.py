@@ -173,3 +173,31 @@ def _key_of(entry: dict[str, Any]) -> UploadKey:
 
 def _same_destination(entry: dict[str, Any], key: UploadKey) -> bool:
     return _key_of(entry).same_destination(key)
+
+
+class StateStore:
+    """The state file as an upload uses it: absent when uploads are not remembered, and a
+    failure to write it only a warning (the upload itself is fine; a restarted process would
+    merely have to hash again)."""
+
+    def __init__(self, state: StateFile | None) -> None:
+        self.file = state
+
+    def lookup(self, key: UploadKey) -> Remembered | None:
+        return self.file.lookup(key) if self.file is not None else None
+
+    def remember(self, key: UploadKey, remembered: Remembered) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.remember(key, remembered)
+        except OSError as exc:
+            log.warning("cannot save upload state to %s: %s", self.file.path, exc)
+
+    def forget(self, key: UploadKey) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.forget(key)
+        except OSError as exc:
+            log.warning("cannot update upload state in %s: %s", self.file.path, exc)

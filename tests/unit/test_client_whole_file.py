@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from ferry_client import SourceChanged
-from ferry_client.client import _read_whole
+from ferry_client.source import read_whole as _read_whole
 from ferry_client.state import UploadKey
 
 

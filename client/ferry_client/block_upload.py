@@ -1,0 +1,385 @@
+"""An upload in blocks: start or continue its task (hashing the file on a thread of its own
+meanwhile when its hash is not known), stream what the server lacks round after round, and merge
+with the hash; the state file remembers the task id as soon as it exists, the hash once known.
+
+A larger file is hashed while it uploads rather than before: its task is created without a
+hash (Merge carries it instead), and the state file remembers the task id at once and the hash
+once it is known, so a restarted process continues the task by its id. It hashes the file again
+only if the first run died before its hash was done, which takes size / ~1.8 GB/s (0.6 s a GiB
+here), far less than the upload itself.
+
+Decisions live in ``planning``; the streams of a round in ``streams``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ferry.v1 import ferry_pb2 as pb
+
+from ferry_client.errors import (
+    AlreadyExists,
+    ChecksumMismatch,
+    FerryError,
+    IntegrityError,
+    PreconditionFailed,
+    SourceChanged,
+    TaskEnded,
+    TaskPaused,
+)
+from ferry_client.hashing import BackgroundHash
+from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.planning import (
+    BlockRange,
+    ProgressAccount,
+    ProgressCallback,
+    RememberedTask,
+    Start,
+    WorkQueue,
+    committed_bytes,
+    is_lost_declaration,
+    judge_remembered,
+    plan_start,
+)
+from ferry_client.retry import RetryBudget, pause_or_raise, retrying
+from ferry_client.source import Counters, UploadSource, build_result, check_unchanged
+from ferry_client.state import Remembered, StateStore, UploadKey
+from ferry_client.streams import Round
+from ferry_client.tasks import TaskControl, raise_if_stopped
+from ferry_client.transport import Transport
+
+log = logging.getLogger("ferry.client")
+
+#: Merge hashes the whole staged file on the server (about 1.8 GB/s); its deadline allows
+#: for that at a pessimistic rate on top of the ordinary deadline.
+MERGE_HASH_RATE = 200 * 1024 * 1024
+
+
+class BlockUpload:
+    """One upload in blocks, from its start to the published result."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        tasks: TaskControl,
+        store: StateStore,
+        upload: UploadSource,
+        budget: RetryBudget,
+        started: float,
+        timeout: float,
+        blocks_in_flight: int,
+    ) -> None:
+        self.transport = transport
+        self.tasks = tasks
+        self.store = store
+        self.upload = upload
+        self.budget = budget
+        self.started = started
+        self.timeout = timeout
+        self.blocks_in_flight = blocks_in_flight
+
+    def run(
+        self,
+        *,
+        block_size: int | None,
+        parallelism: int,
+        progress: ProgressCallback | None,
+        hash_progress: ProgressCallback | None,
+    ) -> UploadResult:
+        """Start or continue the task (hashing the file meanwhile if its hash is not known),
+        stream what the server lacks, merge with the hash."""
+        upload, budget = self.upload, self.budget
+        key = upload.key
+        remembered = self.store.lookup(key)
+        if remembered is not None and remembered.sha256 and not upload.sha256:
+            upload.sha256 = remembered.sha256
+            log.info("%s: hash taken from the state file", key.path)
+        memory = UploadMemory(self.store, key, remembered)
+        try:
+            task, resumed = self._start(
+                memory, remembered, block_size=block_size, hash_progress=hash_progress
+            )
+            run = UploadRun(
+                transport=self.transport,
+                upload=upload,
+                task_id=task.task_id,
+                declared_sha256=task.sha256,
+                block_size=task.block_size,
+                parallelism=parallelism,
+                blocks_in_flight=self.blocks_in_flight,
+                budget=budget,
+                progress=ProgressAccount(key.size, 0, progress),
+                merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
+            )
+            final = run.run()
+        except (TaskEnded, IntegrityError, SourceChanged):
+            memory.forget()
+            raise
+        finally:
+            # Whatever happened, the hashing thread does not outlive this call.
+            upload.stop_hashing()
+        memory.forget()
+        return build_result(
+            final,
+            upload,
+            run.counters,
+            budget,
+            self.started,
+            resumed=resumed,
+            committed_at_start=run.committed_at_start,
+        )
+
+    def _start(
+        self,
+        memory: UploadMemory,
+        remembered: Remembered | None,
+        *,
+        block_size: int | None,
+        hash_progress: ProgressCallback | None,
+    ) -> tuple[pb.Task, bool]:
+        """The task to send blocks to, and whether it existed before this call, as
+        :func:`~ferry_client.planning.plan_start` says; the hashing thread runs from here on
+        if the hash is not known."""
+        upload, budget = self.upload, self.budget
+        key = upload.key
+        start = plan_start(
+            remembered_task_id=remembered.task_id if remembered is not None else None,
+            sha256=upload.sha256,
+        )
+        if start is Start.BY_ID and remembered is not None:
+            task = self.tasks.find(remembered.task_id, budget)
+            verdict = judge_remembered(
+                TaskInfo.from_pb(task) if task is not None else None,
+                size=key.size,
+                store_path=key.store_path,
+                sha256=upload.sha256,
+            )
+            if task is not None and verdict is RememberedTask.PAUSED:
+                raise_if_stopped(task.task_id, TaskState.PAUSED)
+            if task is not None and verdict is RememberedTask.CONTINUE:
+                log.info("%s: continuing task %s by its id", key.path, task.task_id)
+                self._hash_in_background(memory, hash_progress)
+                return task, True
+            log.info(
+                "task %s remembered for %s cannot be continued (%s); starting over",
+                remembered.task_id, key.path,
+                "unknown to the server" if task is None else TaskState.from_pb(task.state),
+            )  # fmt: skip
+            memory.start_over()
+            start = plan_start(remembered_task_id=None, sha256=upload.sha256)
+        if start is Start.FRESH:
+            self._hash_in_background(memory, hash_progress)
+            created = self._create_without_hash(block_size)
+            if created is not None:
+                memory.task(created.task.task_id)
+                return created.task, created.resumed
+            upload.digest()  # a task holds store_path: it may be this file's, by its hash
+        request = upload.declaration(block_size, sha256=upload.sha256)
+        created = retrying(budget, lambda: self.transport.create_task(request))
+        memory.task(created.task.task_id)
+        return created.task, created.resumed
+
+    def _hash_in_background(
+        self, memory: UploadMemory, hash_progress: ProgressCallback | None
+    ) -> None:
+        """Start hashing the file on a thread of its own, unless its hash is known."""
+        upload = self.upload
+        if upload.sha256 or upload.hashing is not None:
+            return
+        key = upload.key
+
+        def check(read: int) -> None:
+            # The hash must be the one of the version of the file the key describes, the
+            # one whose blocks are sent.
+            if read != key.size:
+                raise SourceChanged(f"{key.path} changed while it was being hashed")
+            check_unchanged(key)
+
+        upload.hashing = BackgroundHash(
+            key.path, progress=hash_progress, check=check, on_done=memory.hashed
+        )
+
+    def _create_without_hash(self, block_size: int | None) -> pb.CreateTaskResponse | None:
+        """CreateTask without a hash, or ``None`` when a task already holds the store_path.
+
+        Such a declaration never resumes, so a retry after a reply was lost meets the task its
+        first attempt created; that one, named by the ALREADY_EXISTS error and exactly as
+        declared, is taken as this call's own.
+        """
+        request = self.upload.declaration(block_size, sha256="")
+        may_have_created = False
+        while True:
+            try:
+                return self.transport.create_task(request)
+            except AlreadyExists as exc:
+                if may_have_created:
+                    task = self._lost_declaration(exc, request)
+                    if task is not None:
+                        log.info(
+                            "task %s was created by an attempt whose reply was lost; using it",
+                            task.task_id,
+                        )
+                        return pb.CreateTaskResponse(task=task, resumed=False)
+                log.debug("%s; declaring the file with its SHA-256 once hashed", exc)
+                return None
+            except FerryError as exc:
+                pause_or_raise(self.budget, exc)
+                may_have_created = True
+
+    def _lost_declaration(
+        self, exc: AlreadyExists, request: pb.CreateTaskRequest
+    ) -> pb.Task | None:
+        """The task ``exc`` names if it is exactly what ``request`` declares, untouched."""
+        if exc.task_id is not None:
+            task = self.tasks.find(exc.task_id, self.budget)
+            if task is not None and is_lost_declaration(
+                TaskInfo.from_pb(task),
+                file_name=request.file_name,
+                size=request.size,
+                store_path=request.store_path,
+                metadata=request.metadata,
+                block_size=request.block_size,
+                overwrite=request.overwrite,
+            ):
+                return task
+        return None
+
+
+class UploadMemory:
+    """What the state file says about one upload in blocks: the task id as soon as the task
+    exists, with the hash once the hashing thread is done, in whichever order they come
+    (the thread reports from its own side). After :meth:`forget` it writes nothing more,
+    so a late hash cannot bring back the entry of a finished upload. Thread-safe."""
+
+    def __init__(self, store: StateStore, key: UploadKey, recalled: Remembered | None) -> None:
+        self._store = store
+        self._key = key
+        self._lock = threading.Lock()
+        self._written = recalled
+        self._task_id = recalled.task_id if recalled is not None else ""
+        self._sha256 = recalled.sha256 if recalled is not None else ""
+        self._closed = False
+
+    def task(self, task_id: str) -> None:
+        """The upload's task is ``task_id`` (a hash already known stays: it is the file's)."""
+        with self._lock:
+            self._task_id = task_id
+            self._write()
+
+    def start_over(self) -> None:
+        """The remembered task is no use: drop the entry until a new task exists."""
+        with self._lock:
+            self._task_id = ""
+            self._written = None
+            self._store.forget(self._key)
+
+    def hashed(self, sha256: str) -> None:
+        with self._lock:
+            self._sha256 = sha256
+            self._write()
+
+    def forget(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._store.forget(self._key)
+
+    def _write(self) -> None:
+        if self._closed or not self._task_id:
+            return
+        entry = Remembered(self._task_id, self._sha256)
+        if entry != self._written:
+            self._store.remember(self._key, entry)
+            self._written = entry
+
+
+class UploadRun:
+    """One upload's loop: ask what is missing, stream it, merge; recover between rounds."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        upload: UploadSource,
+        task_id: str,
+        declared_sha256: str,
+        block_size: int,
+        parallelism: int,
+        blocks_in_flight: int,
+        budget: RetryBudget,
+        progress: ProgressAccount,
+        merge_timeout: float,
+    ) -> None:
+        self.transport = transport
+        self.upload = upload
+        self.key = upload.key
+        self.task_id = task_id
+        #: The SHA-256 the task was declared with ("" if none), to compare with the file's.
+        self.declared_sha256 = declared_sha256
+        self.block_size = block_size
+        self.parallelism = parallelism
+        self.blocks_in_flight = blocks_in_flight
+        self.budget = budget
+        self.progress = progress
+        self.merge_timeout = merge_timeout
+        self.counters = Counters()
+        self.committed_at_start = 0
+        self._first_query = True
+
+    def run(self) -> pb.Task:
+        while True:
+            try:
+                self.upload.raise_if_hashing_failed()
+                report = self.transport.query_missing(self.task_id)
+                state = TaskState.from_pb(report.state)
+                self._raise_if_stopped(state, None)
+                missing = [BlockRange(r.start, r.end) for r in report.missing]
+                committed = committed_bytes(self.key.size, report.block_size, missing)
+                if self._first_query:
+                    self.committed_at_start = committed
+                    self._first_query = False
+                self.progress.reset(committed)
+                check_unchanged(self.key)
+                if state == TaskState.UPLOADING and missing:
+                    Round(self, WorkQueue(self.key.size, report.block_size, missing)).run()
+                    continue
+                # Nothing missing (or already COMPLETED: Merge answers the same result again).
+                return self._merge()
+            except (TaskPaused, TaskEnded, SourceChanged, ChecksumMismatch):
+                # A ChecksumMismatch leaves a round only once the budget gave up on it.
+                raise
+            except PreconditionFailed as exc:
+                self._explain_precondition(exc)
+                pause_or_raise(self.budget, exc, retryable=True)
+            except FerryError as exc:
+                pause_or_raise(self.budget, exc)
+
+    def _merge(self) -> pb.Task:
+        """Merge with the file's hash, once the hashing thread has it."""
+        sha256 = self.upload.digest()
+        if self.declared_sha256 and self.declared_sha256 != sha256:
+            # The server would refuse the Merge (INVALID_ARGUMENT) every time; say why once.
+            raise IntegrityError(
+                f"task {self.task_id} was declared for a file with SHA-256 "
+                f"{self.declared_sha256}, but {self.key.path} hashes to {sha256}; cancel the "
+                "task or choose another store_path",
+                task_id=self.task_id,
+            )
+        return self.transport.merge(self.task_id, sha256=sha256, timeout=self.merge_timeout)
+
+    def _raise_if_stopped(self, state: TaskState, cause: FerryError | None) -> None:
+        raise_if_stopped(self.task_id, state, cause)
+
+    def _explain_precondition(self, exc: PreconditionFailed) -> None:
+        """FAILED_PRECONDITION usually means paused or ended: confirm with the server.
+
+        Raises TaskPaused or TaskEnded when it was; returns when the task is UPLOADING or
+        COMPLETED again (e.g. resumed at once), so the caller retries.
+        """
+        task = TaskInfo.from_pb(
+            retrying(self.budget, lambda: self.transport.get_task(self.task_id))
+        )
+        self._raise_if_stopped(task.state, exc)
+        if task.state not in (TaskState.UPLOADING, TaskState.COMPLETED):
+            raise exc
