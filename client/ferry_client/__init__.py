@@ -8,9 +8,11 @@ with FerryClient("ferry.example:50051") as client:
     print(result.task_id, result.sha256)
 """
 
+from ferry_client.batch import BatchSummary, FileResult, Outcome, UploadItem, plan_sources
 from ferry_client.client import DEFAULT_TARGET, FerryClient
 from ferry_client.errors import (
     AlreadyExists,
+    CannotConnect,
     ChecksumMismatch,
     ErrorDetails,
     FerryError,
@@ -21,11 +23,13 @@ from ferry_client.errors import (
     PermissionDenied,
     PreconditionFailed,
     ServerError,
+    ServerUnreachable,
     SourceChanged,
     TaskEnded,
     TaskPaused,
     TransientError,
 )
+from ferry_client.events import UploadEvent
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.retry import RetryPolicy
 from ferry_client.state import default_state_path
@@ -33,24 +37,32 @@ from ferry_client.state import default_state_path
 __all__ = [
     "DEFAULT_TARGET",
     "AlreadyExists",
+    "BatchSummary",
+    "CannotConnect",
     "ChecksumMismatch",
     "ErrorDetails",
     "FerryClient",
     "FerryError",
     "FieldViolation",
+    "FileResult",
     "IntegrityError",
     "InvalidRequest",
     "NotFound",
+    "Outcome",
     "PermissionDenied",
     "PreconditionFailed",
     "RetryPolicy",
     "ServerError",
+    "ServerUnreachable",
     "SourceChanged",
     "TaskEnded",
     "TaskInfo",
     "TaskPaused",
     "TaskState",
     "TransientError",
+    "UploadEvent",
+    "UploadItem",
     "UploadResult",
     "default_state_path",
+    "plan_sources",
 ]

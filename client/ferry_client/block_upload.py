@@ -27,7 +27,9 @@ from ferry_client.errors import (
     SourceChanged,
     TaskEnded,
     TaskPaused,
+    TransientError,
 )
+from ferry_client.events import EventSink
 from ferry_client.hashing import BackgroundHash
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.planning import (
@@ -42,7 +44,7 @@ from ferry_client.planning import (
     judge_remembered,
     plan_start,
 )
-from ferry_client.retry import RetryBudget, pause_or_raise, retrying
+from ferry_client.retry import RetryBudget, RetryPolicy, pause_or_raise, retrying
 from ferry_client.source import Counters, UploadSource, build_result, check_unchanged
 from ferry_client.state import Remembered, StateStore, UploadKey
 from ferry_client.streams import Round
@@ -50,6 +52,18 @@ from ferry_client.tasks import TaskControl, raise_if_stopped
 from ferry_client.transport import Transport
 
 log = logging.getLogger("ferry.client")
+
+#: Cancelling a task the client gives up on: a few quick attempts, as the user is waiting
+#: (after Ctrl-C, say); if they fail, the message says how to cancel it by hand.
+CANCEL_RETRY = RetryPolicy(initial_backoff=0.1, max_backoff=1.0, max_attempts=3, max_elapsed=5.0)
+
+
+def gives_up_on_task(error: FerryError) -> bool:
+    """Whether ``error`` ends this upload of the task for good (the file changed, the server
+    refused a request, the bytes do not verify), rather than for a while (a transient failure
+    the policy gave up on: run again to resume) or by someone's decision (paused, ended)."""
+    return not isinstance(error, (TransientError, TaskPaused, TaskEnded))
+
 
 #: Merge hashes the whole staged file on the server (about 1.8 GB/s); its deadline allows
 #: for that at a pessimistic rate on top of the ordinary deadline.
@@ -70,7 +84,11 @@ class BlockUpload:
         started: float,
         timeout: float,
         blocks_in_flight: int,
+        events: EventSink,
+        cancel_on_interrupt: bool = False,
     ) -> None:
+        self.events = events
+        self.cancel_on_interrupt = cancel_on_interrupt
         self.transport = transport
         self.tasks = tasks
         self.store = store
@@ -92,15 +110,21 @@ class BlockUpload:
         stream what the server lacks, merge with the hash."""
         upload, budget = self.upload, self.budget
         key = upload.key
+        self._cancel_abandoned(key)
         remembered = self.store.lookup(key)
         if remembered is not None and remembered.sha256 and not upload.sha256:
             upload.sha256 = remembered.sha256
             log.info("%s: hash taken from the state file", key.path)
         memory = UploadMemory(self.store, key, remembered)
+        #: The task, once known, if it is this client's to cancel when it gives up: created
+        #: by this call, or the one the state file remembers for this very file.
+        owned: str | None = None
         try:
-            task, resumed = self._start(
+            task, resumed, is_own = self._start(
                 memory, remembered, block_size=block_size, hash_progress=hash_progress
             )
+            owned = task.task_id if is_own else None
+            self.events.created(task.task_id, resumed=resumed, total=key.size)
             run = UploadRun(
                 transport=self.transport,
                 upload=upload,
@@ -114,8 +138,15 @@ class BlockUpload:
                 merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
             )
             final = run.run()
-        except (TaskEnded, IntegrityError, SourceChanged):
-            memory.forget()
+        except KeyboardInterrupt:
+            if owned is not None and self.cancel_on_interrupt:
+                self._give_up(owned, memory, "the upload was interrupted")
+            raise
+        except FerryError as exc:
+            if owned is not None and gives_up_on_task(exc):
+                raise exc.with_message(self._give_up(owned, memory, exc.message)) from exc
+            if isinstance(exc, (TaskEnded, IntegrityError, SourceChanged)):
+                memory.forget()
             raise
         finally:
             # Whatever happened, the hashing thread does not outlive this call.
@@ -131,6 +162,51 @@ class BlockUpload:
             committed_at_start=run.committed_at_start,
         )
 
+    def _give_up(self, task_id: str, memory: UploadMemory, what: str) -> str:
+        """Cancel the task this upload abandons, so that its store_path is free; ``what``
+        happened, followed by what became of the task."""
+        store_path = self.upload.key.store_path
+        try:
+            self.tasks.set_state(task_id, TaskState.CANCELED, CANCEL_RETRY.budget())
+        except PreconditionFailed:
+            memory.forget()
+            return f"{what}; task {task_id} had already ended"
+        except FerryError as exc:
+            # Kept in the state file: the next run of this upload cancels it (or resumes it).
+            return (
+                f"{what}; task {task_id} could not be cancelled ({exc}): cancel it with "
+                f"`ferry cancel {task_id}` to free {store_path}"
+            )
+        memory.forget()
+        self.events.task_cancelled = True
+        log.info("cancelled task %s (%s)", task_id, what)
+        return f"{what}; task {task_id} was cancelled, so {store_path} is free again"
+
+    def _cancel_abandoned(self, key: UploadKey) -> None:
+        """Cancel the tasks the state file remembers for older versions of this file going to
+        the same store_path: nothing will ever finish them, and they hold the store_path."""
+        for old_key, old in self.store.stale(key):
+            task = self.tasks.find(old.task_id, self.budget)
+            if (
+                task is not None
+                and task.store_path == key.store_path
+                and TaskState.from_pb(task.state) in (TaskState.UPLOADING, TaskState.PAUSED)
+            ):
+                try:
+                    self.tasks.set_state(old.task_id, TaskState.CANCELED, self.budget)
+                except FerryError as exc:
+                    log.warning(
+                        "%s changed since task %s was started for it, which could not be "
+                        "cancelled: %s",
+                        key.path, old.task_id, exc,
+                    )  # fmt: skip
+                    continue
+                log.warning(
+                    "%s changed since task %s was started for it: cancelled that task",
+                    key.path, old.task_id,
+                )  # fmt: skip
+            self.store.forget(old_key)
+
     def _start(
         self,
         memory: UploadMemory,
@@ -138,8 +214,9 @@ class BlockUpload:
         *,
         block_size: int | None,
         hash_progress: ProgressCallback | None,
-    ) -> tuple[pb.Task, bool]:
-        """The task to send blocks to, and whether it existed before this call, as
+    ) -> tuple[pb.Task, bool, bool]:
+        """The task to send blocks to, whether it existed before this call, and whether it is
+        this upload's own (created now, or remembered for this very file), as
         :func:`~ferry_client.planning.plan_start` says; the hashing thread runs from here on
         if the hash is not known."""
         upload, budget = self.upload, self.budget
@@ -161,7 +238,7 @@ class BlockUpload:
             if task is not None and verdict is RememberedTask.CONTINUE:
                 log.info("%s: continuing task %s by its id", key.path, task.task_id)
                 self._hash_in_background(memory, hash_progress)
-                return task, True
+                return task, True, True
             log.info(
                 "task %s remembered for %s cannot be continued (%s); starting over",
                 remembered.task_id, key.path,
@@ -174,12 +251,12 @@ class BlockUpload:
             created = self._create_without_hash(block_size)
             if created is not None:
                 memory.task(created.task.task_id)
-                return created.task, created.resumed
+                return created.task, created.resumed, not created.resumed
             upload.digest()  # a task holds store_path: it may be this file's, by its hash
         request = upload.declaration(block_size, sha256=upload.sha256)
         created = retrying(budget, lambda: self.transport.create_task(request))
         memory.task(created.task.task_id)
-        return created.task, created.resumed
+        return created.task, created.resumed, not created.resumed
 
     def _hash_in_background(
         self, memory: UploadMemory, hash_progress: ProgressCallback | None

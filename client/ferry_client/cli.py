@@ -1,9 +1,19 @@
 """The ``ferry`` command: ``ferry upload|status|pause|resume|cancel`` over the client library,
 and ``ferry serve`` handed to the server's own command line.
 
-Exit status: 0 success, 1 an error (one line on stderr says what), 2 bad usage, 3 the task is
-paused, 75 a transient failure outlasted the retry policy (EX_TEMPFAIL: try again later), 130
-interrupted (run the same ``ferry upload`` again to resume).
+``ferry upload FILE STORE_PATH`` uploads one file; ``ferry upload SRC... DEST/`` (a destination
+ending with ``/``, ``-r`` for directories) uploads many, ``--jobs`` at a time, with an overall
+progress bar, a line per file and a summary. As soon as a task exists its id is printed on
+stderr with how to pause or cancel it; ``--json-events`` prints the upload's events on stdout,
+one JSON object per line.
+
+Exit status: 0 success (every file published); 1 an error (one line on stderr says what), e.g.
+an address where no Ferry server can be reached because of what is there (no such host, not
+gRPC, not Ferry, TLS on one side only), or some files of a batch failed; 2 bad usage; 3 the task
+is paused; 75 try again later (EX_TEMPFAIL): a transient failure outlasted the retry policy, or
+nothing answered at the address (refused, no route, timed out), or every failed file of a batch
+failed that way; 130 interrupted (run the same ``ferry upload`` again to resume, unless
+``--cancel-on-interrupt`` cancelled the task).
 """
 
 from __future__ import annotations
@@ -14,11 +24,22 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
 
-from ferry_client.client import DEFAULT_TARGET, FerryClient
+from ferry_client.batch import (
+    BatchSummary,
+    FileResult,
+    Outcome,
+    PlanError,
+    UploadItem,
+    plan_sources,
+)
+from ferry_client.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_JOBS, DEFAULT_TARGET, FerryClient
 from ferry_client.errors import FerryError, TaskPaused, TransientError
+from ferry_client.events import CREATED, FAILED, UploadEvent
 from ferry_client.models import TaskInfo, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
@@ -63,12 +84,45 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+class _SourcesAndDestination(argparse.Action):
+    """``SRC... DEST``: every path but the last is a source, the last the destination."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,  # noqa: ARG002
+    ) -> None:
+        paths = list(values) if isinstance(values, list) else [str(values)]
+        if len(paths) < 2:
+            parser.error("give the file(s) to upload and then the destination")
+        namespace.sources = paths[:-1]
+        namespace.store_path = paths[-1]
+        namespace.file = paths[0] if len(paths) == 2 else None
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible (said in one line, exit 2)."""
+
+
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ferry",
         description="Resumable, verified transfer of large files over gRPC.",
-        epilog="Exit status: 0 ok, 1 error, 2 usage, 3 task paused, 75 gave up on a transient "
-        "failure (try again later), 130 interrupted.",
+        epilog="Exit status: 0 ok, 1 error (or some files of a batch failed), 2 usage, 3 task "
+        "paused, 75 try again later (a transient failure outlasted the retry policy, or "
+        "nothing answered at the address), 130 interrupted.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="run a Ferry server (ferry serve --help)", add_help=False)
@@ -80,16 +134,52 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="the Ferry service [FERRY_SERVER, %(default)s]",
     )
+    server.add_argument(
+        "--connect-timeout",
+        type=positive_float,
+        default=_env_float(env, "FERRY_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+        metavar="SECONDS",
+        help="give up on an address never reached after this long "
+        "[FERRY_CONNECT_TIMEOUT, %(default)g]",
+    )
     server.add_argument("--json", action="store_true", help="print the result as JSON")
 
     upload = commands.add_parser(
         "upload",
         parents=[server],
-        help="upload a file (run it again to resume)",
-        description="Upload FILE to STORE_PATH. Interrupted, the same command resumes.",
+        help="upload files (run it again to resume)",
+        description="Upload FILE to STORE_PATH, or several files (and with -r directories) "
+        "under DEST/, a prefix on the server. Interrupted, the same command resumes; run "
+        "again after it completed, it reports the files already there.",
     )
-    upload.add_argument("file", metavar="FILE")
-    upload.add_argument("store_path", metavar="STORE_PATH", help="destination on the server")
+    upload.add_argument(
+        "paths",
+        nargs="+",
+        action=_SourcesAndDestination,
+        metavar="SRC... DEST",
+        help="FILE STORE_PATH, or SRC... DEST/ (DEST ending with '/' is a prefix)",
+    )
+    upload.add_argument(
+        "-r", "--recursive", action="store_true", help="upload directories with their files"
+    )
+    upload.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"files in flight at once (default {DEFAULT_JOBS})",
+    )
+    upload.add_argument(
+        "--json-events",
+        action="store_true",
+        help="print the upload's events on stdout, one JSON object per line (created, "
+        "progress, retrying, completed or failed; a batch ends with a summary)",
+    )
+    upload.add_argument(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="on Ctrl-C, cancel the task(s) this run created instead of leaving them to resume",
+    )
     upload.add_argument(
         "--parallelism", type=positive_int, default=2, metavar="N", help="streams (default 2)"
     )
@@ -163,11 +253,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         console.error(f"{where}{exc.strerror or exc}")
         return EXIT_ERROR
+    except UsageError as exc:
+        console.error(str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        console.error(
-            "interrupted"
-            + ("; run the same command again to resume" if ns.command == "upload" else "")
-        )
+        note = getattr(ns, "interrupt_note", None)
+        if note is None and ns.command == "upload":
+            note = "run the same command again to resume"
+        console.error("interrupted" + (f"; {note}" if note else ""))
         return EXIT_INTERRUPTED
     finally:
         logger.removeHandler(handler)
@@ -194,27 +287,175 @@ def _serve(argv: list[str]) -> int:
     return serve_main(argv)
 
 
+def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    return positive_float(text) if text else default
+
+
+def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
+    return FerryClient(ns.server, connect_timeout=ns.connect_timeout, **options)  # type: ignore[arg-type]
+
+
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
+    try:
+        items = plan_sources(ns.sources, ns.store_path, recursive=ns.recursive)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from exc
+    # One file named on the command line keeps the one-file output; anything else is a batch.
+    single = len(ns.sources) == 1 and len(items) == 1 and not Path(ns.sources[0]).is_dir()
+    with _client(ns, state_file=ns.state_file) as client:
+        if single:
+            return _upload_one(ns, console, client, items[0])
+        return _upload_batch(ns, console, client, items)
+
+
+def _upload_one(
+    ns: argparse.Namespace, console: _Console, client: FerryClient, item: UploadItem
+) -> int:
     uploading = None if ns.quiet else console.bar("uploading")
-    with FerryClient(ns.server, state_file=ns.state_file) as client:
-        try:
-            result = client.upload(
-                ns.file,
-                ns.store_path,
-                metadata=dict(ns.meta),
-                block_size=ns.block_size,
-                parallelism=ns.parallelism,
-                progress=uploading.update if uploading else None,
-                hash_progress=_hashing_in_label(uploading) if uploading else None,
-                overwrite=ns.overwrite,
-            )
-        finally:
-            console.end_bars()
-    if ns.json:
+    events = _EventPrinter(ns, console, batch=False)
+    try:
+        result = client.upload(
+            item.path,
+            item.store_path,
+            metadata=dict(ns.meta),
+            block_size=ns.block_size,
+            parallelism=ns.parallelism,
+            progress=events.once_created(uploading.update) if uploading else None,
+            hash_progress=events.once_created(_hashing_in_label(uploading)) if uploading else None,
+            overwrite=ns.overwrite,
+            on_event=events,
+            cancel_on_interrupt=ns.cancel_on_interrupt,
+        )
+    except KeyboardInterrupt:
+        ns.interrupt_note = events.interrupt_note()
+        raise
+    finally:
+        console.end_bars()
+    if ns.json_events:
+        pass  # the completed event carried the result
+    elif ns.json:
         _print_json(result.to_json())
     else:
         print(_describe_result(result))
     return EXIT_OK
+
+
+def _upload_batch(
+    ns: argparse.Namespace, console: _Console, client: FerryClient, items: list[UploadItem]
+) -> int:
+    overall = None if ns.quiet else console.bar(f"{len(items)} files")
+    events = _EventPrinter(ns, console, batch=True)
+
+    def on_file(outcome: FileResult) -> None:
+        if not ns.json_events:
+            console.line(_describe_file(outcome))
+
+    try:
+        summary = client.upload_many(
+            items,
+            jobs=ns.jobs,
+            metadata=dict(ns.meta),
+            block_size=ns.block_size,
+            parallelism=ns.parallelism,
+            overwrite=ns.overwrite,
+            progress=overall.update if overall else None,
+            on_event=events,
+            on_file=on_file,
+            cancel_on_interrupt=ns.cancel_on_interrupt,
+        )
+    except KeyboardInterrupt:
+        if ns.cancel_on_interrupt:
+            ns.interrupt_note = "the tasks this run created for files in flight were cancelled"
+        raise
+    finally:
+        console.end_bars()
+    if ns.json_events:
+        _print_json({"event": "summary", **summary.to_json()})
+    elif ns.json:
+        _print_json(summary.to_json())
+    else:
+        print(_describe_summary(summary))
+    return _batch_exit(summary)
+
+
+def _batch_exit(summary: BatchSummary) -> int:
+    """0 when every file is published; 75 when every failure may go away by itself (try the
+    same command later); else 1."""
+    unpublished = [f for f in summary.files if f.outcome in (Outcome.FAILED, Outcome.CANCELLED)]
+    if not unpublished:
+        return EXIT_OK
+    if all(isinstance(f.exception, TransientError) for f in unpublished):
+        return EXIT_TEMPFAIL
+    return EXIT_ERROR
+
+
+class _EventPrinter:
+    """The upload's events: the task id (and how to pause or cancel it) on stderr as soon as
+    the task exists, and with ``--json-events`` every event on stdout, one JSON line each."""
+
+    def __init__(self, ns: argparse.Namespace, console: _Console, *, batch: bool) -> None:
+        self._ns = ns
+        self._console = console
+        self._batch = batch
+        self._failed: UploadEvent | None = None
+        self._created = threading.Event()
+
+    def __call__(self, event: UploadEvent) -> None:
+        if self._ns.json_events:
+            _print_json(event.to_json())
+        if event.kind == CREATED and event.task_id and not event.sent_whole:
+            self._console.line(self._created_line(event))
+        if event.kind == CREATED:
+            self._created.set()
+        if event.kind == FAILED:
+            self._failed = event
+
+    def once_created(self, callback: Callable[[int, int], None]) -> Callable[[int, int], None]:
+        """``callback``, silent until the task exists: the file is hashed while the task is
+        declared, and an address that turns out not to be a Ferry server must get one error
+        line, not a progress bar first."""
+
+        def gated(done: int, total: int) -> None:
+            if self._created.is_set():
+                callback(done, total)
+
+        return gated
+
+    def _created_line(self, event: UploadEvent) -> str:
+        task, server = event.task_id, self._ns.server
+        verb = "resuming" if event.resumed else "uploading"
+        if self._batch:
+            return f"ferry: {verb} {event.path} -> {event.store_path}: task {task}"
+        return (
+            f"ferry: {verb} {event.store_path}: task {task} "
+            f"(pause: ferry pause {task} --server {server}; "
+            f"cancel: ferry cancel {task} --server {server})"
+        )
+
+    def interrupt_note(self) -> str | None:
+        """What became of the task when the upload was interrupted."""
+        failed = self._failed
+        if failed is not None and failed.task_cancelled:
+            return f"task {failed.task_id} was cancelled, so {failed.store_path} is free again"
+        return None
+
+
+def _describe_file(outcome: FileResult) -> str:
+    item = outcome.item
+    if outcome.result is not None:
+        size = format_bytes(outcome.result.size)
+        return f"{outcome.outcome.value}: {item.path} -> {item.store_path} ({size})"
+    return f"{outcome.outcome.value}: {item.path} -> {item.store_path}: {outcome.error}"
+
+
+def _describe_summary(summary: BatchSummary) -> str:
+    return (
+        f"{summary.uploaded} uploaded, {summary.already_there} already there, "
+        f"{summary.failed} failed, {summary.cancelled} cancelled; "
+        f"{format_bytes(summary.bytes_sent)} sent in {summary.elapsed_seconds:.1f}s "
+        f"({format_bytes(summary.rate)}/s)"
+    )
 
 
 def _hashing_in_label(bar: ProgressBar) -> Callable[[int, int], None]:
@@ -230,7 +471,7 @@ def _hashing_in_label(bar: ProgressBar) -> Callable[[int, int], None]:
 
 
 def _task_command(ns: argparse.Namespace, _console: _Console) -> int:
-    with FerryClient(ns.server, retry=COMMAND_RETRY, remember_uploads=False) as client:
+    with _client(ns, retry=COMMAND_RETRY, remember_uploads=False) as client:
         action = {
             "status": client.status,
             "pause": client.pause,

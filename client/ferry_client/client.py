@@ -9,18 +9,22 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import grpc
 
+from ferry_client.batch import BatchSummary, UploadItem
 from ferry_client.block_upload import BlockUpload
+from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
+from ferry_client.many import BatchRun, FileCallback
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.planning import ProgressCallback
-from ferry_client.retry import RetryBudget, RetryPolicy
+from ferry_client.reachability import FirstContact
+from ferry_client.retry import RetryPolicy
 from ferry_client.small_file import UploadFileUnsupported, upload_whole
 from ferry_client.source import UploadSource, read_whole
 from ferry_client.state import StateFile, StateStore, UploadKey, default_state_path
@@ -30,6 +34,9 @@ from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Transport, open_channel
 log = logging.getLogger("ferry.client")
 
 DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Files of a batch in flight at once.
+DEFAULT_JOBS = 4
 
 
 class FerryClient:
@@ -53,6 +60,11 @@ class FerryClient:
             ``parallelism`` blocks sent again, and the other streams keep the server busy while
             one waits for its acknowledgement; more hides the wait on a single stream at the
             price of more bytes to send again.
+        connect_timeout: seconds the first call waits for the channel to connect. An address
+            that was never reachable raises :class:`~ferry_client.CannotConnect` (or its
+            subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
+            within it, naming the address and why; once connected, a lost server is retried
+            under ``retry`` as any transient failure.
     """
 
     def __init__(
@@ -67,9 +79,10 @@ class FerryClient:
         channel_options: Mapping[str, Any] | None = None,
         interceptors: Sequence[Any] = (),
         blocks_in_flight: int = 1,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ValueError("timeout and connect_timeout must be positive")
         if blocks_in_flight < 1:
             raise ValueError("blocks_in_flight must be at least 1")
         self.blocks_in_flight = blocks_in_flight
@@ -81,10 +94,12 @@ class FerryClient:
             if remember_uploads
             else None
         )
-        self._channel = open_channel(
+        self.connect_timeout = connect_timeout
+        self._channel, raw = open_channel(
             target, credentials=credentials, options=channel_options, interceptors=interceptors
         )
-        self._transport = Transport(self._channel, timeout=timeout)
+        contact = FirstContact(raw, target, tls=credentials is not None, timeout=connect_timeout)
+        self._transport = Transport(self._channel, timeout=timeout, contact=contact, target=target)
         self._tasks = TaskControl(self._transport)
         #: Until the server answers UNIMPLEMENTED, small files go whole in one UploadFile
         #: request. (Threads only ever set it to False, so no lock is needed.)
@@ -144,6 +159,8 @@ class FerryClient:
         progress: ProgressCallback | None = None,
         hash_progress: ProgressCallback | None = None,
         overwrite: bool = False,
+        on_event: EventCallback | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> UploadResult:
         """Upload the file at ``path`` to ``store_path`` on the server and return the result.
 
@@ -195,6 +212,18 @@ class FerryClient:
                 sent in blocks it runs on the hashing thread, concurrently with ``progress``,
                 so it too must be quick and thread-safe.
             overwrite: replace a file already published at ``store_path``.
+            on_event: called with each :class:`~ferry_client.events.UploadEvent` of this
+                upload: ``created`` as soon as the task exists (its id is then known, to pause
+                or cancel it), ``progress`` at most once a second, ``retrying``, and
+                ``completed`` or ``failed``; from the client's threads, so it must be quick.
+            cancel_on_interrupt: on KeyboardInterrupt, cancel the task this call created (or
+                the one remembered for this very file) instead of leaving it to resume.
+
+        When the client gives up on a task it owns (created by this call, or remembered for
+        this file) for good, because the file changed while it was being uploaded or the
+        server refused a request, it cancels the task so that ``store_path`` is free, and
+        the error's message says so. A transient failure the policy gave up on, a paused
+        task, and (without ``cancel_on_interrupt``) an interruption leave it to resume.
 
         Raises:
             TaskPaused: the task is (or became) paused; :meth:`resume` it and call again.
@@ -210,14 +239,102 @@ class FerryClient:
         if parallelism < 1:
             raise ValueError("parallelism must be at least 1")
         started = time.monotonic()
-        key = UploadKey.for_file(path, self.target, store_path)
-        budget = self.retry.budget()
+        events = EventSink(on_event, path=os.fspath(path), store_path=store_path)
+        try:
+            result = self._upload(
+                path,
+                store_path,
+                started=started,
+                events=events,
+                metadata=metadata,
+                block_size=block_size,
+                parallelism=parallelism,
+                progress=_both(progress, events.progress if on_event is not None else None),
+                hash_progress=hash_progress,
+                overwrite=overwrite,
+                cancel_on_interrupt=cancel_on_interrupt,
+            )
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.completed(result)
+        return result
+
+    def upload_many(
+        self,
+        items: Iterable[UploadItem | tuple[str, str]],
+        *,
+        jobs: int = DEFAULT_JOBS,
+        metadata: Mapping[str, str] | None = None,
+        block_size: int | None = None,
+        parallelism: int = 2,
+        overwrite: bool = False,
+        progress: ProgressCallback | None = None,
+        on_event: EventCallback | None = None,
+        on_file: FileCallback | None = None,
+        cancel_on_interrupt: bool = False,
+    ) -> BatchSummary:
+        """Upload many files, up to ``jobs`` at once, each as :meth:`upload` would (resumed,
+        verified, its task cancelled if the client gives up on it), and return every file's
+        outcome with the totals. A file that fails does not stop the others: check
+        :attr:`BatchSummary.ok`. Running the same batch again skips what is published
+        (``already there``) and resumes the rest.
+
+        Args:
+            items: ``UploadItem`` or ``(path, store_path)`` pairs; :func:`plan_sources` makes
+                them from files, directories and a destination prefix.
+            jobs: files in flight at once (each with ``parallelism`` streams if large).
+            progress: called with (bytes done, total bytes) over the whole batch.
+            on_event: every file's :class:`~ferry_client.events.UploadEvent` (each names its
+                path).
+            on_file: called with each file's :class:`FileResult` as soon as it is known.
+            cancel_on_interrupt: on KeyboardInterrupt, cancel the tasks this batch created
+                for files still in flight (files not started are reported cancelled anyway).
+        """
+        if jobs < 1:
+            raise ValueError("jobs must be at least 1")
+        planned = [i if isinstance(i, UploadItem) else UploadItem(*i) for i in items]
+        run = BatchRun(
+            self,
+            self._store,
+            planned,
+            jobs=jobs,
+            upload_options={
+                "metadata": metadata,
+                "block_size": block_size,
+                "parallelism": parallelism,
+                "overwrite": overwrite,
+            },
+            on_event=on_event,
+            progress=progress,
+            on_file=on_file,
+            cancel_on_interrupt=cancel_on_interrupt,
+        )
+        return run.run()
+
+    def _upload(
+        self,
+        path: str | os.PathLike[str],
+        store_path: str,
+        *,
+        started: float,
+        events: EventSink,
+        metadata: Mapping[str, str] | None,
+        block_size: int | None,
+        parallelism: int,
+        progress: ProgressCallback | None,
+        hash_progress: ProgressCallback | None,
+        overwrite: bool,
+        cancel_on_interrupt: bool,
+    ) -> UploadResult:
+        key = UploadKey.for_file(path, store_path)
+        # Before reading or hashing anything: an address never reached fails at once.
+        self._transport.connect()
+        budget = self.retry.budget(on_retry=events.retrying)
         upload = UploadSource(key, metadata=dict(metadata or {}), overwrite=overwrite)
         if key.size <= UPLOAD_FILE_MAX_SIZE and self._upload_file_supported:
             data = read_whole(key)
             upload.sha256, upload.hashed_bytes = sha256_hex(data), len(data)
-            if hash_progress is not None:
-                hash_progress(len(data), key.size)
             try:
                 result = upload_whole(self._transport, upload, data, budget, started)
             except UploadFileUnsupported:
@@ -230,30 +347,17 @@ class FerryClient:
                         self.target,
                     )
             if result is not None:
+                # Reported once the server answered (the hash took no time): nothing is shown
+                # for an address that turns out not to be a Ferry server.
+                if hash_progress is not None:
+                    hash_progress(len(data), key.size)
+                # The task came into being published: there was nothing to pause or cancel.
+                events.created(
+                    result.task_id, resumed=result.resumed, total=key.size, sent_whole=True
+                )
                 if progress is not None:
                     progress(key.size, key.size)
                 return result
-        return self._upload_in_blocks(
-            upload,
-            budget,
-            started,
-            block_size=block_size,
-            parallelism=parallelism,
-            progress=progress,
-            hash_progress=hash_progress,
-        )
-
-    def _upload_in_blocks(
-        self,
-        upload: UploadSource,
-        budget: RetryBudget,
-        started: float,
-        *,
-        block_size: int | None,
-        parallelism: int,
-        progress: ProgressCallback | None,
-        hash_progress: ProgressCallback | None,
-    ) -> UploadResult:
         session = BlockUpload(
             transport=self._transport,
             tasks=self._tasks,
@@ -263,6 +367,8 @@ class FerryClient:
             started=started,
             timeout=self.timeout,
             blocks_in_flight=self.blocks_in_flight,
+            events=events,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
         return session.run(
             block_size=block_size,
@@ -270,3 +376,17 @@ class FerryClient:
             progress=progress,
             hash_progress=hash_progress,
         )
+
+
+def _both(
+    first: ProgressCallback | None, second: ProgressCallback | None
+) -> ProgressCallback | None:
+    """One progress callback calling ``first`` then ``second`` (either may be ``None``)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(done: int, total: int) -> None:
+        first(done, total)
+        second(done, total)
+
+    return both

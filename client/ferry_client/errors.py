@@ -188,6 +188,22 @@ class SourceChanged(FerryError):
     """The local file changed while it was being uploaded; upload it again."""
 
 
+class CannotConnect(FerryError):
+    """The client never reached a Ferry server at its address: ``address`` names it and
+    ``why`` says what was found there (no such host, an HTTP/1 server, a gRPC server without
+    Ferry's service, TLS on one side only). Retrying will not help until something changes."""
+
+    def __init__(self, address: str, why: str) -> None:
+        super().__init__(f"cannot connect to a Ferry server at {address}: {why}")
+        self.address = address
+        self.why = why
+
+
+class ServerUnreachable(CannotConnect, TransientError):
+    """Nothing answered at the address (connection refused, no route, timed out, or a
+    temporary DNS failure): the server may be down or starting, so retrying later may help."""
+
+
 #: The one table from status code to exception class. Codes not listed are ServerError.
 ERROR_BY_CODE: Mapping[grpc.StatusCode, type[FerryError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest,

@@ -134,13 +134,15 @@ class RetryPolicy:
         *,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        on_retry: Callable[[FerryError, float], None] | None = None,
     ) -> RetryBudget:
         """Fresh bookkeeping for one operation (one upload, one status call...).
 
         ``rng`` draws the jitter; by default one generator shared by every budget, since
-        seeding a fresh one costs more than a whole small upload's own work.
+        seeding a fresh one costs more than a whole small upload's own work. ``on_retry``
+        hears of each retry (the error, the delay) before the wait.
         """
-        return RetryBudget(self, clock, rng if rng is not None else _SHARED_RNG)
+        return RetryBudget(self, clock, rng if rng is not None else _SHARED_RNG, on_retry=on_retry)
 
 
 @dataclass(slots=True)
@@ -150,6 +152,7 @@ class RetryBudget:
     policy: RetryPolicy
     clock: Callable[[], float]
     rng: random.Random
+    on_retry: Callable[[FerryError, float], None] | None = None
     failures: int = 0
     total_failures: int = 0
     _since: float = field(default=-1.0)
@@ -219,4 +222,6 @@ def pause_or_raise(budget: RetryBudget, exc: FerryError, *, retryable: bool | No
             raise exc.with_message(f"{exc.message}; {budget.describe()}") from exc
         raise exc
     log.warning("%s; retrying in %.2fs", exc, delay)
+    if budget.on_retry is not None:
+        budget.on_retry(exc, delay)
     time.sleep(delay)

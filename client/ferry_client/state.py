@@ -1,27 +1,36 @@
 """The local state file: which task and SHA-256 belong to a local file being uploaded.
 
-An entry is keyed by (absolute path, size, mtime in ns, target, store_path), so a restarted
-process finds the task it was feeding, and a file that changed (other size or mtime) simply
-misses and starts a new task. The file is hashed while it uploads, so an entry is written as
+An entry is keyed by what identifies the upload, (absolute path, size, mtime in ns,
+store_path), and not by the address the service was reached at: the same upload through another
+replica or address of the same service finds its entry, and a task id unknown there (another
+service) is simply forgotten and the upload starts over. A restarted process finds the task it
+was feeding; a file that changed (other size or mtime) misses, and the entry of its older
+version is handed back by :meth:`StateFile.stale` so that its task can be cancelled rather than
+left holding the destination. The file is hashed while it uploads, so an entry is written as
 soon as its task exists, with an empty SHA-256 until the hash is done; a restarted process then
 continues the task without hashing again if the hash was recorded, and hashes again (while it
-sends) if not. Entries are removed once their upload completes or its task ended.
+sends) if not. Entries are removed once their upload completes or its task ended; a batch
+(``upload_many``) then records the task that published the file (``"published": true``), so
+that running the same batch again skips it without hashing it.
 
 Format: one small JSON document. Every update is read-modify-write under an exclusive
 ``flock`` on a sidecar ``<file>.lock``, so concurrent uploads in several processes all keep
 their entries (on systems without ``fcntl`` it degrades to last-writer-wins); the new content
 goes to a temporary file in the same directory that is fsynced and renamed over the old one,
 so a reader never sees a torn file. A corrupt or unreadable file is ignored with a warning
-and replaced at the next update.
+and replaced at the next update. Version 1 files (keyed by the target address too) are read
+with the address dropped (the newest entry wins) and written back as version 2.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -35,7 +44,9 @@ except ImportError:  # pragma: no cover - not POSIX: last writer wins
 
 log = logging.getLogger("ferry.client")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this client reads (1: entries carried a ``target``, now ignored).
+READABLE_VERSIONS = frozenset({1, 2})
 #: Oldest entries are dropped beyond this many (uploads abandoned and never resumed).
 MAX_ENTRIES = 1000
 
@@ -54,21 +65,26 @@ class UploadKey:
     path: str
     size: int
     mtime_ns: int
-    target: str
     store_path: str
 
     @classmethod
-    def for_file(cls, path: str | os.PathLike[str], target: str, store_path: str) -> UploadKey:
+    def for_file(cls, path: str | os.PathLike[str], store_path: str) -> UploadKey:
+        """The key of the file at ``path`` as it is now; OSError (naming the path) unless it
+        is a regular file."""
         absolute = Path(path).absolute()
         st = absolute.stat()
-        return cls(str(absolute), st.st_size, st.st_mtime_ns, target, store_path)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(absolute))
+        if not stat.S_ISREG(st.st_mode):
+            # Reading a FIFO would wait for a writer, and its size says nothing.
+            raise OSError(
+                errno.EINVAL, "not a regular file (pipes, sockets and devices are not uploaded)",
+                str(absolute),
+            )  # fmt: skip
+        return cls(str(absolute), st.st_size, st.st_mtime_ns, store_path)
 
     def same_destination(self, other: UploadKey) -> bool:
-        return (self.path, self.target, self.store_path) == (
-            other.path,
-            other.target,
-            other.store_path,
-        )
+        return (self.path, self.store_path) == (other.path, other.store_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +103,41 @@ class StateFile:
         self._max_entries = max_entries
 
     def lookup(self, key: UploadKey) -> Remembered | None:
+        """The upload in progress for ``key``."""
+        return self._find(key, published=False)
+
+    def published(self, key: UploadKey) -> Remembered | None:
+        """The task that published this very file at its store_path (recorded by
+        :meth:`remember_published`), for a batch run again to skip it."""
+        return self._find(key, published=True)
+
+    def _find(self, key: UploadKey, *, published: bool) -> Remembered | None:
         for entry in self._read():
-            if _key_of(entry) == key:
+            if bool(entry.get("published")) == published and _key_of(entry) == key:
                 return Remembered(str(entry["task_id"]), str(entry["sha256"]))
         return None
 
+    def remember_published(self, key: UploadKey, remembered: Remembered) -> None:
+        """Record that ``remembered`` published this file at its store_path."""
+        self._replace(key, {**asdict(key), **asdict(remembered), "published": True})
+
+    def stale(self, key: UploadKey) -> list[tuple[UploadKey, Remembered]]:
+        """Entries for the same file and destination as ``key`` but another version of the
+        file (it changed since): their tasks were abandoned."""
+        return [
+            (_key_of(e), Remembered(str(e["task_id"]), str(e["sha256"])))
+            for e in self._read()
+            if not e.get("published") and _same_destination(e, key) and _key_of(e) != key
+        ]
+
     def remember(self, key: UploadKey, remembered: Remembered) -> None:
         """Record ``remembered`` for ``key``; entries for older versions of the file go."""
+        self._replace(key, {**asdict(key), **asdict(remembered)})
+
+    def _replace(self, key: UploadKey, entry: dict[str, Any]) -> None:
         with self._locked():
             entries = [e for e in self._read() if not _same_destination(e, key)]
-            entries.append({**asdict(key), **asdict(remembered), "saved_at": time.time()})
+            entries.append({**entry, "saved_at": time.time()})
             self._write(entries[-self._max_entries :])
 
     def forget(self, key: UploadKey) -> None:
@@ -116,14 +157,17 @@ class StateFile:
             return []
         try:
             document = json.loads(text)
-            if document.get("version") != FORMAT_VERSION:
-                raise ValueError(f"unknown version {document.get('version')!r}")
-            entries = document["uploads"]
+            version = document.get("version")
+            if version not in READABLE_VERSIONS:
+                raise ValueError(f"unknown version {version!r}")
+            entries: list[dict[str, Any]] = document["uploads"]
             if not isinstance(entries, list):
                 raise TypeError("'uploads' is not a list")
             for entry in entries:
                 _key_of(entry)
                 str(entry["task_id"]), str(entry["sha256"])
+            if version == 1:
+                entries = _from_version_1(list(entries))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning(
                 "ignoring the corrupt upload state file %s (%s: %s); it will be replaced",
@@ -166,9 +210,20 @@ def _key_of(entry: dict[str, Any]) -> UploadKey:
         path=str(entry["path"]),
         size=int(entry["size"]),
         mtime_ns=int(entry["mtime_ns"]),
-        target=str(entry["target"]),
         store_path=str(entry["store_path"]),
     )
+
+
+def _from_version_1(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Version 1 entries without their ``target``; of several for one upload (the same file
+    through several addresses), the last written wins, as it is the likeliest to be alive."""
+    by_key: dict[UploadKey, dict[str, Any]] = {}
+    for entry in entries:
+        migrated = {k: v for k, v in entry.items() if k != "target"}
+        key = _key_of(migrated)
+        by_key.pop(key, None)
+        by_key[key] = migrated
+    return list(by_key.values())
 
 
 def _same_destination(entry: dict[str, Any], key: UploadKey) -> bool:
@@ -185,6 +240,20 @@ class StateStore:
 
     def lookup(self, key: UploadKey) -> Remembered | None:
         return self.file.lookup(key) if self.file is not None else None
+
+    def stale(self, key: UploadKey) -> list[tuple[UploadKey, Remembered]]:
+        return self.file.stale(key) if self.file is not None else []
+
+    def published(self, key: UploadKey) -> Remembered | None:
+        return self.file.published(key) if self.file is not None else None
+
+    def remember_published(self, key: UploadKey, remembered: Remembered) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.remember_published(key, remembered)
+        except OSError as exc:
+            log.warning("cannot save upload state to %s: %s", self.file.path, exc)
 
     def remember(self, key: UploadKey, remembered: Remembered) -> None:
         if self.file is None:

@@ -1,7 +1,10 @@
 """The thin gRPC layer: the one place that calls the stub and turns ``grpc.RpcError`` into
 :class:`~ferry_client.errors.FerryError`.
 
-No policy lives here: no retries, no planning. Unary calls get a deadline; the UploadParts
+No policy lives here: no retries, no planning. Every call first makes sure the channel has
+been connected once (:class:`~ferry_client.reachability.FirstContact`: an address that was never
+reachable fails at once, naming why), and an UNIMPLEMENTED for a method every Ferry server has
+means the server is not Ferry at all. Unary calls get a deadline; the UploadParts
 stream gets none (it lasts as long as the upload) and relies on keepalive to notice a dead
 connection. It also states the protocol's size limit of UploadFile (:data:`UPLOAD_FILE_MAX_SIZE`),
 which decides whether a file can travel in one request.
@@ -15,7 +18,7 @@ those allocations dominate), against under 0.1 s for the hand-written encoding.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,8 +26,9 @@ import grpc
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 
-from ferry_client.errors import FerryError, from_rpc_error
+from ferry_client.errors import CannotConnect, FerryError, from_rpc_error
 from ferry_client.planning import MiB
+from ferry_client.reachability import FirstContact
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -44,7 +48,11 @@ DEFAULT_CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
 )
 
 
-UPLOAD_PARTS_METHOD = "/ferry.v1.FerryService/UploadParts"
+SERVICE_NAME = "ferry.v1.FerryService"
+UPLOAD_PARTS_METHOD = f"/{SERVICE_NAME}/UploadParts"
+#: The one method a Ferry server may lack (older versions): UNIMPLEMENTED for it is not
+#: proof of a server that is not Ferry.
+OPTIONAL_METHODS = frozenset({"UploadFile"})
 
 #: The protocol's limit on UploadFile: a file of at most this many bytes may be sent whole in
 #: one UploadFile request (``ferry.v1.UploadFileRequest.data``); a larger one must go through
@@ -104,8 +112,9 @@ def open_channel(
     credentials: grpc.ChannelCredentials | None = None,
     options: Mapping[str, Any] | None = None,
     interceptors: Sequence[Any] = (),
-) -> grpc.Channel:
-    """A channel to ``target`` with Ferry's defaults, overridden by ``options``."""
+) -> tuple[grpc.Channel, grpc.Channel]:
+    """A channel to ``target`` with Ferry's defaults, overridden by ``options``, wrapped in
+    ``interceptors``; and the channel beneath them, whose connectivity can be watched."""
     merged = dict(DEFAULT_CHANNEL_OPTIONS)
     merged.update(options or {})
     items = list(merged.items())
@@ -113,15 +122,20 @@ def open_channel(
         channel = grpc.insecure_channel(target, options=items)
     else:
         channel = grpc.secure_channel(target, credentials, options=items)
+    raw = channel
     if interceptors:
         channel = grpc.intercept_channel(channel, *interceptors)
-    return channel
+    return channel, raw
 
 
 class Transport:
     """Ferry's RPCs over one channel, raising :class:`FerryError` only."""
 
-    def __init__(self, channel: grpc.Channel, *, timeout: float) -> None:
+    def __init__(
+        self, channel: grpc.Channel, *, timeout: float, contact: FirstContact, target: str
+    ) -> None:
+        self._contact = contact
+        self._target = target
         self._stub = rpc.FerryServiceStub(channel)
         # Requests go out already encoded (encode_part), so no serializer.
         self._upload_parts = channel.stream_stream(
@@ -131,64 +145,90 @@ class Transport:
         )
         self._timeout = timeout
 
+    def connect(self) -> None:
+        """Make sure the server was reached once (see :class:`FirstContact`)."""
+        self._contact.ensure()
+
     def create_task(self, request: pb.CreateTaskRequest) -> pb.CreateTaskResponse:
-        return self._unary(self._stub.CreateTask, request)
+        return self._unary(self._stub.CreateTask, request, name="CreateTask")
 
     def query_missing(self, task_id: str) -> pb.QueryMissingBlocksResponse:
         request = pb.QueryMissingBlocksRequest(task_id=task_id)
-        return self._unary(self._stub.QueryMissingBlocks, request, task_id=task_id)
+        return self._unary(
+            self._stub.QueryMissingBlocks, request, task_id=task_id, name="QueryMissingBlocks"
+        )
 
     def get_task(self, task_id: str) -> pb.Task:
         request = pb.GetTaskRequest(task_id=task_id)
-        return self._unary(self._stub.GetTask, request, task_id=task_id).task
+        return self._unary(self._stub.GetTask, request, task_id=task_id, name="GetTask").task
 
     def set_state(self, task_id: str, state: pb.TaskState.ValueType) -> pb.Task:
         request = pb.SetStateRequest(task_id=task_id, state=state)
-        return self._unary(self._stub.SetState, request, task_id=task_id).task
+        return self._unary(self._stub.SetState, request, task_id=task_id, name="SetState").task
 
     def merge(self, task_id: str, *, sha256: str, timeout: float) -> pb.Task:
         """Verify the task's bytes against ``sha256`` (the client's hash of the file; "" for
         the one declared at CreateTask) and publish them. Merge gets its own deadline: the
         server finishes hashing the file within it."""
         request = pb.MergeRequest(task_id=task_id, sha256=sha256)
-        return self._unary(self._stub.Merge, request, task_id=task_id, timeout=timeout).task
+        return self._unary(
+            self._stub.Merge, request, task_id=task_id, timeout=timeout, name="Merge"
+        ).task
 
     def upload_file(self, request: pb.UploadFileRequest) -> pb.UploadFileResponse:
         """Send a whole small file (at most :data:`UPLOAD_FILE_MAX_SIZE` bytes): the
         COMPLETED task, and whether the same bytes were already published there. A server
         without the RPC answers UNIMPLEMENTED (a ``ServerError``)."""
-        return self._unary(self._stub.UploadFile, request)
+        return self._unary(self._stub.UploadFile, request, name="UploadFile")
 
     def _unary(
         self,
         method: grpc.UnaryUnaryMultiCallable[Request, Response],
         request: Request,
         *,
+        name: str,
         task_id: str | None = None,
         timeout: float | None = None,
     ) -> Response:
         """``method(request)`` under the deadline (the client's unless ``timeout`` is given),
         with ``grpc.RpcError`` converted to :class:`FerryError`."""
+        self._contact.ensure()
         try:
             return method(request, timeout=self._timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc, task_id=task_id) from exc
+            raise self._error(exc, name, task_id) from exc
+
+    def _error(self, exc: grpc.RpcError, name: str, task_id: str | None) -> FerryError:
+        error = from_rpc_error(exc, task_id=task_id)
+        if error.code == grpc.StatusCode.UNIMPLEMENTED and name not in OPTIONAL_METHODS:
+            return CannotConnect(
+                self._target,
+                f"a gRPC server that is not Ferry (UNIMPLEMENTED for {SERVICE_NAME}/{name})",
+            )
+        return error
 
     def upload_parts(self, parts: Iterator[Part], *, task_id: str) -> PartsStream:
         """Open an UploadParts stream fed by ``parts`` (consumed by a gRPC thread)."""
+        self._contact.ensure()
         try:
             call = self._upload_parts(encode_part(part) for part in parts)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc, task_id=task_id) from exc
-        return PartsStream(call, task_id)
+            raise self._error(exc, "UploadParts", task_id) from exc
+        return PartsStream(call, task_id, self._error)
 
 
 class PartsStream:
     """One open UploadParts call: iterate for the acknowledgements, ``cancel()`` to drop it."""
 
-    def __init__(self, call: Any, task_id: str) -> None:
+    def __init__(
+        self,
+        call: Any,
+        task_id: str,
+        convert: Callable[[grpc.RpcError, str, str | None], FerryError],
+    ) -> None:
         self._call = call
         self._task_id = task_id
+        self._convert = convert
         self._cancelled = threading.Event()
 
     def __iter__(self) -> Iterator[pb.UploadPartsResponse]:
@@ -201,7 +241,7 @@ class PartsStream:
                     code=grpc.StatusCode.CANCELLED,
                     task_id=self._task_id,
                 ) from exc
-            raise from_rpc_error(exc, task_id=self._task_id) from exc
+            raise self._convert(exc, "UploadParts", self._task_id) from exc
 
     def cancel(self) -> None:
         """Drop the call; the iteration then ends with :class:`CallCancelled`."""

@@ -122,7 +122,7 @@ def test_a_paused_task_found_from_its_state_has_the_reason_too(
     task = create(stub, source.read_bytes(), "paused.bin", sha256="")
     stub.SetState(pb.SetStateRequest(task_id=task.task_id, state=pb.TASK_STATE_PAUSED))
     assert client.state_file is not None
-    key = UploadKey.for_file(source, client.target, "paused.bin")
+    key = UploadKey.for_file(source, "paused.bin")
     StateFile(client.state_file).remember(key, Remembered(task.task_id, ""))
 
     with pytest.raises(TaskPaused) as excinfo:

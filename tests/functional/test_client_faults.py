@@ -12,11 +12,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
-from ferry_client import FerryClient, RetryPolicy, TaskEnded, TaskPaused, TaskState, TransientError
+from ferry_client import (
+    FerryClient,
+    RetryPolicy,
+    ServerUnreachable,
+    TaskEnded,
+    TaskPaused,
+    TaskState,
+    TransientError,
+)
 from ferry_server.app import FerryServer
 
 from tests.support.client_tools import (
@@ -178,17 +185,23 @@ def test_cancel_from_second_client_ends_the_upload(server: FerryServer, tmp_path
     assert not published(server.settings.data_dir, "canceled.bin").exists()
 
 
-def test_unreachable_server_gives_up_under_the_retry_policy(tmp_path: Path) -> None:
+def test_a_server_never_reached_is_not_retried_but_named_with_the_reason(tmp_path: Path) -> None:
+    # Before the first contact a refused connection says "nothing is there" (the retry policy
+    # is for a server lost after the client talked to it); still a TransientError: later may
+    # help.
     source = make_file(tmp_path / "src.bin", 10)
     policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, max_attempts=3)
     # Port 1 on loopback: nothing listens there, connections are refused at once.
     with (
         FerryClient("127.0.0.1:1", remember_uploads=False, retry=policy) as client,
-        pytest.raises(TransientError) as caught,
+        pytest.raises(ServerUnreachable) as caught,
     ):
         client.upload(source, "x.bin")
-    assert caught.value.code is grpc.StatusCode.UNAVAILABLE
-    assert "gave up after 3 consecutive failed attempts" in caught.value.message
+    assert isinstance(caught.value, TransientError)
+    assert caught.value.message == (
+        "cannot connect to a Ferry server at 127.0.0.1:1: connection refused (is the server "
+        "running?)"
+    )
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])

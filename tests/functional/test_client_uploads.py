@@ -107,7 +107,7 @@ def hashing_threads() -> list[threading.Thread]:
 def remember(client: FerryClient, source: Path, store_path: str, task_id: str, sha256: str) -> None:
     """Make the client's state file say what an earlier run would have left for ``source``."""
     assert client.state_file is not None
-    key = UploadKey.for_file(source, client.target, store_path)
+    key = UploadKey.for_file(source, store_path)
     StateFile(client.state_file).remember(key, Remembered(task_id, sha256))
 
 

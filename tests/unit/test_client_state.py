@@ -19,8 +19,8 @@ from ferry_client.state import (
 )
 
 
-def key_for(path: Path, target: str = "host:1", store_path: str = "dest.bin") -> UploadKey:
-    return UploadKey.for_file(path, target, store_path)
+def key_for(path: Path, store_path: str = "dest.bin") -> UploadKey:
+    return UploadKey.for_file(path, store_path)
 
 
 @pytest.fixture
@@ -37,8 +37,62 @@ def test_remembered_upload_is_found_by_the_same_file_and_destination(
     state.remember(key_for(source), Remembered("task-1", "ab" * 32))
 
     assert StateFile(state.path).lookup(key_for(source)) == Remembered("task-1", "ab" * 32)
-    assert state.lookup(key_for(source, target="other:1")) is None
     assert state.lookup(key_for(source, store_path="elsewhere.bin")) is None
+
+
+def test_the_key_does_not_depend_on_the_address_the_service_was_reached_at(
+    tmp_path: Path, source: Path
+) -> None:
+    # Another replica or address of the same service must find the entry: no target in it.
+    key = key_for(source)
+    assert "target" not in {f for f in key.__slots__}
+    state = StateFile(tmp_path / "uploads.json")
+    state.remember(key, Remembered("task-1", ""))
+    assert "target" not in json.loads(state.path.read_text())["uploads"][0]
+
+
+def test_version_1_entries_are_read_without_their_address_and_written_back_as_version_2(
+    tmp_path: Path, source: Path
+) -> None:
+    key = key_for(source)
+    old = {
+        "path": key.path,
+        "size": key.size,
+        "mtime_ns": key.mtime_ns,
+        "store_path": key.store_path,
+    }
+    path = tmp_path / "uploads.json"
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "uploads": [
+                    {**old, "target": "a:1", "task_id": "task-a", "sha256": "", "saved_at": 1},
+                    {**old, "target": "b:1", "task_id": "task-b", "sha256": "", "saved_at": 2},
+                ],
+            }
+        )
+    )
+    state = StateFile(path)
+    assert state.lookup(key) == Remembered("task-b", "")
+
+    other = source.with_name("other.bin")
+    other.write_bytes(b"z")
+    state.remember(key_for(other), Remembered("task-c", ""))
+    document = json.loads(path.read_text())
+    assert document["version"] == 2
+    assert sorted(e["task_id"] for e in document["uploads"]) == ["task-b", "task-c"]
+
+
+def test_an_older_version_of_the_file_is_handed_back_as_stale(tmp_path: Path, source: Path) -> None:
+    state = StateFile(tmp_path / "uploads.json")
+    state.remember(key_for(source), Remembered("task-1", ""))
+    assert state.stale(key_for(source)) == []
+
+    old = key_for(source)
+    source.write_bytes(b"y" * 101)
+    assert state.stale(key_for(source)) == [(old, Remembered("task-1", ""))]
+    assert state.stale(key_for(source, store_path="elsewhere.bin")) == []
 
 
 def test_task_remembered_before_its_hash_then_with_it(tmp_path: Path, source: Path) -> None:
@@ -150,7 +204,7 @@ def test_default_location_is_the_users_cache_directory(
 def _remember_many(state_path: str, source: str, worker: int, count: int) -> None:
     state = StateFile(state_path)
     for n in range(count):
-        key = UploadKey.for_file(source, "host:1", f"w{worker}/d{n}")
+        key = UploadKey.for_file(source, f"w{worker}/d{n}")
         state.remember(key, Remembered(f"w{worker}-{n}", "ab" * 32))
 
 

@@ -14,7 +14,7 @@ from ferry_client.state import UploadKey
 
 
 def key_for(path: Path) -> UploadKey:
-    return UploadKey.for_file(path, "127.0.0.1:1", "dest.bin")
+    return UploadKey.for_file(path, "dest.bin")
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, 1024 * 1024])
