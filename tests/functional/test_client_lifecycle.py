@@ -207,21 +207,23 @@ def test_a_permanent_error_cancels_the_task_this_upload_created(
     assert remembered_entries(tmp_path / "state.json") == []
 
 
-def test_a_paused_task_is_left_alone(
-    client: FerryClient, stub: rpc.FerryServiceStub, tmp_path: Path
-) -> None:
-    source = make_file(tmp_path / "src.bin", LARGE)
-    gate = Gate(2 * BLOCK)
+def upload_until_paused(client: FerryClient, source: Path, store_path: str) -> str:
+    """Upload ``source`` until a few blocks are done, pause its task from the side, and return
+    the task id once the upload raised TaskPaused. Progress counts the blocks in flight (at
+    most one a stream, two streams), so at four blocks done at least two are committed."""
+    gate = Gate(4 * BLOCK)
     events: list[UploadEvent] = []
-    call = threading.Thread(
-        target=lambda: _expect(
-            TaskPaused,
-            lambda: client.upload(
-                source, "paused.bin", block_size=BLOCK, progress=gate, on_event=events.append
-            ),
-        ),
-        daemon=True,
-    )
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.upload(
+                source, store_path, block_size=BLOCK, progress=gate, on_event=events.append
+            )
+        except BaseException as exc:
+            failure.append(exc)
+
+    call = threading.Thread(target=run, daemon=True)
     call.start()
     gate.wait_reached()
     task_id = events[0].task_id
@@ -229,13 +231,17 @@ def test_a_paused_task_is_left_alone(
     client.pause(task_id)
     gate.release()
     call.join(LIVENESS_TIMEOUT)
+    assert len(failure) == 1 and isinstance(failure[0], TaskPaused), failure
+    return task_id
+
+
+def test_a_paused_task_is_left_alone(
+    client: FerryClient, stub: rpc.FerryServiceStub, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", LARGE)
+    task_id = upload_until_paused(client, source, "paused.bin")
     assert task_state(stub, task_id) == TaskState.PAUSED
     assert [e["task_id"] for e in remembered_entries(tmp_path / "state.json")] == [task_id]
-
-
-def _expect(error: type[BaseException], fn: Callable[[], object]) -> None:
-    with pytest.raises(error):
-        fn()
 
 
 def test_the_task_remembered_for_an_older_version_of_the_file_is_cancelled(
@@ -334,28 +340,11 @@ def test_an_upload_interrupted_through_one_address_resumes_through_another(
 ) -> None:
     source = make_file(tmp_path / "src.bin", LARGE)
     state_file = tmp_path / "state.json"
-    gate = Gate(3 * BLOCK)
-    events: list[UploadEvent] = []
     with (
         FaultyProxy(server.address) as proxy,
         FerryClient(proxy.address, state_file=state_file, retry=QUICK_RETRY) as first,
     ):
-        call = threading.Thread(
-            target=lambda: _expect(
-                TaskPaused,
-                lambda: first.upload(
-                    source, "moved.bin", block_size=BLOCK, progress=gate, on_event=events.append
-                ),
-            ),
-            daemon=True,
-        )
-        call.start()
-        gate.wait_reached()
-        task_id = events[0].task_id
-        assert task_id is not None
-        first.pause(task_id)
-        gate.release()
-        call.join(LIVENESS_TIMEOUT)
+        task_id = upload_until_paused(first, source, "moved.bin")
     stub.SetState(pb.SetStateRequest(task_id=task_id, state=pb.TASK_STATE_UPLOADING))
 
     with FerryClient(server.address, state_file=state_file, retry=QUICK_RETRY) as second:
