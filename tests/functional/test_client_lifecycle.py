@@ -104,6 +104,23 @@ def test_events_name_the_task_before_any_block_is_sent_then_the_result(
     assert kinds.count("progress") < sum(1 for kind, _ in seen if kind == "progress")
 
 
+def test_a_cut_connection_is_retried_with_a_retrying_event(
+    server: FerryServer, tmp_path: Path
+) -> None:
+    source = make_file(tmp_path / "src.bin", LARGE)
+    events: list[UploadEvent] = []
+    with (
+        FaultyProxy(server.address, cut_after=4 * BLOCK, cuts=1) as proxy,
+        FerryClient(proxy.address, state_file=tmp_path / "s.json", retry=QUICK_RETRY) as client,
+    ):
+        result = client.upload(source, "cut.bin", block_size=BLOCK, on_event=events.append)
+    retrying = [e for e in events if e.kind == "retrying"]
+    assert retrying and result.retries == len(retrying)
+    assert all(e.task_id == result.task_id and e.delay is not None for e in retrying)
+    assert "UNAVAILABLE" in (retrying[0].message or "")
+    assert events[-1].kind == "completed"
+
+
 def test_a_failure_ends_the_events_with_failed(client: FerryClient, tmp_path: Path) -> None:
     source = make_file(tmp_path / "src.bin", 10)
     events: list[UploadEvent] = []
