@@ -7,17 +7,30 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
+from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import FerryClient, Outcome, UploadEvent, plan_sources
 from ferry_client.batch import PlanError, store_path_under
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE
 from ferry_server.app import FerryServer
 
-from tests.support.client_tools import QUICK_RETRY, KiB, make_file, published, run_ferry, sha256_of
+from tests.support.client_tools import (
+    LIVENESS_TIMEOUT,
+    QUICK_RETRY,
+    KiB,
+    ferry_command,
+    make_file,
+    published,
+    run_ferry,
+    sha256_of,
+)
 from tests.support.protocol import create, upload
+from tests.support.proxy import FaultyProxy
 
 BLOCK = 64 * KiB
 #: relative path -> size: small files go whole, larger ones in blocks.
@@ -159,3 +172,35 @@ def test_command_uploads_sources_and_directories_with_a_summary(
     third = run_ferry(["upload", "-r", str(root), "x/", *base])
     assert third.returncode == 0, third.stderr
     assert third.stdout.startswith("0 uploaded, 5 already there, 0 failed, 0 cancelled; ")
+
+
+def test_ctrl_c_with_cancel_on_interrupt_cancels_the_tasks_the_batch_created(
+    server: FerryServer, stub: rpc.FerryServiceStub, tmp_path: Path
+) -> None:
+    sources = [make_file(tmp_path / f"f{n}.bin", 2 * UPLOAD_FILE_MAX_SIZE, seed=n) for n in (1, 2)]
+    # A slow link, so both files are surely in flight when the batch is interrupted.
+    with FaultyProxy(server.address, rate=256 * KiB) as proxy:
+        args = [
+            "upload", *map(str, sources), "z/", "--server", proxy.address, "--jobs", "2",
+            "--block-size", "64K", "--state-file", str(tmp_path / "s.json"), "--json-events",
+            "--cancel-on-interrupt",
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            ferry_command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert process.stdout is not None
+            created: list[str] = []
+            while len(created) < 2:
+                event = json.loads(process.stdout.readline())
+                if event["event"] == "created":
+                    created.append(event["task_id"])
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=LIVENESS_TIMEOUT)
+        finally:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted; the tasks this run created for files in flight were cancelled" in stderr
+    for task_id in created:
+        state = stub.GetTask(pb.GetTaskRequest(task_id=task_id)).task.state
+        assert state == pb.TASK_STATE_CANCELED
