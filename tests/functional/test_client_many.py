@@ -1,7 +1,8 @@
 """Many files: planning sources under a destination prefix, ``upload_many`` over a tree of
 mixed sizes (some sent whole, some in blocks) with files that cannot be read, continuing past
 them, and a second run that finds the rest already there; the ``ferry upload SRC... DEST/``
-and ``-r`` forms with their per-file lines, summary and exit codes."""
+and ``-r`` forms with their per-file lines, summary and exit codes; Ctrl-C on a batch with
+``--cancel-on-interrupt``."""
 
 from __future__ import annotations
 
