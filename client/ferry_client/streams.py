@@ -205,6 +205,9 @@ class StreamWorker:
             # Corruption in transit is not load: send the block again at once.
             log.warning("%s; sending block %d again", ack.message, block.index)
             self.round.queue.put_back(block)
+        elif ack.status == pb.BLOCK_STATUS_COMMITTED_DIFFERENT:
+            # The server keeps the bytes first committed; sending these again cannot help.
+            raise SourceChanged(ack.message, task_id=upload.task_id)
         else:
             raise ServerError(
                 f"unknown status {ack.status} for block {ack.block_index}",

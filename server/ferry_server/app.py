@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from sqlalchemy import Engine, make_url
 from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
 from ferry_server.domain.errors import Unavailable
 from ferry_server.domain.hashing import PrefixHasher
-from ferry_server.domain.service import Limits, TransferService
+from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault
 from ferry_server.persistence.database import (
     DatabaseTimeouts,
     create_database_engine,
@@ -38,7 +40,8 @@ class StartupError(RuntimeError):
 
 
 class _Sweeper(threading.Thread):
-    """Expires idle tasks every ``interval`` seconds until stopped."""
+    """Every ``interval`` seconds until stopped: expires idle tasks, and sweeps orphaned
+    staging (one replica at a time, in bounded batches)."""
 
     def __init__(self, service: TransferService, interval: float) -> None:
         super().__init__(name="ferry-sweeper", daemon=True)
@@ -55,6 +58,12 @@ class _Sweeper(threading.Thread):
             except Exception:
                 # The database may be briefly unreachable; the next sweep tries again.
                 log.exception("expiry sweep failed")
+            try:
+                self._service.sweep_storage()
+            except Unavailable as exc:
+                log.warning("storage sweep skipped: %s", exc.message)
+            except Exception:
+                log.exception("storage sweep failed")
 
     def stop(self) -> None:
         self._stop.set()
@@ -110,6 +119,10 @@ class FerryServer:
         self._engine.dispose()
         log.info("ferry stopped")
 
+    def hashed_bytes(self, task_id: str) -> int:
+        """How far this replica's background hash and assembly of a task have come."""
+        return self._hasher.hashed_bytes(task_id)
+
     def wait_for_termination(self, timeout: float | None = None) -> bool:
         return self._grpc.wait_for_termination(timeout)
 
@@ -143,7 +156,30 @@ def _limits(settings: Settings) -> Limits:
         task_ttl=timedelta(seconds=settings.task_ttl_seconds),
         merge_lease=timedelta(seconds=settings.merge_lease_seconds),
         fsync=settings.fsync,
+        orphan_age=timedelta(seconds=settings.orphan_age_seconds),
     )
+
+
+def _fault_hook(spec: str) -> FaultHook:
+    """The test-only ``test_fault`` setting as a hook: at its point, kill, stop or pause."""
+    if not spec:
+        return no_fault
+    point, _, action = spec.partition(":")
+
+    def hook(reached: str) -> None:
+        if reached != point:
+            return
+        log.warning("test fault: %s reached, %s", point, action)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        else:
+            time.sleep(float(action.removeprefix("sleep=")))
+
+    return hook
 
 
 def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:
@@ -186,13 +222,15 @@ def create_server(settings: Settings) -> FerryServer:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
         )
-        hasher = PrefixHasher(store, repository.committed_indices)
+        replica = secrets.token_hex(6)
+        hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
         service = TransferService(
             repository,
             store,
             _limits(settings),
             hasher=hasher,
-            replica_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+            replica_id=f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}",
+            fault=_fault_hook(settings.test_fault),
         )
         grpc_server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),

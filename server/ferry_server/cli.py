@@ -105,6 +105,25 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="seconds an idle task lives before it expires [FERRY_TASK_TTL, 604800]",
     )
     add(
+        "--merge-lease",
+        type=float,
+        default=float(str(default("MERGE_LEASE", defaults.merge_lease_seconds))),
+        help="seconds a merge lease lasts unrenewed; a crashed merger's task is taken over "
+        "after it [FERRY_MERGE_LEASE, 30]",
+    )
+    add(
+        "--orphan-age",
+        type=float,
+        default=float(str(default("ORPHAN_AGE", defaults.orphan_age_seconds))),
+        help="seconds after its last write an uncommitted block attempt is swept "
+        "[FERRY_ORPHAN_AGE, 3600]",
+    )
+    add(
+        "--test-fault",
+        default=default("TEST_FAULT", ""),
+        help="test only: POINT:kill|stop|sleep=S at a named point [FERRY_TEST_FAULT]",
+    )
+    add(
         "--max-workers",
         type=int,
         default=int(str(default("MAX_WORKERS", defaults.max_workers))),
@@ -175,6 +194,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_file_size=args.max_file_size,
         fsync=not args.no_fsync,
         task_ttl_seconds=args.task_ttl,
+        merge_lease_seconds=args.merge_lease,
+        orphan_age_seconds=args.orphan_age,
+        test_fault=args.test_fault,
         max_workers=args.max_workers,
         log_level=args.log_level.upper(),
         shutdown_grace_seconds=args.shutdown_grace,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ BLOCK_ALIGNMENT = 64 * KiB
 MAX_MESSAGE_DATA = 1 * MiB
 #: gRPC's own receive limit: room for one full data message plus its header fields.
 MAX_RECEIVE_MESSAGE = 2 * MiB
+
+
+_FAULT = re.compile(r"[a-z-]+:(kill|stop|sleep=\d+(\.\d+)?)")
 
 
 class SettingsError(ValueError):
@@ -44,8 +48,16 @@ class Settings:
     task_ttl_seconds: float = 7 * 24 * 3600.0
     #: How often the expiry sweep runs.
     sweep_interval_seconds: float = 60.0
-    #: How long a replica may hold a task's merge before another may take over.
-    merge_lease_seconds: float = 600.0
+    #: How long a task's merge lease lasts unrenewed: the holder renews it every third of
+    #: this while it works; a crashed or stalled holder's merge is taken over after it.
+    merge_lease_seconds: float = 30.0
+    #: An attempt file (a block being received) not written for this long and not committed
+    #: is an orphan the sweeper deletes.
+    orphan_age_seconds: float = 3600.0
+    #: Test only: ``POINT:ACTION`` makes the server kill itself (``kill``), stop itself
+    #: (``stop``, SIGSTOP) or sleep (``sleep=SECONDS``) when it reaches POINT (e.g.
+    #: ``merge-before-publish``). Empty: no fault.
+    test_fault: str = ""
     #: Worker threads; each open UploadParts stream holds one.
     max_workers: int = 64
     #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
@@ -98,6 +110,13 @@ class Settings:
             raise SettingsError(
                 "db_call_timeout_seconds must exceed db_statement_timeout_seconds, so that a "
                 "slow statement is cancelled by the server before its connection is cut"
+            )
+        if self.orphan_age_seconds <= 0:
+            raise SettingsError("orphan_age_seconds must be positive")
+        if self.test_fault and not _FAULT.fullmatch(self.test_fault):
+            raise SettingsError(
+                f"test_fault={self.test_fault!r}: expected POINT:kill, POINT:stop or "
+                "POINT:sleep=SECONDS"
             )
         if self.max_workers < 2:
             raise SettingsError("max_workers must be at least 2")

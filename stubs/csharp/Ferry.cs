@@ -72,24 +72,25 @@ namespace Ferry.V1 {
             "QVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExPQURJ",
             "TkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVfQ09N",
             "UExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tfU1RB",
-            "VEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqawoLQmxvY2tT",
-            "dGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tf",
-            "U1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9N",
-            "SVNNQVRDSBACMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZl",
-            "cnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFz",
-            "a1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFy",
-            "dHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAES",
-            "XwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5n",
-            "QmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jl",
-            "c3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0",
-            "GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5",
-            "LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoH",
-            "R2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEu",
-            "R2V0VGFza1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxv",
-            "YWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZUJo",
-            "ChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9h",
-            "cGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlc",
-            "VjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
+            "VEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2Nr",
+            "U3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJMT0NL",
+            "X1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1f",
+            "TUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVO",
+            "VBADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYx",
+            "LkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3Bv",
+            "bnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1",
+            "ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVl",
+            "cnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tz",
+            "UmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNl",
+            "EkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVy",
+            "cnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1l",
+            "cmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFz",
+            "axIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFz",
+            "a1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRGaWxl",
+            "UmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZUJoChBkZXYu",
+            "ZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVy",
+            "cnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglG",
+            "ZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -169,6 +170,13 @@ namespace Ferry.V1 {
     /// again.
     /// </summary>
     [pbr::OriginalName("BLOCK_STATUS_CHECKSUM_MISMATCH")] ChecksumMismatch = 2,
+    /// <summary>
+    /// The block was already committed, by an earlier attempt, with bytes of a
+    /// different CRC32C: these bytes were discarded and the committed ones stay.
+    /// The source changed since the block was first sent, or the client is
+    /// wrong; sending it again cannot succeed.
+    /// </summary>
+    [pbr::OriginalName("BLOCK_STATUS_COMMITTED_DIFFERENT")] CommittedDifferent = 3,
   }
 
   #endregion

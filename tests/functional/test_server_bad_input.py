@@ -243,7 +243,7 @@ def test_blocks_to_a_canceled_task_are_refused_and_its_bytes_deleted(
     server: FerryServer, stub, task_and_data
 ):
     task, data = task_and_data
-    staging = server.settings.staging_dir / f"{task.task_id}.part"
+    staging = server.settings.staging_dir / task.task_id
     assert staging.exists()
     assert set_state(stub, task.task_id, pb.TASK_STATE_CANCELED).state == pb.TASK_STATE_CANCELED
     assert not staging.exists()
@@ -328,7 +328,7 @@ def test_whole_file_hash_mismatch_is_data_loss_and_fails_the_task(
     assert failed.state == pb.TASK_STATE_FAILED
     assert "mismatch" in failed.failure_reason
     assert not (server.settings.resolved_storage_root / "liar.bin").exists()
-    assert not (server.settings.staging_dir / f"{task.task_id}.part").exists()
+    assert not (server.settings.staging_dir / task.task_id).exists()
 
 
 # -- CreateTask -----------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_idle_tasks_expire_and_free_their_store_path(settings: Settings):
             stub = rpc.FerryServiceStub(channel)
             data = os.urandom(2 * 64 * KiB)
             task = create(stub, data, "idle.bin", block_size=64 * KiB)
-            staging = quick.staging_dir / f"{task.task_id}.part"
+            staging = quick.staging_dir / task.task_id
             assert staging.exists()
             deadline = time.monotonic() + 30
             state = pb.TASK_STATE_UPLOADING

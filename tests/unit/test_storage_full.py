@@ -18,10 +18,11 @@ def test_a_write_that_finds_no_space_is_storage_full(tmp_path: Path) -> None:
     (tmp_path / "files").mkdir()
     store = FileSystemStore(tmp_path / "staging", tmp_path / "files", fsync=False)
     store.create("a1", 0)
-    writer = store.open_writer("a1")
+    writer = store.open_attempt("a1", 0, "ab12")
     try:
+        writer.write(b"x" * MiB)
         with file_size_limit(MiB), pytest.raises(StorageFull) as excinfo:
-            writer.write(2 * MiB, b"x" * 1000)
+            writer.write(b"x" * 1000)
     finally:
         writer.close()
     assert excinfo.value.reason is Reason.DISK_FULL

@@ -1,13 +1,19 @@
-"""The whole-file SHA-256 of each task, computed in the background over its committed prefix.
+"""Each task's whole-file SHA-256 and assembly, built in the background over its committed prefix.
 
 SHA-256 must see the file in order, but blocks commit in any order over several streams. After
-each commit the hasher extends the task's hash over the contiguous committed prefix, re-reading
-the blocks from the staging file (from the page cache: they were just written). Merge then hashes
-only what is left, typically nothing, instead of the whole file.
+each commit the assembler extends the task's hash over the contiguous committed prefix, reading
+each promoted block's file (from the page cache: it was just written) and writing the very bytes
+it hashed into this process's assembly file. Merge then finishes the part left, typically
+nothing, and publishes the assembly by renaming it: nothing copies or hashes the whole file at
+Merge.
+
+The assembly file is private to this process (``asm.<replica>``): it is written only here and
+only from promoted blocks, whose files no one writes again. Another replica assembling the same
+task writes its own. Merge renames the file to the merge lease holder's name before finishing it.
 
 State lives in this process only: after a restart, or for blocks committed through another
-replica, the prefix is found by asking the repository which blocks are committed; if the hasher
-dropped a task (more than ``max_tasks`` active at once) Merge hashes the rest from where it was.
+replica, the prefix is found by asking the repository which blocks are committed; if the
+assembler dropped a task (more than ``max_tasks`` active at once) Merge starts it over.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.errors import StorageFull, Unavailable
 from ferry_server.domain.model import Task
-from ferry_server.domain.ports import BlockStore, StagingMissing
+from ferry_server.domain.ports import AssemblyWriter, BlockStore, CommittedBlock, StagingMissing
 
 log = logging.getLogger("ferry.hashing")
 
@@ -35,30 +41,39 @@ _REFRESH_SECONDS = 0.5
 class _Progress:
     lock: threading.Lock = field(default_factory=threading.Lock)
     sha: hashlib._Hash = field(default_factory=hashlib.sha256)
-    #: Bytes hashed so far: always the end of a block, or the file's size.
+    #: Bytes hashed and assembled so far: always the end of a block, or the file's size.
     offset: int = 0
     #: Committed blocks beyond the prefix.
-    pending: set[int] = field(default_factory=set)
+    pending: dict[int, CommittedBlock] = field(default_factory=dict)
     refreshed_at: float = 0.0
     finished: bool = False
+    assembly: AssemblyWriter | None = None
+
+    def close(self) -> None:
+        assembly, self.assembly = self.assembly, None
+        if assembly is not None:
+            assembly.close()
 
 
 class PrefixHasher:
-    """Per-task incremental SHA-256 over committed blocks, fed by a background thread."""
+    """Per-task incremental SHA-256 and assembly of committed blocks, fed by a background
+    thread."""
 
     def __init__(
         self,
         store: BlockStore,
-        committed_indices: Callable[[str], Sequence[int]],
+        committed_blocks: Callable[[str, int], Sequence[CommittedBlock]],
         *,
+        replica: str,
         max_tasks: int = 256,
     ) -> None:
         self._store = store
-        self._committed_indices = committed_indices
+        self._committed_blocks = committed_blocks
+        self._assembly_name = f"asm.{replica}"
         self._max_tasks = max_tasks
         self._tasks: OrderedDict[str, _Progress] = OrderedDict()
         self._tasks_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[Task, int] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Task, CommittedBlock] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ferry-hasher", daemon=True)
 
     def start(self) -> None:
@@ -69,9 +84,9 @@ class PrefixHasher:
             self._queue.put(None)
             self._thread.join()
 
-    def block_committed(self, task: Task, index: int) -> None:
-        """Note a commit; the hash catches up in the background."""
-        self._queue.put((task, index))
+    def block_committed(self, task: Task, block: CommittedBlock) -> None:
+        """Note a commit; the hash and assembly catch up in the background."""
+        self._queue.put((task, block))
 
     def hashed_bytes(self, task_id: str) -> int:
         """How far the background hash of a task has come (0 if it is not tracked)."""
@@ -84,75 +99,115 @@ class PrefixHasher:
 
     def forget(self, task_id: str) -> None:
         with self._tasks_lock:
-            self._tasks.pop(task_id, None)
+            progress = self._tasks.pop(task_id, None)
+        if progress is not None:
+            with progress.lock:
+                progress.finished = True
+                progress.close()
 
-    def digest(self, task: Task) -> str:
-        """The whole file's SHA-256 (hex); every block must be committed."""
+    def finish(self, task: Task, name: str) -> str:
+        """Complete the task's assembly under ``name`` (durable, every block committed) and
+        return the SHA-256 (hex) of exactly its bytes."""
         with self._tasks_lock:
             progress = self._tasks.pop(task.task_id, None) or _Progress()
         with progress.lock:
-            skipped = progress.offset
-            for chunk in self._store.read(task.task_id, progress.offset, task.size):
-                progress.sha.update(chunk)
-            progress.offset = task.size
             progress.finished = True
+            try:
+                skipped = progress.offset
+                if progress.assembly is None:
+                    progress.assembly = self._store.open_assembly(task.task_id, name)
+                else:
+                    progress.assembly.rename(name)
+                self._extend(task, progress, final=True)
+                progress.assembly.sync()
+            finally:
+                progress.close()
             log.debug(
-                "task %s: %d of %d bytes hashed before merge", task.task_id, skipped, task.size
+                "task %s: %d of %d bytes assembled before merge", task.task_id, skipped, task.size
             )
             return progress.sha.hexdigest()
 
     def _progress(self, task_id: str) -> _Progress:
+        dropped = None
         with self._tasks_lock:
             progress = self._tasks.get(task_id)
             if progress is None:
                 progress = self._tasks[task_id] = _Progress()
                 if len(self._tasks) > self._max_tasks:
-                    self._tasks.popitem(last=False)
+                    dropped = self._tasks.popitem(last=False)[1]
             else:
                 self._tasks.move_to_end(task_id)
-            return progress
+        if dropped is not None:
+            with dropped.lock:
+                dropped.finished = True
+                dropped.close()
+        return progress
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            task, index = item
+            task, block = item
             try:
-                self._advance(task, index)
+                self._advance(task, block)
             except StagingMissing:
-                # Merged, canceled or expired before this notice was read: nothing to hash.
+                # Merged, canceled or expired before this notice was read: nothing to do.
                 self.forget(task.task_id)
-            except Unavailable as exc:
-                # As below, but the database's trouble is no bug here.
-                log.warning("background hashing of task %s stopped: %s", task.task_id, exc)
+            except (Unavailable, StorageFull) as exc:
+                # As below, but a database in trouble or a full disk is no bug here (Merge
+                # meets the full disk again and says so).
+                log.warning("background assembly of task %s stopped: %s", task.task_id, exc)
                 self.forget(task.task_id)
             except Exception:
-                # Merge hashes whatever the background pass left; losing it costs time only.
-                log.exception("background hashing of task %s failed", task.task_id)
+                # Merge assembles whatever the background pass left; losing it costs time only.
+                log.exception("background assembly of task %s failed", task.task_id)
                 self.forget(task.task_id)
 
-    def _advance(self, task: Task, index: int) -> None:
+    def _advance(self, task: Task, block: CommittedBlock) -> None:
         progress = self._progress(task.task_id)
         with progress.lock:
             if progress.finished:
                 return
-            progress.pending.add(index)
-            while progress.offset < task.size:
-                next_index = progress.offset // task.block_size
-                if next_index not in progress.pending:
-                    if not self._refresh(task, progress, next_index):
-                        return
-                    continue
-                progress.pending.discard(next_index)
-                end = min(progress.offset + task.block_size, task.size)
-                for chunk in self._store.read(task.task_id, progress.offset, end):
-                    progress.sha.update(chunk)
-                progress.offset = end
+            progress.pending[block.index] = block
+            self._extend(task, progress, final=False)
+
+    def _extend(self, task: Task, progress: _Progress, *, final: bool) -> None:
+        """Hash and copy the contiguous committed blocks from ``progress.offset`` on; at
+        ``final`` every block must be committed."""
+        while progress.offset < task.size:
+            next_index = progress.offset // task.block_size
+            block = progress.pending.pop(next_index, None)
+            if block is None:
+                if final:
+                    self._learn(task, progress, next_index)
+                    if next_index not in progress.pending:
+                        raise StagingMissing(f"{task.task_id}: block {next_index} not committed")
+                elif not self._refresh(task, progress, next_index):
+                    return
+                continue
+            if progress.assembly is None:
+                progress.assembly = self._store.open_assembly(task.task_id, self._assembly_name)
+            position = progress.offset
+            for chunk in self._store.read_block(task.task_id, block, progress.offset):
+                progress.sha.update(chunk)
+                # The bytes hashed are the bytes written: the published file is what was hashed.
+                progress.assembly.write(position, chunk)
+                position += len(chunk)
+            if position != progress.offset + block.length:
+                raise StagingMissing(f"{task.task_id}: block {block.index} is short")
+            progress.offset = position
+            if not final:
+                # Keep the assembly durable as it grows, so that Merge syncs only its tail.
+                progress.assembly.sync()
+
+    def _learn(self, task: Task, progress: _Progress, next_index: int) -> None:
+        progress.refreshed_at = time.monotonic()
+        progress.pending.update(
+            (block.index, block) for block in self._committed_blocks(task.task_id, next_index)
+        )
 
     def _refresh(self, task: Task, progress: _Progress, next_index: int) -> bool:
         """Learn commits made elsewhere (another replica, before a restart); True if the gap
         at ``next_index`` is now filled."""
-        now = time.monotonic()
-        if now - progress.refreshed_at < _REFRESH_SECONDS:
+        if time.monotonic() - progress.refreshed_at < _REFRESH_SECONDS:
             return False
-        progress.refreshed_at = now
-        progress.pending.update(i for i in self._committed_indices(task.task_id) if i >= next_index)
+        self._learn(task, progress, next_index)
         return next_index in progress.pending

@@ -21,6 +21,12 @@ class TaskState(enum.StrEnum):
         return self in TERMINAL_STATES
 
 
+#: Staging layouts, recorded on each task. 1: one shared ``<task>.part`` file written in place by
+#: every stream (before issue 7; read-only after the upgrade). 2: a private file per block attempt,
+#: promoted by the SQL commit that wins, assembled from promoted blocks only.
+LAYOUT_SHARED_FILE = 1
+LAYOUT_ATTEMPTS = 2
+
 ACTIVE_STATES = frozenset({TaskState.UPLOADING, TaskState.PAUSED})
 TERMINAL_STATES = frozenset(
     {TaskState.COMPLETED, TaskState.CANCELED, TaskState.EXPIRED, TaskState.FAILED}
@@ -76,6 +82,7 @@ class Task:
     expires_at: datetime
     failure_reason: str | None
     committed_bytes: int
+    staging_layout: int = LAYOUT_ATTEMPTS
 
     def block_length(self, index: int) -> int:
         return block_length(self.size, self.block_size, index)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ferry_server.domain.model import Task, TaskState
+from ferry_server.domain.model import LAYOUT_ATTEMPTS, Task, TaskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class NewTask:
             metadata=self.metadata, block_size=self.block_size, block_count=self.block_count,
             state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
+            staging_layout=LAYOUT_ATTEMPTS,
         )  # fmt: skip
 
 
@@ -48,8 +49,12 @@ class ActiveTaskExists(Exception):
 
 
 class CommitOutcome(enum.Enum):
+    #: This attempt's row was inserted: its file is now the block's promoted bytes.
     COMMITTED = "committed"
+    #: Another attempt won earlier with the same CRC32C: a duplicate.
     ALREADY_COMMITTED = "already committed"
+    #: Another attempt won earlier with a different CRC32C: these bytes are not the block's.
+    COMMITTED_DIFFERENT = "already committed with other bytes"
     NOT_UPLOADING = "task not uploading"
     GONE = "task gone"
 
@@ -60,8 +65,19 @@ class BlockCommit:
     index: int
     length: int
     crc32c: int
+    #: The attempt whose private file holds the bytes; recorded on the row if it wins.
+    attempt: str
     now: datetime
-    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    """A promoted block: where its bytes are (``attempt`` None: the layout-1 shared file)."""
+
+    index: int
+    length: int
+    crc32c: int
+    attempt: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +85,8 @@ class BlockProbe:
     """What a stream needs to know before it starts receiving a block."""
 
     state: TaskState
-    committed: bool
+    #: The committed block's CRC32C, None if the block is not committed.
+    committed_crc32c: int | None
 
 
 class TaskRepository(Protocol):
@@ -94,11 +111,28 @@ class TaskRepository(Protocol):
 
     def committed_indices(self, task_id: str) -> Sequence[int]: ...
 
+    def committed_blocks(self, task_id: str, start: int = 0) -> Sequence[CommittedBlock]:
+        """The task's promoted blocks from index ``start`` on, in index order."""
+
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        """State of the task and whether block ``index`` is committed; None if no such task."""
+        """State of the task and block ``index``'s committed CRC32C; None if no such task."""
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
-        """Record a block if the task is UPLOADING; a second commit of it is a no-op."""
+        """In one transaction, ordered against state changes: if the task is UPLOADING, insert
+        the block's row unless one exists (first insert wins); never writes the task row."""
+
+    def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
+        """Push an UPLOADING task's deadline (activity seen); no-op for other states."""
+
+    def uncommit_blocks(self, task_id: str, indices: Sequence[int]) -> int:
+        """Forget blocks whose bytes are lost (fsck), so the client sends them again."""
+
+    def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
+        """The state of each known task among ``task_ids``."""
+
+    def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew a cluster-wide lease (e.g. the storage sweeper's) if free, stale or
+        already ``owner``'s."""
 
     def change_state(
         self,
@@ -118,6 +152,9 @@ class TaskRepository(Protocol):
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take the task's merge lease if it is UPLOADING and the lease is free or stale."""
 
+    def renew_merge_lease(self, task_id: str, owner: str, until: datetime) -> bool:
+        """Extend ``owner``'s lease on an UPLOADING task; False if it is no longer the holder."""
+
     def release_merge_lease(self, task_id: str, owner: str) -> None: ...
 
     def finish_merge(
@@ -136,13 +173,29 @@ class TaskRepository(Protocol):
         """Active tasks whose deadline has passed, with their state."""
 
 
-class StagingWriter(Protocol):
-    """Writes one task's staging file; owned by one stream."""
+class AttemptWriter(Protocol):
+    """Writes one block attempt's private file, sequentially; owned by one stream."""
 
-    def write(self, offset: int, data: bytes) -> None: ...
+    def write(self, data: bytes) -> None: ...
 
     def sync(self) -> None:
         """Make what was written durable (no-op when fsync is off)."""
+
+    def close(self) -> None: ...
+
+
+class AssemblyWriter(Protocol):
+    """One process's assembly file of a task: promoted blocks copied in order."""
+
+    @property
+    def name(self) -> str: ...
+
+    def write(self, offset: int, data: bytes) -> None: ...
+
+    def sync(self) -> None: ...
+
+    def rename(self, name: str) -> None:
+        """Give the file another name in the task's staging (the merge lease holder's)."""
 
     def close(self) -> None: ...
 
@@ -155,25 +208,54 @@ class DestinationExists(Exception):
     """Publishing would replace an existing file and overwrite was not asked for."""
 
 
+@dataclass(frozen=True, slots=True)
+class StagingEntry:
+    """What the store holds for one task: its attempt files (index, attempt, age in seconds)
+    and other files (assemblies, a layout-1 shared file)."""
+
+    task_id: str
+    #: Seconds since the task's staging was created or last changed.
+    age: float
+    attempts: Sequence[tuple[int, str, float]]
+    has_shared_file: bool
+
+
 class BlockStore(Protocol):
-    """Bytes on disk: staging files per task and files published under the storage root."""
+    """Bytes on disk: per-task staging (attempt files, assemblies) and published files."""
 
     def create(self, task_id: str, size: int) -> None:
-        """Create and preallocate the staging file; raise StorageFull if the disk lacks space."""
+        """Create the task's staging; raise StorageFull if the disk cannot hold ``size`` bytes
+        twice (blocks and their assembly)."""
 
-    def write_whole(self, task_id: str, data: bytes) -> None:
-        """Create the staging file holding exactly ``data``, durably."""
+    def write_whole(self, task_id: str, data: bytes) -> str:
+        """Stage a whole small file durably; return the name to publish."""
 
-    def open_writer(self, task_id: str) -> StagingWriter:
-        """Open the staging file for writing; raise StagingMissing if it does not exist."""
+    def open_attempt(self, task_id: str, index: int, attempt: str) -> AttemptWriter:
+        """Create the private file of a new block attempt; raise StagingMissing if the task's
+        staging is gone."""
 
-    def read(self, task_id: str, start: int, end: int) -> Iterator[bytes]:
-        """The staging file's bytes ``[start, end)`` in chunks; raise StagingMissing."""
+    def discard_attempt(self, task_id: str, index: int, attempt: str) -> None: ...
+
+    def read_block(self, task_id: str, block: CommittedBlock, offset: int) -> Iterator[bytes]:
+        """A promoted block's bytes in chunks (``offset``: the block's place in the file, for
+        the layout-1 shared file); raise StagingMissing if they are gone."""
+
+    def block_exists(self, task_id: str, block: CommittedBlock) -> bool: ...
+
+    def open_assembly(self, task_id: str, name: str) -> AssemblyWriter:
+        """Create (truncate) this process's assembly file ``name``; raise StagingMissing."""
+
+    def fence_merges(self, task_id: str, keep: str) -> int:
+        """Remove every merge file of the task except ``keep`` (a former lease holder's), so
+        that a stalled former holder can no longer publish; return how many."""
 
     def has_staging(self, task_id: str) -> bool: ...
 
     def discard(self, task_id: str) -> None:
-        """Delete the staging file if it exists."""
+        """Delete everything staged for the task."""
+
+    def staged_tasks(self, after: str, limit: int) -> Sequence[StagingEntry]:
+        """Up to ``limit`` tasks with staging, in task id order, after ``after``."""
 
     def check_destination(self, store_path: str) -> None:
         """Raise InvalidArgument if ``store_path`` escapes the root or cannot be a file."""
@@ -183,8 +265,9 @@ class BlockStore(Protocol):
     def read_published(self, store_path: str) -> Iterator[bytes]:
         """A published file's bytes in chunks (used to recover a merge cut short)."""
 
-    def publish(self, task_id: str, store_path: str, *, overwrite: bool) -> None:
-        """Make the staging file durable and move it to ``store_path`` atomically.
+    def publish(self, task_id: str, name: str, store_path: str, *, overwrite: bool) -> None:
+        """Move the task's staged file ``name`` (durable already) to ``store_path`` atomically.
 
-        Raise DestinationExists if a file is there and ``overwrite`` is false.
+        Raise StagingMissing if ``name`` is gone (fenced), DestinationExists if a file is there
+        and ``overwrite`` is false.
         """

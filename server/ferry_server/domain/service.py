@@ -6,6 +6,7 @@ through the ports in ``ferry_server.domain.ports``.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import re
@@ -13,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import google_crc32c
@@ -48,13 +49,14 @@ from ferry_server.domain.model import (
 from ferry_server.domain.paths import validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
+    AttemptWriter,
     BlockCommit,
     BlockStore,
     CommitOutcome,
+    CommittedBlock,
     DestinationExists,
     NewTask,
     StagingMissing,
-    StagingWriter,
     TaskRepository,
 )
 
@@ -66,8 +68,20 @@ MAX_FILE_NAME_BYTES = 255
 MAX_METADATA_ENTRIES = 64
 MAX_METADATA_BYTES = 16 * 1024
 _MERGE_POLL_SECONDS = 0.05
+#: Longest a task's deadline lags its newest block commit (it is pushed at most this often, so
+#: that committers of one task never queue on its row).
+_TOUCH_INTERVAL = timedelta(seconds=60)
+#: The name of the storage sweeper's cluster-wide lease.
+_SWEEPER_LEASE = "storage-sweeper"
 
 Clock = Callable[[], datetime]
+#: Called at named points of the write and merge paths; the test-only ``--test-fault`` setting
+#: makes it kill, stop or pause the process there. A no-op otherwise.
+FaultHook = Callable[[str], None]
+
+
+def no_fault(_point: str) -> None:
+    """The fault hook of a server without ``--test-fault``."""
 
 
 def utc_now() -> datetime:
@@ -87,6 +101,10 @@ class Limits:
     task_ttl: timedelta
     merge_lease: timedelta
     fsync: bool
+    #: An attempt file not written for this long, and not promoted, is an orphan.
+    orphan_age: timedelta = timedelta(hours=1)
+    #: Most tasks' staging the sweeper looks at per sweep.
+    sweep_batch: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +141,23 @@ class Part:
     crc32c: int | None
 
 
+class BlockOutcome(enum.Enum):
+    """What a stream is told about one block it sent."""
+
+    #: Durable and recorded: this attempt won, or an earlier one with the same bytes did.
+    COMMITTED = "committed"
+    #: The bytes do not match their CRC32C; nothing was recorded.
+    CHECKSUM_MISMATCH = "checksum mismatch"
+    #: Another attempt committed the block earlier with a different CRC32C: these bytes were
+    #: discarded (the source changed, or the client is wrong).
+    COMMITTED_DIFFERENT = "committed with other bytes"
+
+
 @dataclass(frozen=True, slots=True)
 class BlockAck:
     task_id: str
     block_index: int
-    committed: bool
+    outcome: BlockOutcome
     received_crc32c: int
     message: str
 
@@ -144,6 +174,7 @@ class TransferService:
         hasher: PrefixHasher,
         replica_id: str,
         clock: Clock = utc_now,
+        fault: FaultHook = no_fault,
     ) -> None:
         self._repo = repository
         self._store = store
@@ -151,10 +182,11 @@ class TransferService:
         self._limits = limits
         self._replica_id = replica_id
         self._clock = clock
-        # Blocks being received by a stream of this replica: a second stream writing the same
-        # block at once could overwrite its committed bytes with bytes that then fail their CRC.
-        self._receiving: set[tuple[str, int]] = set()
-        self._receiving_lock = threading.Lock()
+        self._fault = fault
+        # When this replica last pushed each task's deadline (see _touch).
+        self._touched: dict[str, datetime] = {}
+        self._touched_lock = threading.Lock()
+        self._sweep_cursor = ""
 
     @property
     def limits(self) -> Limits:
@@ -372,81 +404,136 @@ class TransferService:
         """A receiver for one UploadParts stream; close it when the stream ends."""
         return BlockReceiver(self)
 
-    def _claim(self, task_id: str, index: int) -> None:
-        with self._receiving_lock:
-            if (task_id, index) in self._receiving:
-                raise Busy(
-                    f"block {index} of task {task_id} is being received on another stream; "
-                    "retry it later",
-                    task_id=task_id,
-                    facts={"blockIndex": index},
-                )
-            self._receiving.add((task_id, index))
-
-    def _release(self, task_id: str, index: int) -> None:
-        with self._receiving_lock:
-            self._receiving.discard((task_id, index))
-
-    def _commit(self, task: Task, index: int, length: int, crc: int) -> None:
+    def _commit(self, task: Task, index: int, length: int, crc: int, attempt: str) -> CommitOutcome:
+        """Race this attempt's durable file to be block ``index``'s bytes: one SQL transaction,
+        the first insert wins."""
         task_id = task.task_id
         now = self._clock()
-        outcome = self._repo.commit_block(
-            BlockCommit(task_id, index, length, crc, now, now + self._limits.task_ttl)
-        )
+        outcome = self._repo.commit_block(BlockCommit(task_id, index, length, crc, attempt, now))
         if outcome is CommitOutcome.COMMITTED:
-            self._hasher.block_committed(task, index)
+            self._hasher.block_committed(task, CommittedBlock(index, length, crc, attempt))
+            self._touch(task_id, now)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
-            current = self._repo.get(task_id)
-            state = current.state if current else "gone"
-            raise not_uploading(
-                task_id,
-                state,
-                f"task {task_id} is {state}; block {index} was not committed"
-                + (": resume the task and send it again" if state == TaskState.PAUSED else ""),
-            )
+            raise self._not_committed(task_id, index)
+        return outcome
+
+    def _not_committed(self, task_id: str, index: int) -> IllegalState:
+        current = self._repo.get(task_id)
+        state = current.state if current else "gone"
+        return not_uploading(
+            task_id,
+            state,
+            f"task {task_id} is {state}; block {index} was not committed"
+            + (": resume the task and send it again" if state == TaskState.PAUSED else ""),
+        )
+
+    def _touch(self, task_id: str, now: datetime) -> None:
+        """Push the task's deadline on activity, at most once per interval per replica: a
+        block commit itself never writes the task row."""
+        interval = min(_TOUCH_INTERVAL, self._limits.task_ttl / 4)
+        with self._touched_lock:
+            last = self._touched.get(task_id)
+            if last is not None and now - last < interval:
+                return
+            if len(self._touched) > 100_000:
+                self._touched.clear()
+            self._touched[task_id] = now
+        self._repo.touch(task_id, now, now + self._limits.task_ttl)
+
+    # -- Storage sweep ---------------------------------------------------------------------
+
+    def sweep_storage(self) -> int:
+        """Delete orphaned attempt files and the staging of terminal or unknown tasks, one
+        bounded batch per call, on one replica at a time; return how many were deleted."""
+        now = self._clock()
+        lease = self._limits.orphan_age / 2
+        if not self._repo.acquire_named_lease(_SWEEPER_LEASE, self._replica_id, now, now + lease):
+            return 0
+        batch = self._limits.sweep_batch
+        entries = self._store.staged_tasks(self._sweep_cursor, batch)
+        self._sweep_cursor = entries[-1].task_id if len(entries) == batch else ""
+        states = self._repo.task_states([entry.task_id for entry in entries])
+        orphan_age = self._limits.orphan_age.total_seconds()
+        removed = 0
+        for entry in entries:
+            state = states.get(entry.task_id)
+            if state is None and entry.age < orphan_age:
+                continue  # CreateTask stages before it inserts the task's row
+            if state is None or state.is_terminal:
+                self._store.discard(entry.task_id)
+                removed += 1
+                continue
+            old = [(index, attempt) for index, attempt, age in entry.attempts if age > orphan_age]
+            if not old:
+                continue
+            promoted = {(b.index, b.attempt) for b in self._repo.committed_blocks(entry.task_id)}
+            for index, attempt in old:
+                if (index, attempt) not in promoted:
+                    self._store.discard_attempt(entry.task_id, index, attempt)
+                    removed += 1
+        if removed:
+            log.info(
+                "storage sweep: deleted %d orphaned attempt files or terminal tasks' staging "
+                "(%d tasks looked at)", removed, len(entries),
+            )  # fmt: skip
+        return removed
 
     # -- Merge -----------------------------------------------------------------------------
 
     def merge(self, task_id: str, *, wait_seconds: float, sha256: str = "") -> Task:
         """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
-        merge already running elsewhere before answering Busy.
+        merge already running elsewhere (taking it over if its lease goes stale) before
+        answering Busy.
 
         ``sha256`` is the whole-file hash to verify against when the task was declared
         without one (the client hashed while uploading); if both exist they must agree.
         """
         task = self.get_task(task_id)
         expected = self._expected_sha256(task, sha256)
-        if task.state == TaskState.COMPLETED:
-            return task
-        if task.state == TaskState.FAILED:
-            raise _task_failed(task)
-        if task.state != TaskState.UPLOADING:
-            raise not_uploading(
-                task.task_id,
-                task.state,
-                f"task {task.task_id} is {task.state}; only UPLOADING tasks merge",
-            )
-        missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
-        if missing:
-            count = sum(r.end - r.start for r in missing)
-            raise BlocksMissing(
-                f"task {task.task_id} cannot merge: {count} of {task.block_count} blocks missing "
-                f"(blocks {describe_ranges(missing)}); upload them first",
-                task_id=task.task_id,
-                missing=missing,
-                block_count=task.block_count,
-            )
-        owner = f"{self._replica_id}:{secrets.token_hex(4)}"
-        now = self._clock()
-        if not self._repo.acquire_merge_lease(
-            task.task_id, owner, now, now + self._limits.merge_lease
-        ):
-            return self._await_merge(task.task_id, wait_seconds)
-        try:
-            return self._merge_owned(task, owner, expected)
-        finally:
-            # A no-op once the merge finished; frees the task if it did not.
-            self._repo.release_merge_lease(task.task_id, owner)
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        while True:
+            if task.state == TaskState.COMPLETED:
+                return task
+            if task.state == TaskState.FAILED:
+                raise _task_failed(task)
+            if task.state != TaskState.UPLOADING:
+                raise not_uploading(
+                    task.task_id,
+                    task.state,
+                    f"task {task.task_id} is {task.state}; only UPLOADING tasks merge",
+                )
+            missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
+            if missing:
+                count = sum(r.end - r.start for r in missing)
+                raise BlocksMissing(
+                    f"task {task.task_id} cannot merge: {count} of {task.block_count} blocks "
+                    f"missing (blocks {describe_ranges(missing)}); upload them first",
+                    task_id=task.task_id,
+                    missing=missing,
+                    block_count=task.block_count,
+                )
+            token = secrets.token_hex(6)
+            owner = f"{self._replica_id}:{token}"
+            now = self._clock()
+            if self._repo.acquire_merge_lease(
+                task.task_id, owner, now, now + self._limits.merge_lease
+            ):
+                lease = _MergeLease(self._repo, task.task_id, owner, self._limits.merge_lease,
+                                    self._clock)  # fmt: skip
+                try:
+                    return self._merge_owned(task, lease, f"merge.{token}", expected)
+                finally:
+                    lease.stop()
+                    # A no-op once the merge finished; frees the task if it did not.
+                    self._repo.release_merge_lease(task.task_id, owner)
+            if time.monotonic() >= deadline:
+                raise Busy(
+                    f"task {task_id} is being merged by another call; retry shortly",
+                    task_id=task.task_id,
+                    reason=Reason.MERGE_IN_PROGRESS,
+                )
+            time.sleep(_MERGE_POLL_SECONDS)
+            task = self.get_task(task_id)
 
     @staticmethod
     def _expected_sha256(task: Task, given: str) -> str | None:
@@ -466,81 +553,102 @@ class TransferService:
             )
         return given
 
-    def _merge_owned(self, task: Task, owner: str, expected: str | None) -> Task:
+    def _merge_owned(self, task: Task, lease: _MergeLease, name: str, expected: str | None) -> Task:
         started = time.monotonic()
+        task_id = task.task_id
         self._store.check_destination(task.store_path)
-        if self._store.has_staging(task.task_id):
-            digest = self._hasher.digest(task)
-            recovering = False
+        # Fence: a former holder whose lease went stale (a crash, a long stall) publishes only
+        # by renaming its own merge file; removing it means that holder can never publish.
+        fenced = self._store.fence_merges(task_id, keep=name)
+        if fenced:
+            log.info("task %s: took over its merge; fenced off %d former merge file(s)",
+                     task_id, fenced)  # fmt: skip
+        published = False
+        if self._store.has_staging(task_id):
+            try:
+                digest = self._hasher.finish(task, name)
+            except StagingMissing as exc:
+                raise IllegalState(
+                    f"task {task_id} has lost the staged bytes of a committed block ({exc}); "
+                    "run ferry fsck --repair, then upload the missing blocks again",
+                    task_id=task_id,
+                    reason=Reason.STAGING_LOST,
+                ) from exc
         elif self._store.destination_exists(task.store_path):
             # A merge published the file, then died before recording it.
             digest = self._hash(self._store.read_published(task.store_path))
-            recovering = True
+            published = True
         else:
             raise IllegalState(
-                f"task {task.task_id} has lost its staged bytes; upload it again",
-                task_id=task.task_id,
+                f"task {task_id} has lost its staged bytes; upload it again",
+                task_id=task_id,
                 reason=Reason.STAGING_LOST,
             )
         if expected is not None and digest != expected:
             reason = f"whole-file SHA-256 mismatch: declared {expected}, received {digest}"
-            self._repo.finish_merge(
-                task.task_id, owner, TaskState.FAILED, self._clock(), failure_reason=reason
-            )
-            self._store.discard(task.task_id)
-            log.warning("task %s FAILED: %s", task.task_id, reason)
+            if not self._repo.finish_merge(
+                task_id, lease.owner, TaskState.FAILED, self._clock(), failure_reason=reason
+            ):
+                return self._merge_taken_over(task_id)
+            self._hasher.forget(task_id)
+            self._store.discard(task_id)
+            log.warning("task %s FAILED: %s", task_id, reason)
             raise IntegrityFailure(
-                f"task {task.task_id} failed: {reason}",
-                task_id=task.task_id,
-                facts={
-                    "expectedSha256": expected,
-                    "receivedSha256": digest,
-                },
+                f"task {task_id} failed: {reason}",
+                task_id=task_id,
+                facts={"expectedSha256": expected, "receivedSha256": digest},
             )
-        if not recovering:
-            try:
-                self._store.publish(task.task_id, task.store_path, overwrite=task.overwrite)
-            except DestinationExists as exc:
-                raise Conflict(
-                    f"a file appeared at store_path {task.store_path!r} and overwrite is off; "
-                    "move it away and merge again",
-                    task_id=task.task_id,
-                    reason=Reason.DESTINATION_EXISTS,
-                ) from exc
-            except StagingMissing as exc:
-                raise IllegalState(
-                    f"task {task.task_id} lost its staged bytes during merge",
-                    task_id=task.task_id,
-                    reason=Reason.STAGING_LOST,
-                ) from exc
-        self._repo.finish_merge(
-            task.task_id, owner, TaskState.COMPLETED, self._clock(), sha256=digest
-        )
+        if not lease.confirm():
+            return self._merge_taken_over(task_id)
+        self._fault("merge-before-publish")
+        if not published:
+            self._publish(task, name, digest)
+        self._fault("merge-after-publish")
+        if not self._repo.finish_merge(
+            task_id, lease.owner, TaskState.COMPLETED, self._clock(), sha256=digest
+        ):
+            return self._merge_taken_over(task_id)
+        self._hasher.forget(task_id)
+        self._store.discard(task_id)
         log.info(
             "task %s COMPLETED: %s published (%d bytes, sha256 %s) in %.3fs",
-            task.task_id, shown(task.store_path), task.size, digest, time.monotonic() - started,
+            task_id, shown(task.store_path), task.size, digest, time.monotonic() - started,
         )  # fmt: skip
-        return self.get_task(task.task_id)
+        return self.get_task(task_id)
 
-    def _await_merge(self, task_id: str, wait_seconds: float) -> Task:
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        while True:
-            task = self.get_task(task_id)
-            if task.state == TaskState.COMPLETED:
-                return task
-            if task.state == TaskState.FAILED:
-                raise _task_failed(task)
-            if task.state != TaskState.UPLOADING:
-                raise not_uploading(
-                    task.task_id, task.state, f"task {task.task_id} is {task.state}"
-                )
-            if time.monotonic() >= deadline:
-                raise Busy(
-                    f"task {task_id} is being merged by another call; retry shortly",
-                    task_id=task.task_id,
-                    reason=Reason.MERGE_IN_PROGRESS,
-                )
-            time.sleep(_MERGE_POLL_SECONDS)
+    def _publish(self, task: Task, name: str, digest: str) -> None:
+        try:
+            self._store.publish(task.task_id, name, task.store_path, overwrite=task.overwrite)
+        except DestinationExists as exc:
+            # A former merger of this task may have published these very bytes and died
+            # before recording it; anything else in the way is a conflict.
+            if self._hash(self._store.read_published(task.store_path)) == digest:
+                return
+            raise Conflict(
+                f"a file appeared at store_path {task.store_path!r} and overwrite is off; "
+                "move it away and merge again",
+                task_id=task.task_id,
+                reason=Reason.DESTINATION_EXISTS,
+            ) from exc
+        except StagingMissing as exc:
+            raise Busy(
+                f"task {task.task_id}: another replica took this merge over; merge again",
+                task_id=task.task_id,
+                reason=Reason.MERGE_IN_PROGRESS,
+            ) from exc
+
+    def _merge_taken_over(self, task_id: str) -> Task:
+        """This merge lost its lease: answer what the taker decided, never OK otherwise."""
+        current = self.get_task(task_id)
+        if current.state == TaskState.COMPLETED:
+            return current
+        if current.state == TaskState.FAILED:
+            raise _task_failed(current)
+        raise Busy(
+            f"task {task_id}: this merge lost its lease to another; merge again",
+            task_id=task_id,
+            reason=Reason.MERGE_IN_PROGRESS,
+        )
 
     @staticmethod
     def _hash(chunks: Iterable[bytes]) -> str:
@@ -604,15 +712,16 @@ class TransferService:
                 return previous, True
             return self._record_completed(spec, store_path, data, digest), True
         task_id = secrets.token_hex(16)
-        self._store.write_whole(task_id, data)
+        name = self._store.write_whole(task_id, data)
         try:
-            self._store.publish(task_id, store_path, overwrite=spec.overwrite)
+            self._store.publish(task_id, name, store_path, overwrite=spec.overwrite)
         except DestinationExists as exc:
-            self._store.discard(task_id)
             raise Conflict(
                 f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it",
                 reason=Reason.DESTINATION_EXISTS,
             ) from exc
+        finally:
+            self._store.discard(task_id)
         return self._record_completed(spec, store_path, data, digest, task_id), False
 
     def _record_completed(
@@ -658,29 +767,84 @@ class TransferService:
         return new.as_task(TaskState.COMPLETED, sha256=digest, committed_bytes=new.size)
 
 
+class _MergeLease:
+    """A merge lease held by this call, renewed in the background while the merge works.
+
+    Renewal stops with the process (a crash, SIGSTOP): the lease then goes stale within its
+    length and another replica takes the merge over.
+    """
+
+    def __init__(
+        self,
+        repository: TaskRepository,
+        task_id: str,
+        owner: str,
+        length: timedelta,
+        clock: Clock,
+    ) -> None:
+        self.owner = owner
+        self._repo = repository
+        self._task_id = task_id
+        self._length = length
+        self._clock = clock
+        self._lost = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ferry-merge-lease", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> bool:
+        if self._lost.is_set():
+            return False
+        if self._repo.renew_merge_lease(self._task_id, self.owner, self._clock() + self._length):
+            return True
+        self._lost.set()
+        return False
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._length.total_seconds() / 3):
+            try:
+                if not self._renew():
+                    log.warning("task %s: merge lease %s lost", self._task_id, self.owner)
+                    return
+            except Exception as exc:
+                # The database may be briefly unreachable: confirm() decides before publishing.
+                log.warning("task %s: cannot renew merge lease: %s", self._task_id, exc)
+
+    def confirm(self) -> bool:
+        """Renew once more, now: whether this call still holds the lease."""
+        return self._renew()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
 @dataclass(slots=True)
 class _Block:
     task_id: str
     index: int
-    base: int
     length: int
     received: int
     crc: int
-    #: Already committed: verify the bytes but never write over committed data.
-    skip_write: bool
+    #: This stream's attempt (its private file); None when the block was committed before the
+    #: stream began: its bytes are then only compared with the committed CRC32C.
+    attempt: str | None
+    writer: AttemptWriter | None
+    committed_crc: int | None = field(default=None)
 
 
 class BlockReceiver:
     """Receives the blocks of one UploadParts stream.
 
-    Memory is one message: bytes are written where they belong as they arrive and the CRC32C
-    is extended incrementally.
+    Each block this stream sends is an attempt written to a file private to it; memory is one
+    message. A block whose CRC32C checks is made durable and raced into SQL: the first attempt
+    to commit a block wins and its file becomes the block's bytes. No stream waits for another
+    and none can write over another's bytes.
     """
 
     def __init__(self, service: TransferService) -> None:
         self._service = service
         self._tasks: dict[str, Task] = {}
-        self._writers: dict[str, StagingWriter] = {}
         self._block: _Block | None = None
 
     def receive(self, part: Part) -> BlockAck | None:
@@ -736,8 +900,8 @@ class BlockReceiver:
                 },
             )
         if part.data:
-            if not block.skip_write:
-                self._writers[block.task_id].write(block.base + block.received, part.data)
+            if block.writer is not None:
+                block.writer.write(part.data)
             block.crc = google_crc32c.extend(block.crc, part.data)
             block.received = end
         if end < block.length:
@@ -780,29 +944,32 @@ class BlockReceiver:
                 probe.state,
                 f"task {task.task_id} is {probe.state}; it takes no blocks{hint}",
             )
-        if not probe.committed and task.task_id not in self._writers:
+        attempt = writer = None
+        if probe.committed_crc32c is None:
+            attempt = secrets.token_hex(8)
             try:
-                self._writers[task.task_id] = service._store.open_writer(task.task_id)
+                writer = service._store.open_attempt(task.task_id, part.block_index, attempt)
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task.task_id} no longer takes blocks",
                     task_id=task.task_id,
                 ) from exc
-        service._claim(task.task_id, part.block_index)
         self._block = _Block(
             task_id=task.task_id,
             index=part.block_index,
-            base=part.block_index * task.block_size,
             length=block_length(task.size, task.block_size, part.block_index),
             received=0,
             crc=0,
-            skip_write=probe.committed,
+            attempt=attempt,
+            writer=writer,
+            committed_crc=probe.committed_crc32c,
         )
         return self._block
 
     def _finish(self, block: _Block, declared: int | None) -> BlockAck:
         self._block = None
         service = self._service
+        promoted = False
         try:
             if declared is None:
                 raise InvalidArgument(
@@ -813,27 +980,57 @@ class BlockReceiver:
                 )
             if block.crc != declared:
                 return BlockAck(
-                    block.task_id, block.index, False, block.crc,
+                    block.task_id, block.index, BlockOutcome.CHECKSUM_MISMATCH, block.crc,
                     f"CRC32C mismatch on block {block.index}: declared {declared:08x}, "
                     f"received {block.crc:08x}; send the block again",
                 )  # fmt: skip
-            if not block.skip_write:
-                writer = self._writers[block.task_id]
-                if service.limits.fsync:
-                    writer.sync()
-                service._commit(self._tasks[block.task_id], block.index, block.length, block.crc)
-            return BlockAck(block.task_id, block.index, True, block.crc, "")
+            if block.writer is None or block.attempt is None:
+                same = block.committed_crc == block.crc
+                outcome = (
+                    CommitOutcome.ALREADY_COMMITTED if same else CommitOutcome.COMMITTED_DIFFERENT
+                )
+            else:
+                # Durable before it may win: bytes, fsync, then the SQL commit, then the ack.
+                try:
+                    block.writer.sync()
+                except StagingMissing as exc:
+                    # Canceled, expired or completed meanwhile: its staging is gone.
+                    raise service._not_committed(block.task_id, block.index) from exc
+                self._close_writer(block)
+                service._fault("block-before-commit")
+                outcome = service._commit(
+                    self._tasks[block.task_id], block.index, block.length, block.crc,
+                    block.attempt,
+                )  # fmt: skip
+                promoted = outcome is CommitOutcome.COMMITTED
+            if outcome is CommitOutcome.COMMITTED_DIFFERENT:
+                return BlockAck(
+                    block.task_id, block.index, BlockOutcome.COMMITTED_DIFFERENT, block.crc,
+                    f"block {block.index} of task {block.task_id} is already committed with "
+                    f"other bytes; these (CRC32C {block.crc:08x}) were discarded: the source "
+                    "changed since the block was first sent, or the client is wrong",
+                )  # fmt: skip
+            return BlockAck(block.task_id, block.index, BlockOutcome.COMMITTED, block.crc, "")
         finally:
-            service._release(block.task_id, block.index)
+            if not promoted:
+                self._abandon(block)
+
+    def _close_writer(self, block: _Block) -> None:
+        writer, block.writer = block.writer, None
+        if writer is not None:
+            writer.close()
+
+    def _abandon(self, block: _Block) -> None:
+        """Drop an attempt that did not win: its bytes are nobody's."""
+        self._close_writer(block)
+        if block.attempt is not None:
+            self._service._store.discard_attempt(block.task_id, block.index, block.attempt)
 
     def close(self) -> None:
-        """End of stream: drop the block in progress (it stays missing) and close files."""
+        """End of stream: drop the block in progress (it stays missing)."""
         block, self._block = self._block, None
         if block is not None:
-            self._service._release(block.task_id, block.index)
-        writers, self._writers = self._writers, {}
-        for writer in writers.values():
-            writer.close()
+            self._abandon(block)
 
 
 def _task_failed(task: Task) -> IntegrityFailure:
@@ -856,6 +1053,7 @@ def _require_task_id(task_id: str) -> str:
 __all__ = [
     "ACTIVE_STATES",
     "BlockAck",
+    "BlockOutcome",
     "BlockReceiver",
     "Limits",
     "MissingReport",

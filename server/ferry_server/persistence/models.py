@@ -1,4 +1,4 @@
-"""SQLAlchemy models for tasks and committed blocks (never used outside the persistence package)."""
+"""SQLAlchemy models for tasks, committed blocks and leases (used only inside persistence)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class TaskRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     merge_owner: Mapped[str | None] = mapped_column(String(64))
     merge_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: domain.model.LAYOUT_*: how the task's bytes are staged (rows from before are layout 1).
+    staging_layout: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
     __table_args__ = (
         # One active task per destination, enforced by the database so replicas need no lock.
@@ -69,3 +71,15 @@ class BlockRow(Base):
     length: Mapped[int] = mapped_column(Integer)
     crc32c: Mapped[int] = mapped_column(BigInteger)
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The attempt whose private file is the block's bytes; None: the layout-1 shared file.
+    attempt: Mapped[str | None] = mapped_column(String(32))
+
+
+class LeaseRow(Base):
+    """A cluster-wide lease by name (e.g. the storage sweeper's), held by one replica."""
+
+    __tablename__ = "ferry_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,14 +1,16 @@
 """The SQL TaskRepository: every change one short transaction, state changes compare-and-set.
 
-Block commits are conflict-ignoring inserts, so several replicas can share one database
-without locks of their own. ORM rows are turned into domain values before they leave.
+A block commit is one transaction: a share lock on the task row (ordering it against pause,
+cancel and merge), then ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the first attempt to
+insert a block's row wins. Several replicas share one database without locks of their own. ORM
+rows are turned into domain values before they leave.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -21,7 +23,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Table,
-    exists,
+    delete,
     func,
     insert,
     or_,
@@ -33,21 +35,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ferry_server.domain.model import ACTIVE_STATES, Task, TaskState
+from ferry_server.domain.model import ACTIVE_STATES, LAYOUT_ATTEMPTS, Task, TaskState
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     BlockCommit,
     BlockProbe,
     CommitOutcome,
+    CommittedBlock,
     NewTask,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
-from ferry_server.persistence.models import BlockRow, TaskRow
+from ferry_server.persistence.models import BlockRow, LeaseRow, TaskRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
 # The tables themselves, for Core statements that bypass the ORM's bulk machinery.
 _TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
 _BLOCKS: Table = BlockRow.__table__  # type: ignore[assignment]
+_LEASES: Table = LeaseRow.__table__  # type: ignore[assignment]
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -117,6 +121,7 @@ class SqlTaskRepository:
             expires_at=_aware(row["expires_at"]),
             failure_reason=row["failure_reason"],
             committed_bytes=int(row["committed_bytes"]),
+            staging_layout=row["staging_layout"],
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
@@ -149,14 +154,34 @@ class SqlTaskRepository:
         with self._reads.begin() as session:
             return list(session.scalars(stmt))
 
+    def committed_blocks(self, task_id: str, start: int = 0) -> Sequence[CommittedBlock]:
+        stmt = (
+            select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
+            .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
+            .order_by(BlockRow.block_index)
+        )
+        with self._reads.begin() as session:
+            return [CommittedBlock(*row) for row in session.execute(stmt)]
+
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        committed = exists().where(BlockRow.task_id == task_id, BlockRow.block_index == index)
+        committed = (
+            select(BlockRow.crc32c)
+            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
+            .scalar_subquery()
+        )
         stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
         with self._reads.begin() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
-            return BlockProbe(state=TaskState(found[0]), committed=bool(found[1]))
+            return BlockProbe(state=TaskState(found[0]), committed_crc32c=found[1])
+
+    def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
+        if not task_ids:
+            return {}
+        stmt = select(TaskRow.id, TaskRow.state).where(TaskRow.id.in_(list(task_ids)))
+        with self._reads.begin() as session:
+            return {task_id: TaskState(state) for task_id, state in session.execute(stmt)}
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
         stmt = (
@@ -218,45 +243,93 @@ class SqlTaskRepository:
             "expires_at": task.expires_at,
             "merge_owner": None,
             "merge_lease_until": None,
+            "staging_layout": LAYOUT_ATTEMPTS,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
         with self._writing() as session:
-            # Touch the task first: the row lock orders this commit against a concurrent pause
-            # or cancel, and keeps an active task from expiring.
-            touched = _rowcount(
-                session.execute(
-                    update(TaskRow)
-                    .where(TaskRow.id == commit.task_id, TaskRow.state == TaskState.UPLOADING.value)
-                    .values(updated_at=commit.now, expires_at=commit.expires_at)
-                )
+            # A share lock: committers of one task do not wait for each other, but a pause,
+            # cancel or merge lease (an UPDATE of this row) waits for them, and they for it.
+            # SQLite has no row locks; its writers are serialised anyway.
+            state = session.scalar(
+                select(TaskRow.state).where(TaskRow.id == commit.task_id).with_for_update(read=True)
             )
-            if touched != 1:
-                state = session.scalar(select(TaskRow.state).where(TaskRow.id == commit.task_id))
-                return CommitOutcome.GONE if state is None else CommitOutcome.NOT_UPLOADING
+            if state is None:
+                return CommitOutcome.GONE
+            if state != TaskState.UPLOADING.value:
+                return CommitOutcome.NOT_UPLOADING
             values = {
                 "task_id": commit.task_id,
                 "block_index": commit.index,
                 "length": commit.length,
                 "crc32c": commit.crc32c,
                 "committed_at": commit.now,
+                "attempt": commit.attempt,
             }
-            inserted = self._insert_ignore(session, values)
-            return CommitOutcome.COMMITTED if inserted else CommitOutcome.ALREADY_COMMITTED
+            if self._insert_first(session, values):
+                return CommitOutcome.COMMITTED
+            winner = session.scalar(
+                select(BlockRow.crc32c).where(
+                    BlockRow.task_id == commit.task_id, BlockRow.block_index == commit.index
+                )
+            )
+            if winner == commit.crc32c:
+                return CommitOutcome.ALREADY_COMMITTED
+            return CommitOutcome.COMMITTED_DIFFERENT
 
-    def _insert_ignore(self, session: Session, values: dict[str, object]) -> bool:
-        if self._dialect == "postgresql":
-            stmt = pg_insert(BlockRow).values(values).on_conflict_do_nothing()
-            return _rowcount(session.execute(stmt)) == 1
-        if self._dialect == "sqlite":
-            lite = sqlite_insert(BlockRow).values(values).on_conflict_do_nothing()
-            return _rowcount(session.execute(lite)) == 1
+    def _insert_first(self, session: Session, values: dict[str, object]) -> bool:
+        """Insert the row unless one with its key exists; whether this insert won. RETURNING
+        says so on both databases (rowcount does not: psycopg 3 reports -1)."""
+        if self._dialect in ("postgresql", "sqlite"):
+            dialect_insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
+            stmt = (
+                dialect_insert(BlockRow)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(BlockRow.block_index)
+            )
+            return session.execute(stmt).first() is not None
         # Other databases: a savepoint turns the duplicate into a no-op.
         try:
             with session.begin_nested():
                 session.add(BlockRow(**values))
         except IntegrityError:
             return False
+        return True
+
+    def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
+        stmt = (
+            update(TaskRow)
+            .where(TaskRow.id == task_id, TaskRow.state == TaskState.UPLOADING.value)
+            .values(updated_at=now, expires_at=expires_at)
+        )
+        with self._writing() as session:
+            session.execute(stmt)
+
+    def uncommit_blocks(self, task_id: str, indices: Sequence[int]) -> int:
+        if not indices:
+            return 0
+        stmt = delete(BlockRow).where(
+            BlockRow.task_id == task_id, BlockRow.block_index.in_(list(indices))
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt))
+
+    def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        with self._writing() as session:
+            taken = session.execute(
+                update(LeaseRow)
+                .where(LeaseRow.name == name, or_(LeaseRow.owner == owner, LeaseRow.until < now))
+                .values(owner=owner, until=until)
+                .returning(LeaseRow.name)
+            ).first()
+            if taken is not None:
+                return True
+        try:
+            with self._writing() as session:
+                session.execute(insert(_LEASES), [{"name": name, "owner": owner, "until": until}])
+        except IntegrityError:
+            return False  # another replica holds it (or just created it)
         return True
 
     def _lease_free(self, now: datetime) -> ColumnElement[bool]:
@@ -299,6 +372,17 @@ class SqlTaskRepository:
                 TaskRow.id == task_id,
                 TaskRow.state == TaskState.UPLOADING.value,
                 self._lease_free(now),
+            ],
+            merge_owner=owner,
+            merge_lease_until=until,
+        )
+
+    def renew_merge_lease(self, task_id: str, owner: str, until: datetime) -> bool:
+        return self._compare_and_set(
+            [
+                TaskRow.id == task_id,
+                TaskRow.merge_owner == owner,
+                TaskRow.state == TaskState.UPLOADING.value,
             ],
             merge_owner=owner,
             merge_lease_until=until,

@@ -1,17 +1,26 @@
-"""The local-filesystem BlockStore: preallocated staging files written with pwrite, published by
-atomic rename under the storage root."""
+"""The local-filesystem BlockStore: a private file per block attempt, assemblies of promoted
+blocks, publication by atomic rename under the storage root."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
 import os
+import re
+import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ferry_server.domain.errors import InvalidArgument, InvalidStorePath, StorageFull
-from ferry_server.domain.ports import DestinationExists, StagingMissing
+from ferry_server.domain.ports import (
+    CommittedBlock,
+    DestinationExists,
+    StagingEntry,
+    StagingMissing,
+)
 
 _READ_CHUNK = 1024 * 1024
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -45,15 +54,38 @@ def writeback_starter() -> WritebackStarter | None:
     return start
 
 
-class _Writer:
-    """A staging file open for writing by one stream."""
+def _raise_if_full(exc: OSError, what: str, size: int) -> None:
+    """Raise StorageFull if ``exc`` means no space (even a preallocated file can meet it, on a
+    filesystem that copies on write or under a quota)."""
+    if exc.errno in _NO_SPACE:
+        raise StorageFull(
+            f"not enough disk space {what}; free space or retry later",
+            facts={"requestedBytes": size},
+        ) from exc
 
-    def __init__(self, fd: int, fsync: bool, start_writeback: WritebackStarter | None) -> None:
+
+class _File:
+    """A staged file open for writing by its one owner."""
+
+    def __init__(
+        self,
+        fd: int,
+        fsync: bool,
+        start_writeback: WritebackStarter | None,
+        directory: Path,
+        name: str,
+    ) -> None:
         self._fd = fd
         self._fsync = fsync
         self._start_writeback = start_writeback if fsync else None
+        self._directory = directory
+        self._name = name
 
-    def write(self, offset: int, data: bytes) -> None:
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def write_at(self, offset: int, data: bytes) -> None:
         view = memoryview(data)
         start = offset
         try:
@@ -79,8 +111,48 @@ class _Writer:
         os.close(self._fd)
 
 
+class _AttemptFile(_File):
+    """One block attempt's private file, appended to by its stream."""
+
+    _position = 0
+
+    def write(self, data: bytes) -> None:
+        self.write_at(self._position, data)
+        self._position += len(data)
+
+    def sync(self) -> None:
+        super().sync()
+        if self._fsync:
+            # The file is new: its name must survive a crash as well as its bytes.
+            try:
+                _fsync_dir(self._directory)
+            except FileNotFoundError as exc:
+                raise StagingMissing(str(self._directory)) from exc
+
+
+class _AssemblyFile(_File):
+    """One process's assembly of a task's promoted blocks."""
+
+    def write(self, offset: int, data: bytes) -> None:
+        self.write_at(offset, data)
+
+    def rename(self, name: str) -> None:
+        (self._directory / self._name).rename(self._directory / name)
+        self._name = name
+
+
+_ATTEMPT = re.compile(r"b(\d+)\.([0-9a-f]+)")
+_SHARED_SUFFIX = ".part"
+_MERGE_PREFIX = "merge."
+
+
 class FileSystemStore:
-    """Staging files in ``staging_dir``; published files under ``storage_root``.
+    """Per-task staging directories in ``staging_dir``; published files under ``storage_root``.
+
+    Layout (docs/design.md, "Staging layouts"): ``<staging>/<task>/b<index>.<attempt>`` is one
+    block attempt's private file, promoted by the SQL row that names its attempt;
+    ``asm.<replica>`` one process's background assembly, ``merge.<token>`` the merge lease
+    holder's; ``<staging>/<task>.part`` the layout-1 shared file of tasks from before.
 
     Both directories must be on one filesystem so that publishing is a rename, never a copy.
     """
@@ -91,57 +163,108 @@ class FileSystemStore:
         self._fsync = fsync
         self._start_writeback = writeback_starter()
 
-    def _staging_path(self, task_id: str) -> Path:
+    def _task_dir(self, task_id: str) -> Path:
         # Task ids come from secrets.token_hex, but they arrive again from clients: never let
         # one name a path.
         if not task_id.isalnum():
             raise InvalidArgument(f"task_id {task_id!r} is malformed", field="task_id")
-        return self._staging / f"{task_id}.part"
+        return self._staging / task_id
+
+    def _shared_path(self, task_id: str) -> Path:
+        return self._staging / f"{task_id}{_SHARED_SUFFIX}"
+
+    @staticmethod
+    def _attempt_name(index: int, attempt: str) -> str:
+        if not attempt.isalnum():
+            raise InvalidArgument(f"attempt {attempt!r} is malformed")
+        return f"b{index}.{attempt}"
 
     def create(self, task_id: str, size: int) -> None:
-        path = self._staging_path(task_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        directory = self._task_dir(task_id)
+        # Nothing is preallocated: attempts write their own files. Refuse a file the disk
+        # cannot hold twice (its blocks, then their assembly) instead of failing halfway.
+        stats = os.statvfs(self._staging)
+        if stats.f_bavail * stats.f_frsize < 2 * size:
+            raise StorageFull(
+                f"not enough disk space to stage {size} bytes; free space or retry later",
+                facts={"requestedBytes": 2 * size},
+            )
+        directory.mkdir(mode=0o700)
+        if self._fsync:
+            _fsync_dir(self._staging)
+
+    def write_whole(self, task_id: str, data: bytes) -> str:
+        directory = self._task_dir(task_id)
+        directory.mkdir(mode=0o700)
+        name = "whole"
+        fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            if size:
-                os.posix_fallocate(fd, 0, size)
+            _AttemptFile(fd, self._fsync, None, directory, name).write(data)
             if self._fsync:
-                os.fsync(fd)
-                _fsync_dir(self._staging)
-        except OSError as exc:
+                # No directory fsync: publish() renames the file and syncs that directory.
+                os.fdatasync(fd)
+        except BaseException:
             os.close(fd)
-            path.unlink(missing_ok=True)
-            _raise_if_full(exc, f"to stage {size} bytes", size)
+            self.discard(task_id)
             raise
         os.close(fd)
+        return name
 
-    def write_whole(self, task_id: str, data: bytes) -> None:
-        path = self._staging_path(task_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    def open_attempt(self, task_id: str, index: int, attempt: str) -> _AttemptFile:
+        directory = self._task_dir(task_id)
+        name = self._attempt_name(index, attempt)
+        if not directory.is_dir() and self._shared_path(task_id).exists():
+            # A layout-1 task continued after the upgrade: its new blocks are attempts too.
+            directory.mkdir(mode=0o700, exist_ok=True)
         try:
-            writer = _Writer(fd, self._fsync, None)
-            writer.write(0, data)
-            # No directory fsync: publish() links the file elsewhere and syncs that directory.
-            writer.sync()
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            _raise_if_full(exc, f"for {len(data)} bytes", len(data))
-            raise
-        finally:
-            os.close(fd)
-
-    def open_writer(self, task_id: str) -> _Writer:
-        try:
-            fd = os.open(self._staging_path(task_id), os.O_WRONLY)
+            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileNotFoundError as exc:
             raise StagingMissing(task_id) from exc
-        return _Writer(fd, self._fsync, self._start_writeback)
+        return _AttemptFile(fd, self._fsync, self._start_writeback, directory, name)
 
-    def read(self, task_id: str, start: int, end: int) -> Iterator[bytes]:
+    def discard_attempt(self, task_id: str, index: int, attempt: str) -> None:
+        (self._task_dir(task_id) / self._attempt_name(index, attempt)).unlink(missing_ok=True)
+
+    def _block_source(self, task_id: str, block: CommittedBlock, offset: int) -> tuple[Path, int]:
+        if block.attempt is None:
+            return self._shared_path(task_id), offset
+        return self._task_dir(task_id) / self._attempt_name(block.index, block.attempt), 0
+
+    def read_block(self, task_id: str, block: CommittedBlock, offset: int) -> Iterator[bytes]:
+        path, start = self._block_source(task_id, block, offset)
         try:
-            fd = os.open(self._staging_path(task_id), os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError as exc:
+            raise StagingMissing(f"{task_id}: block {block.index} ({path.name})") from exc
+        return self._read_fd(fd, start, start + block.length)
+
+    def block_exists(self, task_id: str, block: CommittedBlock) -> bool:
+        path, start = self._block_source(task_id, block, block.index)
+        try:
+            return path.stat().st_size >= start + block.length
+        except FileNotFoundError:
+            return False
+
+    def open_assembly(self, task_id: str, name: str) -> _AssemblyFile:
+        directory = self._task_dir(task_id)
+        try:
+            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except FileNotFoundError as exc:
             raise StagingMissing(task_id) from exc
-        return self._read_fd(fd, start, end)
+        return _AssemblyFile(fd, self._fsync, self._start_writeback, directory, name)
+
+    def fence_merges(self, task_id: str, keep: str) -> int:
+        directory = self._task_dir(task_id)
+        removed = 0
+        try:
+            paths = list(directory.iterdir())
+        except FileNotFoundError:
+            return 0
+        for path in paths:
+            if path.name.startswith(_MERGE_PREFIX) and path.name != keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     @staticmethod
     def _read_fd(fd: int, start: int, end: int | None) -> Iterator[bytes]:
@@ -160,10 +283,38 @@ class FileSystemStore:
             os.close(fd)
 
     def has_staging(self, task_id: str) -> bool:
-        return self._staging_path(task_id).exists()
+        return self._task_dir(task_id).is_dir() or self._shared_path(task_id).exists()
 
     def discard(self, task_id: str) -> None:
-        self._staging_path(task_id).unlink(missing_ok=True)
+        _remove_tree(self._task_dir(task_id))
+        self._shared_path(task_id).unlink(missing_ok=True)
+
+    def staged_tasks(self, after: str, limit: int) -> list[StagingEntry]:
+        ids: set[str] = set()
+        for path in self._staging.iterdir():
+            task_id = path.name.removesuffix(_SHARED_SUFFIX)
+            if task_id.isalnum() and task_id > after:
+                ids.add(task_id)
+        now = time.time()
+        entries = []
+        for task_id in sorted(ids)[:limit]:
+            age = 0.0
+            for path in (self._task_dir(task_id), self._shared_path(task_id)):
+                with contextlib.suppress(FileNotFoundError):
+                    age = max(age, now - path.stat().st_mtime)
+            attempts: list[tuple[int, str, float]] = []
+            with contextlib.suppress(FileNotFoundError), os.scandir(self._task_dir(task_id)) as it:
+                for entry in it:
+                    match = _ATTEMPT.fullmatch(entry.name)
+                    if match is None:
+                        continue
+                    with contextlib.suppress(FileNotFoundError):
+                        age = now - entry.stat().st_mtime
+                        attempts.append((int(match.group(1)), match.group(2), age))
+            entries.append(
+                StagingEntry(task_id, age, attempts, self._shared_path(task_id).exists())
+            )
+        return entries
 
     def _destination(self, store_path: str) -> Path:
         """The absolute destination, refusing any path that resolves outside the root."""
@@ -201,39 +352,48 @@ class FileSystemStore:
         fd = os.open(self._destination(store_path), os.O_RDONLY)
         return self._read_fd(fd, 0, None)
 
-    def publish(self, task_id: str, store_path: str, *, overwrite: bool) -> None:
-        staging = self._staging_path(task_id)
+    def publish(self, task_id: str, name: str, store_path: str, *, overwrite: bool) -> None:
+        staged = self._task_dir(task_id) / name
         target = self._destination(store_path)
         if not target.parent.is_dir():
             target.parent.mkdir(parents=True, exist_ok=True)
             # mkdir may have raced with a symlink being planted: check again.
             self.check_destination(store_path)
-        if not staging.exists():
-            raise StagingMissing(task_id)
-        # No fsync of the file here: every byte of it was synced before it was acknowledged
-        # (each block before its commit, a whole small file when written).
-        if overwrite:
-            staging.replace(target)
-        else:
-            # link() refuses an existing name atomically; rename() would silently replace it.
-            try:
-                os.link(staging, target)
-            except FileExistsError as exc:
-                if not staging.samefile(target):
-                    raise DestinationExists(store_path) from exc
-            staging.unlink()
+        # No fsync of the file here: its writer synced it before publishing.
+        try:
+            if overwrite:
+                staged.replace(target)
+            else:
+                # link() refuses an existing name atomically; rename() would silently replace it.
+                try:
+                    os.link(staged, target)
+                except FileExistsError as exc:
+                    if not staged.samefile(target):
+                        raise DestinationExists(store_path) from exc
+                staged.unlink(missing_ok=True)
+        except FileNotFoundError as exc:
+            # A merge that took over removed this name: this publisher was fenced off.
+            raise StagingMissing(f"{task_id}: {name}") from exc
         if self._fsync:
             _fsync_dir(target.parent)
 
 
-def _raise_if_full(exc: OSError, what: str, size: int) -> None:
-    """Raise StorageFull if ``exc`` means no space (even a preallocated file can meet it, on a
-    filesystem that copies on write or under a quota)."""
-    if exc.errno in _NO_SPACE:
-        raise StorageFull(
-            f"not enough disk space {what}; free space or retry later",
-            facts={"requestedBytes": size},
-        ) from exc
+def _remove_tree(path: Path) -> None:
+    """Delete a directory tree that others may be deleting (or adding an attempt to) at once."""
+
+    def on_error(_function: object, failed: str, info: tuple[type[BaseException], ...]) -> None:
+        if not issubclass(info[0], FileNotFoundError):
+            raise OSError(f"cannot delete {failed}: {info[1]}")
+
+    for _ in range(3):
+        try:
+            shutil.rmtree(path, onerror=on_error)  # type: ignore[arg-type]
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY:
+                raise
+            continue  # an attempt file appeared meanwhile: its stream will fail to commit
+        return
+    shutil.rmtree(path, onerror=on_error)  # type: ignore[arg-type]
 
 
 def _refuse_symlink_loop(target: Path, store_path: str) -> None:

@@ -8,7 +8,7 @@ from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.errors import InvalidArgument
 from ferry_server.domain.model import Task, TaskState
-from ferry_server.domain.service import BlockAck, MissingReport, TaskSpec
+from ferry_server.domain.service import BlockAck, BlockOutcome, MissingReport, TaskSpec
 
 _STATE_TO_PB: Mapping[TaskState, pb.TaskState.ValueType] = {
     TaskState.UPLOADING: pb.TASK_STATE_UPLOADING,
@@ -19,6 +19,11 @@ _STATE_TO_PB: Mapping[TaskState, pb.TaskState.ValueType] = {
     TaskState.FAILED: pb.TASK_STATE_FAILED,
 }
 _STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
+_BLOCK_STATUS: Mapping[BlockOutcome, pb.BlockStatus.ValueType] = {
+    BlockOutcome.COMMITTED: pb.BLOCK_STATUS_COMMITTED,
+    BlockOutcome.CHECKSUM_MISMATCH: pb.BLOCK_STATUS_CHECKSUM_MISMATCH,
+    BlockOutcome.COMMITTED_DIFFERENT: pb.BLOCK_STATUS_COMMITTED_DIFFERENT,
+}
 
 
 def state_from_pb(value: pb.TaskState.ValueType) -> TaskState:
@@ -91,7 +96,7 @@ def ack_message(ack: BlockAck) -> pb.UploadPartsResponse:
     return pb.UploadPartsResponse(
         task_id=ack.task_id,
         block_index=ack.block_index,
-        status=pb.BLOCK_STATUS_COMMITTED if ack.committed else pb.BLOCK_STATUS_CHECKSUM_MISMATCH,
+        status=_BLOCK_STATUS[ack.outcome],
         received_crc32c=ack.received_crc32c,
         message=ack.message,
     )

@@ -168,12 +168,13 @@ enum BlockStatus : int {
   BLOCK_STATUS_UNSPECIFIED = 0,
   BLOCK_STATUS_COMMITTED = 1,
   BLOCK_STATUS_CHECKSUM_MISMATCH = 2,
+  BLOCK_STATUS_COMMITTED_DIFFERENT = 3,
   BlockStatus_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   BlockStatus_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool BlockStatus_IsValid(int value);
 constexpr BlockStatus BlockStatus_MIN = BLOCK_STATUS_UNSPECIFIED;
-constexpr BlockStatus BlockStatus_MAX = BLOCK_STATUS_CHECKSUM_MISMATCH;
+constexpr BlockStatus BlockStatus_MAX = BLOCK_STATUS_COMMITTED_DIFFERENT;
 constexpr int BlockStatus_ARRAYSIZE = BlockStatus_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* BlockStatus_descriptor();

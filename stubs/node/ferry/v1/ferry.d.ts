@@ -76,6 +76,13 @@ export declare enum BlockStatus {
      * again.
      */
     BLOCK_STATUS_CHECKSUM_MISMATCH = 2,
+    /**
+     * BLOCK_STATUS_COMMITTED_DIFFERENT - The block was already committed, by an earlier attempt, with bytes of a
+     * different CRC32C: these bytes were discarded and the committed ones stay.
+     * The source changed since the block was first sent, or the client is
+     * wrong; sending it again cannot succeed.
+     */
+    BLOCK_STATUS_COMMITTED_DIFFERENT = 3,
     UNRECOGNIZED = -1
 }
 export declare function blockStatusFromJSON(object: any): BlockStatus;
@@ -378,7 +385,10 @@ export declare const FerryServiceService: {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      *
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
@@ -398,8 +408,6 @@ export declare const FerryServiceService: {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
@@ -587,7 +595,10 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      *
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
@@ -607,8 +618,6 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
@@ -750,7 +759,10 @@ export interface FerryServiceClient extends Client {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      *
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
@@ -770,8 +782,6 @@ export interface FerryServiceClient extends Client {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message

@@ -140,6 +140,13 @@ var BlockStatus;
      * again.
      */
     BlockStatus[BlockStatus["BLOCK_STATUS_CHECKSUM_MISMATCH"] = 2] = "BLOCK_STATUS_CHECKSUM_MISMATCH";
+    /**
+     * BLOCK_STATUS_COMMITTED_DIFFERENT - The block was already committed, by an earlier attempt, with bytes of a
+     * different CRC32C: these bytes were discarded and the committed ones stay.
+     * The source changed since the block was first sent, or the client is
+     * wrong; sending it again cannot succeed.
+     */
+    BlockStatus[BlockStatus["BLOCK_STATUS_COMMITTED_DIFFERENT"] = 3] = "BLOCK_STATUS_COMMITTED_DIFFERENT";
     BlockStatus[BlockStatus["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(BlockStatus || (exports.BlockStatus = BlockStatus = {}));
 function blockStatusFromJSON(object) {
@@ -153,6 +160,9 @@ function blockStatusFromJSON(object) {
         case 2:
         case "BLOCK_STATUS_CHECKSUM_MISMATCH":
             return BlockStatus.BLOCK_STATUS_CHECKSUM_MISMATCH;
+        case 3:
+        case "BLOCK_STATUS_COMMITTED_DIFFERENT":
+            return BlockStatus.BLOCK_STATUS_COMMITTED_DIFFERENT;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -167,6 +177,8 @@ function blockStatusToJSON(object) {
             return "BLOCK_STATUS_COMMITTED";
         case BlockStatus.BLOCK_STATUS_CHECKSUM_MISMATCH:
             return "BLOCK_STATUS_CHECKSUM_MISMATCH";
+        case BlockStatus.BLOCK_STATUS_COMMITTED_DIFFERENT:
+            return "BLOCK_STATUS_COMMITTED_DIFFERENT";
         case BlockStatus.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";
@@ -2328,7 +2340,10 @@ exports.FerryServiceService = {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      *
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
@@ -2348,8 +2363,6 @@ exports.FerryServiceService = {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message

@@ -100,6 +100,14 @@ typedef GPB_ENUM(FRYBlockStatus) {
    * again.
    **/
   FRYBlockStatus_BlockStatusChecksumMismatch = 2,
+
+  /**
+   * The block was already committed, by an earlier attempt, with bytes of a
+   * different CRC32C: these bytes were discarded and the committed ones stay.
+   * The source changed since the block was first sent, or the client is
+   * wrong; sending it again cannot succeed.
+   **/
+  FRYBlockStatus_BlockStatusCommittedDifferent = 3,
 };
 
 GPBEnumDescriptor *FRYBlockStatus_EnumDescriptor(void);

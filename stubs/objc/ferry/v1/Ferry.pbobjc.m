@@ -111,11 +111,13 @@ GPBEnumDescriptor *FRYBlockStatus_EnumDescriptor(void) {
   if (!descriptor) {
     static const char *valueNames =
         "BlockStatusUnspecified\000BlockStatusCommit"
-        "ted\000BlockStatusChecksumMismatch\000";
+        "ted\000BlockStatusChecksumMismatch\000BlockSta"
+        "tusCommittedDifferent\000";
     static const int32_t values[] = {
         FRYBlockStatus_BlockStatusUnspecified,
         FRYBlockStatus_BlockStatusCommitted,
         FRYBlockStatus_BlockStatusChecksumMismatch,
+        FRYBlockStatus_BlockStatusCommittedDifferent,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYBlockStatus)
@@ -136,6 +138,7 @@ BOOL FRYBlockStatus_IsValidValue(int32_t value__) {
     case FRYBlockStatus_BlockStatusUnspecified:
     case FRYBlockStatus_BlockStatusCommitted:
     case FRYBlockStatus_BlockStatusChecksumMismatch:
+    case FRYBlockStatus_BlockStatusCommittedDifferent:
       return YES;
     default:
       return NO;

@@ -32,11 +32,21 @@ class BlockStatus
      * Generated from protobuf enum <code>BLOCK_STATUS_CHECKSUM_MISMATCH = 2;</code>
      */
     const BLOCK_STATUS_CHECKSUM_MISMATCH = 2;
+    /**
+     * The block was already committed, by an earlier attempt, with bytes of a
+     * different CRC32C: these bytes were discarded and the committed ones stay.
+     * The source changed since the block was first sent, or the client is
+     * wrong; sending it again cannot succeed.
+     *
+     * Generated from protobuf enum <code>BLOCK_STATUS_COMMITTED_DIFFERENT = 3;</code>
+     */
+    const BLOCK_STATUS_COMMITTED_DIFFERENT = 3;
 
     private static $valueToName = [
         self::BLOCK_STATUS_UNSPECIFIED => 'BLOCK_STATUS_UNSPECIFIED',
         self::BLOCK_STATUS_COMMITTED => 'BLOCK_STATUS_COMMITTED',
         self::BLOCK_STATUS_CHECKSUM_MISMATCH => 'BLOCK_STATUS_CHECKSUM_MISMATCH',
+        self::BLOCK_STATUS_COMMITTED_DIFFERENT => 'BLOCK_STATUS_COMMITTED_DIFFERENT',
     ];
 
     public static function name($value)

@@ -226,10 +226,11 @@ class ErrorReason
      */
     const CHECKSUM_MISMATCH = 23;
     /**
-     * ABORTED. Someone else is doing the same thing right now: the block is
-     * being received on another stream of this server, the store_path is
-     * being declared concurrently, or the task's state changed concurrently.
-     * RetryInfo; metadata `taskId` and `blockIndex` when about a block.
+     * ABORTED. Someone else is doing the same thing right now: the store_path
+     * is being declared concurrently, or the task's state changed
+     * concurrently. (Several streams sending one block never meet it: each
+     * writes its own copy and the first to commit wins.) RetryInfo; metadata
+     * `taskId`.
      * Retry: yes, after RetryInfo's delay.
      *
      * Generated from protobuf enum <code>BUSY = 24;</code>
@@ -237,7 +238,8 @@ class ErrorReason
     const BUSY = 24;
     /**
      * ABORTED. Merge: another call is merging this task and did not finish
-     * within this call's deadline. RetryInfo; metadata `taskId`; ResourceInfo.
+     * within this call's deadline, or this call's merge lease passed to
+     * another replica. RetryInfo; metadata `taskId`; ResourceInfo.
      * Retry: yes, after RetryInfo's delay (Merge is idempotent).
      *
      * Generated from protobuf enum <code>MERGE_IN_PROGRESS = 25;</code>

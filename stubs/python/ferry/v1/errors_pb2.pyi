@@ -200,15 +200,17 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     stream instead, not with a status.)
     """
     BUSY: _ErrorReason.ValueType  # 24
-    """ABORTED. Someone else is doing the same thing right now: the block is
-    being received on another stream of this server, the store_path is
-    being declared concurrently, or the task's state changed concurrently.
-    RetryInfo; metadata `taskId` and `blockIndex` when about a block.
+    """ABORTED. Someone else is doing the same thing right now: the store_path
+    is being declared concurrently, or the task's state changed
+    concurrently. (Several streams sending one block never meet it: each
+    writes its own copy and the first to commit wins.) RetryInfo; metadata
+    `taskId`.
     Retry: yes, after RetryInfo's delay.
     """
     MERGE_IN_PROGRESS: _ErrorReason.ValueType  # 25
     """ABORTED. Merge: another call is merging this task and did not finish
-    within this call's deadline. RetryInfo; metadata `taskId`; ResourceInfo.
+    within this call's deadline, or this call's merge lease passed to
+    another replica. RetryInfo; metadata `taskId`; ResourceInfo.
     Retry: yes, after RetryInfo's delay (Merge is idempotent).
     """
     DISK_FULL: _ErrorReason.ValueType  # 26
@@ -383,15 +385,17 @@ CRC32C does not match is answered BLOCK_STATUS_CHECKSUM_MISMATCH in the
 stream instead, not with a status.)
 """
 BUSY: ErrorReason.ValueType  # 24
-"""ABORTED. Someone else is doing the same thing right now: the block is
-being received on another stream of this server, the store_path is
-being declared concurrently, or the task's state changed concurrently.
-RetryInfo; metadata `taskId` and `blockIndex` when about a block.
+"""ABORTED. Someone else is doing the same thing right now: the store_path
+is being declared concurrently, or the task's state changed
+concurrently. (Several streams sending one block never meet it: each
+writes its own copy and the first to commit wins.) RetryInfo; metadata
+`taskId`.
 Retry: yes, after RetryInfo's delay.
 """
 MERGE_IN_PROGRESS: ErrorReason.ValueType  # 25
 """ABORTED. Merge: another call is merging this task and did not finish
-within this call's deadline. RetryInfo; metadata `taskId`; ResourceInfo.
+within this call's deadline, or this call's merge lease passed to
+another replica. RetryInfo; metadata `taskId`; ResourceInfo.
 Retry: yes, after RetryInfo's delay (Merge is idempotent).
 """
 DISK_FULL: ErrorReason.ValueType  # 26

@@ -115,6 +115,12 @@ class _BlockStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BlockStat
     """The block's bytes did not match its CRC32C; it is not committed. Send it
     again.
     """
+    BLOCK_STATUS_COMMITTED_DIFFERENT: _BlockStatus.ValueType  # 3
+    """The block was already committed, by an earlier attempt, with bytes of a
+    different CRC32C: these bytes were discarded and the committed ones stay.
+    The source changed since the block was first sent, or the client is
+    wrong; sending it again cannot succeed.
+    """
 
 class BlockStatus(_BlockStatus, metaclass=_BlockStatusEnumTypeWrapper):
     """Outcome of one block."""
@@ -126,6 +132,12 @@ BLOCK_STATUS_COMMITTED: BlockStatus.ValueType  # 1
 BLOCK_STATUS_CHECKSUM_MISMATCH: BlockStatus.ValueType  # 2
 """The block's bytes did not match its CRC32C; it is not committed. Send it
 again.
+"""
+BLOCK_STATUS_COMMITTED_DIFFERENT: BlockStatus.ValueType  # 3
+"""The block was already committed, by an earlier attempt, with bytes of a
+different CRC32C: these bytes were discarded and the committed ones stay.
+The source changed since the block was first sent, or the client is
+wrong; sending it again cannot succeed.
 """
 Global___BlockStatus: _TypeAlias = BlockStatus  # noqa: Y015
 

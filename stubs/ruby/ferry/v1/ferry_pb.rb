@@ -111,6 +111,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :BLOCK_STATUS_UNSPECIFIED, 0
       value :BLOCK_STATUS_COMMITTED, 1
       value :BLOCK_STATUS_CHECKSUM_MISMATCH, 2
+      value :BLOCK_STATUS_COMMITTED_DIFFERENT, 3
     end
   end
 end

@@ -37,6 +37,17 @@ public enum BlockStatus
    * <code>BLOCK_STATUS_CHECKSUM_MISMATCH = 2;</code>
    */
   BLOCK_STATUS_CHECKSUM_MISMATCH(2),
+  /**
+   * <pre>
+   * The block was already committed, by an earlier attempt, with bytes of a
+   * different CRC32C: these bytes were discarded and the committed ones stay.
+   * The source changed since the block was first sent, or the client is
+   * wrong; sending it again cannot succeed.
+   * </pre>
+   *
+   * <code>BLOCK_STATUS_COMMITTED_DIFFERENT = 3;</code>
+   */
+  BLOCK_STATUS_COMMITTED_DIFFERENT(3),
   UNRECOGNIZED(-1),
   ;
 
@@ -65,6 +76,17 @@ public enum BlockStatus
    * <code>BLOCK_STATUS_CHECKSUM_MISMATCH = 2;</code>
    */
   public static final int BLOCK_STATUS_CHECKSUM_MISMATCH_VALUE = 2;
+  /**
+   * <pre>
+   * The block was already committed, by an earlier attempt, with bytes of a
+   * different CRC32C: these bytes were discarded and the committed ones stay.
+   * The source changed since the block was first sent, or the client is
+   * wrong; sending it again cannot succeed.
+   * </pre>
+   *
+   * <code>BLOCK_STATUS_COMMITTED_DIFFERENT = 3;</code>
+   */
+  public static final int BLOCK_STATUS_COMMITTED_DIFFERENT_VALUE = 3;
 
 
   public final int getNumber() {
@@ -94,6 +116,7 @@ public enum BlockStatus
       case 0: return BLOCK_STATUS_UNSPECIFIED;
       case 1: return BLOCK_STATUS_COMMITTED;
       case 2: return BLOCK_STATUS_CHECKSUM_MISMATCH;
+      case 3: return BLOCK_STATUS_COMMITTED_DIFFERENT;
       default: return null;
     }
   }

@@ -274,10 +274,11 @@ public enum ErrorReason
   CHECKSUM_MISMATCH(23),
   /**
    * <pre>
-   * ABORTED. Someone else is doing the same thing right now: the block is
-   * being received on another stream of this server, the store_path is
-   * being declared concurrently, or the task's state changed concurrently.
-   * RetryInfo; metadata `taskId` and `blockIndex` when about a block.
+   * ABORTED. Someone else is doing the same thing right now: the store_path
+   * is being declared concurrently, or the task's state changed
+   * concurrently. (Several streams sending one block never meet it: each
+   * writes its own copy and the first to commit wins.) RetryInfo; metadata
+   * `taskId`.
    * Retry: yes, after RetryInfo's delay.
    * </pre>
    *
@@ -287,7 +288,8 @@ public enum ErrorReason
   /**
    * <pre>
    * ABORTED. Merge: another call is merging this task and did not finish
-   * within this call's deadline. RetryInfo; metadata `taskId`; ResourceInfo.
+   * within this call's deadline, or this call's merge lease passed to
+   * another replica. RetryInfo; metadata `taskId`; ResourceInfo.
    * Retry: yes, after RetryInfo's delay (Merge is idempotent).
    * </pre>
    *
@@ -615,10 +617,11 @@ public enum ErrorReason
   public static final int CHECKSUM_MISMATCH_VALUE = 23;
   /**
    * <pre>
-   * ABORTED. Someone else is doing the same thing right now: the block is
-   * being received on another stream of this server, the store_path is
-   * being declared concurrently, or the task's state changed concurrently.
-   * RetryInfo; metadata `taskId` and `blockIndex` when about a block.
+   * ABORTED. Someone else is doing the same thing right now: the store_path
+   * is being declared concurrently, or the task's state changed
+   * concurrently. (Several streams sending one block never meet it: each
+   * writes its own copy and the first to commit wins.) RetryInfo; metadata
+   * `taskId`.
    * Retry: yes, after RetryInfo's delay.
    * </pre>
    *
@@ -628,7 +631,8 @@ public enum ErrorReason
   /**
    * <pre>
    * ABORTED. Merge: another call is merging this task and did not finish
-   * within this call's deadline. RetryInfo; metadata `taskId`; ResourceInfo.
+   * within this call's deadline, or this call's merge lease passed to
+   * another replica. RetryInfo; metadata `taskId`; ResourceInfo.
    * Retry: yes, after RetryInfo's delay (Merge is idempotent).
    * </pre>
    *

@@ -172,26 +172,27 @@ public final class FerryProto {
       "CIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TA" +
       "SK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETE" +
       "D\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STA" +
-      "TE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*k\n\013B" +
-      "lockStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000" +
-      "\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_ST" +
-      "ATUS_CHECKSUM_MISMATCH\020\0022\216\004\n\014FerryServic" +
-      "e\022G\n\nCreateTask\022\033.ferry.v1.CreateTaskReq" +
-      "uest\032\034.ferry.v1.CreateTaskResponse\022N\n\013Up" +
-      "loadParts\022\034.ferry.v1.UploadPartsRequest\032" +
-      "\035.ferry.v1.UploadPartsResponse(\0010\001\022_\n\022Qu" +
-      "eryMissingBlocks\022#.ferry.v1.QueryMissing" +
-      "BlocksRequest\032$.ferry.v1.QueryMissingBlo" +
-      "cksResponse\022A\n\010SetState\022\031.ferry.v1.SetSt" +
-      "ateRequest\032\032.ferry.v1.SetStateResponse\0228" +
-      "\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.ferry." +
-      "v1.MergeResponse\022>\n\007GetTask\022\030.ferry.v1.G" +
-      "etTaskRequest\032\031.ferry.v1.GetTaskResponse" +
-      "\022G\n\nUploadFile\022\033.ferry.v1.UploadFileRequ" +
-      "est\032\034.ferry.v1.UploadFileResponseBh\n\020dev" +
-      ".ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/a" +
-      "pi/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010F" +
-      "erry\\V1\352\002\tFerry::V1b\006proto3"
+      "TE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013" +
+      "BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020" +
+      "\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_S" +
+      "TATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATU" +
+      "S_COMMITTED_DIFFERENT\020\0032\216\004\n\014FerryService" +
+      "\022G\n\nCreateTask\022\033.ferry.v1.CreateTaskRequ" +
+      "est\032\034.ferry.v1.CreateTaskResponse\022N\n\013Upl" +
+      "oadParts\022\034.ferry.v1.UploadPartsRequest\032\035" +
+      ".ferry.v1.UploadPartsResponse(\0010\001\022_\n\022Que" +
+      "ryMissingBlocks\022#.ferry.v1.QueryMissingB" +
+      "locksRequest\032$.ferry.v1.QueryMissingBloc" +
+      "ksResponse\022A\n\010SetState\022\031.ferry.v1.SetSta" +
+      "teRequest\032\032.ferry.v1.SetStateResponse\0228\n" +
+      "\005Merge\022\026.ferry.v1.MergeRequest\032\027.ferry.v" +
+      "1.MergeResponse\022>\n\007GetTask\022\030.ferry.v1.Ge" +
+      "tTaskRequest\032\031.ferry.v1.GetTaskResponse\022" +
+      "G\n\nUploadFile\022\033.ferry.v1.UploadFileReque" +
+      "st\032\034.ferry.v1.UploadFileResponseBh\n\020dev." +
+      "ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/ap" +
+      "i/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Fe" +
+      "rry\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -331,7 +331,10 @@ public final class FerryServiceGrpc {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -350,8 +353,6 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
@@ -596,7 +597,10 @@ public final class FerryServiceGrpc {
      * different blocks of the same task at once. A block whose CRC32C does not
      * match is answered with BLOCK_STATUS_CHECKSUM_MISMATCH and is not
      * committed; the stream goes on. Re-sending a committed block is a no-op
-     * answered with BLOCK_STATUS_COMMITTED.
+     * answered with BLOCK_STATUS_COMMITTED, or BLOCK_STATUS_COMMITTED_DIFFERENT
+     * if its bytes differ from the committed ones. Several streams (on one
+     * replica or several) may send the same block at once: each writes its own
+     * copy, the first to commit wins, none waits for another.
      * Status codes (reasons) that end the stream (committed blocks stay
      * committed; a block in progress is dropped and stays missing):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -615,8 +619,6 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
      *   the stream within one block.
-     * - ABORTED (BUSY): the same block is being received by another stream on
-     *   this server; retry after RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (DISK_FULL): the disk is full; retry after
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
