@@ -126,6 +126,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="run a Ferry server (ferry serve --help)", add_help=False)
+    commands.add_parser(
+        "fsck", help="check a server's SQL against its storage (ferry fsck --help)", add_help=False
+    )
 
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument(
@@ -225,8 +228,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["serve"]:
-        return _serve(args[1:])
+    if args[:1] in (["serve"], ["fsck"]):
+        return _server_command(args)
     parser = build_parser(os.environ)
     ns = parser.parse_args(args)
     if ns.command is None:
@@ -271,20 +274,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 SERVER_MODULES = frozenset({"ferry_server", "sqlalchemy", "alembic", "psycopg"})
 
 
-def _serve(argv: list[str]) -> int:
+def _server_command(argv: list[str]) -> int:
+    """``ferry serve ...`` and ``ferry fsck ...``, handed to the server's command line."""
     # Imported here so the client works where only the client is installed.
     try:
-        from ferry_server.cli import main as serve_main  # noqa: PLC0415
+        from ferry_server.cli import main as server_main  # noqa: PLC0415
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in SERVER_MODULES:
             raise
         print(
-            f"ferry serve: the server is not installed here (no module {exc.name!r}): "
+            f"ferry {argv[0]}: the server is not installed here (no module {exc.name!r}): "
             "pip install 'ferry[server]'",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return serve_main(argv)
+    return server_main(argv if argv[0] == "fsck" else argv[1:])
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, make_url
 
 from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
 from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault
 from ferry_server.persistence.database import (
@@ -180,6 +181,23 @@ def _fault_hook(spec: str) -> FaultHook:
             time.sleep(float(action.removeprefix("sleep=")))
 
     return hook
+
+
+def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
+    """``ferry fsck`` against the database and staging ``settings`` name."""
+    timeouts = DatabaseTimeouts()
+    _migrate(settings, timeouts)
+    engine = create_database_engine(settings.resolved_database_url, fsync=settings.fsync,
+                                    pool_size=2, timeouts=timeouts)  # fmt: skip
+    try:
+        store = FileSystemStore(
+            settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
+        )
+        return check_storage(
+            SqlTaskRepository(engine), store, min_age=timedelta(seconds=min_age), repair=repair
+        )
+    finally:
+        engine.dispose()
 
 
 def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:

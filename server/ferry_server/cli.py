@@ -1,5 +1,5 @@
 """``ferry serve``: settings from flags and ``FERRY_*`` environment variables, then run until a
-signal."""
+signal; and ``ferry fsck``: check (and repair) SQL against storage."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from ferry_server.app import StartupError, create_server
+from ferry_server.app import StartupError, create_server, run_fsck
 from ferry_server.config import Settings, SettingsError
 from ferry_server.tuning import tune_malloc
 
@@ -208,7 +208,53 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
+def fsck_main(argv: Sequence[str]) -> int:
+    """``ferry fsck``: report disagreements between SQL and storage; ``--repair`` fixes them.
+
+    Exit status: 0 when storage and SQL agree (or every disagreement was repaired), 1 when
+    disagreements remain, 2 on bad usage.
+    """
+    env = os.environ
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="ferry fsck",
+        description="Compare Ferry's SQL records with its staged bytes: blocks recorded "
+        "without bytes, orphaned attempt files, staging of finished tasks.",
+    )
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path(env.get("FERRY_DATA_DIR", str(defaults.data_dir))),
+                        help="[FERRY_DATA_DIR, %(default)s]")  # fmt: skip
+    parser.add_argument("--storage-root", type=Path, default=env.get("FERRY_STORAGE_ROOT"),
+                        help="[FERRY_STORAGE_ROOT, <data dir>/files]")  # fmt: skip
+    parser.add_argument("--database-url", default=env.get("FERRY_DATABASE_URL"),
+                        help="[FERRY_DATABASE_URL, SQLite in the data dir]")  # fmt: skip
+    parser.add_argument(
+        "--min-age",
+        type=float,
+        default=float(env.get("FERRY_ORPHAN_AGE", defaults.orphan_age_seconds)),
+        help="leave attempt files and staging younger than this many seconds alone: they may "
+        "belong to a stream or merge still running [FERRY_ORPHAN_AGE, %(default)s]",
+    )
+    parser.add_argument("--repair", action="store_true", help="fix what is found")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="ferry fsck: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = Settings(
+            data_dir=args.data_dir, storage_root=args.storage_root, database_url=args.database_url
+        )
+    except SettingsError as exc:
+        parser.error(str(exc))
+    report = run_fsck(settings, min_age=args.min_age, repair=args.repair)
+    verb = "repaired" if args.repair else "found"
+    print(f"ferry fsck: {len(report.findings)} disagreement(s) {verb}")
+    return 0 if args.repair or not report.findings else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fsck"]:
+        return fsck_main(argv[1:])
     parser = build_parser(os.environ)
     args = parser.parse_args(argv)
     try:

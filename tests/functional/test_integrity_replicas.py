@@ -35,7 +35,7 @@ def start_replicas(tmp_path: Path, database_url: str | None) -> Iterator[Replica
 
     def start(a_args: list[str] | None = None) -> tuple[ServerProcess, ServerProcess]:
         data_dir = tmp_path / "shared-data"
-        common = ["--merge-lease", LEASE]
+        common = ["--merge-lease", LEASE] if a_args else []
         a = ServerProcess(data_dir, database_url=database_url, name="replica-a",
                           extra_args=common + (a_args or []))  # fmt: skip
         b = ServerProcess(data_dir, database_url=database_url, name="replica-b",

@@ -113,11 +113,16 @@ class PrefixHasher:
         with progress.lock:
             progress.finished = True
             try:
+                if progress.assembly is not None:
+                    try:
+                        progress.assembly.rename(name)
+                    except FileNotFoundError:
+                        # fsck repaired this task and removed its assemblies: start over.
+                        progress.close()
+                        progress.sha, progress.offset = hashlib.sha256(), 0
                 skipped = progress.offset
                 if progress.assembly is None:
                     progress.assembly = self._store.open_assembly(task.task_id, name)
-                else:
-                    progress.assembly.rename(name)
                 self._extend(task, progress, final=True)
                 progress.assembly.sync()
             finally:

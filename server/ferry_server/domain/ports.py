@@ -130,6 +130,9 @@ class TaskRepository(Protocol):
     def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         """The state of each known task among ``task_ids``."""
 
+    def active_task_ids(self) -> list[str]:
+        """Every UPLOADING or PAUSED task's id (for ferry fsck)."""
+
     def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew a cluster-wide lease (e.g. the storage sweeper's) if free, stale or
         already ``owner``'s."""
@@ -240,10 +243,14 @@ class BlockStore(Protocol):
         """A promoted block's bytes in chunks (``offset``: the block's place in the file, for
         the layout-1 shared file); raise StagingMissing if they are gone."""
 
-    def block_exists(self, task_id: str, block: CommittedBlock) -> bool: ...
+    def block_exists(self, task_id: str, block: CommittedBlock, offset: int) -> bool:
+        """Whether a promoted block's bytes are all there (``offset`` as for read_block)."""
 
     def open_assembly(self, task_id: str, name: str) -> AssemblyWriter:
         """Create (truncate) this process's assembly file ``name``; raise StagingMissing."""
+
+    def discard_assemblies(self, task_id: str) -> None:
+        """Delete every assembly of the task (fsck un-committed blocks they hold)."""
 
     def fence_merges(self, task_id: str, keep: str) -> int:
         """Remove every merge file of the task except ``keep`` (a former lease holder's), so

@@ -183,6 +183,11 @@ class SqlTaskRepository:
         with self._reads.begin() as session:
             return {task_id: TaskState(state) for task_id, state in session.execute(stmt)}
 
+    def active_task_ids(self) -> list[str]:
+        stmt = select(TaskRow.id).where(TaskRow.state.in_(_ACTIVE)).order_by(TaskRow.id)
+        with self._reads.begin() as session:
+            return list(session.scalars(stmt))
+
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
         stmt = (
             select(TaskRow.id, TaskRow.state)

@@ -144,6 +144,7 @@ class _AssemblyFile(_File):
 _ATTEMPT = re.compile(r"b(\d+)\.([0-9a-f]+)")
 _SHARED_SUFFIX = ".part"
 _MERGE_PREFIX = "merge."
+_ASSEMBLY_PREFIX = "asm."
 
 
 class FileSystemStore:
@@ -238,8 +239,8 @@ class FileSystemStore:
             raise StagingMissing(f"{task_id}: block {block.index} ({path.name})") from exc
         return self._read_fd(fd, start, start + block.length)
 
-    def block_exists(self, task_id: str, block: CommittedBlock) -> bool:
-        path, start = self._block_source(task_id, block, block.index)
+    def block_exists(self, task_id: str, block: CommittedBlock, offset: int) -> bool:
+        path, start = self._block_source(task_id, block, offset)
         try:
             return path.stat().st_size >= start + block.length
         except FileNotFoundError:
@@ -253,18 +254,23 @@ class FileSystemStore:
             raise StagingMissing(task_id) from exc
         return _AssemblyFile(fd, self._fsync, self._start_writeback, directory, name)
 
-    def fence_merges(self, task_id: str, keep: str) -> int:
-        directory = self._task_dir(task_id)
-        removed = 0
+    def _remove_named(self, task_id: str, prefixes: tuple[str, ...], keep: str = "") -> int:
         try:
-            paths = list(directory.iterdir())
+            paths = list(self._task_dir(task_id).iterdir())
         except FileNotFoundError:
             return 0
+        removed = 0
         for path in paths:
-            if path.name.startswith(_MERGE_PREFIX) and path.name != keep:
+            if path.name.startswith(prefixes) and path.name != keep:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+    def discard_assemblies(self, task_id: str) -> None:
+        self._remove_named(task_id, (_ASSEMBLY_PREFIX, _MERGE_PREFIX))
+
+    def fence_merges(self, task_id: str, keep: str) -> int:
+        return self._remove_named(task_id, (_MERGE_PREFIX,), keep)
 
     @staticmethod
     def _read_fd(fd: int, start: int, end: int | None) -> Iterator[bytes]:
