@@ -574,8 +574,9 @@ class TransferService:
                     task_id=task_id,
                     reason=Reason.STAGING_LOST,
                 ) from exc
-        elif self._store.destination_exists(task.store_path):
-            # A merge published the file, then died before recording it.
+        elif expected is not None and self._store.destination_exists(task.store_path):
+            # A layout-1 merge (before the upgrade) moved the shared file into place, then died
+            # before recording it. Only a known hash can say that file is this task's.
             digest = self._hash(self._store.read_published(task.store_path))
             published = True
         else:
