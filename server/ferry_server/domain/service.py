@@ -790,13 +790,16 @@ class _MergeLease:
         self._clock = clock
         self._lost = threading.Event()
         self._stopped = threading.Event()
+        self._renewed_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="ferry-merge-lease", daemon=True)
         self._thread.start()
 
     def _renew(self) -> bool:
         if self._lost.is_set():
             return False
+        started = time.monotonic()
         if self._repo.renew_merge_lease(self._task_id, self.owner, self._clock() + self._length):
+            self._renewed_at = started
             return True
         self._lost.set()
         return False
@@ -812,7 +815,13 @@ class _MergeLease:
                 log.warning("task %s: cannot renew merge lease: %s", self._task_id, exc)
 
     def confirm(self) -> bool:
-        """Renew once more, now: whether this call still holds the lease."""
+        """Whether this call still holds the lease, renewing it unless that was done within
+        the last third of its length (then at least two thirds of it are left; and a holder
+        stalled past it is fenced off anyway: this only finds out early)."""
+        if self._lost.is_set():
+            return False
+        if time.monotonic() - self._renewed_at < self._length.total_seconds() / 3:
+            return True
         return self._renew()
 
     def stop(self) -> None:
