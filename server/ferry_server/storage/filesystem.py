@@ -149,8 +149,8 @@ class _AssemblyFile(_File):
 _ATTEMPT = re.compile(r"b(\d+)\.([0-9a-f]+)")
 _SHARED_SUFFIX = ".part"
 _MERGE_PREFIX = "merge."
-#: Where discarded staging waits to be deleted in the background (not a task id: not alnum).
-_GRAVEYARD = ".discarded"
+#: Where discarded staging waits to be deleted in the background (beside ``staging/``).
+_GRAVEYARD = "discarded"
 _ASSEMBLY_PREFIX = "asm."
 
 
@@ -170,7 +170,8 @@ class FileSystemStore:
         self._root = Path(os.path.realpath(storage_root))
         self._fsync = fsync
         self._start_writeback = writeback_starter()
-        self._graveyard = staging_dir / _GRAVEYARD
+        # Beside the staging directory, on its filesystem: renaming into it must be instant.
+        self._graveyard = staging_dir.parent / _GRAVEYARD
         self._reap = threading.Event()
         self._reaper_lock = threading.Lock()
         self._reaper: threading.Thread | None = None
