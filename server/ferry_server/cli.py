@@ -16,6 +16,7 @@ from types import FrameType
 
 from ferry_server.app import StartupError, create_server, run_fsck
 from ferry_server.config import Settings, SettingsError
+from ferry_server.domain.errors import Unavailable
 from ferry_server.tuning import tune_malloc
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -212,7 +213,7 @@ def fsck_main(argv: Sequence[str]) -> int:
     """``ferry fsck``: report disagreements between SQL and storage; ``--repair`` fixes them.
 
     Exit status: 0 when storage and SQL agree (or every disagreement was repaired), 1 when
-    disagreements remain, 2 on bad usage.
+    disagreements remain, 2 on bad usage or a database out of reach.
     """
     env = os.environ
     defaults = Settings()
@@ -245,7 +246,11 @@ def fsck_main(argv: Sequence[str]) -> int:
         )
     except SettingsError as exc:
         parser.error(str(exc))
-    report = run_fsck(settings, min_age=args.min_age, repair=args.repair)
+    try:
+        report = run_fsck(settings, min_age=args.min_age, repair=args.repair)
+    except (StartupError, Unavailable) as exc:
+        print(f"ferry fsck: {exc}", file=sys.stderr)
+        return 2
     verb = "repaired" if args.repair else "found"
     print(f"ferry fsck: {len(report.findings)} disagreement(s) {verb}")
     return 0 if args.repair or not report.findings else 1
