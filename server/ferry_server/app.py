@@ -51,20 +51,16 @@ class _Sweeper(threading.Thread):
         self._stop = threading.Event()
 
     def run(self) -> None:
+        sweeps = (("expiry", self._service.expire_idle), ("storage", self._service.sweep_storage))
         while not self._stop.wait(self._interval):
-            try:
-                self._service.expire_idle()
-            except Unavailable as exc:
-                log.warning("expiry sweep skipped: %s", exc.message)
-            except Exception:
-                # The database may be briefly unreachable; the next sweep tries again.
-                log.exception("expiry sweep failed")
-            try:
-                self._service.sweep_storage()
-            except Unavailable as exc:
-                log.warning("storage sweep skipped: %s", exc.message)
-            except Exception:
-                log.exception("storage sweep failed")
+            for name, sweep in sweeps:
+                try:
+                    sweep()
+                except Unavailable as exc:
+                    # The database may be briefly unreachable; the next sweep tries again.
+                    log.warning("%s sweep skipped: %s", name, exc.message)
+                except Exception:
+                    log.exception("%s sweep failed", name)
 
     def stop(self) -> None:
         self._stop.set()
