@@ -112,7 +112,7 @@ def test_a_silent_stream_on_the_lowest_missing_block_blocks_no_one(
     # Let the server read it: it must not hold block 0 against anyone.
     time.sleep(0.2)
     state_file = tmp_path / "state.json"
-    key = UploadKey.for_file(source, server.address, "silent.bin")
+    key = UploadKey.for_file(source, "silent.bin")
     StateFile(state_file).remember(key, Remembered(task.task_id, task.sha256))
     # Long enough for any transient hiccup, far shorter than a silent stream can last.
     policy = RetryPolicy(initial_backoff=0.05, max_backoff=0.5, max_attempts=None, max_elapsed=10)
