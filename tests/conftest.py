@@ -16,8 +16,10 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import KiB, Settings
 
+from tests.support.components import unavailable
 from tests.support.databases import fresh_postgres_schema
 from tests.support.protocol import create, merge, missing, upload
+from tests.support.seaweedfs import S3Endpoint, SeaweedFS, SeaweedUnavailable
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -87,3 +89,28 @@ def bystander(server: FerryServer, stub: rpc.FerryServiceStub) -> Iterator[Bysta
     assert done.sha256 == hashlib.sha256(data).hexdigest()
     path = server.settings.resolved_storage_root / "bystander/file.bin"
     assert path.read_bytes() == data
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One real SeaweedFS (S3 API) for the whole run, started on first use, stopped at the end.
+
+    Without it the tests that need it skip, or fail when CI is set.
+    """
+    store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        store.start()
+    except SeaweedUnavailable as exc:
+        store.stop()
+        unavailable(f"SeaweedFS could not start: {exc}")
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(seaweedfs: SeaweedFS) -> S3Endpoint:
+    """The running SeaweedFS's S3 endpoint and bucket."""
+    assert seaweedfs.endpoint is not None
+    return seaweedfs.endpoint
