@@ -223,3 +223,19 @@ class Unavailable(FerryError):
 
     reason = Reason.DATABASE_UNAVAILABLE
     default_retry_after = UNAVAILABLE_RETRY_SECONDS
+
+
+#: How long before retrying after the object store did not answer: a restart or a network
+#: blip, on an operator's or the network's scale.
+STORE_RETRY_SECONDS = 5.0
+
+
+class StoreUnavailable(Unavailable):
+    """The object store did not answer (after the S3 client's own retries), was throttling,
+    or refused Ferry's credentials; retrying later may succeed.
+
+    UNAVAILABLE with a retry delay; its reason is DATABASE_UNAVAILABLE until errors.proto has
+    one of its own for the store (the next round, when the backend is wired in).
+    """
+
+    default_retry_after = STORE_RETRY_SECONDS
