@@ -125,6 +125,11 @@ class FerryServer:
 
 
 def _prepare_directories(settings: Settings) -> None:
+    if settings.object_store is not None:
+        raise StartupError(
+            f"storage={settings.storage}: the object-store backend is coming, not yet wired "
+            "into the server; leave --storage unset to use the filesystem"
+        )
     root = settings.resolved_storage_root
     for directory in (settings.data_dir, settings.staging_dir, root):
         directory.mkdir(parents=True, exist_ok=True)

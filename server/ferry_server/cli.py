@@ -180,6 +180,35 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("PORT_FILE", None),
         help="write the bound port to this file once listening [FERRY_PORT_FILE]",
     )
+    # The object-store backend (coming: these are validated, not yet used).
+    add(
+        "--storage",
+        default=default("STORAGE", defaults.storage),
+        help="s3://BUCKET/PREFIX for an S3-compatible object store (coming; refused for now) "
+        "[FERRY_STORAGE, the filesystem]",
+    )
+    add(
+        "--s3-endpoint-url",
+        default=default("S3_ENDPOINT_URL", None),
+        help="the object store's URL for stores other than AWS [FERRY_S3_ENDPOINT_URL]",
+    )
+    add(
+        "--s3-region",
+        default=default("S3_REGION", None),
+        help="the object store's region [FERRY_S3_REGION, from the AWS chain]",
+    )
+    add(
+        "--spool-dir",
+        type=Path,
+        default=default("SPOOL_DIR", None),
+        help="local spool of blocks in object-store mode [FERRY_SPOOL_DIR, <data dir>/spool]",
+    )
+    add(
+        "--spool-size",
+        type=parse_size,
+        default=parse_size(str(default("SPOOL_SIZE", defaults.spool_bytes))),
+        help="most bytes the spool may hold [FERRY_SPOOL_SIZE, 4G]",
+    )
     return parser  # fmt: skip
 
 
@@ -206,6 +235,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         db_call_timeout_seconds=args.db_call_timeout,
         db_tcp_user_timeout_seconds=args.db_tcp_user_timeout,
         db_keepalive_seconds=args.db_keepalive,
+        storage=args.storage,
+        s3_endpoint_url=args.s3_endpoint_url,
+        s3_region=args.s3_region,
+        spool_dir=args.spool_dir,
+        spool_bytes=args.spool_size,
     )
 
 

@@ -7,6 +7,10 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from ferry_server.domain.part_size import s3_bounds
+from ferry_server.storage.s3location import InvalidLocation, S3Location
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -72,6 +76,17 @@ class Settings:
     db_tcp_user_timeout_seconds: float = 10.0
     #: PostgreSQL: seconds of silence before TCP keepalive probes, and between them.
     db_keepalive_seconds: float = 5.0
+    #: Where bytes go: "" for the filesystem (data dir and storage root), or
+    #: ``s3://bucket/prefix`` for an S3-compatible object store (coming: validated only).
+    storage: str = ""
+    #: The object store's endpoint for stores other than AWS S3 (e.g. http://127.0.0.1:8333).
+    s3_endpoint_url: str | None = None
+    #: The object store's region; None: from the AWS chain (AWS_REGION, ~/.aws/config).
+    s3_region: str | None = None
+    #: Local spool of block attempts in object-store mode; defaults to ``<data_dir>/spool``.
+    spool_dir: Path | None = None
+    #: Most bytes the spool may hold at once.
+    spool_bytes: int = 4 * GiB
 
     def __post_init__(self) -> None:
         for name in ("default_block_size", "min_block_size", "max_block_size"):
@@ -125,6 +140,33 @@ class Settings:
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or int(port) > 65535:
             raise SettingsError(f"listen={self.listen!r}: expected HOST:PORT")
+        self._validate_object_store()
+
+    def _validate_object_store(self) -> None:
+        if not self.storage:
+            if self.s3_endpoint_url or self.s3_region:
+                raise SettingsError("s3_endpoint_url and s3_region need storage=s3://BUCKET/...")
+            return
+        try:
+            S3Location.parse(self.storage)
+            s3_bounds(
+                min_block_size=self.min_block_size,
+                max_block_size=self.max_block_size,
+                alignment=BLOCK_ALIGNMENT,
+            )
+        except (InvalidLocation, ValueError) as exc:
+            raise SettingsError(f"storage={self.storage!r}: {exc}") from exc
+        if self.s3_endpoint_url is not None:
+            url = urlsplit(self.s3_endpoint_url)
+            if url.scheme not in ("http", "https") or not url.hostname or url.path not in "/":
+                raise SettingsError(
+                    f"s3_endpoint_url={self.s3_endpoint_url!r}: expected http(s)://HOST[:PORT]"
+                )
+        if self.spool_bytes < self.max_block_size:
+            raise SettingsError(
+                f"spool_bytes={self.spool_bytes} must hold at least one block of "
+                f"max_block_size={self.max_block_size}"
+            )
 
     @property
     def resolved_storage_root(self) -> Path:
@@ -133,6 +175,15 @@ class Settings:
     @property
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
+
+    @property
+    def object_store(self) -> S3Location | None:
+        """The object store's bucket and prefix, None for the filesystem backend."""
+        return S3Location.parse(self.storage) if self.storage else None
+
+    @property
+    def resolved_spool_dir(self) -> Path:
+        return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
 
     @property
     def resolved_database_url(self) -> str:
