@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -107,6 +108,28 @@ def test_multipart_round_trip_is_byte_identical_and_each_part_uploaded_once(
     assert hashlib.sha256(got).digest() == hashlib.sha256(whole).digest()
     assert store.part_upload_counts() == {(upload, 1): 1, (upload, 2): 1, (upload, 3): 1}
     assert store.exists("file.bin")
+
+
+def test_parts_uploaded_concurrently_each_once(store: S3ObjectStore, tmp_path: Path) -> None:
+    """Several streams upload their committed blocks at once through one adapter."""
+    blocks = [os.urandom(MIN_PART_SIZE) for _ in range(6)] + [b"tail"]
+    spools = [_spool(tmp_path, f"c.{n}", data) for n, data in enumerate(blocks, 1)]
+    upload = store.start_upload("concurrent")
+
+    def one(number: int) -> RecordedPart:
+        path, length, crc = spools[number - 1]
+        return RecordedPart(
+            number, store.upload_part("concurrent", upload, number, path, length, crc), length, crc
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        recorded = list(pool.map(one, range(len(blocks), 0, -1)))
+
+    assert set(store.part_upload_counts().values()) == {1}
+    assert len(store.part_upload_counts()) == len(blocks)
+    store.check_parts("concurrent", upload, recorded)
+    store.complete("concurrent", upload, recorded, if_none_match=True)
+    assert _read_all(store, "concurrent", 7 * MIN_PART_SIZE) == b"".join(blocks)
 
 
 def test_list_parts_matches_what_was_uploaded(store: S3ObjectStore, tmp_path: Path) -> None:

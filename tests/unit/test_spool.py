@@ -10,6 +10,8 @@ import pytest
 from ferry_server.domain.errors import StorageFull
 from ferry_server.storage.spool import Spool, SpoolEntry
 
+from tests.support.disk import file_size_limit
+
 
 def test_an_attempt_is_written_synced_and_kept_until_removed(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", budget=1000)
@@ -101,3 +103,13 @@ def test_the_sweep_leaves_recent_files_alone(tmp_path: Path) -> None:
     spool.open("t", 0, "writing", 10).close()
     assert spool.sweep(older_than=3600, keep=lambda entry: False) == 0
     assert spool.used == 10
+
+
+def test_a_full_disk_is_storage_full_not_a_crash(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, budget=1 << 20)
+    writer = spool.open("t", 0, "a", 1 << 20)
+    with file_size_limit(4096), pytest.raises(StorageFull, match="disk is full"):
+        writer.write(b"x" * 8192)
+    writer.abort()
+    assert spool.used == 0
+    assert list(tmp_path.iterdir()) == []
