@@ -331,3 +331,37 @@ def test_check_refuses_a_missing_bucket(s3_endpoint: S3Endpoint) -> None:
 
 def test_check_accepts_the_configured_bucket(store: S3ObjectStore) -> None:
     store.check()
+
+
+def test_credentials_come_from_the_standard_aws_chain(
+    s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No session given: boto3's default chain (here its environment variables) is used."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_endpoint.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_endpoint.secret_key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    store = S3ObjectStore.connect(
+        S3Location(s3_endpoint.bucket, f"chain-{secrets.token_hex(4)}/"),
+        endpoint_url=s3_endpoint.url,
+        region=s3_endpoint.region,
+    )
+    store.check()
+    store.put("k", b"v", google_crc32c.value(b"v"), if_none_match=True)
+    assert b"".join(store.read("k", 0, 1)) == b"v"
+
+
+def test_no_credentials_anywhere_is_a_configuration_error(
+    s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    # No instance metadata service on this machine: do not wait for one.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    store = S3ObjectStore.connect(
+        S3Location(s3_endpoint.bucket), endpoint_url=s3_endpoint.url, region=s3_endpoint.region
+    )
+    with pytest.raises(StoreMisconfigured, match="no AWS credentials"):
+        store.check()

@@ -163,6 +163,11 @@ class S3ObjectStore:
                 f"bucket {self.location.bucket!r} cannot be used ({_code(exc) or exc}): "
                 "check that it exists and that the credentials may write to it"
             ) from exc
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise StoreMisconfigured(
+                "no AWS credentials found (environment, shared files, instance or container "
+                "role): give Ferry credentials that may write to the bucket"
+            ) from exc
         except botocore.exceptions.BotoCoreError as exc:
             raise _unavailable(exc) from exc
 

@@ -16,7 +16,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,17 @@ from ferry_server.domain.errors import StorageFull
 _NAME = re.compile(r"(?P<task>[A-Za-z0-9_-]+)\.(?P<index>\d+)\.(?P<attempt>[A-Za-z0-9_-]+)\.spool")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+@contextmanager
+def _full_disk_is_storage_full() -> Iterator[None]:
+    # A delayed-allocation filesystem may report ENOSPC only at fdatasync.
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise StorageFull(f"the spool's disk is full ({exc.strerror})") from exc
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +70,17 @@ class SpoolWriter:
                 f"{self._reserved} reserved"
             )
         view = memoryview(data)
-        try:
+        with _full_disk_is_storage_full():
             while view:
                 view = view[os.write(self._fd, view) :]
-        except OSError as exc:
-            if exc.errno in _NO_SPACE:
-                raise StorageFull(f"the spool's disk is full ({exc.strerror})") from exc
-            raise
         self.written += len(data)
 
     def sync(self) -> None:
         """Make the file and its name durable (no-op when fsync is off)."""
         if not self._fsync:
             return
-        os.fdatasync(self._fd)
+        with _full_disk_is_storage_full():
+            os.fdatasync(self._fd)
         self._spool.sync_directory()
 
     def close(self) -> None:
