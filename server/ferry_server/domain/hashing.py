@@ -35,6 +35,9 @@ log = logging.getLogger("ferry.hashing")
 
 #: At most this often per task, a gap in the prefix sends the hasher to the repository.
 _REFRESH_SECONDS = 0.5
+#: Longest a block's acknowledgement waits for the assembler to catch up (flow control only:
+#: the block is already durable and committed when the wait starts).
+_CATCH_UP_SECONDS = 30.0
 
 
 @dataclass
@@ -74,6 +77,9 @@ class PrefixHasher:
         self._tasks: OrderedDict[str, _Progress] = OrderedDict()
         self._tasks_lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Task, CommittedBlock] | None] = queue.SimpleQueue()
+        #: Commit notices queued and not yet processed, per task; guarded by ``_caught_up``.
+        self._unprocessed: dict[str, int] = {}
+        self._caught_up = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="ferry-hasher", daemon=True)
 
     def start(self) -> None:
@@ -86,7 +92,23 @@ class PrefixHasher:
 
     def block_committed(self, task: Task, block: CommittedBlock) -> None:
         """Note a commit; the hash and assembly catch up in the background."""
+        with self._caught_up:
+            self._unprocessed[task.task_id] = self._unprocessed.get(task.task_id, 0) + 1
         self._queue.put((task, block))
+
+    def wait_until_caught_up(self, task_id: str, *, behind: int = 1) -> None:
+        """Wait until at most ``behind`` of the task's commit notices are unprocessed.
+
+        Flow control for acknowledgements: the assembly writes every byte a second time, and
+        on a disk that both writes saturate, an unthrottled upload would leave the assembler
+        seconds behind, which Merge would then have to wait for. Holding each acknowledgement
+        until the assembler is within one block keeps Merge's remaining work to about one
+        block, at the cost of pacing the upload to what the disk sustains for both writes.
+        """
+        with self._caught_up:
+            self._caught_up.wait_for(
+                lambda: self._unprocessed.get(task_id, 0) <= behind, timeout=_CATCH_UP_SECONDS
+            )
 
     def hashed_bytes(self, task_id: str) -> int:
         """How far the background hash of a task has come (0 if it is not tracked)."""
@@ -152,7 +174,7 @@ class PrefixHasher:
         while (item := self._queue.get()) is not None:
             task, block = item
             try:
-                self._advance(task, block)
+                self._process(task, block)
             except StagingMissing:
                 # Merged, canceled or expired before this notice was read: nothing to do.
                 self.forget(task.task_id)
@@ -165,6 +187,18 @@ class PrefixHasher:
                 # Merge assembles whatever the background pass left; losing it costs time only.
                 log.exception("background assembly of task %s failed", task.task_id)
                 self.forget(task.task_id)
+
+    def _process(self, task: Task, block: CommittedBlock) -> None:
+        try:
+            self._advance(task, block)
+        finally:
+            with self._caught_up:
+                left = self._unprocessed.get(task.task_id, 1) - 1
+                if left > 0:
+                    self._unprocessed[task.task_id] = left
+                else:
+                    self._unprocessed.pop(task.task_id, None)
+                self._caught_up.notify_all()
 
     def _advance(self, task: Task, block: CommittedBlock) -> None:
         progress = self._progress(task.task_id)

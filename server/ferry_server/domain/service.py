@@ -1013,6 +1013,8 @@ class BlockReceiver:
                     block.attempt,
                 )  # fmt: skip
                 promoted = outcome is CommitOutcome.COMMITTED
+                if promoted:
+                    service._hasher.wait_until_caught_up(block.task_id)
             if outcome is CommitOutcome.COMMITTED_DIFFERENT:
                 return BlockAck(
                     block.task_id, block.index, BlockOutcome.COMMITTED_DIFFERENT, block.crc,
