@@ -49,48 +49,52 @@ namespace Ferry.V1 {
             "KAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMijAEKE1VwbG9hZFBh",
             "cnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRleBgC",
             "IAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5CbG9ja1N0YXR1cxIX",
-            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSIsChlR",
-            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiqQEK",
-            "GlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEiIKBXN0YXRlGAEgASgOMhMu",
-            "ZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2NrX3NpemUYAiABKA0SEwoLYmxv",
-            "Y2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVkX2J5dGVzGAQgASgEEiUKB21p",
-            "c3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9ja1JhbmdlIkYKD1NldFN0YXRl",
-            "UmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMuZmVy",
-            "cnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVzcG9uc2USHAoEdGFzaxgB",
-            "IAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tf",
-            "aWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1lcmdlUmVzcG9uc2USHAoE",
-            "dGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEKEVVwbG9hZEZpbGVSZXF1",
-            "ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSEgoKc3Rv",
-            "cmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLmZlcnJ5LnYxLlVw",
-            "bG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEQoJb3ZlcndyaXRlGAUg",
-            "ASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoNTWV0",
-            "YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgkK",
-            "B19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASABKAsy",
-            "Di5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgiIQoOR2V0VGFza1Jl",
-            "cXVlc3QSDwoHdGFza19pZBgBIAEoCSIvCg9HZXRUYXNrUmVzcG9uc2USHAoE",
-            "dGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2squgEKCVRhc2tTdGF0ZRIaChZU",
-            "QVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExPQURJ",
-            "TkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVfQ09N",
-            "UExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tfU1RB",
-            "VEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2Nr",
-            "U3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJMT0NL",
-            "X1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1f",
-            "TUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVO",
-            "VBADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYx",
-            "LkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3Bv",
-            "bnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1",
-            "ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVl",
-            "cnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tz",
-            "UmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNl",
-            "EkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVy",
-            "cnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1l",
-            "cmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFz",
-            "axIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFz",
-            "a1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRGaWxl",
-            "UmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZUJoChBkZXYu",
-            "ZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVy",
-            "cnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglG",
-            "ZXJyeTo6VjFiBnByb3RvMw=="));
+            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSJnChlR",
+            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSIAoY",
+            "aW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcKD2NvbW1pdHRlZF9z",
+            "dGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USIgoF",
+            "c3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSEgoKYmxvY2tfc2l6",
+            "ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9jb21taXR0ZWRfYnl0",
+            "ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5LnYxLkJsb2NrUmFu",
+            "Z2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEuQ29tbWl0dGVkQmxv",
+            "Y2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0iLwoOQ29tbWl0dGVk",
+            "QmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIgASgNIkYKD1NldFN0",
+            "YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMu",
+            "ZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVzcG9uc2USHAoEdGFz",
+            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rh",
+            "c2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1lcmdlUmVzcG9uc2US",
+            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEKEVVwbG9hZEZpbGVS",
+            "ZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSEgoK",
+            "c3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLmZlcnJ5LnYx",
+            "LlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEQoJb3ZlcndyaXRl",
+            "GAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoN",
+            "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
+            "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
+            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgiIQoOR2V0VGFz",
+            "a1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIvCg9HZXRUYXNrUmVzcG9uc2US",
+            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2squgEKCVRhc2tTdGF0ZRIa",
+            "ChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExP",
+            "QURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVf",
+            "Q09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tf",
+            "U1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Js",
+            "b2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJM",
+            "T0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tT",
+            "VU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZF",
+            "UkVOVBADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5",
+            "LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
+            "c3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNS",
+            "ZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoS",
+            "UXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxv",
+            "Y2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3Bv",
+            "bnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0Ghou",
+            "ZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYx",
+            "Lk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0",
+            "VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0",
+            "VGFza1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRG",
+            "aWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZUJoChBk",
+            "ZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkv",
+            "ZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHq",
+            "AglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -100,8 +104,9 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256" }, null, null, null, null),
@@ -2631,6 +2636,8 @@ namespace Ferry.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public QueryMissingBlocksRequest(QueryMissingBlocksRequest other) : this() {
       taskId_ = other.taskId_;
+      includeCommittedCrc32C_ = other.includeCommittedCrc32C_;
+      committedStart_ = other.committedStart_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2655,6 +2662,40 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "include_committed_crc32c" field.</summary>
+    public const int IncludeCommittedCrc32CFieldNumber = 2;
+    private bool includeCommittedCrc32C_;
+    /// <summary>
+    /// Also list committed blocks with their CRC32C (in `committed`), so that a
+    /// client that lost track of a task can check them against its local file
+    /// before resuming it. Off by default: the list is only built when asked.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool IncludeCommittedCrc32C {
+      get { return includeCommittedCrc32C_; }
+      set {
+        includeCommittedCrc32C_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "committed_start" field.</summary>
+    public const int CommittedStartFieldNumber = 3;
+    private uint committedStart_;
+    /// <summary>
+    /// With include_committed_crc32c: list committed blocks from this block
+    /// index on (0: from the first). The answer holds at most 4096 of them; ask
+    /// again from `next_committed_index` for the rest.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint CommittedStart {
+      get { return committedStart_; }
+      set {
+        committedStart_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2671,6 +2712,8 @@ namespace Ferry.V1 {
         return true;
       }
       if (TaskId != other.TaskId) return false;
+      if (IncludeCommittedCrc32C != other.IncludeCommittedCrc32C) return false;
+      if (CommittedStart != other.CommittedStart) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2679,6 +2722,8 @@ namespace Ferry.V1 {
     public override int GetHashCode() {
       int hash = 1;
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (IncludeCommittedCrc32C != false) hash ^= IncludeCommittedCrc32C.GetHashCode();
+      if (CommittedStart != 0) hash ^= CommittedStart.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2701,6 +2746,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(10);
         output.WriteString(TaskId);
       }
+      if (IncludeCommittedCrc32C != false) {
+        output.WriteRawTag(16);
+        output.WriteBool(IncludeCommittedCrc32C);
+      }
+      if (CommittedStart != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(CommittedStart);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2715,6 +2768,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(10);
         output.WriteString(TaskId);
       }
+      if (IncludeCommittedCrc32C != false) {
+        output.WriteRawTag(16);
+        output.WriteBool(IncludeCommittedCrc32C);
+      }
+      if (CommittedStart != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(CommittedStart);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2727,6 +2788,12 @@ namespace Ferry.V1 {
       int size = 0;
       if (TaskId.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (IncludeCommittedCrc32C != false) {
+        size += 1 + 1;
+      }
+      if (CommittedStart != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(CommittedStart);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -2742,6 +2809,12 @@ namespace Ferry.V1 {
       }
       if (other.TaskId.Length != 0) {
         TaskId = other.TaskId;
+      }
+      if (other.IncludeCommittedCrc32C != false) {
+        IncludeCommittedCrc32C = other.IncludeCommittedCrc32C;
+      }
+      if (other.CommittedStart != 0) {
+        CommittedStart = other.CommittedStart;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -2762,6 +2835,14 @@ namespace Ferry.V1 {
             TaskId = input.ReadString();
             break;
           }
+          case 16: {
+            IncludeCommittedCrc32C = input.ReadBool();
+            break;
+          }
+          case 24: {
+            CommittedStart = input.ReadUInt32();
+            break;
+          }
         }
       }
     #endif
@@ -2779,6 +2860,14 @@ namespace Ferry.V1 {
             break;
           case 10: {
             TaskId = input.ReadString();
+            break;
+          }
+          case 16: {
+            IncludeCommittedCrc32C = input.ReadBool();
+            break;
+          }
+          case 24: {
+            CommittedStart = input.ReadUInt32();
             break;
           }
         }
@@ -2830,6 +2919,8 @@ namespace Ferry.V1 {
       blockCount_ = other.blockCount_;
       committedBytes_ = other.committedBytes_;
       missing_ = other.missing_.Clone();
+      committed_ = other.committed_.Clone();
+      nextCommittedIndex_ = other.nextCommittedIndex_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2913,6 +3004,37 @@ namespace Ferry.V1 {
       get { return missing_; }
     }
 
+    /// <summary>Field number for the "committed" field.</summary>
+    public const int CommittedFieldNumber = 6;
+    private static readonly pb::FieldCodec<global::Ferry.V1.CommittedBlock> _repeated_committed_codec
+        = pb::FieldCodec.ForMessage(50, global::Ferry.V1.CommittedBlock.Parser);
+    private readonly pbc::RepeatedField<global::Ferry.V1.CommittedBlock> committed_ = new pbc::RepeatedField<global::Ferry.V1.CommittedBlock>();
+    /// <summary>
+    /// With include_committed_crc32c: committed blocks from committed_start on,
+    /// in index order, at most 4096 of them. Empty otherwise.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::Ferry.V1.CommittedBlock> Committed {
+      get { return committed_; }
+    }
+
+    /// <summary>Field number for the "next_committed_index" field.</summary>
+    public const int NextCommittedIndexFieldNumber = 7;
+    private uint nextCommittedIndex_;
+    /// <summary>
+    /// With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+    /// the committed_start to ask from for the next page. 0: nothing more.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint NextCommittedIndex {
+      get { return nextCommittedIndex_; }
+      set {
+        nextCommittedIndex_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2933,6 +3055,8 @@ namespace Ferry.V1 {
       if (BlockCount != other.BlockCount) return false;
       if (CommittedBytes != other.CommittedBytes) return false;
       if(!missing_.Equals(other.missing_)) return false;
+      if(!committed_.Equals(other.committed_)) return false;
+      if (NextCommittedIndex != other.NextCommittedIndex) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2945,6 +3069,8 @@ namespace Ferry.V1 {
       if (BlockCount != 0) hash ^= BlockCount.GetHashCode();
       if (CommittedBytes != 0UL) hash ^= CommittedBytes.GetHashCode();
       hash ^= missing_.GetHashCode();
+      hash ^= committed_.GetHashCode();
+      if (NextCommittedIndex != 0) hash ^= NextCommittedIndex.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2980,6 +3106,11 @@ namespace Ferry.V1 {
         output.WriteUInt64(CommittedBytes);
       }
       missing_.WriteTo(output, _repeated_missing_codec);
+      committed_.WriteTo(output, _repeated_committed_codec);
+      if (NextCommittedIndex != 0) {
+        output.WriteRawTag(56);
+        output.WriteUInt32(NextCommittedIndex);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3007,6 +3138,11 @@ namespace Ferry.V1 {
         output.WriteUInt64(CommittedBytes);
       }
       missing_.WriteTo(ref output, _repeated_missing_codec);
+      committed_.WriteTo(ref output, _repeated_committed_codec);
+      if (NextCommittedIndex != 0) {
+        output.WriteRawTag(56);
+        output.WriteUInt32(NextCommittedIndex);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3030,6 +3166,10 @@ namespace Ferry.V1 {
         size += 1 + pb::CodedOutputStream.ComputeUInt64Size(CommittedBytes);
       }
       size += missing_.CalculateSize(_repeated_missing_codec);
+      size += committed_.CalculateSize(_repeated_committed_codec);
+      if (NextCommittedIndex != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(NextCommittedIndex);
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -3055,6 +3195,10 @@ namespace Ferry.V1 {
         CommittedBytes = other.CommittedBytes;
       }
       missing_.Add(other.missing_);
+      committed_.Add(other.committed_);
+      if (other.NextCommittedIndex != 0) {
+        NextCommittedIndex = other.NextCommittedIndex;
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -3088,6 +3232,14 @@ namespace Ferry.V1 {
           }
           case 42: {
             missing_.AddEntriesFrom(input, _repeated_missing_codec);
+            break;
+          }
+          case 50: {
+            committed_.AddEntriesFrom(input, _repeated_committed_codec);
+            break;
+          }
+          case 56: {
+            NextCommittedIndex = input.ReadUInt32();
             break;
           }
         }
@@ -3125,6 +3277,249 @@ namespace Ferry.V1 {
             missing_.AddEntriesFrom(ref input, _repeated_missing_codec);
             break;
           }
+          case 50: {
+            committed_.AddEntriesFrom(ref input, _repeated_committed_codec);
+            break;
+          }
+          case 56: {
+            NextCommittedIndex = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// A committed block and the CRC32C (Castagnoli) of its bytes.
+  /// </summary>
+  public sealed partial class CommittedBlock : pb::IMessage<CommittedBlock>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<CommittedBlock> _parser = new pb::MessageParser<CommittedBlock>(() => new CommittedBlock());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<CommittedBlock> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[8]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CommittedBlock() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CommittedBlock(CommittedBlock other) : this() {
+      index_ = other.index_;
+      crc32C_ = other.crc32C_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public CommittedBlock Clone() {
+      return new CommittedBlock(this);
+    }
+
+    /// <summary>Field number for the "index" field.</summary>
+    public const int IndexFieldNumber = 1;
+    private uint index_;
+    /// <summary>
+    /// The block's index.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Index {
+      get { return index_; }
+      set {
+        index_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "crc32c" field.</summary>
+    public const int Crc32CFieldNumber = 2;
+    private uint crc32C_;
+    /// <summary>
+    /// CRC32C of the block's bytes, as verified when it was committed.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Crc32C {
+      get { return crc32C_; }
+      set {
+        crc32C_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as CommittedBlock);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(CommittedBlock other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (Index != other.Index) return false;
+      if (Crc32C != other.Crc32C) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (Index != 0) hash ^= Index.GetHashCode();
+      if (Crc32C != 0) hash ^= Crc32C.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (Index != 0) {
+        output.WriteRawTag(8);
+        output.WriteUInt32(Index);
+      }
+      if (Crc32C != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(Crc32C);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (Index != 0) {
+        output.WriteRawTag(8);
+        output.WriteUInt32(Index);
+      }
+      if (Crc32C != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(Crc32C);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (Index != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Index);
+      }
+      if (Crc32C != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Crc32C);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(CommittedBlock other) {
+      if (other == null) {
+        return;
+      }
+      if (other.Index != 0) {
+        Index = other.Index;
+      }
+      if (other.Crc32C != 0) {
+        Crc32C = other.Crc32C;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 8: {
+            Index = input.ReadUInt32();
+            break;
+          }
+          case 16: {
+            Crc32C = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 8: {
+            Index = input.ReadUInt32();
+            break;
+          }
+          case 16: {
+            Crc32C = input.ReadUInt32();
+            break;
+          }
         }
       }
     }
@@ -3149,7 +3544,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[8]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[9]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3385,7 +3780,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[9]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[10]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3589,7 +3984,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[10]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[11]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3827,7 +4222,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[11]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[12]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4033,7 +4428,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[12]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[13]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4472,7 +4867,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[13]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[14]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4717,7 +5112,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[14]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[15]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -4912,7 +5307,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[15]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[16]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]

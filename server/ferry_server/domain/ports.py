@@ -111,8 +111,11 @@ class TaskRepository(Protocol):
 
     def committed_indices(self, task_id: str) -> Sequence[int]: ...
 
-    def committed_blocks(self, task_id: str, start: int = 0) -> Sequence[CommittedBlock]:
-        """The task's promoted blocks from index ``start`` on, in index order."""
+    def committed_blocks(
+        self, task_id: str, start: int = 0, limit: int | None = None
+    ) -> Sequence[CommittedBlock]:
+        """The task's promoted blocks from index ``start`` on, in index order (at most
+        ``limit`` of them; ``None``: all)."""
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
         """State of the task and block ``index``'s committed CRC32C; None if no such task."""

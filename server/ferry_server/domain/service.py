@@ -121,6 +121,10 @@ class TaskSpec:
     principal: str = ANONYMOUS
 
 
+#: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
+COMMITTED_CRC32C_PAGE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class MissingReport:
     state: TaskState
@@ -128,6 +132,10 @@ class MissingReport:
     block_count: int
     committed_bytes: int
     missing: list[BlockRange]
+    #: (index, crc32c) of committed blocks from the asked start on, when asked for.
+    committed: list[tuple[int, int]] = field(default_factory=list)
+    #: Where the next page of ``committed`` starts; 0 when there is none.
+    next_committed_index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +208,27 @@ class TransferService:
             raise TaskNotFound(task_id)
         return task
 
-    def missing_blocks(self, task_id: str) -> MissingReport:
+    def missing_blocks(self, task_id: str, *, crc32c_from: int | None = None) -> MissingReport:
+        """What the task lacks; with ``crc32c_from``, also the CRC32C of up to
+        COMMITTED_CRC32C_PAGE committed blocks from that index on (a client proving that the
+        task holds its file's bytes), so that a huge task is listed in bounded pages."""
         task = self.get_task(task_id)
         committed = self._repo.committed_indices(task.task_id)
+        listed: list[tuple[int, int]] = []
+        next_index = 0
+        if crc32c_from is not None:
+            page = self._repo.committed_blocks(task.task_id, crc32c_from, COMMITTED_CRC32C_PAGE + 1)
+            listed = [(b.index, b.crc32c) for b in page[:COMMITTED_CRC32C_PAGE]]
+            if len(page) > COMMITTED_CRC32C_PAGE:
+                next_index = page[COMMITTED_CRC32C_PAGE].index
         return MissingReport(
             state=task.state,
             block_size=task.block_size,
             block_count=task.block_count,
             committed_bytes=task.committed_bytes,
             missing=missing_ranges(task.block_count, committed),
+            committed=listed,
+            next_committed_index=next_index,
         )
 
     # -- CreateTask ------------------------------------------------------------------------

@@ -154,11 +154,14 @@ class SqlTaskRepository:
         with self._reads.begin() as session:
             return list(session.scalars(stmt))
 
-    def committed_blocks(self, task_id: str, start: int = 0) -> Sequence[CommittedBlock]:
+    def committed_blocks(
+        self, task_id: str, start: int = 0, limit: int | None = None
+    ) -> Sequence[CommittedBlock]:
         stmt = (
             select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
             .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
             .order_by(BlockRow.block_index)
+            .limit(limit)
         )
         with self._reads.begin() as session:
             return [CommittedBlock(*row) for row in session.execute(stmt)]

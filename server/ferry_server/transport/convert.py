@@ -89,6 +89,8 @@ def missing_message(report: MissingReport) -> pb.QueryMissingBlocksResponse:
         block_count=report.block_count,
         committed_bytes=report.committed_bytes,
         missing=[pb.BlockRange(start=r.start, end=r.end) for r in report.missing],
+        committed=[pb.CommittedBlock(index=i, crc32c=c) for i, c in report.committed],
+        next_committed_index=report.next_committed_index,
     )
 
 

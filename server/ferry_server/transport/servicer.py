@@ -51,7 +51,9 @@ class FerryServicer:
     def QueryMissingBlocks(
         self, request: pb.QueryMissingBlocksRequest, context: grpc.ServicerContext
     ) -> pb.QueryMissingBlocksResponse:
-        return convert.missing_message(self._service.missing_blocks(request.task_id))
+        crc32c_from = request.committed_start if request.include_committed_crc32c else None
+        report = self._service.missing_blocks(request.task_id, crc32c_from=crc32c_from)
+        return convert.missing_message(report)
 
     @unary_rpc
     def SetState(

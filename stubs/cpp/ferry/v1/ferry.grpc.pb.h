@@ -153,7 +153,9 @@ class FerryService final {
       return std::unique_ptr< ::grpc::ClientAsyncReaderWriterInterface< ::ferry::v1::UploadPartsRequest, ::ferry::v1::UploadPartsResponse>>(PrepareAsyncUploadPartsRaw(context, cq));
     }
     // Reports which blocks the server still lacks, as half-open ranges. For a
-    // task that stays UPLOADING or PAUSED the missing set only shrinks.
+    // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+    // with include_committed_crc32c, it also lists committed blocks' CRC32C,
+    // 4096 at a time, so a client can prove a task holds its file's bytes.
     //
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -333,7 +335,9 @@ class FerryService final {
       //   larger than the transport limit (2 MiB).
       virtual void UploadParts(::grpc::ClientContext* context, ::grpc::ClientBidiReactor< ::ferry::v1::UploadPartsRequest,::ferry::v1::UploadPartsResponse>* reactor) = 0;
       // Reports which blocks the server still lacks, as half-open ranges. For a
-      // task that stays UPLOADING or PAUSED the missing set only shrinks.
+      // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+      // with include_committed_crc32c, it also lists committed blocks' CRC32C,
+      // 4096 at a time, so a client can prove a task holds its file's bytes.
       //
       // Status codes (reasons):
       // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -615,7 +619,9 @@ class FerryService final {
     //   larger than the transport limit (2 MiB).
     virtual ::grpc::Status UploadParts(::grpc::ServerContext* context, ::grpc::ServerReaderWriter< ::ferry::v1::UploadPartsResponse, ::ferry::v1::UploadPartsRequest>* stream);
     // Reports which blocks the server still lacks, as half-open ranges. For a
-    // task that stays UPLOADING or PAUSED the missing set only shrinks.
+    // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+    // with include_committed_crc32c, it also lists committed blocks' CRC32C,
+    // 4096 at a time, so a client can prove a task holds its file's bytes.
     //
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

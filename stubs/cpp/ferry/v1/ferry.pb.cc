@@ -156,6 +156,8 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR QueryMissingBlocksRequest::QueryMissingBlocksRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.include_committed_crc32c_)*/false
+  , /*decltype(_impl_.committed_start_)*/0u
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct QueryMissingBlocksRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR QueryMissingBlocksRequestDefaultTypeInternal()
@@ -169,10 +171,12 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR QueryMissingBlocksResponse::QueryMissingBlocksResponse(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.missing_)*/{}
+  , /*decltype(_impl_.committed_)*/{}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
   , /*decltype(_impl_.block_count_)*/0u
+  , /*decltype(_impl_.next_committed_index_)*/0u
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct QueryMissingBlocksResponseDefaultTypeInternal {
   PROTOBUF_CONSTEXPR QueryMissingBlocksResponseDefaultTypeInternal()
@@ -183,6 +187,20 @@ struct QueryMissingBlocksResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 QueryMissingBlocksResponseDefaultTypeInternal _QueryMissingBlocksResponse_default_instance_;
+PROTOBUF_CONSTEXPR CommittedBlock::CommittedBlock(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.index_)*/0u
+  , /*decltype(_impl_.crc32c_)*/0u
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct CommittedBlockDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR CommittedBlockDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~CommittedBlockDefaultTypeInternal() {}
+  union {
+    CommittedBlock _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 CommittedBlockDefaultTypeInternal _CommittedBlock_default_instance_;
 PROTOBUF_CONSTEXPR SetStateRequest::SetStateRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -310,7 +328,7 @@ struct GetTaskResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GetTaskResponseDefaultTypeInternal _GetTaskResponse_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[19];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[20];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[2];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
@@ -419,6 +437,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.task_id_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.include_committed_crc32c_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.committed_start_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -430,6 +450,16 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.block_count_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.committed_bytes_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.missing_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.committed_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.next_committed_index_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CommittedBlock, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CommittedBlock, _impl_.index_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CommittedBlock, _impl_.crc32c_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::SetStateRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -523,16 +553,17 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 70, 81, -1, sizeof(::ferry::v1::UploadPartsRequest)},
   { 86, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
   { 97, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 104, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 115, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 123, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 130, -1, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 138, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 145, 153, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 155, 168, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 175, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 183, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 190, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 106, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 119, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 127, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 135, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 142, -1, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 150, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 157, 165, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 167, 180, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 187, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 195, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 202, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -546,6 +577,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_UploadPartsResponse_default_instance_._instance,
   &::ferry::v1::_QueryMissingBlocksRequest_default_instance_._instance,
   &::ferry::v1::_QueryMissingBlocksResponse_default_instance_._instance,
+  &::ferry::v1::_CommittedBlock_default_instance_._instance,
   &::ferry::v1::_SetStateRequest_default_instance_._instance,
   &::ferry::v1::_SetStateResponse_default_instance_._instance,
   &::ferry::v1::_MergeRequest_default_instance_._instance,
@@ -587,61 +619,66 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002"
   " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta"
   "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030"
-  "\005 \001(\t\",\n\031QueryMissingBlocksRequest\022\017\n\007ta"
-  "sk_id\030\001 \001(\t\"\251\001\n\032QueryMissingBlocksRespon"
-  "se\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.TaskState\022\022"
-  "\n\nblock_size\030\002 \001(\r\022\023\n\013block_count\030\003 \001(\r\022"
-  "\027\n\017committed_bytes\030\004 \001(\004\022%\n\007missing\030\005 \003("
-  "\0132\024.ferry.v1.BlockRange\"F\n\017SetStateReque"
-  "st\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.fer"
-  "ry.v1.TaskState\"0\n\020SetStateResponse\022\034\n\004t"
-  "ask\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014MergeReques"
-  "t\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMe"
-  "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas"
-  "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001"
-  "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;"
-  "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe"
-  "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023"
-  "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet"
-  "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002"
-  "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t"
-  "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001"
-  "(\010\"!\n\016GetTaskRequest\022\017\n\007task_id\030\001 \001(\t\"/\n"
-  "\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v"
-  "1.Task*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPE"
-  "CIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TA"
-  "SK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETE"
-  "D\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STA"
-  "TE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013"
-  "BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020"
-  "\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_S"
-  "TATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATU"
-  "S_COMMITTED_DIFFERENT\020\0032\216\004\n\014FerryService"
-  "\022G\n\nCreateTask\022\033.ferry.v1.CreateTaskRequ"
-  "est\032\034.ferry.v1.CreateTaskResponse\022N\n\013Upl"
-  "oadParts\022\034.ferry.v1.UploadPartsRequest\032\035"
-  ".ferry.v1.UploadPartsResponse(\0010\001\022_\n\022Que"
-  "ryMissingBlocks\022#.ferry.v1.QueryMissingB"
-  "locksRequest\032$.ferry.v1.QueryMissingBloc"
-  "ksResponse\022A\n\010SetState\022\031.ferry.v1.SetSta"
-  "teRequest\032\032.ferry.v1.SetStateResponse\0228\n"
-  "\005Merge\022\026.ferry.v1.MergeRequest\032\027.ferry.v"
-  "1.MergeResponse\022>\n\007GetTask\022\030.ferry.v1.Ge"
-  "tTaskRequest\032\031.ferry.v1.GetTaskResponse\022"
-  "G\n\nUploadFile\022\033.ferry.v1.UploadFileReque"
-  "st\032\034.ferry.v1.UploadFileResponseBh\n\020dev."
-  "ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/ap"
-  "i/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Fe"
-  "rry\\V1\352\002\tFerry::V1b\006proto3"
+  "\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007ta"
+  "sk_id\030\001 \001(\t\022 \n\030include_committed_crc32c\030"
+  "\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Query"
+  "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f"
+  "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n"
+  "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 "
+  "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan"
+  "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ"
+  "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\"/\n"
+  "\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c"
+  "\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001 \001"
+  "(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState\"0"
+  "\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
+  ".v1.Task\"/\n\014MergeRequest\022\017\n\007task_id\030\001 \001("
+  "\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMergeResponse\022\034\n\004ta"
+  "sk\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFileR"
+  "equest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001("
+  "\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132"
+  ").ferry.v1.UploadFileRequest.MetadataEnt"
+  "ry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210"
+  "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key"
+  "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022"
+  "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
+  ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ"
+  "est\022\017\n\007task_id\030\001 \001(\t\"/\n\017GetTaskResponse\022"
+  "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task*\272\001\n\tTaskSt"
+  "ate\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_"
+  "STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002"
+  "\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE"
+  "_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021T"
+  "ASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BL"
+  "OCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS"
+  "_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MI"
+  "SMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFE"
+  "RENT\020\0032\216\004\n\014FerryService\022G\n\nCreateTask\022\033."
+  "ferry.v1.CreateTaskRequest\032\034.ferry.v1.Cr"
+  "eateTaskResponse\022N\n\013UploadParts\022\034.ferry."
+  "v1.UploadPartsRequest\032\035.ferry.v1.UploadP"
+  "artsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#"
+  ".ferry.v1.QueryMissingBlocksRequest\032$.fe"
+  "rry.v1.QueryMissingBlocksResponse\022A\n\010Set"
+  "State\022\031.ferry.v1.SetStateRequest\032\032.ferry"
+  ".v1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1"
+  ".MergeRequest\032\027.ferry.v1.MergeResponse\022>"
+  "\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032\031.fe"
+  "rry.v1.GetTaskResponse\022G\n\nUploadFile\022\033.f"
+  "erry.v1.UploadFileRequest\032\034.ferry.v1.Upl"
+  "oadFileResponseBh\n\020dev.ferry.api.v1B\nFer"
+  "ryProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv"
+  "1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V"
+  "1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 2986, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 3169, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 19,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 20,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -3081,6 +3118,8 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
   QueryMissingBlocksRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.include_committed_crc32c_){}
+    , decltype(_impl_.committed_start_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -3092,6 +3131,9 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
     _this->_impl_.task_id_.Set(from._internal_task_id(), 
       _this->GetArenaForAllocation());
   }
+  ::memcpy(&_impl_.include_committed_crc32c_, &from._impl_.include_committed_crc32c_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.committed_start_) -
+    reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.QueryMissingBlocksRequest)
 }
 
@@ -3101,6 +3143,8 @@ inline void QueryMissingBlocksRequest::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.include_committed_crc32c_){false}
+    , decltype(_impl_.committed_start_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
@@ -3134,6 +3178,9 @@ void QueryMissingBlocksRequest::Clear() {
   (void) cached_has_bits;
 
   _impl_.task_id_.ClearToEmpty();
+  ::memset(&_impl_.include_committed_crc32c_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.committed_start_) -
+      reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3150,6 +3197,22 @@ const char* QueryMissingBlocksRequest::_InternalParse(const char* ptr, ::_pbi::P
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.QueryMissingBlocksRequest.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool include_committed_crc32c = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.include_committed_crc32c_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 committed_start = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.committed_start_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -3192,6 +3255,18 @@ uint8_t* QueryMissingBlocksRequest::_InternalSerialize(
         1, this->_internal_task_id(), target);
   }
 
+  // bool include_committed_crc32c = 2;
+  if (this->_internal_include_committed_crc32c() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(2, this->_internal_include_committed_crc32c(), target);
+  }
+
+  // uint32 committed_start = 3;
+  if (this->_internal_committed_start() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(3, this->_internal_committed_start(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3215,6 +3290,16 @@ size_t QueryMissingBlocksRequest::ByteSizeLong() const {
         this->_internal_task_id());
   }
 
+  // bool include_committed_crc32c = 2;
+  if (this->_internal_include_committed_crc32c() != 0) {
+    total_size += 1 + 1;
+  }
+
+  // uint32 committed_start = 3;
+  if (this->_internal_committed_start() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_committed_start());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -3235,6 +3320,12 @@ void QueryMissingBlocksRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_m
 
   if (!from._internal_task_id().empty()) {
     _this->_internal_set_task_id(from._internal_task_id());
+  }
+  if (from._internal_include_committed_crc32c() != 0) {
+    _this->_internal_set_include_committed_crc32c(from._internal_include_committed_crc32c());
+  }
+  if (from._internal_committed_start() != 0) {
+    _this->_internal_set_committed_start(from._internal_committed_start());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -3259,6 +3350,12 @@ void QueryMissingBlocksRequest::InternalSwap(QueryMissingBlocksRequest* other) {
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
   );
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.committed_start_)
+      + sizeof(QueryMissingBlocksRequest::_impl_.committed_start_)
+      - PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.include_committed_crc32c_)>(
+          reinterpret_cast<char*>(&_impl_.include_committed_crc32c_),
+          reinterpret_cast<char*>(&other->_impl_.include_committed_crc32c_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata QueryMissingBlocksRequest::GetMetadata() const {
@@ -3284,16 +3381,18 @@ QueryMissingBlocksResponse::QueryMissingBlocksResponse(const QueryMissingBlocksR
   QueryMissingBlocksResponse* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){from._impl_.missing_}
+    , decltype(_impl_.committed_){from._impl_.committed_}
     , decltype(_impl_.state_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.committed_bytes_){}
     , decltype(_impl_.block_count_){}
+    , decltype(_impl_.next_committed_index_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   ::memcpy(&_impl_.state_, &from._impl_.state_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.block_count_) -
-    reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.block_count_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.next_committed_index_) -
+    reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.QueryMissingBlocksResponse)
 }
 
@@ -3303,10 +3402,12 @@ inline void QueryMissingBlocksResponse::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){arena}
+    , decltype(_impl_.committed_){arena}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
     , decltype(_impl_.block_count_){0u}
+    , decltype(_impl_.next_committed_index_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
 }
@@ -3323,6 +3424,7 @@ QueryMissingBlocksResponse::~QueryMissingBlocksResponse() {
 inline void QueryMissingBlocksResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.missing_.~RepeatedPtrField();
+  _impl_.committed_.~RepeatedPtrField();
 }
 
 void QueryMissingBlocksResponse::SetCachedSize(int size) const {
@@ -3336,9 +3438,10 @@ void QueryMissingBlocksResponse::Clear() {
   (void) cached_has_bits;
 
   _impl_.missing_.Clear();
+  _impl_.committed_.Clear();
   ::memset(&_impl_.state_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.block_count_) -
-      reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.block_count_));
+      reinterpret_cast<char*>(&_impl_.next_committed_index_) -
+      reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3391,6 +3494,27 @@ const char* QueryMissingBlocksResponse::_InternalParse(const char* ptr, ::_pbi::
             CHK_(ptr);
             if (!ctx->DataAvailable(ptr)) break;
           } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<42>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated .ferry.v1.CommittedBlock committed = 6;
+      case 6:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 50)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_committed(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<50>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 next_committed_index = 7;
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
+          _impl_.next_committed_index_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -3456,6 +3580,20 @@ uint8_t* QueryMissingBlocksResponse::_InternalSerialize(
         InternalWriteMessage(5, repfield, repfield.GetCachedSize(), target, stream);
   }
 
+  // repeated .ferry.v1.CommittedBlock committed = 6;
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_committed_size()); i < n; i++) {
+    const auto& repfield = this->_internal_committed(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(6, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
+  // uint32 next_committed_index = 7;
+  if (this->_internal_next_committed_index() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(7, this->_internal_next_committed_index(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3475,6 +3613,13 @@ size_t QueryMissingBlocksResponse::ByteSizeLong() const {
   // repeated .ferry.v1.BlockRange missing = 5;
   total_size += 1UL * this->_internal_missing_size();
   for (const auto& msg : this->_impl_.missing_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // repeated .ferry.v1.CommittedBlock committed = 6;
+  total_size += 1UL * this->_internal_committed_size();
+  for (const auto& msg : this->_impl_.committed_) {
     total_size +=
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
   }
@@ -3500,6 +3645,11 @@ size_t QueryMissingBlocksResponse::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_block_count());
   }
 
+  // uint32 next_committed_index = 7;
+  if (this->_internal_next_committed_index() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_next_committed_index());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -3519,6 +3669,7 @@ void QueryMissingBlocksResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_
   (void) cached_has_bits;
 
   _this->_impl_.missing_.MergeFrom(from._impl_.missing_);
+  _this->_impl_.committed_.MergeFrom(from._impl_.committed_);
   if (from._internal_state() != 0) {
     _this->_internal_set_state(from._internal_state());
   }
@@ -3530,6 +3681,9 @@ void QueryMissingBlocksResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_
   }
   if (from._internal_block_count() != 0) {
     _this->_internal_set_block_count(from._internal_block_count());
+  }
+  if (from._internal_next_committed_index() != 0) {
+    _this->_internal_set_next_committed_index(from._internal_next_committed_index());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -3549,9 +3703,10 @@ void QueryMissingBlocksResponse::InternalSwap(QueryMissingBlocksResponse* other)
   using std::swap;
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.missing_.InternalSwap(&other->_impl_.missing_);
+  _impl_.committed_.InternalSwap(&other->_impl_.committed_);
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksResponse, _impl_.block_count_)
-      + sizeof(QueryMissingBlocksResponse::_impl_.block_count_)
+      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksResponse, _impl_.next_committed_index_)
+      + sizeof(QueryMissingBlocksResponse::_impl_.next_committed_index_)
       - PROTOBUF_FIELD_OFFSET(QueryMissingBlocksResponse, _impl_.state_)>(
           reinterpret_cast<char*>(&_impl_.state_),
           reinterpret_cast<char*>(&other->_impl_.state_));
@@ -3561,6 +3716,217 @@ void QueryMissingBlocksResponse::InternalSwap(QueryMissingBlocksResponse* other)
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
       file_level_metadata_ferry_2fv1_2fferry_2eproto[9]);
+}
+
+// ===================================================================
+
+class CommittedBlock::_Internal {
+ public:
+};
+
+CommittedBlock::CommittedBlock(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.CommittedBlock)
+}
+CommittedBlock::CommittedBlock(const CommittedBlock& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  CommittedBlock* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.index_){}
+    , decltype(_impl_.crc32c_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.index_, &from._impl_.index_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.crc32c_) -
+    reinterpret_cast<char*>(&_impl_.index_)) + sizeof(_impl_.crc32c_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.CommittedBlock)
+}
+
+inline void CommittedBlock::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.index_){0u}
+    , decltype(_impl_.crc32c_){0u}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+CommittedBlock::~CommittedBlock() {
+  // @@protoc_insertion_point(destructor:ferry.v1.CommittedBlock)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void CommittedBlock::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+}
+
+void CommittedBlock::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void CommittedBlock::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.CommittedBlock)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  ::memset(&_impl_.index_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.crc32c_) -
+      reinterpret_cast<char*>(&_impl_.index_)) + sizeof(_impl_.crc32c_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* CommittedBlock::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // uint32 index = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.index_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 crc32c = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.crc32c_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* CommittedBlock::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.CommittedBlock)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // uint32 index = 1;
+  if (this->_internal_index() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(1, this->_internal_index(), target);
+  }
+
+  // uint32 crc32c = 2;
+  if (this->_internal_crc32c() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(2, this->_internal_crc32c(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.CommittedBlock)
+  return target;
+}
+
+size_t CommittedBlock::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.CommittedBlock)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // uint32 index = 1;
+  if (this->_internal_index() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_index());
+  }
+
+  // uint32 crc32c = 2;
+  if (this->_internal_crc32c() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_crc32c());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData CommittedBlock::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    CommittedBlock::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*CommittedBlock::GetClassData() const { return &_class_data_; }
+
+
+void CommittedBlock::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<CommittedBlock*>(&to_msg);
+  auto& from = static_cast<const CommittedBlock&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.CommittedBlock)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_index() != 0) {
+    _this->_internal_set_index(from._internal_index());
+  }
+  if (from._internal_crc32c() != 0) {
+    _this->_internal_set_crc32c(from._internal_crc32c());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void CommittedBlock::CopyFrom(const CommittedBlock& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.CommittedBlock)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool CommittedBlock::IsInitialized() const {
+  return true;
+}
+
+void CommittedBlock::InternalSwap(CommittedBlock* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(CommittedBlock, _impl_.crc32c_)
+      + sizeof(CommittedBlock::_impl_.crc32c_)
+      - PROTOBUF_FIELD_OFFSET(CommittedBlock, _impl_.index_)>(
+          reinterpret_cast<char*>(&_impl_.index_),
+          reinterpret_cast<char*>(&other->_impl_.index_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata CommittedBlock::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[10]);
 }
 
 // ===================================================================
@@ -3793,7 +4159,7 @@ void SetStateRequest::InternalSwap(SetStateRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SetStateRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[10]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[11]);
 }
 
 // ===================================================================
@@ -3986,7 +4352,7 @@ void SetStateResponse::InternalSwap(SetStateResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata SetStateResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[11]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[12]);
 }
 
 // ===================================================================
@@ -4239,7 +4605,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata MergeRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[12]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[13]);
 }
 
 // ===================================================================
@@ -4432,7 +4798,7 @@ void MergeResponse::InternalSwap(MergeResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata MergeResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[13]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[14]);
 }
 
 // ===================================================================
@@ -4446,7 +4812,7 @@ void UploadFileRequest_MetadataEntry_DoNotUse::MergeFrom(const UploadFileRequest
 ::PROTOBUF_NAMESPACE_ID::Metadata UploadFileRequest_MetadataEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[14]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[15]);
 }
 
 // ===================================================================
@@ -4933,7 +5299,7 @@ void UploadFileRequest::InternalSwap(UploadFileRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata UploadFileRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[15]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[16]);
 }
 
 // ===================================================================
@@ -5157,7 +5523,7 @@ void UploadFileResponse::InternalSwap(UploadFileResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata UploadFileResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[16]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[17]);
 }
 
 // ===================================================================
@@ -5360,7 +5726,7 @@ void GetTaskRequest::InternalSwap(GetTaskRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[17]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[18]);
 }
 
 // ===================================================================
@@ -5553,7 +5919,7 @@ void GetTaskResponse::InternalSwap(GetTaskResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[18]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[19]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -5599,6 +5965,10 @@ Arena::CreateMaybeMessage< ::ferry::v1::QueryMissingBlocksRequest >(Arena* arena
 template<> PROTOBUF_NOINLINE ::ferry::v1::QueryMissingBlocksResponse*
 Arena::CreateMaybeMessage< ::ferry::v1::QueryMissingBlocksResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::QueryMissingBlocksResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::CommittedBlock*
+Arena::CreateMaybeMessage< ::ferry::v1::CommittedBlock >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::CommittedBlock >(arena);
 }
 template<> PROTOBUF_NOINLINE ::ferry::v1::SetStateRequest*
 Arena::CreateMaybeMessage< ::ferry::v1::SetStateRequest >(Arena* arena) {

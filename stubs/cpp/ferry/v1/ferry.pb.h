@@ -54,6 +54,9 @@ namespace v1 {
 class BlockRange;
 struct BlockRangeDefaultTypeInternal;
 extern BlockRangeDefaultTypeInternal _BlockRange_default_instance_;
+class CommittedBlock;
+struct CommittedBlockDefaultTypeInternal;
+extern CommittedBlockDefaultTypeInternal _CommittedBlock_default_instance_;
 class CreateTaskRequest;
 struct CreateTaskRequestDefaultTypeInternal;
 extern CreateTaskRequestDefaultTypeInternal _CreateTaskRequest_default_instance_;
@@ -112,6 +115,7 @@ extern UploadPartsResponseDefaultTypeInternal _UploadPartsResponse_default_insta
 }  // namespace ferry
 PROTOBUF_NAMESPACE_OPEN
 template<> ::ferry::v1::BlockRange* Arena::CreateMaybeMessage<::ferry::v1::BlockRange>(Arena*);
+template<> ::ferry::v1::CommittedBlock* Arena::CreateMaybeMessage<::ferry::v1::CommittedBlock>(Arena*);
 template<> ::ferry::v1::CreateTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskRequest>(Arena*);
 template<> ::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse>(Arena*);
 template<> ::ferry::v1::CreateTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskResponse>(Arena*);
@@ -1720,6 +1724,8 @@ class QueryMissingBlocksRequest final :
 
   enum : int {
     kTaskIdFieldNumber = 1,
+    kIncludeCommittedCrc32CFieldNumber = 2,
+    kCommittedStartFieldNumber = 3,
   };
   // string task_id = 1;
   void clear_task_id();
@@ -1735,6 +1741,24 @@ class QueryMissingBlocksRequest final :
   std::string* _internal_mutable_task_id();
   public:
 
+  // bool include_committed_crc32c = 2;
+  void clear_include_committed_crc32c();
+  bool include_committed_crc32c() const;
+  void set_include_committed_crc32c(bool value);
+  private:
+  bool _internal_include_committed_crc32c() const;
+  void _internal_set_include_committed_crc32c(bool value);
+  public:
+
+  // uint32 committed_start = 3;
+  void clear_committed_start();
+  uint32_t committed_start() const;
+  void set_committed_start(uint32_t value);
+  private:
+  uint32_t _internal_committed_start() const;
+  void _internal_set_committed_start(uint32_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.QueryMissingBlocksRequest)
  private:
   class _Internal;
@@ -1744,6 +1768,8 @@ class QueryMissingBlocksRequest final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    bool include_committed_crc32c_;
+    uint32_t committed_start_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -1873,10 +1899,12 @@ class QueryMissingBlocksResponse final :
 
   enum : int {
     kMissingFieldNumber = 5,
+    kCommittedFieldNumber = 6,
     kStateFieldNumber = 1,
     kBlockSizeFieldNumber = 2,
     kCommittedBytesFieldNumber = 4,
     kBlockCountFieldNumber = 3,
+    kNextCommittedIndexFieldNumber = 7,
   };
   // repeated .ferry.v1.BlockRange missing = 5;
   int missing_size() const;
@@ -1895,6 +1923,24 @@ class QueryMissingBlocksResponse final :
   ::ferry::v1::BlockRange* add_missing();
   const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::BlockRange >&
       missing() const;
+
+  // repeated .ferry.v1.CommittedBlock committed = 6;
+  int committed_size() const;
+  private:
+  int _internal_committed_size() const;
+  public:
+  void clear_committed();
+  ::ferry::v1::CommittedBlock* mutable_committed(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock >*
+      mutable_committed();
+  private:
+  const ::ferry::v1::CommittedBlock& _internal_committed(int index) const;
+  ::ferry::v1::CommittedBlock* _internal_add_committed();
+  public:
+  const ::ferry::v1::CommittedBlock& committed(int index) const;
+  ::ferry::v1::CommittedBlock* add_committed();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock >&
+      committed() const;
 
   // .ferry.v1.TaskState state = 1;
   void clear_state();
@@ -1932,6 +1978,15 @@ class QueryMissingBlocksResponse final :
   void _internal_set_block_count(uint32_t value);
   public:
 
+  // uint32 next_committed_index = 7;
+  void clear_next_committed_index();
+  uint32_t next_committed_index() const;
+  void set_next_committed_index(uint32_t value);
+  private:
+  uint32_t _internal_next_committed_index() const;
+  void _internal_set_next_committed_index(uint32_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.QueryMissingBlocksResponse)
  private:
   class _Internal;
@@ -1941,10 +1996,171 @@ class QueryMissingBlocksResponse final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::BlockRange > missing_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock > committed_;
     int state_;
     uint32_t block_size_;
     uint64_t committed_bytes_;
     uint32_t block_count_;
+    uint32_t next_committed_index_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class CommittedBlock final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.CommittedBlock) */ {
+ public:
+  inline CommittedBlock() : CommittedBlock(nullptr) {}
+  ~CommittedBlock() override;
+  explicit PROTOBUF_CONSTEXPR CommittedBlock(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  CommittedBlock(const CommittedBlock& from);
+  CommittedBlock(CommittedBlock&& from) noexcept
+    : CommittedBlock() {
+    *this = ::std::move(from);
+  }
+
+  inline CommittedBlock& operator=(const CommittedBlock& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline CommittedBlock& operator=(CommittedBlock&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const CommittedBlock& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const CommittedBlock* internal_default_instance() {
+    return reinterpret_cast<const CommittedBlock*>(
+               &_CommittedBlock_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    10;
+
+  friend void swap(CommittedBlock& a, CommittedBlock& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(CommittedBlock* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(CommittedBlock* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  CommittedBlock* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<CommittedBlock>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const CommittedBlock& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const CommittedBlock& from) {
+    CommittedBlock::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(CommittedBlock* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.CommittedBlock";
+  }
+  protected:
+  explicit CommittedBlock(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kIndexFieldNumber = 1,
+    kCrc32CFieldNumber = 2,
+  };
+  // uint32 index = 1;
+  void clear_index();
+  uint32_t index() const;
+  void set_index(uint32_t value);
+  private:
+  uint32_t _internal_index() const;
+  void _internal_set_index(uint32_t value);
+  public:
+
+  // uint32 crc32c = 2;
+  void clear_crc32c();
+  uint32_t crc32c() const;
+  void set_crc32c(uint32_t value);
+  private:
+  uint32_t _internal_crc32c() const;
+  void _internal_set_crc32c(uint32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.CommittedBlock)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    uint32_t index_;
+    uint32_t crc32c_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -2000,7 +2216,7 @@ class SetStateRequest final :
                &_SetStateRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    10;
+    11;
 
   friend void swap(SetStateRequest& a, SetStateRequest& b) {
     a.Swap(&b);
@@ -2164,7 +2380,7 @@ class SetStateResponse final :
                &_SetStateResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    11;
+    12;
 
   friend void swap(SetStateResponse& a, SetStateResponse& b) {
     a.Swap(&b);
@@ -2321,7 +2537,7 @@ class MergeRequest final :
                &_MergeRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    12;
+    13;
 
   friend void swap(MergeRequest& a, MergeRequest& b) {
     a.Swap(&b);
@@ -2490,7 +2706,7 @@ class MergeResponse final :
                &_MergeResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    13;
+    14;
 
   friend void swap(MergeResponse& a, MergeResponse& b) {
     a.Swap(&b);
@@ -2675,7 +2891,7 @@ class UploadFileRequest final :
                &_UploadFileRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    15;
+    16;
 
   friend void swap(UploadFileRequest& a, UploadFileRequest& b) {
     a.Swap(&b);
@@ -2929,7 +3145,7 @@ class UploadFileResponse final :
                &_UploadFileResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    16;
+    17;
 
   friend void swap(UploadFileResponse& a, UploadFileResponse& b) {
     a.Swap(&b);
@@ -3097,7 +3313,7 @@ class GetTaskRequest final :
                &_GetTaskRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    17;
+    18;
 
   friend void swap(GetTaskRequest& a, GetTaskRequest& b) {
     a.Swap(&b);
@@ -3250,7 +3466,7 @@ class GetTaskResponse final :
                &_GetTaskResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    18;
+    19;
 
   friend void swap(GetTaskResponse& a, GetTaskResponse& b) {
     a.Swap(&b);
@@ -4817,6 +5033,46 @@ inline void QueryMissingBlocksRequest::set_allocated_task_id(std::string* task_i
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.QueryMissingBlocksRequest.task_id)
 }
 
+// bool include_committed_crc32c = 2;
+inline void QueryMissingBlocksRequest::clear_include_committed_crc32c() {
+  _impl_.include_committed_crc32c_ = false;
+}
+inline bool QueryMissingBlocksRequest::_internal_include_committed_crc32c() const {
+  return _impl_.include_committed_crc32c_;
+}
+inline bool QueryMissingBlocksRequest::include_committed_crc32c() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksRequest.include_committed_crc32c)
+  return _internal_include_committed_crc32c();
+}
+inline void QueryMissingBlocksRequest::_internal_set_include_committed_crc32c(bool value) {
+  
+  _impl_.include_committed_crc32c_ = value;
+}
+inline void QueryMissingBlocksRequest::set_include_committed_crc32c(bool value) {
+  _internal_set_include_committed_crc32c(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksRequest.include_committed_crc32c)
+}
+
+// uint32 committed_start = 3;
+inline void QueryMissingBlocksRequest::clear_committed_start() {
+  _impl_.committed_start_ = 0u;
+}
+inline uint32_t QueryMissingBlocksRequest::_internal_committed_start() const {
+  return _impl_.committed_start_;
+}
+inline uint32_t QueryMissingBlocksRequest::committed_start() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksRequest.committed_start)
+  return _internal_committed_start();
+}
+inline void QueryMissingBlocksRequest::_internal_set_committed_start(uint32_t value) {
+  
+  _impl_.committed_start_ = value;
+}
+inline void QueryMissingBlocksRequest::set_committed_start(uint32_t value) {
+  _internal_set_committed_start(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksRequest.committed_start)
+}
+
 // -------------------------------------------------------------------
 
 // QueryMissingBlocksResponse
@@ -4939,6 +5195,110 @@ inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::BlockRange 
 QueryMissingBlocksResponse::missing() const {
   // @@protoc_insertion_point(field_list:ferry.v1.QueryMissingBlocksResponse.missing)
   return _impl_.missing_;
+}
+
+// repeated .ferry.v1.CommittedBlock committed = 6;
+inline int QueryMissingBlocksResponse::_internal_committed_size() const {
+  return _impl_.committed_.size();
+}
+inline int QueryMissingBlocksResponse::committed_size() const {
+  return _internal_committed_size();
+}
+inline void QueryMissingBlocksResponse::clear_committed() {
+  _impl_.committed_.Clear();
+}
+inline ::ferry::v1::CommittedBlock* QueryMissingBlocksResponse::mutable_committed(int index) {
+  // @@protoc_insertion_point(field_mutable:ferry.v1.QueryMissingBlocksResponse.committed)
+  return _impl_.committed_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock >*
+QueryMissingBlocksResponse::mutable_committed() {
+  // @@protoc_insertion_point(field_mutable_list:ferry.v1.QueryMissingBlocksResponse.committed)
+  return &_impl_.committed_;
+}
+inline const ::ferry::v1::CommittedBlock& QueryMissingBlocksResponse::_internal_committed(int index) const {
+  return _impl_.committed_.Get(index);
+}
+inline const ::ferry::v1::CommittedBlock& QueryMissingBlocksResponse::committed(int index) const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksResponse.committed)
+  return _internal_committed(index);
+}
+inline ::ferry::v1::CommittedBlock* QueryMissingBlocksResponse::_internal_add_committed() {
+  return _impl_.committed_.Add();
+}
+inline ::ferry::v1::CommittedBlock* QueryMissingBlocksResponse::add_committed() {
+  ::ferry::v1::CommittedBlock* _add = _internal_add_committed();
+  // @@protoc_insertion_point(field_add:ferry.v1.QueryMissingBlocksResponse.committed)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock >&
+QueryMissingBlocksResponse::committed() const {
+  // @@protoc_insertion_point(field_list:ferry.v1.QueryMissingBlocksResponse.committed)
+  return _impl_.committed_;
+}
+
+// uint32 next_committed_index = 7;
+inline void QueryMissingBlocksResponse::clear_next_committed_index() {
+  _impl_.next_committed_index_ = 0u;
+}
+inline uint32_t QueryMissingBlocksResponse::_internal_next_committed_index() const {
+  return _impl_.next_committed_index_;
+}
+inline uint32_t QueryMissingBlocksResponse::next_committed_index() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksResponse.next_committed_index)
+  return _internal_next_committed_index();
+}
+inline void QueryMissingBlocksResponse::_internal_set_next_committed_index(uint32_t value) {
+  
+  _impl_.next_committed_index_ = value;
+}
+inline void QueryMissingBlocksResponse::set_next_committed_index(uint32_t value) {
+  _internal_set_next_committed_index(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksResponse.next_committed_index)
+}
+
+// -------------------------------------------------------------------
+
+// CommittedBlock
+
+// uint32 index = 1;
+inline void CommittedBlock::clear_index() {
+  _impl_.index_ = 0u;
+}
+inline uint32_t CommittedBlock::_internal_index() const {
+  return _impl_.index_;
+}
+inline uint32_t CommittedBlock::index() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CommittedBlock.index)
+  return _internal_index();
+}
+inline void CommittedBlock::_internal_set_index(uint32_t value) {
+  
+  _impl_.index_ = value;
+}
+inline void CommittedBlock::set_index(uint32_t value) {
+  _internal_set_index(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CommittedBlock.index)
+}
+
+// uint32 crc32c = 2;
+inline void CommittedBlock::clear_crc32c() {
+  _impl_.crc32c_ = 0u;
+}
+inline uint32_t CommittedBlock::_internal_crc32c() const {
+  return _impl_.crc32c_;
+}
+inline uint32_t CommittedBlock::crc32c() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CommittedBlock.crc32c)
+  return _internal_crc32c();
+}
+inline void CommittedBlock::_internal_set_crc32c(uint32_t value) {
+  
+  _impl_.crc32c_ = value;
+}
+inline void CommittedBlock::set_crc32c(uint32_t value) {
+  _internal_set_crc32c(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CommittedBlock.crc32c)
 }
 
 // -------------------------------------------------------------------
@@ -5855,6 +6215,8 @@ inline void GetTaskResponse::set_allocated_task(::ferry::v1::Task* task) {
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

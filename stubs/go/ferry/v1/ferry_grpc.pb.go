@@ -84,7 +84,9 @@ type FerryServiceClient interface {
 	//     larger than the transport limit (2 MiB).
 	UploadParts(ctx context.Context, opts ...grpc.CallOption) (FerryService_UploadPartsClient, error)
 	// Reports which blocks the server still lacks, as half-open ranges. For a
-	// task that stays UPLOADING or PAUSED the missing set only shrinks.
+	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
+	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -329,7 +331,9 @@ type FerryServiceServer interface {
 	//     larger than the transport limit (2 MiB).
 	UploadParts(FerryService_UploadPartsServer) error
 	// Reports which blocks the server still lacks, as half-open ranges. For a
-	// task that stays UPLOADING or PAUSED the missing set only shrinks.
+	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
+	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

@@ -219,6 +219,18 @@ export interface UploadPartsResponse {
 export interface QueryMissingBlocksRequest {
     /** The task to ask about. */
     taskId: string;
+    /**
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     */
+    includeCommittedCrc32c: boolean;
+    /**
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     */
+    committedStart: number;
 }
 /** Response for QueryMissingBlocks. */
 export interface QueryMissingBlocksResponse {
@@ -232,6 +244,23 @@ export interface QueryMissingBlocksResponse {
     committedBytes: bigint;
     /** Blocks not yet committed, as sorted, disjoint half-open ranges. */
     missing: BlockRange[];
+    /**
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     */
+    committed: CommittedBlock[];
+    /**
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     */
+    nextCommittedIndex: number;
+}
+/** A committed block and the CRC32C (Castagnoli) of its bytes. */
+export interface CommittedBlock {
+    /** The block's index. */
+    index: number;
+    /** CRC32C of the block's bytes, as verified when it was committed. */
+    crc32c: number;
 }
 /** Request for SetState. */
 export interface SetStateRequest {
@@ -324,6 +353,7 @@ export declare const UploadPartsRequest: MessageFns<UploadPartsRequest>;
 export declare const UploadPartsResponse: MessageFns<UploadPartsResponse>;
 export declare const QueryMissingBlocksRequest: MessageFns<QueryMissingBlocksRequest>;
 export declare const QueryMissingBlocksResponse: MessageFns<QueryMissingBlocksResponse>;
+export declare const CommittedBlock: MessageFns<CommittedBlock>;
 export declare const SetStateRequest: MessageFns<SetStateRequest>;
 export declare const SetStateResponse: MessageFns<SetStateResponse>;
 export declare const MergeRequest: MessageFns<MergeRequest>;
@@ -424,7 +454,9 @@ export declare const FerryServiceService: {
     };
     /**
      * Reports which blocks the server still lacks, as half-open ranges. For a
-     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+     * with include_committed_crc32c, it also lists committed blocks' CRC32C,
+     * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -626,7 +658,9 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
     uploadParts: handleBidiStreamingCall<UploadPartsRequest, UploadPartsResponse>;
     /**
      * Reports which blocks the server still lacks, as half-open ranges. For a
-     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+     * with include_committed_crc32c, it also lists committed blocks' CRC32C,
+     * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -792,7 +826,9 @@ export interface FerryServiceClient extends Client {
     uploadParts(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
     /**
      * Reports which blocks the server still lacks, as half-open ranges. For a
-     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+     * with include_committed_crc32c, it also lists committed blocks' CRC32C,
+     * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

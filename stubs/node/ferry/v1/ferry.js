@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.GetTaskResponse = exports.GetTaskRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.GetTaskResponse = exports.GetTaskRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -1319,12 +1319,18 @@ exports.UploadPartsResponse = {
     },
 };
 function createBaseQueryMissingBlocksRequest() {
-    return { taskId: "" };
+    return { taskId: "", includeCommittedCrc32c: false, committedStart: 0 };
 }
 exports.QueryMissingBlocksRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
         if (message.taskId !== "") {
             writer.uint32(10).string(message.taskId);
+        }
+        if (message.includeCommittedCrc32c !== false) {
+            writer.uint32(16).bool(message.includeCommittedCrc32c);
+        }
+        if (message.committedStart !== 0) {
+            writer.uint32(24).uint32(message.committedStart);
         }
         return writer;
     },
@@ -1348,6 +1354,20 @@ exports.QueryMissingBlocksRequest = {
                         message.taskId = reader.string();
                         continue;
                     }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.includeCommittedCrc32c = reader.bool();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.committedStart = reader.uint32();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1367,12 +1387,28 @@ exports.QueryMissingBlocksRequest = {
                 : isSet(object.task_id)
                     ? globalThis.String(object.task_id)
                     : "",
+            includeCommittedCrc32c: isSet(object.includeCommittedCrc32c)
+                ? globalThis.Boolean(object.includeCommittedCrc32c)
+                : isSet(object.include_committed_crc32c)
+                    ? globalThis.Boolean(object.include_committed_crc32c)
+                    : false,
+            committedStart: isSet(object.committedStart)
+                ? globalThis.Number(object.committedStart)
+                : isSet(object.committed_start)
+                    ? globalThis.Number(object.committed_start)
+                    : 0,
         };
     },
     toJSON(message) {
         const obj = {};
         if (message.taskId !== "") {
             obj.taskId = message.taskId;
+        }
+        if (message.includeCommittedCrc32c !== false) {
+            obj.includeCommittedCrc32c = message.includeCommittedCrc32c;
+        }
+        if (message.committedStart !== 0) {
+            obj.committedStart = Math.round(message.committedStart);
         }
         return obj;
     },
@@ -1382,11 +1418,21 @@ exports.QueryMissingBlocksRequest = {
     fromPartial(object) {
         const message = createBaseQueryMissingBlocksRequest();
         message.taskId = object.taskId ?? "";
+        message.includeCommittedCrc32c = object.includeCommittedCrc32c ?? false;
+        message.committedStart = object.committedStart ?? 0;
         return message;
     },
 };
 function createBaseQueryMissingBlocksResponse() {
-    return { state: 0, blockSize: 0, blockCount: 0, committedBytes: 0n, missing: [] };
+    return {
+        state: 0,
+        blockSize: 0,
+        blockCount: 0,
+        committedBytes: 0n,
+        missing: [],
+        committed: [],
+        nextCommittedIndex: 0,
+    };
 }
 exports.QueryMissingBlocksResponse = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1407,6 +1453,12 @@ exports.QueryMissingBlocksResponse = {
         }
         for (const v of message.missing) {
             exports.BlockRange.encode(v, writer.uint32(42).fork()).join();
+        }
+        for (const v of message.committed) {
+            exports.CommittedBlock.encode(v, writer.uint32(50).fork()).join();
+        }
+        if (message.nextCommittedIndex !== 0) {
+            writer.uint32(56).uint32(message.nextCommittedIndex);
         }
         return writer;
     },
@@ -1458,6 +1510,20 @@ exports.QueryMissingBlocksResponse = {
                         message.missing.push(exports.BlockRange.decode(reader, reader.uint32()));
                         continue;
                     }
+                    case 6: {
+                        if (tag !== 50) {
+                            break;
+                        }
+                        message.committed.push(exports.CommittedBlock.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                    case 7: {
+                        if (tag !== 56) {
+                            break;
+                        }
+                        message.nextCommittedIndex = reader.uint32();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1491,6 +1557,14 @@ exports.QueryMissingBlocksResponse = {
             missing: globalThis.Array.isArray(object?.missing)
                 ? object.missing.map((e) => exports.BlockRange.fromJSON(e))
                 : [],
+            committed: globalThis.Array.isArray(object?.committed)
+                ? object.committed.map((e) => exports.CommittedBlock.fromJSON(e))
+                : [],
+            nextCommittedIndex: isSet(object.nextCommittedIndex)
+                ? globalThis.Number(object.nextCommittedIndex)
+                : isSet(object.next_committed_index)
+                    ? globalThis.Number(object.next_committed_index)
+                    : 0,
         };
     },
     toJSON(message) {
@@ -1510,6 +1584,12 @@ exports.QueryMissingBlocksResponse = {
         if (message.missing?.length) {
             obj.missing = message.missing.map((e) => exports.BlockRange.toJSON(e));
         }
+        if (message.committed?.length) {
+            obj.committed = message.committed.map((e) => exports.CommittedBlock.toJSON(e));
+        }
+        if (message.nextCommittedIndex !== 0) {
+            obj.nextCommittedIndex = Math.round(message.nextCommittedIndex);
+        }
         return obj;
     },
     create(base) {
@@ -1524,6 +1604,86 @@ exports.QueryMissingBlocksResponse = {
             ? BigInt(object.committedBytes)
             : 0n;
         message.missing = object.missing?.map((e) => exports.BlockRange.fromPartial(e)) || [];
+        message.committed = object.committed?.map((e) => exports.CommittedBlock.fromPartial(e)) || [];
+        message.nextCommittedIndex = object.nextCommittedIndex ?? 0;
+        return message;
+    },
+};
+function createBaseCommittedBlock() {
+    return { index: 0, crc32c: 0 };
+}
+exports.CommittedBlock = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.index !== 0) {
+            writer.uint32(8).uint32(message.index);
+        }
+        if (message.crc32c !== 0) {
+            writer.uint32(16).uint32(message.crc32c);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseCommittedBlock();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 8) {
+                            break;
+                        }
+                        message.index = reader.uint32();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.crc32c = reader.uint32();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+            crc32c: isSet(object.crc32c) ? globalThis.Number(object.crc32c) : 0,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.index !== 0) {
+            obj.index = Math.round(message.index);
+        }
+        if (message.crc32c !== 0) {
+            obj.crc32c = Math.round(message.crc32c);
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.CommittedBlock.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseCommittedBlock();
+        message.index = object.index ?? 0;
+        message.crc32c = object.crc32c ?? 0;
         return message;
     },
 };
@@ -2379,7 +2539,9 @@ exports.FerryServiceService = {
     },
     /**
      * Reports which blocks the server still lacks, as half-open ranges. For a
-     * task that stays UPLOADING or PAUSED the missing set only shrinks.
+     * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+     * with include_committed_crc32c, it also lists committed blocks' CRC32C,
+     * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

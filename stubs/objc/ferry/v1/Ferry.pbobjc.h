@@ -28,6 +28,7 @@
 CF_EXTERN_C_BEGIN
 
 @class FRYBlockRange;
+@class FRYCommittedBlock;
 @class FRYTask;
 
 NS_ASSUME_NONNULL_BEGIN
@@ -416,6 +417,8 @@ void SetFRYUploadPartsResponse_Status_RawValue(FRYUploadPartsResponse *message, 
 
 typedef GPB_ENUM(FRYQueryMissingBlocksRequest_FieldNumber) {
   FRYQueryMissingBlocksRequest_FieldNumber_TaskId = 1,
+  FRYQueryMissingBlocksRequest_FieldNumber_IncludeCommittedCrc32C = 2,
+  FRYQueryMissingBlocksRequest_FieldNumber_CommittedStart = 3,
 };
 
 /**
@@ -425,6 +428,20 @@ GPB_FINAL @interface FRYQueryMissingBlocksRequest : GPBMessage
 
 /** The task to ask about. */
 @property(nonatomic, readwrite, copy, null_resettable) NSString *taskId;
+
+/**
+ * Also list committed blocks with their CRC32C (in `committed`), so that a
+ * client that lost track of a task can check them against its local file
+ * before resuming it. Off by default: the list is only built when asked.
+ **/
+@property(nonatomic, readwrite) BOOL includeCommittedCrc32C;
+
+/**
+ * With include_committed_crc32c: list committed blocks from this block
+ * index on (0: from the first). The answer holds at most 4096 of them; ask
+ * again from `next_committed_index` for the rest.
+ **/
+@property(nonatomic, readwrite) uint32_t committedStart;
 
 @end
 
@@ -436,6 +453,8 @@ typedef GPB_ENUM(FRYQueryMissingBlocksResponse_FieldNumber) {
   FRYQueryMissingBlocksResponse_FieldNumber_BlockCount = 3,
   FRYQueryMissingBlocksResponse_FieldNumber_CommittedBytes = 4,
   FRYQueryMissingBlocksResponse_FieldNumber_MissingArray = 5,
+  FRYQueryMissingBlocksResponse_FieldNumber_CommittedArray = 6,
+  FRYQueryMissingBlocksResponse_FieldNumber_NextCommittedIndex = 7,
 };
 
 /**
@@ -460,6 +479,20 @@ GPB_FINAL @interface FRYQueryMissingBlocksResponse : GPBMessage
 /** The number of items in @c missingArray without causing the array to be created. */
 @property(nonatomic, readonly) NSUInteger missingArray_Count;
 
+/**
+ * With include_committed_crc32c: committed blocks from committed_start on,
+ * in index order, at most 4096 of them. Empty otherwise.
+ **/
+@property(nonatomic, readwrite, strong, null_resettable) NSMutableArray<FRYCommittedBlock*> *committedArray;
+/** The number of items in @c committedArray without causing the array to be created. */
+@property(nonatomic, readonly) NSUInteger committedArray_Count;
+
+/**
+ * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+ * the committed_start to ask from for the next page. 0: nothing more.
+ **/
+@property(nonatomic, readwrite) uint32_t nextCommittedIndex;
+
 @end
 
 /**
@@ -473,6 +506,26 @@ int32_t FRYQueryMissingBlocksResponse_State_RawValue(FRYQueryMissingBlocksRespon
  * was generated.
  **/
 void SetFRYQueryMissingBlocksResponse_State_RawValue(FRYQueryMissingBlocksResponse *message, int32_t value);
+
+#pragma mark - FRYCommittedBlock
+
+typedef GPB_ENUM(FRYCommittedBlock_FieldNumber) {
+  FRYCommittedBlock_FieldNumber_Index = 1,
+  FRYCommittedBlock_FieldNumber_Crc32C = 2,
+};
+
+/**
+ * A committed block and the CRC32C (Castagnoli) of its bytes.
+ **/
+GPB_FINAL @interface FRYCommittedBlock : GPBMessage
+
+/** The block's index. */
+@property(nonatomic, readwrite) uint32_t index;
+
+/** CRC32C of the block's bytes, as verified when it was committed. */
+@property(nonatomic, readwrite) uint32_t crc32C;
+
+@end
 
 #pragma mark - FRYSetStateRequest
 

@@ -27,6 +27,7 @@
 // static values in struct initializers.
 // We don't use [Foo class] because it is not a static value.
 GPBObjCClassDeclaration(FRYBlockRange);
+GPBObjCClassDeclaration(FRYCommittedBlock);
 GPBObjCClassDeclaration(FRYCreateTaskRequest);
 GPBObjCClassDeclaration(FRYTask);
 GPBObjCClassDeclaration(FRYUploadFileRequest);
@@ -781,9 +782,12 @@ void SetFRYUploadPartsResponse_Status_RawValue(FRYUploadPartsResponse *message, 
 @implementation FRYQueryMissingBlocksRequest
 
 @dynamic taskId;
+@dynamic includeCommittedCrc32C;
+@dynamic committedStart;
 
 typedef struct FRYQueryMissingBlocksRequest__storage_ {
   uint32_t _has_storage_[1];
+  uint32_t committedStart;
   NSString *taskId;
 } FRYQueryMissingBlocksRequest__storage_;
 
@@ -802,6 +806,24 @@ typedef struct FRYQueryMissingBlocksRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeString,
       },
+      {
+        .name = "includeCommittedCrc32C",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksRequest_FieldNumber_IncludeCommittedCrc32C,
+        .hasIndex = 1,
+        .offset = 2,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "committedStart",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksRequest_FieldNumber_CommittedStart,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksRequest__storage_, committedStart),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYQueryMissingBlocksRequest class]
@@ -811,6 +833,11 @@ typedef struct FRYQueryMissingBlocksRequest__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYQueryMissingBlocksRequest__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\002\007\251\245!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG
@@ -830,13 +857,17 @@ typedef struct FRYQueryMissingBlocksRequest__storage_ {
 @dynamic blockCount;
 @dynamic committedBytes;
 @dynamic missingArray, missingArray_Count;
+@dynamic committedArray, committedArray_Count;
+@dynamic nextCommittedIndex;
 
 typedef struct FRYQueryMissingBlocksResponse__storage_ {
   uint32_t _has_storage_[1];
   FRYTaskState state;
   uint32_t blockSize;
   uint32_t blockCount;
+  uint32_t nextCommittedIndex;
   NSMutableArray *missingArray;
+  NSMutableArray *committedArray;
   uint64_t committedBytes;
 } FRYQueryMissingBlocksResponse__storage_;
 
@@ -891,6 +922,24 @@ typedef struct FRYQueryMissingBlocksResponse__storage_ {
         .flags = GPBFieldRepeated,
         .dataType = GPBDataTypeMessage,
       },
+      {
+        .name = "committedArray",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYCommittedBlock),
+        .number = FRYQueryMissingBlocksResponse_FieldNumber_CommittedArray,
+        .hasIndex = GPBNoHasBit,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksResponse__storage_, committedArray),
+        .flags = GPBFieldRepeated,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "nextCommittedIndex",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksResponse_FieldNumber_NextCommittedIndex,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksResponse__storage_, nextCommittedIndex),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYQueryMissingBlocksResponse class]
@@ -921,6 +970,67 @@ void SetFRYQueryMissingBlocksResponse_State_RawValue(FRYQueryMissingBlocksRespon
   GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYQueryMissingBlocksResponse_FieldNumber_State];
   GPBSetMessageRawEnumField(message, field, value);
 }
+
+#pragma mark - FRYCommittedBlock
+
+@implementation FRYCommittedBlock
+
+@dynamic index;
+@dynamic crc32C;
+
+typedef struct FRYCommittedBlock__storage_ {
+  uint32_t _has_storage_[1];
+  uint32_t index;
+  uint32_t crc32C;
+} FRYCommittedBlock__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "index",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCommittedBlock_FieldNumber_Index,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYCommittedBlock__storage_, index),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
+      {
+        .name = "crc32C",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCommittedBlock_FieldNumber_Crc32C,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYCommittedBlock__storage_, crc32C),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYCommittedBlock class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYCommittedBlock__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\002\005!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
 
 #pragma mark - FRYSetStateRequest
 

@@ -21,6 +21,22 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>string task_id = 1;</code>
      */
     protected $task_id = '';
+    /**
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     *
+     * Generated from protobuf field <code>bool include_committed_crc32c = 2;</code>
+     */
+    protected $include_committed_crc32c = false;
+    /**
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     *
+     * Generated from protobuf field <code>uint32 committed_start = 3;</code>
+     */
+    protected $committed_start = 0;
 
     /**
      * Constructor.
@@ -30,6 +46,14 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
      *
      *     @type string $task_id
      *           The task to ask about.
+     *     @type bool $include_committed_crc32c
+     *           Also list committed blocks with their CRC32C (in `committed`), so that a
+     *           client that lost track of a task can check them against its local file
+     *           before resuming it. Off by default: the list is only built when asked.
+     *     @type int $committed_start
+     *           With include_committed_crc32c: list committed blocks from this block
+     *           index on (0: from the first). The answer holds at most 4096 of them; ask
+     *           again from `next_committed_index` for the rest.
      * }
      */
     public function __construct($data = NULL) {
@@ -59,6 +83,66 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkString($var, True);
         $this->task_id = $var;
+
+        return $this;
+    }
+
+    /**
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     *
+     * Generated from protobuf field <code>bool include_committed_crc32c = 2;</code>
+     * @return bool
+     */
+    public function getIncludeCommittedCrc32C()
+    {
+        return $this->include_committed_crc32c;
+    }
+
+    /**
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     *
+     * Generated from protobuf field <code>bool include_committed_crc32c = 2;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setIncludeCommittedCrc32C($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->include_committed_crc32c = $var;
+
+        return $this;
+    }
+
+    /**
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     *
+     * Generated from protobuf field <code>uint32 committed_start = 3;</code>
+     * @return int
+     */
+    public function getCommittedStart()
+    {
+        return $this->committed_start;
+    }
+
+    /**
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     *
+     * Generated from protobuf field <code>uint32 committed_start = 3;</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setCommittedStart($var)
+    {
+        GPBUtil::checkUint32($var);
+        $this->committed_start = $var;
 
         return $this;
     }

@@ -45,6 +45,20 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>repeated .ferry.v1.BlockRange missing = 5;</code>
      */
     private $missing;
+    /**
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     *
+     * Generated from protobuf field <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    private $committed;
+    /**
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     *
+     * Generated from protobuf field <code>uint32 next_committed_index = 7;</code>
+     */
+    protected $next_committed_index = 0;
 
     /**
      * Constructor.
@@ -62,6 +76,12 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      *           Bytes in committed blocks.
      *     @type array<\Ferry\V1\BlockRange>|\Google\Protobuf\Internal\RepeatedField $missing
      *           Blocks not yet committed, as sorted, disjoint half-open ranges.
+     *     @type array<\Ferry\V1\CommittedBlock>|\Google\Protobuf\Internal\RepeatedField $committed
+     *           With include_committed_crc32c: committed blocks from committed_start on,
+     *           in index order, at most 4096 of them. Empty otherwise.
+     *     @type int $next_committed_index
+     *           With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     *           the committed_start to ask from for the next page. 0: nothing more.
      * }
      */
     public function __construct($data = NULL) {
@@ -195,6 +215,62 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     {
         $arr = GPBUtil::checkRepeatedField($var, \Google\Protobuf\Internal\GPBType::MESSAGE, \Ferry\V1\BlockRange::class);
         $this->missing = $arr;
+
+        return $this;
+    }
+
+    /**
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     *
+     * Generated from protobuf field <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     * @return \Google\Protobuf\Internal\RepeatedField
+     */
+    public function getCommitted()
+    {
+        return $this->committed;
+    }
+
+    /**
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     *
+     * Generated from protobuf field <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     * @param array<\Ferry\V1\CommittedBlock>|\Google\Protobuf\Internal\RepeatedField $var
+     * @return $this
+     */
+    public function setCommitted($var)
+    {
+        $arr = GPBUtil::checkRepeatedField($var, \Google\Protobuf\Internal\GPBType::MESSAGE, \Ferry\V1\CommittedBlock::class);
+        $this->committed = $arr;
+
+        return $this;
+    }
+
+    /**
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     *
+     * Generated from protobuf field <code>uint32 next_committed_index = 7;</code>
+     * @return int
+     */
+    public function getNextCommittedIndex()
+    {
+        return $this->next_committed_index;
+    }
+
+    /**
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     *
+     * Generated from protobuf field <code>uint32 next_committed_index = 7;</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setNextCommittedIndex($var)
+    {
+        GPBUtil::checkUint32($var);
+        $this->next_committed_index = $var;
 
         return $this;
     }

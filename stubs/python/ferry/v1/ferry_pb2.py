@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x66\x65rry/v1/ferry.proto\x12\x08\x66\x65rry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x03\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x12\n\nstore_path\x18\x05 \x01(\t\x12.\n\x08metadata\x18\x06 \x03(\x0b\x32\x1c.ferry.v1.Task.MetadataEntry\x12\x12\n\nblock_size\x18\x07 \x01(\r\x12\x13\n\x0b\x62lock_count\x18\x08 \x01(\r\x12\"\n\x05state\x18\t \x01(\x0e\x32\x13.ferry.v1.TaskState\x12\x17\n\x0f\x63ommitted_bytes\x18\n \x01(\x04\x12\x11\n\toverwrite\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0f \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\nBlockRange\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\xed\x01\n\x11\x43reateTaskRequest\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nstore_path\x18\x04 \x01(\t\x12;\n\x08metadata\x18\x05 \x03(\x0b\x32).ferry.v1.CreateTaskRequest.MetadataEntry\x12\x12\n\nblock_size\x18\x06 \x01(\r\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"C\n\x12\x43reateTaskResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\"x\n\x12UploadPartsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x62lock_index\x18\x02 \x01(\r\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x13\n\x06\x63rc32c\x18\x04 \x01(\x07H\x00\x88\x01\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x42\t\n\x07_crc32c\"\x8c\x01\n\x13UploadPartsResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x62lock_index\x18\x02 \x01(\r\x12%\n\x06status\x18\x03 \x01(\x0e\x32\x15.ferry.v1.BlockStatus\x12\x17\n\x0freceived_crc32c\x18\x04 \x01(\x07\x12\x0f\n\x07message\x18\x05 \x01(\t\",\n\x19QueryMissingBlocksRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\xa9\x01\n\x1aQueryMissingBlocksResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.ferry.v1.TaskState\x12\x12\n\nblock_size\x18\x02 \x01(\r\x12\x13\n\x0b\x62lock_count\x18\x03 \x01(\r\x12\x17\n\x0f\x63ommitted_bytes\x18\x04 \x01(\x04\x12%\n\x07missing\x18\x05 \x03(\x0b\x32\x14.ferry.v1.BlockRange\"F\n\x0fSetStateRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\"\n\x05state\x18\x02 \x01(\x0e\x32\x13.ferry.v1.TaskState\"0\n\x10SetStateResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\"/\n\x0cMergeRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"-\n\rMergeResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\"\xf9\x01\n\x11UploadFileRequest\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nstore_path\x18\x03 \x01(\t\x12;\n\x08metadata\x18\x04 \x03(\x0b\x32).ferry.v1.UploadFileRequest.MetadataEntry\x12\x11\n\toverwrite\x18\x05 \x01(\x08\x12\x13\n\x06\x63rc32c\x18\x06 \x01(\x07H\x00\x88\x01\x01\x12\x0c\n\x04\x64\x61ta\x18\x07 \x01(\x0c\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_crc32c\"C\n\x12UploadFileResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\"!\n\x0eGetTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"/\n\x0fGetTaskResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task*\xba\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TASK_STATE_UPLOADING\x10\x01\x12\x15\n\x11TASK_STATE_PAUSED\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x17\n\x13TASK_STATE_CANCELED\x10\x04\x12\x16\n\x12TASK_STATE_EXPIRED\x10\x05\x12\x15\n\x11TASK_STATE_FAILED\x10\x06*\x91\x01\n\x0b\x42lockStatus\x12\x1c\n\x18\x42LOCK_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42LOCK_STATUS_COMMITTED\x10\x01\x12\"\n\x1e\x42LOCK_STATUS_CHECKSUM_MISMATCH\x10\x02\x12$\n BLOCK_STATUS_COMMITTED_DIFFERENT\x10\x03\x32\x8e\x04\n\x0c\x46\x65rryService\x12G\n\nCreateTask\x12\x1b.ferry.v1.CreateTaskRequest\x1a\x1c.ferry.v1.CreateTaskResponse\x12N\n\x0bUploadParts\x12\x1c.ferry.v1.UploadPartsRequest\x1a\x1d.ferry.v1.UploadPartsResponse(\x01\x30\x01\x12_\n\x12QueryMissingBlocks\x12#.ferry.v1.QueryMissingBlocksRequest\x1a$.ferry.v1.QueryMissingBlocksResponse\x12\x41\n\x08SetState\x12\x19.ferry.v1.SetStateRequest\x1a\x1a.ferry.v1.SetStateResponse\x12\x38\n\x05Merge\x12\x16.ferry.v1.MergeRequest\x1a\x17.ferry.v1.MergeResponse\x12>\n\x07GetTask\x12\x18.ferry.v1.GetTaskRequest\x1a\x19.ferry.v1.GetTaskResponse\x12G\n\nUploadFile\x12\x1b.ferry.v1.UploadFileRequest\x1a\x1c.ferry.v1.UploadFileResponseBh\n\x10\x64\x65v.ferry.api.v1B\nFerryProtoP\x01Z\x1e\x66\x65rry.dev/api/ferry/v1;ferryv1\xa2\x02\x03\x46RY\xaa\x02\x08\x46\x65rry.V1\xca\x02\x08\x46\x65rry\\V1\xea\x02\tFerry::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x66\x65rry/v1/ferry.proto\x12\x08\x66\x65rry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x03\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x12\n\nstore_path\x18\x05 \x01(\t\x12.\n\x08metadata\x18\x06 \x03(\x0b\x32\x1c.ferry.v1.Task.MetadataEntry\x12\x12\n\nblock_size\x18\x07 \x01(\r\x12\x13\n\x0b\x62lock_count\x18\x08 \x01(\r\x12\"\n\x05state\x18\t \x01(\x0e\x32\x13.ferry.v1.TaskState\x12\x17\n\x0f\x63ommitted_bytes\x18\n \x01(\x04\x12\x11\n\toverwrite\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0f \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\nBlockRange\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\xed\x01\n\x11\x43reateTaskRequest\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nstore_path\x18\x04 \x01(\t\x12;\n\x08metadata\x18\x05 \x03(\x0b\x32).ferry.v1.CreateTaskRequest.MetadataEntry\x12\x12\n\nblock_size\x18\x06 \x01(\r\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"C\n\x12\x43reateTaskResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\"x\n\x12UploadPartsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x62lock_index\x18\x02 \x01(\r\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x13\n\x06\x63rc32c\x18\x04 \x01(\x07H\x00\x88\x01\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x42\t\n\x07_crc32c\"\x8c\x01\n\x13UploadPartsResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x62lock_index\x18\x02 \x01(\r\x12%\n\x06status\x18\x03 \x01(\x0e\x32\x15.ferry.v1.BlockStatus\x12\x17\n\x0freceived_crc32c\x18\x04 \x01(\x07\x12\x0f\n\x07message\x18\x05 \x01(\t\"g\n\x19QueryMissingBlocksRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12 \n\x18include_committed_crc32c\x18\x02 \x01(\x08\x12\x17\n\x0f\x63ommitted_start\x18\x03 \x01(\r\"\xf4\x01\n\x1aQueryMissingBlocksResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.ferry.v1.TaskState\x12\x12\n\nblock_size\x18\x02 \x01(\r\x12\x13\n\x0b\x62lock_count\x18\x03 \x01(\r\x12\x17\n\x0f\x63ommitted_bytes\x18\x04 \x01(\x04\x12%\n\x07missing\x18\x05 \x03(\x0b\x32\x14.ferry.v1.BlockRange\x12+\n\tcommitted\x18\x06 \x03(\x0b\x32\x18.ferry.v1.CommittedBlock\x12\x1c\n\x14next_committed_index\x18\x07 \x01(\r\"/\n\x0e\x43ommittedBlock\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0e\n\x06\x63rc32c\x18\x02 \x01(\r\"F\n\x0fSetStateRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\"\n\x05state\x18\x02 \x01(\x0e\x32\x13.ferry.v1.TaskState\"0\n\x10SetStateResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\"/\n\x0cMergeRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"-\n\rMergeResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\"\xf9\x01\n\x11UploadFileRequest\x12\x11\n\tfile_name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\x12\n\nstore_path\x18\x03 \x01(\t\x12;\n\x08metadata\x18\x04 \x03(\x0b\x32).ferry.v1.UploadFileRequest.MetadataEntry\x12\x11\n\toverwrite\x18\x05 \x01(\x08\x12\x13\n\x06\x63rc32c\x18\x06 \x01(\x07H\x00\x88\x01\x01\x12\x0c\n\x04\x64\x61ta\x18\x07 \x01(\x0c\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_crc32c\"C\n\x12UploadFileResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\"!\n\x0eGetTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"/\n\x0fGetTaskResponse\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.ferry.v1.Task*\xba\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TASK_STATE_UPLOADING\x10\x01\x12\x15\n\x11TASK_STATE_PAUSED\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x17\n\x13TASK_STATE_CANCELED\x10\x04\x12\x16\n\x12TASK_STATE_EXPIRED\x10\x05\x12\x15\n\x11TASK_STATE_FAILED\x10\x06*\x91\x01\n\x0b\x42lockStatus\x12\x1c\n\x18\x42LOCK_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42LOCK_STATUS_COMMITTED\x10\x01\x12\"\n\x1e\x42LOCK_STATUS_CHECKSUM_MISMATCH\x10\x02\x12$\n BLOCK_STATUS_COMMITTED_DIFFERENT\x10\x03\x32\x8e\x04\n\x0c\x46\x65rryService\x12G\n\nCreateTask\x12\x1b.ferry.v1.CreateTaskRequest\x1a\x1c.ferry.v1.CreateTaskResponse\x12N\n\x0bUploadParts\x12\x1c.ferry.v1.UploadPartsRequest\x1a\x1d.ferry.v1.UploadPartsResponse(\x01\x30\x01\x12_\n\x12QueryMissingBlocks\x12#.ferry.v1.QueryMissingBlocksRequest\x1a$.ferry.v1.QueryMissingBlocksResponse\x12\x41\n\x08SetState\x12\x19.ferry.v1.SetStateRequest\x1a\x1a.ferry.v1.SetStateResponse\x12\x38\n\x05Merge\x12\x16.ferry.v1.MergeRequest\x1a\x17.ferry.v1.MergeResponse\x12>\n\x07GetTask\x12\x18.ferry.v1.GetTaskRequest\x1a\x19.ferry.v1.GetTaskResponse\x12G\n\nUploadFile\x12\x1b.ferry.v1.UploadFileRequest\x1a\x1c.ferry.v1.UploadFileResponseBh\n\x10\x64\x65v.ferry.api.v1B\nFerryProtoP\x01Z\x1e\x66\x65rry.dev/api/ferry/v1;ferryv1\xa2\x02\x03\x46RY\xaa\x02\x08\x46\x65rry.V1\xca\x02\x08\x46\x65rry\\V1\xea\x02\tFerry::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATETASKREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_UPLOADFILEREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_UPLOADFILEREQUEST_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_TASKSTATE']._serialized_start=2009
-  _globals['_TASKSTATE']._serialized_end=2195
-  _globals['_BLOCKSTATUS']._serialized_start=2198
-  _globals['_BLOCKSTATUS']._serialized_end=2343
+  _globals['_TASKSTATE']._serialized_start=2192
+  _globals['_TASKSTATE']._serialized_end=2378
+  _globals['_BLOCKSTATUS']._serialized_start=2381
+  _globals['_BLOCKSTATUS']._serialized_end=2526
   _globals['_TASK']._serialized_start=68
   _globals['_TASK']._serialized_end=549
   _globals['_TASK_METADATAENTRY']._serialized_start=502
@@ -60,27 +60,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADPARTSRESPONSE']._serialized_start=1025
   _globals['_UPLOADPARTSRESPONSE']._serialized_end=1165
   _globals['_QUERYMISSINGBLOCKSREQUEST']._serialized_start=1167
-  _globals['_QUERYMISSINGBLOCKSREQUEST']._serialized_end=1211
-  _globals['_QUERYMISSINGBLOCKSRESPONSE']._serialized_start=1214
-  _globals['_QUERYMISSINGBLOCKSRESPONSE']._serialized_end=1383
-  _globals['_SETSTATEREQUEST']._serialized_start=1385
-  _globals['_SETSTATEREQUEST']._serialized_end=1455
-  _globals['_SETSTATERESPONSE']._serialized_start=1457
-  _globals['_SETSTATERESPONSE']._serialized_end=1505
-  _globals['_MERGEREQUEST']._serialized_start=1507
-  _globals['_MERGEREQUEST']._serialized_end=1554
-  _globals['_MERGERESPONSE']._serialized_start=1556
-  _globals['_MERGERESPONSE']._serialized_end=1601
-  _globals['_UPLOADFILEREQUEST']._serialized_start=1604
-  _globals['_UPLOADFILEREQUEST']._serialized_end=1853
+  _globals['_QUERYMISSINGBLOCKSREQUEST']._serialized_end=1270
+  _globals['_QUERYMISSINGBLOCKSRESPONSE']._serialized_start=1273
+  _globals['_QUERYMISSINGBLOCKSRESPONSE']._serialized_end=1517
+  _globals['_COMMITTEDBLOCK']._serialized_start=1519
+  _globals['_COMMITTEDBLOCK']._serialized_end=1566
+  _globals['_SETSTATEREQUEST']._serialized_start=1568
+  _globals['_SETSTATEREQUEST']._serialized_end=1638
+  _globals['_SETSTATERESPONSE']._serialized_start=1640
+  _globals['_SETSTATERESPONSE']._serialized_end=1688
+  _globals['_MERGEREQUEST']._serialized_start=1690
+  _globals['_MERGEREQUEST']._serialized_end=1737
+  _globals['_MERGERESPONSE']._serialized_start=1739
+  _globals['_MERGERESPONSE']._serialized_end=1784
+  _globals['_UPLOADFILEREQUEST']._serialized_start=1787
+  _globals['_UPLOADFILEREQUEST']._serialized_end=2036
   _globals['_UPLOADFILEREQUEST_METADATAENTRY']._serialized_start=502
   _globals['_UPLOADFILEREQUEST_METADATAENTRY']._serialized_end=549
-  _globals['_UPLOADFILERESPONSE']._serialized_start=1855
-  _globals['_UPLOADFILERESPONSE']._serialized_end=1922
-  _globals['_GETTASKREQUEST']._serialized_start=1924
-  _globals['_GETTASKREQUEST']._serialized_end=1957
-  _globals['_GETTASKRESPONSE']._serialized_start=1959
-  _globals['_GETTASKRESPONSE']._serialized_end=2006
-  _globals['_FERRYSERVICE']._serialized_start=2346
-  _globals['_FERRYSERVICE']._serialized_end=2872
+  _globals['_UPLOADFILERESPONSE']._serialized_start=2038
+  _globals['_UPLOADFILERESPONSE']._serialized_end=2105
+  _globals['_GETTASKREQUEST']._serialized_start=2107
+  _globals['_GETTASKREQUEST']._serialized_end=2140
+  _globals['_GETTASKRESPONSE']._serialized_start=2142
+  _globals['_GETTASKRESPONSE']._serialized_end=2189
+  _globals['_FERRYSERVICE']._serialized_start=2529
+  _globals['_FERRYSERVICE']._serialized_end=3055
 # @@protoc_insertion_point(module_scope)

@@ -473,16 +473,30 @@ class QueryMissingBlocksRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_COMMITTED_CRC32C_FIELD_NUMBER: _builtins.int
+    COMMITTED_START_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to ask about."""
+    include_committed_crc32c: _builtins.bool
+    """Also list committed blocks with their CRC32C (in `committed`), so that a
+    client that lost track of a task can check them against its local file
+    before resuming it. Off by default: the list is only built when asked.
+    """
+    committed_start: _builtins.int
+    """With include_committed_crc32c: list committed blocks from this block
+    index on (0: from the first). The answer holds at most 4096 of them; ask
+    again from `next_committed_index` for the rest.
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
+        include_committed_crc32c: _builtins.bool = ...,
+        committed_start: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_start", b"committed_start", "include_committed_crc32c", b"include_committed_crc32c", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -499,6 +513,8 @@ class QueryMissingBlocksResponse(_message.Message):
     BLOCK_COUNT_FIELD_NUMBER: _builtins.int
     COMMITTED_BYTES_FIELD_NUMBER: _builtins.int
     MISSING_FIELD_NUMBER: _builtins.int
+    COMMITTED_FIELD_NUMBER: _builtins.int
+    NEXT_COMMITTED_INDEX_FIELD_NUMBER: _builtins.int
     state: Global___TaskState.ValueType
     """The task's current state."""
     block_size: _builtins.int
@@ -507,9 +523,19 @@ class QueryMissingBlocksResponse(_message.Message):
     """The task's number of blocks."""
     committed_bytes: _builtins.int
     """Bytes in committed blocks."""
+    next_committed_index: _builtins.int
+    """With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+    the committed_start to ask from for the next page. 0: nothing more.
+    """
     @_builtins.property
     def missing(self) -> _containers.RepeatedCompositeFieldContainer[Global___BlockRange]:
         """Blocks not yet committed, as sorted, disjoint half-open ranges."""
+
+    @_builtins.property
+    def committed(self) -> _containers.RepeatedCompositeFieldContainer[Global___CommittedBlock]:
+        """With include_committed_crc32c: committed blocks from committed_start on,
+        in index order, at most 4096 of them. Empty otherwise.
+        """
 
     def __init__(
         self,
@@ -519,14 +545,42 @@ class QueryMissingBlocksResponse(_message.Message):
         block_count: _builtins.int = ...,
         committed_bytes: _builtins.int = ...,
         missing: _abc.Iterable[Global___BlockRange] | None = ...,
+        committed: _abc.Iterable[Global___CommittedBlock] | None = ...,
+        next_committed_index: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed_bytes", b"committed_bytes", "missing", b"missing", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed", b"committed", "committed_bytes", b"committed_bytes", "missing", b"missing", "next_committed_index", b"next_committed_index", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___QueryMissingBlocksResponse: _TypeAlias = QueryMissingBlocksResponse  # noqa: Y015
+
+@_typing.final
+class CommittedBlock(_message.Message):
+    """A committed block and the CRC32C (Castagnoli) of its bytes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    CRC32C_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """The block's index."""
+    crc32c: _builtins.int
+    """CRC32C of the block's bytes, as verified when it was committed."""
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        crc32c: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["crc32c", b"crc32c", "index", b"index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommittedBlock: _TypeAlias = CommittedBlock  # noqa: Y015
 
 @_typing.final
 class SetStateRequest(_message.Message):

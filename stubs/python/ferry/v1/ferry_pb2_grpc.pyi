@@ -137,7 +137,9 @@ class FerryServiceStub:
     """
     QueryMissingBlocks: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]
     """Reports which blocks the server still lacks, as half-open ranges. For a
-    task that stays UPLOADING or PAUSED the missing set only shrinks.
+    task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+    with include_committed_crc32c, it also lists committed blocks' CRC32C,
+    4096 at a time, so a client can prove a task holds its file's bytes.
 
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -296,7 +298,9 @@ class FerryServiceAsyncStub(FerryServiceStub):
     """
     QueryMissingBlocks: _aio.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]  # type: ignore[assignment]
     """Reports which blocks the server still lacks, as half-open ranges. For a
-    task that stays UPLOADING or PAUSED the missing set only shrinks.
+    task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+    with include_committed_crc32c, it also lists committed blocks' CRC32C,
+    4096 at a time, so a client can prove a task holds its file's bytes.
 
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
@@ -470,7 +474,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ferry_pb2.QueryMissingBlocksResponse, _abc.Awaitable[_ferry_pb2.QueryMissingBlocksResponse]]:
         """Reports which blocks the server still lacks, as half-open ranges. For a
-        task that stays UPLOADING or PAUSED the missing set only shrinks.
+        task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+        with include_committed_crc32c, it also lists committed blocks' CRC32C,
+        4096 at a time, so a client can prove a task holds its file's bytes.
 
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

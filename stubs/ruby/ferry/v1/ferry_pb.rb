@@ -57,6 +57,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     end
     add_message "ferry.v1.QueryMissingBlocksRequest" do
       optional :task_id, :string, 1
+      optional :include_committed_crc32c, :bool, 2
+      optional :committed_start, :uint32, 3
     end
     add_message "ferry.v1.QueryMissingBlocksResponse" do
       optional :state, :enum, 1, "ferry.v1.TaskState"
@@ -64,6 +66,12 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :block_count, :uint32, 3
       optional :committed_bytes, :uint64, 4
       repeated :missing, :message, 5, "ferry.v1.BlockRange"
+      repeated :committed, :message, 6, "ferry.v1.CommittedBlock"
+      optional :next_committed_index, :uint32, 7
+    end
+    add_message "ferry.v1.CommittedBlock" do
+      optional :index, :uint32, 1
+      optional :crc32c, :uint32, 2
     end
     add_message "ferry.v1.SetStateRequest" do
       optional :task_id, :string, 1
@@ -126,6 +134,7 @@ module Ferry
     UploadPartsResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.UploadPartsResponse").msgclass
     QueryMissingBlocksRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.QueryMissingBlocksRequest").msgclass
     QueryMissingBlocksResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.QueryMissingBlocksResponse").msgclass
+    CommittedBlock = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.CommittedBlock").msgclass
     SetStateRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.SetStateRequest").msgclass
     SetStateResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.SetStateResponse").msgclass
     MergeRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.MergeRequest").msgclass

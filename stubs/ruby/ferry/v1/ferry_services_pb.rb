@@ -118,7 +118,9 @@ module Ferry
         #   larger than the transport limit (2 MiB).
         rpc :UploadParts, stream(::Ferry::V1::UploadPartsRequest), stream(::Ferry::V1::UploadPartsResponse)
         # Reports which blocks the server still lacks, as half-open ranges. For a
-        # task that stays UPLOADING or PAUSED the missing set only shrinks.
+        # task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
+        # with include_committed_crc32c, it also lists committed blocks' CRC32C,
+        # 4096 at a time, so a client can prove a task holds its file's bytes.
         #
         # Status codes (reasons):
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.

@@ -65,6 +65,11 @@ public final class FerryProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_QueryMissingBlocksResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_CommittedBlock_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_CommittedBlock_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_ferry_v1_SetStateRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -147,52 +152,57 @@ public final class FerryProto {
       "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002" +
       " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta" +
       "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030" +
-      "\005 \001(\t\",\n\031QueryMissingBlocksRequest\022\017\n\007ta" +
-      "sk_id\030\001 \001(\t\"\251\001\n\032QueryMissingBlocksRespon" +
-      "se\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.TaskState\022\022" +
-      "\n\nblock_size\030\002 \001(\r\022\023\n\013block_count\030\003 \001(\r\022" +
-      "\027\n\017committed_bytes\030\004 \001(\004\022%\n\007missing\030\005 \003(" +
-      "\0132\024.ferry.v1.BlockRange\"F\n\017SetStateReque" +
-      "st\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.fer" +
-      "ry.v1.TaskState\"0\n\020SetStateResponse\022\034\n\004t" +
-      "ask\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014MergeReques" +
-      "t\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMe" +
-      "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas" +
-      "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001" +
-      "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;" +
-      "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe" +
-      "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023" +
-      "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet" +
-      "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002" +
-      "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t" +
-      "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001" +
-      "(\010\"!\n\016GetTaskRequest\022\017\n\007task_id\030\001 \001(\t\"/\n" +
-      "\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v" +
-      "1.Task*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPE" +
-      "CIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TA" +
-      "SK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETE" +
-      "D\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STA" +
-      "TE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013" +
-      "BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020" +
-      "\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_S" +
-      "TATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATU" +
-      "S_COMMITTED_DIFFERENT\020\0032\216\004\n\014FerryService" +
-      "\022G\n\nCreateTask\022\033.ferry.v1.CreateTaskRequ" +
-      "est\032\034.ferry.v1.CreateTaskResponse\022N\n\013Upl" +
-      "oadParts\022\034.ferry.v1.UploadPartsRequest\032\035" +
-      ".ferry.v1.UploadPartsResponse(\0010\001\022_\n\022Que" +
-      "ryMissingBlocks\022#.ferry.v1.QueryMissingB" +
-      "locksRequest\032$.ferry.v1.QueryMissingBloc" +
-      "ksResponse\022A\n\010SetState\022\031.ferry.v1.SetSta" +
-      "teRequest\032\032.ferry.v1.SetStateResponse\0228\n" +
-      "\005Merge\022\026.ferry.v1.MergeRequest\032\027.ferry.v" +
-      "1.MergeResponse\022>\n\007GetTask\022\030.ferry.v1.Ge" +
-      "tTaskRequest\032\031.ferry.v1.GetTaskResponse\022" +
-      "G\n\nUploadFile\022\033.ferry.v1.UploadFileReque" +
-      "st\032\034.ferry.v1.UploadFileResponseBh\n\020dev." +
-      "ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/ap" +
-      "i/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Fe" +
-      "rry\\V1\352\002\tFerry::V1b\006proto3"
+      "\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007ta" +
+      "sk_id\030\001 \001(\t\022 \n\030include_committed_crc32c\030" +
+      "\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Query" +
+      "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f" +
+      "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n" +
+      "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 " +
+      "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan" +
+      "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ" +
+      "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\"/\n" +
+      "\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c" +
+      "\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001 \001" +
+      "(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState\"0" +
+      "\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
+      ".v1.Task\"/\n\014MergeRequest\022\017\n\007task_id\030\001 \001(" +
+      "\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMergeResponse\022\034\n\004ta" +
+      "sk\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFileR" +
+      "equest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(" +
+      "\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132" +
+      ").ferry.v1.UploadFileRequest.MetadataEnt" +
+      "ry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210" +
+      "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key" +
+      "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022" +
+      "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
+      ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ" +
+      "est\022\017\n\007task_id\030\001 \001(\t\"/\n\017GetTaskResponse\022" +
+      "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task*\272\001\n\tTaskSt" +
+      "ate\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_" +
+      "STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002" +
+      "\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE" +
+      "_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021T" +
+      "ASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BL" +
+      "OCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS" +
+      "_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MI" +
+      "SMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFE" +
+      "RENT\020\0032\216\004\n\014FerryService\022G\n\nCreateTask\022\033." +
+      "ferry.v1.CreateTaskRequest\032\034.ferry.v1.Cr" +
+      "eateTaskResponse\022N\n\013UploadParts\022\034.ferry." +
+      "v1.UploadPartsRequest\032\035.ferry.v1.UploadP" +
+      "artsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#" +
+      ".ferry.v1.QueryMissingBlocksRequest\032$.fe" +
+      "rry.v1.QueryMissingBlocksResponse\022A\n\010Set" +
+      "State\022\031.ferry.v1.SetStateRequest\032\032.ferry" +
+      ".v1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1" +
+      ".MergeRequest\032\027.ferry.v1.MergeResponse\022>" +
+      "\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032\031.fe" +
+      "rry.v1.GetTaskResponse\022G\n\nUploadFile\022\033.f" +
+      "erry.v1.UploadFileRequest\032\034.ferry.v1.Upl" +
+      "oadFileResponseBh\n\020dev.ferry.api.v1B\nFer" +
+      "ryProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv" +
+      "1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -252,39 +262,45 @@ public final class FerryProto {
     internal_static_ferry_v1_QueryMissingBlocksRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_QueryMissingBlocksRequest_descriptor,
-        new java.lang.String[] { "TaskId", });
+        new java.lang.String[] { "TaskId", "IncludeCommittedCrc32C", "CommittedStart", });
     internal_static_ferry_v1_QueryMissingBlocksResponse_descriptor =
       getDescriptor().getMessageTypes().get(7);
     internal_static_ferry_v1_QueryMissingBlocksResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_QueryMissingBlocksResponse_descriptor,
-        new java.lang.String[] { "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", });
-    internal_static_ferry_v1_SetStateRequest_descriptor =
+        new java.lang.String[] { "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex", });
+    internal_static_ferry_v1_CommittedBlock_descriptor =
       getDescriptor().getMessageTypes().get(8);
+    internal_static_ferry_v1_CommittedBlock_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_CommittedBlock_descriptor,
+        new java.lang.String[] { "Index", "Crc32C", });
+    internal_static_ferry_v1_SetStateRequest_descriptor =
+      getDescriptor().getMessageTypes().get(9);
     internal_static_ferry_v1_SetStateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_SetStateRequest_descriptor,
         new java.lang.String[] { "TaskId", "State", });
     internal_static_ferry_v1_SetStateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(10);
     internal_static_ferry_v1_SetStateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_SetStateResponse_descriptor,
         new java.lang.String[] { "Task", });
     internal_static_ferry_v1_MergeRequest_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_ferry_v1_MergeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_MergeRequest_descriptor,
         new java.lang.String[] { "TaskId", "Sha256", });
     internal_static_ferry_v1_MergeResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_ferry_v1_MergeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_MergeResponse_descriptor,
         new java.lang.String[] { "Task", });
     internal_static_ferry_v1_UploadFileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_ferry_v1_UploadFileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_UploadFileRequest_descriptor,
@@ -296,19 +312,19 @@ public final class FerryProto {
         internal_static_ferry_v1_UploadFileRequest_MetadataEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_ferry_v1_UploadFileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_ferry_v1_UploadFileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_UploadFileResponse_descriptor,
         new java.lang.String[] { "Task", "Resumed", });
     internal_static_ferry_v1_GetTaskRequest_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_ferry_v1_GetTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskRequest_descriptor,
         new java.lang.String[] { "TaskId", });
     internal_static_ferry_v1_GetTaskResponse_descriptor =
-      getDescriptor().getMessageTypes().get(15);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_ferry_v1_GetTaskResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskResponse_descriptor,

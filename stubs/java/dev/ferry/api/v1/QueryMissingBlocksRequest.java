@@ -95,6 +95,40 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int INCLUDE_COMMITTED_CRC32C_FIELD_NUMBER = 2;
+  private boolean includeCommittedCrc32C_ = false;
+  /**
+   * <pre>
+   * Also list committed blocks with their CRC32C (in `committed`), so that a
+   * client that lost track of a task can check them against its local file
+   * before resuming it. Off by default: the list is only built when asked.
+   * </pre>
+   *
+   * <code>bool include_committed_crc32c = 2;</code>
+   * @return The includeCommittedCrc32c.
+   */
+  @java.lang.Override
+  public boolean getIncludeCommittedCrc32C() {
+    return includeCommittedCrc32C_;
+  }
+
+  public static final int COMMITTED_START_FIELD_NUMBER = 3;
+  private int committedStart_ = 0;
+  /**
+   * <pre>
+   * With include_committed_crc32c: list committed blocks from this block
+   * index on (0: from the first). The answer holds at most 4096 of them; ask
+   * again from `next_committed_index` for the rest.
+   * </pre>
+   *
+   * <code>uint32 committed_start = 3;</code>
+   * @return The committedStart.
+   */
+  @java.lang.Override
+  public int getCommittedStart() {
+    return committedStart_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -112,6 +146,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(taskId_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 1, taskId_);
     }
+    if (includeCommittedCrc32C_ != false) {
+      output.writeBool(2, includeCommittedCrc32C_);
+    }
+    if (committedStart_ != 0) {
+      output.writeUInt32(3, committedStart_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -123,6 +163,14 @@ private static final long serialVersionUID = 0L;
     size = 0;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(taskId_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(1, taskId_);
+    }
+    if (includeCommittedCrc32C_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(2, includeCommittedCrc32C_);
+    }
+    if (committedStart_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(3, committedStart_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -141,6 +189,10 @@ private static final long serialVersionUID = 0L;
 
     if (!getTaskId()
         .equals(other.getTaskId())) return false;
+    if (getIncludeCommittedCrc32C()
+        != other.getIncludeCommittedCrc32C()) return false;
+    if (getCommittedStart()
+        != other.getCommittedStart()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -154,6 +206,11 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + TASK_ID_FIELD_NUMBER;
     hash = (53 * hash) + getTaskId().hashCode();
+    hash = (37 * hash) + INCLUDE_COMMITTED_CRC32C_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getIncludeCommittedCrc32C());
+    hash = (37 * hash) + COMMITTED_START_FIELD_NUMBER;
+    hash = (53 * hash) + getCommittedStart();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -288,6 +345,8 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       taskId_ = "";
+      includeCommittedCrc32C_ = false;
+      committedStart_ = 0;
       return this;
     }
 
@@ -323,6 +382,12 @@ private static final long serialVersionUID = 0L;
       int from_bitField0_ = bitField0_;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.taskId_ = taskId_;
+      }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.includeCommittedCrc32C_ = includeCommittedCrc32C_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.committedStart_ = committedStart_;
       }
     }
 
@@ -375,6 +440,12 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000001;
         onChanged();
       }
+      if (other.getIncludeCommittedCrc32C() != false) {
+        setIncludeCommittedCrc32C(other.getIncludeCommittedCrc32C());
+      }
+      if (other.getCommittedStart() != 0) {
+        setCommittedStart(other.getCommittedStart());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -406,6 +477,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 16: {
+              includeCommittedCrc32C_ = input.readBool();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 16
+            case 24: {
+              committedStart_ = input.readUInt32();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -511,6 +592,106 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       taskId_ = value;
       bitField0_ |= 0x00000001;
+      onChanged();
+      return this;
+    }
+
+    private boolean includeCommittedCrc32C_ ;
+    /**
+     * <pre>
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     * </pre>
+     *
+     * <code>bool include_committed_crc32c = 2;</code>
+     * @return The includeCommittedCrc32c.
+     */
+    @java.lang.Override
+    public boolean getIncludeCommittedCrc32C() {
+      return includeCommittedCrc32C_;
+    }
+    /**
+     * <pre>
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     * </pre>
+     *
+     * <code>bool include_committed_crc32c = 2;</code>
+     * @param value The includeCommittedCrc32c to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIncludeCommittedCrc32C(boolean value) {
+      
+      includeCommittedCrc32C_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Also list committed blocks with their CRC32C (in `committed`), so that a
+     * client that lost track of a task can check them against its local file
+     * before resuming it. Off by default: the list is only built when asked.
+     * </pre>
+     *
+     * <code>bool include_committed_crc32c = 2;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearIncludeCommittedCrc32C() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      includeCommittedCrc32C_ = false;
+      onChanged();
+      return this;
+    }
+
+    private int committedStart_ ;
+    /**
+     * <pre>
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     * </pre>
+     *
+     * <code>uint32 committed_start = 3;</code>
+     * @return The committedStart.
+     */
+    @java.lang.Override
+    public int getCommittedStart() {
+      return committedStart_;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     * </pre>
+     *
+     * <code>uint32 committed_start = 3;</code>
+     * @param value The committedStart to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCommittedStart(int value) {
+      
+      committedStart_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: list committed blocks from this block
+     * index on (0: from the first). The answer holds at most 4096 of them; ask
+     * again from `next_committed_index` for the rest.
+     * </pre>
+     *
+     * <code>uint32 committed_start = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCommittedStart() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      committedStart_ = 0;
       onChanged();
       return this;
     }

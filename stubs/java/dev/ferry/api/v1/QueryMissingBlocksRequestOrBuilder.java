@@ -26,4 +26,28 @@ public interface QueryMissingBlocksRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getTaskIdBytes();
+
+  /**
+   * <pre>
+   * Also list committed blocks with their CRC32C (in `committed`), so that a
+   * client that lost track of a task can check them against its local file
+   * before resuming it. Off by default: the list is only built when asked.
+   * </pre>
+   *
+   * <code>bool include_committed_crc32c = 2;</code>
+   * @return The includeCommittedCrc32c.
+   */
+  boolean getIncludeCommittedCrc32C();
+
+  /**
+   * <pre>
+   * With include_committed_crc32c: list committed blocks from this block
+   * index on (0: from the first). The answer holds at most 4096 of them; ask
+   * again from `next_committed_index` for the rest.
+   * </pre>
+   *
+   * <code>uint32 committed_start = 3;</code>
+   * @return The committedStart.
+   */
+  int getCommittedStart();
 }

@@ -22,6 +22,7 @@ private static final long serialVersionUID = 0L;
   private QueryMissingBlocksResponse() {
     state_ = 0;
     missing_ = java.util.Collections.emptyList();
+    committed_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -181,6 +182,88 @@ private static final long serialVersionUID = 0L;
     return missing_.get(index);
   }
 
+  public static final int COMMITTED_FIELD_NUMBER = 6;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.ferry.api.v1.CommittedBlock> committed_;
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.ferry.api.v1.CommittedBlock> getCommittedList() {
+    return committed_;
+  }
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.ferry.api.v1.CommittedBlockOrBuilder> 
+      getCommittedOrBuilderList() {
+    return committed_;
+  }
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  @java.lang.Override
+  public int getCommittedCount() {
+    return committed_.size();
+  }
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  @java.lang.Override
+  public dev.ferry.api.v1.CommittedBlock getCommitted(int index) {
+    return committed_.get(index);
+  }
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  @java.lang.Override
+  public dev.ferry.api.v1.CommittedBlockOrBuilder getCommittedOrBuilder(
+      int index) {
+    return committed_.get(index);
+  }
+
+  public static final int NEXT_COMMITTED_INDEX_FIELD_NUMBER = 7;
+  private int nextCommittedIndex_ = 0;
+  /**
+   * <pre>
+   * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+   * the committed_start to ask from for the next page. 0: nothing more.
+   * </pre>
+   *
+   * <code>uint32 next_committed_index = 7;</code>
+   * @return The nextCommittedIndex.
+   */
+  @java.lang.Override
+  public int getNextCommittedIndex() {
+    return nextCommittedIndex_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -209,6 +292,12 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < missing_.size(); i++) {
       output.writeMessage(5, missing_.get(i));
+    }
+    for (int i = 0; i < committed_.size(); i++) {
+      output.writeMessage(6, committed_.get(i));
+    }
+    if (nextCommittedIndex_ != 0) {
+      output.writeUInt32(7, nextCommittedIndex_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -239,6 +328,14 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, missing_.get(i));
     }
+    for (int i = 0; i < committed_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, committed_.get(i));
+    }
+    if (nextCommittedIndex_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(7, nextCommittedIndex_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -263,6 +360,10 @@ private static final long serialVersionUID = 0L;
         != other.getCommittedBytes()) return false;
     if (!getMissingList()
         .equals(other.getMissingList())) return false;
+    if (!getCommittedList()
+        .equals(other.getCommittedList())) return false;
+    if (getNextCommittedIndex()
+        != other.getNextCommittedIndex()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -287,6 +388,12 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + MISSING_FIELD_NUMBER;
       hash = (53 * hash) + getMissingList().hashCode();
     }
+    if (getCommittedCount() > 0) {
+      hash = (37 * hash) + COMMITTED_FIELD_NUMBER;
+      hash = (53 * hash) + getCommittedList().hashCode();
+    }
+    hash = (37 * hash) + NEXT_COMMITTED_INDEX_FIELD_NUMBER;
+    hash = (53 * hash) + getNextCommittedIndex();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -431,6 +538,14 @@ private static final long serialVersionUID = 0L;
         missingBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000010);
+      if (committedBuilder_ == null) {
+        committed_ = java.util.Collections.emptyList();
+      } else {
+        committed_ = null;
+        committedBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000020);
+      nextCommittedIndex_ = 0;
       return this;
     }
 
@@ -473,6 +588,15 @@ private static final long serialVersionUID = 0L;
       } else {
         result.missing_ = missingBuilder_.build();
       }
+      if (committedBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0)) {
+          committed_ = java.util.Collections.unmodifiableList(committed_);
+          bitField0_ = (bitField0_ & ~0x00000020);
+        }
+        result.committed_ = committed_;
+      } else {
+        result.committed_ = committedBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.ferry.api.v1.QueryMissingBlocksResponse result) {
@@ -488,6 +612,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.committedBytes_ = committedBytes_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.nextCommittedIndex_ = nextCommittedIndex_;
       }
     }
 
@@ -573,6 +700,35 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (committedBuilder_ == null) {
+        if (!other.committed_.isEmpty()) {
+          if (committed_.isEmpty()) {
+            committed_ = other.committed_;
+            bitField0_ = (bitField0_ & ~0x00000020);
+          } else {
+            ensureCommittedIsMutable();
+            committed_.addAll(other.committed_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.committed_.isEmpty()) {
+          if (committedBuilder_.isEmpty()) {
+            committedBuilder_.dispose();
+            committedBuilder_ = null;
+            committed_ = other.committed_;
+            bitField0_ = (bitField0_ & ~0x00000020);
+            committedBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getCommittedFieldBuilder() : null;
+          } else {
+            committedBuilder_.addAllMessages(other.committed_);
+          }
+        }
+      }
+      if (other.getNextCommittedIndex() != 0) {
+        setNextCommittedIndex(other.getNextCommittedIndex());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -632,6 +788,24 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 42
+            case 50: {
+              dev.ferry.api.v1.CommittedBlock m =
+                  input.readMessage(
+                      dev.ferry.api.v1.CommittedBlock.parser(),
+                      extensionRegistry);
+              if (committedBuilder_ == null) {
+                ensureCommittedIsMutable();
+                committed_.add(m);
+              } else {
+                committedBuilder_.addMessage(m);
+              }
+              break;
+            } // case 50
+            case 56: {
+              nextCommittedIndex_ = input.readUInt32();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1164,6 +1338,383 @@ private static final long serialVersionUID = 0L;
         missing_ = null;
       }
       return missingBuilder_;
+    }
+
+    private java.util.List<dev.ferry.api.v1.CommittedBlock> committed_ =
+      java.util.Collections.emptyList();
+    private void ensureCommittedIsMutable() {
+      if (!((bitField0_ & 0x00000020) != 0)) {
+        committed_ = new java.util.ArrayList<dev.ferry.api.v1.CommittedBlock>(committed_);
+        bitField0_ |= 0x00000020;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.ferry.api.v1.CommittedBlock, dev.ferry.api.v1.CommittedBlock.Builder, dev.ferry.api.v1.CommittedBlockOrBuilder> committedBuilder_;
+
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public java.util.List<dev.ferry.api.v1.CommittedBlock> getCommittedList() {
+      if (committedBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(committed_);
+      } else {
+        return committedBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public int getCommittedCount() {
+      if (committedBuilder_ == null) {
+        return committed_.size();
+      } else {
+        return committedBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public dev.ferry.api.v1.CommittedBlock getCommitted(int index) {
+      if (committedBuilder_ == null) {
+        return committed_.get(index);
+      } else {
+        return committedBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder setCommitted(
+        int index, dev.ferry.api.v1.CommittedBlock value) {
+      if (committedBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureCommittedIsMutable();
+        committed_.set(index, value);
+        onChanged();
+      } else {
+        committedBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder setCommitted(
+        int index, dev.ferry.api.v1.CommittedBlock.Builder builderForValue) {
+      if (committedBuilder_ == null) {
+        ensureCommittedIsMutable();
+        committed_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        committedBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder addCommitted(dev.ferry.api.v1.CommittedBlock value) {
+      if (committedBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureCommittedIsMutable();
+        committed_.add(value);
+        onChanged();
+      } else {
+        committedBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder addCommitted(
+        int index, dev.ferry.api.v1.CommittedBlock value) {
+      if (committedBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureCommittedIsMutable();
+        committed_.add(index, value);
+        onChanged();
+      } else {
+        committedBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder addCommitted(
+        dev.ferry.api.v1.CommittedBlock.Builder builderForValue) {
+      if (committedBuilder_ == null) {
+        ensureCommittedIsMutable();
+        committed_.add(builderForValue.build());
+        onChanged();
+      } else {
+        committedBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder addCommitted(
+        int index, dev.ferry.api.v1.CommittedBlock.Builder builderForValue) {
+      if (committedBuilder_ == null) {
+        ensureCommittedIsMutable();
+        committed_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        committedBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder addAllCommitted(
+        java.lang.Iterable<? extends dev.ferry.api.v1.CommittedBlock> values) {
+      if (committedBuilder_ == null) {
+        ensureCommittedIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, committed_);
+        onChanged();
+      } else {
+        committedBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder clearCommitted() {
+      if (committedBuilder_ == null) {
+        committed_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000020);
+        onChanged();
+      } else {
+        committedBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public Builder removeCommitted(int index) {
+      if (committedBuilder_ == null) {
+        ensureCommittedIsMutable();
+        committed_.remove(index);
+        onChanged();
+      } else {
+        committedBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public dev.ferry.api.v1.CommittedBlock.Builder getCommittedBuilder(
+        int index) {
+      return getCommittedFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public dev.ferry.api.v1.CommittedBlockOrBuilder getCommittedOrBuilder(
+        int index) {
+      if (committedBuilder_ == null) {
+        return committed_.get(index);  } else {
+        return committedBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public java.util.List<? extends dev.ferry.api.v1.CommittedBlockOrBuilder> 
+         getCommittedOrBuilderList() {
+      if (committedBuilder_ != null) {
+        return committedBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(committed_);
+      }
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public dev.ferry.api.v1.CommittedBlock.Builder addCommittedBuilder() {
+      return getCommittedFieldBuilder().addBuilder(
+          dev.ferry.api.v1.CommittedBlock.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public dev.ferry.api.v1.CommittedBlock.Builder addCommittedBuilder(
+        int index) {
+      return getCommittedFieldBuilder().addBuilder(
+          index, dev.ferry.api.v1.CommittedBlock.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c: committed blocks from committed_start on,
+     * in index order, at most 4096 of them. Empty otherwise.
+     * </pre>
+     *
+     * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+     */
+    public java.util.List<dev.ferry.api.v1.CommittedBlock.Builder> 
+         getCommittedBuilderList() {
+      return getCommittedFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.ferry.api.v1.CommittedBlock, dev.ferry.api.v1.CommittedBlock.Builder, dev.ferry.api.v1.CommittedBlockOrBuilder> 
+        getCommittedFieldBuilder() {
+      if (committedBuilder_ == null) {
+        committedBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.ferry.api.v1.CommittedBlock, dev.ferry.api.v1.CommittedBlock.Builder, dev.ferry.api.v1.CommittedBlockOrBuilder>(
+                committed_,
+                ((bitField0_ & 0x00000020) != 0),
+                getParentForChildren(),
+                isClean());
+        committed_ = null;
+      }
+      return committedBuilder_;
+    }
+
+    private int nextCommittedIndex_ ;
+    /**
+     * <pre>
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     * </pre>
+     *
+     * <code>uint32 next_committed_index = 7;</code>
+     * @return The nextCommittedIndex.
+     */
+    @java.lang.Override
+    public int getNextCommittedIndex() {
+      return nextCommittedIndex_;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     * </pre>
+     *
+     * <code>uint32 next_committed_index = 7;</code>
+     * @param value The nextCommittedIndex to set.
+     * @return This builder for chaining.
+     */
+    public Builder setNextCommittedIndex(int value) {
+      
+      nextCommittedIndex_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+     * the committed_start to ask from for the next page. 0: nothing more.
+     * </pre>
+     *
+     * <code>uint32 next_committed_index = 7;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearNextCommittedIndex() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      nextCommittedIndex_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

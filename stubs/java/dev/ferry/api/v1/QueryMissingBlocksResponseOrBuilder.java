@@ -99,4 +99,64 @@ public interface QueryMissingBlocksResponseOrBuilder extends
    */
   dev.ferry.api.v1.BlockRangeOrBuilder getMissingOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  java.util.List<dev.ferry.api.v1.CommittedBlock> 
+      getCommittedList();
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  dev.ferry.api.v1.CommittedBlock getCommitted(int index);
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  int getCommittedCount();
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  java.util.List<? extends dev.ferry.api.v1.CommittedBlockOrBuilder> 
+      getCommittedOrBuilderList();
+  /**
+   * <pre>
+   * With include_committed_crc32c: committed blocks from committed_start on,
+   * in index order, at most 4096 of them. Empty otherwise.
+   * </pre>
+   *
+   * <code>repeated .ferry.v1.CommittedBlock committed = 6;</code>
+   */
+  dev.ferry.api.v1.CommittedBlockOrBuilder getCommittedOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * With include_committed_crc32c, when `committed` was cut at 4096 blocks:
+   * the committed_start to ask from for the next page. 0: nothing more.
+   * </pre>
+   *
+   * <code>uint32 next_committed_index = 7;</code>
+   * @return The nextCommittedIndex.
+   */
+  int getNextCommittedIndex();
 }
