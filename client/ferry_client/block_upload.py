@@ -8,11 +8,17 @@ once it is known, so a restarted process continues the task by its id. It hashes
 only if the first run died before its hash was done, which takes size / ~1.8 GB/s (0.6 s a GiB
 here), far less than the upload itself.
 
+A task found holding the store_path without the state file's knowledge (the upload was
+started through another replica's address, or the state file was lost) is resumed only once the
+client has proved it holds this file's bytes: every committed block's CRC32C, listed by
+QueryMissingBlocks, equals the local block's (``planning.judge_same_file``).
+
 Decisions live in ``planning``; the streams of a round in ``streams``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 
@@ -37,15 +43,24 @@ from ferry_client.planning import (
     ProgressAccount,
     ProgressCallback,
     RememberedTask,
+    SameFile,
     Start,
     WorkQueue,
     committed_bytes,
     is_lost_declaration,
     judge_remembered,
+    judge_same_file,
     plan_start,
+    proof_blocks,
 )
 from ferry_client.retry import RetryBudget, RetryPolicy, pause_or_raise, retrying
-from ferry_client.source import Counters, UploadSource, build_result, check_unchanged
+from ferry_client.source import (
+    Counters,
+    UploadSource,
+    blocks_crc32c,
+    build_result,
+    check_unchanged,
+)
 from ferry_client.state import Remembered, StateStore, UploadKey
 from ferry_client.streams import Round
 from ferry_client.tasks import TaskControl, raise_if_stopped
@@ -97,6 +112,9 @@ class BlockUpload:
         self.started = started
         self.timeout = timeout
         self.blocks_in_flight = blocks_in_flight
+        #: A hash-less task holding the store_path with nothing committed: nothing proves
+        #: whose it is, so the conflict's message says that cancelling it loses nothing.
+        self._unproven: str | None = None
 
     def run(
         self,
@@ -254,7 +272,16 @@ class BlockUpload:
                 return created.task, created.resumed, not created.resumed
             upload.digest()  # a task holds store_path: it may be this file's, by its hash
         request = upload.declaration(block_size, sha256=upload.sha256)
-        created = retrying(budget, lambda: self.transport.create_task(request))
+        try:
+            created = retrying(budget, lambda: self.transport.create_task(request))
+        except AlreadyExists as exc:
+            if exc.task_id is not None and exc.task_id == self._unproven:
+                raise exc.with_message(
+                    f"{exc.message} (task {exc.task_id} has no block committed, so nothing "
+                    f"shows whose upload it is; if it is yours, `ferry cancel {exc.task_id}` "
+                    "loses nothing)"
+                ) from exc
+            raise
         memory.task(created.task.task_id)
         return created.task, created.resumed, not created.resumed
 
@@ -299,11 +326,60 @@ class BlockUpload:
                             task.task_id,
                         )
                         return pb.CreateTaskResponse(task=task, resumed=False)
+                same = self._same_file_task(exc)
+                if same is not None:
+                    return pb.CreateTaskResponse(task=same, resumed=True)
                 log.debug("%s; declaring the file with its SHA-256 once hashed", exc)
                 return None
             except FerryError as exc:
                 pause_or_raise(self.budget, exc)
                 may_have_created = True
+
+    def _same_file_task(self, exc: AlreadyExists) -> pb.Task | None:
+        """The hash-less task ``exc`` names if it holds this file's bytes: same size and
+        store_path, still taking blocks, and every committed block's CRC32C the local file's
+        (TaskPaused if it is paused). A task declared with a hash is left to the declaration
+        with this file's hash, which resumes it only if the hashes are equal."""
+        if exc.ferry_reason != "STORE_PATH_TAKEN" or exc.task_id is None:
+            return None
+        key = self.upload.key
+        task = self.tasks.find(exc.task_id, self.budget)
+        if task is None or task.sha256:
+            return None
+        verdict = judge_remembered(
+            TaskInfo.from_pb(task), size=key.size, store_path=key.store_path, sha256=""
+        )
+        if verdict is RememberedTask.GONE:
+            return None
+        committed = self._committed_crc32c(task.task_id)
+        blocks = proof_blocks(key.size, task.block_size, committed)
+        local = blocks_crc32c(key, blocks) if blocks is not None else None
+        same = judge_same_file(committed, local, task.committed_bytes)
+        if same is not SameFile.SAME:
+            if same is SameFile.UNPROVEN:
+                self._unproven = task.task_id
+            log.info("task %s holding %s is not this file's (%s)", task.task_id,
+                     key.store_path, same.value)  # fmt: skip
+            return None
+        if verdict is RememberedTask.PAUSED:
+            raise_if_stopped(task.task_id, TaskState.PAUSED)
+        log.info(
+            "%s: resuming task %s, whose %d committed blocks are this file's",
+            key.path, task.task_id, len(committed),
+        )  # fmt: skip
+        return task
+
+    def _committed_crc32c(self, task_id: str) -> list[tuple[int, int]]:
+        """Every committed block of the task as (index, crc32c), a page at a time."""
+        found: list[tuple[int, int]] = []
+        start = 0
+        while True:
+            page = functools.partial(self.transport.query_missing, task_id, committed_start=start)
+            report = retrying(self.budget, page)
+            found.extend((block.index, block.crc32c) for block in report.committed)
+            if report.next_committed_index <= start:
+                return found
+            start = report.next_committed_index
 
     def _lost_declaration(
         self, exc: AlreadyExists, request: pb.CreateTaskRequest

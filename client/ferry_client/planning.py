@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import enum
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ferry_client.models import TaskInfo, TaskState
@@ -106,6 +106,48 @@ def is_lost_declaration(
         and block_size in (0, task.block_size)
         and task.overwrite == overwrite
     )
+
+
+class SameFile(enum.Enum):
+    """Whether a task that holds the store_path, found without the state file (another
+    replica's address, a lost state file), holds this local file's bytes."""
+
+    #: At least one block is committed and every committed block's CRC32C is the local
+    #: file's: resume it. (A CRC32C per block is no proof against an attacker who knows the
+    #: file; Merge still verifies the whole file's SHA-256 before anything is published.)
+    SAME = "same"
+    #: Some committed block differs, or one lies outside the file: another file's task.
+    DIFFERENT = "different"
+    #: Nothing committed: nothing tells whose task it is, and it holds nothing to resume.
+    UNPROVEN = "unproven"
+
+
+def proof_blocks(
+    size: int, block_size: int, committed: Sequence[tuple[int, int]]
+) -> list[Block] | None:
+    """The local blocks to read to check ``committed`` (index, crc32c) pairs against a file
+    of ``size`` bytes in ``block_size`` blocks; ``None`` if an index lies outside the file."""
+    count = block_count(size, block_size) if size else 0
+    if any(not 0 <= index < count for index, _ in committed):
+        return None
+    return [block_at(size, block_size, index) for index, _ in committed]
+
+
+def judge_same_file(
+    committed: Sequence[tuple[int, int]], local: Mapping[int, int] | None, committed_bytes: int
+) -> SameFile:
+    """The verdict on a task whose committed blocks are ``committed`` (index, crc32c) and
+    ``committed_bytes`` long, given the local file's CRC32C of those blocks (``None``:
+    :func:`proof_blocks` found an index outside the file). Bytes committed but no block
+    listed (a server that does not list them) prove nothing either way: DIFFERENT, so the
+    task is left alone."""
+    if local is None:
+        return SameFile.DIFFERENT
+    if not committed:
+        return SameFile.UNPROVEN if committed_bytes == 0 else SameFile.DIFFERENT
+    if all(local.get(index) == crc for index, crc in committed):
+        return SameFile.SAME
+    return SameFile.DIFFERENT
 
 
 @dataclass(frozen=True, slots=True)

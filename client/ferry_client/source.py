@@ -1,5 +1,6 @@
 """The local file of one upload: what the upload declares (:class:`UploadSource`), the check
-that the file did not change under it, reading a small one whole, the counters of what was sent,
+that the file did not change under it, reading a small one whole, the CRC32C of chosen
+blocks (to prove a task holds this file), the counters of what was sent,
 and the :class:`~ferry_client.models.UploadResult` assembled once the file is published."""
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_client.errors import IntegrityError, SourceChanged
-from ferry_client.hashing import BackgroundHash
+from ferry_client.hashing import BackgroundHash, crc32c_extend
 from ferry_client.models import UploadResult
+from ferry_client.planning import MAX_MESSAGE_DATA, Block
 from ferry_client.retry import RetryBudget
 from ferry_client.state import UploadKey
 
@@ -160,3 +162,27 @@ def read_whole(key: UploadKey) -> bytes:
     if len(data) != key.size:
         raise SourceChanged(f"{key.path} changed while it was being read ({len(data)} bytes)")
     return data
+
+
+def blocks_crc32c(key: UploadKey, blocks: list[Block]) -> dict[int, int]:
+    """The CRC32C of each of ``blocks`` of the file, reading only those (SourceChanged if the
+    file is no longer the key's version)."""
+    found: dict[int, int] = {}
+    fd = os.open(key.path, os.O_RDONLY)
+    try:
+        check_unchanged(key, os.fstat(fd))
+        for block in blocks:
+            crc, done = 0, 0
+            while done < block.length:
+                piece = os.pread(
+                    fd, min(MAX_MESSAGE_DATA, block.length - done), block.offset + done
+                )
+                if not piece:
+                    raise SourceChanged(f"{key.path} changed while it was being read")
+                crc = crc32c_extend(crc, piece)
+                done += len(piece)
+            found[block.index] = crc
+        check_unchanged(key, os.fstat(fd))
+    finally:
+        os.close(fd)
+    return found

@@ -152,8 +152,16 @@ class Transport:
     def create_task(self, request: pb.CreateTaskRequest) -> pb.CreateTaskResponse:
         return self._unary(self._stub.CreateTask, request, name="CreateTask")
 
-    def query_missing(self, task_id: str) -> pb.QueryMissingBlocksResponse:
-        request = pb.QueryMissingBlocksRequest(task_id=task_id)
+    def query_missing(
+        self, task_id: str, *, committed_start: int | None = None
+    ) -> pb.QueryMissingBlocksResponse:
+        """What the task lacks; with ``committed_start``, also a page of its committed
+        blocks' CRC32C from that index on."""
+        request = pb.QueryMissingBlocksRequest(
+            task_id=task_id,
+            include_committed_crc32c=committed_start is not None,
+            committed_start=committed_start or 0,
+        )
         return self._unary(
             self._stub.QueryMissingBlocks, request, task_id=task_id, name="QueryMissingBlocks"
         )

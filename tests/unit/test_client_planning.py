@@ -16,6 +16,7 @@ from ferry_client.planning import (
     BlockRange,
     ProgressAccount,
     RememberedTask,
+    SameFile,
     Start,
     WorkQueue,
     block_at,
@@ -23,10 +24,12 @@ from ferry_client.planning import (
     committed_bytes,
     is_lost_declaration,
     judge_remembered,
+    judge_same_file,
     message_slices,
     missing_bytes,
     normalise,
     plan_start,
+    proof_blocks,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -268,3 +271,22 @@ def test_lost_declaration_is_recognised_exactly_as_declared() -> None:
 )
 def test_anything_else_is_not_taken_for_a_lost_declaration(changes: dict[str, Any]) -> None:
     assert not is_lost_declaration(task_info(**changes), **DECLARED)
+
+
+# -- proving that a task found without the state file holds this file -------------------------
+
+
+def test_same_file_needs_every_committed_block_to_match() -> None:
+    local = {0: 11, 2: 33}
+    assert judge_same_file([(0, 11), (2, 33)], local, 2) is SameFile.SAME
+    assert judge_same_file([(0, 11), (2, 34)], local, 2) is SameFile.DIFFERENT
+    assert judge_same_file([], {}, 0) is SameFile.UNPROVEN
+    # Bytes committed but none listed (a server that does not list them): not proven.
+    assert judge_same_file([], {}, 5) is SameFile.DIFFERENT
+    assert judge_same_file([(0, 11)], None, 1) is SameFile.DIFFERENT
+
+
+def test_proof_reads_only_the_committed_blocks_and_rejects_indices_outside_the_file() -> None:
+    assert proof_blocks(10, 4, [(0, 1), (2, 9)]) == [Block(0, 0, 4), Block(2, 8, 2)]
+    assert proof_blocks(10, 4, [(3, 1)]) is None
+    assert proof_blocks(0, 4, [(0, 1)]) is None
