@@ -11,11 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import google_crc32c
 import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import AlreadyExists, FerryClient, RetryPolicy, TransientError
+from ferry_server.app import FerryServer
 
 from tests.support.client_tools import (
     QUICK_RETRY,
@@ -27,7 +29,7 @@ from tests.support.client_tools import (
 )
 from tests.support.databases import fresh_postgres_schema
 from tests.support.processes import ServerProcess
-from tests.support.protocol import KiB, block_messages, create, missing_set
+from tests.support.protocol import KiB, block_messages, create, missing_set, upload
 
 BLOCK = 64 * KiB
 SIZE = 32 * BLOCK + 7
@@ -201,3 +203,22 @@ def test_committed_crc32c_are_listed_in_pages_only_when_asked(
     )
     assert [b.index for b in asked.committed] == [3]
     assert asked.next_committed_index == 0
+
+
+def test_committed_crc32c_pages_cover_every_committed_block_once(
+    server: FerryServer, stub: rpc.FerryServiceStub, tmp_path: Path
+) -> None:
+    data = make_file(tmp_path / "src.bin", 6 * BLOCK + 1, seed=3).read_bytes()
+    task = create(stub, data, "paged.bin", block_size=BLOCK, sha256="")
+    upload(stub, task, data, [0, 1, 2, 4, 6])
+    pages = []
+    start = 0
+    while True:
+        report = server.service.missing_blocks(task.task_id, crc32c_from=start, page=2)
+        pages.append([index for index, _ in report.committed])
+        if report.next_committed_index == 0:
+            break
+        start = report.next_committed_index
+    assert pages == [[0, 1], [2, 4], [6]]
+    crcs = dict(server.service.missing_blocks(task.task_id, crc32c_from=0).committed)
+    assert crcs[4] == google_crc32c.value(data[4 * BLOCK : 5 * BLOCK])

@@ -208,19 +208,22 @@ class TransferService:
             raise TaskNotFound(task_id)
         return task
 
-    def missing_blocks(self, task_id: str, *, crc32c_from: int | None = None) -> MissingReport:
-        """What the task lacks; with ``crc32c_from``, also the CRC32C of up to
-        COMMITTED_CRC32C_PAGE committed blocks from that index on (a client proving that the
-        task holds its file's bytes), so that a huge task is listed in bounded pages."""
+    def missing_blocks(
+        self, task_id: str, *, crc32c_from: int | None = None, page: int = COMMITTED_CRC32C_PAGE
+    ) -> MissingReport:
+        """What the task lacks; with ``crc32c_from``, also the CRC32C of up to ``page``
+        committed blocks from that index on (a client proving that the task holds its file's
+        bytes), so that a huge task is listed in bounded pages."""
         task = self.get_task(task_id)
         committed = self._repo.committed_indices(task.task_id)
         listed: list[tuple[int, int]] = []
         next_index = 0
         if crc32c_from is not None:
-            page = self._repo.committed_blocks(task.task_id, crc32c_from, COMMITTED_CRC32C_PAGE + 1)
-            listed = [(b.index, b.crc32c) for b in page[:COMMITTED_CRC32C_PAGE]]
-            if len(page) > COMMITTED_CRC32C_PAGE:
-                next_index = page[COMMITTED_CRC32C_PAGE].index
+            # One more than the page: whether another page follows, and where it starts.
+            found = self._repo.committed_blocks(task.task_id, crc32c_from, page + 1)
+            listed = [(b.index, b.crc32c) for b in found[:page]]
+            if len(found) > page:
+                next_index = found[page].index
         return MissingReport(
             state=task.state,
             block_size=task.block_size,
