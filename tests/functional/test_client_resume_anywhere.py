@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tests.support.client_tools import (
     sha256_of,
 )
 from tests.support.databases import fresh_postgres_schema
-from tests.support.processes import ServerProcess
+from tests.support.processes import ServerProcess, two_replicas
 from tests.support.protocol import KiB, block_messages, create, missing_set, upload
 
 BLOCK = 64 * KiB
@@ -47,20 +46,13 @@ class Replicas:
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[Replicas]:
-    with fresh_postgres_schema() as url:
-        data_dir = tmp_path / "shared-data"
-        a = ServerProcess(data_dir, database_url=url, name="replica-a")
-        b = ServerProcess(data_dir, database_url=url, name="replica-b")
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda p: p.start(), [a, b]))
-        try:
-            with grpc.insecure_channel(b.address) as channel:
-                yield Replicas(a, b, rpc.FerryServiceStub(channel), data_dir)
-        finally:
-            a.kill()
-            b.kill()
-        logs = a.log_path.read_text() + b.log_path.read_text()
-        assert "Traceback" not in logs
+    data_dir = tmp_path / "shared-data"
+    with (
+        fresh_postgres_schema() as url,
+        two_replicas(data_dir, url) as (a, b),
+        grpc.insecure_channel(b.address) as channel,
+    ):
+        yield Replicas(a, b, rpc.FerryServiceStub(channel), data_dir)
 
 
 def interrupted_on_a(replicas: Replicas, source: Path, state_file: Path) -> str:

@@ -15,7 +15,7 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 
 from tests.support.databases import fresh_postgres_schema
-from tests.support.processes import ServerProcess
+from tests.support.processes import two_replicas
 from tests.support.protocol import (
     KiB,
     block_messages,
@@ -29,24 +29,13 @@ from tests.support.protocol import (
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[tuple[rpc.FerryServiceStub, rpc.FerryServiceStub]]:
-    with fresh_postgres_schema() as url:
-        data_dir = tmp_path / "shared-data"
-        a = ServerProcess(data_dir, database_url=url, name="replica-a")
-        b = ServerProcess(data_dir, database_url=url, name="replica-b")
-        # Started at once: the schema migration must be safe with two replicas racing.
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda p: p.start(), [a, b]))
-        try:
-            with (
-                grpc.insecure_channel(a.address) as ca,
-                grpc.insecure_channel(b.address) as cb,
-            ):
-                yield rpc.FerryServiceStub(ca), rpc.FerryServiceStub(cb)
-        finally:
-            a.kill()
-            b.kill()
-        logs = a.log_path.read_text() + b.log_path.read_text()
-        assert "Traceback" not in logs
+    with (
+        fresh_postgres_schema() as url,
+        two_replicas(tmp_path / "shared-data", url) as (a, b),
+        grpc.insecure_channel(a.address) as ca,
+        grpc.insecure_channel(b.address) as cb,
+    ):
+        yield rpc.FerryServiceStub(ca), rpc.FerryServiceStub(cb)
 
 
 def test_blocks_uploaded_half_through_each_replica(replicas, tmp_path: Path):

@@ -1,4 +1,5 @@
-"""Running ``ferry serve`` as a real child process that tests can kill and restart."""
+"""Running ``ferry serve`` as a real child process that tests can kill and restart, alone or
+as two replicas sharing one database and one data directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -86,3 +90,23 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+@contextmanager
+def two_replicas(
+    data_dir: Path, database_url: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Replicas A and B on one database and one data directory, started at once (the schema
+    migration must be safe with two replicas racing); killed on exit, after which neither log
+    may hold a traceback."""
+    a = ServerProcess(data_dir, database_url=database_url, name="replica-a")
+    b = ServerProcess(data_dir, database_url=database_url, name="replica-b")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda p: p.start(), [a, b]))
+    try:
+        yield a, b
+    finally:
+        a.kill()
+        b.kill()
+    logs = a.log_path.read_text() + b.log_path.read_text()
+    assert "Traceback" not in logs
