@@ -29,6 +29,8 @@ from ferry_client.errors import (
     ChecksumMismatch,
     FerryError,
     IntegrityError,
+    NotFound,
+    PermissionDenied,
     PreconditionFailed,
     SourceChanged,
     TaskEnded,
@@ -342,8 +344,18 @@ class BlockUpload:
         with this file's hash, which resumes it only if the hashes are equal."""
         if exc.ferry_reason != "STORE_PATH_TAKEN" or exc.task_id is None:
             return None
+        try:
+            return self._proven_task(exc.task_id)
+        except (PermissionDenied, NotFound):
+            # Another principal's task (once identity exists) is not ours to resume, and one
+            # gone meanwhile is nothing to resume: the declaration with the hash decides.
+            return None
+
+    def _proven_task(self, task_id: str) -> pb.Task | None:
+        """The task if it takes blocks for this file's size and store_path and its committed
+        blocks are this file's; ``None`` otherwise."""
         key = self.upload.key
-        task = self.tasks.find(exc.task_id, self.budget)
+        task = self.tasks.find(task_id, self.budget)
         if task is None or task.sha256:
             return None
         verdict = judge_remembered(
