@@ -271,7 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: Top-level modules of the ``server`` extra (and the server itself): missing where only the
 #: client is installed.
-SERVER_MODULES = frozenset({"ferry_server", "sqlalchemy", "alembic", "psycopg"})
+SERVER_MODULES = frozenset(
+    {"ferry_server", "sqlalchemy", "alembic", "psycopg", "grpc_health", "grpc_reflection",
+     "prometheus_client"}
+)  # fmt: skip
 
 
 def _server_command(argv: list[str]) -> int:

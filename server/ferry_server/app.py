@@ -17,13 +17,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
+from ferry.v1 import ferry_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine, make_url
 
-from ferry_server.config import BLOCK_ALIGNMENT, MAX_MESSAGE_DATA, MAX_RECEIVE_MESSAGE, Settings
+from ferry_server.config import (
+    BLOCK_ALIGNMENT,
+    MAX_MESSAGE_DATA,
+    MAX_RECEIVE_MESSAGE,
+    Settings,
+    split_address,
+)
 from ferry_server.domain.errors import Unavailable
 from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
+from ferry_server.domain.ports import Metrics
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault
+from ferry_server.operations.health import DatabaseHealth
+from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.persistence.database import (
     DatabaseTimeouts,
     create_database_engine,
@@ -31,7 +43,8 @@ from ferry_server.persistence.database import (
 )
 from ferry_server.persistence.repository import SqlTaskRepository
 from ferry_server.storage.filesystem import FileSystemStore
-from ferry_server.transport.servicer import FerryServicer, rpc_handlers
+from ferry_server.transport.servicer import SERVICE_NAME, FerryServicer, rpc_handlers
+from ferry_server.transport.timing import TimingInterceptor
 
 log = logging.getLogger("ferry.server")
 
@@ -79,6 +92,8 @@ class FerryServer:
         hasher: PrefixHasher,
         service: TransferService,
         servicer: FerryServicer,
+        health: DatabaseHealth,
+        metrics: MetricsEndpoint | None,
     ) -> None:
         self.settings = settings
         self.service = service
@@ -88,6 +103,8 @@ class FerryServer:
         self._sweeper = sweeper
         self._hasher = hasher
         self._servicer = servicer
+        self._health = health
+        self._metrics = metrics
 
     @property
     def port(self) -> int:
@@ -99,20 +116,32 @@ class FerryServer:
         host = self.settings.listen.rpartition(":")[0]
         return f"{host}:{self._port}"
 
+    @property
+    def metrics_address(self) -> str | None:
+        """Where the Prometheus endpoint listens (its bound port), None when it is off."""
+        if self._metrics is None:
+            return None
+        host = self.settings.metrics_listen.rpartition(":")[0]
+        return f"{host}:{self._metrics.port}"
+
     def start(self) -> None:
         self._hasher.start()
         self._grpc.start()
         self._sweeper.start()
+        self._health.start()
         log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
 
     def stop(self, grace: float | None = None) -> None:
         """Stop taking RPCs, end upload streams at once with UNAVAILABLE (clients reconnect and
         continue), let unary RPCs in flight finish for ``grace`` seconds, then release all."""
         self._sweeper.stop()
+        self._health.stop()
         stopped = self._grpc.stop(grace)
         self._servicer.streams.end_all()
         stopped.wait()
         self._hasher.stop()
+        if self._metrics is not None:
+            self._metrics.stop()
         self._engine.dispose()
         log.info("ferry stopped")
 
@@ -241,6 +270,8 @@ def create_server(settings: Settings) -> FerryServer:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
         )
+        prometheus = PrometheusMetrics() if settings.metrics_listen else None
+        metrics: Metrics | None = prometheus
         replica = secrets.token_hex(6)
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
         service = TransferService(
@@ -250,6 +281,7 @@ def create_server(settings: Settings) -> FerryServer:
             hasher=hasher,
             replica_id=f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}",
             fault=_fault_hook(settings.test_fault),
+            metrics=metrics,
         )
         grpc_server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),
@@ -263,15 +295,18 @@ def create_server(settings: Settings) -> FerryServer:
                 ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
+            interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
         )
         servicer = FerryServicer(service)
         grpc_server.add_generic_rpc_handlers((rpc_handlers(servicer),))
+        health_checker = _add_operations(grpc_server, settings, service)
         try:
             port = grpc_server.add_insecure_port(settings.listen)
         except RuntimeError as exc:
             raise StartupError(f"cannot listen on {settings.listen}: {exc}") from exc
         if port == 0:
             raise StartupError(f"cannot listen on {settings.listen} (address in use?)")
+        endpoint = None if prometheus is None else _metrics_endpoint(settings, prometheus)
     except BaseException:
         engine.dispose()
         raise
@@ -284,4 +319,35 @@ def create_server(settings: Settings) -> FerryServer:
         hasher,
         service,
         servicer,
+        health_checker,
+        endpoint,
     )
+
+
+def _add_operations(
+    grpc_server: grpc.Server, settings: Settings, service: TransferService
+) -> DatabaseHealth:
+    """grpc.health.v1 (checked once now: the schema was just migrated) and reflection."""
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, grpc_server)
+    checker = DatabaseHealth(
+        servicer, [SERVICE_NAME], service.check_database, settings.health_interval_seconds
+    )
+    checker.probe()
+    if settings.reflection:
+        ferry = ferry_pb2.DESCRIPTOR.services_by_name["FerryService"].full_name
+        health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+        reflection.enable_server_reflection(
+            (ferry, health_name, reflection.SERVICE_NAME), grpc_server
+        )
+    return checker
+
+
+def _metrics_endpoint(settings: Settings, metrics: PrometheusMetrics) -> MetricsEndpoint:
+    host, port = split_address(settings.metrics_listen)
+    endpoint = MetricsEndpoint(metrics, host, port)
+    try:
+        endpoint.start()
+    except OSError as exc:
+        raise StartupError(f"cannot serve metrics on {settings.metrics_listen}: {exc}") from exc
+    return endpoint

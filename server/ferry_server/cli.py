@@ -209,6 +209,29 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=parse_size(str(default("SPOOL_SIZE", defaults.spool_bytes))),
         help="most bytes the spool may hold [FERRY_SPOOL_SIZE, 4G]",
     )
+    add(
+        "--health-interval",
+        type=float,
+        default=float(str(default("HEALTH_INTERVAL", defaults.health_interval_seconds))),
+        help="seconds between the health probe's checks of the database [FERRY_HEALTH_INTERVAL, 5]",
+    )
+    add(
+        "--no-reflection",
+        action="store_true",
+        default=not _env_bool(str(default("REFLECTION", "true"))),
+        help="turn gRPC server reflection off [FERRY_REFLECTION=0]",
+    )
+    add(
+        "--metrics-listen",
+        default=default("METRICS_LISTEN", defaults.metrics_listen),
+        help="HOST:PORT for the Prometheus endpoint /metrics [FERRY_METRICS_LISTEN, off]",
+    )
+    add(
+        "--log-format",
+        choices=("text", "json"),
+        default=default("LOG_FORMAT", defaults.log_format),
+        help="text, or json: one object per line [FERRY_LOG_FORMAT, %(default)s]",
+    )
     return parser  # fmt: skip
 
 
@@ -240,6 +263,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         s3_region=args.s3_region,
         spool_dir=args.spool_dir,
         spool_bytes=args.spool_size,
+        health_interval_seconds=args.health_interval,
+        reflection=not args.no_reflection,
+        metrics_listen=args.metrics_listen,
+        log_format=args.log_format,
     )
 
 

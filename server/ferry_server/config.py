@@ -32,6 +32,18 @@ class SettingsError(ValueError):
     """A setting is out of its allowed range; the message says which and why."""
 
 
+def _check_address(name: str, value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise SettingsError(f"{name}={value!r}: expected HOST:PORT")
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (a validated setting) as its host, brackets removed, and port."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server is configured with. Build once; pass down."""
@@ -87,6 +99,14 @@ class Settings:
     spool_dir: Path | None = None
     #: Most bytes the spool may hold at once.
     spool_bytes: int = 4 * GiB
+    #: Seconds between the health probe's checks of the database (grpc.health.v1).
+    health_interval_seconds: float = 5.0
+    #: gRPC server reflection (grpcurl, grpcui); on unless turned off.
+    reflection: bool = True
+    #: ``HOST:PORT`` of the Prometheus endpoint (``/metrics``); empty: no endpoint.
+    metrics_listen: str = ""
+    #: ``text`` (for people) or ``json`` (one object per line, for log collectors).
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         for name in ("default_block_size", "min_block_size", "max_block_size"):
@@ -137,9 +157,13 @@ class Settings:
             raise SettingsError("max_workers must be at least 2")
         if logging.getLevelName(self.log_level.upper()) not in range(0, 60):
             raise SettingsError(f"unknown log level {self.log_level!r}")
-        host, sep, port = self.listen.rpartition(":")
-        if not sep or not host or not port.isdigit() or int(port) > 65535:
-            raise SettingsError(f"listen={self.listen!r}: expected HOST:PORT")
+        _check_address("listen", self.listen)
+        if self.metrics_listen:
+            _check_address("metrics_listen", self.metrics_listen)
+        if not self.health_interval_seconds > 0:
+            raise SettingsError("health_interval_seconds must be positive")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"log_format={self.log_format!r}: expected text or json")
         self._validate_object_store()
 
     def _validate_object_store(self) -> None:

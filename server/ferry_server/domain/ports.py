@@ -103,6 +103,9 @@ class TaskRepository(Protocol):
 
     def get(self, task_id: str) -> Task | None: ...
 
+    def ping(self) -> None:
+        """Return when the database answers; raise Unavailable when it does not."""
+
     def latest_completed(self, store_path: str) -> Task | None:
         """The most recently completed task for ``store_path``, if any."""
 
@@ -281,3 +284,44 @@ class BlockStore(Protocol):
         Raise StagingMissing if ``name`` is gone (fenced), DestinationExists if a file is there
         and ``overwrite`` is false.
         """
+
+
+class Metrics(Protocol):
+    """What the domain reports for operators (counters, gauges, durations); an implementation
+    decides where it goes. Calls must be cheap and must not raise."""
+
+    def bytes_received(self, count: int) -> None: ...
+
+    def block_committed(self) -> None: ...
+
+    def block_rejected(self, reason: str) -> None:
+        """A completed block was not committed; ``reason`` is a short snake_case word."""
+
+    def stream_opened(self) -> None: ...
+
+    def stream_closed(self) -> None: ...
+
+    def merge_finished(self, seconds: float) -> None:
+        """A Merge call that ran a merge (or waited for one) ended, however it ended."""
+
+
+class NoMetrics:
+    """Metrics that go nowhere: the default when none are configured."""
+
+    def bytes_received(self, count: int) -> None:
+        pass
+
+    def block_committed(self) -> None:
+        pass
+
+    def block_rejected(self, reason: str) -> None:
+        pass
+
+    def stream_opened(self) -> None:
+        pass
+
+    def stream_closed(self) -> None:
+        pass
+
+    def merge_finished(self, seconds: float) -> None:
+        pass

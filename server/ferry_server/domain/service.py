@@ -55,7 +55,9 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     CommittedBlock,
     DestinationExists,
+    Metrics,
     NewTask,
+    NoMetrics,
     StagingMissing,
     TaskRepository,
 )
@@ -183,8 +185,10 @@ class TransferService:
         replica_id: str,
         clock: Clock = utc_now,
         fault: FaultHook = no_fault,
+        metrics: Metrics | None = None,
     ) -> None:
         self._repo = repository
+        self._metrics: Metrics = metrics if metrics is not None else NoMetrics()
         self._store = store
         self._hasher = hasher
         self._limits = limits
@@ -201,6 +205,10 @@ class TransferService:
         return self._limits
 
     # -- queries ---------------------------------------------------------------------------
+
+    def check_database(self) -> None:
+        """Return when the database answers; raise Unavailable when it does not."""
+        self._repo.ping()
 
     def get_task(self, task_id: str) -> Task:
         task = self._repo.get(_require_task_id(task_id))
@@ -425,7 +433,9 @@ class TransferService:
 
     def open_receiver(self) -> BlockReceiver:
         """A receiver for one UploadParts stream; close it when the stream ends."""
-        return BlockReceiver(self)
+        receiver = BlockReceiver(self)
+        self._metrics.stream_opened()
+        return receiver
 
     def _commit(self, task: Task, index: int, length: int, crc: int, attempt: str) -> CommitOutcome:
         """Race this attempt's durable file to be block ``index``'s bytes: one SQL transaction,
@@ -511,6 +521,13 @@ class TransferService:
         ``sha256`` is the whole-file hash to verify against when the task was declared
         without one (the client hashed while uploading); if both exist they must agree.
         """
+        started = time.monotonic()
+        try:
+            return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256)
+        finally:
+            self._metrics.merge_finished(time.monotonic() - started)
+
+    def _merge(self, task_id: str, *, wait_seconds: float, sha256: str) -> Task:
         task = self.get_task(task_id)
         expected = self._expected_sha256(task, sha256)
         deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -933,6 +950,7 @@ class BlockReceiver:
                 },
             )
         if part.data:
+            self._service._metrics.bytes_received(len(part.data))
             if block.writer is not None:
                 block.writer.write(part.data)
             block.crc = google_crc32c.extend(block.crc, part.data)
@@ -1012,6 +1030,7 @@ class BlockReceiver:
                     facts={"blockIndex": block.index},
                 )
             if block.crc != declared:
+                service._metrics.block_rejected("checksum_mismatch")
                 return BlockAck(
                     block.task_id, block.index, BlockOutcome.CHECKSUM_MISMATCH, block.crc,
                     f"CRC32C mismatch on block {block.index}: declared {declared:08x}, "
@@ -1039,12 +1058,17 @@ class BlockReceiver:
                 if promoted:
                     service._hasher.wait_until_caught_up(block.task_id)
             if outcome is CommitOutcome.COMMITTED_DIFFERENT:
+                service._metrics.block_rejected("committed_different")
                 return BlockAck(
                     block.task_id, block.index, BlockOutcome.COMMITTED_DIFFERENT, block.crc,
                     f"block {block.index} of task {block.task_id} is already committed with "
                     f"other bytes; these (CRC32C {block.crc:08x}) were discarded: the source "
                     "changed since the block was first sent, or the client is wrong",
                 )  # fmt: skip
+            if promoted:
+                service._metrics.block_committed()
+            else:
+                service._metrics.block_rejected("duplicate")
             return BlockAck(block.task_id, block.index, BlockOutcome.COMMITTED, block.crc, "")
         finally:
             if not promoted:
@@ -1063,6 +1087,7 @@ class BlockReceiver:
 
     def close(self) -> None:
         """End of stream: drop the block in progress (it stays missing)."""
+        self._service._metrics.stream_closed()
         block, self._block = self._block, None
         if block is not None:
             self._abandon(block)

@@ -129,6 +129,10 @@ class SqlTaskRepository:
             found = session.execute(stmt).mappings().first()
             return None if found is None else self._to_task(found)
 
+    def ping(self) -> None:
+        with self._reads.begin() as session:
+            session.execute(select(1))
+
     def get(self, task_id: str) -> Task | None:
         return self._select_one(self._select_tasks().where(TaskRow.id == task_id))
 

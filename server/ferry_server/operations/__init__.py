@@ -1,0 +1,1 @@
+"""What an operator watches a replica through: health, metrics, logs."""

@@ -1,0 +1,68 @@
+"""grpc.health.v1 for a replica: SERVING while its database answers, NOT_SERVING while it does
+not, checked by a background probe on an interval."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from grpc_health.v1 import health, health_pb2
+
+from ferry_server.domain.errors import Unavailable
+
+log = logging.getLogger("ferry.health")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class DatabaseHealth(threading.Thread):
+    """Sets ``services`` (and the server as a whole, "") SERVING or NOT_SERVING each
+    ``interval`` seconds from ``check``, which raises Unavailable when the database is out of
+    reach. Logs each change once."""
+
+    def __init__(
+        self,
+        servicer: health.HealthServicer,
+        services: Sequence[str],
+        check: Callable[[], None],
+        interval: float,
+    ) -> None:
+        super().__init__(name="ferry-health", daemon=True)
+        self._servicer = servicer
+        self._services = ("", *services)
+        self._check = check
+        self._interval = interval
+        self._stop = threading.Event()
+        self._status: int | None = None
+
+    def probe(self) -> None:
+        """Check once and publish the outcome."""
+        try:
+            self._check()
+        except Unavailable as exc:
+            self._set(NOT_SERVING, exc.message)
+        else:
+            self._set(SERVING, "the database answers")
+
+    def _set(self, status: int, why: str) -> None:
+        if status != self._status:
+            name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+            level = logging.INFO if status == SERVING else logging.WARNING
+            log.log(level, "health: %s (%s)", name, why)
+        self._status = status
+        for service in self._services:
+            self._servicer.set(service, status)
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.probe()
+            except Exception:
+                log.exception("health probe failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        # Clients watching health learn that this replica is going away.
+        self._servicer.enter_graceful_shutdown()
