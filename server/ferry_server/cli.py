@@ -17,6 +17,7 @@ from types import FrameType
 from ferry_server.app import StartupError, create_server, run_fsck
 from ferry_server.config import Settings, SettingsError
 from ferry_server.domain.errors import Unavailable
+from ferry_server.operations.logs import log_handler
 from ferry_server.tuning import tune_malloc
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -327,11 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
     except SettingsError as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.basicConfig(level=settings.log_level, handlers=[log_handler(settings.log_format)])
     if settings.log_level != "DEBUG":
         # Alembic narrates every start-up at INFO; migrate() logs the one line that matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)

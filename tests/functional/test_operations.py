@@ -3,6 +3,7 @@ reflection (grpcurl's view), and the Prometheus endpoint's series moving with an
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import urllib.request
@@ -22,6 +23,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.databases import own_postgres_database
+from tests.support.processes import ServerProcess
 from tests.support.protocol import block_messages, create, merge, upload
 
 BLOCK = 64 * KiB
@@ -230,3 +232,29 @@ def test_two_servers_in_one_process_keep_their_own_metrics(tmp_path: Path) -> No
 
 def test_metrics_are_off_by_default(running: FerryServer) -> None:
     assert running.metrics_address is None
+
+
+# -- logs ----------------------------------------------------------------------------------
+
+
+def test_json_logs_are_one_object_a_line_carrying_the_task_id(tmp_path: Path) -> None:
+    data = os.urandom(2 * BLOCK)
+    process = ServerProcess(tmp_path / "data", extra_args=["--log-format", "json"])
+    with process:
+        with grpc.insecure_channel(process.address) as channel:
+            stub = rpc.FerryServiceStub(channel)
+            task = create(stub, data, "logged.bin", block_size=BLOCK)
+            upload(stub, task, data)
+            merge(stub, task.task_id)
+        assert process.terminate() == 0
+    lines = process.log_path.read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert entries, "nothing was logged"
+    for entry in entries:
+        assert {"time", "level", "logger", "message"} <= entry.keys(), entry
+    about_task = [e for e in entries if e.get("task_id") == task.task_id]
+    messages = [e["message"] for e in about_task]
+    assert any("created" in m for m in messages), messages
+    assert any("COMPLETED" in m for m in messages), messages
+    assert all(e["principal"] for e in about_task)
+    assert any(e["message"].startswith("ferry listening on") for e in entries)

@@ -33,6 +33,9 @@ def test_defaults_are_valid_and_documented_values() -> None:
         {"db_connect_timeout_seconds": 0},
         {"db_keepalive_seconds": -1},
         {"db_statement_timeout_seconds": 20, "db_call_timeout_seconds": 15},
+        {"metrics_listen": "9100"},
+        {"health_interval_seconds": 0},
+        {"log_format": "xml"},
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
@@ -75,3 +78,20 @@ def test_shutdown_grace_and_database_timeouts_come_from_flags_and_environment() 
     assert settings.db_statement_timeout_seconds == 20
     assert settings.db_connect_timeout_seconds == 4
     assert settings.db_tcp_user_timeout_seconds == 6
+
+
+def test_operations_settings_come_from_flags_and_environment() -> None:
+    defaults = settings_from_args(build_parser({}).parse_args([]))
+    assert defaults.reflection
+    assert defaults.metrics_listen == ""
+    assert defaults.log_format == "text"
+    env = {"FERRY_REFLECTION": "0", "FERRY_METRICS_LISTEN": "127.0.0.1:9100"}
+    settings = settings_from_args(
+        build_parser(env).parse_args(["--log-format", "json", "--health-interval", "2"])
+    )
+    assert not settings.reflection
+    assert settings.metrics_listen == "127.0.0.1:9100"
+    assert settings.log_format == "json"
+    assert settings.health_interval_seconds == 2
+    flagged = settings_from_args(build_parser({}).parse_args(["--no-reflection"]))
+    assert not flagged.reflection

@@ -117,3 +117,9 @@ def describe_ranges(ranges: list[BlockRange], limit: int = 10) -> str:
     if len(ranges) > limit:
         shown += f" (+{len(ranges) - limit} more ranges)"
     return shown
+
+
+def about(task_id: str, principal: str = "") -> dict[str, str]:
+    """A log call's ``extra=``: the task (and principal, when known) the line is about, which
+    JSON logs carry as fields."""
+    return {"task_id": task_id, "principal": principal}

@@ -40,6 +40,7 @@ from ferry_server.domain.model import (
     BlockRange,
     Task,
     TaskState,
+    about,
     block_count,
     block_length,
     can_transition,
@@ -290,7 +291,7 @@ class TransferService:
             log.info(
                 "task %s created: %s (%d bytes, %d blocks of %d) -> %s",
                 task_id, shown(spec.file_name), spec.size, new.block_count, block_size,
-                shown(store_path),
+                shown(store_path), extra=about(task_id, spec.principal),
             )  # fmt: skip
             return new.as_task(TaskState.UPLOADING, sha256=sha256, committed_bytes=0), False
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
@@ -317,7 +318,8 @@ class TransferService:
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
             )
-        log.info("task %s resumed by a new CreateTask", existing.task_id)
+        log.info("task %s resumed by a new CreateTask", existing.task_id,
+                 extra=about(existing.task_id, existing.principal))  # fmt: skip
         return existing
 
     def _validate_spec(self, spec: TaskSpec) -> None:
@@ -400,7 +402,8 @@ class TransferService:
                 if target == TaskState.CANCELED:
                     self._hasher.forget(task.task_id)
                     self._store.discard(task.task_id)
-                log.info("task %s %s -> %s", task.task_id, task.state, target)
+                log.info("task %s %s -> %s", task.task_id, task.state, target,
+                         extra=about(task.task_id, task.principal))  # fmt: skip
                 return self.get_task(task.task_id)
             current = self.get_task(task.task_id)
             if current.state == task.state:
@@ -425,7 +428,8 @@ class TransferService:
             if self._repo.change_state(task_id, state, TaskState.EXPIRED, now):
                 self._hasher.forget(task_id)
                 self._store.discard(task_id)
-                log.info("task %s %s -> EXPIRED (idle past its deadline)", task_id, state)
+                log.info("task %s %s -> EXPIRED (idle past its deadline)", task_id, state,
+                         extra=about(task_id))  # fmt: skip
                 expired += 1
         return expired
 
@@ -602,7 +606,7 @@ class TransferService:
         fenced = self._store.fence_merges(task_id, keep=name)
         if fenced:
             log.info("task %s: took over its merge; fenced off %d former merge file(s)",
-                     task_id, fenced)  # fmt: skip
+                     task_id, fenced, extra=about(task_id, task.principal))  # fmt: skip
         published = False
         if self._store.has_staging(task_id):
             try:
@@ -633,7 +637,8 @@ class TransferService:
                 return self._merge_taken_over(task_id)
             self._hasher.forget(task_id)
             self._store.discard(task_id)
-            log.warning("task %s FAILED: %s", task_id, reason)
+            log.warning("task %s FAILED: %s", task_id, reason,
+                        extra=about(task_id, task.principal))  # fmt: skip
             raise IntegrityFailure(
                 f"task {task_id} failed: {reason}",
                 task_id=task_id,
@@ -654,6 +659,7 @@ class TransferService:
         log.info(
             "task %s COMPLETED: %s published (%d bytes, sha256 %s) in %.3fs",
             task_id, shown(task.store_path), task.size, digest, time.monotonic() - started,
+            extra=about(task_id, task.principal),
         )  # fmt: skip
         return self.get_task(task_id)
 
@@ -804,6 +810,7 @@ class TransferService:
         log.info(
             "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
             new.task_id, shown(store_path), len(data), digest,
+            extra=about(new.task_id, new.principal),
         )  # fmt: skip
         return new.as_task(TaskState.COMPLETED, sha256=digest, committed_bytes=new.size)
 
@@ -848,11 +855,13 @@ class _MergeLease:
         while not self._stopped.wait(self._length.total_seconds() / 3):
             try:
                 if not self._renew():
-                    log.warning("task %s: merge lease %s lost", self._task_id, self.owner)
+                    log.warning("task %s: merge lease %s lost", self._task_id, self.owner,
+                                extra=about(self._task_id))  # fmt: skip
                     return
             except Exception as exc:
                 # The database may be briefly unreachable: confirm() decides before publishing.
-                log.warning("task %s: cannot renew merge lease: %s", self._task_id, exc)
+                log.warning("task %s: cannot renew merge lease: %s", self._task_id, exc,
+                            extra=about(self._task_id))  # fmt: skip
 
     def confirm(self) -> bool:
         """Whether this call still holds the lease, renewing it unless that was done within

@@ -35,6 +35,7 @@ from ferry_server.domain.errors import (
     TaskNotFound,
     Unavailable,
 )
+from ferry_server.domain.model import about
 
 log = logging.getLogger("ferry.rpc")
 
@@ -155,7 +156,8 @@ def _is_header_value(value: str) -> bool:
 def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoReturn:
     if isinstance(error, FerryError):
         status = rpc_status.to_status(rich_status(error))
-        log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message)
+        log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message,
+                  extra=about(error.task_id or ""))  # fmt: skip
     else:
         log.exception("%s failed on a bug", method, exc_info=error)
         status = rpc_status.to_status(internal_status())
