@@ -64,7 +64,11 @@ class _Sweeper(threading.Thread):
         self._stop = threading.Event()
 
     def run(self) -> None:
-        sweeps = (("expiry", self._service.expire_idle), ("storage", self._service.sweep_storage))
+        sweeps = (
+            ("expiry", self._service.expire_idle),
+            ("storage", self._service.sweep_storage),
+            ("retention", self._service.apply_retention),
+        )
         while not self._stop.wait(self._interval):
             for name, sweep in sweeps:
                 try:
@@ -188,6 +192,7 @@ def _limits(settings: Settings) -> Limits:
         merge_lease=timedelta(seconds=settings.merge_lease_seconds),
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
+        retention=timedelta(seconds=settings.retention_seconds),
     )
 
 
@@ -268,7 +273,10 @@ def create_server(settings: Settings) -> FerryServer:
     try:
         repository = SqlTaskRepository(engine)
         store = FileSystemStore(
-            settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
+            settings.staging_dir,
+            settings.resolved_storage_root,
+            fsync=settings.fsync,
+            published_mode=settings.published_mode,
         )
         prometheus = PrometheusMetrics() if settings.metrics_listen else None
         metrics: Metrics | None = prometheus

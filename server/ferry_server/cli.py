@@ -32,6 +32,14 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).upper()]
 
 
+def _octal(value: str) -> int:
+    """A umask-like octal number, e.g. ``022`` or ``0o027``."""
+    try:
+        return int(value.removeprefix("0o"), 8)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an octal number such as 022") from None
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -119,6 +127,20 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=float(str(default("ORPHAN_AGE", defaults.orphan_age_seconds))),
         help="seconds after its last write an uncommitted block attempt is swept "
         "[FERRY_ORPHAN_AGE, 3600]",
+    )
+    add(
+        "--retention",
+        type=float,
+        default=float(str(default("RETENTION", defaults.retention_seconds))),
+        help="seconds an ended task's row is kept for GetTask; its per-block rows go when it "
+        "ends [FERRY_RETENTION, 2592000 = 30 days]",
+    )
+    add(
+        "--published-umask",
+        type=_octal,
+        default=_octal(str(default("PUBLISHED_UMASK", f"{defaults.published_umask:03o}"))),
+        help="permission bits cleared from 0666 on published files, like a umask "
+        "[FERRY_PUBLISHED_UMASK, 022: files are 0644]",
     )
     add(
         "--test-fault",
@@ -250,6 +272,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         task_ttl_seconds=args.task_ttl,
         merge_lease_seconds=args.merge_lease,
         orphan_age_seconds=args.orphan_age,
+        retention_seconds=args.retention,
+        published_umask=args.published_umask,
         test_fault=args.test_fault,
         max_workers=args.max_workers,
         log_level=args.log_level.upper(),

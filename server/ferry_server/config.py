@@ -70,6 +70,11 @@ class Settings:
     #: An attempt file (a block being received) not written for this long and not committed
     #: is an orphan the sweeper deletes.
     orphan_age_seconds: float = 3600.0
+    #: Seconds an ended task's row is kept (its block rows go as soon as it ends); then the
+    #: task is forgotten: GetTask answers NOT_FOUND and a resend publishes again.
+    retention_seconds: float = 30 * 24 * 3600.0
+    #: Like a umask: published files get mode 0666 with these bits cleared (0644 by default).
+    published_umask: int = 0o022
     #: Test only: ``POINT:ACTION`` makes the server kill itself (``kill``), stop itself
     #: (``stop``, SIGSTOP) or sleep (``sleep=SECONDS``) when it reaches POINT (e.g.
     #: ``merge-before-publish``). Empty: no fault.
@@ -148,6 +153,12 @@ class Settings:
             )
         if self.orphan_age_seconds <= 0:
             raise SettingsError("orphan_age_seconds must be positive")
+        if self.retention_seconds <= 0:
+            raise SettingsError("retention_seconds must be positive")
+        if not 0 <= self.published_umask <= 0o777:
+            raise SettingsError(
+                f"published_umask={self.published_umask:o}: expected octal bits within 0777"
+            )
         if self.test_fault and not _FAULT.fullmatch(self.test_fault):
             raise SettingsError(
                 f"test_fault={self.test_fault!r}: expected POINT:kill, POINT:stop or "
@@ -195,6 +206,11 @@ class Settings:
     @property
     def resolved_storage_root(self) -> Path:
         return self.storage_root if self.storage_root is not None else self.data_dir / "files"
+
+    @property
+    def published_mode(self) -> int:
+        """The permission bits of a published file."""
+        return 0o666 & ~self.published_umask
 
     @property
     def staging_dir(self) -> Path:

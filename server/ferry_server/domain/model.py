@@ -83,6 +83,8 @@ class Task:
     failure_reason: str | None
     committed_bytes: int
     staging_layout: int = LAYOUT_ATTEMPTS
+    #: Retention: the task has ended and its per-block records are gone (committed_bytes stays).
+    blocks_purged: bool = False
 
     def block_length(self, index: int) -> int:
         return block_length(self.size, self.block_size, index)

@@ -181,6 +181,13 @@ class TaskRepository(Protocol):
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
         """Active tasks whose deadline has passed, with their state."""
 
+    def purge_ended_blocks(self, tasks: int, rows: int) -> int:
+        """Delete up to ``rows`` block rows of each of up to ``tasks`` ended tasks (oldest
+        first), freezing each one's committed bytes first; return how many rows went."""
+
+    def delete_ended(self, ended_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` ended, purged tasks that ended before ``ended_before``."""
+
 
 class AttemptWriter(Protocol):
     """Writes one block attempt's private file, sequentially; owned by one stream."""

@@ -76,6 +76,14 @@ _MERGE_POLL_SECONDS = 0.05
 _TOUCH_INTERVAL = timedelta(seconds=60)
 #: The name of the storage sweeper's cluster-wide lease.
 _SWEEPER_LEASE = "storage-sweeper"
+_RETENTION_LEASE = "retention"
+#: Retention's bounded batches: ended tasks purged per sweep, block rows deleted per task and
+#: transaction, ended task rows deleted per sweep.
+_PURGE_TASKS = 100
+_PURGE_ROWS = 10_000
+_DELETE_TASKS = 1000
+#: Held by the replica that applies retention; another takes over once it lapses.
+_RETENTION_LEASE_LENGTH = timedelta(minutes=5)
 
 Clock = Callable[[], datetime]
 #: Called at named points of the write and merge paths; the test-only ``--test-fault`` setting
@@ -108,6 +116,8 @@ class Limits:
     orphan_age: timedelta = timedelta(hours=1)
     #: Most tasks' staging the sweeper looks at per sweep.
     sweep_batch: int = 1000
+    #: How long an ended task's row is kept (its block rows go as soon as it ends).
+    retention: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +234,14 @@ class TransferService:
         committed blocks from that index on (a client proving that the task holds its file's
         bytes), so that a huge task is listed in bounded pages."""
         task = self.get_task(task_id)
-        committed = self._repo.committed_indices(task.task_id)
+        if task.blocks_purged:
+            # Retention removed an ended task's block list: a COMPLETED task has every block;
+            # another ended task takes no more, so it is reported as lacking them all.
+            missing = (
+                [] if task.state is TaskState.COMPLETED else missing_ranges(task.block_count, ())
+            )
+        else:
+            missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
         listed: list[tuple[int, int]] = []
         next_index = 0
         if crc32c_from is not None:
@@ -238,7 +255,7 @@ class TransferService:
             block_size=task.block_size,
             block_count=task.block_count,
             committed_bytes=task.committed_bytes,
-            missing=missing_ranges(task.block_count, committed),
+            missing=missing,
             committed=listed,
             next_committed_index=next_index,
         )
@@ -514,6 +531,24 @@ class TransferService:
                 "(%d tasks looked at)", removed, len(entries),
             )  # fmt: skip
         return removed
+
+    # -- Retention -------------------------------------------------------------------------
+
+    def apply_retention(self) -> tuple[int, int]:
+        """Purge ended tasks' block rows and delete ended tasks older than the retention, in
+        bounded batches, on one replica at a time; return (block rows, task rows) deleted."""
+        now = self._clock()
+        if not self._repo.acquire_named_lease(
+            _RETENTION_LEASE, self._replica_id, now, now + _RETENTION_LEASE_LENGTH
+        ):
+            return 0, 0
+        rows = self._repo.purge_ended_blocks(_PURGE_TASKS, _PURGE_ROWS)
+        tasks = self._repo.delete_ended(now - self._limits.retention, _DELETE_TASKS)
+        if rows or tasks:
+            cutoff = (now - self._limits.retention).isoformat()
+            log.info("retention: deleted %d block rows of ended tasks and %d tasks ended "
+                     "before %s", rows, tasks, cutoff)  # fmt: skip
+        return rows, tasks
 
     # -- Merge -----------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: The states in which a task owns its store_path (kept in step with domain.model.ACTIVE_STATES).
 ACTIVE_STATES_SQL = "state IN ('UPLOADING', 'PAUSED')"
+#: The states in which a task has ended (kept in step with TaskState.is_terminal).
+TERMINAL_STATES_SQL = "state IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED')"
 
 
 class Base(DeclarativeBase):
@@ -47,6 +49,10 @@ class TaskRow(Base):
     merge_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: domain.model.LAYOUT_*: how the task's bytes are staged (rows from before are layout 1).
     staging_layout: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    #: Retention: the committed bytes when the task's block rows were purged (None: not yet).
+    final_committed_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    #: Retention: whether the ended task's block rows are all gone.
+    blocks_purged: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
     __table_args__ = (
         # One active task per destination, enforced by the database so replicas need no lock.
@@ -58,6 +64,19 @@ class TaskRow(Base):
             postgresql_where=text(ACTIVE_STATES_SQL),
         ),
         Index("ix_ferry_tasks_state_expires", "state", "expires_at"),
+        # The retention sweep's two queues: ended tasks with block rows left, ended tasks by age.
+        Index(
+            "ix_ferry_tasks_unpurged",
+            "updated_at",
+            sqlite_where=text(f"{TERMINAL_STATES_SQL} AND NOT blocks_purged"),
+            postgresql_where=text(f"{TERMINAL_STATES_SQL} AND NOT blocks_purged"),
+        ),
+        Index(
+            "ix_ferry_tasks_ended",
+            "updated_at",
+            sqlite_where=text(TERMINAL_STATES_SQL),
+            postgresql_where=text(TERMINAL_STATES_SQL),
+        ),
     )
 
 

@@ -35,7 +35,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ferry_server.domain.model import ACTIVE_STATES, LAYOUT_ATTEMPTS, Task, TaskState
+from ferry_server.domain.model import (
+    ACTIVE_STATES,
+    LAYOUT_ATTEMPTS,
+    TERMINAL_STATES,
+    Task,
+    TaskState,
+)
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     BlockCommit,
@@ -48,6 +54,7 @@ from ferry_server.persistence.database import READ_ONLY, translating_database_tr
 from ferry_server.persistence.models import BlockRow, LeaseRow, TaskRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
+_TERMINAL = sorted(s.value for s in TERMINAL_STATES)
 # The tables themselves, for Core statements that bypass the ORM's bulk machinery.
 _TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
 _BLOCKS: Table = BlockRow.__table__  # type: ignore[assignment]
@@ -94,13 +101,21 @@ class SqlTaskRepository:
     _TASK_COLUMNS = tuple(_TASKS.columns)
 
     def _select_tasks(self) -> Select[Any]:
-        committed = (
-            select(func.coalesce(func.sum(BlockRow.length), 0))
-            .where(BlockRow.task_id == TaskRow.id)
-            .scalar_subquery()
-            .label("committed_bytes")
-        )
+        # An ended task's count is frozen on its row before its block rows are purged.
+        committed = func.coalesce(
+            TaskRow.final_committed_bytes, self._sum_committed(TaskRow.id)
+        ).label("committed_bytes")
         return select(*self._TASK_COLUMNS, committed)
+
+    @staticmethod
+    def _sum_committed(task_id: Any) -> Any:
+        """The committed bytes of ``task_id`` (a column, to correlate, or a value) from its
+        block rows."""
+        return (
+            select(func.coalesce(func.sum(BlockRow.length), 0))
+            .where(BlockRow.task_id == task_id)
+            .scalar_subquery()
+        )
 
     @staticmethod
     def _to_task(row: RowMapping) -> Task:
@@ -122,6 +137,7 @@ class SqlTaskRepository:
             failure_reason=row["failure_reason"],
             committed_bytes=int(row["committed_bytes"]),
             staging_layout=row["staging_layout"],
+            blocks_purged=bool(row["blocks_purged"]),
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
@@ -326,6 +342,58 @@ class SqlTaskRepository:
         )
         with self._writing() as session:
             return _rowcount(session.execute(stmt))
+
+    # -- retention -------------------------------------------------------------------------
+
+    def purge_ended_blocks(self, tasks: int, rows: int) -> int:
+        """Delete up to ``rows`` block rows of each of the ``tasks`` ended tasks that ended
+        first and still have some; a task's committed byte count is frozen on its row first.
+        Ended tasks take no commits, so nothing is added behind the purge."""
+        pick = (
+            select(TaskRow.id)
+            .where(TaskRow.state.in_(_TERMINAL), TaskRow.blocks_purged.is_(False))
+            .order_by(TaskRow.updated_at)
+            .limit(tasks)
+        )
+        with self._reads.begin() as session:
+            task_ids = list(session.scalars(pick))
+        deleted = 0
+        for task_id in task_ids:
+            batch = select(BlockRow.block_index).where(BlockRow.task_id == task_id).limit(rows)
+            with self._writing() as session:
+                session.execute(
+                    update(TaskRow)
+                    .where(TaskRow.id == task_id, TaskRow.final_committed_bytes.is_(None))
+                    .values(final_committed_bytes=self._sum_committed(task_id))
+                )
+                gone = _rowcount(
+                    session.execute(
+                        delete(BlockRow).where(
+                            BlockRow.task_id == task_id, BlockRow.block_index.in_(batch)
+                        )
+                    )
+                )
+                if gone < rows:
+                    session.execute(
+                        update(TaskRow).where(TaskRow.id == task_id).values(blocks_purged=True)
+                    )
+            deleted += gone
+        return deleted
+
+    def delete_ended(self, ended_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` ended tasks whose block rows are purged and which ended
+        before ``ended_before``."""
+        old = (
+            select(TaskRow.id)
+            .where(
+                TaskRow.state.in_(_TERMINAL),
+                TaskRow.updated_at < ended_before,
+                TaskRow.blocks_purged.is_(True),
+            )
+            .limit(limit)
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(delete(TaskRow).where(TaskRow.id.in_(old))))
 
     def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         with self._writing() as session:

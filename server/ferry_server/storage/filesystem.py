@@ -165,10 +165,14 @@ class FileSystemStore:
     Both directories must be on one filesystem so that publishing is a rename, never a copy.
     """
 
-    def __init__(self, staging_dir: Path, storage_root: Path, *, fsync: bool) -> None:
+    def __init__(
+        self, staging_dir: Path, storage_root: Path, *, fsync: bool, published_mode: int = 0o644
+    ) -> None:
         self._staging = staging_dir
         self._root = Path(os.path.realpath(storage_root))
         self._fsync = fsync
+        #: Staged files are private (0600) until published with this mode.
+        self._published_mode = published_mode
         self._start_writeback = writeback_starter()
         # Beside the staging directory, on its filesystem: renaming into it must be instant.
         self._graveyard = staging_dir.parent / _GRAVEYARD
@@ -410,6 +414,8 @@ class FileSystemStore:
             self.check_destination(store_path)
         # No fsync of the file here: its writer synced it before publishing.
         try:
+            # Set on the staged name, so the file appears at its destination with its mode.
+            staged.chmod(self._published_mode)
             if overwrite:
                 staged.replace(target)
             else:
