@@ -12,6 +12,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -32,10 +33,12 @@ from ferry_server.config import (
 from ferry_server.domain.errors import Unavailable
 from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
-from ferry_server.domain.ports import Metrics
-from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault
+from ferry_server.domain.notifications import DeliveryPolicy, Notifier
+from ferry_server.domain.ports import Metrics, NoMetrics
+from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.operations.health import DatabaseHealth
 from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
+from ferry_server.operations.webhooks import HttpWebhookSender
 from ferry_server.persistence.database import (
     DatabaseTimeouts,
     create_database_engine,
@@ -83,6 +86,38 @@ class _Sweeper(threading.Thread):
         self._stop.set()
 
 
+class _Deliveries(threading.Thread):
+    """Every ``interval`` seconds until stopped: delivers due completion notices (all of them,
+    in batches) and reports the outbox's depth."""
+
+    _BATCH = 50
+
+    def __init__(
+        self, notifier: Notifier, depth: Callable[[], int], metrics: Metrics, interval: float
+    ) -> None:
+        super().__init__(name="ferry-webhooks", daemon=True)
+        self._notifier = notifier
+        self._depth = depth
+        self._metrics = metrics
+        self._interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                while self._notifier.deliver_due(self._BATCH) == self._BATCH:
+                    if self._stop.is_set():
+                        return
+                self._metrics.outbox_depth(self._depth())
+            except Unavailable as exc:
+                log.warning("notice delivery skipped: %s", exc.message)
+            except Exception:
+                log.exception("notice delivery failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
@@ -98,8 +133,10 @@ class FerryServer:
         servicer: FerryServicer,
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
+        deliveries: _Deliveries | None = None,
     ) -> None:
         self.settings = settings
+        self._deliveries = deliveries
         self.service = service
         self._grpc = grpc_server
         self._port = port
@@ -132,6 +169,8 @@ class FerryServer:
         self._hasher.start()
         self._grpc.start()
         self._sweeper.start()
+        if self._deliveries is not None:
+            self._deliveries.start()
         self._health.start()
         log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
 
@@ -139,6 +178,8 @@ class FerryServer:
         """Stop taking RPCs, end upload streams at once with UNAVAILABLE (clients reconnect and
         continue), let unary RPCs in flight finish for ``grace`` seconds, then release all."""
         self._sweeper.stop()
+        if self._deliveries is not None:
+            self._deliveries.stop()
         self._health.stop()
         stopped = self._grpc.stop(grace)
         self._servicer.streams.end_all()
@@ -281,15 +322,19 @@ def create_server(settings: Settings) -> FerryServer:
         prometheus = PrometheusMetrics() if settings.metrics_listen else None
         metrics: Metrics | None = prometheus
         replica = secrets.token_hex(6)
+        replica_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}"
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
+        deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id)
+        webhook = settings.webhook_url or None
         service = TransferService(
             repository,
             store,
             _limits(settings),
             hasher=hasher,
-            replica_id=f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}",
+            replica_id=replica_id,
             fault=_fault_hook(settings.test_fault),
             metrics=metrics,
+            webhook_for=lambda _principal: webhook,
         )
         grpc_server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),
@@ -329,7 +374,34 @@ def create_server(settings: Settings) -> FerryServer:
         servicer,
         health_checker,
         endpoint,
+        deliveries,
     )
+
+
+def _deliveries(
+    settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str
+) -> _Deliveries | None:
+    """The completion notices' delivery loop, when a webhook is configured."""
+    if not settings.webhook_url or settings.webhook_secret_file is None:
+        return None
+    try:
+        secret = settings.webhook_secret_file.read_text().strip()
+        sender = HttpWebhookSender(
+            secret,
+            timeout=settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private,
+        )
+    except (OSError, ValueError) as exc:
+        raise StartupError(
+            f"cannot use the webhook secret in {settings.webhook_secret_file}: {exc} "
+            "(expected whsec_ followed by base64)"
+        ) from exc
+    policy = DeliveryPolicy(retry_for=timedelta(seconds=settings.webhook_retry_seconds))
+    notifier = Notifier(
+        repository, sender, policy, owner=owner, clock=utc_now,
+        on_outcome=metrics.notice_attempted,
+    )  # fmt: skip
+    return _Deliveries(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
 
 
 def _add_operations(

@@ -143,6 +143,44 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "[FERRY_PUBLISHED_UMASK, 022: files are 0644]",
     )
     add(
+        "--webhook-url",
+        default=default("WEBHOOK_URL", ""),
+        help="POST a signed JSON notice here when a task ends [FERRY_WEBHOOK_URL, none]",
+    )
+    add(
+        "--webhook-secret-file",
+        type=Path,
+        default=default("WEBHOOK_SECRET_FILE", None),
+        help="file with the signing secret, whsec_ + base64 (Standard Webhooks) "
+        "[FERRY_WEBHOOK_SECRET_FILE]",
+    )
+    add(
+        "--webhook-allow-private",
+        action="store_true",
+        default=_env_bool(str(default("WEBHOOK_ALLOW_PRIVATE", "false"))),
+        help="allow webhooks to loopback, private and link-local addresses "
+        "[FERRY_WEBHOOK_ALLOW_PRIVATE]",
+    )
+    add(
+        "--webhook-timeout",
+        type=float,
+        default=float(str(default("WEBHOOK_TIMEOUT", defaults.webhook_timeout_seconds))),
+        help="seconds one POST may take [FERRY_WEBHOOK_TIMEOUT, 10]",
+    )
+    add(
+        "--webhook-retry-for",
+        type=float,
+        default=float(str(default("WEBHOOK_RETRY_FOR", defaults.webhook_retry_seconds))),
+        help="seconds a notice is retried before it is recorded undeliverable "
+        "[FERRY_WEBHOOK_RETRY_FOR, 86400]",
+    )
+    add(
+        "--webhook-poll",
+        type=float,
+        default=float(str(default("WEBHOOK_POLL", defaults.webhook_poll_seconds))),
+        help="seconds between looks at the notices due for delivery [FERRY_WEBHOOK_POLL, 1]",
+    )
+    add(
         "--test-fault",
         default=default("TEST_FAULT", ""),
         help="test only: POINT:kill|stop|sleep=S at a named point [FERRY_TEST_FAULT]",
@@ -274,6 +312,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         orphan_age_seconds=args.orphan_age,
         retention_seconds=args.retention,
         published_umask=args.published_umask,
+        webhook_url=args.webhook_url,
+        webhook_secret_file=args.webhook_secret_file,
+        webhook_allow_private=args.webhook_allow_private,
+        webhook_timeout_seconds=args.webhook_timeout,
+        webhook_retry_seconds=args.webhook_retry_for,
+        webhook_poll_seconds=args.webhook_poll,
         test_fault=args.test_fault,
         max_workers=args.max_workers,
         log_level=args.log_level.upper(),

@@ -75,6 +75,18 @@ class Settings:
     retention_seconds: float = 30 * 24 * 3600.0
     #: Like a umask: published files get mode 0666 with these bits cleared (0644 by default).
     published_umask: int = 0o022
+    #: Where every task's completion notice is POSTed (http or https); empty: no notices.
+    webhook_url: str = ""
+    #: File holding the webhooks' signing secret (Standard Webhooks: ``whsec_`` + base64).
+    webhook_secret_file: Path | None = None
+    #: Allow webhooks to loopback, private and link-local addresses (refused otherwise).
+    webhook_allow_private: bool = False
+    #: Seconds one POST may take, connecting included.
+    webhook_timeout_seconds: float = 10.0
+    #: Seconds a notice is retried (capped backoff with jitter) before it is undeliverable.
+    webhook_retry_seconds: float = 24 * 3600.0
+    #: Seconds between the delivery loop's looks at the outbox.
+    webhook_poll_seconds: float = 1.0
     #: Test only: ``POINT:ACTION`` makes the server kill itself (``kill``), stop itself
     #: (``stop``, SIGSTOP) or sleep (``sleep=SECONDS``) when it reaches POINT (e.g.
     #: ``merge-before-publish``). Empty: no fault.
@@ -176,6 +188,24 @@ class Settings:
         if self.log_format not in ("text", "json"):
             raise SettingsError(f"log_format={self.log_format!r}: expected text or json")
         self._validate_object_store()
+        self._validate_webhooks()
+
+    def _validate_webhooks(self) -> None:
+        for name in ("webhook_timeout_seconds", "webhook_retry_seconds", "webhook_poll_seconds"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be positive")
+        if not self.webhook_url:
+            if self.webhook_secret_file is not None:
+                raise SettingsError("webhook_secret_file needs webhook_url")
+            return
+        url = urlsplit(self.webhook_url)
+        if url.scheme not in ("http", "https") or not url.hostname or url.username:
+            raise SettingsError(
+                f"webhook_url={self.webhook_url!r}: expected http(s)://HOST[:PORT]/PATH "
+                "without credentials"
+            )
+        if self.webhook_secret_file is None:
+            raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
 
     def _validate_object_store(self) -> None:
         if not self.storage:

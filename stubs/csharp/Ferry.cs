@@ -71,33 +71,41 @@ namespace Ferry.V1 {
             "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
             "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
             "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgiIQoOR2V0VGFz",
-            "a1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIvCg9HZXRUYXNrUmVzcG9uc2US",
-            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2squgEKCVRhc2tTdGF0ZRIa",
-            "ChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExP",
-            "QURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVf",
-            "Q09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tf",
-            "U1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Js",
-            "b2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJM",
-            "T0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tT",
-            "VU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZF",
-            "UkVOVBADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5",
-            "LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
-            "c3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNS",
-            "ZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoS",
-            "UXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxv",
-            "Y2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3Bv",
-            "bnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0Ghou",
-            "ZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYx",
-            "Lk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0",
-            "VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0",
-            "VGFza1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRG",
-            "aWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZUJoChBk",
-            "ZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkv",
-            "ZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHq",
-            "AglGZXJyeTo6VjFiBnByb3RvMw=="));
+            "a1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9HZXRUYXNrUmVzcG9uc2US",
+            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSLAoMbm90aWZpY2F0aW9u",
+            "GAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9uIqQBCgxOb3RpZmljYXRp",
+            "b24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUYAiABKA4yGy5mZXJyeS52",
+            "MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0cxgDIAEoDRISCgpsYXN0",
+            "X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5w",
+            "cm90b2J1Zi5UaW1lc3RhbXAqugEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRF",
+            "X1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExPQURJTkcQARIVChFU",
+            "QVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVEEAMS",
+            "FwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tfU1RBVEVfRVhQSVJF",
+            "RBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwK",
+            "GEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJMT0NLX1NUQVRVU19D",
+            "T01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQ",
+            "AhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVOVBADKp8BChFO",
+            "b3RpZmljYXRpb25TdGF0ZRIiCh5OT1RJRklDQVRJT05fU1RBVEVfVU5TUEVD",
+            "SUZJRUQQABIeChpOT1RJRklDQVRJT05fU1RBVEVfUEVORElORxABEiAKHE5P",
+            "VElGSUNBVElPTl9TVEFURV9ERUxJVkVSRUQQAhIkCiBOT1RJRklDQVRJT05f",
+            "U1RBVEVfVU5ERUxJVkVSQUJMRRADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3Jl",
+            "YXRlVGFzaxIbLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnku",
+            "djEuQ3JlYXRlVGFza1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnku",
+            "djEuVXBsb2FkUGFydHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNS",
+            "ZXNwb25zZSgBMAESXwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEu",
+            "UXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlz",
+            "c2luZ0Jsb2Nrc1Jlc3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0",
+            "U3RhdGVSZXF1ZXN0GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVN",
+            "ZXJnZRIWLmZlcnJ5LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdl",
+            "UmVzcG9uc2USPgoHR2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0",
+            "GhkuZmVycnkudjEuR2V0VGFza1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5m",
+            "ZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZp",
+            "bGVSZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFa",
+            "HmZlcnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5",
+            "LlYxygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
-          new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), }, null, new pbr::GeneratedClrTypeInfo[] {
+          new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
@@ -114,7 +122,8 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskRequest), global::Ferry.V1.GetTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null)
           }));
     }
     #endregion
@@ -182,6 +191,29 @@ namespace Ferry.V1 {
     /// wrong; sending it again cannot succeed.
     /// </summary>
     [pbr::OriginalName("BLOCK_STATUS_COMMITTED_DIFFERENT")] CommittedDifferent = 3,
+  }
+
+  /// <summary>
+  /// Where a completion notice's delivery stands.
+  /// </summary>
+  public enum NotificationState {
+    /// <summary>
+    /// Not set.
+    /// </summary>
+    [pbr::OriginalName("NOTIFICATION_STATE_UNSPECIFIED")] Unspecified = 0,
+    /// <summary>
+    /// Not yet delivered; retried with capped backoff.
+    /// </summary>
+    [pbr::OriginalName("NOTIFICATION_STATE_PENDING")] Pending = 1,
+    /// <summary>
+    /// The receiver answered 2xx.
+    /// </summary>
+    [pbr::OriginalName("NOTIFICATION_STATE_DELIVERED")] Delivered = 2,
+    /// <summary>
+    /// Given up on: retried for the configured time, or refused (a non-public
+    /// address without --webhook-allow-private).
+    /// </summary>
+    [pbr::OriginalName("NOTIFICATION_STATE_UNDELIVERABLE")] Undeliverable = 3,
   }
 
   #endregion
@@ -5328,6 +5360,7 @@ namespace Ferry.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public GetTaskResponse(GetTaskResponse other) : this() {
       task_ = other.task_ != null ? other.task_.Clone() : null;
+      notification_ = other.notification_ != null ? other.notification_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5352,6 +5385,23 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "notification" field.</summary>
+    public const int NotificationFieldNumber = 2;
+    private global::Ferry.V1.Notification notification_;
+    /// <summary>
+    /// The delivery of the task's completion notice (the webhook POST made when
+    /// it ended); unset when none was recorded (no webhook configured, or the
+    /// task has not ended).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Ferry.V1.Notification Notification {
+      get { return notification_; }
+      set {
+        notification_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5368,6 +5418,7 @@ namespace Ferry.V1 {
         return true;
       }
       if (!object.Equals(Task, other.Task)) return false;
+      if (!object.Equals(Notification, other.Notification)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5376,6 +5427,7 @@ namespace Ferry.V1 {
     public override int GetHashCode() {
       int hash = 1;
       if (task_ != null) hash ^= Task.GetHashCode();
+      if (notification_ != null) hash ^= Notification.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5398,6 +5450,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(10);
         output.WriteMessage(Task);
       }
+      if (notification_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Notification);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5412,6 +5468,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(10);
         output.WriteMessage(Task);
       }
+      if (notification_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Notification);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5424,6 +5484,9 @@ namespace Ferry.V1 {
       int size = 0;
       if (task_ != null) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Task);
+      }
+      if (notification_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Notification);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5442,6 +5505,12 @@ namespace Ferry.V1 {
           Task = new global::Ferry.V1.Task();
         }
         Task.MergeFrom(other.Task);
+      }
+      if (other.notification_ != null) {
+        if (notification_ == null) {
+          Notification = new global::Ferry.V1.Notification();
+        }
+        Notification.MergeFrom(other.Notification);
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5465,6 +5534,13 @@ namespace Ferry.V1 {
             input.ReadMessage(Task);
             break;
           }
+          case 18: {
+            if (notification_ == null) {
+              Notification = new global::Ferry.V1.Notification();
+            }
+            input.ReadMessage(Notification);
+            break;
+          }
         }
       }
     #endif
@@ -5485,6 +5561,378 @@ namespace Ferry.V1 {
               Task = new global::Ferry.V1.Task();
             }
             input.ReadMessage(Task);
+            break;
+          }
+          case 18: {
+            if (notification_ == null) {
+              Notification = new global::Ferry.V1.Notification();
+            }
+            input.ReadMessage(Notification);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// A completion notice: an HTTP POST to the business backend's webhook when a
+  /// task ends, signed per Standard Webhooks (README, "Completion notifications").
+  /// </summary>
+  public sealed partial class Notification : pb::IMessage<Notification>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<Notification> _parser = new pb::MessageParser<Notification>(() => new Notification());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<Notification> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[17]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Notification() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Notification(Notification other) : this() {
+      eventId_ = other.eventId_;
+      state_ = other.state_;
+      attempts_ = other.attempts_;
+      lastError_ = other.lastError_;
+      deliveredAt_ = other.deliveredAt_ != null ? other.deliveredAt_.Clone() : null;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Notification Clone() {
+      return new Notification(this);
+    }
+
+    /// <summary>Field number for the "event_id" field.</summary>
+    public const int EventIdFieldNumber = 1;
+    private string eventId_ = "";
+    /// <summary>
+    /// The notice's stable id (the webhook-id header): receivers de-duplicate by it.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string EventId {
+      get { return eventId_; }
+      set {
+        eventId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "state" field.</summary>
+    public const int StateFieldNumber = 2;
+    private global::Ferry.V1.NotificationState state_ = global::Ferry.V1.NotificationState.Unspecified;
+    /// <summary>
+    /// Where its delivery stands.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Ferry.V1.NotificationState State {
+      get { return state_; }
+      set {
+        state_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "attempts" field.</summary>
+    public const int AttemptsFieldNumber = 3;
+    private uint attempts_;
+    /// <summary>
+    /// POSTs made so far.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Attempts {
+      get { return attempts_; }
+      set {
+        attempts_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "last_error" field.</summary>
+    public const int LastErrorFieldNumber = 4;
+    private string lastError_ = "";
+    /// <summary>
+    /// Why the last attempt failed (empty when none failed).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string LastError {
+      get { return lastError_; }
+      set {
+        lastError_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "delivered_at" field.</summary>
+    public const int DeliveredAtFieldNumber = 5;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp deliveredAt_;
+    /// <summary>
+    /// When the receiver took it (unset until then).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp DeliveredAt {
+      get { return deliveredAt_; }
+      set {
+        deliveredAt_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as Notification);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(Notification other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (EventId != other.EventId) return false;
+      if (State != other.State) return false;
+      if (Attempts != other.Attempts) return false;
+      if (LastError != other.LastError) return false;
+      if (!object.Equals(DeliveredAt, other.DeliveredAt)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (EventId.Length != 0) hash ^= EventId.GetHashCode();
+      if (State != global::Ferry.V1.NotificationState.Unspecified) hash ^= State.GetHashCode();
+      if (Attempts != 0) hash ^= Attempts.GetHashCode();
+      if (LastError.Length != 0) hash ^= LastError.GetHashCode();
+      if (deliveredAt_ != null) hash ^= DeliveredAt.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (EventId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(EventId);
+      }
+      if (State != global::Ferry.V1.NotificationState.Unspecified) {
+        output.WriteRawTag(16);
+        output.WriteEnum((int) State);
+      }
+      if (Attempts != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(Attempts);
+      }
+      if (LastError.Length != 0) {
+        output.WriteRawTag(34);
+        output.WriteString(LastError);
+      }
+      if (deliveredAt_ != null) {
+        output.WriteRawTag(42);
+        output.WriteMessage(DeliveredAt);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (EventId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(EventId);
+      }
+      if (State != global::Ferry.V1.NotificationState.Unspecified) {
+        output.WriteRawTag(16);
+        output.WriteEnum((int) State);
+      }
+      if (Attempts != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(Attempts);
+      }
+      if (LastError.Length != 0) {
+        output.WriteRawTag(34);
+        output.WriteString(LastError);
+      }
+      if (deliveredAt_ != null) {
+        output.WriteRawTag(42);
+        output.WriteMessage(DeliveredAt);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (EventId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(EventId);
+      }
+      if (State != global::Ferry.V1.NotificationState.Unspecified) {
+        size += 1 + pb::CodedOutputStream.ComputeEnumSize((int) State);
+      }
+      if (Attempts != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Attempts);
+      }
+      if (LastError.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(LastError);
+      }
+      if (deliveredAt_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(DeliveredAt);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(Notification other) {
+      if (other == null) {
+        return;
+      }
+      if (other.EventId.Length != 0) {
+        EventId = other.EventId;
+      }
+      if (other.State != global::Ferry.V1.NotificationState.Unspecified) {
+        State = other.State;
+      }
+      if (other.Attempts != 0) {
+        Attempts = other.Attempts;
+      }
+      if (other.LastError.Length != 0) {
+        LastError = other.LastError;
+      }
+      if (other.deliveredAt_ != null) {
+        if (deliveredAt_ == null) {
+          DeliveredAt = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        DeliveredAt.MergeFrom(other.DeliveredAt);
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            EventId = input.ReadString();
+            break;
+          }
+          case 16: {
+            State = (global::Ferry.V1.NotificationState) input.ReadEnum();
+            break;
+          }
+          case 24: {
+            Attempts = input.ReadUInt32();
+            break;
+          }
+          case 34: {
+            LastError = input.ReadString();
+            break;
+          }
+          case 42: {
+            if (deliveredAt_ == null) {
+              DeliveredAt = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(DeliveredAt);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            EventId = input.ReadString();
+            break;
+          }
+          case 16: {
+            State = (global::Ferry.V1.NotificationState) input.ReadEnum();
+            break;
+          }
+          case 24: {
+            Attempts = input.ReadUInt32();
+            break;
+          }
+          case 34: {
+            LastError = input.ReadString();
+            break;
+          }
+          case 42: {
+            if (deliveredAt_ == null) {
+              DeliveredAt = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(DeliveredAt);
             break;
           }
         }

@@ -94,13 +94,13 @@ class ServerProcess:
 
 @contextmanager
 def two_replicas(
-    data_dir: Path, database_url: str
+    data_dir: Path, database_url: str, extra_args: list[str] | None = None
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Replicas A and B on one database and one data directory, started at once (the schema
     migration must be safe with two replicas racing); killed on exit, after which neither log
     may hold a traceback."""
-    a = ServerProcess(data_dir, database_url=database_url, name="replica-a")
-    b = ServerProcess(data_dir, database_url=database_url, name="replica-b")
+    a = ServerProcess(data_dir, database_url=database_url, extra_args=extra_args, name="replica-a")
+    b = ServerProcess(data_dir, database_url=database_url, extra_args=extra_args, name="replica-b")
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda p: p.start(), [a, b]))
     try:

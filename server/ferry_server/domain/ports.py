@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ferry_server.domain.model import LAYOUT_ATTEMPTS, Task, TaskState
+from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,12 @@ class TaskRepository(Protocol):
         """Insert a task; raise ActiveTaskExists if an active task has its store_path."""
 
     def insert_completed(
-        self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
+        self,
+        task: NewTask,
+        sha256: str,
+        blocks: Sequence[tuple[int, int, int]],
+        *,
+        notice: NoticeRequest | None = None,
     ) -> None:
         """Record a file published in one request: a COMPLETED task and its blocks, given as
         (index, length, crc32c)."""
@@ -152,6 +158,7 @@ class TaskRepository(Protocol):
         *,
         expires_at: datetime | None = None,
         failure_reason: str | None = None,
+        notice: NoticeRequest | None = None,
     ) -> bool:
         """Set ``new`` if the task is in ``expected`` and no merge lease is live.
 
@@ -175,11 +182,18 @@ class TaskRepository(Protocol):
         *,
         sha256: str | None = None,
         failure_reason: str | None = None,
+        notice: NoticeRequest | None = None,
     ) -> bool:
         """Move a task whose lease ``owner`` holds to COMPLETED or FAILED, releasing the lease."""
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
         """Active tasks whose deadline has passed, with their state."""
+
+    def notification_status(self, task_id: str) -> NotificationStatus | None:
+        """The task's latest completion notice, if one was recorded."""
+
+    def outbox_depth(self) -> int:
+        """Notices not yet delivered nor given up on."""
 
     def purge_ended_blocks(self, tasks: int, rows: int) -> int:
         """Delete up to ``rows`` block rows of each of up to ``tasks`` ended tasks (oldest
@@ -311,6 +325,12 @@ class Metrics(Protocol):
     def merge_finished(self, seconds: float) -> None:
         """A Merge call that ran a merge (or waited for one) ended, however it ended."""
 
+    def notice_attempted(self, delivered: bool) -> None:
+        """A completion notice was POSTed: taken by its receiver, or not."""
+
+    def outbox_depth(self, pending: int) -> None:
+        """How many completion notices wait for delivery."""
+
 
 class NoMetrics:
     """Metrics that go nowhere: the default when none are configured."""
@@ -328,6 +348,12 @@ class NoMetrics:
         pass
 
     def stream_closed(self) -> None:
+        pass
+
+    def notice_attempted(self, delivered: bool) -> None:
+        pass
+
+    def outbox_depth(self, pending: int) -> None:
         pass
 
     def merge_finished(self, seconds: float) -> None:

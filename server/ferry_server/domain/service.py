@@ -47,6 +47,7 @@ from ferry_server.domain.model import (
     describe_ranges,
     missing_ranges,
 )
+from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
 from ferry_server.domain.paths import validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
@@ -197,8 +198,11 @@ class TransferService:
         clock: Clock = utc_now,
         fault: FaultHook = no_fault,
         metrics: Metrics | None = None,
+        webhook_for: Callable[[str], str | None] = lambda _principal: None,
     ) -> None:
         self._repo = repository
+        #: The webhook URL a principal's tasks report their end to, None for none.
+        self._webhook_for = webhook_for
         self._metrics: Metrics = metrics if metrics is not None else NoMetrics()
         self._store = store
         self._hasher = hasher
@@ -210,6 +214,15 @@ class TransferService:
         self._touched: dict[str, datetime] = {}
         self._touched_lock = threading.Lock()
         self._sweep_cursor = ""
+
+    def _notice(self, principal: str) -> NoticeRequest | None:
+        """The completion notice to record with a task's end, if its principal has a hook."""
+        url = self._webhook_for(principal)
+        return None if url is None else NoticeRequest.to(url)
+
+    def notification_status(self, task_id: str) -> NotificationStatus | None:
+        """The delivery of the task's completion notice (None: none was recorded)."""
+        return self._repo.notification_status(self.get_task(task_id).task_id)
 
     @property
     def limits(self) -> Limits:
@@ -413,8 +426,14 @@ class TransferService:
                     facts={"state": task.state, "targetState": target},
                 )
             now = self._clock()
+            notice = self._notice(task.principal) if target.is_terminal else None
             if self._repo.change_state(
-                task.task_id, task.state, target, now, expires_at=now + self._limits.task_ttl
+                task.task_id,
+                task.state,
+                target,
+                now,
+                expires_at=now + self._limits.task_ttl,
+                notice=notice,
             ):
                 if target == TaskState.CANCELED:
                     self._hasher.forget(task.task_id)
@@ -442,7 +461,9 @@ class TransferService:
         now = self._clock()
         expired = 0
         for task_id, state in self._repo.expirable(now, limit=500):
-            if self._repo.change_state(task_id, state, TaskState.EXPIRED, now):
+            expiring = self._repo.get(task_id)
+            notice = None if expiring is None else self._notice(expiring.principal)
+            if self._repo.change_state(task_id, state, TaskState.EXPIRED, now, notice=notice):
                 self._hasher.forget(task_id)
                 self._store.discard(task_id)
                 log.info("task %s %s -> EXPIRED (idle past its deadline)", task_id, state,
@@ -667,7 +688,12 @@ class TransferService:
         if expected is not None and digest != expected:
             reason = f"whole-file SHA-256 mismatch: declared {expected}, received {digest}"
             if not self._repo.finish_merge(
-                task_id, lease.owner, TaskState.FAILED, self._clock(), failure_reason=reason
+                task_id,
+                lease.owner,
+                TaskState.FAILED,
+                self._clock(),
+                failure_reason=reason,
+                notice=self._notice(task.principal),
             ):
                 return self._merge_taken_over(task_id)
             self._hasher.forget(task_id)
@@ -686,9 +712,15 @@ class TransferService:
             self._publish(task, name, digest)
         self._fault("merge-after-publish")
         if not self._repo.finish_merge(
-            task_id, lease.owner, TaskState.COMPLETED, self._clock(), sha256=digest
+            task_id,
+            lease.owner,
+            TaskState.COMPLETED,
+            self._clock(),
+            sha256=digest,
+            notice=self._notice(task.principal),
         ):
             return self._merge_taken_over(task_id)
+        self._fault("merge-after-record")
         self._hasher.forget(task_id)
         self._store.discard(task_id)
         log.info(
@@ -840,7 +872,10 @@ class TransferService:
             expires_at=now,
         )
         self._repo.insert_completed(
-            new, digest, [(index, len(block), crc) for index, block, crc in blocks]
+            new,
+            digest,
+            [(index, len(block), crc) for index, block, crc in blocks],
+            notice=self._notice(new.principal),
         )
         log.info(
             "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",

@@ -43,6 +43,16 @@ class PrometheusMetrics:
             "ferry_rpc_duration_seconds", "RPC duration by method and status code",
             ["method", "code"], registry=registry,
         )  # fmt: skip
+        self._notices = Counter(
+            "ferry_notifications", "Completion notice POSTs by outcome (delivered, failed)",
+            ["outcome"], registry=registry,
+        )  # fmt: skip
+        self._outbox = Gauge(
+            "ferry_outbox_depth", "Completion notices waiting for delivery (all replicas)",
+            registry=registry,
+        )  # fmt: skip
+        for outcome in ("delivered", "failed"):
+            self._notices.labels(outcome)
         for reason in ("checksum_mismatch", "committed_different", "duplicate"):
             self._rejected.labels(reason)
 
@@ -63,6 +73,12 @@ class PrometheusMetrics:
 
     def merge_finished(self, seconds: float) -> None:
         self._merge.observe(seconds)
+
+    def notice_attempted(self, delivered: bool) -> None:
+        self._notices.labels("delivered" if delivered else "failed").inc()
+
+    def outbox_depth(self, pending: int) -> None:
+        self._outbox.set(pending)
 
     def rpc_finished(self, method: str, code: str, seconds: float) -> None:
         self._rpc.labels(method, code).observe(seconds)

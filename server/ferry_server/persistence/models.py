@@ -102,3 +102,37 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Base):
+    """A completion notice, written in the transaction that ended its task; delivered at least
+    once by whichever replica claims it (``lease_owner`` until ``lease_until``)."""
+
+    __tablename__ = "ferry_outbox"
+
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("ferry_tasks.id", ondelete="CASCADE"), index=True
+    )
+    #: The terminal state the notice tells of.
+    state: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: domain.notifications.DeliveryState.
+    delivery: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # The delivery queue: only notices still pending are in it.
+        Index(
+            "ix_ferry_outbox_due",
+            "next_attempt_at",
+            sqlite_where=text("delivery = 'PENDING'"),
+            postgresql_where=text("delivery = 'PENDING'"),
+        ),
+    )

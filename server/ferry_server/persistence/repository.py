@@ -42,6 +42,12 @@ from ferry_server.domain.model import (
     Task,
     TaskState,
 )
+from ferry_server.domain.notifications import (
+    DeliveryState,
+    Notice,
+    NoticeRequest,
+    NotificationStatus,
+)
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     BlockCommit,
@@ -51,7 +57,7 @@ from ferry_server.domain.ports import (
     NewTask,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
-from ferry_server.persistence.models import BlockRow, LeaseRow, TaskRow
+from ferry_server.persistence.models import BlockRow, LeaseRow, OutboxRow, TaskRow
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
 _TERMINAL = sorted(s.value for s in TERMINAL_STATES)
@@ -59,6 +65,7 @@ _TERMINAL = sorted(s.value for s in TERMINAL_STATES)
 _TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
 _BLOCKS: Table = BlockRow.__table__  # type: ignore[assignment]
 _LEASES: Table = LeaseRow.__table__  # type: ignore[assignment]
+_OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -231,11 +238,18 @@ class SqlTaskRepository:
             raise ActiveTaskExists(task.store_path) from exc
 
     def insert_completed(
-        self, task: NewTask, sha256: str, blocks: Sequence[tuple[int, int, int]]
+        self,
+        task: NewTask,
+        sha256: str,
+        blocks: Sequence[tuple[int, int, int]],
+        *,
+        notice: NoticeRequest | None = None,
     ) -> None:
         values = self._row_values(task, TaskState.COMPLETED) | {"sha256": sha256}
         with self._writing() as session:
             session.execute(insert(_TASKS), [values])
+            if notice is not None:
+                self._record_notice(session, task.task_id, TaskState.COMPLETED, notice, task.now)
             if blocks:
                 session.execute(
                     insert(_BLOCKS),
@@ -415,18 +429,140 @@ class SqlTaskRepository:
     def _lease_free(self, now: datetime) -> ColumnElement[bool]:
         return or_(TaskRow.merge_lease_until.is_(None), TaskRow.merge_lease_until < now)
 
-    def _compare_and_set(self, conditions: list[ColumnElement[bool]], **values: object) -> bool:
+    def _compare_and_set(
+        self,
+        conditions: list[ColumnElement[bool]],
+        *,
+        notice: tuple[str, TaskState, NoticeRequest] | None = None,
+        **values: object,
+    ) -> bool:
         """Update the one task matching every condition; whether it did. Values that are None
-        stay as they are, except the merge lease columns, which None clears."""
+        stay as they are, except the merge lease columns, which None clears. A ``notice``
+        (task id, new state, request) is recorded in the same transaction if it did."""
         changes = {
             name: value
             for name, value in values.items()
             if value is not None or name.startswith("merge_")
         }
         with self._writing() as session:
-            return (
+            changed = (
                 _rowcount(session.execute(update(TaskRow).where(*conditions).values(changes))) == 1
             )
+            if changed and notice is not None:
+                task_id, state, request = notice
+                now = cast(datetime, values["updated_at"])
+                self._record_notice(session, task_id, state, request, now)
+            return changed
+
+    @staticmethod
+    def _record_notice(
+        session: Session, task_id: str, state: TaskState, request: NoticeRequest, now: datetime
+    ) -> None:
+        session.execute(
+            insert(_OUTBOX),
+            [
+                {
+                    "event_id": request.event_id,
+                    "task_id": task_id,
+                    "state": state.value,
+                    "url": request.url,
+                    "created_at": now,
+                    "delivery": DeliveryState.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+            ],
+        )
+
+    # -- the notification outbox ----------------------------------------------------------
+
+    def claim_notices(self, owner: str, now: datetime, until: datetime, limit: int) -> list[Notice]:
+        """Lease up to ``limit`` due notices to ``owner`` in one short transaction; other
+        replicas skip the rows this one is claiming (SKIP LOCKED) instead of waiting."""
+        due = (
+            select(OutboxRow.event_id)
+            .where(
+                OutboxRow.delivery == DeliveryState.PENDING.value,
+                OutboxRow.next_attempt_at <= now,
+                or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
+            )
+            .order_by(OutboxRow.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(OutboxRow)
+            .where(OutboxRow.event_id.in_(due))
+            .values(lease_owner=owner, lease_until=until)
+            .returning(
+                OutboxRow.event_id,
+                OutboxRow.task_id,
+                OutboxRow.state,
+                OutboxRow.url,
+                OutboxRow.created_at,
+                OutboxRow.attempts,
+            )
+        )
+        with self._writing() as session:
+            rows = session.execute(claim).all()
+        return [
+            Notice(event_id, task_id, TaskState(state), url, _aware(created), attempts)
+            for event_id, task_id, state, url, created, attempts in rows
+        ]
+
+    def _settle_notice(self, event_id: str, owner: str, **values: object) -> bool:
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.event_id == event_id, OutboxRow.lease_owner == owner)
+            .values(attempts=OutboxRow.attempts + 1, lease_owner=None, lease_until=None, **values)
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def notice_delivered(self, event_id: str, owner: str, now: datetime) -> bool:
+        return self._settle_notice(
+            event_id, owner, delivery=DeliveryState.DELIVERED.value, delivered_at=now
+        )
+
+    def notice_failed(
+        self, event_id: str, owner: str, error: str, retry_at: datetime | None
+    ) -> bool:
+        if retry_at is None:
+            return self._settle_notice(
+                event_id, owner, delivery=DeliveryState.UNDELIVERABLE.value, last_error=error
+            )
+        return self._settle_notice(event_id, owner, next_attempt_at=retry_at, last_error=error)
+
+    def notification_status(self, task_id: str) -> NotificationStatus | None:
+        stmt = (
+            select(
+                OutboxRow.event_id,
+                OutboxRow.delivery,
+                OutboxRow.attempts,
+                OutboxRow.last_error,
+                OutboxRow.delivered_at,
+            )
+            .where(OutboxRow.task_id == task_id)
+            .order_by(OutboxRow.created_at.desc())
+            .limit(1)
+        )
+        with self._reads.begin() as session:
+            row = session.execute(stmt).first()
+        if row is None:
+            return None
+        event_id, delivery, attempts, last_error, delivered_at = row
+        return NotificationStatus(
+            event_id=event_id,
+            state=DeliveryState(delivery),
+            attempts=attempts,
+            last_error=last_error or "",
+            delivered_at=None if delivered_at is None else _aware(delivered_at),
+        )
+
+    def outbox_depth(self) -> int:
+        stmt = select(func.count()).where(OutboxRow.delivery == DeliveryState.PENDING.value)
+        with self._reads.begin() as session:
+            return int(session.execute(stmt).scalar_one())
 
     def change_state(
         self,
@@ -437,9 +573,11 @@ class SqlTaskRepository:
         *,
         expires_at: datetime | None = None,
         failure_reason: str | None = None,
+        notice: NoticeRequest | None = None,
     ) -> bool:
         return self._compare_and_set(
             [TaskRow.id == task_id, TaskRow.state == expected.value, self._lease_free(now)],
+            notice=None if notice is None else (task_id, new, notice),
             state=new.value,
             updated_at=now,
             expires_at=expires_at,
@@ -486,6 +624,7 @@ class SqlTaskRepository:
         *,
         sha256: str | None = None,
         failure_reason: str | None = None,
+        notice: NoticeRequest | None = None,
     ) -> bool:
         return self._compare_and_set(
             [
@@ -493,6 +632,7 @@ class SqlTaskRepository:
                 TaskRow.merge_owner == owner,
                 TaskRow.state == TaskState.UPLOADING.value,
             ],
+            notice=None if notice is None else (task_id, state, notice),
             state=state.value,
             updated_at=now,
             merge_owner=None,

@@ -8,6 +8,7 @@ from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.errors import InvalidArgument
 from ferry_server.domain.model import Task, TaskState
+from ferry_server.domain.notifications import DeliveryState, NotificationStatus
 from ferry_server.domain.service import BlockAck, BlockOutcome, MissingReport, TaskSpec
 
 _STATE_TO_PB: Mapping[TaskState, pb.TaskState.ValueType] = {
@@ -79,6 +80,25 @@ def task_message(task: Task) -> pb.Task:
     message.create_time.FromDatetime(task.created_at)
     message.update_time.FromDatetime(task.updated_at)
     message.expire_time.FromDatetime(task.expires_at)
+    return message
+
+
+_DELIVERY_TO_PB = {
+    DeliveryState.PENDING: pb.NOTIFICATION_STATE_PENDING,
+    DeliveryState.DELIVERED: pb.NOTIFICATION_STATE_DELIVERED,
+    DeliveryState.UNDELIVERABLE: pb.NOTIFICATION_STATE_UNDELIVERABLE,
+}
+
+
+def notification(status: NotificationStatus) -> pb.Notification:
+    message = pb.Notification(
+        event_id=status.event_id,
+        state=_DELIVERY_TO_PB[status.state],
+        attempts=status.attempts,
+        last_error=status.last_error,
+    )
+    if status.delivered_at is not None:
+        message.delivered_at.FromDatetime(status.delivered_at)
     return message
 
 

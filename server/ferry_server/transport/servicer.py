@@ -85,8 +85,11 @@ class FerryServicer:
     def GetTask(
         self, request: pb.GetTaskRequest, context: grpc.ServicerContext
     ) -> pb.GetTaskResponse:
+        task = self._service.get_task(request.task_id)
+        notification = self._service.notification_status(task.task_id)
         return pb.GetTaskResponse(
-            task=convert.task_message(self._service.get_task(request.task_id))
+            task=convert.task_message(task),
+            notification=None if notification is None else convert.notification(notification),
         )
 
 

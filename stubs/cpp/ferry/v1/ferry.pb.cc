@@ -316,6 +316,7 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR GetTaskResponse::GetTaskResponse(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_)*/nullptr
+  , /*decltype(_impl_.notification_)*/nullptr
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct GetTaskResponseDefaultTypeInternal {
   PROTOBUF_CONSTEXPR GetTaskResponseDefaultTypeInternal()
@@ -326,10 +327,27 @@ struct GetTaskResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GetTaskResponseDefaultTypeInternal _GetTaskResponse_default_instance_;
+PROTOBUF_CONSTEXPR Notification::Notification(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.event_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.last_error_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.delivered_at_)*/nullptr
+  , /*decltype(_impl_.state_)*/0
+  , /*decltype(_impl_.attempts_)*/0u
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct NotificationDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR NotificationDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~NotificationDefaultTypeInternal() {}
+  union {
+    Notification _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 NotificationDefaultTypeInternal _Notification_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[20];
-static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[2];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[21];
+static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[3];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
 const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
@@ -542,6 +560,18 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::GetTaskResponse, _impl_.task_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetTaskResponse, _impl_.notification_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.event_id_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.state_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.attempts_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.last_error_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.delivered_at_),
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
@@ -564,6 +594,7 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 187, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
   { 195, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
   { 202, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 210, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -587,6 +618,7 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_UploadFileResponse_default_instance_._instance,
   &::ferry::v1::_GetTaskRequest_default_instance_._instance,
   &::ferry::v1::_GetTaskResponse_default_instance_._instance,
+  &::ferry::v1::_Notification_default_instance_._instance,
 };
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
@@ -643,42 +675,51 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022"
   "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
   ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ"
-  "est\022\017\n\007task_id\030\001 \001(\t\"/\n\017GetTaskResponse\022"
-  "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task*\272\001\n\tTaskSt"
-  "ate\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_"
-  "STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002"
-  "\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE"
-  "_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021T"
-  "ASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BL"
-  "OCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS"
-  "_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MI"
-  "SMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFE"
-  "RENT\020\0032\216\004\n\014FerryService\022G\n\nCreateTask\022\033."
-  "ferry.v1.CreateTaskRequest\032\034.ferry.v1.Cr"
-  "eateTaskResponse\022N\n\013UploadParts\022\034.ferry."
-  "v1.UploadPartsRequest\032\035.ferry.v1.UploadP"
-  "artsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#"
-  ".ferry.v1.QueryMissingBlocksRequest\032$.fe"
-  "rry.v1.QueryMissingBlocksResponse\022A\n\010Set"
-  "State\022\031.ferry.v1.SetStateRequest\032\032.ferry"
-  ".v1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1"
-  ".MergeRequest\032\027.ferry.v1.MergeResponse\022>"
-  "\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032\031.fe"
-  "rry.v1.GetTaskResponse\022G\n\nUploadFile\022\033.f"
-  "erry.v1.UploadFileRequest\032\034.ferry.v1.Upl"
-  "oadFileResponseBh\n\020dev.ferry.api.v1B\nFer"
-  "ryProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv"
-  "1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V"
-  "1b\006proto3"
+  "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022"
+  "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific"
+  "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014"
+  "Notification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030"
+  "\002 \001(\0162\033.ferry.v1.NotificationState\022\020\n\010at"
+  "tempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014deli"
+  "vered_at\030\005 \001(\0132\032.google.protobuf.Timesta"
+  "mp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFI"
+  "ED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_S"
+  "TATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022"
+  "\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_E"
+  "XPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013Bloc"
+  "kStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n"
+  "\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATU"
+  "S_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_CO"
+  "MMITTED_DIFFERENT\020\003*\237\001\n\021NotificationStat"
+  "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n"
+  "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC"
+  "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_"
+  "STATE_UNDELIVERABLE\020\0032\216\004\n\014FerryService\022G"
+  "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques"
+  "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa"
+  "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f"
+  "erry.v1.UploadPartsResponse(\0010\001\022_\n\022Query"
+  "MissingBlocks\022#.ferry.v1.QueryMissingBlo"
+  "cksRequest\032$.ferry.v1.QueryMissingBlocks"
+  "Response\022A\n\010SetState\022\031.ferry.v1.SetState"
+  "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M"
+  "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1."
+  "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT"
+  "askRequest\032\031.ferry.v1.GetTaskResponse\022G\n"
+  "\nUploadFile\022\033.ferry.v1.UploadFileRequest"
+  "\032\034.ferry.v1.UploadFileResponseBh\n\020dev.fe"
+  "rry.api.v1B\nFerryProtoP\001Z\036ferry.dev/api/"
+  "ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferr"
+  "y\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 3169, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 3544, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 20,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 21,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -715,6 +756,22 @@ const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* BlockStatus_descriptor() {
   return file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[1];
 }
 bool BlockStatus_IsValid(int value) {
+  switch (value) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* NotificationState_descriptor() {
+  ::PROTOBUF_NAMESPACE_ID::internal::AssignDescriptors(&descriptor_table_ferry_2fv1_2fferry_2eproto);
+  return file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[2];
+}
+bool NotificationState_IsValid(int value) {
   switch (value) {
     case 0:
     case 1:
@@ -5734,11 +5791,16 @@ void GetTaskRequest::InternalSwap(GetTaskRequest* other) {
 class GetTaskResponse::_Internal {
  public:
   static const ::ferry::v1::Task& task(const GetTaskResponse* msg);
+  static const ::ferry::v1::Notification& notification(const GetTaskResponse* msg);
 };
 
 const ::ferry::v1::Task&
 GetTaskResponse::_Internal::task(const GetTaskResponse* msg) {
   return *msg->_impl_.task_;
+}
+const ::ferry::v1::Notification&
+GetTaskResponse::_Internal::notification(const GetTaskResponse* msg) {
+  return *msg->_impl_.notification_;
 }
 GetTaskResponse::GetTaskResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
@@ -5751,11 +5813,15 @@ GetTaskResponse::GetTaskResponse(const GetTaskResponse& from)
   GetTaskResponse* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.task_){nullptr}
+    , decltype(_impl_.notification_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   if (from._internal_has_task()) {
     _this->_impl_.task_ = new ::ferry::v1::Task(*from._impl_.task_);
+  }
+  if (from._internal_has_notification()) {
+    _this->_impl_.notification_ = new ::ferry::v1::Notification(*from._impl_.notification_);
   }
   // @@protoc_insertion_point(copy_constructor:ferry.v1.GetTaskResponse)
 }
@@ -5766,6 +5832,7 @@ inline void GetTaskResponse::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.task_){nullptr}
+    , decltype(_impl_.notification_){nullptr}
     , /*decltype(_impl_._cached_size_)*/{}
   };
 }
@@ -5782,6 +5849,7 @@ GetTaskResponse::~GetTaskResponse() {
 inline void GetTaskResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   if (this != internal_default_instance()) delete _impl_.task_;
+  if (this != internal_default_instance()) delete _impl_.notification_;
 }
 
 void GetTaskResponse::SetCachedSize(int size) const {
@@ -5798,6 +5866,10 @@ void GetTaskResponse::Clear() {
     delete _impl_.task_;
   }
   _impl_.task_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.notification_ != nullptr) {
+    delete _impl_.notification_;
+  }
+  _impl_.notification_ = nullptr;
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -5811,6 +5883,14 @@ const char* GetTaskResponse::_InternalParse(const char* ptr, ::_pbi::ParseContex
       case 1:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
           ptr = ctx->ParseMessage(_internal_mutable_task(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .ferry.v1.Notification notification = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          ptr = ctx->ParseMessage(_internal_mutable_notification(), ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -5851,6 +5931,13 @@ uint8_t* GetTaskResponse::_InternalSerialize(
         _Internal::task(this).GetCachedSize(), target, stream);
   }
 
+  // .ferry.v1.Notification notification = 2;
+  if (this->_internal_has_notification()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(2, _Internal::notification(this),
+        _Internal::notification(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -5872,6 +5959,13 @@ size_t GetTaskResponse::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
         *_impl_.task_);
+  }
+
+  // .ferry.v1.Notification notification = 2;
+  if (this->_internal_has_notification()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.notification_);
   }
 
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
@@ -5896,6 +5990,10 @@ void GetTaskResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const 
     _this->_internal_mutable_task()->::ferry::v1::Task::MergeFrom(
         from._internal_task());
   }
+  if (from._internal_has_notification()) {
+    _this->_internal_mutable_notification()->::ferry::v1::Notification::MergeFrom(
+        from._internal_notification());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -5913,13 +6011,381 @@ bool GetTaskResponse::IsInitialized() const {
 void GetTaskResponse::InternalSwap(GetTaskResponse* other) {
   using std::swap;
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
-  swap(_impl_.task_, other->_impl_.task_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(GetTaskResponse, _impl_.notification_)
+      + sizeof(GetTaskResponse::_impl_.notification_)
+      - PROTOBUF_FIELD_OFFSET(GetTaskResponse, _impl_.task_)>(
+          reinterpret_cast<char*>(&_impl_.task_),
+          reinterpret_cast<char*>(&other->_impl_.task_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
       file_level_metadata_ferry_2fv1_2fferry_2eproto[19]);
+}
+
+// ===================================================================
+
+class Notification::_Internal {
+ public:
+  static const ::PROTOBUF_NAMESPACE_ID::Timestamp& delivered_at(const Notification* msg);
+};
+
+const ::PROTOBUF_NAMESPACE_ID::Timestamp&
+Notification::_Internal::delivered_at(const Notification* msg) {
+  return *msg->_impl_.delivered_at_;
+}
+void Notification::clear_delivered_at() {
+  if (GetArenaForAllocation() == nullptr && _impl_.delivered_at_ != nullptr) {
+    delete _impl_.delivered_at_;
+  }
+  _impl_.delivered_at_ = nullptr;
+}
+Notification::Notification(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.Notification)
+}
+Notification::Notification(const Notification& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  Notification* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.event_id_){}
+    , decltype(_impl_.last_error_){}
+    , decltype(_impl_.delivered_at_){nullptr}
+    , decltype(_impl_.state_){}
+    , decltype(_impl_.attempts_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.event_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.event_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_event_id().empty()) {
+    _this->_impl_.event_id_.Set(from._internal_event_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.last_error_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.last_error_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_last_error().empty()) {
+    _this->_impl_.last_error_.Set(from._internal_last_error(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_delivered_at()) {
+    _this->_impl_.delivered_at_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.delivered_at_);
+  }
+  ::memcpy(&_impl_.state_, &from._impl_.state_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.attempts_) -
+    reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.attempts_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.Notification)
+}
+
+inline void Notification::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.event_id_){}
+    , decltype(_impl_.last_error_){}
+    , decltype(_impl_.delivered_at_){nullptr}
+    , decltype(_impl_.state_){0}
+    , decltype(_impl_.attempts_){0u}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.event_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.event_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.last_error_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.last_error_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+Notification::~Notification() {
+  // @@protoc_insertion_point(destructor:ferry.v1.Notification)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void Notification::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.event_id_.Destroy();
+  _impl_.last_error_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.delivered_at_;
+}
+
+void Notification::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void Notification::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.Notification)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.event_id_.ClearToEmpty();
+  _impl_.last_error_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.delivered_at_ != nullptr) {
+    delete _impl_.delivered_at_;
+  }
+  _impl_.delivered_at_ = nullptr;
+  ::memset(&_impl_.state_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.attempts_) -
+      reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.attempts_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* Notification::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string event_id = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_event_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Notification.event_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // .ferry.v1.NotificationState state = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_set_state(static_cast<::ferry::v1::NotificationState>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 attempts = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.attempts_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string last_error = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          auto str = _internal_mutable_last_error();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Notification.last_error"));
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Timestamp delivered_at = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          ptr = ctx->ParseMessage(_internal_mutable_delivered_at(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* Notification::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.Notification)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string event_id = 1;
+  if (!this->_internal_event_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_event_id().data(), static_cast<int>(this->_internal_event_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.Notification.event_id");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_event_id(), target);
+  }
+
+  // .ferry.v1.NotificationState state = 2;
+  if (this->_internal_state() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteEnumToArray(
+      2, this->_internal_state(), target);
+  }
+
+  // uint32 attempts = 3;
+  if (this->_internal_attempts() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(3, this->_internal_attempts(), target);
+  }
+
+  // string last_error = 4;
+  if (!this->_internal_last_error().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_last_error().data(), static_cast<int>(this->_internal_last_error().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.Notification.last_error");
+    target = stream->WriteStringMaybeAliased(
+        4, this->_internal_last_error(), target);
+  }
+
+  // .google.protobuf.Timestamp delivered_at = 5;
+  if (this->_internal_has_delivered_at()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(5, _Internal::delivered_at(this),
+        _Internal::delivered_at(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.Notification)
+  return target;
+}
+
+size_t Notification::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.Notification)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string event_id = 1;
+  if (!this->_internal_event_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_event_id());
+  }
+
+  // string last_error = 4;
+  if (!this->_internal_last_error().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_last_error());
+  }
+
+  // .google.protobuf.Timestamp delivered_at = 5;
+  if (this->_internal_has_delivered_at()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.delivered_at_);
+  }
+
+  // .ferry.v1.NotificationState state = 2;
+  if (this->_internal_state() != 0) {
+    total_size += 1 +
+      ::_pbi::WireFormatLite::EnumSize(this->_internal_state());
+  }
+
+  // uint32 attempts = 3;
+  if (this->_internal_attempts() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_attempts());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData Notification::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    Notification::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*Notification::GetClassData() const { return &_class_data_; }
+
+
+void Notification::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<Notification*>(&to_msg);
+  auto& from = static_cast<const Notification&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.Notification)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_event_id().empty()) {
+    _this->_internal_set_event_id(from._internal_event_id());
+  }
+  if (!from._internal_last_error().empty()) {
+    _this->_internal_set_last_error(from._internal_last_error());
+  }
+  if (from._internal_has_delivered_at()) {
+    _this->_internal_mutable_delivered_at()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
+        from._internal_delivered_at());
+  }
+  if (from._internal_state() != 0) {
+    _this->_internal_set_state(from._internal_state());
+  }
+  if (from._internal_attempts() != 0) {
+    _this->_internal_set_attempts(from._internal_attempts());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void Notification::CopyFrom(const Notification& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.Notification)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool Notification::IsInitialized() const {
+  return true;
+}
+
+void Notification::InternalSwap(Notification* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.event_id_, lhs_arena,
+      &other->_impl_.event_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.last_error_, lhs_arena,
+      &other->_impl_.last_error_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(Notification, _impl_.attempts_)
+      + sizeof(Notification::_impl_.attempts_)
+      - PROTOBUF_FIELD_OFFSET(Notification, _impl_.delivered_at_)>(
+          reinterpret_cast<char*>(&_impl_.delivered_at_),
+          reinterpret_cast<char*>(&other->_impl_.delivered_at_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata Notification::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[20]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -6005,6 +6471,10 @@ Arena::CreateMaybeMessage< ::ferry::v1::GetTaskRequest >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::ferry::v1::GetTaskResponse*
 Arena::CreateMaybeMessage< ::ferry::v1::GetTaskResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::GetTaskResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::Notification*
+Arena::CreateMaybeMessage< ::ferry::v1::Notification >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::Notification >(arena);
 }
 PROTOBUF_NAMESPACE_CLOSE
 

@@ -78,6 +78,9 @@ extern MergeRequestDefaultTypeInternal _MergeRequest_default_instance_;
 class MergeResponse;
 struct MergeResponseDefaultTypeInternal;
 extern MergeResponseDefaultTypeInternal _MergeResponse_default_instance_;
+class Notification;
+struct NotificationDefaultTypeInternal;
+extern NotificationDefaultTypeInternal _Notification_default_instance_;
 class QueryMissingBlocksRequest;
 struct QueryMissingBlocksRequestDefaultTypeInternal;
 extern QueryMissingBlocksRequestDefaultTypeInternal _QueryMissingBlocksRequest_default_instance_;
@@ -123,6 +126,7 @@ template<> ::ferry::v1::GetTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::G
 template<> ::ferry::v1::GetTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::GetTaskResponse>(Arena*);
 template<> ::ferry::v1::MergeRequest* Arena::CreateMaybeMessage<::ferry::v1::MergeRequest>(Arena*);
 template<> ::ferry::v1::MergeResponse* Arena::CreateMaybeMessage<::ferry::v1::MergeResponse>(Arena*);
+template<> ::ferry::v1::Notification* Arena::CreateMaybeMessage<::ferry::v1::Notification>(Arena*);
 template<> ::ferry::v1::QueryMissingBlocksRequest* Arena::CreateMaybeMessage<::ferry::v1::QueryMissingBlocksRequest>(Arena*);
 template<> ::ferry::v1::QueryMissingBlocksResponse* Arena::CreateMaybeMessage<::ferry::v1::QueryMissingBlocksResponse>(Arena*);
 template<> ::ferry::v1::SetStateRequest* Arena::CreateMaybeMessage<::ferry::v1::SetStateRequest>(Arena*);
@@ -194,6 +198,33 @@ inline bool BlockStatus_Parse(
     ::PROTOBUF_NAMESPACE_ID::ConstStringParam name, BlockStatus* value) {
   return ::PROTOBUF_NAMESPACE_ID::internal::ParseNamedEnum<BlockStatus>(
     BlockStatus_descriptor(), name, value);
+}
+enum NotificationState : int {
+  NOTIFICATION_STATE_UNSPECIFIED = 0,
+  NOTIFICATION_STATE_PENDING = 1,
+  NOTIFICATION_STATE_DELIVERED = 2,
+  NOTIFICATION_STATE_UNDELIVERABLE = 3,
+  NotificationState_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
+  NotificationState_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
+};
+bool NotificationState_IsValid(int value);
+constexpr NotificationState NotificationState_MIN = NOTIFICATION_STATE_UNSPECIFIED;
+constexpr NotificationState NotificationState_MAX = NOTIFICATION_STATE_UNDELIVERABLE;
+constexpr int NotificationState_ARRAYSIZE = NotificationState_MAX + 1;
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* NotificationState_descriptor();
+template<typename T>
+inline const std::string& NotificationState_Name(T enum_t_value) {
+  static_assert(::std::is_same<T, NotificationState>::value ||
+    ::std::is_integral<T>::value,
+    "Incorrect type passed to function NotificationState_Name.");
+  return ::PROTOBUF_NAMESPACE_ID::internal::NameOfEnum(
+    NotificationState_descriptor(), enum_t_value);
+}
+inline bool NotificationState_Parse(
+    ::PROTOBUF_NAMESPACE_ID::ConstStringParam name, NotificationState* value) {
+  return ::PROTOBUF_NAMESPACE_ID::internal::ParseNamedEnum<NotificationState>(
+    NotificationState_descriptor(), name, value);
 }
 // ===================================================================
 
@@ -3540,6 +3571,7 @@ class GetTaskResponse final :
 
   enum : int {
     kTaskFieldNumber = 1,
+    kNotificationFieldNumber = 2,
   };
   // .ferry.v1.Task task = 1;
   bool has_task() const;
@@ -3559,6 +3591,24 @@ class GetTaskResponse final :
       ::ferry::v1::Task* task);
   ::ferry::v1::Task* unsafe_arena_release_task();
 
+  // .ferry.v1.Notification notification = 2;
+  bool has_notification() const;
+  private:
+  bool _internal_has_notification() const;
+  public:
+  void clear_notification();
+  const ::ferry::v1::Notification& notification() const;
+  PROTOBUF_NODISCARD ::ferry::v1::Notification* release_notification();
+  ::ferry::v1::Notification* mutable_notification();
+  void set_allocated_notification(::ferry::v1::Notification* notification);
+  private:
+  const ::ferry::v1::Notification& _internal_notification() const;
+  ::ferry::v1::Notification* _internal_mutable_notification();
+  public:
+  void unsafe_arena_set_allocated_notification(
+      ::ferry::v1::Notification* notification);
+  ::ferry::v1::Notification* unsafe_arena_release_notification();
+
   // @@protoc_insertion_point(class_scope:ferry.v1.GetTaskResponse)
  private:
   class _Internal;
@@ -3568,6 +3618,218 @@ class GetTaskResponse final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::ferry::v1::Task* task_;
+    ::ferry::v1::Notification* notification_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class Notification final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.Notification) */ {
+ public:
+  inline Notification() : Notification(nullptr) {}
+  ~Notification() override;
+  explicit PROTOBUF_CONSTEXPR Notification(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  Notification(const Notification& from);
+  Notification(Notification&& from) noexcept
+    : Notification() {
+    *this = ::std::move(from);
+  }
+
+  inline Notification& operator=(const Notification& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline Notification& operator=(Notification&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const Notification& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const Notification* internal_default_instance() {
+    return reinterpret_cast<const Notification*>(
+               &_Notification_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    20;
+
+  friend void swap(Notification& a, Notification& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(Notification* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(Notification* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  Notification* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<Notification>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const Notification& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const Notification& from) {
+    Notification::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(Notification* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.Notification";
+  }
+  protected:
+  explicit Notification(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kEventIdFieldNumber = 1,
+    kLastErrorFieldNumber = 4,
+    kDeliveredAtFieldNumber = 5,
+    kStateFieldNumber = 2,
+    kAttemptsFieldNumber = 3,
+  };
+  // string event_id = 1;
+  void clear_event_id();
+  const std::string& event_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_event_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_event_id();
+  PROTOBUF_NODISCARD std::string* release_event_id();
+  void set_allocated_event_id(std::string* event_id);
+  private:
+  const std::string& _internal_event_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_event_id(const std::string& value);
+  std::string* _internal_mutable_event_id();
+  public:
+
+  // string last_error = 4;
+  void clear_last_error();
+  const std::string& last_error() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_last_error(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_last_error();
+  PROTOBUF_NODISCARD std::string* release_last_error();
+  void set_allocated_last_error(std::string* last_error);
+  private:
+  const std::string& _internal_last_error() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_last_error(const std::string& value);
+  std::string* _internal_mutable_last_error();
+  public:
+
+  // .google.protobuf.Timestamp delivered_at = 5;
+  bool has_delivered_at() const;
+  private:
+  bool _internal_has_delivered_at() const;
+  public:
+  void clear_delivered_at();
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& delivered_at() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Timestamp* release_delivered_at();
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* mutable_delivered_at();
+  void set_allocated_delivered_at(::PROTOBUF_NAMESPACE_ID::Timestamp* delivered_at);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& _internal_delivered_at() const;
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _internal_mutable_delivered_at();
+  public:
+  void unsafe_arena_set_allocated_delivered_at(
+      ::PROTOBUF_NAMESPACE_ID::Timestamp* delivered_at);
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* unsafe_arena_release_delivered_at();
+
+  // .ferry.v1.NotificationState state = 2;
+  void clear_state();
+  ::ferry::v1::NotificationState state() const;
+  void set_state(::ferry::v1::NotificationState value);
+  private:
+  ::ferry::v1::NotificationState _internal_state() const;
+  void _internal_set_state(::ferry::v1::NotificationState value);
+  public:
+
+  // uint32 attempts = 3;
+  void clear_attempts();
+  uint32_t attempts() const;
+  void set_attempts(uint32_t value);
+  private:
+  uint32_t _internal_attempts() const;
+  void _internal_set_attempts(uint32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.Notification)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr event_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr last_error_;
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* delivered_at_;
+    int state_;
+    uint32_t attempts_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -6212,9 +6474,330 @@ inline void GetTaskResponse::set_allocated_task(::ferry::v1::Task* task) {
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.GetTaskResponse.task)
 }
 
+// .ferry.v1.Notification notification = 2;
+inline bool GetTaskResponse::_internal_has_notification() const {
+  return this != internal_default_instance() && _impl_.notification_ != nullptr;
+}
+inline bool GetTaskResponse::has_notification() const {
+  return _internal_has_notification();
+}
+inline void GetTaskResponse::clear_notification() {
+  if (GetArenaForAllocation() == nullptr && _impl_.notification_ != nullptr) {
+    delete _impl_.notification_;
+  }
+  _impl_.notification_ = nullptr;
+}
+inline const ::ferry::v1::Notification& GetTaskResponse::_internal_notification() const {
+  const ::ferry::v1::Notification* p = _impl_.notification_;
+  return p != nullptr ? *p : reinterpret_cast<const ::ferry::v1::Notification&>(
+      ::ferry::v1::_Notification_default_instance_);
+}
+inline const ::ferry::v1::Notification& GetTaskResponse::notification() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.GetTaskResponse.notification)
+  return _internal_notification();
+}
+inline void GetTaskResponse::unsafe_arena_set_allocated_notification(
+    ::ferry::v1::Notification* notification) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.notification_);
+  }
+  _impl_.notification_ = notification;
+  if (notification) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.GetTaskResponse.notification)
+}
+inline ::ferry::v1::Notification* GetTaskResponse::release_notification() {
+  
+  ::ferry::v1::Notification* temp = _impl_.notification_;
+  _impl_.notification_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::ferry::v1::Notification* GetTaskResponse::unsafe_arena_release_notification() {
+  // @@protoc_insertion_point(field_release:ferry.v1.GetTaskResponse.notification)
+  
+  ::ferry::v1::Notification* temp = _impl_.notification_;
+  _impl_.notification_ = nullptr;
+  return temp;
+}
+inline ::ferry::v1::Notification* GetTaskResponse::_internal_mutable_notification() {
+  
+  if (_impl_.notification_ == nullptr) {
+    auto* p = CreateMaybeMessage<::ferry::v1::Notification>(GetArenaForAllocation());
+    _impl_.notification_ = p;
+  }
+  return _impl_.notification_;
+}
+inline ::ferry::v1::Notification* GetTaskResponse::mutable_notification() {
+  ::ferry::v1::Notification* _msg = _internal_mutable_notification();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.GetTaskResponse.notification)
+  return _msg;
+}
+inline void GetTaskResponse::set_allocated_notification(::ferry::v1::Notification* notification) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.notification_;
+  }
+  if (notification) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(notification);
+    if (message_arena != submessage_arena) {
+      notification = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, notification, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.notification_ = notification;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.GetTaskResponse.notification)
+}
+
+// -------------------------------------------------------------------
+
+// Notification
+
+// string event_id = 1;
+inline void Notification::clear_event_id() {
+  _impl_.event_id_.ClearToEmpty();
+}
+inline const std::string& Notification::event_id() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Notification.event_id)
+  return _internal_event_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Notification::set_event_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.event_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.Notification.event_id)
+}
+inline std::string* Notification::mutable_event_id() {
+  std::string* _s = _internal_mutable_event_id();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Notification.event_id)
+  return _s;
+}
+inline const std::string& Notification::_internal_event_id() const {
+  return _impl_.event_id_.Get();
+}
+inline void Notification::_internal_set_event_id(const std::string& value) {
+  
+  _impl_.event_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Notification::_internal_mutable_event_id() {
+  
+  return _impl_.event_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Notification::release_event_id() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Notification.event_id)
+  return _impl_.event_id_.Release();
+}
+inline void Notification::set_allocated_event_id(std::string* event_id) {
+  if (event_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.event_id_.SetAllocated(event_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.event_id_.IsDefault()) {
+    _impl_.event_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Notification.event_id)
+}
+
+// .ferry.v1.NotificationState state = 2;
+inline void Notification::clear_state() {
+  _impl_.state_ = 0;
+}
+inline ::ferry::v1::NotificationState Notification::_internal_state() const {
+  return static_cast< ::ferry::v1::NotificationState >(_impl_.state_);
+}
+inline ::ferry::v1::NotificationState Notification::state() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Notification.state)
+  return _internal_state();
+}
+inline void Notification::_internal_set_state(::ferry::v1::NotificationState value) {
+  
+  _impl_.state_ = value;
+}
+inline void Notification::set_state(::ferry::v1::NotificationState value) {
+  _internal_set_state(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.Notification.state)
+}
+
+// uint32 attempts = 3;
+inline void Notification::clear_attempts() {
+  _impl_.attempts_ = 0u;
+}
+inline uint32_t Notification::_internal_attempts() const {
+  return _impl_.attempts_;
+}
+inline uint32_t Notification::attempts() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Notification.attempts)
+  return _internal_attempts();
+}
+inline void Notification::_internal_set_attempts(uint32_t value) {
+  
+  _impl_.attempts_ = value;
+}
+inline void Notification::set_attempts(uint32_t value) {
+  _internal_set_attempts(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.Notification.attempts)
+}
+
+// string last_error = 4;
+inline void Notification::clear_last_error() {
+  _impl_.last_error_.ClearToEmpty();
+}
+inline const std::string& Notification::last_error() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Notification.last_error)
+  return _internal_last_error();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Notification::set_last_error(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.last_error_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.Notification.last_error)
+}
+inline std::string* Notification::mutable_last_error() {
+  std::string* _s = _internal_mutable_last_error();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Notification.last_error)
+  return _s;
+}
+inline const std::string& Notification::_internal_last_error() const {
+  return _impl_.last_error_.Get();
+}
+inline void Notification::_internal_set_last_error(const std::string& value) {
+  
+  _impl_.last_error_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Notification::_internal_mutable_last_error() {
+  
+  return _impl_.last_error_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Notification::release_last_error() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Notification.last_error)
+  return _impl_.last_error_.Release();
+}
+inline void Notification::set_allocated_last_error(std::string* last_error) {
+  if (last_error != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.last_error_.SetAllocated(last_error, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.last_error_.IsDefault()) {
+    _impl_.last_error_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Notification.last_error)
+}
+
+// .google.protobuf.Timestamp delivered_at = 5;
+inline bool Notification::_internal_has_delivered_at() const {
+  return this != internal_default_instance() && _impl_.delivered_at_ != nullptr;
+}
+inline bool Notification::has_delivered_at() const {
+  return _internal_has_delivered_at();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& Notification::_internal_delivered_at() const {
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp* p = _impl_.delivered_at_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Timestamp&>(
+      ::PROTOBUF_NAMESPACE_ID::_Timestamp_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& Notification::delivered_at() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Notification.delivered_at)
+  return _internal_delivered_at();
+}
+inline void Notification::unsafe_arena_set_allocated_delivered_at(
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* delivered_at) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.delivered_at_);
+  }
+  _impl_.delivered_at_ = delivered_at;
+  if (delivered_at) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.Notification.delivered_at)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* Notification::release_delivered_at() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.delivered_at_;
+  _impl_.delivered_at_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* Notification::unsafe_arena_release_delivered_at() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Notification.delivered_at)
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.delivered_at_;
+  _impl_.delivered_at_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* Notification::_internal_mutable_delivered_at() {
+  
+  if (_impl_.delivered_at_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Timestamp>(GetArenaForAllocation());
+    _impl_.delivered_at_ = p;
+  }
+  return _impl_.delivered_at_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* Notification::mutable_delivered_at() {
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _msg = _internal_mutable_delivered_at();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Notification.delivered_at)
+  return _msg;
+}
+inline void Notification::set_allocated_delivered_at(::PROTOBUF_NAMESPACE_ID::Timestamp* delivered_at) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.delivered_at_);
+  }
+  if (delivered_at) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(delivered_at));
+    if (message_arena != submessage_arena) {
+      delivered_at = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, delivered_at, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.delivered_at_ = delivered_at;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Notification.delivered_at)
+}
+
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------
@@ -6270,6 +6853,11 @@ template <> struct is_proto_enum< ::ferry::v1::BlockStatus> : ::std::true_type {
 template <>
 inline const EnumDescriptor* GetEnumDescriptor< ::ferry::v1::BlockStatus>() {
   return ::ferry::v1::BlockStatus_descriptor();
+}
+template <> struct is_proto_enum< ::ferry::v1::NotificationState> : ::std::true_type {};
+template <>
+inline const EnumDescriptor* GetEnumDescriptor< ::ferry::v1::NotificationState>() {
+  return ::ferry::v1::NotificationState_descriptor();
 }
 
 PROTOBUF_NAMESPACE_CLOSE

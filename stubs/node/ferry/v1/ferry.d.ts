@@ -87,6 +87,23 @@ export declare enum BlockStatus {
 }
 export declare function blockStatusFromJSON(object: any): BlockStatus;
 export declare function blockStatusToJSON(object: BlockStatus): string;
+/** Where a completion notice's delivery stands. */
+export declare enum NotificationState {
+    /** NOTIFICATION_STATE_UNSPECIFIED - Not set. */
+    NOTIFICATION_STATE_UNSPECIFIED = 0,
+    /** NOTIFICATION_STATE_PENDING - Not yet delivered; retried with capped backoff. */
+    NOTIFICATION_STATE_PENDING = 1,
+    /** NOTIFICATION_STATE_DELIVERED - The receiver answered 2xx. */
+    NOTIFICATION_STATE_DELIVERED = 2,
+    /**
+     * NOTIFICATION_STATE_UNDELIVERABLE - Given up on: retried for the configured time, or refused (a non-public
+     * address without --webhook-allow-private).
+     */
+    NOTIFICATION_STATE_UNDELIVERABLE = 3,
+    UNRECOGNIZED = -1
+}
+export declare function notificationStateFromJSON(object: any): NotificationState;
+export declare function notificationStateToJSON(object: NotificationState): string;
 /** One file being received. */
 export interface Task {
     /** Server-assigned, random, unguessable id (32 lowercase hex digits). */
@@ -342,6 +359,28 @@ export interface GetTaskRequest {
 export interface GetTaskResponse {
     /** The task. */
     task: Task | undefined;
+    /**
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     */
+    notification: Notification | undefined;
+}
+/**
+ * A completion notice: an HTTP POST to the business backend's webhook when a
+ * task ends, signed per Standard Webhooks (README, "Completion notifications").
+ */
+export interface Notification {
+    /** The notice's stable id (the webhook-id header): receivers de-duplicate by it. */
+    eventId: string;
+    /** Where its delivery stands. */
+    state: NotificationState;
+    /** POSTs made so far. */
+    attempts: number;
+    /** Why the last attempt failed (empty when none failed). */
+    lastError: string;
+    /** When the receiver took it (unset until then). */
+    deliveredAt: Date | undefined;
 }
 export declare const Task: MessageFns<Task>;
 export declare const Task_MetadataEntry: MessageFns<Task_MetadataEntry>;
@@ -363,6 +402,7 @@ export declare const UploadFileRequest_MetadataEntry: MessageFns<UploadFileReque
 export declare const UploadFileResponse: MessageFns<UploadFileResponse>;
 export declare const GetTaskRequest: MessageFns<GetTaskRequest>;
 export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
+export declare const Notification: MessageFns<Notification>;
 /** The Ferry file transfer service. */
 export type FerryServiceService = typeof FerryServiceService;
 export declare const FerryServiceService: {

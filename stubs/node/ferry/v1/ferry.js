@@ -5,11 +5,13 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.GetTaskResponse = exports.GetTaskRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
 exports.blockStatusToJSON = blockStatusToJSON;
+exports.notificationStateFromJSON = notificationStateFromJSON;
+exports.notificationStateToJSON = notificationStateToJSON;
 /* eslint-disable */
 const wire_1 = require("@bufbuild/protobuf/wire");
 const grpc_js_1 = require("@grpc/grpc-js");
@@ -180,6 +182,57 @@ function blockStatusToJSON(object) {
         case BlockStatus.BLOCK_STATUS_COMMITTED_DIFFERENT:
             return "BLOCK_STATUS_COMMITTED_DIFFERENT";
         case BlockStatus.UNRECOGNIZED:
+        default:
+            return "UNRECOGNIZED";
+    }
+}
+/** Where a completion notice's delivery stands. */
+var NotificationState;
+(function (NotificationState) {
+    /** NOTIFICATION_STATE_UNSPECIFIED - Not set. */
+    NotificationState[NotificationState["NOTIFICATION_STATE_UNSPECIFIED"] = 0] = "NOTIFICATION_STATE_UNSPECIFIED";
+    /** NOTIFICATION_STATE_PENDING - Not yet delivered; retried with capped backoff. */
+    NotificationState[NotificationState["NOTIFICATION_STATE_PENDING"] = 1] = "NOTIFICATION_STATE_PENDING";
+    /** NOTIFICATION_STATE_DELIVERED - The receiver answered 2xx. */
+    NotificationState[NotificationState["NOTIFICATION_STATE_DELIVERED"] = 2] = "NOTIFICATION_STATE_DELIVERED";
+    /**
+     * NOTIFICATION_STATE_UNDELIVERABLE - Given up on: retried for the configured time, or refused (a non-public
+     * address without --webhook-allow-private).
+     */
+    NotificationState[NotificationState["NOTIFICATION_STATE_UNDELIVERABLE"] = 3] = "NOTIFICATION_STATE_UNDELIVERABLE";
+    NotificationState[NotificationState["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+})(NotificationState || (exports.NotificationState = NotificationState = {}));
+function notificationStateFromJSON(object) {
+    switch (object) {
+        case 0:
+        case "NOTIFICATION_STATE_UNSPECIFIED":
+            return NotificationState.NOTIFICATION_STATE_UNSPECIFIED;
+        case 1:
+        case "NOTIFICATION_STATE_PENDING":
+            return NotificationState.NOTIFICATION_STATE_PENDING;
+        case 2:
+        case "NOTIFICATION_STATE_DELIVERED":
+            return NotificationState.NOTIFICATION_STATE_DELIVERED;
+        case 3:
+        case "NOTIFICATION_STATE_UNDELIVERABLE":
+            return NotificationState.NOTIFICATION_STATE_UNDELIVERABLE;
+        case -1:
+        case "UNRECOGNIZED":
+        default:
+            return NotificationState.UNRECOGNIZED;
+    }
+}
+function notificationStateToJSON(object) {
+    switch (object) {
+        case NotificationState.NOTIFICATION_STATE_UNSPECIFIED:
+            return "NOTIFICATION_STATE_UNSPECIFIED";
+        case NotificationState.NOTIFICATION_STATE_PENDING:
+            return "NOTIFICATION_STATE_PENDING";
+        case NotificationState.NOTIFICATION_STATE_DELIVERED:
+            return "NOTIFICATION_STATE_DELIVERED";
+        case NotificationState.NOTIFICATION_STATE_UNDELIVERABLE:
+            return "NOTIFICATION_STATE_UNDELIVERABLE";
+        case NotificationState.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";
     }
@@ -2390,12 +2443,15 @@ exports.GetTaskRequest = {
     },
 };
 function createBaseGetTaskResponse() {
-    return { task: undefined };
+    return { task: undefined, notification: undefined };
 }
 exports.GetTaskResponse = {
     encode(message, writer = new wire_1.BinaryWriter()) {
         if (message.task !== undefined) {
             exports.Task.encode(message.task, writer.uint32(10).fork()).join();
+        }
+        if (message.notification !== undefined) {
+            exports.Notification.encode(message.notification, writer.uint32(18).fork()).join();
         }
         return writer;
     },
@@ -2419,6 +2475,13 @@ exports.GetTaskResponse = {
                         message.task = exports.Task.decode(reader, reader.uint32());
                         continue;
                     }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.notification = exports.Notification.decode(reader, reader.uint32());
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -2432,12 +2495,18 @@ exports.GetTaskResponse = {
         }
     },
     fromJSON(object) {
-        return { task: isSet(object.task) ? exports.Task.fromJSON(object.task) : undefined };
+        return {
+            task: isSet(object.task) ? exports.Task.fromJSON(object.task) : undefined,
+            notification: isSet(object.notification) ? exports.Notification.fromJSON(object.notification) : undefined,
+        };
     },
     toJSON(message) {
         const obj = {};
         if (message.task !== undefined) {
             obj.task = exports.Task.toJSON(message.task);
+        }
+        if (message.notification !== undefined) {
+            obj.notification = exports.Notification.toJSON(message.notification);
         }
         return obj;
     },
@@ -2447,6 +2516,144 @@ exports.GetTaskResponse = {
     fromPartial(object) {
         const message = createBaseGetTaskResponse();
         message.task = (object.task !== undefined && object.task !== null) ? exports.Task.fromPartial(object.task) : undefined;
+        message.notification = (object.notification !== undefined && object.notification !== null)
+            ? exports.Notification.fromPartial(object.notification)
+            : undefined;
+        return message;
+    },
+};
+function createBaseNotification() {
+    return { eventId: "", state: 0, attempts: 0, lastError: "", deliveredAt: undefined };
+}
+exports.Notification = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.eventId !== "") {
+            writer.uint32(10).string(message.eventId);
+        }
+        if (message.state !== 0) {
+            writer.uint32(16).int32(message.state);
+        }
+        if (message.attempts !== 0) {
+            writer.uint32(24).uint32(message.attempts);
+        }
+        if (message.lastError !== "") {
+            writer.uint32(34).string(message.lastError);
+        }
+        if (message.deliveredAt !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.deliveredAt), writer.uint32(42).fork()).join();
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseNotification();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.eventId = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.state = reader.int32();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.attempts = reader.uint32();
+                        continue;
+                    }
+                    case 4: {
+                        if (tag !== 34) {
+                            break;
+                        }
+                        message.lastError = reader.string();
+                        continue;
+                    }
+                    case 5: {
+                        if (tag !== 42) {
+                            break;
+                        }
+                        message.deliveredAt = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            eventId: isSet(object.eventId)
+                ? globalThis.String(object.eventId)
+                : isSet(object.event_id)
+                    ? globalThis.String(object.event_id)
+                    : "",
+            state: isSet(object.state) ? notificationStateFromJSON(object.state) : 0,
+            attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+            lastError: isSet(object.lastError)
+                ? globalThis.String(object.lastError)
+                : isSet(object.last_error)
+                    ? globalThis.String(object.last_error)
+                    : "",
+            deliveredAt: isSet(object.deliveredAt)
+                ? fromJsonTimestamp(object.deliveredAt)
+                : isSet(object.delivered_at)
+                    ? fromJsonTimestamp(object.delivered_at)
+                    : undefined,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.eventId !== "") {
+            obj.eventId = message.eventId;
+        }
+        if (message.state !== 0) {
+            obj.state = notificationStateToJSON(message.state);
+        }
+        if (message.attempts !== 0) {
+            obj.attempts = Math.round(message.attempts);
+        }
+        if (message.lastError !== "") {
+            obj.lastError = message.lastError;
+        }
+        if (message.deliveredAt !== undefined) {
+            obj.deliveredAt = message.deliveredAt.toISOString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.Notification.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseNotification();
+        message.eventId = object.eventId ?? "";
+        message.state = object.state ?? 0;
+        message.attempts = object.attempts ?? 0;
+        message.lastError = object.lastError ?? "";
+        message.deliveredAt = object.deliveredAt ?? undefined;
         return message;
     },
 };

@@ -29,6 +29,7 @@ CF_EXTERN_C_BEGIN
 
 @class FRYBlockRange;
 @class FRYCommittedBlock;
+@class FRYNotification;
 @class FRYTask;
 
 NS_ASSUME_NONNULL_BEGIN
@@ -118,6 +119,40 @@ GPBEnumDescriptor *FRYBlockStatus_EnumDescriptor(void);
  * the time this source was generated.
  **/
 BOOL FRYBlockStatus_IsValidValue(int32_t value);
+
+#pragma mark - Enum FRYNotificationState
+
+/** Where a completion notice's delivery stands. */
+typedef GPB_ENUM(FRYNotificationState) {
+  /**
+   * Value used if any message's field encounters a value that is not defined
+   * by this enum. The message will also have C functions to get/set the rawValue
+   * of the field.
+   **/
+  FRYNotificationState_GPBUnrecognizedEnumeratorValue = kGPBUnrecognizedEnumeratorValue,
+  /** Not set. */
+  FRYNotificationState_NotificationStateUnspecified = 0,
+
+  /** Not yet delivered; retried with capped backoff. */
+  FRYNotificationState_NotificationStatePending = 1,
+
+  /** The receiver answered 2xx. */
+  FRYNotificationState_NotificationStateDelivered = 2,
+
+  /**
+   * Given up on: retried for the configured time, or refused (a non-public
+   * address without --webhook-allow-private).
+   **/
+  FRYNotificationState_NotificationStateUndeliverable = 3,
+};
+
+GPBEnumDescriptor *FRYNotificationState_EnumDescriptor(void);
+
+/**
+ * Checks to see if the given value is defined by the enum or was not known at
+ * the time this source was generated.
+ **/
+BOOL FRYNotificationState_IsValidValue(int32_t value);
 
 #pragma mark - FRYFerryRoot
 
@@ -717,6 +752,7 @@ GPB_FINAL @interface FRYGetTaskRequest : GPBMessage
 
 typedef GPB_ENUM(FRYGetTaskResponse_FieldNumber) {
   FRYGetTaskResponse_FieldNumber_Task = 1,
+  FRYGetTaskResponse_FieldNumber_Notification = 2,
 };
 
 /**
@@ -729,7 +765,63 @@ GPB_FINAL @interface FRYGetTaskResponse : GPBMessage
 /** Test to see if @c task has been set. */
 @property(nonatomic, readwrite) BOOL hasTask;
 
+/**
+ * The delivery of the task's completion notice (the webhook POST made when
+ * it ended); unset when none was recorded (no webhook configured, or the
+ * task has not ended).
+ **/
+@property(nonatomic, readwrite, strong, null_resettable) FRYNotification *notification;
+/** Test to see if @c notification has been set. */
+@property(nonatomic, readwrite) BOOL hasNotification;
+
 @end
+
+#pragma mark - FRYNotification
+
+typedef GPB_ENUM(FRYNotification_FieldNumber) {
+  FRYNotification_FieldNumber_EventId = 1,
+  FRYNotification_FieldNumber_State = 2,
+  FRYNotification_FieldNumber_Attempts = 3,
+  FRYNotification_FieldNumber_LastError = 4,
+  FRYNotification_FieldNumber_DeliveredAt = 5,
+};
+
+/**
+ * A completion notice: an HTTP POST to the business backend's webhook when a
+ * task ends, signed per Standard Webhooks (README, "Completion notifications").
+ **/
+GPB_FINAL @interface FRYNotification : GPBMessage
+
+/** The notice's stable id (the webhook-id header): receivers de-duplicate by it. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *eventId;
+
+/** Where its delivery stands. */
+@property(nonatomic, readwrite) FRYNotificationState state;
+
+/** POSTs made so far. */
+@property(nonatomic, readwrite) uint32_t attempts;
+
+/** Why the last attempt failed (empty when none failed). */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *lastError;
+
+/** When the receiver took it (unset until then). */
+@property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *deliveredAt;
+/** Test to see if @c deliveredAt has been set. */
+@property(nonatomic, readwrite) BOOL hasDeliveredAt;
+
+@end
+
+/**
+ * Fetches the raw value of a @c FRYNotification's @c state property, even
+ * if the value was not defined by the enum at the time the code was generated.
+ **/
+int32_t FRYNotification_State_RawValue(FRYNotification *message);
+/**
+ * Sets the raw value of an @c FRYNotification's @c state property, allowing
+ * it to be set to a value that was not defined by the enum at the time the code
+ * was generated.
+ **/
+void SetFRYNotification_State_RawValue(FRYNotification *message, int32_t value);
 
 NS_ASSUME_NONNULL_END
 

@@ -29,6 +29,7 @@
 GPBObjCClassDeclaration(FRYBlockRange);
 GPBObjCClassDeclaration(FRYCommittedBlock);
 GPBObjCClassDeclaration(FRYCreateTaskRequest);
+GPBObjCClassDeclaration(FRYNotification);
 GPBObjCClassDeclaration(FRYTask);
 GPBObjCClassDeclaration(FRYUploadFileRequest);
 GPBObjCClassDeclaration(GPBTimestamp);
@@ -140,6 +141,47 @@ BOOL FRYBlockStatus_IsValidValue(int32_t value__) {
     case FRYBlockStatus_BlockStatusCommitted:
     case FRYBlockStatus_BlockStatusChecksumMismatch:
     case FRYBlockStatus_BlockStatusCommittedDifferent:
+      return YES;
+    default:
+      return NO;
+  }
+}
+
+#pragma mark - Enum FRYNotificationState
+
+GPBEnumDescriptor *FRYNotificationState_EnumDescriptor(void) {
+  static _Atomic(GPBEnumDescriptor*) descriptor = nil;
+  if (!descriptor) {
+    static const char *valueNames =
+        "NotificationStateUnspecified\000Notificatio"
+        "nStatePending\000NotificationStateDelivered"
+        "\000NotificationStateUndeliverable\000";
+    static const int32_t values[] = {
+        FRYNotificationState_NotificationStateUnspecified,
+        FRYNotificationState_NotificationStatePending,
+        FRYNotificationState_NotificationStateDelivered,
+        FRYNotificationState_NotificationStateUndeliverable,
+    };
+    GPBEnumDescriptor *worker =
+        [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYNotificationState)
+                                       valueNames:valueNames
+                                           values:values
+                                            count:(uint32_t)(sizeof(values) / sizeof(int32_t))
+                                     enumVerifier:FRYNotificationState_IsValidValue];
+    GPBEnumDescriptor *expected = nil;
+    if (!atomic_compare_exchange_strong(&descriptor, &expected, worker)) {
+      [worker release];
+    }
+  }
+  return descriptor;
+}
+
+BOOL FRYNotificationState_IsValidValue(int32_t value__) {
+  switch (value__) {
+    case FRYNotificationState_NotificationStateUnspecified:
+    case FRYNotificationState_NotificationStatePending:
+    case FRYNotificationState_NotificationStateDelivered:
+    case FRYNotificationState_NotificationStateUndeliverable:
       return YES;
     default:
       return NO;
@@ -1466,10 +1508,12 @@ typedef struct FRYGetTaskRequest__storage_ {
 @implementation FRYGetTaskResponse
 
 @dynamic hasTask, task;
+@dynamic hasNotification, notification;
 
 typedef struct FRYGetTaskResponse__storage_ {
   uint32_t _has_storage_[1];
   FRYTask *task;
+  FRYNotification *notification;
 } FRYGetTaskResponse__storage_;
 
 // This method is threadsafe because it is initially called
@@ -1484,6 +1528,15 @@ typedef struct FRYGetTaskResponse__storage_ {
         .number = FRYGetTaskResponse_FieldNumber_Task,
         .hasIndex = 0,
         .offset = (uint32_t)offsetof(FRYGetTaskResponse__storage_, task),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "notification",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYNotification),
+        .number = FRYGetTaskResponse_FieldNumber_Notification,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYGetTaskResponse__storage_, notification),
         .flags = GPBFieldOptional,
         .dataType = GPBDataTypeMessage,
       },
@@ -1505,6 +1558,107 @@ typedef struct FRYGetTaskResponse__storage_ {
 }
 
 @end
+
+#pragma mark - FRYNotification
+
+@implementation FRYNotification
+
+@dynamic eventId;
+@dynamic state;
+@dynamic attempts;
+@dynamic lastError;
+@dynamic hasDeliveredAt, deliveredAt;
+
+typedef struct FRYNotification__storage_ {
+  uint32_t _has_storage_[1];
+  FRYNotificationState state;
+  uint32_t attempts;
+  NSString *eventId;
+  NSString *lastError;
+  GPBTimestamp *deliveredAt;
+} FRYNotification__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "eventId",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYNotification_FieldNumber_EventId,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYNotification__storage_, eventId),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "state",
+        .dataTypeSpecific.enumDescFunc = FRYNotificationState_EnumDescriptor,
+        .number = FRYNotification_FieldNumber_State,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYNotification__storage_, state),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldHasEnumDescriptor | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeEnum,
+      },
+      {
+        .name = "attempts",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYNotification_FieldNumber_Attempts,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYNotification__storage_, attempts),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
+      {
+        .name = "lastError",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYNotification_FieldNumber_LastError,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYNotification__storage_, lastError),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "deliveredAt",
+        .dataTypeSpecific.clazz = GPBObjCClass(GPBTimestamp),
+        .number = FRYNotification_FieldNumber_DeliveredAt,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYNotification__storage_, deliveredAt),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYNotification class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYNotification__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+int32_t FRYNotification_State_RawValue(FRYNotification *message) {
+  GPBDescriptor *descriptor = [FRYNotification descriptor];
+  GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYNotification_FieldNumber_State];
+  return GPBGetMessageRawEnumField(message, field);
+}
+
+void SetFRYNotification_State_RawValue(FRYNotification *message, int32_t value) {
+  GPBDescriptor *descriptor = [FRYNotification descriptor];
+  GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYNotification_FieldNumber_State];
+  GPBSetMessageRawEnumField(message, field, value);
+}
 
 
 #pragma clang diagnostic pop

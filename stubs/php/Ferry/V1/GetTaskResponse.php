@@ -21,6 +21,14 @@ class GetTaskResponse extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>.ferry.v1.Task task = 1;</code>
      */
     protected $task = null;
+    /**
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     *
+     * Generated from protobuf field <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    protected $notification = null;
 
     /**
      * Constructor.
@@ -30,6 +38,10 @@ class GetTaskResponse extends \Google\Protobuf\Internal\Message
      *
      *     @type \Ferry\V1\Task $task
      *           The task.
+     *     @type \Ferry\V1\Notification $notification
+     *           The delivery of the task's completion notice (the webhook POST made when
+     *           it ended); unset when none was recorded (no webhook configured, or the
+     *           task has not ended).
      * }
      */
     public function __construct($data = NULL) {
@@ -69,6 +81,46 @@ class GetTaskResponse extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkMessage($var, \Ferry\V1\Task::class);
         $this->task = $var;
+
+        return $this;
+    }
+
+    /**
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     *
+     * Generated from protobuf field <code>.ferry.v1.Notification notification = 2;</code>
+     * @return \Ferry\V1\Notification|null
+     */
+    public function getNotification()
+    {
+        return $this->notification;
+    }
+
+    public function hasNotification()
+    {
+        return isset($this->notification);
+    }
+
+    public function clearNotification()
+    {
+        unset($this->notification);
+    }
+
+    /**
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     *
+     * Generated from protobuf field <code>.ferry.v1.Notification notification = 2;</code>
+     * @param \Ferry\V1\Notification $var
+     * @return $this
+     */
+    public function setNotification($var)
+    {
+        GPBUtil::checkMessage($var, \Ferry\V1\Notification::class);
+        $this->notification = $var;
 
         return $this;
     }

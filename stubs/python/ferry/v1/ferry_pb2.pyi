@@ -141,6 +141,38 @@ wrong; sending it again cannot succeed.
 """
 Global___BlockStatus: _TypeAlias = BlockStatus  # noqa: Y015
 
+class _NotificationState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NotificationStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTIFICATION_STATE_UNSPECIFIED: _NotificationState.ValueType  # 0
+    """Not set."""
+    NOTIFICATION_STATE_PENDING: _NotificationState.ValueType  # 1
+    """Not yet delivered; retried with capped backoff."""
+    NOTIFICATION_STATE_DELIVERED: _NotificationState.ValueType  # 2
+    """The receiver answered 2xx."""
+    NOTIFICATION_STATE_UNDELIVERABLE: _NotificationState.ValueType  # 3
+    """Given up on: retried for the configured time, or refused (a non-public
+    address without --webhook-allow-private).
+    """
+
+class NotificationState(_NotificationState, metaclass=_NotificationStateEnumTypeWrapper):
+    """Where a completion notice's delivery stands."""
+
+NOTIFICATION_STATE_UNSPECIFIED: NotificationState.ValueType  # 0
+"""Not set."""
+NOTIFICATION_STATE_PENDING: NotificationState.ValueType  # 1
+"""Not yet delivered; retried with capped backoff."""
+NOTIFICATION_STATE_DELIVERED: NotificationState.ValueType  # 2
+"""The receiver answered 2xx."""
+NOTIFICATION_STATE_UNDELIVERABLE: NotificationState.ValueType  # 3
+"""Given up on: retried for the configured time, or refused (a non-public
+address without --webhook-allow-private).
+"""
+Global___NotificationState: _TypeAlias = NotificationState  # noqa: Y015
+
 @_typing.final
 class Task(_message.Message):
     """One file being received."""
@@ -821,19 +853,70 @@ class GetTaskResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def task(self) -> Global___Task:
         """The task."""
+
+    @_builtins.property
+    def notification(self) -> Global___Notification:
+        """The delivery of the task's completion notice (the webhook POST made when
+        it ended); unset when none was recorded (no webhook configured, or the
+        task has not ended).
+        """
 
     def __init__(
         self,
         *,
         task: Global___Task | None = ...,
+        notification: Global___Notification | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification", "task", b"task"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetTaskResponse: _TypeAlias = GetTaskResponse  # noqa: Y015
+
+@_typing.final
+class Notification(_message.Message):
+    """A completion notice: an HTTP POST to the business backend's webhook when a
+    task ends, signed per Standard Webhooks (README, "Completion notifications").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    DELIVERED_AT_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """The notice's stable id (the webhook-id header): receivers de-duplicate by it."""
+    state: Global___NotificationState.ValueType
+    """Where its delivery stands."""
+    attempts: _builtins.int
+    """POSTs made so far."""
+    last_error: _builtins.str
+    """Why the last attempt failed (empty when none failed)."""
+    @_builtins.property
+    def delivered_at(self) -> _timestamp_pb2.Timestamp:
+        """When the receiver took it (unset until then)."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        state: Global___NotificationState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        delivered_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_at", b"delivered_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "delivered_at", b"delivered_at", "event_id", b"event_id", "last_error", b"last_error", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notification: _TypeAlias = Notification  # noqa: Y015

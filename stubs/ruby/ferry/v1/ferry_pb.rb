@@ -105,6 +105,14 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     end
     add_message "ferry.v1.GetTaskResponse" do
       optional :task, :message, 1, "ferry.v1.Task"
+      optional :notification, :message, 2, "ferry.v1.Notification"
+    end
+    add_message "ferry.v1.Notification" do
+      optional :event_id, :string, 1
+      optional :state, :enum, 2, "ferry.v1.NotificationState"
+      optional :attempts, :uint32, 3
+      optional :last_error, :string, 4
+      optional :delivered_at, :message, 5, "google.protobuf.Timestamp"
     end
     add_enum "ferry.v1.TaskState" do
       value :TASK_STATE_UNSPECIFIED, 0
@@ -120,6 +128,12 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :BLOCK_STATUS_COMMITTED, 1
       value :BLOCK_STATUS_CHECKSUM_MISMATCH, 2
       value :BLOCK_STATUS_COMMITTED_DIFFERENT, 3
+    end
+    add_enum "ferry.v1.NotificationState" do
+      value :NOTIFICATION_STATE_UNSPECIFIED, 0
+      value :NOTIFICATION_STATE_PENDING, 1
+      value :NOTIFICATION_STATE_DELIVERED, 2
+      value :NOTIFICATION_STATE_UNDELIVERABLE, 3
     end
   end
 end
@@ -143,7 +157,9 @@ module Ferry
     UploadFileResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.UploadFileResponse").msgclass
     GetTaskRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskRequest").msgclass
     GetTaskResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskResponse").msgclass
+    Notification = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Notification").msgclass
     TaskState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.TaskState").enummodule
     BlockStatus = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.BlockStatus").enummodule
+    NotificationState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.NotificationState").enummodule
   end
 end

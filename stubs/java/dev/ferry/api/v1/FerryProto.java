@@ -114,6 +114,11 @@ public final class FerryProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_GetTaskResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_Notification_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_Notification_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -176,33 +181,42 @@ public final class FerryProto {
       "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022" +
       "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
       ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ" +
-      "est\022\017\n\007task_id\030\001 \001(\t\"/\n\017GetTaskResponse\022" +
-      "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task*\272\001\n\tTaskSt" +
-      "ate\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_" +
-      "STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002" +
-      "\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE" +
-      "_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021T" +
-      "ASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BL" +
-      "OCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS" +
-      "_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MI" +
-      "SMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFE" +
-      "RENT\020\0032\216\004\n\014FerryService\022G\n\nCreateTask\022\033." +
-      "ferry.v1.CreateTaskRequest\032\034.ferry.v1.Cr" +
-      "eateTaskResponse\022N\n\013UploadParts\022\034.ferry." +
-      "v1.UploadPartsRequest\032\035.ferry.v1.UploadP" +
-      "artsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#" +
-      ".ferry.v1.QueryMissingBlocksRequest\032$.fe" +
-      "rry.v1.QueryMissingBlocksResponse\022A\n\010Set" +
-      "State\022\031.ferry.v1.SetStateRequest\032\032.ferry" +
-      ".v1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1" +
-      ".MergeRequest\032\027.ferry.v1.MergeResponse\022>" +
-      "\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032\031.fe" +
-      "rry.v1.GetTaskResponse\022G\n\nUploadFile\022\033.f" +
-      "erry.v1.UploadFileRequest\032\034.ferry.v1.Upl" +
-      "oadFileResponseBh\n\020dev.ferry.api.v1B\nFer" +
-      "ryProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv" +
-      "1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V" +
-      "1b\006proto3"
+      "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022" +
+      "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific" +
+      "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014" +
+      "Notification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030" +
+      "\002 \001(\0162\033.ferry.v1.NotificationState\022\020\n\010at" +
+      "tempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014deli" +
+      "vered_at\030\005 \001(\0132\032.google.protobuf.Timesta" +
+      "mp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFI" +
+      "ED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_S" +
+      "TATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022" +
+      "\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_E" +
+      "XPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013Bloc" +
+      "kStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n" +
+      "\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATU" +
+      "S_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_CO" +
+      "MMITTED_DIFFERENT\020\003*\237\001\n\021NotificationStat" +
+      "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n" +
+      "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC" +
+      "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_" +
+      "STATE_UNDELIVERABLE\020\0032\216\004\n\014FerryService\022G" +
+      "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques" +
+      "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa" +
+      "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f" +
+      "erry.v1.UploadPartsResponse(\0010\001\022_\n\022Query" +
+      "MissingBlocks\022#.ferry.v1.QueryMissingBlo" +
+      "cksRequest\032$.ferry.v1.QueryMissingBlocks" +
+      "Response\022A\n\010SetState\022\031.ferry.v1.SetState" +
+      "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M" +
+      "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1." +
+      "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT" +
+      "askRequest\032\031.ferry.v1.GetTaskResponse\022G\n" +
+      "\nUploadFile\022\033.ferry.v1.UploadFileRequest" +
+      "\032\034.ferry.v1.UploadFileResponseBh\n\020dev.fe" +
+      "rry.api.v1B\nFerryProtoP\001Z\036ferry.dev/api/" +
+      "ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferr" +
+      "y\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -328,7 +342,13 @@ public final class FerryProto {
     internal_static_ferry_v1_GetTaskResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskResponse_descriptor,
-        new java.lang.String[] { "Task", });
+        new java.lang.String[] { "Task", "Notification", });
+    internal_static_ferry_v1_Notification_descriptor =
+      getDescriptor().getMessageTypes().get(17);
+    internal_static_ferry_v1_Notification_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_Notification_descriptor,
+        new java.lang.String[] { "EventId", "State", "Attempts", "LastError", "DeliveredAt", });
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

@@ -85,6 +85,50 @@ private static final long serialVersionUID = 0L;
     return task_ == null ? dev.ferry.api.v1.Task.getDefaultInstance() : task_;
   }
 
+  public static final int NOTIFICATION_FIELD_NUMBER = 2;
+  private dev.ferry.api.v1.Notification notification_;
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   * @return Whether the notification field is set.
+   */
+  @java.lang.Override
+  public boolean hasNotification() {
+    return notification_ != null;
+  }
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   * @return The notification.
+   */
+  @java.lang.Override
+  public dev.ferry.api.v1.Notification getNotification() {
+    return notification_ == null ? dev.ferry.api.v1.Notification.getDefaultInstance() : notification_;
+  }
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   */
+  @java.lang.Override
+  public dev.ferry.api.v1.NotificationOrBuilder getNotificationOrBuilder() {
+    return notification_ == null ? dev.ferry.api.v1.Notification.getDefaultInstance() : notification_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -102,6 +146,9 @@ private static final long serialVersionUID = 0L;
     if (task_ != null) {
       output.writeMessage(1, getTask());
     }
+    if (notification_ != null) {
+      output.writeMessage(2, getNotification());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -114,6 +161,10 @@ private static final long serialVersionUID = 0L;
     if (task_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getTask());
+    }
+    if (notification_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(2, getNotification());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -135,6 +186,11 @@ private static final long serialVersionUID = 0L;
       if (!getTask()
           .equals(other.getTask())) return false;
     }
+    if (hasNotification() != other.hasNotification()) return false;
+    if (hasNotification()) {
+      if (!getNotification()
+          .equals(other.getNotification())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -149,6 +205,10 @@ private static final long serialVersionUID = 0L;
     if (hasTask()) {
       hash = (37 * hash) + TASK_FIELD_NUMBER;
       hash = (53 * hash) + getTask().hashCode();
+    }
+    if (hasNotification()) {
+      hash = (37 * hash) + NOTIFICATION_FIELD_NUMBER;
+      hash = (53 * hash) + getNotification().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -288,6 +348,11 @@ private static final long serialVersionUID = 0L;
         taskBuilder_.dispose();
         taskBuilder_ = null;
       }
+      notification_ = null;
+      if (notificationBuilder_ != null) {
+        notificationBuilder_.dispose();
+        notificationBuilder_ = null;
+      }
       return this;
     }
 
@@ -325,6 +390,11 @@ private static final long serialVersionUID = 0L;
         result.task_ = taskBuilder_ == null
             ? task_
             : taskBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.notification_ = notificationBuilder_ == null
+            ? notification_
+            : notificationBuilder_.build();
       }
     }
 
@@ -375,6 +445,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasTask()) {
         mergeTask(other.getTask());
       }
+      if (other.hasNotification()) {
+        mergeNotification(other.getNotification());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -408,6 +481,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 18: {
+              input.readMessage(
+                  getNotificationFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -578,6 +658,179 @@ private static final long serialVersionUID = 0L;
         task_ = null;
       }
       return taskBuilder_;
+    }
+
+    private dev.ferry.api.v1.Notification notification_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.ferry.api.v1.Notification, dev.ferry.api.v1.Notification.Builder, dev.ferry.api.v1.NotificationOrBuilder> notificationBuilder_;
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     * @return Whether the notification field is set.
+     */
+    public boolean hasNotification() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     * @return The notification.
+     */
+    public dev.ferry.api.v1.Notification getNotification() {
+      if (notificationBuilder_ == null) {
+        return notification_ == null ? dev.ferry.api.v1.Notification.getDefaultInstance() : notification_;
+      } else {
+        return notificationBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public Builder setNotification(dev.ferry.api.v1.Notification value) {
+      if (notificationBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        notification_ = value;
+      } else {
+        notificationBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public Builder setNotification(
+        dev.ferry.api.v1.Notification.Builder builderForValue) {
+      if (notificationBuilder_ == null) {
+        notification_ = builderForValue.build();
+      } else {
+        notificationBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public Builder mergeNotification(dev.ferry.api.v1.Notification value) {
+      if (notificationBuilder_ == null) {
+        if (((bitField0_ & 0x00000002) != 0) &&
+          notification_ != null &&
+          notification_ != dev.ferry.api.v1.Notification.getDefaultInstance()) {
+          getNotificationBuilder().mergeFrom(value);
+        } else {
+          notification_ = value;
+        }
+      } else {
+        notificationBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public Builder clearNotification() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      notification_ = null;
+      if (notificationBuilder_ != null) {
+        notificationBuilder_.dispose();
+        notificationBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public dev.ferry.api.v1.Notification.Builder getNotificationBuilder() {
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return getNotificationFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    public dev.ferry.api.v1.NotificationOrBuilder getNotificationOrBuilder() {
+      if (notificationBuilder_ != null) {
+        return notificationBuilder_.getMessageOrBuilder();
+      } else {
+        return notification_ == null ?
+            dev.ferry.api.v1.Notification.getDefaultInstance() : notification_;
+      }
+    }
+    /**
+     * <pre>
+     * The delivery of the task's completion notice (the webhook POST made when
+     * it ended); unset when none was recorded (no webhook configured, or the
+     * task has not ended).
+     * </pre>
+     *
+     * <code>.ferry.v1.Notification notification = 2;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.ferry.api.v1.Notification, dev.ferry.api.v1.Notification.Builder, dev.ferry.api.v1.NotificationOrBuilder> 
+        getNotificationFieldBuilder() {
+      if (notificationBuilder_ == null) {
+        notificationBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.ferry.api.v1.Notification, dev.ferry.api.v1.Notification.Builder, dev.ferry.api.v1.NotificationOrBuilder>(
+                getNotification(),
+                getParentForChildren(),
+                isClean());
+        notification_ = null;
+      }
+      return notificationBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

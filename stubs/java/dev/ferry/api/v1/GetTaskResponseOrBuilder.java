@@ -33,4 +33,37 @@ public interface GetTaskResponseOrBuilder extends
    * <code>.ferry.v1.Task task = 1;</code>
    */
   dev.ferry.api.v1.TaskOrBuilder getTaskOrBuilder();
+
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   * @return Whether the notification field is set.
+   */
+  boolean hasNotification();
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   * @return The notification.
+   */
+  dev.ferry.api.v1.Notification getNotification();
+  /**
+   * <pre>
+   * The delivery of the task's completion notice (the webhook POST made when
+   * it ended); unset when none was recorded (no webhook configured, or the
+   * task has not ended).
+   * </pre>
+   *
+   * <code>.ferry.v1.Notification notification = 2;</code>
+   */
+  dev.ferry.api.v1.NotificationOrBuilder getNotificationOrBuilder();
 }
