@@ -214,6 +214,19 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     upload.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     upload.set_defaults(handler=_upload)
 
+    fetch = commands.add_parser(
+        "download",
+        parents=[server],
+        help="download a published file, resumably and verified",
+        description="Download the file published at STORE_PATH to DEST (a file, or a "
+        "directory to put it in; default: its name, here). An interrupted download resumes "
+        "from DEST.ferry-part; the SHA-256 is checked before DEST is written.",
+    )
+    fetch.add_argument("store_path", metavar="STORE_PATH")
+    fetch.add_argument("dest", metavar="DEST", nargs="?", default=None)
+    fetch.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    fetch.set_defaults(handler=_download)
+
     for name, text in (
         ("status", "show a task"),
         ("pause", "pause a task (its uploads stop)"),
@@ -475,6 +488,27 @@ def _hashing_in_label(bar: ProgressBar) -> Callable[[int, int], None]:
         bar.relabel(label, total)
 
     return show
+
+
+def _download(ns: argparse.Namespace, console: _Console) -> int:
+    name = ns.store_path.rstrip("/").rpartition("/")[2]
+    dest = Path(ns.dest) if ns.dest is not None else Path(name)
+    if dest.is_dir():
+        dest = dest / name
+    bar = None if ns.quiet else console.bar("downloading")
+    try:
+        with _client(ns) as client:
+            result = client.download(ns.store_path, dest, progress=bar.update if bar else None)
+    finally:
+        console.end_bars()
+    if ns.json:
+        _print_json(result.to_json())
+    else:
+        print(
+            f"downloaded {result.store_path} to {result.path} ({result.size} bytes, sha256 "
+            f"{result.sha256} verified)"
+        )
+    return EXIT_OK
 
 
 def _task_command(ns: argparse.Namespace, _console: _Console) -> int:

@@ -18,6 +18,7 @@ import grpc
 
 from ferry_client.batch import BatchSummary, UploadItem
 from ferry_client.block_upload import BlockUpload
+from ferry_client.download import DownloadResult, download
 from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
 from ferry_client.many import BatchRun, FileCallback
@@ -124,6 +125,32 @@ class FerryClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- download ----------------------------------------------------------------------------
+
+    def download(
+        self,
+        store_path: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> DownloadResult:
+        """Download the file published at ``store_path`` to ``dest`` (replaced if it exists).
+
+        The bytes go to ``DEST.ferry-part`` first, each message checked with its CRC32C; a cut
+        connection resumes where it stopped (so does a later call after a crash, from the part
+        file), pinned to the version of the file it began with. Once complete, the whole
+        file's SHA-256 is checked against the one recorded when it was published, and only
+        then is it renamed to ``dest``. A file replaced meanwhile makes the download start
+        over; ``IntegrityError`` if the hash does not match (nothing is left at ``dest``).
+        """
+        return download(
+            self._transport.read_file,
+            self.retry.budget(),
+            store_path,
+            Path(dest),
+            progress=progress,
+        )
 
     # -- task commands -----------------------------------------------------------------------
 

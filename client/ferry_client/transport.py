@@ -189,6 +189,18 @@ class Transport:
         without the RPC answers UNIMPLEMENTED (a ``ServerError``)."""
         return self._unary(self._stub.UploadFile, request, name="UploadFile")
 
+    def read_file(self, request: pb.ReadFileRequest) -> Iterator[pb.ReadFileResponse]:
+        """A ReadFile stream, with ``grpc.RpcError`` converted to :class:`FerryError`. No
+        deadline: a large file takes as long as it takes; keepalive finds a dead link."""
+        self._contact.ensure()
+        call = self._stub.ReadFile(request)
+        try:
+            yield from call
+        except grpc.RpcError as exc:
+            raise self._error(exc, "ReadFile", None) from exc
+        finally:
+            call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leave it untyped
+
     def _unary(
         self,
         method: grpc.UnaryUnaryMultiCallable[Request, Response],

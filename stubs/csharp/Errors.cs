@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKqgFCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKtQFCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -39,10 +39,11 @@ namespace Ferry.V1 {
             "RUQQFhIVChFDSEVDS1NVTV9NSVNNQVRDSBAXEggKBEJVU1kQGBIVChFNRVJH",
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
-            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB9CaQoQ",
-            "ZGV2LmZlcnJ5LmFwaS52MUILRXJyb3JzUHJvdG9QAVoeZmVycnkuZGV2L2Fw",
-            "aS9mZXJyeS92MTtmZXJyeXYxogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxW",
-            "MeoCCUZlcnJ5OjpWMWIGcHJvdG8z"));
+            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SEgoO",
+            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKUJpChBk",
+            "ZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
+            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
+            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -269,6 +270,18 @@ namespace Ferry.V1 {
     /// UNAVAILABLE and no details.
     /// </summary>
     [pbr::OriginalName("SHUTTING_DOWN")] ShuttingDown = 31,
+    /// <summary>
+    /// NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+    /// was forgotten by retention). Retry: no.
+    /// </summary>
+    [pbr::OriginalName("FILE_NOT_FOUND")] FileNotFound = 40,
+    /// <summary>
+    /// FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+    /// generation the request names (if_generation, or the task_id's upload): a
+    /// later upload replaced it. ErrorInfo metadata "generation" names the
+    /// current one. Retry: no; read the new generation from offset 0.
+    /// </summary>
+    [pbr::OriginalName("GENERATION_CHANGED")] GenerationChanged = 41,
   }
 
   #endregion

@@ -70,39 +70,47 @@ namespace Ferry.V1 {
             "GAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoN",
             "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
             "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgiIQoOR2V0VGFz",
-            "a1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9HZXRUYXNrUmVzcG9uc2US",
-            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSLAoMbm90aWZpY2F0aW9u",
-            "GAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9uIqQBCgxOb3RpZmljYXRp",
-            "b24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUYAiABKA4yGy5mZXJyeS52",
-            "MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0cxgDIAEoDRISCgpsYXN0",
-            "X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5w",
-            "cm90b2J1Zi5UaW1lc3RhbXAqugEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRF",
-            "X1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExPQURJTkcQARIVChFU",
-            "QVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVEEAMS",
-            "FwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tfU1RBVEVfRVhQSVJF",
-            "RBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwK",
-            "GEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJMT0NLX1NUQVRVU19D",
-            "T01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQ",
-            "AhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVOVBADKp8BChFO",
-            "b3RpZmljYXRpb25TdGF0ZRIiCh5OT1RJRklDQVRJT05fU1RBVEVfVU5TUEVD",
-            "SUZJRUQQABIeChpOT1RJRklDQVRJT05fU1RBVEVfUEVORElORxABEiAKHE5P",
-            "VElGSUNBVElPTl9TVEFURV9ERUxJVkVSRUQQAhIkCiBOT1RJRklDQVRJT05f",
-            "U1RBVEVfVU5ERUxJVkVSQUJMRRADMo4ECgxGZXJyeVNlcnZpY2USRwoKQ3Jl",
-            "YXRlVGFzaxIbLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnku",
-            "djEuQ3JlYXRlVGFza1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnku",
-            "djEuVXBsb2FkUGFydHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNS",
-            "ZXNwb25zZSgBMAESXwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEu",
-            "UXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlz",
-            "c2luZ0Jsb2Nrc1Jlc3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0",
-            "U3RhdGVSZXF1ZXN0GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVN",
-            "ZXJnZRIWLmZlcnJ5LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdl",
-            "UmVzcG9uc2USPgoHR2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0",
-            "GhkuZmVycnkudjEuR2V0VGFza1Jlc3BvbnNlEkcKClVwbG9hZEZpbGUSGy5m",
-            "ZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZp",
-            "bGVSZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFa",
-            "HmZlcnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5",
-            "LlYxygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
+            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgibQoPUmVhZEZp",
+            "bGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoHdGFza19pZBgCIAEo",
+            "CRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgEEhUKDWlmX2dlbmVy",
+            "YXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNrX2lkGAEgASgJEg4K",
+            "BnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJlYWRGaWxlUmVzcG9u",
+            "c2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYxLkdlbmVyYXRpb24S",
+            "DgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoGY3JjMzJjGAQgASgN",
+            "IiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiXQoPR2V0VGFz",
+            "a1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrEiwKDG5v",
+            "dGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYxLk5vdGlmaWNhdGlvbiKkAQoM",
+            "Tm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEgASgJEioKBXN0YXRlGAIgASgO",
+            "MhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3RhdGUSEAoIYXR0ZW1wdHMYAyAB",
+            "KA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxkZWxpdmVyZWRfYXQYBSABKAsy",
+            "Gi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKroBCglUYXNrU3RhdGUSGgoW",
+            "VEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgKFFRBU0tfU1RBVEVfVVBMT0FE",
+            "SU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQAhIYChRUQVNLX1NUQVRFX0NP",
+            "TVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FOQ0VMRUQQBBIWChJUQVNLX1NU",
+            "QVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRFX0ZBSUxFRBAGKpEBCgtCbG9j",
+            "a1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCTE9D",
+            "S19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxPQ0tfU1RBVFVTX0NIRUNLU1VN",
+            "X01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRF9ESUZGRVJF",
+            "TlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUSIgoeTk9USUZJQ0FUSU9OX1NU",
+            "QVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJQ0FUSU9OX1NUQVRFX1BFTkRJ",
+            "TkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVfREVMSVZFUkVEEAISJAogTk9U",
+            "SUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFCTEUQAzLTBAoMRmVycnlTZXJ2",
+            "aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52MS5DcmVhdGVUYXNrUmVxdWVz",
+            "dBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNwb25zZRJOCgtVcGxvYWRQYXJ0",
+            "cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVxdWVzdBodLmZlcnJ5LnYxLlVw",
+            "bG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1ZXJ5TWlzc2luZ0Jsb2NrcxIj",
+            "LmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QaJC5mZXJyeS52",
+            "MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRJBCghTZXRTdGF0ZRIZLmZl",
+            "cnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZlcnJ5LnYxLlNldFN0YXRlUmVz",
+            "cG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5NZXJnZVJlcXVlc3QaFy5mZXJy",
+            "eS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRhc2sSGC5mZXJyeS52MS5HZXRU",
+            "YXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRhc2tSZXNwb25zZRJDCghSZWFk",
+            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
+            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
+            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
+            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
+            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
+            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -121,6 +129,9 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileRequest), global::Ferry.V1.ReadFileRequest.Parser, new[]{ "StorePath", "TaskId", "Offset", "Length", "IfGeneration" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Generation), global::Ferry.V1.Generation.Parser, new[]{ "TaskId", "Sha256", "Size" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileResponse), global::Ferry.V1.ReadFileResponse.Parser, new[]{ "Generation", "Offset", "Data", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskRequest), global::Ferry.V1.GetTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null)
@@ -5128,6 +5139,961 @@ namespace Ferry.V1 {
   }
 
   /// <summary>
+  /// Request for ReadFile. Exactly one of store_path and task_id.
+  /// </summary>
+  public sealed partial class ReadFileRequest : pb::IMessage<ReadFileRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<ReadFileRequest> _parser = new pb::MessageParser<ReadFileRequest>(() => new ReadFileRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<ReadFileRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[15]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileRequest(ReadFileRequest other) : this() {
+      storePath_ = other.storePath_;
+      taskId_ = other.taskId_;
+      offset_ = other.offset_;
+      length_ = other.length_;
+      ifGeneration_ = other.ifGeneration_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileRequest Clone() {
+      return new ReadFileRequest(this);
+    }
+
+    /// <summary>Field number for the "store_path" field.</summary>
+    public const int StorePathFieldNumber = 1;
+    private string storePath_ = "";
+    /// <summary>
+    /// The published file's path under the storage root.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string StorePath {
+      get { return storePath_; }
+      set {
+        storePath_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "task_id" field.</summary>
+    public const int TaskIdFieldNumber = 2;
+    private string taskId_ = "";
+    /// <summary>
+    /// The task that published the file (its generation).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string TaskId {
+      get { return taskId_; }
+      set {
+        taskId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "offset" field.</summary>
+    public const int OffsetFieldNumber = 3;
+    private ulong offset_;
+    /// <summary>
+    /// First byte to read.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Offset {
+      get { return offset_; }
+      set {
+        offset_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "length" field.</summary>
+    public const int LengthFieldNumber = 4;
+    private ulong length_;
+    /// <summary>
+    /// Bytes to read; 0 reads to the end.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Length {
+      get { return length_; }
+      set {
+        length_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "if_generation" field.</summary>
+    public const int IfGenerationFieldNumber = 5;
+    private string ifGeneration_ = "";
+    /// <summary>
+    /// When set, the generation (a task id) the file must still be; otherwise
+    /// GENERATION_CHANGED.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string IfGeneration {
+      get { return ifGeneration_; }
+      set {
+        ifGeneration_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as ReadFileRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(ReadFileRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (StorePath != other.StorePath) return false;
+      if (TaskId != other.TaskId) return false;
+      if (Offset != other.Offset) return false;
+      if (Length != other.Length) return false;
+      if (IfGeneration != other.IfGeneration) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (StorePath.Length != 0) hash ^= StorePath.GetHashCode();
+      if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (Offset != 0UL) hash ^= Offset.GetHashCode();
+      if (Length != 0UL) hash ^= Length.GetHashCode();
+      if (IfGeneration.Length != 0) hash ^= IfGeneration.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (StorePath.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(StorePath);
+      }
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(TaskId);
+      }
+      if (Offset != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Offset);
+      }
+      if (Length != 0UL) {
+        output.WriteRawTag(32);
+        output.WriteUInt64(Length);
+      }
+      if (IfGeneration.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(IfGeneration);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (StorePath.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(StorePath);
+      }
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(TaskId);
+      }
+      if (Offset != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Offset);
+      }
+      if (Length != 0UL) {
+        output.WriteRawTag(32);
+        output.WriteUInt64(Length);
+      }
+      if (IfGeneration.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(IfGeneration);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (StorePath.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(StorePath);
+      }
+      if (TaskId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (Offset != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Offset);
+      }
+      if (Length != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Length);
+      }
+      if (IfGeneration.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(IfGeneration);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(ReadFileRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.StorePath.Length != 0) {
+        StorePath = other.StorePath;
+      }
+      if (other.TaskId.Length != 0) {
+        TaskId = other.TaskId;
+      }
+      if (other.Offset != 0UL) {
+        Offset = other.Offset;
+      }
+      if (other.Length != 0UL) {
+        Length = other.Length;
+      }
+      if (other.IfGeneration.Length != 0) {
+        IfGeneration = other.IfGeneration;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            StorePath = input.ReadString();
+            break;
+          }
+          case 18: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 24: {
+            Offset = input.ReadUInt64();
+            break;
+          }
+          case 32: {
+            Length = input.ReadUInt64();
+            break;
+          }
+          case 42: {
+            IfGeneration = input.ReadString();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            StorePath = input.ReadString();
+            break;
+          }
+          case 18: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 24: {
+            Offset = input.ReadUInt64();
+            break;
+          }
+          case 32: {
+            Length = input.ReadUInt64();
+            break;
+          }
+          case 42: {
+            IfGeneration = input.ReadString();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// A published file's identity: the task that published it.
+  /// </summary>
+  public sealed partial class Generation : pb::IMessage<Generation>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<Generation> _parser = new pb::MessageParser<Generation>(() => new Generation());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<Generation> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[16]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Generation() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Generation(Generation other) : this() {
+      taskId_ = other.taskId_;
+      sha256_ = other.sha256_;
+      size_ = other.size_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Generation Clone() {
+      return new Generation(this);
+    }
+
+    /// <summary>Field number for the "task_id" field.</summary>
+    public const int TaskIdFieldNumber = 1;
+    private string taskId_ = "";
+    /// <summary>
+    /// The publishing task.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string TaskId {
+      get { return taskId_; }
+      set {
+        taskId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "sha256" field.</summary>
+    public const int Sha256FieldNumber = 2;
+    private string sha256_ = "";
+    /// <summary>
+    /// The file's SHA-256 (lowercase hex): what a complete read must hash to.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Sha256 {
+      get { return sha256_; }
+      set {
+        sha256_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "size" field.</summary>
+    public const int SizeFieldNumber = 3;
+    private ulong size_;
+    /// <summary>
+    /// The file's size in bytes.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Size {
+      get { return size_; }
+      set {
+        size_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as Generation);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(Generation other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (TaskId != other.TaskId) return false;
+      if (Sha256 != other.Sha256) return false;
+      if (Size != other.Size) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (Size != 0UL) hash ^= Size.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (Sha256.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Sha256);
+      }
+      if (Size != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (Sha256.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Sha256);
+      }
+      if (Size != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (TaskId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (Sha256.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (Size != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Size);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(Generation other) {
+      if (other == null) {
+        return;
+      }
+      if (other.TaskId.Length != 0) {
+        TaskId = other.TaskId;
+      }
+      if (other.Sha256.Length != 0) {
+        Sha256 = other.Sha256;
+      }
+      if (other.Size != 0UL) {
+        Size = other.Size;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Sha256 = input.ReadString();
+            break;
+          }
+          case 24: {
+            Size = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Sha256 = input.ReadString();
+            break;
+          }
+          case 24: {
+            Size = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// One message of a ReadFile stream (at most 1 MiB of data).
+  /// </summary>
+  public sealed partial class ReadFileResponse : pb::IMessage<ReadFileResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<ReadFileResponse> _parser = new pb::MessageParser<ReadFileResponse>(() => new ReadFileResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<ReadFileResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[17]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileResponse(ReadFileResponse other) : this() {
+      generation_ = other.generation_ != null ? other.generation_.Clone() : null;
+      offset_ = other.offset_;
+      data_ = other.data_;
+      crc32C_ = other.crc32C_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ReadFileResponse Clone() {
+      return new ReadFileResponse(this);
+    }
+
+    /// <summary>Field number for the "generation" field.</summary>
+    public const int GenerationFieldNumber = 1;
+    private global::Ferry.V1.Generation generation_;
+    /// <summary>
+    /// The file's generation: set in the first message only.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Ferry.V1.Generation Generation {
+      get { return generation_; }
+      set {
+        generation_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "offset" field.</summary>
+    public const int OffsetFieldNumber = 2;
+    private ulong offset_;
+    /// <summary>
+    /// Offset of data in the file.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Offset {
+      get { return offset_; }
+      set {
+        offset_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "data" field.</summary>
+    public const int DataFieldNumber = 3;
+    private pb::ByteString data_ = pb::ByteString.Empty;
+    /// <summary>
+    /// The bytes.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pb::ByteString Data {
+      get { return data_; }
+      set {
+        data_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "crc32c" field.</summary>
+    public const int Crc32CFieldNumber = 4;
+    private uint crc32C_;
+    /// <summary>
+    /// CRC32C (Castagnoli) of data.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Crc32C {
+      get { return crc32C_; }
+      set {
+        crc32C_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as ReadFileResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(ReadFileResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (!object.Equals(Generation, other.Generation)) return false;
+      if (Offset != other.Offset) return false;
+      if (Data != other.Data) return false;
+      if (Crc32C != other.Crc32C) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (generation_ != null) hash ^= Generation.GetHashCode();
+      if (Offset != 0UL) hash ^= Offset.GetHashCode();
+      if (Data.Length != 0) hash ^= Data.GetHashCode();
+      if (Crc32C != 0) hash ^= Crc32C.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (generation_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Generation);
+      }
+      if (Offset != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(Offset);
+      }
+      if (Data.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteBytes(Data);
+      }
+      if (Crc32C != 0) {
+        output.WriteRawTag(32);
+        output.WriteUInt32(Crc32C);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (generation_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Generation);
+      }
+      if (Offset != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(Offset);
+      }
+      if (Data.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteBytes(Data);
+      }
+      if (Crc32C != 0) {
+        output.WriteRawTag(32);
+        output.WriteUInt32(Crc32C);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (generation_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Generation);
+      }
+      if (Offset != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Offset);
+      }
+      if (Data.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeBytesSize(Data);
+      }
+      if (Crc32C != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Crc32C);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(ReadFileResponse other) {
+      if (other == null) {
+        return;
+      }
+      if (other.generation_ != null) {
+        if (generation_ == null) {
+          Generation = new global::Ferry.V1.Generation();
+        }
+        Generation.MergeFrom(other.Generation);
+      }
+      if (other.Offset != 0UL) {
+        Offset = other.Offset;
+      }
+      if (other.Data.Length != 0) {
+        Data = other.Data;
+      }
+      if (other.Crc32C != 0) {
+        Crc32C = other.Crc32C;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            if (generation_ == null) {
+              Generation = new global::Ferry.V1.Generation();
+            }
+            input.ReadMessage(Generation);
+            break;
+          }
+          case 16: {
+            Offset = input.ReadUInt64();
+            break;
+          }
+          case 26: {
+            Data = input.ReadBytes();
+            break;
+          }
+          case 32: {
+            Crc32C = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            if (generation_ == null) {
+              Generation = new global::Ferry.V1.Generation();
+            }
+            input.ReadMessage(Generation);
+            break;
+          }
+          case 16: {
+            Offset = input.ReadUInt64();
+            break;
+          }
+          case 26: {
+            Data = input.ReadBytes();
+            break;
+          }
+          case 32: {
+            Crc32C = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
   /// Request for GetTask.
   /// </summary>
   public sealed partial class GetTaskRequest : pb::IMessage<GetTaskRequest>
@@ -5144,7 +6110,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[15]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[18]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5339,7 +6305,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[16]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[19]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -5595,7 +6561,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[17]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[20]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]

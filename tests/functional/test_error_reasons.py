@@ -127,6 +127,32 @@ def _task_not_found(env: Env) -> tuple[grpc.RpcError, Expected]:
     return error, Expected(grpc.StatusCode.NOT_FOUND, "TASK_NOT_FOUND")
 
 
+@case("FILE_NOT_FOUND")
+def _file_not_found(env: Env) -> tuple[grpc.RpcError, Expected]:
+    request = pb.ReadFileRequest(store_path="never/published.bin")
+    error = failing(lambda: list(env.stub.ReadFile(request)))
+    return error, Expected(grpc.StatusCode.NOT_FOUND, "FILE_NOT_FOUND")
+
+
+@case("GENERATION_CHANGED")
+def _generation_changed(env: Env) -> tuple[grpc.RpcError, Expected]:
+    first = env.stub.UploadFile(
+        pb.UploadFileRequest(file_name="gen.bin", store_path="gen.bin", data=b"one",
+                             crc32c=google_crc32c.value(b"one"))
+    ).task  # fmt: skip
+    second = env.stub.UploadFile(
+        pb.UploadFileRequest(file_name="gen.bin", store_path="gen.bin", data=b"two",
+                             crc32c=google_crc32c.value(b"two"), overwrite=True)
+    ).task  # fmt: skip
+    request = pb.ReadFileRequest(store_path="gen.bin", offset=1, if_generation=first.task_id)
+    error = failing(lambda: list(env.stub.ReadFile(request)))
+    return error, Expected(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "GENERATION_CHANGED",
+        metadata={"generation": second.task_id},
+    )
+
+
 @case("TASK_NOT_FOUND/stream-hostile-id")
 def _task_not_found_hostile_id(env: Env) -> tuple[grpc.RpcError, Expected]:
     # An id no header could carry: it must not be echoed into the trailers at all.

@@ -117,7 +117,18 @@ def _valid_requests(rng: random.Random, task_id: str) -> dict[str, Callable[[], 
         ).SerializeToString(),
         "UploadFile": upload_file,
         "GetTask": lambda: pb.GetTaskRequest(task_id=ident()).SerializeToString(),
+        "ReadFile": lambda: pb.ReadFileRequest(
+            store_path=rng.choice(["", _text(rng, READABLE)]),
+            task_id=rng.choice(["", ident()]),
+            offset=rng.choice([0, 1, 3, 2**40, 2**64 - 1]),
+            length=rng.choice([0, 1, 2**63]),
+            if_generation=rng.choice(["", ident()]),
+        ).SerializeToString(),
     }
+
+
+#: A file published for ReadFile to find.
+READABLE = "fuzz/readable.bin"
 
 
 def _request(rng: random.Random, valid: Callable[[], bytes]) -> bytes:
@@ -181,6 +192,33 @@ def test_random_and_mutated_bytes_to_a_unary_rpc_are_never_a_bug(
         assert code not in BUG_CODES, f"{method} {request[:200]!r} -> {code} (seed {seed})"
         codes[code] = codes.get(code, 0) + 1
     # The generator reaches past the parser: some requests are parsed and judged.
+    assert set(codes) - {grpc.StatusCode.INVALID_ARGUMENT}, codes
+    _assert_quiet(log_records)
+
+
+def test_random_and_mutated_bytes_to_read_file_are_never_a_bug(
+    server: FerryServer,
+    stub: rpc.FerryServiceStub,
+    channel: grpc.Channel,
+    target: pb.Task,
+    log_records: list[logging.LogRecord],
+) -> None:
+    stub.UploadFile(
+        pb.UploadFileRequest(file_name="readable.bin", store_path=READABLE, data=b"abc",
+                             crc32c=google_crc32c.value(b"abc"))
+    )  # fmt: skip
+    seed = _seed()
+    rng = random.Random(seed)
+    valid = _valid_requests(rng, target.task_id)["ReadFile"]
+    call = channel.unary_stream(
+        SERVICE + "ReadFile", request_serializer=None, response_deserializer=None
+    )
+    codes = {}
+    for _ in range(ROUNDS):
+        request = _request(rng, valid)
+        code = _code(lambda request=request: list(call(request, timeout=30)))
+        assert code not in BUG_CODES, f"ReadFile {request[:200]!r} -> {code} (seed {seed})"
+        codes[code] = codes.get(code, 0) + 1
     assert set(codes) - {grpc.StatusCode.INVALID_ARGUMENT}, codes
     _assert_quiet(log_records)
 

@@ -24,6 +24,7 @@ class FaultyProxy:
         cut_after: cut a connection (both directions, with a TCP reset) once it has carried
             this many bytes from the client to the server...
         cuts: ...for the first ``cuts`` connections that get that far; later ones pass.
+        cut_down_after: the same, counting bytes from the server to the client (downloads).
         rate: if set, client-to-server bytes per second, per connection (a slow link).
     """
 
@@ -33,12 +34,14 @@ class FaultyProxy:
         *,
         cut_after: int | None = None,
         cuts: int = 0,
+        cut_down_after: int | None = None,
         rate: float | None = None,
         max_connections: int = 16,
     ) -> None:
         host, _, port = target.rpartition(":")
         self._target = (host, int(port))
         self._cut_after = cut_after
+        self._cut_down_after = cut_down_after
         self._cuts_left = cuts
         self._rate = rate
         self._max_connections = max_connections
@@ -159,6 +162,7 @@ class _Connection:
         self._client = client
         self._upstream = upstream
         self._carried = 0
+        self._carried_down = 0
 
     def pump_up(self) -> None:
         proxy = self._proxy
@@ -189,7 +193,14 @@ class _Connection:
                 data = self._upstream.recv(_CHUNK)
                 if not data or not self._proxy._wait_flowing():
                     break
+                limit = self._proxy._cut_down_after
+                reached = limit is not None and self._carried_down + len(data) >= limit
+                if reached and self._proxy._take_cut():
+                    assert limit is not None
+                    self._client.sendall(data[: max(0, limit - self._carried_down)])
+                    break
                 self._client.sendall(data)
+                self._carried_down += len(data)
         except OSError:
             pass  # the other direction closed the sockets: this connection is over
         finally:

@@ -50,6 +50,8 @@ class Reason(enum.StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    GENERATION_CHANGED = "GENERATION_CHANGED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -131,6 +133,12 @@ class TaskNotFound(FerryError):
     def __init__(self, task_id: str) -> None:
         # Shown escaped and cut short: the caller sent it, whatever it holds.
         super().__init__(f"no task with id {shown(task_id)}")
+
+
+class FileNotFound(FerryError):
+    """Nothing is published at the store_path asked for."""
+
+    reason = Reason.FILE_NOT_FOUND
 
 
 class IllegalState(FerryError):

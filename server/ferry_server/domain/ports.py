@@ -203,6 +203,19 @@ class TaskRepository(Protocol):
         """Delete up to ``limit`` ended, purged tasks that ended before ``ended_before``."""
 
 
+class PublishedFile(Protocol):
+    """An opened published file: one version, readable until closed."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, length: int, chunk: int) -> Iterator[bytes]:
+        """``length`` bytes from ``offset`` in chunks of at most ``chunk``; closes the file
+        when done or abandoned."""
+
+    def close(self) -> None: ...
+
+
 class AttemptWriter(Protocol):
     """Writes one block attempt's private file, sequentially; owned by one stream."""
 
@@ -298,6 +311,10 @@ class BlockStore(Protocol):
 
     def read_published(self, store_path: str) -> Iterator[bytes]:
         """A published file's bytes in chunks (used to recover a merge cut short)."""
+
+    def open_published(self, store_path: str) -> PublishedFile:
+        """The file published at ``store_path``, opened (one version of it, whatever replaces
+        it meanwhile); raise FileNotFound when there is none."""
 
     def publish(self, task_id: str, name: str, store_path: str, *, overwrite: bool) -> None:
         """Move the task's staged file ``name`` (durable already) to ``store_path`` atomically.

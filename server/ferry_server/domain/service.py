@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +24,7 @@ from ferry_server.domain.errors import (
     Busy,
     Conflict,
     Corrupted,
+    FileNotFound,
     IllegalState,
     IntegrityFailure,
     InvalidArgument,
@@ -60,6 +61,7 @@ from ferry_server.domain.ports import (
     Metrics,
     NewTask,
     NoMetrics,
+    PublishedFile,
     StagingMissing,
     TaskRepository,
 )
@@ -137,6 +139,28 @@ class TaskSpec:
 
 #: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
 COMMITTED_CRC32C_PAGE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FileGeneration:
+    """A published file's identity: the task that published it, its SHA-256 and size."""
+
+    task_id: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """A ReadFile in progress: the generation read, and the bytes from ``offset`` on."""
+
+    generation: FileGeneration
+    offset: int
+    chunks: Iterator[bytes]
+
+
+#: Attempts at opening a file that another upload is replacing at the same moment.
+_OPEN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +296,70 @@ class TransferService:
             committed=listed,
             next_committed_index=next_index,
         )
+
+    # -- ReadFile --------------------------------------------------------------------------
+
+    def read_file(
+        self, *, store_path: str, task_id: str, offset: int, length: int, if_generation: str
+    ) -> FileRead:
+        """Open the file published at ``store_path`` (or by ``task_id``) and read it from
+        ``offset``, ``length`` bytes (0: to the end), as long as it is still the generation
+        ``if_generation`` (a task id) when one is given."""
+        if bool(store_path) == bool(task_id):
+            raise InvalidArgument("give exactly one of store_path and task_id", field="store_path")
+        if task_id:
+            task = self.get_task(task_id)
+            if task.state is not TaskState.COMPLETED:
+                raise IllegalState(
+                    f"task {task.task_id} is {task.state}; only a COMPLETED task's file can be "
+                    "read",
+                    task_id=task.task_id,
+                    reason=Reason.ILLEGAL_TRANSITION,
+                )
+            path, wanted = task.store_path, if_generation or task.task_id
+        else:
+            path, wanted = validate_store_path(store_path), if_generation
+        current, opened = self._open_generation(path, wanted)
+        size = opened.size
+        if size != current.size:
+            opened.close()
+            raise IntegrityFailure(
+                f"{shown(path)} holds {size} bytes but its upload (task {current.task_id}) "
+                f"published {current.size}: it was changed outside Ferry",
+                task_id=current.task_id,
+            )
+        if offset > size:
+            opened.close()
+            raise OutOfRange(
+                f"offset {offset} is past the end of {shown(path)} ({size} bytes)",
+                field="offset",
+                reason=Reason.INVALID_FIELD,
+            )
+        count = size - offset if length == 0 else min(length, size - offset)
+        generation = FileGeneration(current.task_id, current.sha256 or "", size)
+        chunks = opened.read(offset, count, self._limits.max_message_data)
+        return FileRead(generation, offset, chunks)
+
+    def _open_generation(self, path: str, wanted: str) -> tuple[Task, PublishedFile]:
+        """The task that published ``path`` and the file opened, the same generation both
+        (checked before and after opening: a publish renames first and records after)."""
+        for _ in range(_OPEN_ATTEMPTS):
+            current = self._repo.latest_completed(path)
+            if current is None:
+                raise FileNotFound(f"no file is published at {shown(path)}")
+            if wanted and current.task_id != wanted:
+                raise IllegalState(
+                    f"{shown(path)} is no longer generation {shown(wanted)}: a later upload "
+                    f"(task {current.task_id}) replaced it; read it again from offset 0",
+                    reason=Reason.GENERATION_CHANGED,
+                    facts={"generation": current.task_id},
+                )
+            opened = self._store.open_published(path)
+            again = self._repo.latest_completed(path)
+            if again is not None and again.task_id == current.task_id:
+                return current, opened
+            opened.close()
+        raise Busy(f"{shown(path)} is being replaced right now; retry", reason=Reason.BUSY)
 
     # -- CreateTask ------------------------------------------------------------------------
 

@@ -12,12 +12,20 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ferry_server.domain.errors import InvalidArgument, InvalidStorePath, StorageFull
+from ferry_server.domain.errors import (
+    FileNotFound,
+    IntegrityFailure,
+    InvalidArgument,
+    InvalidStorePath,
+    StorageFull,
+)
+from ferry_server.domain.inputs import shown
 from ferry_server.domain.ports import (
     CommittedBlock,
     DestinationExists,
@@ -405,6 +413,22 @@ class FileSystemStore:
         fd = os.open(self._destination(store_path), os.O_RDONLY)
         return self._read_fd(fd, 0, None)
 
+    def open_published(self, store_path: str) -> _PublishedFile:
+        target = self._destination(store_path)
+        try:
+            # O_NOFOLLOW: a symlink planted at the destination is not followed out of the root.
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise FileNotFound(f"no file is published at {shown(store_path)}") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise FileNotFound(f"no file is published at {shown(store_path)}") from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FileNotFound(f"no file is published at {shown(store_path)}")
+        return _PublishedFile(fd)
+
     def publish(self, task_id: str, name: str, store_path: str, *, overwrite: bool) -> None:
         staged = self._task_dir(task_id) / name
         target = self._destination(store_path)
@@ -431,6 +455,38 @@ class FileSystemStore:
             raise StagingMissing(f"{task_id}: {name}") from exc
         if self._fsync:
             _fsync_dir(target.parent)
+
+
+class _PublishedFile:
+    """One opened version of a published file."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
+    def read(self, offset: int, length: int, chunk: int) -> Iterator[bytes]:
+        try:
+            end = offset + length
+            while offset < end:
+                data = os.pread(self._fd, min(chunk, end - offset), offset)
+                if not data:
+                    raise IntegrityFailure(
+                        f"the published file ended at byte {offset} of {end}: it was changed "
+                        "outside Ferry"
+                    )
+                offset += len(data)
+                yield data
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
 
 
 def _remove_tree(path: Path) -> None:

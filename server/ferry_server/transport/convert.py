@@ -9,7 +9,13 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry_server.domain.errors import InvalidArgument
 from ferry_server.domain.model import Task, TaskState
 from ferry_server.domain.notifications import DeliveryState, NotificationStatus
-from ferry_server.domain.service import BlockAck, BlockOutcome, MissingReport, TaskSpec
+from ferry_server.domain.service import (
+    BlockAck,
+    BlockOutcome,
+    FileRead,
+    MissingReport,
+    TaskSpec,
+)
 
 _STATE_TO_PB: Mapping[TaskState, pb.TaskState.ValueType] = {
     TaskState.UPLOADING: pb.TASK_STATE_UPLOADING,
@@ -100,6 +106,11 @@ def notification(status: NotificationStatus) -> pb.Notification:
     if status.delivered_at is not None:
         message.delivered_at.FromDatetime(status.delivered_at)
     return message
+
+
+def generation(read: FileRead) -> pb.Generation:
+    found = read.generation
+    return pb.Generation(task_id=found.task_id, sha256=found.sha256, size=found.size)
 
 
 def missing_message(report: MissingReport) -> pb.QueryMissingBlocksResponse:

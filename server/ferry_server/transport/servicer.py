@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import google_crc32c
 import grpc
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.service import TransferService
 from ferry_server.transport import convert, wire
-from ferry_server.transport.status import parsing, stream_rpc, unary_rpc
+from ferry_server.transport.status import parsing, server_stream_rpc, stream_rpc, unary_rpc
 from ferry_server.transport.streams import OpenStreams
 
 SERVICE_NAME = "ferry.v1.FerryService"
@@ -81,6 +82,28 @@ class FerryServicer:
         task, resumed = self._service.upload_file(convert.file_spec(request), request.data, crc)
         return pb.UploadFileResponse(task=convert.task_message(task), resumed=resumed)
 
+    @server_stream_rpc
+    def ReadFile(
+        self, request: pb.ReadFileRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ReadFileResponse]:
+        read = self._service.read_file(
+            store_path=request.store_path,
+            task_id=request.task_id,
+            offset=request.offset,
+            length=request.length,
+            if_generation=request.if_generation,
+        )
+        first = pb.ReadFileResponse(offset=read.offset, generation=convert.generation(read))
+        offset = read.offset
+        for data in read.chunks:
+            message = first if offset == read.offset else pb.ReadFileResponse(offset=offset)
+            message.data = data
+            message.crc32c = google_crc32c.value(data)
+            offset += len(data)
+            yield message
+        if offset == read.offset:
+            yield first  # nothing to read: the generation alone
+
     @unary_rpc
     def GetTask(
         self, request: pb.GetTaskRequest, context: grpc.ServicerContext
@@ -123,5 +146,10 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
             "Merge": unary(servicer.Merge, pb.MergeRequest, pb.MergeResponse),
             "UploadFile": unary(servicer.UploadFile, pb.UploadFileRequest, pb.UploadFileResponse),
             "GetTask": unary(servicer.GetTask, pb.GetTaskRequest, pb.GetTaskResponse),
+            "ReadFile": grpc.unary_stream_rpc_method_handler(
+                parsing(pb.ReadFileRequest, servicer.ReadFile),
+                request_deserializer=None,
+                response_serializer=pb.ReadFileResponse.SerializeToString,
+            ),
         },
     )

@@ -24,6 +24,7 @@ from ferry_server.domain.errors import (
     Conflict,
     Corrupted,
     FerryError,
+    FileNotFound,
     IllegalState,
     IntegrityFailure,
     InvalidArgument,
@@ -58,6 +59,7 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
     TaskNotFound: grpc.StatusCode.NOT_FOUND,
+    FileNotFound: grpc.StatusCode.NOT_FOUND,
     IllegalState: grpc.StatusCode.FAILED_PRECONDITION,
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
     IntegrityFailure: grpc.StatusCode.DATA_LOSS,
@@ -226,6 +228,22 @@ def stream_rpc(
         except grpc.RpcError:
             # The request iterator raises this when the client went away: nobody to answer.
             log.debug("%s: the client cancelled the stream", method.__name__)
+        except Exception as exc:
+            _abort(context, method.__name__, exc)
+
+    return handler
+
+
+def server_stream_rpc(
+    method: Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]],
+) -> Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]]:
+    """Run a unary-stream handler, turning domain errors and bugs into gRPC statuses (also
+    those raised after the first message)."""
+
+    @functools.wraps(method)
+    def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
+        try:
+            yield from method(self, request, context)
         except Exception as exc:
             _abort(context, method.__name__, exc)
 

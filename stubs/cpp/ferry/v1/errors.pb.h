@@ -81,12 +81,14 @@ enum ErrorReason : int {
   INTERNAL_ERROR = 29,
   DATABASE_UNAVAILABLE = 30,
   SHUTTING_DOWN = 31,
+  FILE_NOT_FOUND = 40,
+  GENERATION_CHANGED = 41,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool ErrorReason_IsValid(int value);
 constexpr ErrorReason ErrorReason_MIN = ERROR_REASON_UNSPECIFIED;
-constexpr ErrorReason ErrorReason_MAX = SHUTTING_DOWN;
+constexpr ErrorReason ErrorReason_MAX = GENERATION_CHANGED;
 constexpr int ErrorReason_ARRAYSIZE = ErrorReason_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* ErrorReason_descriptor();

@@ -235,6 +235,34 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>> PrepareAsyncGetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>>(PrepareAsyncGetTaskRaw(context, request, cq));
     }
+    // Reads a published file back: by store_path (its current generation) or by
+    // the task_id that published it, from an offset, for a length or to the end.
+    // The first message names the file's generation (the task that published it
+    // and its SHA-256); every message carries its offset and its data's CRC32C.
+    // A reader cut off resumes with if_generation set to the generation it
+    // began, so that it never splices two versions of a file.
+    //
+    // Status codes (reasons):
+    // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+    //   generation asked for (if_generation, or task_id's upload was replaced).
+    // - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+    //   COMPLETED.
+    // - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+    // - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+    //   neither or both of store_path and task_id.
+    // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+    //   (changed outside Ferry).
+    std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>> ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>>(ReadFileRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>> AsyncReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>>(AsyncReadFileRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>> PrepareAsyncReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>>(PrepareAsyncReadFileRaw(context, request, cq));
+    }
     // Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     // its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
     // task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -397,6 +425,26 @@ class FerryService final {
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Reads a published file back: by store_path (its current generation) or by
+      // the task_id that published it, from an offset, for a length or to the end.
+      // The first message names the file's generation (the task that published it
+      // and its SHA-256); every message carries its offset and its data's CRC32C.
+      // A reader cut off resumes with if_generation set to the generation it
+      // began, so that it never splices two versions of a file.
+      //
+      // Status codes (reasons):
+      // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+      // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+      // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+      //   generation asked for (if_generation, or task_id's upload was replaced).
+      // - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+      //   COMPLETED.
+      // - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+      // - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+      //   neither or both of store_path and task_id.
+      // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+      //   (changed outside Ferry).
+      virtual void ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::ReadFileResponse>* reactor) = 0;
       // Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
       // its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
       // task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -439,6 +487,9 @@ class FerryService final {
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::MergeResponse>* PrepareAsyncMergeRaw(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>* AsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>* PrepareAsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>* ReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>* AsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>* AsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
   };
@@ -489,6 +540,15 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>> PrepareAsyncGetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>>(PrepareAsyncGetTaskRaw(context, request, cq));
     }
+    std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>> ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>>(ReadFileRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>> AsyncReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>>(AsyncReadFileRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>> PrepareAsyncReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>>(PrepareAsyncReadFileRaw(context, request, cq));
+    }
     ::grpc::Status UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::ferry::v1::UploadFileResponse* response) override;
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>> AsyncUploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>>(AsyncUploadFileRaw(context, request, cq));
@@ -510,6 +570,7 @@ class FerryService final {
       void Merge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest* request, ::ferry::v1::MergeResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
       void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, std::function<void(::grpc::Status)>) override;
       void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::ReadFileResponse>* reactor) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, std::function<void(::grpc::Status)>) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
      private:
@@ -536,6 +597,9 @@ class FerryService final {
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::MergeResponse>* PrepareAsyncMergeRaw(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>* AsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>* PrepareAsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>* ReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) override;
+    ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>* AsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
+    ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>* AsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     const ::grpc::internal::RpcMethod rpcmethod_CreateTask_;
@@ -544,6 +608,7 @@ class FerryService final {
     const ::grpc::internal::RpcMethod rpcmethod_SetState_;
     const ::grpc::internal::RpcMethod rpcmethod_Merge_;
     const ::grpc::internal::RpcMethod rpcmethod_GetTask_;
+    const ::grpc::internal::RpcMethod rpcmethod_ReadFile_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadFile_;
   };
   static std::unique_ptr<Stub> NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options = ::grpc::StubOptions());
@@ -677,6 +742,26 @@ class FerryService final {
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     virtual ::grpc::Status GetTask(::grpc::ServerContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response);
+    // Reads a published file back: by store_path (its current generation) or by
+    // the task_id that published it, from an offset, for a length or to the end.
+    // The first message names the file's generation (the task that published it
+    // and its SHA-256); every message carries its offset and its data's CRC32C.
+    // A reader cut off resumes with if_generation set to the generation it
+    // began, so that it never splices two versions of a file.
+    //
+    // Status codes (reasons):
+    // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+    //   generation asked for (if_generation, or task_id's upload was replaced).
+    // - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+    //   COMPLETED.
+    // - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+    // - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+    //   neither or both of store_path and task_id.
+    // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+    //   (changed outside Ferry).
+    virtual ::grpc::Status ReadFile(::grpc::ServerContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* writer);
     // Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     // its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
     // task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -822,12 +907,32 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithAsyncMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_ReadFile() {
+      ::grpc::Service::MarkMethodAsync(6);
+    }
+    ~WithAsyncMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestReadFile(::grpc::ServerContext* context, ::ferry::v1::ReadFileRequest* request, ::grpc::ServerAsyncWriter< ::ferry::v1::ReadFileResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithAsyncMethod_UploadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_UploadFile() {
-      ::grpc::Service::MarkMethodAsync(6);
+      ::grpc::Service::MarkMethodAsync(7);
     }
     ~WithAsyncMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -838,10 +943,10 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestUploadFile(::grpc::ServerContext* context, ::ferry::v1::UploadFileRequest* request, ::grpc::ServerAsyncResponseWriter< ::ferry::v1::UploadFileResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(6, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_UploadFile<Service > > > > > > > AsyncService;
+  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<Service > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_CreateTask : public BaseClass {
    private:
@@ -1001,18 +1106,40 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::GetTaskRequest* /*request*/, ::ferry::v1::GetTaskResponse* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithCallbackMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_ReadFile() {
+      ::grpc::Service::MarkMethodCallback(6,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::ferry::v1::ReadFileRequest* request) { return this->ReadFile(context, request); }));
+    }
+    ~WithCallbackMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::ferry::v1::ReadFileResponse>* ReadFile(
+      ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithCallbackMethod_UploadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_UploadFile() {
-      ::grpc::Service::MarkMethodCallback(6,
+      ::grpc::Service::MarkMethodCallback(7,
           new ::grpc::internal::CallbackUnaryHandler< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response) { return this->UploadFile(context, request, response); }));}
     void SetMessageAllocatorFor_UploadFile(
         ::grpc::MessageAllocator< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(6);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(7);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1027,7 +1154,7 @@ class FerryService final {
     virtual ::grpc::ServerUnaryReactor* UploadFile(
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::UploadFileRequest* /*request*/, ::ferry::v1::UploadFileResponse* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_UploadFile<Service > > > > > > > CallbackService;
+  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<Service > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_CreateTask : public BaseClass {
@@ -1132,12 +1259,29 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithGenericMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_ReadFile() {
+      ::grpc::Service::MarkMethodGeneric(6);
+    }
+    ~WithGenericMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
   class WithGenericMethod_UploadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_UploadFile() {
-      ::grpc::Service::MarkMethodGeneric(6);
+      ::grpc::Service::MarkMethodGeneric(7);
     }
     ~WithGenericMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1269,12 +1413,32 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithRawMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_ReadFile() {
+      ::grpc::Service::MarkMethodRaw(6);
+    }
+    ~WithRawMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestReadFile(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithRawMethod_UploadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_UploadFile() {
-      ::grpc::Service::MarkMethodRaw(6);
+      ::grpc::Service::MarkMethodRaw(7);
     }
     ~WithRawMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1285,7 +1449,7 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestUploadFile(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(6, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1422,12 +1586,34 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_ReadFile() {
+      ::grpc::Service::MarkMethodRawCallback(6,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->ReadFile(context, request); }));
+    }
+    ~WithRawCallbackMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::grpc::ByteBuffer>* ReadFile(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithRawCallbackMethod_UploadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_UploadFile() {
-      ::grpc::Service::MarkMethodRawCallback(6,
+      ::grpc::Service::MarkMethodRawCallback(7,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->UploadFile(context, request, response); }));
@@ -1584,7 +1770,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_UploadFile() {
-      ::grpc::Service::MarkMethodStreamed(6,
+      ::grpc::Service::MarkMethodStreamed(7,
         new ::grpc::internal::StreamedUnaryHandler<
           ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>(
             [this](::grpc::ServerContext* context,
@@ -1606,8 +1792,35 @@ class FerryService final {
     virtual ::grpc::Status StreamedUploadFile(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::UploadFileRequest,::ferry::v1::UploadFileResponse>* server_unary_streamer) = 0;
   };
   typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<Service > > > > > > StreamedUnaryService;
-  typedef Service SplitStreamedService;
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<Service > > > > > > StreamedService;
+  template <class BaseClass>
+  class WithSplitStreamingMethod_ReadFile : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithSplitStreamingMethod_ReadFile() {
+      ::grpc::Service::MarkMethodStreamed(6,
+        new ::grpc::internal::SplitServerStreamingHandler<
+          ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerSplitStreamer<
+                     ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>* streamer) {
+                       return this->StreamedReadFile(context,
+                         streamer);
+                  }));
+    }
+    ~WithSplitStreamingMethod_ReadFile() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status ReadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::ReadFileRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with split streamed
+    virtual ::grpc::Status StreamedReadFile(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::ferry::v1::ReadFileRequest,::ferry::v1::ReadFileResponse>* server_split_streamer) = 0;
+  };
+  typedef WithSplitStreamingMethod_ReadFile<Service > SplitStreamedService;
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<Service > > > > > > > StreamedService;
 };
 
 }  // namespace v1

@@ -300,6 +300,54 @@ struct UploadFileResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 UploadFileResponseDefaultTypeInternal _UploadFileResponse_default_instance_;
+PROTOBUF_CONSTEXPR ReadFileRequest::ReadFileRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.store_path_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.if_generation_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.offset_)*/uint64_t{0u}
+  , /*decltype(_impl_.length_)*/uint64_t{0u}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct ReadFileRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR ReadFileRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~ReadFileRequestDefaultTypeInternal() {}
+  union {
+    ReadFileRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ReadFileRequestDefaultTypeInternal _ReadFileRequest_default_instance_;
+PROTOBUF_CONSTEXPR Generation::Generation(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.size_)*/uint64_t{0u}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct GenerationDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR GenerationDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~GenerationDefaultTypeInternal() {}
+  union {
+    Generation _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GenerationDefaultTypeInternal _Generation_default_instance_;
+PROTOBUF_CONSTEXPR ReadFileResponse::ReadFileResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.data_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.generation_)*/nullptr
+  , /*decltype(_impl_.offset_)*/uint64_t{0u}
+  , /*decltype(_impl_.crc32c_)*/0u
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct ReadFileResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR ReadFileResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~ReadFileResponseDefaultTypeInternal() {}
+  union {
+    ReadFileResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ReadFileResponseDefaultTypeInternal _ReadFileResponse_default_instance_;
 PROTOBUF_CONSTEXPR GetTaskRequest::GetTaskRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -346,7 +394,7 @@ struct NotificationDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 NotificationDefaultTypeInternal _Notification_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[21];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[24];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[3];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
@@ -547,6 +595,36 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileResponse, _impl_.task_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileResponse, _impl_.resumed_),
   ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _impl_.store_path_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _impl_.task_id_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _impl_.offset_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _impl_.length_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileRequest, _impl_.if_generation_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Generation, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Generation, _impl_.task_id_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Generation, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Generation, _impl_.size_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.generation_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.offset_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.data_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.crc32c_),
+  ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::GetTaskRequest, _internal_metadata_),
   ~0u,  // no _extensions_
   ~0u,  // no _oneof_case_
@@ -592,9 +670,12 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 157, 165, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
   { 167, 180, -1, sizeof(::ferry::v1::UploadFileRequest)},
   { 187, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 195, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 202, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 210, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 195, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 206, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 215, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 225, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 232, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 240, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -616,6 +697,9 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_UploadFileRequest_MetadataEntry_DoNotUse_default_instance_._instance,
   &::ferry::v1::_UploadFileRequest_default_instance_._instance,
   &::ferry::v1::_UploadFileResponse_default_instance_._instance,
+  &::ferry::v1::_ReadFileRequest_default_instance_._instance,
+  &::ferry::v1::_Generation_default_instance_._instance,
+  &::ferry::v1::_ReadFileResponse_default_instance_._instance,
   &::ferry::v1::_GetTaskRequest_default_instance_._instance,
   &::ferry::v1::_GetTaskResponse_default_instance_._instance,
   &::ferry::v1::_Notification_default_instance_._instance,
@@ -674,7 +758,14 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key"
   "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022"
   "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
-  ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ"
+  ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileReq"
+  "uest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001("
+  "\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_"
+  "generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_i"
+  "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n"
+  "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024."
+  "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d"
+  "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"!\n\016GetTaskRequ"
   "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022"
   "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific"
   "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014"
@@ -694,7 +785,7 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n"
   "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC"
   "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_"
-  "STATE_UNDELIVERABLE\020\0032\216\004\n\014FerryService\022G"
+  "STATE_UNDELIVERABLE\020\0032\323\004\n\014FerryService\022G"
   "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques"
   "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa"
   "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f"
@@ -705,21 +796,23 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M"
   "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1."
   "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT"
-  "askRequest\032\031.ferry.v1.GetTaskResponse\022G\n"
-  "\nUploadFile\022\033.ferry.v1.UploadFileRequest"
-  "\032\034.ferry.v1.UploadFileResponseBh\n\020dev.fe"
-  "rry.api.v1B\nFerryProtoP\001Z\036ferry.dev/api/"
-  "ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferr"
-  "y\\V1\352\002\tFerry::V1b\006proto3"
+  "askRequest\032\031.ferry.v1.GetTaskResponse\022C\n"
+  "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f"
+  "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile"
+  "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1"
+  ".UploadFileResponseBh\n\020dev.ferry.api.v1B"
+  "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe"
+  "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr"
+  "y::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 3544, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 3893, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 21,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 24,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -5585,6 +5678,948 @@ void UploadFileResponse::InternalSwap(UploadFileResponse* other) {
 
 // ===================================================================
 
+class ReadFileRequest::_Internal {
+ public:
+};
+
+ReadFileRequest::ReadFileRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.ReadFileRequest)
+}
+ReadFileRequest::ReadFileRequest(const ReadFileRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  ReadFileRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.store_path_){}
+    , decltype(_impl_.task_id_){}
+    , decltype(_impl_.if_generation_){}
+    , decltype(_impl_.offset_){}
+    , decltype(_impl_.length_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.store_path_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.store_path_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_store_path().empty()) {
+    _this->_impl_.store_path_.Set(from._internal_store_path(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_task_id().empty()) {
+    _this->_impl_.task_id_.Set(from._internal_task_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.if_generation_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.if_generation_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_if_generation().empty()) {
+    _this->_impl_.if_generation_.Set(from._internal_if_generation(), 
+      _this->GetArenaForAllocation());
+  }
+  ::memcpy(&_impl_.offset_, &from._impl_.offset_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.length_) -
+    reinterpret_cast<char*>(&_impl_.offset_)) + sizeof(_impl_.length_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.ReadFileRequest)
+}
+
+inline void ReadFileRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.store_path_){}
+    , decltype(_impl_.task_id_){}
+    , decltype(_impl_.if_generation_){}
+    , decltype(_impl_.offset_){uint64_t{0u}}
+    , decltype(_impl_.length_){uint64_t{0u}}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.store_path_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.store_path_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.if_generation_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.if_generation_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+ReadFileRequest::~ReadFileRequest() {
+  // @@protoc_insertion_point(destructor:ferry.v1.ReadFileRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void ReadFileRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.store_path_.Destroy();
+  _impl_.task_id_.Destroy();
+  _impl_.if_generation_.Destroy();
+}
+
+void ReadFileRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void ReadFileRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.ReadFileRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.store_path_.ClearToEmpty();
+  _impl_.task_id_.ClearToEmpty();
+  _impl_.if_generation_.ClearToEmpty();
+  ::memset(&_impl_.offset_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.length_) -
+      reinterpret_cast<char*>(&_impl_.offset_)) + sizeof(_impl_.length_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* ReadFileRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string store_path = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_store_path();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ReadFileRequest.store_path"));
+        } else
+          goto handle_unusual;
+        continue;
+      // string task_id = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_task_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ReadFileRequest.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 offset = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.offset_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 length = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.length_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string if_generation = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          auto str = _internal_mutable_if_generation();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ReadFileRequest.if_generation"));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* ReadFileRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.ReadFileRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string store_path = 1;
+  if (!this->_internal_store_path().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_store_path().data(), static_cast<int>(this->_internal_store_path().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ReadFileRequest.store_path");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_store_path(), target);
+  }
+
+  // string task_id = 2;
+  if (!this->_internal_task_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_task_id().data(), static_cast<int>(this->_internal_task_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ReadFileRequest.task_id");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_task_id(), target);
+  }
+
+  // uint64 offset = 3;
+  if (this->_internal_offset() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_offset(), target);
+  }
+
+  // uint64 length = 4;
+  if (this->_internal_length() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(4, this->_internal_length(), target);
+  }
+
+  // string if_generation = 5;
+  if (!this->_internal_if_generation().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_if_generation().data(), static_cast<int>(this->_internal_if_generation().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ReadFileRequest.if_generation");
+    target = stream->WriteStringMaybeAliased(
+        5, this->_internal_if_generation(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.ReadFileRequest)
+  return target;
+}
+
+size_t ReadFileRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.ReadFileRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string store_path = 1;
+  if (!this->_internal_store_path().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_store_path());
+  }
+
+  // string task_id = 2;
+  if (!this->_internal_task_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_task_id());
+  }
+
+  // string if_generation = 5;
+  if (!this->_internal_if_generation().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_if_generation());
+  }
+
+  // uint64 offset = 3;
+  if (this->_internal_offset() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_offset());
+  }
+
+  // uint64 length = 4;
+  if (this->_internal_length() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_length());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData ReadFileRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    ReadFileRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*ReadFileRequest::GetClassData() const { return &_class_data_; }
+
+
+void ReadFileRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<ReadFileRequest*>(&to_msg);
+  auto& from = static_cast<const ReadFileRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.ReadFileRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_store_path().empty()) {
+    _this->_internal_set_store_path(from._internal_store_path());
+  }
+  if (!from._internal_task_id().empty()) {
+    _this->_internal_set_task_id(from._internal_task_id());
+  }
+  if (!from._internal_if_generation().empty()) {
+    _this->_internal_set_if_generation(from._internal_if_generation());
+  }
+  if (from._internal_offset() != 0) {
+    _this->_internal_set_offset(from._internal_offset());
+  }
+  if (from._internal_length() != 0) {
+    _this->_internal_set_length(from._internal_length());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void ReadFileRequest::CopyFrom(const ReadFileRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.ReadFileRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool ReadFileRequest::IsInitialized() const {
+  return true;
+}
+
+void ReadFileRequest::InternalSwap(ReadFileRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.store_path_, lhs_arena,
+      &other->_impl_.store_path_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.task_id_, lhs_arena,
+      &other->_impl_.task_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.if_generation_, lhs_arena,
+      &other->_impl_.if_generation_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(ReadFileRequest, _impl_.length_)
+      + sizeof(ReadFileRequest::_impl_.length_)
+      - PROTOBUF_FIELD_OFFSET(ReadFileRequest, _impl_.offset_)>(
+          reinterpret_cast<char*>(&_impl_.offset_),
+          reinterpret_cast<char*>(&other->_impl_.offset_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata ReadFileRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[18]);
+}
+
+// ===================================================================
+
+class Generation::_Internal {
+ public:
+};
+
+Generation::Generation(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.Generation)
+}
+Generation::Generation(const Generation& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  Generation* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , decltype(_impl_.sha256_){}
+    , decltype(_impl_.size_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_task_id().empty()) {
+    _this->_impl_.task_id_.Set(from._internal_task_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.sha256_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.sha256_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_sha256().empty()) {
+    _this->_impl_.sha256_.Set(from._internal_sha256(), 
+      _this->GetArenaForAllocation());
+  }
+  _this->_impl_.size_ = from._impl_.size_;
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.Generation)
+}
+
+inline void Generation::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , decltype(_impl_.sha256_){}
+    , decltype(_impl_.size_){uint64_t{0u}}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.sha256_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.sha256_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+Generation::~Generation() {
+  // @@protoc_insertion_point(destructor:ferry.v1.Generation)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void Generation::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.task_id_.Destroy();
+  _impl_.sha256_.Destroy();
+}
+
+void Generation::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void Generation::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.Generation)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.task_id_.ClearToEmpty();
+  _impl_.sha256_.ClearToEmpty();
+  _impl_.size_ = uint64_t{0u};
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* Generation::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string task_id = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_task_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Generation.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // string sha256 = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_sha256();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Generation.sha256"));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 size = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* Generation::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.Generation)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_task_id().data(), static_cast<int>(this->_internal_task_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.Generation.task_id");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_task_id(), target);
+  }
+
+  // string sha256 = 2;
+  if (!this->_internal_sha256().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_sha256().data(), static_cast<int>(this->_internal_sha256().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.Generation.sha256");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_sha256(), target);
+  }
+
+  // uint64 size = 3;
+  if (this->_internal_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_size(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.Generation)
+  return target;
+}
+
+size_t Generation::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.Generation)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_task_id());
+  }
+
+  // string sha256 = 2;
+  if (!this->_internal_sha256().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_sha256());
+  }
+
+  // uint64 size = 3;
+  if (this->_internal_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_size());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData Generation::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    Generation::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*Generation::GetClassData() const { return &_class_data_; }
+
+
+void Generation::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<Generation*>(&to_msg);
+  auto& from = static_cast<const Generation&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.Generation)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_task_id().empty()) {
+    _this->_internal_set_task_id(from._internal_task_id());
+  }
+  if (!from._internal_sha256().empty()) {
+    _this->_internal_set_sha256(from._internal_sha256());
+  }
+  if (from._internal_size() != 0) {
+    _this->_internal_set_size(from._internal_size());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void Generation::CopyFrom(const Generation& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.Generation)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool Generation::IsInitialized() const {
+  return true;
+}
+
+void Generation::InternalSwap(Generation* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.task_id_, lhs_arena,
+      &other->_impl_.task_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.sha256_, lhs_arena,
+      &other->_impl_.sha256_, rhs_arena
+  );
+  swap(_impl_.size_, other->_impl_.size_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata Generation::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[19]);
+}
+
+// ===================================================================
+
+class ReadFileResponse::_Internal {
+ public:
+  static const ::ferry::v1::Generation& generation(const ReadFileResponse* msg);
+};
+
+const ::ferry::v1::Generation&
+ReadFileResponse::_Internal::generation(const ReadFileResponse* msg) {
+  return *msg->_impl_.generation_;
+}
+ReadFileResponse::ReadFileResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.ReadFileResponse)
+}
+ReadFileResponse::ReadFileResponse(const ReadFileResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  ReadFileResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.data_){}
+    , decltype(_impl_.generation_){nullptr}
+    , decltype(_impl_.offset_){}
+    , decltype(_impl_.crc32c_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.data_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.data_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_data().empty()) {
+    _this->_impl_.data_.Set(from._internal_data(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_generation()) {
+    _this->_impl_.generation_ = new ::ferry::v1::Generation(*from._impl_.generation_);
+  }
+  ::memcpy(&_impl_.offset_, &from._impl_.offset_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.crc32c_) -
+    reinterpret_cast<char*>(&_impl_.offset_)) + sizeof(_impl_.crc32c_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.ReadFileResponse)
+}
+
+inline void ReadFileResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.data_){}
+    , decltype(_impl_.generation_){nullptr}
+    , decltype(_impl_.offset_){uint64_t{0u}}
+    , decltype(_impl_.crc32c_){0u}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.data_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.data_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+ReadFileResponse::~ReadFileResponse() {
+  // @@protoc_insertion_point(destructor:ferry.v1.ReadFileResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void ReadFileResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.data_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.generation_;
+}
+
+void ReadFileResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void ReadFileResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.ReadFileResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.data_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.generation_ != nullptr) {
+    delete _impl_.generation_;
+  }
+  _impl_.generation_ = nullptr;
+  ::memset(&_impl_.offset_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.crc32c_) -
+      reinterpret_cast<char*>(&_impl_.offset_)) + sizeof(_impl_.crc32c_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* ReadFileResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .ferry.v1.Generation generation = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr = ctx->ParseMessage(_internal_mutable_generation(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 offset = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.offset_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bytes data = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          auto str = _internal_mutable_data();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 crc32c = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.crc32c_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* ReadFileResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.ReadFileResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .ferry.v1.Generation generation = 1;
+  if (this->_internal_has_generation()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(1, _Internal::generation(this),
+        _Internal::generation(this).GetCachedSize(), target, stream);
+  }
+
+  // uint64 offset = 2;
+  if (this->_internal_offset() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(2, this->_internal_offset(), target);
+  }
+
+  // bytes data = 3;
+  if (!this->_internal_data().empty()) {
+    target = stream->WriteBytesMaybeAliased(
+        3, this->_internal_data(), target);
+  }
+
+  // uint32 crc32c = 4;
+  if (this->_internal_crc32c() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(4, this->_internal_crc32c(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.ReadFileResponse)
+  return target;
+}
+
+size_t ReadFileResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.ReadFileResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // bytes data = 3;
+  if (!this->_internal_data().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::BytesSize(
+        this->_internal_data());
+  }
+
+  // .ferry.v1.Generation generation = 1;
+  if (this->_internal_has_generation()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.generation_);
+  }
+
+  // uint64 offset = 2;
+  if (this->_internal_offset() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_offset());
+  }
+
+  // uint32 crc32c = 4;
+  if (this->_internal_crc32c() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_crc32c());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData ReadFileResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    ReadFileResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*ReadFileResponse::GetClassData() const { return &_class_data_; }
+
+
+void ReadFileResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<ReadFileResponse*>(&to_msg);
+  auto& from = static_cast<const ReadFileResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.ReadFileResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_data().empty()) {
+    _this->_internal_set_data(from._internal_data());
+  }
+  if (from._internal_has_generation()) {
+    _this->_internal_mutable_generation()->::ferry::v1::Generation::MergeFrom(
+        from._internal_generation());
+  }
+  if (from._internal_offset() != 0) {
+    _this->_internal_set_offset(from._internal_offset());
+  }
+  if (from._internal_crc32c() != 0) {
+    _this->_internal_set_crc32c(from._internal_crc32c());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void ReadFileResponse::CopyFrom(const ReadFileResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.ReadFileResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool ReadFileResponse::IsInitialized() const {
+  return true;
+}
+
+void ReadFileResponse::InternalSwap(ReadFileResponse* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.data_, lhs_arena,
+      &other->_impl_.data_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(ReadFileResponse, _impl_.crc32c_)
+      + sizeof(ReadFileResponse::_impl_.crc32c_)
+      - PROTOBUF_FIELD_OFFSET(ReadFileResponse, _impl_.generation_)>(
+          reinterpret_cast<char*>(&_impl_.generation_),
+          reinterpret_cast<char*>(&other->_impl_.generation_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata ReadFileResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[20]);
+}
+
+// ===================================================================
+
 class GetTaskRequest::_Internal {
  public:
 };
@@ -5783,7 +6818,7 @@ void GetTaskRequest::InternalSwap(GetTaskRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[18]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[21]);
 }
 
 // ===================================================================
@@ -6022,7 +7057,7 @@ void GetTaskResponse::InternalSwap(GetTaskResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[19]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[22]);
 }
 
 // ===================================================================
@@ -6385,7 +7420,7 @@ void Notification::InternalSwap(Notification* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata Notification::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[20]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[23]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -6463,6 +7498,18 @@ Arena::CreateMaybeMessage< ::ferry::v1::UploadFileRequest >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::ferry::v1::UploadFileResponse*
 Arena::CreateMaybeMessage< ::ferry::v1::UploadFileResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::UploadFileResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::ReadFileRequest*
+Arena::CreateMaybeMessage< ::ferry::v1::ReadFileRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::ReadFileRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::Generation*
+Arena::CreateMaybeMessage< ::ferry::v1::Generation >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::Generation >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::ReadFileResponse*
+Arena::CreateMaybeMessage< ::ferry::v1::ReadFileResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::ReadFileResponse >(arena);
 }
 template<> PROTOBUF_NOINLINE ::ferry::v1::GetTaskRequest*
 Arena::CreateMaybeMessage< ::ferry::v1::GetTaskRequest >(Arena* arena) {

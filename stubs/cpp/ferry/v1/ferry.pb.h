@@ -66,6 +66,9 @@ extern CreateTaskRequest_MetadataEntry_DoNotUseDefaultTypeInternal _CreateTaskRe
 class CreateTaskResponse;
 struct CreateTaskResponseDefaultTypeInternal;
 extern CreateTaskResponseDefaultTypeInternal _CreateTaskResponse_default_instance_;
+class Generation;
+struct GenerationDefaultTypeInternal;
+extern GenerationDefaultTypeInternal _Generation_default_instance_;
 class GetTaskRequest;
 struct GetTaskRequestDefaultTypeInternal;
 extern GetTaskRequestDefaultTypeInternal _GetTaskRequest_default_instance_;
@@ -87,6 +90,12 @@ extern QueryMissingBlocksRequestDefaultTypeInternal _QueryMissingBlocksRequest_d
 class QueryMissingBlocksResponse;
 struct QueryMissingBlocksResponseDefaultTypeInternal;
 extern QueryMissingBlocksResponseDefaultTypeInternal _QueryMissingBlocksResponse_default_instance_;
+class ReadFileRequest;
+struct ReadFileRequestDefaultTypeInternal;
+extern ReadFileRequestDefaultTypeInternal _ReadFileRequest_default_instance_;
+class ReadFileResponse;
+struct ReadFileResponseDefaultTypeInternal;
+extern ReadFileResponseDefaultTypeInternal _ReadFileResponse_default_instance_;
 class SetStateRequest;
 struct SetStateRequestDefaultTypeInternal;
 extern SetStateRequestDefaultTypeInternal _SetStateRequest_default_instance_;
@@ -122,6 +131,7 @@ template<> ::ferry::v1::CommittedBlock* Arena::CreateMaybeMessage<::ferry::v1::C
 template<> ::ferry::v1::CreateTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskRequest>(Arena*);
 template<> ::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse>(Arena*);
 template<> ::ferry::v1::CreateTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskResponse>(Arena*);
+template<> ::ferry::v1::Generation* Arena::CreateMaybeMessage<::ferry::v1::Generation>(Arena*);
 template<> ::ferry::v1::GetTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::GetTaskRequest>(Arena*);
 template<> ::ferry::v1::GetTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::GetTaskResponse>(Arena*);
 template<> ::ferry::v1::MergeRequest* Arena::CreateMaybeMessage<::ferry::v1::MergeRequest>(Arena*);
@@ -129,6 +139,8 @@ template<> ::ferry::v1::MergeResponse* Arena::CreateMaybeMessage<::ferry::v1::Me
 template<> ::ferry::v1::Notification* Arena::CreateMaybeMessage<::ferry::v1::Notification>(Arena*);
 template<> ::ferry::v1::QueryMissingBlocksRequest* Arena::CreateMaybeMessage<::ferry::v1::QueryMissingBlocksRequest>(Arena*);
 template<> ::ferry::v1::QueryMissingBlocksResponse* Arena::CreateMaybeMessage<::ferry::v1::QueryMissingBlocksResponse>(Arena*);
+template<> ::ferry::v1::ReadFileRequest* Arena::CreateMaybeMessage<::ferry::v1::ReadFileRequest>(Arena*);
+template<> ::ferry::v1::ReadFileResponse* Arena::CreateMaybeMessage<::ferry::v1::ReadFileResponse>(Arena*);
 template<> ::ferry::v1::SetStateRequest* Arena::CreateMaybeMessage<::ferry::v1::SetStateRequest>(Arena*);
 template<> ::ferry::v1::SetStateResponse* Arena::CreateMaybeMessage<::ferry::v1::SetStateResponse>(Arena*);
 template<> ::ferry::v1::Task* Arena::CreateMaybeMessage<::ferry::v1::Task>(Arena*);
@@ -3296,6 +3308,588 @@ class UploadFileResponse final :
 };
 // -------------------------------------------------------------------
 
+class ReadFileRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.ReadFileRequest) */ {
+ public:
+  inline ReadFileRequest() : ReadFileRequest(nullptr) {}
+  ~ReadFileRequest() override;
+  explicit PROTOBUF_CONSTEXPR ReadFileRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  ReadFileRequest(const ReadFileRequest& from);
+  ReadFileRequest(ReadFileRequest&& from) noexcept
+    : ReadFileRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline ReadFileRequest& operator=(const ReadFileRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline ReadFileRequest& operator=(ReadFileRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const ReadFileRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const ReadFileRequest* internal_default_instance() {
+    return reinterpret_cast<const ReadFileRequest*>(
+               &_ReadFileRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    18;
+
+  friend void swap(ReadFileRequest& a, ReadFileRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(ReadFileRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(ReadFileRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  ReadFileRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<ReadFileRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const ReadFileRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const ReadFileRequest& from) {
+    ReadFileRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(ReadFileRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.ReadFileRequest";
+  }
+  protected:
+  explicit ReadFileRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kStorePathFieldNumber = 1,
+    kTaskIdFieldNumber = 2,
+    kIfGenerationFieldNumber = 5,
+    kOffsetFieldNumber = 3,
+    kLengthFieldNumber = 4,
+  };
+  // string store_path = 1;
+  void clear_store_path();
+  const std::string& store_path() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_store_path(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_store_path();
+  PROTOBUF_NODISCARD std::string* release_store_path();
+  void set_allocated_store_path(std::string* store_path);
+  private:
+  const std::string& _internal_store_path() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_store_path(const std::string& value);
+  std::string* _internal_mutable_store_path();
+  public:
+
+  // string task_id = 2;
+  void clear_task_id();
+  const std::string& task_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_task_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_task_id();
+  PROTOBUF_NODISCARD std::string* release_task_id();
+  void set_allocated_task_id(std::string* task_id);
+  private:
+  const std::string& _internal_task_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_task_id(const std::string& value);
+  std::string* _internal_mutable_task_id();
+  public:
+
+  // string if_generation = 5;
+  void clear_if_generation();
+  const std::string& if_generation() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_if_generation(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_if_generation();
+  PROTOBUF_NODISCARD std::string* release_if_generation();
+  void set_allocated_if_generation(std::string* if_generation);
+  private:
+  const std::string& _internal_if_generation() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_if_generation(const std::string& value);
+  std::string* _internal_mutable_if_generation();
+  public:
+
+  // uint64 offset = 3;
+  void clear_offset();
+  uint64_t offset() const;
+  void set_offset(uint64_t value);
+  private:
+  uint64_t _internal_offset() const;
+  void _internal_set_offset(uint64_t value);
+  public:
+
+  // uint64 length = 4;
+  void clear_length();
+  uint64_t length() const;
+  void set_length(uint64_t value);
+  private:
+  uint64_t _internal_length() const;
+  void _internal_set_length(uint64_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.ReadFileRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr store_path_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr if_generation_;
+    uint64_t offset_;
+    uint64_t length_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class Generation final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.Generation) */ {
+ public:
+  inline Generation() : Generation(nullptr) {}
+  ~Generation() override;
+  explicit PROTOBUF_CONSTEXPR Generation(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  Generation(const Generation& from);
+  Generation(Generation&& from) noexcept
+    : Generation() {
+    *this = ::std::move(from);
+  }
+
+  inline Generation& operator=(const Generation& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline Generation& operator=(Generation&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const Generation& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const Generation* internal_default_instance() {
+    return reinterpret_cast<const Generation*>(
+               &_Generation_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    19;
+
+  friend void swap(Generation& a, Generation& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(Generation* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(Generation* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  Generation* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<Generation>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const Generation& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const Generation& from) {
+    Generation::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(Generation* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.Generation";
+  }
+  protected:
+  explicit Generation(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTaskIdFieldNumber = 1,
+    kSha256FieldNumber = 2,
+    kSizeFieldNumber = 3,
+  };
+  // string task_id = 1;
+  void clear_task_id();
+  const std::string& task_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_task_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_task_id();
+  PROTOBUF_NODISCARD std::string* release_task_id();
+  void set_allocated_task_id(std::string* task_id);
+  private:
+  const std::string& _internal_task_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_task_id(const std::string& value);
+  std::string* _internal_mutable_task_id();
+  public:
+
+  // string sha256 = 2;
+  void clear_sha256();
+  const std::string& sha256() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_sha256(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_sha256();
+  PROTOBUF_NODISCARD std::string* release_sha256();
+  void set_allocated_sha256(std::string* sha256);
+  private:
+  const std::string& _internal_sha256() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_sha256(const std::string& value);
+  std::string* _internal_mutable_sha256();
+  public:
+
+  // uint64 size = 3;
+  void clear_size();
+  uint64_t size() const;
+  void set_size(uint64_t value);
+  private:
+  uint64_t _internal_size() const;
+  void _internal_set_size(uint64_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.Generation)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
+    uint64_t size_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class ReadFileResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.ReadFileResponse) */ {
+ public:
+  inline ReadFileResponse() : ReadFileResponse(nullptr) {}
+  ~ReadFileResponse() override;
+  explicit PROTOBUF_CONSTEXPR ReadFileResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  ReadFileResponse(const ReadFileResponse& from);
+  ReadFileResponse(ReadFileResponse&& from) noexcept
+    : ReadFileResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline ReadFileResponse& operator=(const ReadFileResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline ReadFileResponse& operator=(ReadFileResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const ReadFileResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const ReadFileResponse* internal_default_instance() {
+    return reinterpret_cast<const ReadFileResponse*>(
+               &_ReadFileResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    20;
+
+  friend void swap(ReadFileResponse& a, ReadFileResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(ReadFileResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(ReadFileResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  ReadFileResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<ReadFileResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const ReadFileResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const ReadFileResponse& from) {
+    ReadFileResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(ReadFileResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.ReadFileResponse";
+  }
+  protected:
+  explicit ReadFileResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kDataFieldNumber = 3,
+    kGenerationFieldNumber = 1,
+    kOffsetFieldNumber = 2,
+    kCrc32CFieldNumber = 4,
+  };
+  // bytes data = 3;
+  void clear_data();
+  const std::string& data() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_data(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_data();
+  PROTOBUF_NODISCARD std::string* release_data();
+  void set_allocated_data(std::string* data);
+  private:
+  const std::string& _internal_data() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_data(const std::string& value);
+  std::string* _internal_mutable_data();
+  public:
+
+  // .ferry.v1.Generation generation = 1;
+  bool has_generation() const;
+  private:
+  bool _internal_has_generation() const;
+  public:
+  void clear_generation();
+  const ::ferry::v1::Generation& generation() const;
+  PROTOBUF_NODISCARD ::ferry::v1::Generation* release_generation();
+  ::ferry::v1::Generation* mutable_generation();
+  void set_allocated_generation(::ferry::v1::Generation* generation);
+  private:
+  const ::ferry::v1::Generation& _internal_generation() const;
+  ::ferry::v1::Generation* _internal_mutable_generation();
+  public:
+  void unsafe_arena_set_allocated_generation(
+      ::ferry::v1::Generation* generation);
+  ::ferry::v1::Generation* unsafe_arena_release_generation();
+
+  // uint64 offset = 2;
+  void clear_offset();
+  uint64_t offset() const;
+  void set_offset(uint64_t value);
+  private:
+  uint64_t _internal_offset() const;
+  void _internal_set_offset(uint64_t value);
+  public:
+
+  // uint32 crc32c = 4;
+  void clear_crc32c();
+  uint32_t crc32c() const;
+  void set_crc32c(uint32_t value);
+  private:
+  uint32_t _internal_crc32c() const;
+  void _internal_set_crc32c(uint32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.ReadFileResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr data_;
+    ::ferry::v1::Generation* generation_;
+    uint64_t offset_;
+    uint32_t crc32c_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
 class GetTaskRequest final :
     public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.GetTaskRequest) */ {
  public:
@@ -3344,7 +3938,7 @@ class GetTaskRequest final :
                &_GetTaskRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    18;
+    21;
 
   friend void swap(GetTaskRequest& a, GetTaskRequest& b) {
     a.Swap(&b);
@@ -3497,7 +4091,7 @@ class GetTaskResponse final :
                &_GetTaskResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    19;
+    22;
 
   friend void swap(GetTaskResponse& a, GetTaskResponse& b) {
     a.Swap(&b);
@@ -3674,7 +4268,7 @@ class Notification final :
                &_Notification_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    20;
+    23;
 
   friend void swap(Notification& a, Notification& b) {
     a.Swap(&b);
@@ -6328,6 +6922,508 @@ inline void UploadFileResponse::set_resumed(bool value) {
 
 // -------------------------------------------------------------------
 
+// ReadFileRequest
+
+// string store_path = 1;
+inline void ReadFileRequest::clear_store_path() {
+  _impl_.store_path_.ClearToEmpty();
+}
+inline const std::string& ReadFileRequest::store_path() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileRequest.store_path)
+  return _internal_store_path();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ReadFileRequest::set_store_path(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.store_path_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileRequest.store_path)
+}
+inline std::string* ReadFileRequest::mutable_store_path() {
+  std::string* _s = _internal_mutable_store_path();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ReadFileRequest.store_path)
+  return _s;
+}
+inline const std::string& ReadFileRequest::_internal_store_path() const {
+  return _impl_.store_path_.Get();
+}
+inline void ReadFileRequest::_internal_set_store_path(const std::string& value) {
+  
+  _impl_.store_path_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::_internal_mutable_store_path() {
+  
+  return _impl_.store_path_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::release_store_path() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ReadFileRequest.store_path)
+  return _impl_.store_path_.Release();
+}
+inline void ReadFileRequest::set_allocated_store_path(std::string* store_path) {
+  if (store_path != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.store_path_.SetAllocated(store_path, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.store_path_.IsDefault()) {
+    _impl_.store_path_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ReadFileRequest.store_path)
+}
+
+// string task_id = 2;
+inline void ReadFileRequest::clear_task_id() {
+  _impl_.task_id_.ClearToEmpty();
+}
+inline const std::string& ReadFileRequest::task_id() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileRequest.task_id)
+  return _internal_task_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ReadFileRequest::set_task_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.task_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileRequest.task_id)
+}
+inline std::string* ReadFileRequest::mutable_task_id() {
+  std::string* _s = _internal_mutable_task_id();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ReadFileRequest.task_id)
+  return _s;
+}
+inline const std::string& ReadFileRequest::_internal_task_id() const {
+  return _impl_.task_id_.Get();
+}
+inline void ReadFileRequest::_internal_set_task_id(const std::string& value) {
+  
+  _impl_.task_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::_internal_mutable_task_id() {
+  
+  return _impl_.task_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::release_task_id() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ReadFileRequest.task_id)
+  return _impl_.task_id_.Release();
+}
+inline void ReadFileRequest::set_allocated_task_id(std::string* task_id) {
+  if (task_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.task_id_.SetAllocated(task_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.task_id_.IsDefault()) {
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ReadFileRequest.task_id)
+}
+
+// uint64 offset = 3;
+inline void ReadFileRequest::clear_offset() {
+  _impl_.offset_ = uint64_t{0u};
+}
+inline uint64_t ReadFileRequest::_internal_offset() const {
+  return _impl_.offset_;
+}
+inline uint64_t ReadFileRequest::offset() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileRequest.offset)
+  return _internal_offset();
+}
+inline void ReadFileRequest::_internal_set_offset(uint64_t value) {
+  
+  _impl_.offset_ = value;
+}
+inline void ReadFileRequest::set_offset(uint64_t value) {
+  _internal_set_offset(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileRequest.offset)
+}
+
+// uint64 length = 4;
+inline void ReadFileRequest::clear_length() {
+  _impl_.length_ = uint64_t{0u};
+}
+inline uint64_t ReadFileRequest::_internal_length() const {
+  return _impl_.length_;
+}
+inline uint64_t ReadFileRequest::length() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileRequest.length)
+  return _internal_length();
+}
+inline void ReadFileRequest::_internal_set_length(uint64_t value) {
+  
+  _impl_.length_ = value;
+}
+inline void ReadFileRequest::set_length(uint64_t value) {
+  _internal_set_length(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileRequest.length)
+}
+
+// string if_generation = 5;
+inline void ReadFileRequest::clear_if_generation() {
+  _impl_.if_generation_.ClearToEmpty();
+}
+inline const std::string& ReadFileRequest::if_generation() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileRequest.if_generation)
+  return _internal_if_generation();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ReadFileRequest::set_if_generation(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.if_generation_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileRequest.if_generation)
+}
+inline std::string* ReadFileRequest::mutable_if_generation() {
+  std::string* _s = _internal_mutable_if_generation();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ReadFileRequest.if_generation)
+  return _s;
+}
+inline const std::string& ReadFileRequest::_internal_if_generation() const {
+  return _impl_.if_generation_.Get();
+}
+inline void ReadFileRequest::_internal_set_if_generation(const std::string& value) {
+  
+  _impl_.if_generation_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::_internal_mutable_if_generation() {
+  
+  return _impl_.if_generation_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ReadFileRequest::release_if_generation() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ReadFileRequest.if_generation)
+  return _impl_.if_generation_.Release();
+}
+inline void ReadFileRequest::set_allocated_if_generation(std::string* if_generation) {
+  if (if_generation != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.if_generation_.SetAllocated(if_generation, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.if_generation_.IsDefault()) {
+    _impl_.if_generation_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ReadFileRequest.if_generation)
+}
+
+// -------------------------------------------------------------------
+
+// Generation
+
+// string task_id = 1;
+inline void Generation::clear_task_id() {
+  _impl_.task_id_.ClearToEmpty();
+}
+inline const std::string& Generation::task_id() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Generation.task_id)
+  return _internal_task_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Generation::set_task_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.task_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.Generation.task_id)
+}
+inline std::string* Generation::mutable_task_id() {
+  std::string* _s = _internal_mutable_task_id();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Generation.task_id)
+  return _s;
+}
+inline const std::string& Generation::_internal_task_id() const {
+  return _impl_.task_id_.Get();
+}
+inline void Generation::_internal_set_task_id(const std::string& value) {
+  
+  _impl_.task_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Generation::_internal_mutable_task_id() {
+  
+  return _impl_.task_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Generation::release_task_id() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Generation.task_id)
+  return _impl_.task_id_.Release();
+}
+inline void Generation::set_allocated_task_id(std::string* task_id) {
+  if (task_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.task_id_.SetAllocated(task_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.task_id_.IsDefault()) {
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Generation.task_id)
+}
+
+// string sha256 = 2;
+inline void Generation::clear_sha256() {
+  _impl_.sha256_.ClearToEmpty();
+}
+inline const std::string& Generation::sha256() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Generation.sha256)
+  return _internal_sha256();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Generation::set_sha256(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.sha256_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.Generation.sha256)
+}
+inline std::string* Generation::mutable_sha256() {
+  std::string* _s = _internal_mutable_sha256();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Generation.sha256)
+  return _s;
+}
+inline const std::string& Generation::_internal_sha256() const {
+  return _impl_.sha256_.Get();
+}
+inline void Generation::_internal_set_sha256(const std::string& value) {
+  
+  _impl_.sha256_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Generation::_internal_mutable_sha256() {
+  
+  return _impl_.sha256_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Generation::release_sha256() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Generation.sha256)
+  return _impl_.sha256_.Release();
+}
+inline void Generation::set_allocated_sha256(std::string* sha256) {
+  if (sha256 != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.sha256_.SetAllocated(sha256, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.sha256_.IsDefault()) {
+    _impl_.sha256_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Generation.sha256)
+}
+
+// uint64 size = 3;
+inline void Generation::clear_size() {
+  _impl_.size_ = uint64_t{0u};
+}
+inline uint64_t Generation::_internal_size() const {
+  return _impl_.size_;
+}
+inline uint64_t Generation::size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Generation.size)
+  return _internal_size();
+}
+inline void Generation::_internal_set_size(uint64_t value) {
+  
+  _impl_.size_ = value;
+}
+inline void Generation::set_size(uint64_t value) {
+  _internal_set_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.Generation.size)
+}
+
+// -------------------------------------------------------------------
+
+// ReadFileResponse
+
+// .ferry.v1.Generation generation = 1;
+inline bool ReadFileResponse::_internal_has_generation() const {
+  return this != internal_default_instance() && _impl_.generation_ != nullptr;
+}
+inline bool ReadFileResponse::has_generation() const {
+  return _internal_has_generation();
+}
+inline void ReadFileResponse::clear_generation() {
+  if (GetArenaForAllocation() == nullptr && _impl_.generation_ != nullptr) {
+    delete _impl_.generation_;
+  }
+  _impl_.generation_ = nullptr;
+}
+inline const ::ferry::v1::Generation& ReadFileResponse::_internal_generation() const {
+  const ::ferry::v1::Generation* p = _impl_.generation_;
+  return p != nullptr ? *p : reinterpret_cast<const ::ferry::v1::Generation&>(
+      ::ferry::v1::_Generation_default_instance_);
+}
+inline const ::ferry::v1::Generation& ReadFileResponse::generation() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileResponse.generation)
+  return _internal_generation();
+}
+inline void ReadFileResponse::unsafe_arena_set_allocated_generation(
+    ::ferry::v1::Generation* generation) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.generation_);
+  }
+  _impl_.generation_ = generation;
+  if (generation) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.ReadFileResponse.generation)
+}
+inline ::ferry::v1::Generation* ReadFileResponse::release_generation() {
+  
+  ::ferry::v1::Generation* temp = _impl_.generation_;
+  _impl_.generation_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::ferry::v1::Generation* ReadFileResponse::unsafe_arena_release_generation() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ReadFileResponse.generation)
+  
+  ::ferry::v1::Generation* temp = _impl_.generation_;
+  _impl_.generation_ = nullptr;
+  return temp;
+}
+inline ::ferry::v1::Generation* ReadFileResponse::_internal_mutable_generation() {
+  
+  if (_impl_.generation_ == nullptr) {
+    auto* p = CreateMaybeMessage<::ferry::v1::Generation>(GetArenaForAllocation());
+    _impl_.generation_ = p;
+  }
+  return _impl_.generation_;
+}
+inline ::ferry::v1::Generation* ReadFileResponse::mutable_generation() {
+  ::ferry::v1::Generation* _msg = _internal_mutable_generation();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ReadFileResponse.generation)
+  return _msg;
+}
+inline void ReadFileResponse::set_allocated_generation(::ferry::v1::Generation* generation) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.generation_;
+  }
+  if (generation) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(generation);
+    if (message_arena != submessage_arena) {
+      generation = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, generation, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.generation_ = generation;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ReadFileResponse.generation)
+}
+
+// uint64 offset = 2;
+inline void ReadFileResponse::clear_offset() {
+  _impl_.offset_ = uint64_t{0u};
+}
+inline uint64_t ReadFileResponse::_internal_offset() const {
+  return _impl_.offset_;
+}
+inline uint64_t ReadFileResponse::offset() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileResponse.offset)
+  return _internal_offset();
+}
+inline void ReadFileResponse::_internal_set_offset(uint64_t value) {
+  
+  _impl_.offset_ = value;
+}
+inline void ReadFileResponse::set_offset(uint64_t value) {
+  _internal_set_offset(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileResponse.offset)
+}
+
+// bytes data = 3;
+inline void ReadFileResponse::clear_data() {
+  _impl_.data_.ClearToEmpty();
+}
+inline const std::string& ReadFileResponse::data() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileResponse.data)
+  return _internal_data();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ReadFileResponse::set_data(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.data_.SetBytes(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileResponse.data)
+}
+inline std::string* ReadFileResponse::mutable_data() {
+  std::string* _s = _internal_mutable_data();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ReadFileResponse.data)
+  return _s;
+}
+inline const std::string& ReadFileResponse::_internal_data() const {
+  return _impl_.data_.Get();
+}
+inline void ReadFileResponse::_internal_set_data(const std::string& value) {
+  
+  _impl_.data_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ReadFileResponse::_internal_mutable_data() {
+  
+  return _impl_.data_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ReadFileResponse::release_data() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ReadFileResponse.data)
+  return _impl_.data_.Release();
+}
+inline void ReadFileResponse::set_allocated_data(std::string* data) {
+  if (data != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.data_.SetAllocated(data, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.data_.IsDefault()) {
+    _impl_.data_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ReadFileResponse.data)
+}
+
+// uint32 crc32c = 4;
+inline void ReadFileResponse::clear_crc32c() {
+  _impl_.crc32c_ = 0u;
+}
+inline uint32_t ReadFileResponse::_internal_crc32c() const {
+  return _impl_.crc32c_;
+}
+inline uint32_t ReadFileResponse::crc32c() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ReadFileResponse.crc32c)
+  return _internal_crc32c();
+}
+inline void ReadFileResponse::_internal_set_crc32c(uint32_t value) {
+  
+  _impl_.crc32c_ = value;
+}
+inline void ReadFileResponse::set_crc32c(uint32_t value) {
+  _internal_set_crc32c(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ReadFileResponse.crc32c)
+}
+
+// -------------------------------------------------------------------
+
 // GetTaskRequest
 
 // string task_id = 1;
@@ -6796,6 +7892,12 @@ inline void Notification::set_allocated_delivered_at(::PROTOBUF_NAMESPACE_ID::Ti
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

@@ -142,6 +142,26 @@ type FerryServiceClient interface {
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*GetTaskResponse, error)
+	// Reads a published file back: by store_path (its current generation) or by
+	// the task_id that published it, from an offset, for a length or to the end.
+	// The first message names the file's generation (the task that published it
+	// and its SHA-256); every message carries its offset and its data's CRC32C.
+	// A reader cut off resumes with if_generation set to the generation it
+	// began, so that it never splices two versions of a file.
+	//
+	// Status codes (reasons):
+	//   - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+	//     generation asked for (if_generation, or task_id's upload was replaced).
+	//   - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+	//     COMPLETED.
+	//   - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+	//   - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+	//     neither or both of store_path and task_id.
+	//   - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+	//     (changed outside Ferry).
+	ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (FerryService_ReadFileClient, error)
 	// Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
 	// its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
 	// task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -249,6 +269,38 @@ func (c *ferryServiceClient) GetTask(ctx context.Context, in *GetTaskRequest, op
 		return nil, err
 	}
 	return out, nil
+}
+
+func (c *ferryServiceClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (FerryService_ReadFileClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_FerryService_serviceDesc.Streams[1], "/ferry.v1.FerryService/ReadFile", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &ferryServiceReadFileClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type FerryService_ReadFileClient interface {
+	Recv() (*ReadFileResponse, error)
+	grpc.ClientStream
+}
+
+type ferryServiceReadFileClient struct {
+	grpc.ClientStream
+}
+
+func (x *ferryServiceReadFileClient) Recv() (*ReadFileResponse, error) {
+	m := new(ReadFileResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (c *ferryServiceClient) UploadFile(ctx context.Context, in *UploadFileRequest, opts ...grpc.CallOption) (*UploadFileResponse, error) {
@@ -389,6 +441,26 @@ type FerryServiceServer interface {
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error)
+	// Reads a published file back: by store_path (its current generation) or by
+	// the task_id that published it, from an offset, for a length or to the end.
+	// The first message names the file's generation (the task that published it
+	// and its SHA-256); every message carries its offset and its data's CRC32C.
+	// A reader cut off resumes with if_generation set to the generation it
+	// began, so that it never splices two versions of a file.
+	//
+	// Status codes (reasons):
+	//   - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+	//     generation asked for (if_generation, or task_id's upload was replaced).
+	//   - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+	//     COMPLETED.
+	//   - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+	//   - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+	//     neither or both of store_path and task_id.
+	//   - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+	//     (changed outside Ferry).
+	ReadFile(*ReadFileRequest, FerryService_ReadFileServer) error
 	// Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
 	// its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
 	// task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -436,6 +508,9 @@ func (UnimplementedFerryServiceServer) Merge(context.Context, *MergeRequest) (*M
 }
 func (UnimplementedFerryServiceServer) GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetTask not implemented")
+}
+func (UnimplementedFerryServiceServer) ReadFile(*ReadFileRequest, FerryService_ReadFileServer) error {
+	return status.Errorf(codes.Unimplemented, "method ReadFile not implemented")
 }
 func (UnimplementedFerryServiceServer) UploadFile(context.Context, *UploadFileRequest) (*UploadFileResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UploadFile not implemented")
@@ -569,6 +644,27 @@ func _FerryService_GetTask_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FerryService_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadFileRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FerryServiceServer).ReadFile(m, &ferryServiceReadFileServer{stream})
+}
+
+type FerryService_ReadFileServer interface {
+	Send(*ReadFileResponse) error
+	grpc.ServerStream
+}
+
+type ferryServiceReadFileServer struct {
+	grpc.ServerStream
+}
+
+func (x *ferryServiceReadFileServer) Send(m *ReadFileResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 func _FerryService_UploadFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(UploadFileRequest)
 	if err := dec(in); err != nil {
@@ -622,6 +718,11 @@ var _FerryService_serviceDesc = grpc.ServiceDesc{
 			Handler:       _FerryService_UploadParts_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "ReadFile",
+			Handler:       _FerryService_ReadFile_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "ferry/v1/ferry.proto",

@@ -256,6 +256,18 @@ export declare enum ErrorReason {
      * UNAVAILABLE and no details.
      */
     SHUTTING_DOWN = 31,
+    /**
+     * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+     * was forgotten by retention). Retry: no.
+     */
+    FILE_NOT_FOUND = 40,
+    /**
+     * GENERATION_CHANGED - FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+     * generation the request names (if_generation, or the task_id's upload): a
+     * later upload replaced it. ErrorInfo metadata "generation" names the
+     * current one. Retry: no; read the new generation from offset 0.
+     */
+    GENERATION_CHANGED = 41,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

@@ -268,6 +268,18 @@ var ErrorReason;
      * UNAVAILABLE and no details.
      */
     ErrorReason[ErrorReason["SHUTTING_DOWN"] = 31] = "SHUTTING_DOWN";
+    /**
+     * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+     * was forgotten by retention). Retry: no.
+     */
+    ErrorReason[ErrorReason["FILE_NOT_FOUND"] = 40] = "FILE_NOT_FOUND";
+    /**
+     * GENERATION_CHANGED - FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+     * generation the request names (if_generation, or the task_id's upload): a
+     * later upload replaced it. ErrorInfo metadata "generation" names the
+     * current one. Retry: no; read the new generation from offset 0.
+     */
+    ErrorReason[ErrorReason["GENERATION_CHANGED"] = 41] = "GENERATION_CHANGED";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -368,6 +380,12 @@ function errorReasonFromJSON(object) {
         case 31:
         case "SHUTTING_DOWN":
             return ErrorReason.SHUTTING_DOWN;
+        case 40:
+        case "FILE_NOT_FOUND":
+            return ErrorReason.FILE_NOT_FOUND;
+        case 41:
+        case "GENERATION_CHANGED":
+            return ErrorReason.GENERATION_CHANGED;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -440,6 +458,10 @@ function errorReasonToJSON(object) {
             return "DATABASE_UNAVAILABLE";
         case ErrorReason.SHUTTING_DOWN:
             return "SHUTTING_DOWN";
+        case ErrorReason.FILE_NOT_FOUND:
+            return "FILE_NOT_FOUND";
+        case ErrorReason.GENERATION_CHANGED:
+            return "GENERATION_CHANGED";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { type CallOptions, type ChannelCredentials, Client, type ClientDuplexStream, type ClientOptions, type ClientUnaryCall, type handleBidiStreamingCall, type handleUnaryCall, type Metadata, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { type CallOptions, type ChannelCredentials, Client, type ClientDuplexStream, type ClientOptions, type ClientReadableStream, type ClientUnaryCall, type handleBidiStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type Metadata, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
 export declare const protobufPackage = "ferry.v1";
 export declare const protobufFileName = "ferry/v1/ferry.proto";
 /**
@@ -350,6 +350,42 @@ export interface UploadFileResponse {
      */
     resumed: boolean;
 }
+/** Request for ReadFile. Exactly one of store_path and task_id. */
+export interface ReadFileRequest {
+    /** The published file's path under the storage root. */
+    storePath: string;
+    /** The task that published the file (its generation). */
+    taskId: string;
+    /** First byte to read. */
+    offset: bigint;
+    /** Bytes to read; 0 reads to the end. */
+    length: bigint;
+    /**
+     * When set, the generation (a task id) the file must still be; otherwise
+     * GENERATION_CHANGED.
+     */
+    ifGeneration: string;
+}
+/** A published file's identity: the task that published it. */
+export interface Generation {
+    /** The publishing task. */
+    taskId: string;
+    /** The file's SHA-256 (lowercase hex): what a complete read must hash to. */
+    sha256: string;
+    /** The file's size in bytes. */
+    size: bigint;
+}
+/** One message of a ReadFile stream (at most 1 MiB of data). */
+export interface ReadFileResponse {
+    /** The file's generation: set in the first message only. */
+    generation: Generation | undefined;
+    /** Offset of data in the file. */
+    offset: bigint;
+    /** The bytes. */
+    data: Buffer;
+    /** CRC32C (Castagnoli) of data. */
+    crc32c: number;
+}
 /** Request for GetTask. */
 export interface GetTaskRequest {
     /** The task to return. */
@@ -400,6 +436,9 @@ export declare const MergeResponse: MessageFns<MergeResponse>;
 export declare const UploadFileRequest: MessageFns<UploadFileRequest>;
 export declare const UploadFileRequest_MetadataEntry: MessageFns<UploadFileRequest_MetadataEntry>;
 export declare const UploadFileResponse: MessageFns<UploadFileResponse>;
+export declare const ReadFileRequest: MessageFns<ReadFileRequest>;
+export declare const Generation: MessageFns<Generation>;
+export declare const ReadFileResponse: MessageFns<ReadFileResponse>;
 export declare const GetTaskRequest: MessageFns<GetTaskRequest>;
 export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
 export declare const Notification: MessageFns<Notification>;
@@ -592,6 +631,36 @@ export declare const FerryServiceService: {
         readonly responseDeserialize: (value: Buffer) => GetTaskResponse;
     };
     /**
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     */
+    readonly readFile: {
+        readonly path: "/ferry.v1.FerryService/ReadFile";
+        readonly requestStream: false;
+        readonly responseStream: true;
+        readonly requestSerialize: (value: ReadFileRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => ReadFileRequest;
+        readonly responseSerialize: (value: ReadFileResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => ReadFileResponse;
+    };
+    /**
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
      * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -763,6 +832,28 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      */
     getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
+    /**
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     */
+    readFile: handleServerStreamingCall<ReadFileRequest, ReadFileResponse>;
     /**
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -939,6 +1030,29 @@ export interface FerryServiceClient extends Client {
     getTask(request: GetTaskRequest, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
     getTask(request: GetTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
     getTask(request: GetTaskRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
+    /**
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     */
+    readFile(request: ReadFileRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadFileResponse>;
+    readFile(request: ReadFileRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ReadFileResponse>;
     /**
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED

@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -2375,6 +2375,360 @@ exports.UploadFileResponse = {
         return message;
     },
 };
+function createBaseReadFileRequest() {
+    return { storePath: "", taskId: "", offset: 0n, length: 0n, ifGeneration: "" };
+}
+exports.ReadFileRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.storePath !== "") {
+            writer.uint32(10).string(message.storePath);
+        }
+        if (message.taskId !== "") {
+            writer.uint32(18).string(message.taskId);
+        }
+        if (message.offset !== 0n) {
+            if (BigInt.asUintN(64, message.offset) !== message.offset) {
+                throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.offset);
+        }
+        if (message.length !== 0n) {
+            if (BigInt.asUintN(64, message.length) !== message.length) {
+                throw new globalThis.Error("value provided for field message.length of type uint64 too large");
+            }
+            writer.uint32(32).uint64(message.length);
+        }
+        if (message.ifGeneration !== "") {
+            writer.uint32(42).string(message.ifGeneration);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseReadFileRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.storePath = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.taskId = reader.string();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.offset = reader.uint64();
+                        continue;
+                    }
+                    case 4: {
+                        if (tag !== 32) {
+                            break;
+                        }
+                        message.length = reader.uint64();
+                        continue;
+                    }
+                    case 5: {
+                        if (tag !== 42) {
+                            break;
+                        }
+                        message.ifGeneration = reader.string();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            storePath: isSet(object.storePath)
+                ? globalThis.String(object.storePath)
+                : isSet(object.store_path)
+                    ? globalThis.String(object.store_path)
+                    : "",
+            taskId: isSet(object.taskId)
+                ? globalThis.String(object.taskId)
+                : isSet(object.task_id)
+                    ? globalThis.String(object.task_id)
+                    : "",
+            offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+            length: isSet(object.length) ? BigInt(object.length) : 0n,
+            ifGeneration: isSet(object.ifGeneration)
+                ? globalThis.String(object.ifGeneration)
+                : isSet(object.if_generation)
+                    ? globalThis.String(object.if_generation)
+                    : "",
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.storePath !== "") {
+            obj.storePath = message.storePath;
+        }
+        if (message.taskId !== "") {
+            obj.taskId = message.taskId;
+        }
+        if (message.offset !== 0n) {
+            obj.offset = message.offset.toString();
+        }
+        if (message.length !== 0n) {
+            obj.length = message.length.toString();
+        }
+        if (message.ifGeneration !== "") {
+            obj.ifGeneration = message.ifGeneration;
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.ReadFileRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseReadFileRequest();
+        message.storePath = object.storePath ?? "";
+        message.taskId = object.taskId ?? "";
+        message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+        message.length = (object.length !== undefined && object.length !== null) ? BigInt(object.length) : 0n;
+        message.ifGeneration = object.ifGeneration ?? "";
+        return message;
+    },
+};
+function createBaseGeneration() {
+    return { taskId: "", sha256: "", size: 0n };
+}
+exports.Generation = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.taskId !== "") {
+            writer.uint32(10).string(message.taskId);
+        }
+        if (message.sha256 !== "") {
+            writer.uint32(18).string(message.sha256);
+        }
+        if (message.size !== 0n) {
+            if (BigInt.asUintN(64, message.size) !== message.size) {
+                throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.size);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseGeneration();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.taskId = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.sha256 = reader.string();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.size = reader.uint64();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            taskId: isSet(object.taskId)
+                ? globalThis.String(object.taskId)
+                : isSet(object.task_id)
+                    ? globalThis.String(object.task_id)
+                    : "",
+            sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+            size: isSet(object.size) ? BigInt(object.size) : 0n,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.taskId !== "") {
+            obj.taskId = message.taskId;
+        }
+        if (message.sha256 !== "") {
+            obj.sha256 = message.sha256;
+        }
+        if (message.size !== 0n) {
+            obj.size = message.size.toString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.Generation.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseGeneration();
+        message.taskId = object.taskId ?? "";
+        message.sha256 = object.sha256 ?? "";
+        message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+        return message;
+    },
+};
+function createBaseReadFileResponse() {
+    return { generation: undefined, offset: 0n, data: Buffer.alloc(0), crc32c: 0 };
+}
+exports.ReadFileResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.generation !== undefined) {
+            exports.Generation.encode(message.generation, writer.uint32(10).fork()).join();
+        }
+        if (message.offset !== 0n) {
+            if (BigInt.asUintN(64, message.offset) !== message.offset) {
+                throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+            }
+            writer.uint32(16).uint64(message.offset);
+        }
+        if (message.data.length !== 0) {
+            writer.uint32(26).bytes(message.data);
+        }
+        if (message.crc32c !== 0) {
+            writer.uint32(32).uint32(message.crc32c);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseReadFileResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.generation = exports.Generation.decode(reader, reader.uint32());
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.offset = reader.uint64();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 26) {
+                            break;
+                        }
+                        message.data = Buffer.from(reader.bytes());
+                        continue;
+                    }
+                    case 4: {
+                        if (tag !== 32) {
+                            break;
+                        }
+                        message.crc32c = reader.uint32();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            generation: isSet(object.generation) ? exports.Generation.fromJSON(object.generation) : undefined,
+            offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+            data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+            crc32c: isSet(object.crc32c) ? globalThis.Number(object.crc32c) : 0,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.generation !== undefined) {
+            obj.generation = exports.Generation.toJSON(message.generation);
+        }
+        if (message.offset !== 0n) {
+            obj.offset = message.offset.toString();
+        }
+        if (message.data.length !== 0) {
+            obj.data = base64FromBytes(message.data);
+        }
+        if (message.crc32c !== 0) {
+            obj.crc32c = Math.round(message.crc32c);
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.ReadFileResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseReadFileResponse();
+        message.generation = (object.generation !== undefined && object.generation !== null)
+            ? exports.Generation.fromPartial(object.generation)
+            : undefined;
+        message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+        message.data = object.data ?? Buffer.alloc(0);
+        message.crc32c = object.crc32c ?? 0;
+        return message;
+    },
+};
 function createBaseGetTaskRequest() {
     return { taskId: "" };
 }
@@ -2842,6 +3196,36 @@ exports.FerryServiceService = {
         requestDeserialize: (value) => exports.GetTaskRequest.decode(value),
         responseSerialize: (value) => Buffer.from(exports.GetTaskResponse.encode(value).finish()),
         responseDeserialize: (value) => exports.GetTaskResponse.decode(value),
+    },
+    /**
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     */
+    readFile: {
+        path: "/ferry.v1.FerryService/ReadFile",
+        requestStream: false,
+        responseStream: true,
+        requestSerialize: (value) => Buffer.from(exports.ReadFileRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.ReadFileRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.ReadFileResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.ReadFileResponse.decode(value),
     },
     /**
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks

@@ -282,6 +282,20 @@ typedef GPB_ENUM(FRYErrorReason) {
    * UNAVAILABLE and no details.
    **/
   FRYErrorReason_ShuttingDown = 31,
+
+  /**
+   * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+   * was forgotten by retention). Retry: no.
+   **/
+  FRYErrorReason_FileNotFound = 40,
+
+  /**
+   * FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+   * generation the request names (if_generation, or the task_id's upload): a
+   * later upload replaced it. ErrorInfo metadata "generation" names the
+   * current one. Retry: no; read the new generation from offset 0.
+   **/
+  FRYErrorReason_GenerationChanged = 41,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

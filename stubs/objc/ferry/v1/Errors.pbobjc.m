@@ -47,7 +47,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "HashMismatch\000TaskFailed\000ChecksumMismatch"
         "\000Busy\000MergeInProgress\000DiskFull\000Overloade"
         "d\000QuotaExceeded\000InternalError\000DatabaseUn"
-        "available\000ShuttingDown\000";
+        "available\000ShuttingDown\000FileNotFound\000Gene"
+        "rationChanged\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -81,6 +82,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_InternalError,
         FRYErrorReason_DatabaseUnavailable,
         FRYErrorReason_ShuttingDown,
+        FRYErrorReason_FileNotFound,
+        FRYErrorReason_GenerationChanged,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -130,6 +133,8 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_InternalError:
     case FRYErrorReason_DatabaseUnavailable:
     case FRYErrorReason_ShuttingDown:
+    case FRYErrorReason_FileNotFound:
+    case FRYErrorReason_GenerationChanged:
       return YES;
     default:
       return NO;

@@ -29,6 +29,7 @@ CF_EXTERN_C_BEGIN
 
 @class FRYBlockRange;
 @class FRYCommittedBlock;
+@class FRYGeneration;
 @class FRYNotification;
 @class FRYTask;
 
@@ -729,6 +730,95 @@ GPB_FINAL @interface FRYUploadFileResponse : GPBMessage
  * was written: `task` is the one that published them.
  **/
 @property(nonatomic, readwrite) BOOL resumed;
+
+@end
+
+#pragma mark - FRYReadFileRequest
+
+typedef GPB_ENUM(FRYReadFileRequest_FieldNumber) {
+  FRYReadFileRequest_FieldNumber_StorePath = 1,
+  FRYReadFileRequest_FieldNumber_TaskId = 2,
+  FRYReadFileRequest_FieldNumber_Offset = 3,
+  FRYReadFileRequest_FieldNumber_Length = 4,
+  FRYReadFileRequest_FieldNumber_IfGeneration = 5,
+};
+
+/**
+ * Request for ReadFile. Exactly one of store_path and task_id.
+ **/
+GPB_FINAL @interface FRYReadFileRequest : GPBMessage
+
+/** The published file's path under the storage root. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *storePath;
+
+/** The task that published the file (its generation). */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *taskId;
+
+/** First byte to read. */
+@property(nonatomic, readwrite) uint64_t offset;
+
+/** Bytes to read; 0 reads to the end. */
+@property(nonatomic, readwrite) uint64_t length;
+
+/**
+ * When set, the generation (a task id) the file must still be; otherwise
+ * GENERATION_CHANGED.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *ifGeneration;
+
+@end
+
+#pragma mark - FRYGeneration
+
+typedef GPB_ENUM(FRYGeneration_FieldNumber) {
+  FRYGeneration_FieldNumber_TaskId = 1,
+  FRYGeneration_FieldNumber_Sha256 = 2,
+  FRYGeneration_FieldNumber_Size = 3,
+};
+
+/**
+ * A published file's identity: the task that published it.
+ **/
+GPB_FINAL @interface FRYGeneration : GPBMessage
+
+/** The publishing task. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *taskId;
+
+/** The file's SHA-256 (lowercase hex): what a complete read must hash to. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *sha256;
+
+/** The file's size in bytes. */
+@property(nonatomic, readwrite) uint64_t size;
+
+@end
+
+#pragma mark - FRYReadFileResponse
+
+typedef GPB_ENUM(FRYReadFileResponse_FieldNumber) {
+  FRYReadFileResponse_FieldNumber_Generation = 1,
+  FRYReadFileResponse_FieldNumber_Offset = 2,
+  FRYReadFileResponse_FieldNumber_Data_p = 3,
+  FRYReadFileResponse_FieldNumber_Crc32C = 4,
+};
+
+/**
+ * One message of a ReadFile stream (at most 1 MiB of data).
+ **/
+GPB_FINAL @interface FRYReadFileResponse : GPBMessage
+
+/** The file's generation: set in the first message only. */
+@property(nonatomic, readwrite, strong, null_resettable) FRYGeneration *generation;
+/** Test to see if @c generation has been set. */
+@property(nonatomic, readwrite) BOOL hasGeneration;
+
+/** Offset of data in the file. */
+@property(nonatomic, readwrite) uint64_t offset;
+
+/** The bytes. */
+@property(nonatomic, readwrite, copy, null_resettable) NSData *data_p;
+
+/** CRC32C (Castagnoli) of data. */
+@property(nonatomic, readwrite) uint32_t crc32C;
 
 @end
 

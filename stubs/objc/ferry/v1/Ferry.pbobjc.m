@@ -29,6 +29,7 @@
 GPBObjCClassDeclaration(FRYBlockRange);
 GPBObjCClassDeclaration(FRYCommittedBlock);
 GPBObjCClassDeclaration(FRYCreateTaskRequest);
+GPBObjCClassDeclaration(FRYGeneration);
 GPBObjCClassDeclaration(FRYNotification);
 GPBObjCClassDeclaration(FRYTask);
 GPBObjCClassDeclaration(FRYUploadFileRequest);
@@ -1448,6 +1449,245 @@ typedef struct FRYUploadFileResponse__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYUploadFileResponse__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYReadFileRequest
+
+@implementation FRYReadFileRequest
+
+@dynamic storePath;
+@dynamic taskId;
+@dynamic offset;
+@dynamic length;
+@dynamic ifGeneration;
+
+typedef struct FRYReadFileRequest__storage_ {
+  uint32_t _has_storage_[1];
+  NSString *storePath;
+  NSString *taskId;
+  NSString *ifGeneration;
+  uint64_t offset;
+  uint64_t length;
+} FRYReadFileRequest__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "storePath",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileRequest_FieldNumber_StorePath,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYReadFileRequest__storage_, storePath),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "taskId",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileRequest_FieldNumber_TaskId,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYReadFileRequest__storage_, taskId),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "offset",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileRequest_FieldNumber_Offset,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYReadFileRequest__storage_, offset),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+      {
+        .name = "length",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileRequest_FieldNumber_Length,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYReadFileRequest__storage_, length),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+      {
+        .name = "ifGeneration",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileRequest_FieldNumber_IfGeneration,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYReadFileRequest__storage_, ifGeneration),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYReadFileRequest class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYReadFileRequest__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYGeneration
+
+@implementation FRYGeneration
+
+@dynamic taskId;
+@dynamic sha256;
+@dynamic size;
+
+typedef struct FRYGeneration__storage_ {
+  uint32_t _has_storage_[1];
+  NSString *taskId;
+  NSString *sha256;
+  uint64_t size;
+} FRYGeneration__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "taskId",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGeneration_FieldNumber_TaskId,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYGeneration__storage_, taskId),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "sha256",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGeneration_FieldNumber_Sha256,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYGeneration__storage_, sha256),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "size",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGeneration_FieldNumber_Size,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYGeneration__storage_, size),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYGeneration class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYGeneration__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYReadFileResponse
+
+@implementation FRYReadFileResponse
+
+@dynamic hasGeneration, generation;
+@dynamic offset;
+@dynamic data_p;
+@dynamic crc32C;
+
+typedef struct FRYReadFileResponse__storage_ {
+  uint32_t _has_storage_[1];
+  uint32_t crc32C;
+  FRYGeneration *generation;
+  NSData *data_p;
+  uint64_t offset;
+} FRYReadFileResponse__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "generation",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYGeneration),
+        .number = FRYReadFileResponse_FieldNumber_Generation,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYReadFileResponse__storage_, generation),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "offset",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileResponse_FieldNumber_Offset,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYReadFileResponse__storage_, offset),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+      {
+        .name = "data_p",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileResponse_FieldNumber_Data_p,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYReadFileResponse__storage_, data_p),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBytes,
+      },
+      {
+        .name = "crc32C",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYReadFileResponse_FieldNumber_Crc32C,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYReadFileResponse__storage_, crc32C),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYReadFileResponse class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYReadFileResponse__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\004\005!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG

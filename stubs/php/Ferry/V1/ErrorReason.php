@@ -291,6 +291,22 @@ class ErrorReason
      * Generated from protobuf enum <code>SHUTTING_DOWN = 31;</code>
      */
     const SHUTTING_DOWN = 31;
+    /**
+     * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+     * was forgotten by retention). Retry: no.
+     *
+     * Generated from protobuf enum <code>FILE_NOT_FOUND = 40;</code>
+     */
+    const FILE_NOT_FOUND = 40;
+    /**
+     * FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+     * generation the request names (if_generation, or the task_id's upload): a
+     * later upload replaced it. ErrorInfo metadata "generation" names the
+     * current one. Retry: no; read the new generation from offset 0.
+     *
+     * Generated from protobuf enum <code>GENERATION_CHANGED = 41;</code>
+     */
+    const GENERATION_CHANGED = 41;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -325,6 +341,8 @@ class ErrorReason
         self::INTERNAL_ERROR => 'INTERNAL_ERROR',
         self::DATABASE_UNAVAILABLE => 'DATABASE_UNAVAILABLE',
         self::SHUTTING_DOWN => 'SHUTTING_DOWN',
+        self::FILE_NOT_FOUND => 'FILE_NOT_FOUND',
+        self::GENERATION_CHANGED => 'GENERATION_CHANGED',
     ];
 
     public static function name($value)

@@ -253,6 +253,39 @@ class FerryServiceClient extends \Grpc\BaseStub {
     }
 
     /**
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     * @param \Ferry\V1\ReadFileRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\ServerStreamingCall
+     */
+    public function ReadFile(\Ferry\V1\ReadFileRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_serverStreamRequest('/ferry.v1.FerryService/ReadFile',
+        $argument,
+        ['\Ferry\V1\ReadFileResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
      * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same

@@ -240,6 +240,16 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     replica, or this one's successor). Streams already open are ended with
     UNAVAILABLE and no details.
     """
+    FILE_NOT_FOUND: _ErrorReason.ValueType  # 40
+    """NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+    was forgotten by retention). Retry: no.
+    """
+    GENERATION_CHANGED: _ErrorReason.ValueType  # 41
+    """FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+    generation the request names (if_generation, or the task_id's upload): a
+    later upload replaced it. ErrorInfo metadata "generation" names the
+    current one. Retry: no; read the new generation from offset 0.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -424,5 +434,15 @@ SHUTTING_DOWN: ErrorReason.ValueType  # 31
 stream. RetryInfo. Retry: yes, at once on another connection (another
 replica, or this one's successor). Streams already open are ended with
 UNAVAILABLE and no details.
+"""
+FILE_NOT_FOUND: ErrorReason.ValueType  # 40
+"""NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+was forgotten by retention). Retry: no.
+"""
+GENERATION_CHANGED: ErrorReason.ValueType  # 41
+"""FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+generation the request names (if_generation, or the task_id's upload): a
+later upload replaced it. ErrorInfo metadata "generation" names the
+current one. Retry: no; read the new generation from offset 0.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

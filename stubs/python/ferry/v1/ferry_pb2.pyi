@@ -825,6 +825,112 @@ class UploadFileResponse(_message.Message):
 Global___UploadFileResponse: _TypeAlias = UploadFileResponse  # noqa: Y015
 
 @_typing.final
+class ReadFileRequest(_message.Message):
+    """Request for ReadFile. Exactly one of store_path and task_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORE_PATH_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    LENGTH_FIELD_NUMBER: _builtins.int
+    IF_GENERATION_FIELD_NUMBER: _builtins.int
+    store_path: _builtins.str
+    """The published file's path under the storage root."""
+    task_id: _builtins.str
+    """The task that published the file (its generation)."""
+    offset: _builtins.int
+    """First byte to read."""
+    length: _builtins.int
+    """Bytes to read; 0 reads to the end."""
+    if_generation: _builtins.str
+    """When set, the generation (a task id) the file must still be; otherwise
+    GENERATION_CHANGED.
+    """
+    def __init__(
+        self,
+        *,
+        store_path: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        length: _builtins.int = ...,
+        if_generation: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["if_generation", b"if_generation", "length", b"length", "offset", b"offset", "store_path", b"store_path", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadFileRequest: _TypeAlias = ReadFileRequest  # noqa: Y015
+
+@_typing.final
+class Generation(_message.Message):
+    """A published file's identity: the task that published it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    """The publishing task."""
+    sha256: _builtins.str
+    """The file's SHA-256 (lowercase hex): what a complete read must hash to."""
+    size: _builtins.int
+    """The file's size in bytes."""
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sha256", b"sha256", "size", b"size", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Generation: _TypeAlias = Generation  # noqa: Y015
+
+@_typing.final
+class ReadFileResponse(_message.Message):
+    """One message of a ReadFile stream (at most 1 MiB of data)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GENERATION_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    CRC32C_FIELD_NUMBER: _builtins.int
+    offset: _builtins.int
+    """Offset of data in the file."""
+    data: _builtins.bytes
+    """The bytes."""
+    crc32c: _builtins.int
+    """CRC32C (Castagnoli) of data."""
+    @_builtins.property
+    def generation(self) -> Global___Generation:
+        """The file's generation: set in the first message only."""
+
+    def __init__(
+        self,
+        *,
+        generation: Global___Generation | None = ...,
+        offset: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+        crc32c: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["generation", b"generation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["crc32c", b"crc32c", "data", b"data", "generation", b"generation", "offset", b"offset"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadFileResponse: _TypeAlias = ReadFileResponse  # noqa: Y015
+
+@_typing.final
 class GetTaskRequest(_message.Message):
     """Request for GetTask."""
 

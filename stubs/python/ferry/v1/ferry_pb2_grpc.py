@@ -65,6 +65,11 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
                 _registered_method=True)
+        self.ReadFile = channel.unary_stream(
+                '/ferry.v1.FerryService/ReadFile',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.ReadFileRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.ReadFileResponse.FromString,
+                _registered_method=True)
         self.UploadFile = channel.unary_unary(
                 '/ferry.v1.FerryService/UploadFile',
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
@@ -231,6 +236,31 @@ class FerryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadFile(self, request, context):
+        """Reads a published file back: by store_path (its current generation) or by
+        the task_id that published it, from an offset, for a length or to the end.
+        The first message names the file's generation (the task that published it
+        and its SHA-256); every message carries its offset and its data's CRC32C.
+        A reader cut off resumes with if_generation set to the generation it
+        began, so that it never splices two versions of a file.
+
+        Status codes (reasons):
+        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+        generation asked for (if_generation, or task_id's upload was replaced).
+        - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+        COMPLETED.
+        - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+        neither or both of store_path and task_id.
+        - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+        (changed outside Ferry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadFile(self, request, context):
         """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
         its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -291,6 +321,11 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.GetTask,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'ReadFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadFile,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.ReadFileRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.ReadFileResponse.SerializeToString,
             ),
             'UploadFile': grpc.unary_unary_rpc_method_handler(
                     servicer.UploadFile,
@@ -461,6 +496,33 @@ class FerryService:
             '/ferry.v1.FerryService/GetTask',
             ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ferry.v1.FerryService/ReadFile',
+            ferry_dot_v1_dot_ferry__pb2.ReadFileRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.ReadFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -198,6 +198,27 @@ class FerryServiceStub:
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
+    ReadFile: _grpc.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]
+    """Reads a published file back: by store_path (its current generation) or by
+    the task_id that published it, from an offset, for a length or to the end.
+    The first message names the file's generation (the task that published it
+    and its SHA-256); every message carries its offset and its data's CRC32C.
+    A reader cut off resumes with if_generation set to the generation it
+    began, so that it never splices two versions of a file.
+
+    Status codes (reasons):
+    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+      generation asked for (if_generation, or task_id's upload was replaced).
+    - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+      COMPLETED.
+    - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+      neither or both of store_path and task_id.
+    - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+      (changed outside Ferry).
+    """
     UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -358,6 +379,27 @@ class FerryServiceAsyncStub(FerryServiceStub):
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    """
+    ReadFile: _aio.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]  # type: ignore[assignment]
+    """Reads a published file back: by store_path (its current generation) or by
+    the task_id that published it, from an offset, for a length or to the end.
+    The first message names the file's generation (the task that published it
+    and its SHA-256); every message carries its offset and its data's CRC32C.
+    A reader cut off resumes with if_generation set to the generation it
+    began, so that it never splices two versions of a file.
+
+    Status codes (reasons):
+    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+    - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+      generation asked for (if_generation, or task_id's upload was replaced).
+    - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+      COMPLETED.
+    - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+    - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+      neither or both of store_path and task_id.
+    - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+      (changed outside Ferry).
     """
     UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -552,6 +594,33 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        """
+
+    @_abc_1.abstractmethod
+    def ReadFile(
+        self,
+        request: _ferry_pb2.ReadFileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ferry_pb2.ReadFileResponse], _abc.AsyncIterator[_ferry_pb2.ReadFileResponse]]:
+        """Reads a published file back: by store_path (its current generation) or by
+        the task_id that published it, from an offset, for a length or to the end.
+        The first message names the file's generation (the task that published it
+        and its SHA-256); every message carries its offset and its data's CRC32C.
+        A reader cut off resumes with if_generation set to the generation it
+        began, so that it never splices two versions of a file.
+
+        Status codes (reasons):
+        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+        - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+          generation asked for (if_generation, or task_id's upload was replaced).
+        - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+          COMPLETED.
+        - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+        - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+          neither or both of store_path and task_id.
+        - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+          (changed outside Ferry).
         """
 
     @_abc_1.abstractmethod

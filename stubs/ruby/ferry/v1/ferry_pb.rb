@@ -100,6 +100,24 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :task, :message, 1, "ferry.v1.Task"
       optional :resumed, :bool, 2
     end
+    add_message "ferry.v1.ReadFileRequest" do
+      optional :store_path, :string, 1
+      optional :task_id, :string, 2
+      optional :offset, :uint64, 3
+      optional :length, :uint64, 4
+      optional :if_generation, :string, 5
+    end
+    add_message "ferry.v1.Generation" do
+      optional :task_id, :string, 1
+      optional :sha256, :string, 2
+      optional :size, :uint64, 3
+    end
+    add_message "ferry.v1.ReadFileResponse" do
+      optional :generation, :message, 1, "ferry.v1.Generation"
+      optional :offset, :uint64, 2
+      optional :data, :bytes, 3
+      optional :crc32c, :uint32, 4
+    end
     add_message "ferry.v1.GetTaskRequest" do
       optional :task_id, :string, 1
     end
@@ -155,6 +173,9 @@ module Ferry
     MergeResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.MergeResponse").msgclass
     UploadFileRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.UploadFileRequest").msgclass
     UploadFileResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.UploadFileResponse").msgclass
+    ReadFileRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ReadFileRequest").msgclass
+    Generation = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Generation").msgclass
+    ReadFileResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ReadFileResponse").msgclass
     GetTaskRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskRequest").msgclass
     GetTaskResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskResponse").msgclass
     Notification = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Notification").msgclass

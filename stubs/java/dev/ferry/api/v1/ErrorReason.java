@@ -354,6 +354,26 @@ public enum ErrorReason
    * <code>SHUTTING_DOWN = 31;</code>
    */
   SHUTTING_DOWN(31),
+  /**
+   * <pre>
+   * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+   * was forgotten by retention). Retry: no.
+   * </pre>
+   *
+   * <code>FILE_NOT_FOUND = 40;</code>
+   */
+  FILE_NOT_FOUND(40),
+  /**
+   * <pre>
+   * FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+   * generation the request names (if_generation, or the task_id's upload): a
+   * later upload replaced it. ErrorInfo metadata "generation" names the
+   * current one. Retry: no; read the new generation from offset 0.
+   * </pre>
+   *
+   * <code>GENERATION_CHANGED = 41;</code>
+   */
+  GENERATION_CHANGED(41),
   UNRECOGNIZED(-1),
   ;
 
@@ -697,6 +717,26 @@ public enum ErrorReason
    * <code>SHUTTING_DOWN = 31;</code>
    */
   public static final int SHUTTING_DOWN_VALUE = 31;
+  /**
+   * <pre>
+   * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
+   * was forgotten by retention). Retry: no.
+   * </pre>
+   *
+   * <code>FILE_NOT_FOUND = 40;</code>
+   */
+  public static final int FILE_NOT_FOUND_VALUE = 40;
+  /**
+   * <pre>
+   * FAILED_PRECONDITION. ReadFile: the file at the store_path is no longer the
+   * generation the request names (if_generation, or the task_id's upload): a
+   * later upload replaced it. ErrorInfo metadata "generation" names the
+   * current one. Retry: no; read the new generation from offset 0.
+   * </pre>
+   *
+   * <code>GENERATION_CHANGED = 41;</code>
+   */
+  public static final int GENERATION_CHANGED_VALUE = 41;
 
 
   public final int getNumber() {
@@ -755,6 +795,8 @@ public enum ErrorReason
       case 29: return INTERNAL_ERROR;
       case 30: return DATABASE_UNAVAILABLE;
       case 31: return SHUTTING_DOWN;
+      case 40: return FILE_NOT_FOUND;
+      case 41: return GENERATION_CHANGED;
       default: return null;
     }
   }

@@ -105,6 +105,21 @@ public final class FerryProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_UploadFileResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ReadFileRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ReadFileRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_Generation_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_Generation_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ReadFileResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ReadFileResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_ferry_v1_GetTaskRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -180,7 +195,14 @@ public final class FerryProto {
       "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key" +
       "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022" +
       "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
-      ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"!\n\016GetTaskRequ" +
+      ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileReq" +
+      "uest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(" +
+      "\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_" +
+      "generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_i" +
+      "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n" +
+      "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024." +
+      "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d" +
+      "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"!\n\016GetTaskRequ" +
       "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022" +
       "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific" +
       "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014" +
@@ -200,7 +222,7 @@ public final class FerryProto {
       "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n" +
       "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC" +
       "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_" +
-      "STATE_UNDELIVERABLE\020\0032\216\004\n\014FerryService\022G" +
+      "STATE_UNDELIVERABLE\020\0032\323\004\n\014FerryService\022G" +
       "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques" +
       "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa" +
       "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f" +
@@ -211,12 +233,14 @@ public final class FerryProto {
       "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M" +
       "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1." +
       "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT" +
-      "askRequest\032\031.ferry.v1.GetTaskResponse\022G\n" +
-      "\nUploadFile\022\033.ferry.v1.UploadFileRequest" +
-      "\032\034.ferry.v1.UploadFileResponseBh\n\020dev.fe" +
-      "rry.api.v1B\nFerryProtoP\001Z\036ferry.dev/api/" +
-      "ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferr" +
-      "y\\V1\352\002\tFerry::V1b\006proto3"
+      "askRequest\032\031.ferry.v1.GetTaskResponse\022C\n" +
+      "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f" +
+      "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile" +
+      "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1" +
+      ".UploadFileResponseBh\n\020dev.ferry.api.v1B" +
+      "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe" +
+      "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr" +
+      "y::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -331,20 +355,38 @@ public final class FerryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_UploadFileResponse_descriptor,
         new java.lang.String[] { "Task", "Resumed", });
-    internal_static_ferry_v1_GetTaskRequest_descriptor =
+    internal_static_ferry_v1_ReadFileRequest_descriptor =
       getDescriptor().getMessageTypes().get(15);
+    internal_static_ferry_v1_ReadFileRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ReadFileRequest_descriptor,
+        new java.lang.String[] { "StorePath", "TaskId", "Offset", "Length", "IfGeneration", });
+    internal_static_ferry_v1_Generation_descriptor =
+      getDescriptor().getMessageTypes().get(16);
+    internal_static_ferry_v1_Generation_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_Generation_descriptor,
+        new java.lang.String[] { "TaskId", "Sha256", "Size", });
+    internal_static_ferry_v1_ReadFileResponse_descriptor =
+      getDescriptor().getMessageTypes().get(17);
+    internal_static_ferry_v1_ReadFileResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ReadFileResponse_descriptor,
+        new java.lang.String[] { "Generation", "Offset", "Data", "Crc32C", });
+    internal_static_ferry_v1_GetTaskRequest_descriptor =
+      getDescriptor().getMessageTypes().get(18);
     internal_static_ferry_v1_GetTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskRequest_descriptor,
         new java.lang.String[] { "TaskId", });
     internal_static_ferry_v1_GetTaskResponse_descriptor =
-      getDescriptor().getMessageTypes().get(16);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_ferry_v1_GetTaskResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskResponse_descriptor,
         new java.lang.String[] { "Task", "Notification", });
     internal_static_ferry_v1_Notification_descriptor =
-      getDescriptor().getMessageTypes().get(17);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_ferry_v1_Notification_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_Notification_descriptor,

@@ -204,6 +204,37 @@ public final class FerryServiceGrpc {
     return getGetTaskMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.ReadFileRequest,
+      dev.ferry.api.v1.ReadFileResponse> getReadFileMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ReadFile",
+      requestType = dev.ferry.api.v1.ReadFileRequest.class,
+      responseType = dev.ferry.api.v1.ReadFileResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<dev.ferry.api.v1.ReadFileRequest,
+      dev.ferry.api.v1.ReadFileResponse> getReadFileMethod() {
+    io.grpc.MethodDescriptor<dev.ferry.api.v1.ReadFileRequest, dev.ferry.api.v1.ReadFileResponse> getReadFileMethod;
+    if ((getReadFileMethod = FerryServiceGrpc.getReadFileMethod) == null) {
+      synchronized (FerryServiceGrpc.class) {
+        if ((getReadFileMethod = FerryServiceGrpc.getReadFileMethod) == null) {
+          FerryServiceGrpc.getReadFileMethod = getReadFileMethod =
+              io.grpc.MethodDescriptor.<dev.ferry.api.v1.ReadFileRequest, dev.ferry.api.v1.ReadFileResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ReadFile"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.ReadFileRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.ReadFileResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FerryServiceMethodDescriptorSupplier("ReadFile"))
+              .build();
+        }
+      }
+    }
+    return getReadFileMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.UploadFileRequest,
       dev.ferry.api.v1.UploadFileResponse> getUploadFileMethod;
 
@@ -453,6 +484,33 @@ public final class FerryServiceGrpc {
 
     /**
      * <pre>
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     * </pre>
+     */
+    public void readFile(dev.ferry.api.v1.ReadFileRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.ReadFileResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getReadFileMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
      * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -525,6 +583,13 @@ public final class FerryServiceGrpc {
                 dev.ferry.api.v1.GetTaskRequest,
                 dev.ferry.api.v1.GetTaskResponse>(
                   this, METHODID_GET_TASK)))
+          .addMethod(
+            getReadFileMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                dev.ferry.api.v1.ReadFileRequest,
+                dev.ferry.api.v1.ReadFileResponse>(
+                  this, METHODID_READ_FILE)))
           .addMethod(
             getUploadFileMethod(),
             io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -726,6 +791,34 @@ public final class FerryServiceGrpc {
 
     /**
      * <pre>
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     * </pre>
+     */
+    public void readFile(dev.ferry.api.v1.ReadFileRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.ReadFileResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getReadFileMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
      * its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
      * task, as CreateTask + UploadParts + Merge would. Idempotent: when the same
@@ -892,6 +985,34 @@ public final class FerryServiceGrpc {
     public dev.ferry.api.v1.GetTaskResponse getTask(dev.ferry.api.v1.GetTaskRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetTaskMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Reads a published file back: by store_path (its current generation) or by
+     * the task_id that published it, from an offset, for a length or to the end.
+     * The first message names the file's generation (the task that published it
+     * and its SHA-256); every message carries its offset and its data's CRC32C.
+     * A reader cut off resumes with if_generation set to the generation it
+     * began, so that it never splices two versions of a file.
+     * Status codes (reasons):
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+     * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
+     *   generation asked for (if_generation, or task_id's upload was replaced).
+     * - FAILED_PRECONDITION (ILLEGAL_TRANSITION): task_id's task is not
+     *   COMPLETED.
+     * - OUT_OF_RANGE (INVALID_FIELD): offset past the end of the file.
+     * - INVALID_ARGUMENT (INVALID_STORE_PATH, INVALID_FIELD): a bad store_path,
+     *   neither or both of store_path and task_id.
+     * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
+     *   (changed outside Ferry).
+     * </pre>
+     */
+    public java.util.Iterator<dev.ferry.api.v1.ReadFileResponse> readFile(
+        dev.ferry.api.v1.ReadFileRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getReadFileMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1105,8 +1226,9 @@ public final class FerryServiceGrpc {
   private static final int METHODID_SET_STATE = 2;
   private static final int METHODID_MERGE = 3;
   private static final int METHODID_GET_TASK = 4;
-  private static final int METHODID_UPLOAD_FILE = 5;
-  private static final int METHODID_UPLOAD_PARTS = 6;
+  private static final int METHODID_READ_FILE = 5;
+  private static final int METHODID_UPLOAD_FILE = 6;
+  private static final int METHODID_UPLOAD_PARTS = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1144,6 +1266,10 @@ public final class FerryServiceGrpc {
         case METHODID_GET_TASK:
           serviceImpl.getTask((dev.ferry.api.v1.GetTaskRequest) request,
               (io.grpc.stub.StreamObserver<dev.ferry.api.v1.GetTaskResponse>) responseObserver);
+          break;
+        case METHODID_READ_FILE:
+          serviceImpl.readFile((dev.ferry.api.v1.ReadFileRequest) request,
+              (io.grpc.stub.StreamObserver<dev.ferry.api.v1.ReadFileResponse>) responseObserver);
           break;
         case METHODID_UPLOAD_FILE:
           serviceImpl.uploadFile((dev.ferry.api.v1.UploadFileRequest) request,
@@ -1219,6 +1345,7 @@ public final class FerryServiceGrpc {
               .addMethod(getSetStateMethod())
               .addMethod(getMergeMethod())
               .addMethod(getGetTaskMethod())
+              .addMethod(getReadFileMethod())
               .addMethod(getUploadFileMethod())
               .build();
         }
