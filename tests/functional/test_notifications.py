@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import google_crc32c
 import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
@@ -115,6 +116,29 @@ def test_a_signed_notice_arrives_after_merge(
     tampered = post.body.replace(b"COMPLETED", b"CANCELED")
     with pytest.raises(Exception, match="signature"):
         Webhook(secret).verify(tampered, post.headers)
+
+
+def test_a_small_file_published_in_one_request_is_told_too(
+    hooked: Settings, receiver: Receiver
+) -> None:
+    for _server, stub in serve(hooked):
+        reply = stub.UploadFile(
+            pb.UploadFileRequest(
+                file_name="small.bin",
+                store_path="hooks/small.bin",
+                data=b"small",
+                crc32c=google_crc32c.value(b"small"),
+            )
+        )
+
+        [post] = receiver.wait_for(1)
+        status = notification(stub, reply.task.task_id, pb.NOTIFICATION_STATE_DELIVERED)
+
+    body = json.loads(post.body)
+    assert body["type"] == "task.completed"
+    assert body["data"]["task_id"] == reply.task.task_id
+    assert body["data"]["size"] == len(b"small")
+    assert post.headers["webhook-id"] == status.event_id
 
 
 def test_cancel_and_a_failed_merge_are_told_too(hooked: Settings, receiver: Receiver) -> None:
