@@ -40,7 +40,7 @@ from ferry_client.batch import (
 from ferry_client.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_JOBS, DEFAULT_TARGET, FerryClient
 from ferry_client.errors import FerryError, TaskPaused, TransientError
 from ferry_client.events import CREATED, FAILED, UploadEvent
-from ferry_client.models import TaskInfo, UploadResult
+from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
 
@@ -226,6 +226,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     fetch.add_argument("dest", metavar="DEST", nargs="?", default=None)
     fetch.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     fetch.set_defaults(handler=_download)
+
+    watch = commands.add_parser(
+        "watch",
+        parents=[server],
+        help="follow a task until it ends",
+        description="Print the task now and after each change of its state or committed "
+        "bytes, until it is COMPLETED, FAILED, CANCELED or EXPIRED (one JSON object per line "
+        "with --json). Exit status 0 if it COMPLETED, 1 otherwise.",
+    )
+    watch.add_argument("task_id", metavar="TASK_ID")
+    watch.set_defaults(handler=_watch)
 
     for name, text in (
         ("status", "show a task"),
@@ -509,6 +520,18 @@ def _download(ns: argparse.Namespace, console: _Console) -> int:
             f"{result.sha256} verified)"
         )
     return EXIT_OK
+
+
+def _watch(ns: argparse.Namespace, _console: _Console) -> int:
+    task = None
+    with _client(ns, remember_uploads=False) as client:
+        for task in client.watch(ns.task_id):
+            if ns.json:
+                _print_json(task.to_json())
+            else:
+                done = f"{task.committed_bytes}/{task.size} bytes"
+                print(f"task {task.task_id} is {task.state} ({done})", flush=True)
+    return EXIT_OK if task is not None and task.state == TaskState.COMPLETED else EXIT_ERROR
 
 
 def _task_command(ns: argparse.Namespace, _console: _Console) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -157,6 +157,12 @@ class FerryClient:
     def status(self, task_id: str) -> TaskInfo:
         """The task as the server knows it now."""
         return self._tasks.get(task_id, self.retry.budget())
+
+    def watch(self, task_id: str) -> Iterator[TaskInfo]:
+        """The task now, then again after each change of its state or committed bytes
+        (made through any replica), until it is COMPLETED, FAILED, CANCELED or EXPIRED. A
+        lost connection is watched again under the retry policy."""
+        return self._tasks.watch(task_id, self.retry.budget())
 
     def pause(self, task_id: str) -> TaskInfo:
         """Pause the task: its streams stop within one block, on every replica."""

@@ -3,6 +3,8 @@ resume, cancel), and turning a task state that takes no blocks into TaskPaused o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_client.errors import (
@@ -12,9 +14,10 @@ from ferry_client.errors import (
     NotFound,
     TaskEnded,
     TaskPaused,
+    TransientError,
 )
 from ferry_client.models import TaskInfo, TaskState
-from ferry_client.retry import RetryBudget, retrying
+from ferry_client.retry import RetryBudget, pause_or_raise, retrying
 from ferry_client.transport import Transport
 
 
@@ -34,6 +37,25 @@ class TaskControl:
             return retrying(budget, lambda: self._transport.get_task(task_id))
         except NotFound:
             return None
+
+    def watch(self, task_id: str, budget: RetryBudget) -> Iterator[TaskInfo]:
+        """The task now and after each change of its state or committed bytes, until it
+        ends; a lost stream is watched again under ``budget``, without repeating a change."""
+        last: tuple[TaskState, int] | None = None
+        while True:
+            try:
+                for task in self._transport.watch_task(task_id):
+                    info = TaskInfo.from_pb(task)
+                    budget.progressed()
+                    if (info.state, info.committed_bytes) != last:
+                        last = (info.state, info.committed_bytes)
+                        yield info
+                    if info.state.is_terminal:
+                        return
+                # Ended without a terminal state: the replica went away; watch again.
+                raise TransientError(f"the watch of task {task_id} ended early")
+            except FerryError as exc:
+                pause_or_raise(budget, exc)
 
     def set_state(self, task_id: str, state: TaskState, budget: RetryBudget) -> TaskInfo:
         # Setting the state a task is already in is a no-op, so a retry is safe.

@@ -201,6 +201,19 @@ class Transport:
         finally:
             call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leave it untyped
 
+    def watch_task(self, task_id: str) -> Iterator[pb.Task]:
+        """A WatchTask stream: the task now, then after each change, until it ends. No
+        deadline; keepalive finds a dead link."""
+        self._contact.ensure()
+        call = self._stub.WatchTask(pb.WatchTaskRequest(task_id=task_id))
+        try:
+            for change in call:
+                yield change.task
+        except grpc.RpcError as exc:
+            raise self._error(exc, "WatchTask", task_id) from exc
+        finally:
+            call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leave it untyped
+
     def _unary(
         self,
         method: grpc.UnaryUnaryMultiCallable[Request, Response],

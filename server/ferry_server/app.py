@@ -36,6 +36,7 @@ from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.notifications import DeliveryPolicy, Notifier
 from ferry_server.domain.ports import Metrics, NoMetrics
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
+from ferry_server.domain.watching import TaskWatcher
 from ferry_server.operations.health import DatabaseHealth
 from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
@@ -134,8 +135,10 @@ class FerryServer:
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
         deliveries: _Deliveries | None = None,
+        watcher: TaskWatcher | None = None,
     ) -> None:
         self.settings = settings
+        self._watcher = watcher
         self._deliveries = deliveries
         self.service = service
         self._grpc = grpc_server
@@ -169,6 +172,8 @@ class FerryServer:
         self._hasher.start()
         self._grpc.start()
         self._sweeper.start()
+        if self._watcher is not None:
+            self._watcher.start()
         if self._deliveries is not None:
             self._deliveries.start()
         self._health.start()
@@ -178,6 +183,8 @@ class FerryServer:
         """Stop taking RPCs, end upload streams at once with UNAVAILABLE (clients reconnect and
         continue), let unary RPCs in flight finish for ``grace`` seconds, then release all."""
         self._sweeper.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
         if self._deliveries is not None:
             self._deliveries.stop()
         self._health.stop()
@@ -326,6 +333,7 @@ def create_server(settings: Settings) -> FerryServer:
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
         deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id)
         webhook = settings.webhook_url or None
+        watcher = TaskWatcher(repository.get_many, settings.watch_interval_seconds)
         service = TransferService(
             repository,
             store,
@@ -335,6 +343,7 @@ def create_server(settings: Settings) -> FerryServer:
             fault=_fault_hook(settings.test_fault),
             metrics=metrics,
             webhook_for=lambda _principal: webhook,
+            watcher=watcher,
         )
         grpc_server = grpc.server(
             ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),
@@ -375,6 +384,7 @@ def create_server(settings: Settings) -> FerryServer:
         health_checker,
         endpoint,
         deliveries,
+        watcher,
     )
 
 

@@ -181,6 +181,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="seconds between looks at the notices due for delivery [FERRY_WEBHOOK_POLL, 1]",
     )
     add(
+        "--watch-interval",
+        type=float,
+        default=float(str(default("WATCH_INTERVAL", defaults.watch_interval_seconds))),
+        help="seconds between looks at the tasks watched through this replica (WatchTask) "
+        "[FERRY_WATCH_INTERVAL, 0.5]",
+    )
+    add(
         "--test-fault",
         default=default("TEST_FAULT", ""),
         help="test only: POINT:kill|stop|sleep=S at a named point [FERRY_TEST_FAULT]",
@@ -318,6 +325,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_timeout_seconds=args.webhook_timeout,
         webhook_retry_seconds=args.webhook_retry_for,
         webhook_poll_seconds=args.webhook_poll,
+        watch_interval_seconds=args.watch_interval,
         test_fault=args.test_fault,
         max_workers=args.max_workers,
         log_level=args.log_level.upper(),

@@ -87,6 +87,8 @@ class Settings:
     webhook_retry_seconds: float = 24 * 3600.0
     #: Seconds between the delivery loop's looks at the outbox.
     webhook_poll_seconds: float = 1.0
+    #: Seconds between a replica's looks at the tasks watched through it (WatchTask).
+    watch_interval_seconds: float = 0.5
     #: Test only: ``POINT:ACTION`` makes the server kill itself (``kill``), stop itself
     #: (``stop``, SIGSTOP) or sleep (``sleep=SECONDS``) when it reaches POINT (e.g.
     #: ``merge-before-publish``). Empty: no fault.
@@ -191,7 +193,12 @@ class Settings:
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:
-        for name in ("webhook_timeout_seconds", "webhook_retry_seconds", "webhook_poll_seconds"):
+        for name in (
+            "webhook_timeout_seconds",
+            "webhook_retry_seconds",
+            "webhook_poll_seconds",
+            "watch_interval_seconds",
+        ):
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be positive")
         if not self.webhook_url:

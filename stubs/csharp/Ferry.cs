@@ -77,40 +77,44 @@ namespace Ferry.V1 {
             "BnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJlYWRGaWxlUmVzcG9u",
             "c2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYxLkdlbmVyYXRpb24S",
             "DgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoGY3JjMzJjGAQgASgN",
-            "IiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiXQoPR2V0VGFz",
-            "a1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrEiwKDG5v",
-            "dGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYxLk5vdGlmaWNhdGlvbiKkAQoM",
-            "Tm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEgASgJEioKBXN0YXRlGAIgASgO",
-            "MhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3RhdGUSEAoIYXR0ZW1wdHMYAyAB",
-            "KA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxkZWxpdmVyZWRfYXQYBSABKAsy",
-            "Gi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKroBCglUYXNrU3RhdGUSGgoW",
-            "VEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgKFFRBU0tfU1RBVEVfVVBMT0FE",
-            "SU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQAhIYChRUQVNLX1NUQVRFX0NP",
-            "TVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FOQ0VMRUQQBBIWChJUQVNLX1NU",
-            "QVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRFX0ZBSUxFRBAGKpEBCgtCbG9j",
-            "a1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCTE9D",
-            "S19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxPQ0tfU1RBVFVTX0NIRUNLU1VN",
-            "X01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRF9ESUZGRVJF",
-            "TlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUSIgoeTk9USUZJQ0FUSU9OX1NU",
-            "QVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJQ0FUSU9OX1NUQVRFX1BFTkRJ",
-            "TkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVfREVMSVZFUkVEEAISJAogTk9U",
-            "SUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFCTEUQAzLTBAoMRmVycnlTZXJ2",
-            "aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52MS5DcmVhdGVUYXNrUmVxdWVz",
-            "dBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNwb25zZRJOCgtVcGxvYWRQYXJ0",
-            "cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVxdWVzdBodLmZlcnJ5LnYxLlVw",
-            "bG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1ZXJ5TWlzc2luZ0Jsb2NrcxIj",
-            "LmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QaJC5mZXJyeS52",
-            "MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRJBCghTZXRTdGF0ZRIZLmZl",
-            "cnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZlcnJ5LnYxLlNldFN0YXRlUmVz",
-            "cG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5NZXJnZVJlcXVlc3QaFy5mZXJy",
-            "eS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRhc2sSGC5mZXJyeS52MS5HZXRU",
-            "YXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRhc2tSZXNwb25zZRJDCghSZWFk",
-            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
-            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
-            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
-            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
-            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
-            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "IiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIxChFXYXRj",
+            "aFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIh",
+            "Cg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIl0KD0dldFRhc2tS",
+            "ZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIsCgxub3Rp",
+            "ZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmljYXRpb24ipAEKDE5v",
+            "dGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVzdGF0ZRgCIAEoDjIb",
+            "LmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0dGVtcHRzGAMgASgN",
+            "EhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVkX2F0GAUgASgLMhou",
+            "Z29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRB",
+            "U0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElO",
+            "RxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01Q",
+            "TEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFU",
+            "RV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tT",
+            "dGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tf",
+            "U1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9N",
+            "SVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5U",
+            "EAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFU",
+            "RV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5H",
+            "EAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElG",
+            "SUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMymwUKDEZlcnJ5U2Vydmlj",
+            "ZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3Qa",
+            "HC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMS",
+            "HC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxv",
+            "YWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5m",
+            "ZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEu",
+            "UXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJy",
+            "eS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3Bv",
+            "bnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnku",
+            "djEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFz",
+            "a1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hU",
+            "YXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldh",
+            "dGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFk",
+            "RmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoK",
+            "VXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVy",
+            "cnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFC",
+            "CkZlcnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYx",
+            "ogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJv",
+            "dG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -132,6 +136,8 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileRequest), global::Ferry.V1.ReadFileRequest.Parser, new[]{ "StorePath", "TaskId", "Offset", "Length", "IfGeneration" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Generation), global::Ferry.V1.Generation.Parser, new[]{ "TaskId", "Sha256", "Size" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileResponse), global::Ferry.V1.ReadFileResponse.Parser, new[]{ "Generation", "Offset", "Data", "Crc32C" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.WatchTaskRequest), global::Ferry.V1.WatchTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.WatchTaskResponse), global::Ferry.V1.WatchTaskResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskRequest), global::Ferry.V1.GetTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null)
@@ -6094,6 +6100,405 @@ namespace Ferry.V1 {
   }
 
   /// <summary>
+  /// Request for WatchTask.
+  /// </summary>
+  public sealed partial class WatchTaskRequest : pb::IMessage<WatchTaskRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<WatchTaskRequest> _parser = new pb::MessageParser<WatchTaskRequest>(() => new WatchTaskRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<WatchTaskRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[18]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskRequest(WatchTaskRequest other) : this() {
+      taskId_ = other.taskId_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskRequest Clone() {
+      return new WatchTaskRequest(this);
+    }
+
+    /// <summary>Field number for the "task_id" field.</summary>
+    public const int TaskIdFieldNumber = 1;
+    private string taskId_ = "";
+    /// <summary>
+    /// The task to watch.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string TaskId {
+      get { return taskId_; }
+      set {
+        taskId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as WatchTaskRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(WatchTaskRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (TaskId != other.TaskId) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (TaskId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(WatchTaskRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.TaskId.Length != 0) {
+        TaskId = other.TaskId;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// One change of a watched task.
+  /// </summary>
+  public sealed partial class WatchTaskResponse : pb::IMessage<WatchTaskResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<WatchTaskResponse> _parser = new pb::MessageParser<WatchTaskResponse>(() => new WatchTaskResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<WatchTaskResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[19]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskResponse(WatchTaskResponse other) : this() {
+      task_ = other.task_ != null ? other.task_.Clone() : null;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public WatchTaskResponse Clone() {
+      return new WatchTaskResponse(this);
+    }
+
+    /// <summary>Field number for the "task" field.</summary>
+    public const int TaskFieldNumber = 1;
+    private global::Ferry.V1.Task task_;
+    /// <summary>
+    /// The task after the change.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Ferry.V1.Task Task {
+      get { return task_; }
+      set {
+        task_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as WatchTaskResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(WatchTaskResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (!object.Equals(Task, other.Task)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (task_ != null) hash ^= Task.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (task_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Task);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (task_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Task);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (task_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Task);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(WatchTaskResponse other) {
+      if (other == null) {
+        return;
+      }
+      if (other.task_ != null) {
+        if (task_ == null) {
+          Task = new global::Ferry.V1.Task();
+        }
+        Task.MergeFrom(other.Task);
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            if (task_ == null) {
+              Task = new global::Ferry.V1.Task();
+            }
+            input.ReadMessage(Task);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            if (task_ == null) {
+              Task = new global::Ferry.V1.Task();
+            }
+            input.ReadMessage(Task);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
   /// Request for GetTask.
   /// </summary>
   public sealed partial class GetTaskRequest : pb::IMessage<GetTaskRequest>
@@ -6110,7 +6515,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[18]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[20]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6305,7 +6710,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[19]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[21]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6561,7 +6966,7 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[20]; }
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[22]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]

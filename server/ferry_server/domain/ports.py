@@ -109,6 +109,9 @@ class TaskRepository(Protocol):
 
     def get(self, task_id: str) -> Task | None: ...
 
+    def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
+        """The tasks of ``task_ids`` that exist, by id."""
+
     def ping(self) -> None:
         """Return when the database answers; raise Unavailable when it does not."""
 

@@ -31,6 +31,7 @@ from ferry_server.domain.errors import (
     OutOfRange,
     Reason,
     TaskNotFound,
+    Unavailable,
     not_uploading,
 )
 from ferry_server.domain.hashing import PrefixHasher
@@ -65,6 +66,7 @@ from ferry_server.domain.ports import (
     StagingMissing,
     TaskRepository,
 )
+from ferry_server.domain.watching import Subscriber, TaskWatcher
 
 log = logging.getLogger("ferry.tasks")
 
@@ -223,7 +225,9 @@ class TransferService:
         fault: FaultHook = no_fault,
         metrics: Metrics | None = None,
         webhook_for: Callable[[str], str | None] = lambda _principal: None,
+        watcher: TaskWatcher | None = None,
     ) -> None:
+        self._watcher = watcher
         self._repo = repository
         #: The webhook URL a principal's tasks report their end to, None for none.
         self._webhook_for = webhook_for
@@ -243,6 +247,19 @@ class TransferService:
         """The completion notice to record with a task's end, if its principal has a hook."""
         url = self._webhook_for(principal)
         return None if url is None else NoticeRequest.to(url)
+
+    def watch(self, task_id: str, subscriber: Subscriber) -> tuple[Task, Callable[[], None]]:
+        """The task now, and a subscription to its changes (see TaskWatcher); call the
+        returned function to end it. Subscribed before the task is read, so no change falls
+        between the two."""
+        if self._watcher is None:
+            raise Unavailable("this replica does not watch tasks", reason=Reason.SHUTTING_DOWN)
+        unsubscribe = self._watcher.subscribe(_require_task_id(task_id), subscriber)
+        try:
+            return self.get_task(task_id), unsubscribe
+        except BaseException:
+            unsubscribe()
+            raise
 
     def notification_status(self, task_id: str) -> NotificationStatus | None:
         """The delivery of the task's completion notice (None: none was recorded)."""

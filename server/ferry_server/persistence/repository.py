@@ -159,6 +159,17 @@ class SqlTaskRepository:
     def get(self, task_id: str) -> Task | None:
         return self._select_one(self._select_tasks().where(TaskRow.id == task_id))
 
+    def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
+        found: dict[str, Task] = {}
+        # In slices, to stay under every database's limit of bound parameters.
+        for start in range(0, len(task_ids), 500):
+            stmt = self._select_tasks().where(TaskRow.id.in_(list(task_ids[start : start + 500])))
+            with self._reads.begin() as session:
+                for row in session.execute(stmt).mappings():
+                    task = self._to_task(row)
+                    found[task.task_id] = task
+        return found
+
     def find_active(self, store_path: str) -> Task | None:
         return self._select_one(
             self._select_tasks().where(TaskRow.store_path == store_path, TaskRow.state.in_(_ACTIVE))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +11,8 @@ import google_crc32c
 import grpc
 from ferry.v1 import ferry_pb2 as pb
 
+from ferry_server.domain.errors import TaskNotFound
+from ferry_server.domain.model import Task
 from ferry_server.domain.service import TransferService
 from ferry_server.transport import convert, wire
 from ferry_server.transport.status import parsing, server_stream_rpc, stream_rpc, unary_rpc
@@ -17,6 +21,8 @@ from ferry_server.transport.streams import OpenStreams
 SERVICE_NAME = "ferry.v1.FerryService"
 #: Longest a Merge waits for another replica's merge of the same task without a deadline.
 _MAX_MERGE_WAIT_SECONDS = 60.0
+#: How often a WatchTask stream with no change checks that its caller is still there.
+_WATCH_WAKE_SECONDS = 1.0
 
 
 class FerryServicer:
@@ -104,6 +110,30 @@ class FerryServicer:
         if offset == read.offset:
             yield first  # nothing to read: the generation alone
 
+    @server_stream_rpc
+    def WatchTask(
+        self, request: pb.WatchTaskRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchTaskResponse]:
+        changes: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        task, unsubscribe = self._service.watch(request.task_id, changes.put)
+        try:
+            sent = None
+            current: Task | None = task
+            while True:
+                if current is None:
+                    raise TaskNotFound(request.task_id)
+                seen = (current.state, current.committed_bytes)
+                if seen != sent:
+                    sent = seen
+                    yield pb.WatchTaskResponse(task=convert.task_message(current))
+                if current.state.is_terminal or not context.is_active():
+                    return
+                with contextlib.suppress(queue.Empty):
+                    # Wakes now and then to notice a caller that went away.
+                    current = changes.get(timeout=_WATCH_WAKE_SECONDS)
+        finally:
+            unsubscribe()
+
     @unary_rpc
     def GetTask(
         self, request: pb.GetTaskRequest, context: grpc.ServicerContext
@@ -146,6 +176,11 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
             "Merge": unary(servicer.Merge, pb.MergeRequest, pb.MergeResponse),
             "UploadFile": unary(servicer.UploadFile, pb.UploadFileRequest, pb.UploadFileResponse),
             "GetTask": unary(servicer.GetTask, pb.GetTaskRequest, pb.GetTaskResponse),
+            "WatchTask": grpc.unary_stream_rpc_method_handler(
+                parsing(pb.WatchTaskRequest, servicer.WatchTask),
+                request_deserializer=None,
+                response_serializer=pb.WatchTaskResponse.SerializeToString,
+            ),
             "ReadFile": grpc.unary_stream_rpc_method_handler(
                 parsing(pb.ReadFileRequest, servicer.ReadFile),
                 request_deserializer=None,

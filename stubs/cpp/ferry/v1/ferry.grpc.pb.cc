@@ -29,6 +29,7 @@ static const char* FerryService_method_names[] = {
   "/ferry.v1.FerryService/SetState",
   "/ferry.v1.FerryService/Merge",
   "/ferry.v1.FerryService/GetTask",
+  "/ferry.v1.FerryService/WatchTask",
   "/ferry.v1.FerryService/ReadFile",
   "/ferry.v1.FerryService/UploadFile",
 };
@@ -46,8 +47,9 @@ FerryService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& chann
   , rpcmethod_SetState_(FerryService_method_names[3], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_Merge_(FerryService_method_names[4], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_GetTask_(FerryService_method_names[5], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_ReadFile_(FerryService_method_names[6], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
-  , rpcmethod_UploadFile_(FerryService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_WatchTask_(FerryService_method_names[6], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
+  , rpcmethod_ReadFile_(FerryService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
+  , rpcmethod_UploadFile_(FerryService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   {}
 
 ::grpc::Status FerryService::Stub::CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::ferry::v1::CreateTaskResponse* response) {
@@ -181,6 +183,22 @@ void FerryService::Stub::async::GetTask(::grpc::ClientContext* context, const ::
   return result;
 }
 
+::grpc::ClientReader< ::ferry::v1::WatchTaskResponse>* FerryService::Stub::WatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) {
+  return ::grpc::internal::ClientReaderFactory< ::ferry::v1::WatchTaskResponse>::Create(channel_.get(), rpcmethod_WatchTask_, context, request);
+}
+
+void FerryService::Stub::async::WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::WatchTaskResponse>* reactor) {
+  ::grpc::internal::ClientCallbackReaderFactory< ::ferry::v1::WatchTaskResponse>::Create(stub_->channel_.get(), stub_->rpcmethod_WatchTask_, context, request, reactor);
+}
+
+::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>* FerryService::Stub::AsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::ferry::v1::WatchTaskResponse>::Create(channel_.get(), cq, rpcmethod_WatchTask_, context, request, true, tag);
+}
+
+::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>* FerryService::Stub::PrepareAsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::ferry::v1::WatchTaskResponse>::Create(channel_.get(), cq, rpcmethod_WatchTask_, context, request, false, nullptr);
+}
+
 ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>* FerryService::Stub::ReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) {
   return ::grpc::internal::ClientReaderFactory< ::ferry::v1::ReadFileResponse>::Create(channel_.get(), rpcmethod_ReadFile_, context, request);
 }
@@ -284,6 +302,16 @@ FerryService::Service::Service() {
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       FerryService_method_names[6],
       ::grpc::internal::RpcMethod::SERVER_STREAMING,
+      new ::grpc::internal::ServerStreamingHandler< FerryService::Service, ::ferry::v1::WatchTaskRequest, ::ferry::v1::WatchTaskResponse>(
+          [](FerryService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::ferry::v1::WatchTaskRequest* req,
+             ::grpc::ServerWriter<::ferry::v1::WatchTaskResponse>* writer) {
+               return service->WatchTask(ctx, req, writer);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      FerryService_method_names[7],
+      ::grpc::internal::RpcMethod::SERVER_STREAMING,
       new ::grpc::internal::ServerStreamingHandler< FerryService::Service, ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>(
           [](FerryService::Service* service,
              ::grpc::ServerContext* ctx,
@@ -292,7 +320,7 @@ FerryService::Service::Service() {
                return service->ReadFile(ctx, req, writer);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      FerryService_method_names[7],
+      FerryService_method_names[8],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< FerryService::Service, ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](FerryService::Service* service,
@@ -344,6 +372,13 @@ FerryService::Service::~Service() {
   (void) context;
   (void) request;
   (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status FerryService::Service::WatchTask(::grpc::ServerContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* writer) {
+  (void) context;
+  (void) request;
+  (void) writer;
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
 }
 

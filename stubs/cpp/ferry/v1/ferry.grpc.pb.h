@@ -235,6 +235,27 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>> PrepareAsyncGetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>>(PrepareAsyncGetTaskRaw(context, request, cq));
     }
+    // Streams a task whenever its state or committed bytes change, whichever
+    // replica the change happened on (each replica polls the database for the
+    // tasks watched through it, every --watch-interval), starting with the task
+    // as it is now; the stream ends once the task is COMPLETED, FAILED,
+    // CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+    // a webhook receiver.
+    //
+    // Status codes (reasons):
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+    //   (retention) while watched.
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - UNAVAILABLE: the replica is shutting down; watch again.
+    std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>> WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>>(WatchTaskRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>> AsyncWatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>>(AsyncWatchTaskRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>> PrepareAsyncWatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>>(PrepareAsyncWatchTaskRaw(context, request, cq));
+    }
     // Reads a published file back: by store_path (its current generation) or by
     // the task_id that published it, from an offset, for a length or to the end.
     // The first message names the file's generation (the task that published it
@@ -425,6 +446,19 @@ class FerryService final {
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Streams a task whenever its state or committed bytes change, whichever
+      // replica the change happened on (each replica polls the database for the
+      // tasks watched through it, every --watch-interval), starting with the task
+      // as it is now; the stream ends once the task is COMPLETED, FAILED,
+      // CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+      // a webhook receiver.
+      //
+      // Status codes (reasons):
+      // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+      //   (retention) while watched.
+      // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+      // - UNAVAILABLE: the replica is shutting down; watch again.
+      virtual void WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::WatchTaskResponse>* reactor) = 0;
       // Reads a published file back: by store_path (its current generation) or by
       // the task_id that published it, from an offset, for a length or to the end.
       // The first message names the file's generation (the task that published it
@@ -487,6 +521,9 @@ class FerryService final {
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::MergeResponse>* PrepareAsyncMergeRaw(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>* AsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>* PrepareAsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>* WatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>* AsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::WatchTaskResponse>* PrepareAsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>* ReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) = 0;
     virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>* AsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
     virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
@@ -540,6 +577,15 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>> PrepareAsyncGetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>>(PrepareAsyncGetTaskRaw(context, request, cq));
     }
+    std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::WatchTaskResponse>> WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::WatchTaskResponse>>(WatchTaskRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>> AsyncWatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>>(AsyncWatchTaskRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>> PrepareAsyncWatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>>(PrepareAsyncWatchTaskRaw(context, request, cq));
+    }
     std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>> ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) {
       return std::unique_ptr< ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>>(ReadFileRaw(context, request));
     }
@@ -570,6 +616,7 @@ class FerryService final {
       void Merge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest* request, ::ferry::v1::MergeResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
       void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, std::function<void(::grpc::Status)>) override;
       void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::WatchTaskResponse>* reactor) override;
       void ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::ReadFileResponse>* reactor) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, std::function<void(::grpc::Status)>) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
@@ -597,6 +644,9 @@ class FerryService final {
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::MergeResponse>* PrepareAsyncMergeRaw(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>* AsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetTaskResponse>* PrepareAsyncGetTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientReader< ::ferry::v1::WatchTaskResponse>* WatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) override;
+    ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>* AsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
+    ::grpc::ClientAsyncReader< ::ferry::v1::WatchTaskResponse>* PrepareAsyncWatchTaskRaw(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientReader< ::ferry::v1::ReadFileResponse>* ReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) override;
     ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>* AsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
     ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) override;
@@ -608,6 +658,7 @@ class FerryService final {
     const ::grpc::internal::RpcMethod rpcmethod_SetState_;
     const ::grpc::internal::RpcMethod rpcmethod_Merge_;
     const ::grpc::internal::RpcMethod rpcmethod_GetTask_;
+    const ::grpc::internal::RpcMethod rpcmethod_WatchTask_;
     const ::grpc::internal::RpcMethod rpcmethod_ReadFile_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadFile_;
   };
@@ -742,6 +793,19 @@ class FerryService final {
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     virtual ::grpc::Status GetTask(::grpc::ServerContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response);
+    // Streams a task whenever its state or committed bytes change, whichever
+    // replica the change happened on (each replica polls the database for the
+    // tasks watched through it, every --watch-interval), starting with the task
+    // as it is now; the stream ends once the task is COMPLETED, FAILED,
+    // CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+    // a webhook receiver.
+    //
+    // Status codes (reasons):
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+    //   (retention) while watched.
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - UNAVAILABLE: the replica is shutting down; watch again.
+    virtual ::grpc::Status WatchTask(::grpc::ServerContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* writer);
     // Reads a published file back: by store_path (its current generation) or by
     // the task_id that published it, from an offset, for a length or to the end.
     // The first message names the file's generation (the task that published it
@@ -907,12 +971,32 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithAsyncMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_WatchTask() {
+      ::grpc::Service::MarkMethodAsync(6);
+    }
+    ~WithAsyncMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchTask(::grpc::ServerContext* context, ::ferry::v1::WatchTaskRequest* request, ::grpc::ServerAsyncWriter< ::ferry::v1::WatchTaskResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithAsyncMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_ReadFile() {
-      ::grpc::Service::MarkMethodAsync(6);
+      ::grpc::Service::MarkMethodAsync(7);
     }
     ~WithAsyncMethod_ReadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -923,7 +1007,7 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestReadFile(::grpc::ServerContext* context, ::ferry::v1::ReadFileRequest* request, ::grpc::ServerAsyncWriter< ::ferry::v1::ReadFileResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncServerStreaming(7, context, request, writer, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -932,7 +1016,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_UploadFile() {
-      ::grpc::Service::MarkMethodAsync(7);
+      ::grpc::Service::MarkMethodAsync(8);
     }
     ~WithAsyncMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -943,10 +1027,10 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestUploadFile(::grpc::ServerContext* context, ::ferry::v1::UploadFileRequest* request, ::grpc::ServerAsyncResponseWriter< ::ferry::v1::UploadFileResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<Service > > > > > > > > AsyncService;
+  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_WatchTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<Service > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_CreateTask : public BaseClass {
    private:
@@ -1106,12 +1190,34 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::GetTaskRequest* /*request*/, ::ferry::v1::GetTaskResponse* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithCallbackMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_WatchTask() {
+      ::grpc::Service::MarkMethodCallback(6,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::ferry::v1::WatchTaskRequest, ::ferry::v1::WatchTaskResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::ferry::v1::WatchTaskRequest* request) { return this->WatchTask(context, request); }));
+    }
+    ~WithCallbackMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::ferry::v1::WatchTaskResponse>* WatchTask(
+      ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithCallbackMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_ReadFile() {
-      ::grpc::Service::MarkMethodCallback(6,
+      ::grpc::Service::MarkMethodCallback(7,
           new ::grpc::internal::CallbackServerStreamingHandler< ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::ferry::v1::ReadFileRequest* request) { return this->ReadFile(context, request); }));
@@ -1133,13 +1239,13 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_UploadFile() {
-      ::grpc::Service::MarkMethodCallback(7,
+      ::grpc::Service::MarkMethodCallback(8,
           new ::grpc::internal::CallbackUnaryHandler< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response) { return this->UploadFile(context, request, response); }));}
     void SetMessageAllocatorFor_UploadFile(
         ::grpc::MessageAllocator< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(7);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(8);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1154,7 +1260,7 @@ class FerryService final {
     virtual ::grpc::ServerUnaryReactor* UploadFile(
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::UploadFileRequest* /*request*/, ::ferry::v1::UploadFileResponse* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<Service > > > > > > > > CallbackService;
+  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_WatchTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<Service > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_CreateTask : public BaseClass {
@@ -1259,12 +1365,29 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithGenericMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_WatchTask() {
+      ::grpc::Service::MarkMethodGeneric(6);
+    }
+    ~WithGenericMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
   class WithGenericMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_ReadFile() {
-      ::grpc::Service::MarkMethodGeneric(6);
+      ::grpc::Service::MarkMethodGeneric(7);
     }
     ~WithGenericMethod_ReadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1281,7 +1404,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_UploadFile() {
-      ::grpc::Service::MarkMethodGeneric(7);
+      ::grpc::Service::MarkMethodGeneric(8);
     }
     ~WithGenericMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1413,12 +1536,32 @@ class FerryService final {
     }
   };
   template <class BaseClass>
+  class WithRawMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_WatchTask() {
+      ::grpc::Service::MarkMethodRaw(6);
+    }
+    ~WithRawMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchTask(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithRawMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_ReadFile() {
-      ::grpc::Service::MarkMethodRaw(6);
+      ::grpc::Service::MarkMethodRaw(7);
     }
     ~WithRawMethod_ReadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1429,7 +1572,7 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestReadFile(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncServerStreaming(6, context, request, writer, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncServerStreaming(7, context, request, writer, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1438,7 +1581,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_UploadFile() {
-      ::grpc::Service::MarkMethodRaw(7);
+      ::grpc::Service::MarkMethodRaw(8);
     }
     ~WithRawMethod_UploadFile() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1449,7 +1592,7 @@ class FerryService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestUploadFile(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1586,12 +1729,34 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_WatchTask() {
+      ::grpc::Service::MarkMethodRawCallback(6,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->WatchTask(context, request); }));
+    }
+    ~WithRawCallbackMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::grpc::ByteBuffer>* WatchTask(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithRawCallbackMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_ReadFile() {
-      ::grpc::Service::MarkMethodRawCallback(6,
+      ::grpc::Service::MarkMethodRawCallback(7,
           new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->ReadFile(context, request); }));
@@ -1613,7 +1778,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_UploadFile() {
-      ::grpc::Service::MarkMethodRawCallback(7,
+      ::grpc::Service::MarkMethodRawCallback(8,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->UploadFile(context, request, response); }));
@@ -1770,7 +1935,7 @@ class FerryService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_UploadFile() {
-      ::grpc::Service::MarkMethodStreamed(7,
+      ::grpc::Service::MarkMethodStreamed(8,
         new ::grpc::internal::StreamedUnaryHandler<
           ::ferry::v1::UploadFileRequest, ::ferry::v1::UploadFileResponse>(
             [this](::grpc::ServerContext* context,
@@ -1793,12 +1958,39 @@ class FerryService final {
   };
   typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<Service > > > > > > StreamedUnaryService;
   template <class BaseClass>
+  class WithSplitStreamingMethod_WatchTask : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithSplitStreamingMethod_WatchTask() {
+      ::grpc::Service::MarkMethodStreamed(6,
+        new ::grpc::internal::SplitServerStreamingHandler<
+          ::ferry::v1::WatchTaskRequest, ::ferry::v1::WatchTaskResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerSplitStreamer<
+                     ::ferry::v1::WatchTaskRequest, ::ferry::v1::WatchTaskResponse>* streamer) {
+                       return this->StreamedWatchTask(context,
+                         streamer);
+                  }));
+    }
+    ~WithSplitStreamingMethod_WatchTask() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status WatchTask(::grpc::ServerContext* /*context*/, const ::ferry::v1::WatchTaskRequest* /*request*/, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with split streamed
+    virtual ::grpc::Status StreamedWatchTask(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::ferry::v1::WatchTaskRequest,::ferry::v1::WatchTaskResponse>* server_split_streamer) = 0;
+  };
+  template <class BaseClass>
   class WithSplitStreamingMethod_ReadFile : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithSplitStreamingMethod_ReadFile() {
-      ::grpc::Service::MarkMethodStreamed(6,
+      ::grpc::Service::MarkMethodStreamed(7,
         new ::grpc::internal::SplitServerStreamingHandler<
           ::ferry::v1::ReadFileRequest, ::ferry::v1::ReadFileResponse>(
             [this](::grpc::ServerContext* context,
@@ -1819,8 +2011,8 @@ class FerryService final {
     // replace default version of method with split streamed
     virtual ::grpc::Status StreamedReadFile(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::ferry::v1::ReadFileRequest,::ferry::v1::ReadFileResponse>* server_split_streamer) = 0;
   };
-  typedef WithSplitStreamingMethod_ReadFile<Service > SplitStreamedService;
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<Service > > > > > > > StreamedService;
+  typedef WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<Service > > SplitStreamedService;
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<Service > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

@@ -348,6 +348,32 @@ struct ReadFileResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ReadFileResponseDefaultTypeInternal _ReadFileResponse_default_instance_;
+PROTOBUF_CONSTEXPR WatchTaskRequest::WatchTaskRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchTaskRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchTaskRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchTaskRequestDefaultTypeInternal() {}
+  union {
+    WatchTaskRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchTaskRequestDefaultTypeInternal _WatchTaskRequest_default_instance_;
+PROTOBUF_CONSTEXPR WatchTaskResponse::WatchTaskResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.task_)*/nullptr
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchTaskResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchTaskResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchTaskResponseDefaultTypeInternal() {}
+  union {
+    WatchTaskResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchTaskResponseDefaultTypeInternal _WatchTaskResponse_default_instance_;
 PROTOBUF_CONSTEXPR GetTaskRequest::GetTaskRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -394,7 +420,7 @@ struct NotificationDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 NotificationDefaultTypeInternal _Notification_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[24];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[26];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[3];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
@@ -625,6 +651,20 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.data_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::ReadFileResponse, _impl_.crc32c_),
   ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::WatchTaskRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::WatchTaskRequest, _impl_.task_id_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::WatchTaskResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::WatchTaskResponse, _impl_.task_),
+  ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::GetTaskRequest, _internal_metadata_),
   ~0u,  // no _extensions_
   ~0u,  // no _oneof_case_
@@ -673,9 +713,11 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 195, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
   { 206, -1, -1, sizeof(::ferry::v1::Generation)},
   { 215, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 225, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 232, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 240, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 225, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 232, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 239, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 246, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 254, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -700,6 +742,8 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_ReadFileRequest_default_instance_._instance,
   &::ferry::v1::_Generation_default_instance_._instance,
   &::ferry::v1::_ReadFileResponse_default_instance_._instance,
+  &::ferry::v1::_WatchTaskRequest_default_instance_._instance,
+  &::ferry::v1::_WatchTaskResponse_default_instance_._instance,
   &::ferry::v1::_GetTaskRequest_default_instance_._instance,
   &::ferry::v1::_GetTaskResponse_default_instance_._instance,
   &::ferry::v1::_Notification_default_instance_._instance,
@@ -765,38 +809,42 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n"
   "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024."
   "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d"
-  "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"!\n\016GetTaskRequ"
-  "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022"
-  "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific"
-  "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014"
-  "Notification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030"
-  "\002 \001(\0162\033.ferry.v1.NotificationState\022\020\n\010at"
-  "tempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014deli"
-  "vered_at\030\005 \001(\0132\032.google.protobuf.Timesta"
-  "mp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFI"
-  "ED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_S"
-  "TATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022"
-  "\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_E"
-  "XPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013Bloc"
-  "kStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n"
-  "\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATU"
-  "S_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_CO"
-  "MMITTED_DIFFERENT\020\003*\237\001\n\021NotificationStat"
-  "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n"
-  "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC"
-  "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_"
-  "STATE_UNDELIVERABLE\020\0032\323\004\n\014FerryService\022G"
-  "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques"
-  "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa"
-  "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f"
-  "erry.v1.UploadPartsResponse(\0010\001\022_\n\022Query"
-  "MissingBlocks\022#.ferry.v1.QueryMissingBlo"
-  "cksRequest\032$.ferry.v1.QueryMissingBlocks"
-  "Response\022A\n\010SetState\022\031.ferry.v1.SetState"
-  "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M"
-  "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1."
-  "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT"
-  "askRequest\032\031.ferry.v1.GetTaskResponse\022C\n"
+  "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRe"
+  "quest\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRespo"
+  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016Get"
+  "TaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskR"
+  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n"
+  "\014notification\030\002 \001(\0132\026.ferry.v1.Notificat"
+  "ion\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t\022*"
+  "\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationSta"
+  "te\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t"
+  "\0220\n\014delivered_at\030\005 \001(\0132\032.google.protobuf"
+  ".Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_U"
+  "NSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025"
+  "\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMP"
+  "LETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK"
+  "_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*"
+  "\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIF"
+  "IED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLO"
+  "CK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_S"
+  "TATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021Notifica"
+  "tionState\022\"\n\036NOTIFICATION_STATE_UNSPECIF"
+  "IED\020\000\022\036\n\032NOTIFICATION_STATE_PENDING\020\001\022 \n"
+  "\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n NOTIF"
+  "ICATION_STATE_UNDELIVERABLE\020\0032\233\005\n\014FerryS"
+  "ervice\022G\n\nCreateTask\022\033.ferry.v1.CreateTa"
+  "skRequest\032\034.ferry.v1.CreateTaskResponse\022"
+  "N\n\013UploadParts\022\034.ferry.v1.UploadPartsReq"
+  "uest\032\035.ferry.v1.UploadPartsResponse(\0010\001\022"
+  "_\n\022QueryMissingBlocks\022#.ferry.v1.QueryMi"
+  "ssingBlocksRequest\032$.ferry.v1.QueryMissi"
+  "ngBlocksResponse\022A\n\010SetState\022\031.ferry.v1."
+  "SetStateRequest\032\032.ferry.v1.SetStateRespo"
+  "nse\0228\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.f"
+  "erry.v1.MergeResponse\022>\n\007GetTask\022\030.ferry"
+  ".v1.GetTaskRequest\032\031.ferry.v1.GetTaskRes"
+  "ponse\022F\n\tWatchTask\022\032.ferry.v1.WatchTaskR"
+  "equest\032\033.ferry.v1.WatchTaskResponse0\001\022C\n"
   "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f"
   "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile"
   "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1"
@@ -810,9 +858,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 3893, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4053, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 24,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 26,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -6620,6 +6668,402 @@ void ReadFileResponse::InternalSwap(ReadFileResponse* other) {
 
 // ===================================================================
 
+class WatchTaskRequest::_Internal {
+ public:
+};
+
+WatchTaskRequest::WatchTaskRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.WatchTaskRequest)
+}
+WatchTaskRequest::WatchTaskRequest(const WatchTaskRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchTaskRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_task_id().empty()) {
+    _this->_impl_.task_id_.Set(from._internal_task_id(), 
+      _this->GetArenaForAllocation());
+  }
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.WatchTaskRequest)
+}
+
+inline void WatchTaskRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+WatchTaskRequest::~WatchTaskRequest() {
+  // @@protoc_insertion_point(destructor:ferry.v1.WatchTaskRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchTaskRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.task_id_.Destroy();
+}
+
+void WatchTaskRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchTaskRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.WatchTaskRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.task_id_.ClearToEmpty();
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string task_id = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_task_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.WatchTaskRequest.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchTaskRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.WatchTaskRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_task_id().data(), static_cast<int>(this->_internal_task_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.WatchTaskRequest.task_id");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_task_id(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.WatchTaskRequest)
+  return target;
+}
+
+size_t WatchTaskRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.WatchTaskRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_task_id());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchTaskRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchTaskRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchTaskRequest::GetClassData() const { return &_class_data_; }
+
+
+void WatchTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchTaskRequest*>(&to_msg);
+  auto& from = static_cast<const WatchTaskRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.WatchTaskRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_task_id().empty()) {
+    _this->_internal_set_task_id(from._internal_task_id());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchTaskRequest::CopyFrom(const WatchTaskRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.WatchTaskRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchTaskRequest::IsInitialized() const {
+  return true;
+}
+
+void WatchTaskRequest::InternalSwap(WatchTaskRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.task_id_, lhs_arena,
+      &other->_impl_.task_id_, rhs_arena
+  );
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchTaskRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[21]);
+}
+
+// ===================================================================
+
+class WatchTaskResponse::_Internal {
+ public:
+  static const ::ferry::v1::Task& task(const WatchTaskResponse* msg);
+};
+
+const ::ferry::v1::Task&
+WatchTaskResponse::_Internal::task(const WatchTaskResponse* msg) {
+  return *msg->_impl_.task_;
+}
+WatchTaskResponse::WatchTaskResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.WatchTaskResponse)
+}
+WatchTaskResponse::WatchTaskResponse(const WatchTaskResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchTaskResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  if (from._internal_has_task()) {
+    _this->_impl_.task_ = new ::ferry::v1::Task(*from._impl_.task_);
+  }
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.WatchTaskResponse)
+}
+
+inline void WatchTaskResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+WatchTaskResponse::~WatchTaskResponse() {
+  // @@protoc_insertion_point(destructor:ferry.v1.WatchTaskResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchTaskResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  if (this != internal_default_instance()) delete _impl_.task_;
+}
+
+void WatchTaskResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchTaskResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.WatchTaskResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchTaskResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .ferry.v1.Task task = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr = ctx->ParseMessage(_internal_mutable_task(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchTaskResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.WatchTaskResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .ferry.v1.Task task = 1;
+  if (this->_internal_has_task()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(1, _Internal::task(this),
+        _Internal::task(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.WatchTaskResponse)
+  return target;
+}
+
+size_t WatchTaskResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.WatchTaskResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // .ferry.v1.Task task = 1;
+  if (this->_internal_has_task()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.task_);
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchTaskResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchTaskResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchTaskResponse::GetClassData() const { return &_class_data_; }
+
+
+void WatchTaskResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchTaskResponse*>(&to_msg);
+  auto& from = static_cast<const WatchTaskResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.WatchTaskResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_has_task()) {
+    _this->_internal_mutable_task()->::ferry::v1::Task::MergeFrom(
+        from._internal_task());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchTaskResponse::CopyFrom(const WatchTaskResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.WatchTaskResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchTaskResponse::IsInitialized() const {
+  return true;
+}
+
+void WatchTaskResponse::InternalSwap(WatchTaskResponse* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  swap(_impl_.task_, other->_impl_.task_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchTaskResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[22]);
+}
+
+// ===================================================================
+
 class GetTaskRequest::_Internal {
  public:
 };
@@ -6818,7 +7262,7 @@ void GetTaskRequest::InternalSwap(GetTaskRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[21]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[23]);
 }
 
 // ===================================================================
@@ -7057,7 +7501,7 @@ void GetTaskResponse::InternalSwap(GetTaskResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetTaskResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[22]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[24]);
 }
 
 // ===================================================================
@@ -7420,7 +7864,7 @@ void Notification::InternalSwap(Notification* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata Notification::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
-      file_level_metadata_ferry_2fv1_2fferry_2eproto[23]);
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[25]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -7510,6 +7954,14 @@ Arena::CreateMaybeMessage< ::ferry::v1::Generation >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::ferry::v1::ReadFileResponse*
 Arena::CreateMaybeMessage< ::ferry::v1::ReadFileResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::ReadFileResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::WatchTaskRequest*
+Arena::CreateMaybeMessage< ::ferry::v1::WatchTaskRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::WatchTaskRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::WatchTaskResponse*
+Arena::CreateMaybeMessage< ::ferry::v1::WatchTaskResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::WatchTaskResponse >(arena);
 }
 template<> PROTOBUF_NOINLINE ::ferry::v1::GetTaskRequest*
 Arena::CreateMaybeMessage< ::ferry::v1::GetTaskRequest >(Arena* arena) {

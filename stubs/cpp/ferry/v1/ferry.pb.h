@@ -123,6 +123,12 @@ extern UploadPartsRequestDefaultTypeInternal _UploadPartsRequest_default_instanc
 class UploadPartsResponse;
 struct UploadPartsResponseDefaultTypeInternal;
 extern UploadPartsResponseDefaultTypeInternal _UploadPartsResponse_default_instance_;
+class WatchTaskRequest;
+struct WatchTaskRequestDefaultTypeInternal;
+extern WatchTaskRequestDefaultTypeInternal _WatchTaskRequest_default_instance_;
+class WatchTaskResponse;
+struct WatchTaskResponseDefaultTypeInternal;
+extern WatchTaskResponseDefaultTypeInternal _WatchTaskResponse_default_instance_;
 }  // namespace v1
 }  // namespace ferry
 PROTOBUF_NAMESPACE_OPEN
@@ -150,6 +156,8 @@ template<> ::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse* Arena::CreateM
 template<> ::ferry::v1::UploadFileResponse* Arena::CreateMaybeMessage<::ferry::v1::UploadFileResponse>(Arena*);
 template<> ::ferry::v1::UploadPartsRequest* Arena::CreateMaybeMessage<::ferry::v1::UploadPartsRequest>(Arena*);
 template<> ::ferry::v1::UploadPartsResponse* Arena::CreateMaybeMessage<::ferry::v1::UploadPartsResponse>(Arena*);
+template<> ::ferry::v1::WatchTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::WatchTaskRequest>(Arena*);
+template<> ::ferry::v1::WatchTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::WatchTaskResponse>(Arena*);
 PROTOBUF_NAMESPACE_CLOSE
 namespace ferry {
 namespace v1 {
@@ -3890,6 +3898,316 @@ class ReadFileResponse final :
 };
 // -------------------------------------------------------------------
 
+class WatchTaskRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.WatchTaskRequest) */ {
+ public:
+  inline WatchTaskRequest() : WatchTaskRequest(nullptr) {}
+  ~WatchTaskRequest() override;
+  explicit PROTOBUF_CONSTEXPR WatchTaskRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchTaskRequest(const WatchTaskRequest& from);
+  WatchTaskRequest(WatchTaskRequest&& from) noexcept
+    : WatchTaskRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchTaskRequest& operator=(const WatchTaskRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchTaskRequest& operator=(WatchTaskRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchTaskRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchTaskRequest* internal_default_instance() {
+    return reinterpret_cast<const WatchTaskRequest*>(
+               &_WatchTaskRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    21;
+
+  friend void swap(WatchTaskRequest& a, WatchTaskRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchTaskRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchTaskRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchTaskRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchTaskRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchTaskRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchTaskRequest& from) {
+    WatchTaskRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchTaskRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.WatchTaskRequest";
+  }
+  protected:
+  explicit WatchTaskRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTaskIdFieldNumber = 1,
+  };
+  // string task_id = 1;
+  void clear_task_id();
+  const std::string& task_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_task_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_task_id();
+  PROTOBUF_NODISCARD std::string* release_task_id();
+  void set_allocated_task_id(std::string* task_id);
+  private:
+  const std::string& _internal_task_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_task_id(const std::string& value);
+  std::string* _internal_mutable_task_id();
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.WatchTaskRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class WatchTaskResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.WatchTaskResponse) */ {
+ public:
+  inline WatchTaskResponse() : WatchTaskResponse(nullptr) {}
+  ~WatchTaskResponse() override;
+  explicit PROTOBUF_CONSTEXPR WatchTaskResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchTaskResponse(const WatchTaskResponse& from);
+  WatchTaskResponse(WatchTaskResponse&& from) noexcept
+    : WatchTaskResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchTaskResponse& operator=(const WatchTaskResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchTaskResponse& operator=(WatchTaskResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchTaskResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchTaskResponse* internal_default_instance() {
+    return reinterpret_cast<const WatchTaskResponse*>(
+               &_WatchTaskResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    22;
+
+  friend void swap(WatchTaskResponse& a, WatchTaskResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchTaskResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchTaskResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchTaskResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchTaskResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchTaskResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchTaskResponse& from) {
+    WatchTaskResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchTaskResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.WatchTaskResponse";
+  }
+  protected:
+  explicit WatchTaskResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTaskFieldNumber = 1,
+  };
+  // .ferry.v1.Task task = 1;
+  bool has_task() const;
+  private:
+  bool _internal_has_task() const;
+  public:
+  void clear_task();
+  const ::ferry::v1::Task& task() const;
+  PROTOBUF_NODISCARD ::ferry::v1::Task* release_task();
+  ::ferry::v1::Task* mutable_task();
+  void set_allocated_task(::ferry::v1::Task* task);
+  private:
+  const ::ferry::v1::Task& _internal_task() const;
+  ::ferry::v1::Task* _internal_mutable_task();
+  public:
+  void unsafe_arena_set_allocated_task(
+      ::ferry::v1::Task* task);
+  ::ferry::v1::Task* unsafe_arena_release_task();
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.WatchTaskResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::ferry::v1::Task* task_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
 class GetTaskRequest final :
     public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.GetTaskRequest) */ {
  public:
@@ -3938,7 +4256,7 @@ class GetTaskRequest final :
                &_GetTaskRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    21;
+    23;
 
   friend void swap(GetTaskRequest& a, GetTaskRequest& b) {
     a.Swap(&b);
@@ -4091,7 +4409,7 @@ class GetTaskResponse final :
                &_GetTaskResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    22;
+    24;
 
   friend void swap(GetTaskResponse& a, GetTaskResponse& b) {
     a.Swap(&b);
@@ -4268,7 +4586,7 @@ class Notification final :
                &_Notification_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    23;
+    25;
 
   friend void swap(Notification& a, Notification& b) {
     a.Swap(&b);
@@ -7424,6 +7742,154 @@ inline void ReadFileResponse::set_crc32c(uint32_t value) {
 
 // -------------------------------------------------------------------
 
+// WatchTaskRequest
+
+// string task_id = 1;
+inline void WatchTaskRequest::clear_task_id() {
+  _impl_.task_id_.ClearToEmpty();
+}
+inline const std::string& WatchTaskRequest::task_id() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.WatchTaskRequest.task_id)
+  return _internal_task_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void WatchTaskRequest::set_task_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.task_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.WatchTaskRequest.task_id)
+}
+inline std::string* WatchTaskRequest::mutable_task_id() {
+  std::string* _s = _internal_mutable_task_id();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.WatchTaskRequest.task_id)
+  return _s;
+}
+inline const std::string& WatchTaskRequest::_internal_task_id() const {
+  return _impl_.task_id_.Get();
+}
+inline void WatchTaskRequest::_internal_set_task_id(const std::string& value) {
+  
+  _impl_.task_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* WatchTaskRequest::_internal_mutable_task_id() {
+  
+  return _impl_.task_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* WatchTaskRequest::release_task_id() {
+  // @@protoc_insertion_point(field_release:ferry.v1.WatchTaskRequest.task_id)
+  return _impl_.task_id_.Release();
+}
+inline void WatchTaskRequest::set_allocated_task_id(std::string* task_id) {
+  if (task_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.task_id_.SetAllocated(task_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.task_id_.IsDefault()) {
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.WatchTaskRequest.task_id)
+}
+
+// -------------------------------------------------------------------
+
+// WatchTaskResponse
+
+// .ferry.v1.Task task = 1;
+inline bool WatchTaskResponse::_internal_has_task() const {
+  return this != internal_default_instance() && _impl_.task_ != nullptr;
+}
+inline bool WatchTaskResponse::has_task() const {
+  return _internal_has_task();
+}
+inline void WatchTaskResponse::clear_task() {
+  if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
+    delete _impl_.task_;
+  }
+  _impl_.task_ = nullptr;
+}
+inline const ::ferry::v1::Task& WatchTaskResponse::_internal_task() const {
+  const ::ferry::v1::Task* p = _impl_.task_;
+  return p != nullptr ? *p : reinterpret_cast<const ::ferry::v1::Task&>(
+      ::ferry::v1::_Task_default_instance_);
+}
+inline const ::ferry::v1::Task& WatchTaskResponse::task() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.WatchTaskResponse.task)
+  return _internal_task();
+}
+inline void WatchTaskResponse::unsafe_arena_set_allocated_task(
+    ::ferry::v1::Task* task) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.task_);
+  }
+  _impl_.task_ = task;
+  if (task) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.WatchTaskResponse.task)
+}
+inline ::ferry::v1::Task* WatchTaskResponse::release_task() {
+  
+  ::ferry::v1::Task* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::ferry::v1::Task* WatchTaskResponse::unsafe_arena_release_task() {
+  // @@protoc_insertion_point(field_release:ferry.v1.WatchTaskResponse.task)
+  
+  ::ferry::v1::Task* temp = _impl_.task_;
+  _impl_.task_ = nullptr;
+  return temp;
+}
+inline ::ferry::v1::Task* WatchTaskResponse::_internal_mutable_task() {
+  
+  if (_impl_.task_ == nullptr) {
+    auto* p = CreateMaybeMessage<::ferry::v1::Task>(GetArenaForAllocation());
+    _impl_.task_ = p;
+  }
+  return _impl_.task_;
+}
+inline ::ferry::v1::Task* WatchTaskResponse::mutable_task() {
+  ::ferry::v1::Task* _msg = _internal_mutable_task();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.WatchTaskResponse.task)
+  return _msg;
+}
+inline void WatchTaskResponse::set_allocated_task(::ferry::v1::Task* task) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.task_;
+  }
+  if (task) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(task);
+    if (message_arena != submessage_arena) {
+      task = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, task, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.task_ = task;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.WatchTaskResponse.task)
+}
+
+// -------------------------------------------------------------------
+
 // GetTaskRequest
 
 // string task_id = 1;
@@ -7892,6 +8358,10 @@ inline void Notification::set_allocated_delivered_at(::PROTOBUF_NAMESPACE_ID::Ti
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

@@ -142,6 +142,19 @@ type FerryServiceClient interface {
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*GetTaskResponse, error)
+	// Streams a task whenever its state or committed bytes change, whichever
+	// replica the change happened on (each replica polls the database for the
+	// tasks watched through it, every --watch-interval), starting with the task
+	// as it is now; the stream ends once the task is COMPLETED, FAILED,
+	// CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+	// a webhook receiver.
+	//
+	// Status codes (reasons):
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+	//     (retention) while watched.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	WatchTask(ctx context.Context, in *WatchTaskRequest, opts ...grpc.CallOption) (FerryService_WatchTaskClient, error)
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.
 	// The first message names the file's generation (the task that published it
@@ -271,8 +284,40 @@ func (c *ferryServiceClient) GetTask(ctx context.Context, in *GetTaskRequest, op
 	return out, nil
 }
 
+func (c *ferryServiceClient) WatchTask(ctx context.Context, in *WatchTaskRequest, opts ...grpc.CallOption) (FerryService_WatchTaskClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_FerryService_serviceDesc.Streams[1], "/ferry.v1.FerryService/WatchTask", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &ferryServiceWatchTaskClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type FerryService_WatchTaskClient interface {
+	Recv() (*WatchTaskResponse, error)
+	grpc.ClientStream
+}
+
+type ferryServiceWatchTaskClient struct {
+	grpc.ClientStream
+}
+
+func (x *ferryServiceWatchTaskClient) Recv() (*WatchTaskResponse, error) {
+	m := new(WatchTaskResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (c *ferryServiceClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (FerryService_ReadFileClient, error) {
-	stream, err := c.cc.NewStream(ctx, &_FerryService_serviceDesc.Streams[1], "/ferry.v1.FerryService/ReadFile", opts...)
+	stream, err := c.cc.NewStream(ctx, &_FerryService_serviceDesc.Streams[2], "/ferry.v1.FerryService/ReadFile", opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -441,6 +486,19 @@ type FerryServiceServer interface {
 	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error)
+	// Streams a task whenever its state or committed bytes change, whichever
+	// replica the change happened on (each replica polls the database for the
+	// tasks watched through it, every --watch-interval), starting with the task
+	// as it is now; the stream ends once the task is COMPLETED, FAILED,
+	// CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+	// a webhook receiver.
+	//
+	// Status codes (reasons):
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+	//     (retention) while watched.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	WatchTask(*WatchTaskRequest, FerryService_WatchTaskServer) error
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.
 	// The first message names the file's generation (the task that published it
@@ -508,6 +566,9 @@ func (UnimplementedFerryServiceServer) Merge(context.Context, *MergeRequest) (*M
 }
 func (UnimplementedFerryServiceServer) GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetTask not implemented")
+}
+func (UnimplementedFerryServiceServer) WatchTask(*WatchTaskRequest, FerryService_WatchTaskServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchTask not implemented")
 }
 func (UnimplementedFerryServiceServer) ReadFile(*ReadFileRequest, FerryService_ReadFileServer) error {
 	return status.Errorf(codes.Unimplemented, "method ReadFile not implemented")
@@ -644,6 +705,27 @@ func _FerryService_GetTask_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FerryService_WatchTask_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTaskRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FerryServiceServer).WatchTask(m, &ferryServiceWatchTaskServer{stream})
+}
+
+type FerryService_WatchTaskServer interface {
+	Send(*WatchTaskResponse) error
+	grpc.ServerStream
+}
+
+type ferryServiceWatchTaskServer struct {
+	grpc.ServerStream
+}
+
+func (x *ferryServiceWatchTaskServer) Send(m *WatchTaskResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 func _FerryService_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ReadFileRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -718,6 +800,11 @@ var _FerryService_serviceDesc = grpc.ServiceDesc{
 			Handler:       _FerryService_UploadParts_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchTask",
+			Handler:       _FerryService_WatchTask_Handler,
+			ServerStreams: true,
 		},
 		{
 			StreamName:    "ReadFile",

@@ -386,6 +386,16 @@ export interface ReadFileResponse {
     /** CRC32C (Castagnoli) of data. */
     crc32c: number;
 }
+/** Request for WatchTask. */
+export interface WatchTaskRequest {
+    /** The task to watch. */
+    taskId: string;
+}
+/** One change of a watched task. */
+export interface WatchTaskResponse {
+    /** The task after the change. */
+    task: Task | undefined;
+}
 /** Request for GetTask. */
 export interface GetTaskRequest {
     /** The task to return. */
@@ -439,6 +449,8 @@ export declare const UploadFileResponse: MessageFns<UploadFileResponse>;
 export declare const ReadFileRequest: MessageFns<ReadFileRequest>;
 export declare const Generation: MessageFns<Generation>;
 export declare const ReadFileResponse: MessageFns<ReadFileResponse>;
+export declare const WatchTaskRequest: MessageFns<WatchTaskRequest>;
+export declare const WatchTaskResponse: MessageFns<WatchTaskResponse>;
 export declare const GetTaskRequest: MessageFns<GetTaskRequest>;
 export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
 export declare const Notification: MessageFns<Notification>;
@@ -629,6 +641,29 @@ export declare const FerryServiceService: {
         readonly requestDeserialize: (value: Buffer) => GetTaskRequest;
         readonly responseSerialize: (value: GetTaskResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => GetTaskResponse;
+    };
+    /**
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     */
+    readonly watchTask: {
+        readonly path: "/ferry.v1.FerryService/WatchTask";
+        readonly requestStream: false;
+        readonly responseStream: true;
+        readonly requestSerialize: (value: WatchTaskRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => WatchTaskRequest;
+        readonly responseSerialize: (value: WatchTaskResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => WatchTaskResponse;
     };
     /**
      * Reads a published file back: by store_path (its current generation) or by
@@ -833,6 +868,21 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      */
     getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
     /**
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     */
+    watchTask: handleServerStreamingCall<WatchTaskRequest, WatchTaskResponse>;
+    /**
      * Reads a published file back: by store_path (its current generation) or by
      * the task_id that published it, from an offset, for a length or to the end.
      * The first message names the file's generation (the task that published it
@@ -1030,6 +1080,22 @@ export interface FerryServiceClient extends Client {
     getTask(request: GetTaskRequest, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
     getTask(request: GetTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
     getTask(request: GetTaskRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
+    /**
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     */
+    watchTask(request: WatchTaskRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;
+    watchTask(request: WatchTaskRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;
     /**
      * Reads a published file back: by store_path (its current generation) or by
      * the task_id that published it, from an offset, for a length or to the end.

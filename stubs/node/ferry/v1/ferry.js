@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -2729,6 +2729,134 @@ exports.ReadFileResponse = {
         return message;
     },
 };
+function createBaseWatchTaskRequest() {
+    return { taskId: "" };
+}
+exports.WatchTaskRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.taskId !== "") {
+            writer.uint32(10).string(message.taskId);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseWatchTaskRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.taskId = reader.string();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            taskId: isSet(object.taskId)
+                ? globalThis.String(object.taskId)
+                : isSet(object.task_id)
+                    ? globalThis.String(object.task_id)
+                    : "",
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.taskId !== "") {
+            obj.taskId = message.taskId;
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.WatchTaskRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseWatchTaskRequest();
+        message.taskId = object.taskId ?? "";
+        return message;
+    },
+};
+function createBaseWatchTaskResponse() {
+    return { task: undefined };
+}
+exports.WatchTaskResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.task !== undefined) {
+            exports.Task.encode(message.task, writer.uint32(10).fork()).join();
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseWatchTaskResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.task = exports.Task.decode(reader, reader.uint32());
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return { task: isSet(object.task) ? exports.Task.fromJSON(object.task) : undefined };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.task !== undefined) {
+            obj.task = exports.Task.toJSON(message.task);
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.WatchTaskResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseWatchTaskResponse();
+        message.task = (object.task !== undefined && object.task !== null) ? exports.Task.fromPartial(object.task) : undefined;
+        return message;
+    },
+};
 function createBaseGetTaskRequest() {
     return { taskId: "" };
 }
@@ -3196,6 +3324,29 @@ exports.FerryServiceService = {
         requestDeserialize: (value) => exports.GetTaskRequest.decode(value),
         responseSerialize: (value) => Buffer.from(exports.GetTaskResponse.encode(value).finish()),
         responseDeserialize: (value) => exports.GetTaskResponse.decode(value),
+    },
+    /**
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     *
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     */
+    watchTask: {
+        path: "/ferry.v1.FerryService/WatchTask",
+        requestStream: false,
+        responseStream: true,
+        requestSerialize: (value) => Buffer.from(exports.WatchTaskRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.WatchTaskRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.WatchTaskResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.WatchTaskResponse.decode(value),
     },
     /**
      * Reads a published file back: by store_path (its current generation) or by

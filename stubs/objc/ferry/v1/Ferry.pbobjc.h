@@ -822,6 +822,40 @@ GPB_FINAL @interface FRYReadFileResponse : GPBMessage
 
 @end
 
+#pragma mark - FRYWatchTaskRequest
+
+typedef GPB_ENUM(FRYWatchTaskRequest_FieldNumber) {
+  FRYWatchTaskRequest_FieldNumber_TaskId = 1,
+};
+
+/**
+ * Request for WatchTask.
+ **/
+GPB_FINAL @interface FRYWatchTaskRequest : GPBMessage
+
+/** The task to watch. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *taskId;
+
+@end
+
+#pragma mark - FRYWatchTaskResponse
+
+typedef GPB_ENUM(FRYWatchTaskResponse_FieldNumber) {
+  FRYWatchTaskResponse_FieldNumber_Task = 1,
+};
+
+/**
+ * One change of a watched task.
+ **/
+GPB_FINAL @interface FRYWatchTaskResponse : GPBMessage
+
+/** The task after the change. */
+@property(nonatomic, readwrite, strong, null_resettable) FRYTask *task;
+/** Test to see if @c task has been set. */
+@property(nonatomic, readwrite) BOOL hasTask;
+
+@end
+
 #pragma mark - FRYGetTaskRequest
 
 typedef GPB_ENUM(FRYGetTaskRequest_FieldNumber) {

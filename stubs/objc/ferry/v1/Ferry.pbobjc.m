@@ -1698,6 +1698,96 @@ typedef struct FRYReadFileResponse__storage_ {
 
 @end
 
+#pragma mark - FRYWatchTaskRequest
+
+@implementation FRYWatchTaskRequest
+
+@dynamic taskId;
+
+typedef struct FRYWatchTaskRequest__storage_ {
+  uint32_t _has_storage_[1];
+  NSString *taskId;
+} FRYWatchTaskRequest__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "taskId",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYWatchTaskRequest_FieldNumber_TaskId,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYWatchTaskRequest__storage_, taskId),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYWatchTaskRequest class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYWatchTaskRequest__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYWatchTaskResponse
+
+@implementation FRYWatchTaskResponse
+
+@dynamic hasTask, task;
+
+typedef struct FRYWatchTaskResponse__storage_ {
+  uint32_t _has_storage_[1];
+  FRYTask *task;
+} FRYWatchTaskResponse__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "task",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYTask),
+        .number = FRYWatchTaskResponse_FieldNumber_Task,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYWatchTaskResponse__storage_, task),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYWatchTaskResponse class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYWatchTaskResponse__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
 #pragma mark - FRYGetTaskRequest
 
 @implementation FRYGetTaskRequest

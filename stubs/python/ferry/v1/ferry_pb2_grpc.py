@@ -65,6 +65,11 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
                 _registered_method=True)
+        self.WatchTask = channel.unary_stream(
+                '/ferry.v1.FerryService/WatchTask',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.WatchTaskRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.WatchTaskResponse.FromString,
+                _registered_method=True)
         self.ReadFile = channel.unary_stream(
                 '/ferry.v1.FerryService/ReadFile',
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.ReadFileRequest.SerializeToString,
@@ -236,6 +241,24 @@ class FerryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchTask(self, request, context):
+        """Streams a task whenever its state or committed bytes change, whichever
+        replica the change happened on (each replica polls the database for the
+        tasks watched through it, every --watch-interval), starting with the task
+        as it is now; the stream ends once the task is COMPLETED, FAILED,
+        CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+        a webhook receiver.
+
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+        (retention) while watched.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - UNAVAILABLE: the replica is shutting down; watch again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReadFile(self, request, context):
         """Reads a published file back: by store_path (its current generation) or by
         the task_id that published it, from an offset, for a length or to the end.
@@ -321,6 +344,11 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.GetTask,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'WatchTask': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTask,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.WatchTaskRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.WatchTaskResponse.SerializeToString,
             ),
             'ReadFile': grpc.unary_stream_rpc_method_handler(
                     servicer.ReadFile,
@@ -496,6 +524,33 @@ class FerryService:
             '/ferry.v1.FerryService/GetTask',
             ferry_dot_v1_dot_ferry__pb2.GetTaskRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ferry.v1.FerryService/WatchTask',
+            ferry_dot_v1_dot_ferry__pb2.WatchTaskRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.WatchTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

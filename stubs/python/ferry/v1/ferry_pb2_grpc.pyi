@@ -198,6 +198,20 @@ class FerryServiceStub:
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     """
+    WatchTask: _grpc.UnaryStreamMultiCallable[_ferry_pb2.WatchTaskRequest, _ferry_pb2.WatchTaskResponse]
+    """Streams a task whenever its state or committed bytes change, whichever
+    replica the change happened on (each replica polls the database for the
+    tasks watched through it, every --watch-interval), starting with the task
+    as it is now; the stream ends once the task is COMPLETED, FAILED,
+    CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+    a webhook receiver.
+
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+      (retention) while watched.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - UNAVAILABLE: the replica is shutting down; watch again.
+    """
     ReadFile: _grpc.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]
     """Reads a published file back: by store_path (its current generation) or by
     the task_id that published it, from an offset, for a length or to the end.
@@ -379,6 +393,20 @@ class FerryServiceAsyncStub(FerryServiceStub):
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    """
+    WatchTask: _aio.UnaryStreamMultiCallable[_ferry_pb2.WatchTaskRequest, _ferry_pb2.WatchTaskResponse]  # type: ignore[assignment]
+    """Streams a task whenever its state or committed bytes change, whichever
+    replica the change happened on (each replica polls the database for the
+    tasks watched through it, every --watch-interval), starting with the task
+    as it is now; the stream ends once the task is COMPLETED, FAILED,
+    CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+    a webhook receiver.
+
+    Status codes (reasons):
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+      (retention) while watched.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - UNAVAILABLE: the replica is shutting down; watch again.
     """
     ReadFile: _aio.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]  # type: ignore[assignment]
     """Reads a published file back: by store_path (its current generation) or by
@@ -594,6 +622,26 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchTask(
+        self,
+        request: _ferry_pb2.WatchTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ferry_pb2.WatchTaskResponse], _abc.AsyncIterator[_ferry_pb2.WatchTaskResponse]]:
+        """Streams a task whenever its state or committed bytes change, whichever
+        replica the change happened on (each replica polls the database for the
+        tasks watched through it, every --watch-interval), starting with the task
+        as it is now; the stream ends once the task is COMPLETED, FAILED,
+        CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+        a webhook receiver.
+
+        Status codes (reasons):
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+          (retention) while watched.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - UNAVAILABLE: the replica is shutting down; watch again.
         """
 
     @_abc_1.abstractmethod

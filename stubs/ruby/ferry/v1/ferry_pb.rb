@@ -118,6 +118,12 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :data, :bytes, 3
       optional :crc32c, :uint32, 4
     end
+    add_message "ferry.v1.WatchTaskRequest" do
+      optional :task_id, :string, 1
+    end
+    add_message "ferry.v1.WatchTaskResponse" do
+      optional :task, :message, 1, "ferry.v1.Task"
+    end
     add_message "ferry.v1.GetTaskRequest" do
       optional :task_id, :string, 1
     end
@@ -176,6 +182,8 @@ module Ferry
     ReadFileRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ReadFileRequest").msgclass
     Generation = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Generation").msgclass
     ReadFileResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ReadFileResponse").msgclass
+    WatchTaskRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.WatchTaskRequest").msgclass
+    WatchTaskResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.WatchTaskResponse").msgclass
     GetTaskRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskRequest").msgclass
     GetTaskResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskResponse").msgclass
     Notification = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Notification").msgclass

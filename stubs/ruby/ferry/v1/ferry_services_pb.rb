@@ -176,6 +176,19 @@ module Ferry
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         rpc :GetTask, ::Ferry::V1::GetTaskRequest, ::Ferry::V1::GetTaskResponse
+        # Streams a task whenever its state or committed bytes change, whichever
+        # replica the change happened on (each replica polls the database for the
+        # tasks watched through it, every --watch-interval), starting with the task
+        # as it is now; the stream ends once the task is COMPLETED, FAILED,
+        # CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+        # a webhook receiver.
+        #
+        # Status codes (reasons):
+        # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+        #   (retention) while watched.
+        # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        # - UNAVAILABLE: the replica is shutting down; watch again.
+        rpc :WatchTask, ::Ferry::V1::WatchTaskRequest, stream(::Ferry::V1::WatchTaskResponse)
         # Reads a published file back: by store_path (its current generation) or by
         # the task_id that published it, from an offset, for a length or to the end.
         # The first message names the file's generation (the task that published it

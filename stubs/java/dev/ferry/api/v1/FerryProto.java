@@ -120,6 +120,16 @@ public final class FerryProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_ReadFileResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_WatchTaskRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_WatchTaskRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_WatchTaskResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_WatchTaskResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_ferry_v1_GetTaskRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -202,38 +212,42 @@ public final class FerryProto {
       "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n" +
       "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024." +
       "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d" +
-      "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"!\n\016GetTaskRequ" +
-      "est\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022" +
-      "\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notific" +
-      "ation\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014" +
-      "Notification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030" +
-      "\002 \001(\0162\033.ferry.v1.NotificationState\022\020\n\010at" +
-      "tempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014deli" +
-      "vered_at\030\005 \001(\0132\032.google.protobuf.Timesta" +
-      "mp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFI" +
-      "ED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_S" +
-      "TATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022" +
-      "\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_E" +
-      "XPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013Bloc" +
-      "kStatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n" +
-      "\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATU" +
-      "S_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_CO" +
-      "MMITTED_DIFFERENT\020\003*\237\001\n\021NotificationStat" +
-      "e\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n" +
-      "\032NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFIC" +
-      "ATION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_" +
-      "STATE_UNDELIVERABLE\020\0032\323\004\n\014FerryService\022G" +
-      "\n\nCreateTask\022\033.ferry.v1.CreateTaskReques" +
-      "t\032\034.ferry.v1.CreateTaskResponse\022N\n\013Uploa" +
-      "dParts\022\034.ferry.v1.UploadPartsRequest\032\035.f" +
-      "erry.v1.UploadPartsResponse(\0010\001\022_\n\022Query" +
-      "MissingBlocks\022#.ferry.v1.QueryMissingBlo" +
-      "cksRequest\032$.ferry.v1.QueryMissingBlocks" +
-      "Response\022A\n\010SetState\022\031.ferry.v1.SetState" +
-      "Request\032\032.ferry.v1.SetStateResponse\0228\n\005M" +
-      "erge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1." +
-      "MergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetT" +
-      "askRequest\032\031.ferry.v1.GetTaskResponse\022C\n" +
+      "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRe" +
+      "quest\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRespo" +
+      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016Get" +
+      "TaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskR" +
+      "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n" +
+      "\014notification\030\002 \001(\0132\026.ferry.v1.Notificat" +
+      "ion\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t\022*" +
+      "\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationSta" +
+      "te\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t" +
+      "\0220\n\014delivered_at\030\005 \001(\0132\032.google.protobuf" +
+      ".Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_U" +
+      "NSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025" +
+      "\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMP" +
+      "LETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK" +
+      "_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*" +
+      "\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIF" +
+      "IED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLO" +
+      "CK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_S" +
+      "TATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021Notifica" +
+      "tionState\022\"\n\036NOTIFICATION_STATE_UNSPECIF" +
+      "IED\020\000\022\036\n\032NOTIFICATION_STATE_PENDING\020\001\022 \n" +
+      "\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n NOTIF" +
+      "ICATION_STATE_UNDELIVERABLE\020\0032\233\005\n\014FerryS" +
+      "ervice\022G\n\nCreateTask\022\033.ferry.v1.CreateTa" +
+      "skRequest\032\034.ferry.v1.CreateTaskResponse\022" +
+      "N\n\013UploadParts\022\034.ferry.v1.UploadPartsReq" +
+      "uest\032\035.ferry.v1.UploadPartsResponse(\0010\001\022" +
+      "_\n\022QueryMissingBlocks\022#.ferry.v1.QueryMi" +
+      "ssingBlocksRequest\032$.ferry.v1.QueryMissi" +
+      "ngBlocksResponse\022A\n\010SetState\022\031.ferry.v1." +
+      "SetStateRequest\032\032.ferry.v1.SetStateRespo" +
+      "nse\0228\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.f" +
+      "erry.v1.MergeResponse\022>\n\007GetTask\022\030.ferry" +
+      ".v1.GetTaskRequest\032\031.ferry.v1.GetTaskRes" +
+      "ponse\022F\n\tWatchTask\022\032.ferry.v1.WatchTaskR" +
+      "equest\032\033.ferry.v1.WatchTaskResponse0\001\022C\n" +
       "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f" +
       "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile" +
       "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1" +
@@ -373,20 +387,32 @@ public final class FerryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_ReadFileResponse_descriptor,
         new java.lang.String[] { "Generation", "Offset", "Data", "Crc32C", });
-    internal_static_ferry_v1_GetTaskRequest_descriptor =
+    internal_static_ferry_v1_WatchTaskRequest_descriptor =
       getDescriptor().getMessageTypes().get(18);
+    internal_static_ferry_v1_WatchTaskRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_WatchTaskRequest_descriptor,
+        new java.lang.String[] { "TaskId", });
+    internal_static_ferry_v1_WatchTaskResponse_descriptor =
+      getDescriptor().getMessageTypes().get(19);
+    internal_static_ferry_v1_WatchTaskResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_WatchTaskResponse_descriptor,
+        new java.lang.String[] { "Task", });
+    internal_static_ferry_v1_GetTaskRequest_descriptor =
+      getDescriptor().getMessageTypes().get(20);
     internal_static_ferry_v1_GetTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskRequest_descriptor,
         new java.lang.String[] { "TaskId", });
     internal_static_ferry_v1_GetTaskResponse_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_ferry_v1_GetTaskResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_GetTaskResponse_descriptor,
         new java.lang.String[] { "Task", "Notification", });
     internal_static_ferry_v1_Notification_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_ferry_v1_Notification_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_Notification_descriptor,

@@ -204,6 +204,37 @@ public final class FerryServiceGrpc {
     return getGetTaskMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.WatchTaskRequest,
+      dev.ferry.api.v1.WatchTaskResponse> getWatchTaskMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchTask",
+      requestType = dev.ferry.api.v1.WatchTaskRequest.class,
+      responseType = dev.ferry.api.v1.WatchTaskResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<dev.ferry.api.v1.WatchTaskRequest,
+      dev.ferry.api.v1.WatchTaskResponse> getWatchTaskMethod() {
+    io.grpc.MethodDescriptor<dev.ferry.api.v1.WatchTaskRequest, dev.ferry.api.v1.WatchTaskResponse> getWatchTaskMethod;
+    if ((getWatchTaskMethod = FerryServiceGrpc.getWatchTaskMethod) == null) {
+      synchronized (FerryServiceGrpc.class) {
+        if ((getWatchTaskMethod = FerryServiceGrpc.getWatchTaskMethod) == null) {
+          FerryServiceGrpc.getWatchTaskMethod = getWatchTaskMethod =
+              io.grpc.MethodDescriptor.<dev.ferry.api.v1.WatchTaskRequest, dev.ferry.api.v1.WatchTaskResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchTask"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.WatchTaskRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.WatchTaskResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FerryServiceMethodDescriptorSupplier("WatchTask"))
+              .build();
+        }
+      }
+    }
+    return getWatchTaskMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.ReadFileRequest,
       dev.ferry.api.v1.ReadFileResponse> getReadFileMethod;
 
@@ -484,6 +515,26 @@ public final class FerryServiceGrpc {
 
     /**
      * <pre>
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     * </pre>
+     */
+    public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.WatchTaskResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchTaskMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Reads a published file back: by store_path (its current generation) or by
      * the task_id that published it, from an offset, for a length or to the end.
      * The first message names the file's generation (the task that published it
@@ -583,6 +634,13 @@ public final class FerryServiceGrpc {
                 dev.ferry.api.v1.GetTaskRequest,
                 dev.ferry.api.v1.GetTaskResponse>(
                   this, METHODID_GET_TASK)))
+          .addMethod(
+            getWatchTaskMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                dev.ferry.api.v1.WatchTaskRequest,
+                dev.ferry.api.v1.WatchTaskResponse>(
+                  this, METHODID_WATCH_TASK)))
           .addMethod(
             getReadFileMethod(),
             io.grpc.stub.ServerCalls.asyncServerStreamingCall(
@@ -791,6 +849,27 @@ public final class FerryServiceGrpc {
 
     /**
      * <pre>
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     * </pre>
+     */
+    public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.WatchTaskResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchTaskMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Reads a published file back: by store_path (its current generation) or by
      * the task_id that published it, from an offset, for a length or to the end.
      * The first message names the file's generation (the task that published it
@@ -985,6 +1064,27 @@ public final class FerryServiceGrpc {
     public dev.ferry.api.v1.GetTaskResponse getTask(dev.ferry.api.v1.GetTaskRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetTaskMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams a task whenever its state or committed bytes change, whichever
+     * replica the change happened on (each replica polls the database for the
+     * tasks watched through it, every --watch-interval), starting with the task
+     * as it is now; the stream ends once the task is COMPLETED, FAILED,
+     * CANCELED or EXPIRED. For callers that would rather wait on gRPC than run
+     * a webhook receiver.
+     * Status codes (reasons):
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id, or the task was forgotten
+     *   (retention) while watched.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - UNAVAILABLE: the replica is shutting down; watch again.
+     * </pre>
+     */
+    public java.util.Iterator<dev.ferry.api.v1.WatchTaskResponse> watchTask(
+        dev.ferry.api.v1.WatchTaskRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchTaskMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1226,9 +1326,10 @@ public final class FerryServiceGrpc {
   private static final int METHODID_SET_STATE = 2;
   private static final int METHODID_MERGE = 3;
   private static final int METHODID_GET_TASK = 4;
-  private static final int METHODID_READ_FILE = 5;
-  private static final int METHODID_UPLOAD_FILE = 6;
-  private static final int METHODID_UPLOAD_PARTS = 7;
+  private static final int METHODID_WATCH_TASK = 5;
+  private static final int METHODID_READ_FILE = 6;
+  private static final int METHODID_UPLOAD_FILE = 7;
+  private static final int METHODID_UPLOAD_PARTS = 8;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1266,6 +1367,10 @@ public final class FerryServiceGrpc {
         case METHODID_GET_TASK:
           serviceImpl.getTask((dev.ferry.api.v1.GetTaskRequest) request,
               (io.grpc.stub.StreamObserver<dev.ferry.api.v1.GetTaskResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_TASK:
+          serviceImpl.watchTask((dev.ferry.api.v1.WatchTaskRequest) request,
+              (io.grpc.stub.StreamObserver<dev.ferry.api.v1.WatchTaskResponse>) responseObserver);
           break;
         case METHODID_READ_FILE:
           serviceImpl.readFile((dev.ferry.api.v1.ReadFileRequest) request,
@@ -1345,6 +1450,7 @@ public final class FerryServiceGrpc {
               .addMethod(getSetStateMethod())
               .addMethod(getMergeMethod())
               .addMethod(getGetTaskMethod())
+              .addMethod(getWatchTaskMethod())
               .addMethod(getReadFileMethod())
               .addMethod(getUploadFileMethod())
               .build();
