@@ -1,8 +1,10 @@
 """``python -m bench`` (``make bench``): the command line, and the order of the phases.
 
 Phases: one large file, then many small files (in each, every contender in turn: a server, an
-untimed warm-up run, the measured runs), Ferry's merge latency, and peak memory during one very
-large upload. Then a summary on stdout and bench/RESULTS.md.
+untimed warm-up run, the measured runs), Ferry's merge latency, peak memory during one very
+large upload, and Ferry's many-streams scenarios (bench/many_streams.py: many uploads at once,
+unary latency with thousands of streams open). ``--scenarios`` picks a subset. Then a summary on
+stdout and bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import machine, report
+from bench import machine, many_streams, report
 from bench.contenders import (
     BENCH_DIR,
     Contender,
@@ -79,11 +81,36 @@ def build_parser() -> argparse.ArgumentParser:
     add("--no-merge", action="store_true", help="skip the merge-latency phase")
     add("--rss-size", type=parse_size, default=parse_size("4G"), help="default 4G")
     add("--no-rss", action="store_true", help="skip the peak-memory phase")
+    add(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}; 'many-streams' stands for "
+        "many-uploads,open-streams (default all)",
+    )
+    add("--many-count", type=int, default=200, help="uploads at once (default 200)")
+    add("--many-size", type=parse_size, default=parse_size("16M"), help="each (default 16M)")
+    add("--open-streams", type=int, default=2000, help="UploadParts streams (default 2000)")
+    add("--active-streams", type=int, default=200, help="of them sending (default 200)")
+    add("--generators", type=int, default=2, help="load generator processes (default 2)")
+    add("--probe-calls", type=int, default=300, help="GetTask calls timed (default 300)")
+    add("--probe-interval", type=float, default=0.05, help="seconds apart (default 0.05)")
+    add("--probe-timeout", type=float, default=5.0, help="each call's deadline (default 5)")
+    add(
+        "--streams-hold",
+        type=float,
+        default=0.0,
+        help="seconds to keep the streams open after they opened, at least (default 0: "
+        "until the probe is done), to watch idle streams being ended",
+    )
     add("--work-dir", type=Path, default=BENCH_DIR / ".work", help="default bench/.work")
     add("--results", type=Path, default=BENCH_DIR / "RESULTS.md", help="default bench/RESULTS.md")
     add("--no-write", action="store_true", help="print the summary only; leave RESULTS.md be")
     return parser
 
+
+#: Phases in the order they run.
+SCENARIOS = ("large", "small", "merge", "rss", "many-uploads", "open-streams")
+ALIASES = {"many-streams": ("many-uploads", "open-streams")}
 
 #: Average load from the rest of the machine during a run, in cores, above which the run's
 #: figures are flagged: on two cores, a quarter of one already moves throughput visibly.
@@ -115,6 +142,8 @@ class Harness:
             concurrency=args.concurrency,
             merge_size=args.merge_size,
             rss_size=None if args.no_rss else args.rss_size,
+            many_count=args.many_count,
+            many_size=args.many_size,
         )
         self.results.settings = {
             "large file": format_size(args.size),
@@ -130,6 +159,12 @@ class Harness:
             "small-file concurrency": str(args.concurrency),
             "merge-latency file": format_size(args.merge_size),
             "peak-memory file": "skipped" if args.no_rss else format_size(args.rss_size),
+            "scenarios": ", ".join(p for p in SCENARIOS if p in args.scenario_set),
+            "many uploads": f"{args.many_count} x {format_size(args.many_size)} at once",
+            "open streams": f"{args.open_streams} ({args.active_streams} sending), "
+            f"{args.generators} generator processes; {args.probe_calls} GetTask calls "
+            f"{args.probe_interval * 1000:.0f} ms apart, {args.probe_timeout:g} s deadline; "
+            f"held at least {args.streams_hold:g} s",
         }
         self.ready: list[Contender] = []
         self.large_file: tuple[Path, Expected] | None = None
@@ -316,26 +351,89 @@ class Harness:
                 self.results.rss[c.name] = m
         path.unlink()
 
+    def many_uploads(self) -> None:
+        args = self.args
+        ferry = [c for c in self.ready if c.name == "ferry"]
+        if not ferry:
+            return
+
+        def show(m: Measurement) -> str:
+            return (
+                f"{m.seconds:6.2f} s  {m.throughput / MB:5.0f} MB/s  server CPU "
+                f"{m.server_cpu / (m.bytes / (1 << 30)):5.2f} s/GiB  "
+                f"server peak RSS {m.server_peak_rss / MB:5.0f} MB"
+            )
+
+        def attempt(
+            session: Session, workload: Workload, expected: Expected, label: str
+        ) -> Measurement | None:
+            return self.attempt("many-uploads", session, workload, expected, label, show)
+
+        self.results.many_uploads = many_streams.many_uploads(
+            self.scratch,
+            args.many_count,
+            args.many_size,
+            args.runs,
+            attempt,
+            lambda phase, name: self.open_session(phase, ferry[0], name),
+            say,
+        )
+
+    def open_streams(self) -> None:
+        args = self.args
+        if not any(c.name == "ferry" for c in self.ready):
+            return
+        say(
+            f"bench: {args.open_streams} UploadParts streams open ({args.active_streams} "
+            f"sending), GetTask timed {args.probe_calls} times"
+        )
+        for i in range(args.runs):
+            try:
+                run = many_streams.open_streams_run(
+                    self.scratch,
+                    streams=args.open_streams,
+                    active=args.active_streams,
+                    generators=args.generators,
+                    calls=args.probe_calls,
+                    interval=args.probe_interval,
+                    probe_timeout=args.probe_timeout,
+                    hold=args.streams_hold,
+                    tag=str(i + 1),
+                    say=say,
+                )
+            except (ProcessFailed, OSError, ValueError, KeyError) as exc:
+                self.results.failures["open-streams/ferry"] = f"{type(exc).__name__}: {exc}"
+                say(f"  ferry    run {i + 1}: FAILED: {exc}")
+                traceback.print_exc(file=sys.stderr)
+                return
+            say(f"  ferry    run {i + 1}: {many_streams.show_run(run)}")
+            self.results.open_streams.append(run)
+
     def run(self) -> Results:
         t0 = time.monotonic()
         self.prepare()
         ferry_code = Ferry.fingerprint()
-        self.large()
-        if self.args.no_small:
-            self.results.phases_skipped["small"] = "--no-small"
-        else:
-            self.small()
-        if self.args.no_merge:
-            self.results.phases_skipped["merge"] = "--no-merge"
-        else:
-            self.merge()
-        if self.args.no_rss:
-            self.results.phases_skipped["rss"] = "--no-rss"
-        else:
-            self.rss()
+        chosen = self.args.scenario_set
+        for phase, flag in (("small", "no_small"), ("merge", "no_merge"), ("rss", "no_rss")):
+            if getattr(self.args, flag):
+                chosen.discard(phase)
+                self.results.phases_skipped[phase] = f"--{flag.replace('_', '-')}"
+        for phase in SCENARIOS:
+            if phase not in chosen:
+                self.results.phases_skipped.setdefault(phase, "not in --scenarios")
+                continue
+            {
+                "large": self.large,
+                "small": self.small,
+                "merge": self.merge,
+                "rss": self.rss,
+                "many-uploads": self.many_uploads,
+                "open-streams": self.open_streams,
+            }[phase]()
         measured = [m for runs in self.results.large.values() for m in runs]
         measured += [m for runs in self.results.small.values() for m in runs]
         measured += self.results.merge + list(self.results.rss.values())
+        measured += self.results.many_uploads
         busy = [m for m in measured if m.other_load >= BUSY_CORES]
         if busy:
             worst = max(m.other_load for m in busy)
@@ -358,6 +456,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1 or args.warmup < 0 or args.concurrency < 1 or args.small_count < 1:
         say("bench: --runs, --concurrency and --small-count must be at least 1")
         return 2
+    scenarios: set[str] = set()
+    for name in (n.strip() for n in args.scenarios.split(",") if n.strip()):
+        if name not in SCENARIOS and name not in ALIASES:
+            say(f"bench: unknown scenario {name}; choose from {', '.join(SCENARIOS)}, many-streams")
+            return 2
+        scenarios.update(ALIASES.get(name, (name,)))
+    args.scenario_set = scenarios
     wanted = [name.strip() for name in args.contenders.split(",") if name.strip()]
     known = {c.name: c for c in all_contenders()}
     unknown = sorted(set(wanted) - set(known))
@@ -368,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     # Peak disk use: the source, one published copy and some slack; say so before starting.
     need = 2 * max(args.size, 0 if args.no_rss else args.rss_size, args.merge_size) + args.size
+    need = max(need, 3 * args.many_count * args.many_size)
     free = shutil.disk_usage(args.work_dir).free
     if free < need:
         say(f"bench: {args.work_dir} has {free / MB:.0f} MB free, needs about {need / MB:.0f} MB")

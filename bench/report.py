@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.many_streams import StreamsRun
 from bench.measure import Measurement
 from bench.workload import format_size
 
@@ -32,6 +33,8 @@ class Results:
     concurrency: int
     merge_size: int
     rss_size: int | None
+    many_count: int = 0
+    many_size: int = 0
     #: Contenders that did not run at all, and why.
     skipped: dict[str, str] = field(default_factory=dict)
     #: "phase/contender" -> the error that stopped that contender in that phase.
@@ -44,6 +47,8 @@ class Results:
     small: dict[str, list[Measurement]] = field(default_factory=dict)
     merge: list[Measurement] = field(default_factory=list)
     rss: dict[str, Measurement] = field(default_factory=dict)
+    many_uploads: list[Measurement] = field(default_factory=list)
+    open_streams: list[StreamsRun] = field(default_factory=list)
 
     def missing(self) -> list[str]:
         """Human-readable reasons why this run is not a complete set of figures."""
@@ -310,6 +315,110 @@ def _rss_section(results: Results, names: Sequence[str]) -> list[str]:
     return _table(["contender", "server peak RSS", "client peak RSS", "MB/s of that run"], rows)
 
 
+def _many_uploads_section(results: Results) -> list[str]:
+    runs = results.many_uploads
+    if not runs:
+        why = results.phases_skipped.get("many-uploads") or results.failures.get(
+            "many-uploads/ferry", results.skipped.get("ferry", "not run")
+        )
+        return [f"Not measured: {why.splitlines()[0]}."]
+    tput = _spread(runs, _mb_s)
+    secs = _spread(runs, lambda m: m.seconds)
+    scpu = _spread(runs, lambda m: _per_gib(m.server_cpu, m.bytes))
+    rss = _spread(runs, lambda m: m.server_peak_rss / MB)
+    ccpu = _spread(runs, lambda m: _per_gib(m.client_cpu, m.bytes))
+    assert tput and secs and scpu and rss and ccpu
+    return _table(
+        [
+            "aggregate MB/s",
+            "s to the last Merge reply",
+            "server CPU s/GiB",
+            "server peak RSS MB",
+            "client CPU s/GiB",
+            "runs",
+        ],
+        [
+            [
+                tput.show(),
+                secs.show("{:.1f}"),
+                scpu.show("{:.2f}"),
+                rss.show(),
+                ccpu.show("{:.2f}"),
+                str(tput.n),
+            ]
+        ],
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "0"
+
+
+def _open_streams_section(results: Results) -> list[str]:
+    runs = results.open_streams
+    if not runs:
+        why = results.phases_skipped.get("open-streams") or results.failures.get(
+            "open-streams/ferry", results.skipped.get("ferry", "not run")
+        )
+        return [f"Not measured: {why.splitlines()[0]}."]
+    timeout = runs[0].probe_timeout
+
+    def ms(values: Sequence[float]) -> str:
+        spread = Spread.of(values)
+        med, low, high = (
+            f"> {timeout * 1000:.0f}" if v == float("inf") else f"{v * 1000:.0f}"
+            for v in (spread.median, spread.low, spread.high)
+        )
+        return f"{med} ({low}-{high})"
+
+    first = runs[0]
+    lines = [
+        f"{first.streams} streams ({first.active} sending 1 MiB messages of real blocks, the "
+        f"rest idle) from {first.generators} grpc.aio processes; {len(first.latencies)} "
+        f"GetTask calls on a channel of their own, {timeout:.0f} s deadline each (a call that "
+        "failed counts as slower than the deadline). Medians (min-max) of "
+        f"{len(runs)} runs, each on a fresh server.",
+        "",
+    ]
+    lines += _table(
+        ["figure", "value"],
+        [
+            ["GetTask p50 ms", ms([r.percentile(0.5) for r in runs])],
+            ["GetTask p99 ms", ms([r.percentile(0.99) for r in runs])],
+            ["GetTask max ms", ms([max(r.latencies) for r in runs])],
+            [
+                "GetTask calls failed",
+                " / ".join(_counts(r.probe_failures) for r in runs),
+            ],
+            [
+                "server peak RSS MB (VmHWM)",
+                Spread.of([r.server_peak_rss / MB for r in runs]).show(),
+            ],
+            ["server CPU s (window)", Spread.of([r.server_cpu for r in runs]).show("{:.1f}")],
+            [
+                "committed MB/s by the active streams",
+                Spread.of([r.acked_mb_s for r in runs]).show(),
+            ],
+            ["active streams acknowledged", " / ".join(str(r.active_served) for r in runs)],
+            ["streams opened (headers sent)", " / ".join(str(r.opened) for r in runs)],
+            ["seconds to open them all", " / ".join(f"{r.open_seconds:.1f}" for r in runs)],
+            ["still open at the end", " / ".join(str(r.still_open) for r in runs)],
+            [
+                f"refused (ended within {1:.0f} s)",
+                " / ".join(_counts(r.refused_by) for r in runs),
+            ],
+            ["ended later by the server", " / ".join(_counts(r.ended_later) for r in runs)],
+            [
+                "busiest load generator, cores",
+                " / ".join(
+                    f"{max(c / w for c, w in r.generator_cpu):.2f}" for r in runs if r.generator_cpu
+                ),
+            ],
+        ],
+    )
+    return lines
+
+
 def render(results: Results) -> str:
     names = list(results.descriptions)
     size = format_size(results.size)
@@ -367,6 +476,18 @@ def render(results: Results) -> str:
     rss_title = format_size(results.rss_size) if results.rss_size else "large"
     lines += ["", f"## Peak memory during one {rss_title} upload", ""]
     lines += _rss_section(results, names)
+    lines += [
+        "",
+        f"## Many uploads at once (Ferry): {results.many_count} x "
+        f"{format_size(results.many_size)}, distinct files",
+        "",
+        "One `FerryClient` (default settings) with a thread an upload, all in flight at once; "
+        "from the first call to the last upload's return (its Merge answered).",
+        "",
+    ]
+    lines += _many_uploads_section(results)
+    lines += ["", "## Unary latency with many streams open (Ferry)", ""]
+    lines += _open_streams_section(results)
     lines += ["", "## Method", ""]
     lines += [f"- {note}" for note in METHOD_NOTES]
     return "\n".join(lines) + "\n"
@@ -423,6 +544,10 @@ def console_summary(results: Results) -> str:
     lines += _merge_section(results)
     lines += ["", "== Peak memory =="]
     lines += _rss_section(results, names)
+    lines += ["", "== Many uploads at once =="]
+    lines += _many_uploads_section(results)
+    lines += ["", "== Unary latency with many streams open =="]
+    lines += _open_streams_section(results)
     lines += ["", "== Targets =="]
     lines += [f"{v.outcome:>12}  {v.target}: {v.measured}" for v in verdicts(results)]
     missing = results.missing()
