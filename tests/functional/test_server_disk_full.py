@@ -126,12 +126,6 @@ def test_a_full_database_disk_is_resource_exhausted_and_nothing_is_half_recorded
         server.stop(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UploadFile publishes before it records the task: a failed SQL write leaves the file "
-    "published without its task until a retry records it (service.upload_file; its order is "
-    "the integrity rewrite's to change)",
-)
 def test_a_small_file_meeting_a_full_database_disk_is_not_published(
     small_disk: Path, tmp_path: Path
 ) -> None:

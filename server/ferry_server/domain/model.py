@@ -23,9 +23,12 @@ class TaskState(enum.StrEnum):
 
 #: Staging layouts, recorded on each task. 1: one shared ``<task>.part`` file written in place by
 #: every stream (before issue 7; read-only after the upgrade). 2: a private file per block attempt,
-#: promoted by the SQL commit that wins, assembled from promoted blocks only.
+#: promoted by the SQL commit that wins, assembled from promoted blocks only. 3: an UploadFile's
+#: task, whose bytes come in its one request: staged as one ``whole`` file only while it is
+#: published, and active only until then (a crash there leaves it for a retry to finish).
 LAYOUT_SHARED_FILE = 1
 LAYOUT_ATTEMPTS = 2
+LAYOUT_WHOLE = 3
 
 ACTIVE_STATES = frozenset({TaskState.UPLOADING, TaskState.PAUSED})
 TERMINAL_STATES = frozenset(

@@ -32,6 +32,7 @@ class NewTask:
     overwrite: bool
     now: datetime
     expires_at: datetime
+    staging_layout: int = LAYOUT_ATTEMPTS
 
     def as_task(self, state: TaskState, *, sha256: str | None, committed_bytes: int) -> Task:
         """The task exactly as inserted: reading it back would only cost a query."""
@@ -41,7 +42,7 @@ class NewTask:
             metadata=self.metadata, block_size=self.block_size, block_count=self.block_count,
             state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
-            staging_layout=LAYOUT_ATTEMPTS,
+            staging_layout=self.staging_layout,
         )  # fmt: skip
 
 
@@ -93,8 +94,9 @@ class BlockProbe:
 class TaskRepository(Protocol):
     """Task and block records; every change one transaction, state changes compare-and-set."""
 
-    def insert(self, task: NewTask) -> None:
-        """Insert a task; raise ActiveTaskExists if an active task has its store_path."""
+    def insert(self, task: NewTask, *, lease: tuple[str, datetime] | None = None) -> None:
+        """Insert an UPLOADING task, its merge lease held by ``lease`` (owner, until) if given;
+        raise ActiveTaskExists if an active task has its store_path."""
 
     def insert_completed(
         self,
@@ -106,6 +108,20 @@ class TaskRepository(Protocol):
     ) -> None:
         """Record a file published in one request: a COMPLETED task and its blocks, given as
         (index, length, crc32c)."""
+
+    def complete_whole(
+        self,
+        task_id: str,
+        owner: str,
+        now: datetime,
+        sha256: str,
+        blocks: Sequence[tuple[int, int, int]],
+        *,
+        notice: NoticeRequest | None = None,
+    ) -> bool:
+        """In one transaction: move the UPLOADING task whose merge lease ``owner`` holds to
+        COMPLETED with ``sha256`` and exactly ``blocks`` (index, length, crc32c) committed,
+        releasing the lease, and record ``notice``; False if ``owner`` no longer holds it."""
 
     def get(self, task_id: str) -> Task | None: ...
 

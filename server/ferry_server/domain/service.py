@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import google_crc32c
@@ -38,6 +38,7 @@ from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.inputs import is_task_id, printable_problem, shown
 from ferry_server.domain.model import (
     ACTIVE_STATES,
+    LAYOUT_WHOLE,
     SETTABLE_STATES,
     BlockRange,
     Task,
@@ -432,6 +433,15 @@ class TransferService:
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
     def _resume(self, existing: Task, spec: TaskSpec, sha256: str | None) -> Task:
+        if existing.staging_layout == LAYOUT_WHOLE:
+            # Its bytes come only in an UploadFile request: blocks have nowhere to go.
+            raise Conflict(
+                f"store_path {existing.store_path!r} is held by task {existing.task_id}, an "
+                "UploadFile not finished: send that UploadFile again to finish it, or cancel "
+                "the task",
+                task_id=existing.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+            )
         if sha256 is None:
             raise Conflict(
                 f"store_path {existing.store_path!r} is already being uploaded by task "
@@ -910,60 +920,142 @@ class TransferService:
                 facts={"expectedSha256": spec.sha256.lower(), "receivedSha256": digest},
             )
         self._store.check_destination(store_path)
-        active = self._repo.find_active(store_path)
-        if active is not None:
-            raise Conflict(
-                f"store_path {store_path!r} is being uploaded by task {active.task_id} "
-                f"({active.state}); cancel it or choose another store_path",
-                task_id=active.task_id,
-                reason=Reason.STORE_PATH_TAKEN,
-            )
-        if not spec.overwrite and self._store.destination_exists(store_path):
-            if self._hash(self._store.read_published(store_path)) != digest:
+        # Two attempts: a concurrent creator may win the store_path between our look and insert.
+        for _ in range(2):
+            active = self._repo.find_active(store_path)
+            if active is not None:
+                if self._is_unfinished_upload_file(active, spec, len(data), digest):
+                    return self._take_over_upload_file(active, data, digest), False
                 raise Conflict(
-                    f"a different file already exists at store_path {store_path!r}; "
-                    "ask for overwrite to replace it",
-                    reason=Reason.DESTINATION_EXISTS,
+                    f"store_path {store_path!r} is being uploaded by task {active.task_id} "
+                    f"({active.state}); cancel it or choose another store_path",
+                    task_id=active.task_id,
+                    reason=Reason.STORE_PATH_TAKEN,
                 )
-            # The same bytes are already there: a retry whose reply was lost.
-            previous = self._repo.latest_completed(store_path)
-            if previous is not None and previous.sha256 == digest:
-                return previous, True
-            return self._record_completed(spec, store_path, data, digest), True
-        task_id = secrets.token_hex(16)
-        name = self._store.write_whole(task_id, data)
-        try:
-            self._store.publish(task_id, name, store_path, overwrite=spec.overwrite)
-        except DestinationExists as exc:
-            raise Conflict(
-                f"a file appeared at store_path {store_path!r}; ask for overwrite to replace it",
-                reason=Reason.DESTINATION_EXISTS,
-            ) from exc
-        finally:
-            self._store.discard(task_id)
-        return self._record_completed(spec, store_path, data, digest, task_id), False
+            if not spec.overwrite and self._store.destination_exists(store_path):
+                if self._hash(self._store.read_published(store_path)) != digest:
+                    raise Conflict(
+                        f"a different file already exists at store_path {store_path!r}; "
+                        "ask for overwrite to replace it",
+                        reason=Reason.DESTINATION_EXISTS,
+                    )
+                # The same bytes are already there: a retry whose reply was lost.
+                previous = self._repo.latest_completed(store_path)
+                if previous is not None and previous.sha256 == digest:
+                    return previous, True
+                return self._record_completed(spec, store_path, data, digest), True
+            now = self._clock()
+            new = self._new_upload_file_task(spec, store_path, data, digest, now)
+            owner = f"{self._replica_id}:{secrets.token_hex(6)}"
+            # The task is recorded, holding the store_path and the merge lease, before its bytes
+            # can appear there: a failed record publishes nothing, and a crash after it leaves
+            # a task that a retry with the same bytes finishes (_take_over_upload_file).
+            try:
+                self._repo.insert(new, lease=(owner, now + self._limits.merge_lease))
+            except ActiveTaskExists:
+                continue
+            task = new.as_task(TaskState.UPLOADING, sha256=digest, committed_bytes=0)
+            self._publish_upload_file(task, owner, data, digest)
+            return self.get_task(task.task_id), False
+        raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
-    def _record_completed(
+    @staticmethod
+    def _is_unfinished_upload_file(task: Task, spec: TaskSpec, size: int, digest: str) -> bool:
+        """Whether ``task`` is an UploadFile of these very bytes, recorded but never finished
+        (its server died or failed between recording and completing it)."""
+        return (
+            task.state == TaskState.UPLOADING
+            and task.staging_layout == LAYOUT_WHOLE
+            and task.sha256 == digest
+            and task.size == size
+            and task.principal == spec.principal
+            and task.overwrite == spec.overwrite
+        )
+
+    def _take_over_upload_file(self, task: Task, data: bytes, digest: str) -> Task:
+        """Finish an unfinished UploadFile of the same bytes: stage them again and publish."""
+        owner = f"{self._replica_id}:{secrets.token_hex(6)}"
+        now = self._clock()
+        if not self._repo.acquire_merge_lease(
+            task.task_id, owner, now, now + self._limits.merge_lease
+        ):
+            raise Busy(
+                f"task {task.task_id} (this file) is being published by another call; "
+                "retry shortly",
+                task_id=task.task_id,
+                reason=Reason.MERGE_IN_PROGRESS,
+            )
+        log.info("task %s: an unfinished UploadFile of the same bytes, finishing it",
+                 task.task_id, extra=about(task.task_id, task.principal))  # fmt: skip
+        self._publish_upload_file(task, owner, data, digest)
+        return self.get_task(task.task_id)
+
+    def _publish_upload_file(self, task: Task, owner: str, data: bytes, digest: str) -> None:
+        """Stage, publish and complete the recorded UPLOADING ``task`` whose lease ``owner``
+        holds; on failure the task stays recorded (lease released) for a retry to finish."""
+        task_id = task.task_id
+        try:
+            # A crashed attempt may have left its staging behind.
+            self._store.discard(task_id)
+            name = self._store.write_whole(task_id, data)
+            try:
+                self._fault("upload-file-before-publish")
+                self._publish(task, name, digest)
+            except Conflict:
+                reason = f"a different file appeared at store_path {task.store_path!r}"
+                self._repo.finish_merge(
+                    task_id,
+                    owner,
+                    TaskState.FAILED,
+                    self._clock(),
+                    failure_reason=reason,
+                    notice=self._notice(task.principal),
+                )
+                raise
+            finally:
+                self._store.discard(task_id)
+            self._fault("upload-file-after-publish")
+        except BaseException:
+            # If releasing fails too, the original error stays attached as its context.
+            self._repo.release_merge_lease(task_id, owner)
+            raise
+        _, blocks = self._upload_file_blocks(data)
+        if not self._repo.complete_whole(
+            task_id, owner, self._clock(), digest, blocks, notice=self._notice(task.principal)
+        ):
+            self._merge_taken_over(task_id)
+            return
+        log.info(
+            "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
+            task_id, shown(task.store_path), len(data), digest,
+            extra=about(task_id, task.principal),
+        )  # fmt: skip
+
+    def _upload_file_blocks(self, data: bytes) -> tuple[int, list[tuple[int, int, int]]]:
+        """One block holding the whole file, as far as the server's bounds allow: the block
+        size and the blocks as (index, length, crc32c)."""
+        limits = self._limits
+        aligned = -(-len(data) // limits.block_alignment) * limits.block_alignment
+        block_size = min(max(aligned, limits.min_block_size), limits.max_block_size)
+        blocks = [
+            (index, len(block), google_crc32c.value(block))
+            for index, block in enumerate(
+                data[start : start + block_size] for start in range(0, len(data), block_size)
+            )
+        ]
+        return block_size, blocks
+
+    def _new_upload_file_task(
         self,
         spec: TaskSpec,
         store_path: str,
         data: bytes,
         digest: str,
-        task_id: str | None = None,
-    ) -> Task:
-        limits = self._limits
-        # One block holding the whole file, as far as the server's bounds allow.
-        aligned = -(-len(data) // limits.block_alignment) * limits.block_alignment
-        block_size = min(max(aligned, limits.min_block_size), limits.max_block_size)
-        blocks = [
-            (index, block, google_crc32c.value(block))
-            for index, block in enumerate(
-                data[start : start + block_size] for start in range(0, len(data), block_size)
-            )
-        ]
-        now = self._clock()
-        new = NewTask(
-            task_id=task_id or secrets.token_hex(16),
+        now: datetime,
+    ) -> NewTask:
+        block_size, blocks = self._upload_file_blocks(data)
+        return NewTask(
+            task_id=secrets.token_hex(16),
             principal=spec.principal,
             file_name=spec.file_name,
             size=len(data),
@@ -974,16 +1066,20 @@ class TransferService:
             block_count=len(blocks),
             overwrite=spec.overwrite,
             now=now,
-            expires_at=now,
+            expires_at=now + self._limits.task_ttl,
+            staging_layout=LAYOUT_WHOLE,
         )
-        self._repo.insert_completed(
-            new,
-            digest,
-            [(index, len(block), crc) for index, block, crc in blocks],
-            notice=self._notice(new.principal),
+
+    def _record_completed(self, spec: TaskSpec, store_path: str, data: bytes, digest: str) -> Task:
+        """Record the COMPLETED task of bytes found already published (a lost reply)."""
+        now = self._clock()
+        new = replace(
+            self._new_upload_file_task(spec, store_path, data, digest, now), expires_at=now
         )
+        _, blocks = self._upload_file_blocks(data)
+        self._repo.insert_completed(new, digest, blocks, notice=self._notice(new.principal))
         log.info(
-            "task %s COMPLETED in one request: %s published (%d bytes, sha256 %s)",
+            "task %s COMPLETED in one request: %s found published (%d bytes, sha256 %s)",
             new.task_id, shown(store_path), len(data), digest,
             extra=about(new.task_id, new.principal),
         )  # fmt: skip

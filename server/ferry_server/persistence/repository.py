@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ferry_server.domain.model import (
     ACTIVE_STATES,
-    LAYOUT_ATTEMPTS,
     TERMINAL_STATES,
     Task,
     TaskState,
@@ -240,10 +239,13 @@ class SqlTaskRepository:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def insert(self, task: NewTask) -> None:
+    def insert(self, task: NewTask, *, lease: tuple[str, datetime] | None = None) -> None:
+        values = self._row_values(task, TaskState.UPLOADING)
+        if lease is not None:
+            values |= {"merge_owner": lease[0], "merge_lease_until": lease[1]}
         try:
             with self._writing() as session:
-                session.execute(insert(_TASKS), [self._row_values(task, TaskState.UPLOADING)])
+                session.execute(insert(_TASKS), [values])
         except IntegrityError as exc:
             # The only unique constraint a fresh random id can meet is the active store_path.
             raise ActiveTaskExists(task.store_path) from exc
@@ -276,6 +278,56 @@ class SqlTaskRepository:
                     ],
                 )
 
+    def complete_whole(
+        self,
+        task_id: str,
+        owner: str,
+        now: datetime,
+        sha256: str,
+        blocks: Sequence[tuple[int, int, int]],
+        *,
+        notice: NoticeRequest | None = None,
+    ) -> bool:
+        with self._writing() as session:
+            done = _rowcount(
+                session.execute(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == task_id,
+                        TaskRow.merge_owner == owner,
+                        TaskRow.state == TaskState.UPLOADING.value,
+                    )
+                    .values(
+                        state=TaskState.COMPLETED.value,
+                        updated_at=now,
+                        merge_owner=None,
+                        merge_lease_until=None,
+                        sha256=sha256,
+                    )
+                )
+            )
+            if done != 1:
+                return False
+            if notice is not None:
+                self._record_notice(session, task_id, TaskState.COMPLETED, notice, now)
+            # A block upload that resumed this task meanwhile committed the same file's bytes.
+            session.execute(delete(BlockRow).where(BlockRow.task_id == task_id))
+            if blocks:
+                session.execute(
+                    insert(_BLOCKS),
+                    [
+                        {
+                            "task_id": task_id,
+                            "block_index": index,
+                            "length": length,
+                            "crc32c": crc,
+                            "committed_at": now,
+                        }
+                        for index, length, crc in blocks
+                    ],
+                )
+            return True
+
     @staticmethod
     def _row_values(task: NewTask, state: TaskState) -> dict[str, object]:
         return {
@@ -296,7 +348,7 @@ class SqlTaskRepository:
             "expires_at": task.expires_at,
             "merge_owner": None,
             "merge_lease_until": None,
-            "staging_layout": LAYOUT_ATTEMPTS,
+            "staging_layout": task.staging_layout,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
