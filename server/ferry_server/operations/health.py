@@ -47,10 +47,14 @@ class DatabaseHealth(threading.Thread):
             self._set(SERVING, "the database answers")
 
     def _set(self, status: int, why: str) -> None:
-        if status != self._status:
-            name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
-            level = logging.INFO if status == SERVING else logging.WARNING
-            log.log(level, "health: %s (%s)", name, why)
+        # Only a change is published: HealthServicer.set() sends every call to each Watch
+        # stream, so repeating the same status every probe would queue stale copies that a
+        # watcher reads after the status has changed.
+        if status == self._status:
+            return
+        name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+        level = logging.INFO if status == SERVING else logging.WARNING
+        log.log(level, "health: %s (%s)", name, why)
         self._status = status
         for service in self._services:
             self._servicer.set(service, status)
