@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -315,7 +315,84 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("LOG_FORMAT", defaults.log_format),
         help="text, or json: one object per line [FERRY_LOG_FORMAT, %(default)s]",
     )
+    _add_security_flags(add, default)
     return parser  # fmt: skip
+
+
+def _add_security_flags(
+    add: Callable[..., object], default: Callable[[str, object], object]
+) -> None:
+    """TLS, the secure-default override, quotas and reservations."""
+    defaults = Settings()
+    add(
+        "--tls-cert",
+        type=Path,
+        default=default("TLS_CERT", None),
+        help="PEM certificate chain to serve TLS with (needs --tls-key); reloaded when the "
+        "file changes or on SIGHUP [FERRY_TLS_CERT, plaintext]",
+    )
+    add(
+        "--tls-key",
+        type=Path,
+        default=default("TLS_KEY", None),
+        help="PEM private key of --tls-cert [FERRY_TLS_KEY]",
+    )
+    add(
+        "--tls-client-ca",
+        type=Path,
+        default=default("TLS_CLIENT_CA", None),
+        help="PEM CA bundle: require client certificates signed by it (mutual TLS) "
+        "[FERRY_TLS_CLIENT_CA, no client certificates]",
+    )
+    add(
+        "--allow-insecure",
+        action="store_true",
+        default=_env_bool(str(default("ALLOW_INSECURE", "false"))),
+        help="listen on a non-loopback address without TLS and authentication "
+        "[FERRY_ALLOW_INSECURE]",
+    )
+    add(
+        "--quota-active-tasks",
+        type=int,
+        default=int(str(default("QUOTA_ACTIVE_TASKS", defaults.quota_active_tasks))),
+        help="per principal: most tasks uploading or paused at once; 0: no limit "
+        "[FERRY_QUOTA_ACTIVE_TASKS, 0]",
+    )
+    add(
+        "--quota-staged-bytes",
+        type=parse_size,
+        default=parse_size(str(default("QUOTA_STAGED_BYTES", defaults.quota_staged_bytes))),
+        help="per principal: most bytes its active tasks may declare in all; 0: no limit "
+        "[FERRY_QUOTA_STAGED_BYTES, 0]",
+    )
+    add(
+        "--quota-streams",
+        type=int,
+        default=int(str(default("QUOTA_STREAMS", defaults.quota_streams))),
+        help="per principal: most UploadParts streams open at once on all replicas; 0: no "
+        "limit [FERRY_QUOTA_STREAMS, 0]",
+    )
+    add(
+        "--disk-reserve",
+        type=parse_size,
+        default=parse_size(str(default("DISK_RESERVE", defaults.disk_reserve_bytes))),
+        help="free space on the staging filesystem that declarations and blocks leave alone "
+        "[FERRY_DISK_RESERVE, 0]",
+    )
+    add(
+        "--disk-overcommit",
+        type=float,
+        default=float(str(default("DISK_OVERCOMMIT", defaults.disk_overcommit))),
+        help="active tasks may reserve this many times the free space less the reserve "
+        "[FERRY_DISK_OVERCOMMIT, 1]",
+    )
+    add(
+        "--stream-heartbeat",
+        type=float,
+        default=float(str(default("STREAM_HEARTBEAT", defaults.stream_heartbeat_seconds))),
+        help="with --quota-streams: seconds between refreshes of this replica's stream counts "
+        "in SQL; a count three times older is a dead replica's [FERRY_STREAM_HEARTBEAT, 10]",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -361,6 +438,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reflection=not args.no_reflection,
         metrics_listen=args.metrics_listen,
         log_format=args.log_format,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        allow_insecure=args.allow_insecure,
+        quota_active_tasks=args.quota_active_tasks,
+        quota_staged_bytes=args.quota_staged_bytes,
+        quota_streams=args.quota_streams,
+        disk_reserve_bytes=args.disk_reserve,
+        disk_overcommit=args.disk_overcommit,
+        stream_heartbeat_seconds=args.stream_heartbeat,
     )
 
 
@@ -441,8 +528,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         stop.set()
 
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("ferry.server").info("SIGHUP received: reloading TLS certificates")
+        server.reload_tls()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     server.start()
     if args.port_file is not None:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")
