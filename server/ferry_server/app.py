@@ -38,6 +38,7 @@ from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.notifications import DeliveryPolicy, Notifier
 from ferry_server.domain.ports import Metrics, NoMetrics
+from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
 from ferry_server.operations.health import DatabaseHealth, HealthServicer
@@ -158,6 +159,29 @@ class _Transport:
     health: Any  # operations.health.HealthServicer
 
 
+class _StreamHeartbeat(threading.Thread):
+    """Every ``interval`` seconds until stopped: refreshes this replica's open-stream counts
+    in SQL, so that they expire only when the replica is gone (only with a stream quota)."""
+
+    def __init__(self, service: TransferService, interval: float) -> None:
+        super().__init__(name="ferry-stream-heartbeat", daemon=True)
+        self._service = service
+        self._interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._service.streams.heartbeat()
+            except Unavailable as exc:
+                log.warning("stream count heartbeat skipped: %s", exc.message)
+            except Exception:
+                log.exception("stream count heartbeat failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
@@ -194,6 +218,7 @@ class FerryServer:
         self._metrics = metrics
         self._stopped = threading.Event()
         self._certificates = certificates
+        self._heartbeat = _StreamHeartbeat(service, settings.stream_heartbeat_seconds)
 
     def reload_tls(self) -> None:
         """Read the TLS files again before the next handshake (SIGHUP); changed files are
@@ -227,6 +252,8 @@ class FerryServer:
             self._watcher.start()
         if self._deliveries is not None:
             self._deliveries.start()
+        if self.service.streams.enabled:
+            self._heartbeat.start()
         self._health.start()
         log.info(
             "ferry listening on %s%s (data dir %s)",
@@ -243,6 +270,7 @@ class FerryServer:
             self._watcher.stop()
         if self._deliveries is not None:
             self._deliveries.stop()
+        self._heartbeat.stop()
         self._health.stop()
         self._loop.call(self._stop_serving(grace))
         self._blocking.shutdown()
@@ -306,6 +334,14 @@ def _limits(settings: Settings) -> Limits:
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
         retention=timedelta(seconds=settings.retention_seconds),
+        quotas=Quotas(
+            active_tasks=settings.quota_active_tasks,
+            staged_bytes=settings.quota_staged_bytes,
+            streams=settings.quota_streams,
+            disk_reserve=settings.disk_reserve_bytes,
+            disk_overcommit=settings.disk_overcommit,
+            stream_heartbeat=timedelta(seconds=settings.stream_heartbeat_seconds),
+        ),
     )
 
 

@@ -7,7 +7,7 @@ Each is a small ``typing.Protocol``; implementations live in ``ferry_server.pers
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -44,6 +44,18 @@ class NewTask:
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
             staging_layout=self.staging_layout,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What active tasks hold when a task is admitted (see ``insert_admitted``)."""
+
+    #: The principal's active (UPLOADING or PAUSED) tasks.
+    principal_tasks: int
+    #: The bytes those tasks declare.
+    principal_bytes: int
+    #: All principals' active tasks: declared bytes not committed yet.
+    outstanding_bytes: int
 
 
 class ActiveTaskExists(Exception):
@@ -97,6 +109,31 @@ class TaskRepository(Protocol):
     def insert(self, task: NewTask, *, lease: tuple[str, datetime] | None = None) -> None:
         """Insert an UPLOADING task, its merge lease held by ``lease`` (owner, until) if given;
         raise ActiveTaskExists if an active task has its store_path."""
+
+    def insert_admitted(self, task: NewTask, admit: Callable[[Usage], None]) -> None:
+        """Insert a task as ``insert`` does once ``admit`` accepted the usage it adds to; the
+        usage is read under a lock that admissions on every replica take in turn, so that two
+        cannot both pass a limit. ``admit`` raises to refuse (nothing is inserted)."""
+
+    def claim_stream(
+        self,
+        replica: str,
+        principal: str,
+        count: int,
+        admit: Callable[[int], None],
+        *,
+        now: datetime,
+        until: datetime,
+    ) -> None:
+        """Under the principal's stream lock: pass ``admit`` the principal's open streams on
+        every replica (unexpired rows) with this replica's taken as ``count``; unless it
+        raises, record ``count`` for this replica until ``until``."""
+
+    def replace_stream_counts(
+        self, replica: str, counts: Mapping[str, int], *, now: datetime, until: datetime
+    ) -> None:
+        """Make ``counts`` this replica's stream counts until ``until``, and delete every
+        replica's rows expired by ``now``."""
 
     def insert_completed(
         self,
@@ -285,9 +322,11 @@ class StagingEntry:
 class BlockStore(Protocol):
     """Bytes on disk: per-task staging (attempt files, assemblies) and published files."""
 
-    def create(self, task_id: str, size: int) -> None:
-        """Create the task's staging; raise StorageFull if the disk cannot hold ``size`` bytes
-        twice (blocks and their assembly)."""
+    def create(self, task_id: str) -> None:
+        """Create the task's (empty) staging: nothing of its size is allocated."""
+
+    def free_bytes(self) -> int:
+        """Bytes free for Ferry on the staging filesystem now."""
 
     def write_whole(self, task_id: str, data: bytes) -> str:
         """Stage a whole small file durably; return the name to publish."""

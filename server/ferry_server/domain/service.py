@@ -7,6 +7,7 @@ through the ports in ``ferry_server.domain.ports``.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import logging
 import re
@@ -30,7 +31,9 @@ from ferry_server.domain.errors import (
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
+    QuotaExceeded,
     Reason,
+    StorageFull,
     TaskNotFound,
     Unavailable,
     not_uploading,
@@ -68,6 +71,7 @@ from ferry_server.domain.ports import (
     StagingMissing,
     TaskRepository,
 )
+from ferry_server.domain.quotas import Quotas, StreamSlots, admit_task
 from ferry_server.domain.watching import Subscriber, TaskWatcher
 
 log = logging.getLogger("ferry.tasks")
@@ -125,6 +129,7 @@ class Limits:
     sweep_batch: int = 1000
     #: How long an ended task's row is kept (its block rows go as soon as it ends).
     retention: timedelta = timedelta(days=30)
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,7 @@ class TransferService:
         self._touched: dict[str, datetime] = {}
         self._touched_lock = threading.Lock()
         self._sweep_cursor = ""
+        self.streams = StreamSlots(repository, replica_id, limits.quotas, clock)
 
     def _notice(self, principal: str) -> NoticeRequest | None:
         """The completion notice to record with a task's end, if its principal has a hook."""
@@ -416,12 +422,26 @@ class TransferService:
                 now=now,
                 expires_at=now + self._limits.task_ttl,
             )
-            self._store.create(task_id, spec.size)
+            admit = functools.partial(
+                admit_task,
+                self._limits.quotas,
+                spec.principal,
+                spec.size,
+                free=self._store.free_bytes(),
+            )
+            self._store.create(task_id)
             try:
-                self._repo.insert(new)
+                self._repo.insert_admitted(new, admit)
             except ActiveTaskExists:
                 self._store.discard(task_id)
                 continue
+            except (QuotaExceeded, StorageFull) as exc:
+                self._store.discard(task_id)
+                log.warning(
+                    "CreateTask refused for principal %s: %s", shown(spec.principal), exc.message,
+                    extra=about("", spec.principal),
+                )  # fmt: skip
+                raise
             except BaseException:
                 self._store.discard(task_id)
                 raise
@@ -588,6 +608,20 @@ class TransferService:
         return expired
 
     # -- UploadParts -----------------------------------------------------------------------
+
+    def _check_reserve(self, length: int) -> None:
+        """Refuse a block that would eat into the disk's reserve (space other programs, the
+        database or the assembly need), whatever was reserved at CreateTask."""
+        reserve = self._limits.quotas.disk_reserve
+        if not reserve:
+            return
+        free = self._store.free_bytes()
+        if free - length < reserve:
+            raise StorageFull(
+                f"the staging filesystem has {free} bytes free; a block of {length} would leave "
+                f"less than the {reserve} bytes kept free (--disk-reserve): retry later",
+                facts={"requestedBytes": length},
+            )
 
     def open_receiver(self) -> BlockReceiver:
         """A receiver for one UploadParts stream; close it when the stream ends."""
@@ -1179,6 +1213,8 @@ class BlockReceiver:
         self._service = service
         self._tasks: dict[str, Task] = {}
         self._block: _Block | None = None
+        #: Principals this stream holds a stream slot of (see quotas.StreamSlots).
+        self._principals: list[str] = []
 
     def receive(self, part: Part) -> BlockAck | None:
         """Take one message; return an acknowledgement when it completes a block."""
@@ -1247,6 +1283,16 @@ class BlockReceiver:
         task = self._tasks.get(part.task_id)
         if task is None:
             task = service.get_task(part.task_id)
+            if task.principal not in self._principals:
+                try:
+                    service.streams.acquire(task.principal)
+                except QuotaExceeded as exc:
+                    log.warning(
+                        "UploadParts refused for principal %s: %s", shown(task.principal),
+                        exc.message, extra=about(task.task_id, task.principal),
+                    )  # fmt: skip
+                    raise
+                self._principals.append(task.principal)
             self._tasks[part.task_id] = task
         if not 0 <= part.block_index < task.block_count:
             raise OutOfRange(
@@ -1279,7 +1325,9 @@ class BlockReceiver:
                 f"task {task.task_id} is {probe.state}; it takes no blocks{hint}",
             )
         attempt = writer = None
+        length = block_length(task.size, task.block_size, part.block_index)
         if probe.committed_crc32c is None:
+            service._check_reserve(length)
             attempt = secrets.token_hex(8)
             try:
                 writer = service._store.open_attempt(task.task_id, part.block_index, attempt)
@@ -1291,7 +1339,7 @@ class BlockReceiver:
         self._block = _Block(
             task_id=task.task_id,
             index=part.block_index,
-            length=block_length(task.size, task.block_size, part.block_index),
+            length=length,
             received=0,
             crc=0,
             attempt=attempt,
@@ -1371,6 +1419,9 @@ class BlockReceiver:
     def close(self) -> None:
         """End of stream: drop the block in progress (it stays missing)."""
         self._service._metrics.stream_closed()
+        principals, self._principals = self._principals, []
+        for principal in principals:
+            self._service.streams.release(principal)
         block, self._block = self._block, None
         if block is not None:
             self._abandon(block)
