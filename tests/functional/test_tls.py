@@ -6,6 +6,10 @@ certificate) failing at once with a message that says it is TLS and what to chan
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from ferry_server.app import FerryServer, create_server
 from ferry_server.config import KiB, Settings
 
 from tests.support.certificates import CertificateAuthority, Pair
-from tests.support.client_tools import make_file, published, run_ferry
+from tests.support.client_tools import make_file, published, run_ferry, wait_until
 
 EXIT_ERROR = 1
 #: Larger than one UploadFile request: it travels as a task, UploadParts streams and Merge.
@@ -204,3 +208,58 @@ def test_replaced_certificates_are_used_without_a_restart(
         _reach(server.address, TlsOptions(ca_file=renewed.cert))
     finally:
         server.stop(grace=0)
+
+
+def _same_stamp_rewrite(path: Path, content: bytes) -> None:
+    """Put ``content`` in ``path`` keeping its inode, size and mtime: a change that only a
+    reload request (SIGHUP) can reveal. PEM allows trailing blank lines: the shorter side is
+    padded."""
+    stat = path.stat()
+    assert len(content) <= stat.st_size, "the old file was padded to leave room"
+    padded = content + b"\n" * (stat.st_size - len(content))
+    with path.open("r+b") as out:
+        out.write(padded)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_ino, path.stat().st_size, path.stat().st_mtime_ns) == (
+        stat.st_ino, stat.st_size, stat.st_mtime_ns
+    )  # fmt: skip
+
+
+def test_sighup_makes_ferry_serve_read_the_certificates_again(
+    tmp_path: Path, ca: CertificateAuthority
+) -> None:
+    # Padded: the renewed files must fit in the old ones' size.
+    first = ca.issue("first", common_name="first")
+    for pem in (first.cert, first.key):
+        pem.write_bytes(pem.read_bytes() + b"\n" * 64)
+    renewed = CertificateAuthority(tmp_path / "renewed", "renewed")
+    second = renewed.issue("second", common_name="second")
+    port_file = tmp_path / "port"
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ferry_server", "--listen", "127.0.0.1:0",
+         "--data-dir", str(tmp_path / "data"), "--port-file", str(port_file),
+         "--tls-cert", str(first.cert), "--tls-key", str(first.key)],
+        stdout=log, stderr=log,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: port_file.exists() or proc.poll() is not None, "ferry serve started")
+        address = f"127.0.0.1:{port_file.read_text().strip()}"
+        _reach(address, TlsOptions(ca_file=ca.cert))
+        _same_stamp_rewrite(first.key, second.key.read_bytes())
+        _same_stamp_rewrite(first.cert, second.cert.read_bytes())
+        proc.send_signal(signal.SIGHUP)
+
+        def renewed_served() -> bool:
+            try:
+                _reach(address, TlsOptions(ca_file=renewed.cert))
+            except CannotConnect:
+                return False
+            return True
+
+        wait_until(renewed_served, "the certificates read again after SIGHUP")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        log.close()
+    assert "SIGHUP received: reloading TLS certificates" in (tmp_path / "serve.log").read_text()
