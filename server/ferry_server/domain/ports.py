@@ -54,8 +54,8 @@ class Usage:
     principal_tasks: int
     #: The bytes those tasks declare.
     principal_bytes: int
-    #: All principals' active tasks: declared bytes not committed yet.
-    outstanding_bytes: int
+    #: Every principal's active tasks: (task id, declared size).
+    active_sizes: Sequence[tuple[str, int]]
 
 
 class ActiveTaskExists(Exception):
@@ -134,6 +134,9 @@ class TaskRepository(Protocol):
     ) -> None:
         """Make ``counts`` this replica's stream counts until ``until``, and delete every
         replica's rows expired by ``now``."""
+
+    def committed_bytes_of_active(self) -> Mapping[str, int]:
+        """Bytes committed so far of each active task (a scan of their block rows: costly)."""
 
     def insert_completed(
         self,

@@ -71,7 +71,7 @@ from ferry_server.domain.ports import (
     StagingMissing,
     TaskRepository,
 )
-from ferry_server.domain.quotas import Quotas, StreamSlots, admit_task
+from ferry_server.domain.quotas import CommittedBytes, Quotas, StreamSlots, admit_task
 from ferry_server.domain.watching import Subscriber, TaskWatcher
 
 log = logging.getLogger("ferry.tasks")
@@ -250,6 +250,7 @@ class TransferService:
         self._touched_lock = threading.Lock()
         self._sweep_cursor = ""
         self.streams = StreamSlots(repository, replica_id, limits.quotas, clock)
+        self._committed = CommittedBytes(repository, clock)
 
     def _notice(self, principal: str) -> NoticeRequest | None:
         """The completion notice to record with a task's end, if its principal has a hook."""
@@ -428,6 +429,7 @@ class TransferService:
                 spec.principal,
                 spec.size,
                 free=self._store.free_bytes(),
+                committed=self._committed.get(),
             )
             self._store.create(task_id)
             try:

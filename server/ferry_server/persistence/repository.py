@@ -304,19 +304,22 @@ class SqlTaskRepository:
                 TaskRow.principal == principal, active
             )
         ).one()
-        declared_all = session.execute(
-            select(func.coalesce(func.sum(TaskRow.size), 0)).where(active)
-        ).scalar_one()
-        committed_all = session.execute(
-            select(func.coalesce(func.sum(BlockRow.length), 0))
-            .join(TaskRow, TaskRow.id == BlockRow.task_id)
-            .where(active)
-        ).scalar_one()
+        sizes = session.execute(select(TaskRow.id, TaskRow.size).where(active)).all()
         return Usage(
             principal_tasks=int(tasks),
             principal_bytes=int(declared),
-            outstanding_bytes=int(declared_all) - int(committed_all),
+            active_sizes=[(task_id, int(size)) for task_id, size in sizes],
         )
+
+    def committed_bytes_of_active(self) -> Mapping[str, int]:
+        with self._reads() as session:
+            rows = session.execute(
+                select(BlockRow.task_id, func.sum(BlockRow.length))
+                .join(TaskRow, TaskRow.id == BlockRow.task_id)
+                .where(TaskRow.state.in_(_ACTIVE))
+                .group_by(BlockRow.task_id)
+            ).all()
+        return {task_id: int(total) for task_id, total in rows}
 
     def claim_stream(
         self,
