@@ -312,7 +312,7 @@ class SqlTaskRepository:
         )
 
     def committed_bytes_of_active(self) -> Mapping[str, int]:
-        with self._reads() as session:
+        with self._reads.begin() as session:
             rows = session.execute(
                 select(BlockRow.task_id, func.sum(BlockRow.length))
                 .join(TaskRow, TaskRow.id == BlockRow.task_id)
