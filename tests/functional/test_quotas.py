@@ -57,7 +57,8 @@ def _declare(stub: rpc.FerryServiceStub, size: int, store_path: str, sha256: str
 
 @pytest.fixture
 def started(settings: Settings) -> Iterator[list[FerryServer]]:
-    """Servers a test starts (``_start``), stopped at its end."""
+    """Servers a test starts (``_start``), stopped at its end (before fixtures requested
+    earlier, such as ``small_disk``, are torn down)."""
     servers: list[FerryServer] = []
     yield servers
     for server in servers:
@@ -237,7 +238,7 @@ def _free(path: Path) -> int:
 
 
 def test_a_1_tib_declaration_allocates_nothing(
-    settings: Settings, started: list[FerryServer], small_disk: Path
+    settings: Settings, small_disk: Path, started: list[FerryServer]
 ) -> None:
     on_small = settings.replace(data_dir=small_disk / "data", max_file_size=2 * TiB)
     # Overcommitted a million times over, 64 MiB may promise 1 TiB: it must not be allocated.
@@ -266,7 +267,7 @@ def test_a_1_tib_declaration_allocates_nothing(
 
 
 def test_the_free_disk_reserve_holds(
-    settings: Settings, started: list[FerryServer], small_disk: Path
+    settings: Settings, small_disk: Path, started: list[FerryServer]
 ) -> None:
     reserve = 40 * MiB
     server = _start(
