@@ -57,7 +57,7 @@ def _sqlite_settings(tmp_path: Path, **changes: object) -> Settings:
         listen="127.0.0.1:0",
         min_block_size=64 * KiB,
         default_block_size=256 * KiB,
-        max_workers=8,
+        blocking_threads=8,
     ).replace(**changes)
 
 
