@@ -213,7 +213,9 @@ class PrefixHasher:
     def _extend(self, task: Task, progress: _Progress, *, final: bool) -> None:
         """Hash and copy the contiguous committed blocks from ``progress.offset`` on; at
         ``final`` every block must be committed."""
-        while progress.offset < task.size:
+        # A block shorter than block_size ends the file: with a deferred size (known only at
+        # Merge) nothing after it is assembled, and Merge refuses blocks past it.
+        while progress.offset < task.size_bound and progress.offset % task.block_size == 0:
             if final:
                 # Merge's hashing of what is left runs for its call: stop once that has ended.
                 check_call()

@@ -33,6 +33,9 @@ class NewTask:
     now: datetime
     expires_at: datetime
     staging_layout: int = LAYOUT_ATTEMPTS
+    #: The size is declared at Merge (see ``Task.size_deferred``); ``size`` is 0 meanwhile.
+    size_deferred: bool = False
+    max_size: int = 0
 
     def as_task(self, state: TaskState, *, sha256: str | None, committed_bytes: int) -> Task:
         """The task exactly as inserted: reading it back would only cost a query."""
@@ -42,7 +45,8 @@ class NewTask:
             metadata=self.metadata, block_size=self.block_size, block_count=self.block_count,
             state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
-            staging_layout=self.staging_layout,
+            staging_layout=self.staging_layout, size_deferred=self.size_deferred,
+            max_size=self.max_size,
         )  # fmt: skip
 
 
@@ -80,6 +84,16 @@ class CommittedBlock:
     length: int
     crc32c: int
     attempt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SizeFix:
+    """What fixing a deferred size found: ``fixed``, or the first committed block that does not
+    fit the size (``misfit``: its index and length), or neither when the task was no longer an
+    UPLOADING task with its size deferred (someone else fixed it, or its state changed)."""
+
+    fixed: bool
+    misfit: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,12 @@ class TaskRepository(Protocol):
     def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew a cluster-wide lease (e.g. the storage sweeper's) if free, stale or
         already ``owner``'s."""
+
+    def fix_size(self, task_id: str, size: int, now: datetime) -> SizeFix:
+        """In one transaction: if the task is UPLOADING with its size deferred and no merge
+        lease, set its size and block count, provided every committed block fits the size
+        (each below the last exactly block_size long, the last ending at ``size``, none past
+        it); otherwise change nothing."""
 
     def change_state(
         self,

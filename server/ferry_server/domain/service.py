@@ -46,7 +46,6 @@ from ferry_server.domain.model import (
     TaskState,
     about,
     block_count,
-    block_length,
     can_transition,
     describe_ranges,
     missing_ranges,
@@ -139,6 +138,10 @@ class TaskSpec:
     block_size: int
     overwrite: bool
     principal: str = ANONYMOUS
+    #: The size is declared at Merge (a pipe); ``size`` must be 0.
+    size_deferred: bool = False
+    #: With ``size_deferred``: the most bytes the file may have (0: the server's maximum).
+    max_size: int = 0
 
 
 #: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
@@ -388,6 +391,7 @@ class TransferService:
         store_path = validate_store_path(spec.store_path)
         sha256 = spec.sha256.lower() or None
         block_size = spec.block_size or self._limits.default_block_size
+        max_size = (spec.max_size or self._limits.max_file_size) if spec.size_deferred else 0
         self._store.check_destination(store_path)
         # Two attempts: a concurrent creator may win the store_path between our look and insert.
         for _ in range(2):
@@ -411,12 +415,16 @@ class TransferService:
                 store_path=store_path,
                 metadata=dict(spec.metadata),
                 block_size=block_size,
-                block_count=block_count(spec.size, block_size),
+                block_count=block_count(max_size or spec.size, block_size),
                 overwrite=spec.overwrite,
                 now=now,
                 expires_at=now + self._limits.task_ttl,
+                size_deferred=spec.size_deferred,
+                max_size=max_size,
             )
-            self._store.create(task_id, spec.size)
+            # A deferred size reserves what the caller declared as its most, nothing otherwise:
+            # each block then meets a full disk as it is written (DISK_FULL, retried).
+            self._store.create(task_id, spec.max_size if spec.size_deferred else spec.size)
             try:
                 self._repo.insert(new)
             except ActiveTaskExists:
@@ -440,6 +448,15 @@ class TransferService:
                 f"store_path {existing.store_path!r} is held by task {existing.task_id}, an "
                 "UploadFile not finished: send that UploadFile again to finish it, or cancel "
                 "the task",
+                task_id=existing.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+            )
+        if spec.size_deferred or existing.size_deferred:
+            raise Conflict(
+                f"store_path {existing.store_path!r} is already being uploaded by task "
+                f"{existing.task_id} ({existing.state}); a task whose size is not known yet "
+                "is never resumed by a declaration (nothing says it is the same stream): "
+                "continue that task by its id, or cancel it",
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
             )
@@ -481,6 +498,24 @@ class TransferService:
             raise InvalidArgument(problem, field="file_name")
         if spec.size < 0:
             raise InvalidArgument("size must not be negative", field="size")
+        if spec.size_deferred and spec.size:
+            raise InvalidArgument(
+                f"size is {spec.size} but size_deferred says it is not known yet: set one",
+                field="size",
+            )
+        if spec.max_size and not spec.size_deferred:
+            raise InvalidArgument(
+                "max_size is only for a task whose size is deferred; give size instead",
+                field="max_size",
+            )
+        if spec.max_size > limits.max_file_size:
+            raise OutOfRange(
+                f"max_size {spec.max_size} exceeds this server's maximum file size of "
+                f"{limits.max_file_size} bytes",
+                reason=Reason.FILE_TOO_LARGE,
+                field="max_size",
+                facts={"limitBytes": limits.max_file_size},
+            )
         if spec.size > limits.max_file_size:
             raise OutOfRange(
                 f"size {spec.size} exceeds this server's maximum file size of "
@@ -689,25 +724,38 @@ class TransferService:
 
     # -- Merge -----------------------------------------------------------------------------
 
-    def merge(self, task_id: str, *, wait_seconds: float, sha256: str = "") -> Task:
+    def merge(
+        self, task_id: str, *, wait_seconds: float, sha256: str = "", size: int | None = None
+    ) -> Task:
         """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
         merge already running elsewhere (taking it over if its lease goes stale) before
         answering Busy.
 
         ``sha256`` is the whole-file hash to verify against when the task was declared
         without one (the client hashed while uploading); if both exist they must agree.
+        ``size`` fixes the size of a task declared with its size deferred (required there);
+        for any other task it must equal the known size.
         """
         started = time.monotonic()
         try:
-            return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256)
+            return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256, size=size)
         finally:
             self._metrics.merge_finished(time.monotonic() - started)
 
-    def _merge(self, task_id: str, *, wait_seconds: float, sha256: str) -> Task:
+    def _merge(self, task_id: str, *, wait_seconds: float, sha256: str, size: int | None) -> Task:
         task = self.get_task(task_id)
         expected = self._expected_sha256(task, sha256)
         deadline = time.monotonic() + max(0.0, wait_seconds)
         while True:
+            if size is not None and not task.size_deferred and size != task.size:
+                raise InvalidArgument(
+                    f"task {task.task_id} is {task.size} bytes, not {size}: this is not the same "
+                    "file",
+                    task_id=task.task_id,
+                    reason=Reason.SIZE_MISMATCH,
+                    field="size",
+                    facts={"sizeBytes": task.size},
+                )
             if task.state == TaskState.COMPLETED:
                 return task
             if task.state == TaskState.FAILED:
@@ -718,6 +766,9 @@ class TransferService:
                     task.state,
                     f"task {task.task_id} is {task.state}; only UPLOADING tasks merge",
                 )
+            if task.size_deferred:
+                task = self._fix_size(task, size)
+                continue
             missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
             if missing:
                 count = sum(r.end - r.start for r in missing)
@@ -752,6 +803,50 @@ class TransferService:
             check_call()
             time.sleep(_MERGE_POLL_SECONDS)
             task = self.get_task(task_id)
+
+    def _fix_size(self, task: Task, size: int | None) -> Task:
+        """Fix a deferred size at Merge (the blocks must add up to it); the task as it is now."""
+        if size is None:
+            raise InvalidArgument(
+                f"task {task.task_id} was declared without its size: Merge must give it",
+                task_id=task.task_id,
+                field="size",
+            )
+        if size > task.max_size:
+            raise OutOfRange(
+                f"size {size} exceeds task {task.task_id}'s max_size of {task.max_size} bytes",
+                task_id=task.task_id,
+                reason=Reason.FILE_TOO_LARGE,
+                field="size",
+                facts={"limitBytes": task.max_size},
+            )
+        count = block_count(size, task.block_size)
+        missing = missing_ranges(count, self._repo.committed_indices(task.task_id))
+        if missing:
+            raise BlocksMissing(
+                f"task {task.task_id} cannot merge {size} bytes: blocks "
+                f"{describe_ranges(missing)} of {count} are missing; upload them first",
+                task_id=task.task_id,
+                missing=missing,
+                block_count=count,
+            )
+        fix = self._repo.fix_size(task.task_id, size, self._clock())
+        if fix.misfit is not None:
+            index, length = fix.misfit
+            raise InvalidArgument(
+                f"task {task.task_id} cannot be {size} bytes: its committed block {index} is "
+                f"{length} bytes long (blocks are {task.block_size} bytes, the last one ends at "
+                "the size); the stream sent is not the one declared: cancel the task",
+                task_id=task.task_id,
+                reason=Reason.SIZE_MISMATCH,
+                field="size",
+                facts={"sizeBytes": size, "blockIndex": index, "blockLengthBytes": length},
+            )
+        if fix.fixed:
+            log.info("task %s: size fixed at %d bytes (%d blocks)", task.task_id, size, count,
+                     extra=about(task.task_id, task.principal))  # fmt: skip
+        # Fixed by this call or by a concurrent Merge, or its state changed: read it again.
+        return self.get_task(task.task_id)
 
     @staticmethod
     def _expected_sha256(task: Task, given: str) -> str | None:
@@ -1164,6 +1259,9 @@ class _Block:
     attempt: str | None
     writer: AttemptWriter | None
     committed_crc: int | None = field(default=None)
+    #: The task's size is deferred: ``length`` is the most the block may hold, and the message
+    #: carrying crc32c ends it.
+    deferred: bool = False
 
 
 class BlockReceiver:
@@ -1238,14 +1336,17 @@ class BlockReceiver:
                 block.writer.write(part.data)
             block.crc = google_crc32c.extend(block.crc, part.data)
             block.received = end
-        if end < block.length:
+        if end < block.length and not (block.deferred and part.crc32c is not None):
             return None
+        # A deferred size: the message carrying crc32c ends the block wherever it is.
+        block.length = end
         return self._finish(block, part.crc32c)
 
     def _start(self, part: Part) -> _Block:
         service = self._service
         task = self._tasks.get(part.task_id)
-        if task is None:
+        if task is None or task.size_deferred:
+            # A deferred size may have been fixed since: its bounds are read again per block.
             task = service.get_task(part.task_id)
             self._tasks[part.task_id] = task
         if not 0 <= part.block_index < task.block_count:
@@ -1291,7 +1392,8 @@ class BlockReceiver:
         self._block = _Block(
             task_id=task.task_id,
             index=part.block_index,
-            length=block_length(task.size, task.block_size, part.block_index),
+            length=task.block_length(part.block_index),
+            deferred=task.size_deferred,
             received=0,
             crc=0,
             attempt=attempt,

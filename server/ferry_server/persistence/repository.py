@@ -23,6 +23,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Table,
+    and_,
     delete,
     func,
     insert,
@@ -41,6 +42,7 @@ from ferry_server.domain.model import (
     TERMINAL_STATES,
     Task,
     TaskState,
+    block_count,
 )
 from ferry_server.domain.notifications import (
     DeliveryState,
@@ -55,6 +57,7 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     CommittedBlock,
     NewTask,
+    SizeFix,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
 from ferry_server.persistence.models import BlockRow, LeaseRow, OutboxRow, TaskRow
@@ -159,6 +162,8 @@ class SqlTaskRepository:
             committed_bytes=int(row["committed_bytes"]),
             staging_layout=row["staging_layout"],
             blocks_purged=bool(row["blocks_purged"]),
+            size_deferred=bool(row["size_deferred"]),
+            max_size=int(row["max_size"]),
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
@@ -364,6 +369,8 @@ class SqlTaskRepository:
             "merge_owner": None,
             "merge_lease_until": None,
             "staging_layout": task.staging_layout,
+            "size_deferred": task.size_deferred,
+            "max_size": task.max_size,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
@@ -663,6 +670,49 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
         )
 
+    def fix_size(self, task_id: str, size: int, now: datetime) -> SizeFix:
+        try:
+            with self._writing() as session:
+                # The UPDATE comes first: its row lock waits for committers holding the share
+                # lock, so every block committed before it is seen by the check below.
+                block_size = session.scalar(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == task_id,
+                        TaskRow.state == TaskState.UPLOADING.value,
+                        TaskRow.size_deferred.is_(True),
+                        self._lease_free(now),
+                    )
+                    .values(size=size, size_deferred=False, updated_at=now)
+                    .returning(TaskRow.block_size)
+                )
+                if block_size is None:
+                    return SizeFix(fixed=False)
+                count = block_count(size, block_size)
+                last = count - 1
+                last_length = size - last * block_size
+                misfit = session.execute(
+                    select(BlockRow.block_index, BlockRow.length)
+                    .where(
+                        BlockRow.task_id == task_id,
+                        or_(
+                            BlockRow.block_index > last,
+                            and_(BlockRow.block_index < last, BlockRow.length != block_size),
+                            and_(BlockRow.block_index == last, BlockRow.length != last_length),
+                        ),
+                    )
+                    .order_by(BlockRow.block_index)
+                    .limit(1)
+                ).first()
+                if misfit is not None:
+                    raise _Misfit(int(misfit[0]), int(misfit[1]))
+                session.execute(
+                    update(TaskRow).where(TaskRow.id == task_id).values(block_count=count)
+                )
+                return SizeFix(fixed=True)
+        except _Misfit as rolled_back:
+            return SizeFix(fixed=False, misfit=(rolled_back.index, rolled_back.length))
+
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
         return self._compare_and_set(
             [
@@ -720,3 +770,12 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
             bounded=False,
         )
+
+
+class _Misfit(Exception):
+    """Rolls back a size fix: a committed block does not fit the size."""
+
+    def __init__(self, index: int, length: int) -> None:
+        super().__init__(index, length)
+        self.index = index
+        self.length = length
