@@ -160,7 +160,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         nargs="+",
         action=_SourcesAndDestination,
         metavar="SRC... DEST",
-        help="FILE STORE_PATH, or SRC... DEST/ (DEST ending with '/' is a prefix)",
+        help="FILE STORE_PATH, or SRC... DEST/ (DEST ending with '/' is a prefix); "
+        "FILE '-' reads standard input (a pipe: its size is told at the end; it cannot be "
+        "resumed by another run, so a run that gives up cancels its task)",
     )
     upload.add_argument(
         "-r", "--recursive", action="store_true", help="upload directories with their files"
@@ -203,6 +205,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     upload.add_argument(
         "--overwrite", action="store_true", help="replace a file already at STORE_PATH"
+    )
+    upload.add_argument(
+        "--max-size",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="with '-': the most bytes standard input may bring, e.g. 200G (default: the "
+        "server's maximum file size); an object-store server picks its part size from it",
     )
     upload.add_argument(
         "--state-file",
@@ -328,6 +338,13 @@ def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
+    if "-" in ns.sources:
+        if len(ns.sources) != 1 or ns.store_path.endswith("/"):
+            raise UsageError("'-' (standard input) uploads alone, to a STORE_PATH not ending in /")
+        with _client(ns, state_file=ns.state_file) as client:
+            return _upload_stdin(ns, console, client)
+    if ns.max_size is not None:
+        raise UsageError("--max-size is for '-' (standard input) only")
     try:
         items = plan_sources(ns.sources, ns.store_path, recursive=ns.recursive)
     except PlanError as exc:
@@ -361,6 +378,32 @@ def _upload_one(
     except KeyboardInterrupt:
         ns.interrupt_note = events.interrupt_note()
         raise
+    finally:
+        console.end_bars()
+    if ns.json_events:
+        pass  # the completed event carried the result
+    elif ns.json:
+        _print_json(result.to_json())
+    else:
+        print(_describe_result(result))
+    return EXIT_OK
+
+
+def _upload_stdin(ns: argparse.Namespace, console: _Console, client: FerryClient) -> int:
+    uploading = None if ns.quiet else console.bar("uploading")
+    events = _EventPrinter(ns, console, batch=False)
+    try:
+        result = client.upload_stream(
+            sys.stdin.buffer,
+            ns.store_path,
+            max_size=ns.max_size,
+            metadata=dict(ns.meta),
+            block_size=ns.block_size,
+            parallelism=ns.parallelism,
+            progress=events.once_created(uploading.update) if uploading else None,
+            overwrite=ns.overwrite,
+            on_event=events,
+        )
     finally:
         console.end_bars()
     if ns.json_events:

@@ -23,6 +23,7 @@ from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
 from ferry_client.many import BatchRun, FileCallback
 from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.pipe_upload import StreamSource, StreamUpload
 from ferry_client.planning import ProgressCallback
 from ferry_client.reachability import FirstContact
 from ferry_client.retry import RetryPolicy
@@ -287,6 +288,76 @@ class FerryClient:
                 overwrite=overwrite,
                 cancel_on_interrupt=cancel_on_interrupt,
             )
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.completed(result)
+        return result
+
+    def upload_stream(
+        self,
+        source: StreamSource,
+        store_path: str,
+        *,
+        file_name: str | None = None,
+        max_size: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        block_size: int | None = None,
+        parallelism: int = 2,
+        progress: ProgressCallback | None = None,
+        overwrite: bool = False,
+        on_event: EventCallback | None = None,
+    ) -> UploadResult:
+        """Upload data of unknown length (stdin, a pipe, a binary file object, an iterator of
+        bytes) to ``store_path`` and return the result; the data is read once, in order.
+
+        Data of at most 1 MiB is sent whole in one UploadFile request. Otherwise the task is
+        declared with its size deferred (the server learns it at Merge, with the SHA-256
+        computed as the data flowed); blocks are read only when a stream is free to send them
+        and kept until acknowledged, so memory stays at most ``parallelism`` blocks (16 MiB with
+        the defaults). A connection cut or a server restart is recovered within this call:
+        the unacknowledged blocks are sent again on new streams under the retry policy.
+        **It cannot be resumed by another call**: when this call gives up (the policy's
+        limit, a refusal, Ctrl-C, a paused task), it cancels its task, as the bytes not yet
+        acknowledged are gone with it. Nothing is written to the state file.
+
+        Args:
+            source: an object with ``read(n)`` returning bytes (``sys.stdin.buffer``, an open
+                file, a socket file), or an iterable of bytes objects.
+            file_name: the name recorded with the task (default: the last part of store_path).
+            max_size: the most bytes the data may have (``None``: the server's maximum file
+                size); an object-store backend chooses its part size from it, and the upload
+                fails if the data is longer.
+            progress: called with (bytes done, 0): the total is not known.
+            Others as for :meth:`upload`.
+
+        Raises:
+            as :meth:`upload`; TypeError when ``source`` yields something other than bytes.
+        """
+        if parallelism < 1:
+            raise ValueError("parallelism must be at least 1")
+        if max_size is not None and max_size < 1:
+            raise ValueError("max_size must be positive")
+        started = time.monotonic()
+        events = EventSink(on_event, path="-", store_path=store_path)
+        try:
+            self._transport.connect()
+            stream = StreamUpload(
+                self._transport,
+                source,
+                store_path,
+                file_name=file_name or store_path.rsplit("/", 1)[-1],
+                metadata=metadata or {},
+                block_size=block_size,
+                max_size=max_size,
+                parallelism=parallelism,
+                overwrite=overwrite,
+                budget=self.retry.budget(on_retry=events.retrying),
+                events=events,
+                progress=_both(progress, events.progress if on_event is not None else None),
+                merge_timeout=self.timeout,
+            )
+            result = stream.run(started)
         except BaseException as exc:
             events.failed(exc)
             raise
