@@ -85,9 +85,11 @@ def test_a_stream_longer_than_its_max_size_fails_and_cancels_its_task(
 def test_a_cut_connection_is_recovered_within_the_process(server: FerryServer):
     """Connections cut after 1.5 MiB, three times: only unacknowledged blocks go again."""
     data = os.urandom(6 * MiB + 7)
-    with FaultyProxy(server.address, cut_after=3 * MiB // 2, cuts=3) as proxy:
-        with FerryClient(proxy.address, remember_uploads=False, retry=QUICK_RETRY) as client:
-            result = client.upload_stream(pieces(data, 2), "cut/stream.bin")
+    with (
+        FaultyProxy(server.address, cut_after=3 * MiB // 2, cuts=3) as proxy,
+        FerryClient(proxy.address, remember_uploads=False, retry=QUICK_RETRY) as client,
+    ):
+        result = client.upload_stream(pieces(data, 2), "cut/stream.bin")
     check_published(server, "cut/stream.bin", data, result)
     assert proxy.cuts_done == 3
     assert result.retries >= 1
