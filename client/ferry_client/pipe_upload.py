@@ -33,7 +33,12 @@ from ferry_client.errors import ChecksumMismatch, FerryError, ServerError
 from ferry_client.events import EventSink
 from ferry_client.hashing import crc32c_extend
 from ferry_client.models import UploadResult
-from ferry_client.planning import MAX_MESSAGE_DATA, ProgressAccount, ProgressCallback
+from ferry_client.planning import (
+    MAX_MESSAGE_DATA,
+    ProgressAccount,
+    ProgressCallback,
+    smaller_block_size,
+)
 from ferry_client.retry import RetryBudget, retrying
 from ferry_client.source import Counters
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Part, PartsStream, Transport
@@ -63,8 +68,10 @@ class StreamReader:
             self._chunks = iter(source)
         self._left = b""
         self._sha = hashlib.sha256()
-        #: Bytes handed out by :meth:`read` (and hashed).
+        #: Bytes handed out by :meth:`read`.
         self.consumed = 0
+        #: Bytes hashed: every byte once, even those handed out again after :meth:`unread`.
+        self._hashed = 0
         self._source_ended = False
 
     @property
@@ -91,9 +98,18 @@ class StreamReader:
         """The next ``size`` bytes, fewer only at the end of the data."""
         self.fill(size)
         data, self._left = self._left[:size], self._left[size:]
-        self._sha.update(data)
-        self.consumed += len(data)
+        end = self.consumed + len(data)
+        if end > self._hashed:
+            self._sha.update(data[self._hashed - self.consumed :])
+            self._hashed = end
+        self.consumed = end
         return data
+
+    def unread(self, data: bytes) -> None:
+        """Hand ``data``, the last bytes :meth:`read` returned, out again (a task started
+        over); they are not hashed twice."""
+        self._left = data + self._left
+        self.consumed -= len(data)
 
     def _next(self, wanted: int) -> bytes:
         if self._read is not None:
@@ -159,6 +175,11 @@ class StreamUpload:
         self._resend: collections.deque[_Block] = collections.deque()
         self._error: BaseException | None = None
         self._streams: set[_Stream] = set()
+        #: Set when no block gets through the link: start the task over with this block size.
+        self._smaller: int | None = None
+        self._acknowledged_any = False
+        #: Data bytes each failed stream sent before it failed (for a flaky link).
+        self._carried: list[int] = []
 
     # -- the whole call ----------------------------------------------------------------------
 
@@ -170,7 +191,8 @@ class StreamUpload:
         self.block_size = task.block_size
         self.events.created(task.task_id, resumed=False, total=0)
         try:
-            self._stream_blocks()
+            while not self._stream_blocks():
+                self._start_smaller()
             final = self._merge()
         except FerryError as exc:
             raise self._give_up(exc) from exc
@@ -268,7 +290,36 @@ class StreamUpload:
 
     # -- the blocks --------------------------------------------------------------------------
 
-    def _stream_blocks(self) -> None:
+    def _start_smaller(self) -> None:
+        """Nothing was acknowledged, so every byte read is still here: put it back in front of
+        the source, cancel the task and declare a new one with smaller blocks."""
+        smaller, old = self._smaller, self.task_id
+        assert smaller is not None
+        held = sorted(self._unacknowledged.values(), key=lambda block: block.index)
+        log.warning(
+            "no %d-byte block of task %s got through before the connection was lost (%d "
+            "attempts): starting over with %d-byte blocks (nothing was committed)",
+            self.block_size, old, self.budget.failures, smaller,
+        )  # fmt: skip
+        self.reader.unread(b"".join(block.data for block in held))
+        for block in held:
+            self.progress.lost(block.index)
+        retrying(self.budget, lambda: self.transport.set_state(old, pb.TASK_STATE_CANCELED))
+        self._unacknowledged.clear()
+        self._resend.clear()
+        self._next_index = 0
+        self._smaller = None
+        self._carried.clear()
+        # Choosing smaller blocks is a change of course, not a failure: the limits start over.
+        self.budget.progressed()
+        self.block_size = smaller
+        task = self._create()
+        self.task_id = task.task_id
+        self.block_size = task.block_size
+        self.events.created(task.task_id, resumed=False, total=0)
+
+    def _stream_blocks(self) -> bool:
+        """Send every block; False when the task is to start over with smaller blocks."""
         workers = [
             threading.Thread(target=self._worker, name=f"ferry-stream-{n}", daemon=True)
             for n in range(self.parallelism)
@@ -285,12 +336,19 @@ class StreamUpload:
             raise
         if self._error is not None:
             raise self._error
+        if self._smaller is None:
+            return True
+        if self._acknowledged_any:
+            # A block got through while the streams stopped: keep this task after all.
+            self._smaller = None
+            return self._stream_blocks()
+        return False
 
     def _worker(self) -> None:
         """Streams after streams until every block is acknowledged or the upload failed."""
         while True:
             with self._cv:
-                if self._error is not None or self._finished():
+                if self._error is not None or self._smaller is not None or self._finished():
                     return
             stream = _Stream(self)
             with self._cv:
@@ -298,19 +356,40 @@ class StreamUpload:
             try:
                 stream.run()
             except FerryError as exc:
-                if self._error is not None:
+                if self._error is not None or self._smaller is not None:
                     return
+                if stream.sent:
+                    with self._cv:
+                        self._carried.append(stream.sent)
                 try:
                     self._pause_or_raise(exc)
                 except BaseException as final:
                     self.fail(final)
                     return
+                self._maybe_smaller()
             except BaseException as exc:
                 self.fail(exc)
                 return
             finally:
                 with self._cv:
                     self._streams.discard(stream)
+
+    def _maybe_smaller(self) -> None:
+        """After a failure: if no block ever got through, ask for smaller blocks
+        (:func:`~ferry_client.planning.smaller_block_size`) and stop every stream."""
+        with self._cv:
+            if self._smaller is not None or self._acknowledged_any or self._error is not None:
+                return
+            smaller = smaller_block_size(
+                self.block_size or 0, carried=self._carried, committed=0, streams=1
+            )
+            if smaller is None:
+                return
+            self._smaller = smaller
+            streams = list(self._streams)
+            self._cv.notify_all()
+        for stream in streams:
+            stream.cancel()
 
     def _pause_or_raise(self, exc: FerryError) -> None:
         delay = self.budget.next_delay(exc)
@@ -333,7 +412,7 @@ class StreamUpload:
         give them back."""
         with self._cv:
             while True:
-                if self._error is not None:
+                if self._error is not None or self._smaller is not None:
                     return None
                 if self._resend:
                     return self._resend.popleft()
@@ -369,6 +448,7 @@ class StreamUpload:
         self.progress.committed(block.index, len(block.data))
         self.budget.progressed()
         with self._cv:
+            self._acknowledged_any = True
             self._unacknowledged.pop(block.index, None)
             self._cv.notify_all()
 
@@ -393,6 +473,8 @@ class _Stream:
         self._call: PartsStream | None = None
         self._request_error: BaseException | None = None
         self._cancelled = False
+        #: Data bytes this stream handed to gRPC.
+        self.sent = 0
 
     def cancel(self) -> None:
         with self._cv:
@@ -457,6 +539,7 @@ class _Stream:
                     data = block.data[offset : offset + MAX_MESSAGE_DATA]
                     last = offset + len(data) == size
                     upload.counters.add(data=len(data), blocks=1 if last else 0)
+                    self.sent += len(data)
                     upload.progress.sent(block.index, len(data))
                     yield Part(upload.task_id, block.index, offset, data,
                                block.crc32c if last else None)  # fmt: skip
