@@ -64,6 +64,7 @@ from ferry_client.source import (
     build_result,
     check_unchanged,
 )
+from ferry_client.stall import StallWatch
 from ferry_client.state import Remembered, StateStore, UploadKey
 from ferry_client.streams import Round
 from ferry_client.tasks import TaskControl, raise_if_stopped
@@ -112,7 +113,9 @@ class BlockUpload:
         blocks_in_flight: int,
         events: EventSink,
         cancel_on_interrupt: bool = False,
+        stall_timeout: float | None = None,
     ) -> None:
+        self.stall_timeout = stall_timeout
         self.events = events
         self.cancel_on_interrupt = cancel_on_interrupt
         self.transport = transport
@@ -167,6 +170,7 @@ class BlockUpload:
                     progress=ProgressAccount(key.size, 0, progress),
                     merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
                     adaptable=owned is not None,
+                    stall_timeout=self.stall_timeout,
                 )
                 try:
                     final = run.run()
@@ -511,7 +515,10 @@ class UploadRun:
         progress: ProgressAccount,
         merge_timeout: float,
         adaptable: bool = False,
+        stall_timeout: float | None = None,
     ) -> None:
+        #: Cuts streams that stop making progress (``stall``), across this run's rounds.
+        self.stalls = StallWatch(stall_timeout)
         #: The task is this upload's own: it may be started over with smaller blocks while it
         #: has nothing committed (:func:`~ferry_client.planning.smaller_block_size`).
         self.adaptable = adaptable
@@ -534,6 +541,12 @@ class UploadRun:
         self._carried: list[int] = []
 
     def run(self) -> pb.Task:
+        try:
+            return self._run()
+        finally:
+            self.stalls.close()
+
+    def _run(self) -> pb.Task:
         while True:
             try:
                 self.upload.raise_if_hashing_failed()

@@ -43,6 +43,7 @@ from ferry_client.events import CREATED, FAILED, UploadEvent
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
+from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -81,6 +82,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
     return value
 
 
@@ -178,7 +189,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--json-events",
         action="store_true",
         help="print the upload's events on stdout, one JSON object per line (created, "
-        "progress, retrying, completed or failed; a batch ends with a summary)",
+        "progress, retrying, stalled, completed or failed; a batch ends with a summary)",
     )
     upload.add_argument(
         "--cancel-on-interrupt",
@@ -205,6 +216,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     upload.add_argument(
         "--overwrite", action="store_true", help="replace a file already at STORE_PATH"
+    )
+    upload.add_argument(
+        "--stall-timeout",
+        type=non_negative_float,
+        default=non_negative_float(env.get("FERRY_STALL_TIMEOUT") or str(DEFAULT_STALL_TIMEOUT)),
+        metavar="SECONDS",
+        help="cut a stream that makes no progress for this long and send its blocks again on "
+        f"a new stream; 0 never [FERRY_STALL_TIMEOUT, {DEFAULT_STALL_TIMEOUT:g}]",
     )
     upload.add_argument(
         "--max-size",
@@ -338,10 +357,11 @@ def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
+    stall = ns.stall_timeout or None
     if "-" in ns.sources:
         if len(ns.sources) != 1 or ns.store_path.endswith("/"):
             raise UsageError("'-' (standard input) uploads alone, to a STORE_PATH not ending in /")
-        with _client(ns, state_file=ns.state_file) as client:
+        with _client(ns, state_file=ns.state_file, stall_timeout=stall) as client:
             return _upload_stdin(ns, console, client)
     if ns.max_size is not None:
         raise UsageError("--max-size is for '-' (standard input) only")
@@ -351,7 +371,7 @@ def _upload(ns: argparse.Namespace, console: _Console) -> int:
         raise UsageError(str(exc)) from exc
     # One file named on the command line keeps the one-file output; anything else is a batch.
     single = len(ns.sources) == 1 and len(items) == 1 and not Path(ns.sources[0]).is_dir()
-    with _client(ns, state_file=ns.state_file) as client:
+    with _client(ns, state_file=ns.state_file, stall_timeout=stall) as client:
         if single:
             return _upload_one(ns, console, client, items[0])
         return _upload_batch(ns, console, client, items)

@@ -29,6 +29,7 @@ from ferry_client.reachability import FirstContact
 from ferry_client.retry import RetryPolicy
 from ferry_client.small_file import UploadFileUnsupported, upload_whole
 from ferry_client.source import UploadSource, read_whole
+from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 from ferry_client.state import StateFile, StateStore, UploadKey, default_state_path
 from ferry_client.tasks import TaskControl
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Transport, open_channel
@@ -67,6 +68,10 @@ class FerryClient:
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
             within it, naming the address and why; once connected, a lost server is retried
             under ``retry`` as any transient failure.
+        stall_timeout: seconds an upload stream with a block in flight may go without
+            progress (gRPC taking another message, or an acknowledgement) before it is cut and
+            its blocks are sent again on a new stream, reported as a ``stalled`` event
+            (default 60; ``None`` never cuts). A slow link keeps progressing and is not cut.
     """
 
     def __init__(
@@ -82,11 +87,15 @@ class FerryClient:
         interceptors: Sequence[Any] = (),
         blocks_in_flight: int = 1,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeout and connect_timeout must be positive")
         if blocks_in_flight < 1:
             raise ValueError("blocks_in_flight must be at least 1")
+        if stall_timeout is not None and stall_timeout <= 0:
+            raise ValueError("stall_timeout must be positive (or None)")
+        self.stall_timeout = stall_timeout
         self.blocks_in_flight = blocks_in_flight
         self.target = target
         self.retry = retry if retry is not None else RetryPolicy()
@@ -356,6 +365,7 @@ class FerryClient:
                 events=events,
                 progress=_both(progress, events.progress if on_event is not None else None),
                 merge_timeout=self.timeout,
+                stall_timeout=self.stall_timeout,
             )
             result = stream.run(started)
         except BaseException as exc:
@@ -473,6 +483,7 @@ class FerryClient:
             blocks_in_flight=self.blocks_in_flight,
             events=events,
             cancel_on_interrupt=cancel_on_interrupt,
+            stall_timeout=self.stall_timeout,
         )
         return session.run(
             block_size=block_size,

@@ -41,6 +41,7 @@ from ferry_client.planning import (
 )
 from ferry_client.retry import RetryBudget, retrying
 from ferry_client.source import Counters
+from ferry_client.stall import StallWatch
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Part, PartsStream, Transport
 
 log = logging.getLogger("ferry.client")
@@ -152,7 +153,9 @@ class StreamUpload:
         events: EventSink,
         progress: ProgressCallback | None,
         merge_timeout: float,
+        stall_timeout: float | None = None,
     ) -> None:
+        self.stalls = StallWatch(stall_timeout)
         self.transport = transport
         self.reader = StreamReader(source)
         self.store_path = store_path
@@ -334,6 +337,8 @@ class StreamUpload:
             for worker in workers:
                 worker.join(timeout=10)
             raise
+        finally:
+            self.stalls.close()
         if self._error is not None:
             raise self._error
         if self._smaller is None:
@@ -475,6 +480,7 @@ class _Stream:
         self._cancelled = False
         #: Data bytes this stream handed to gRPC.
         self.sent = 0
+        self._stall = upload.stalls.watch(self.cancel)
 
     def cancel(self) -> None:
         with self._cv:
@@ -511,7 +517,12 @@ class _Stream:
                 self._cv.notify_all()
             if lost is not None:
                 upload.give_back(lost)
+            stalled = self._stall.error(upload.task_id)
+            if stalled is not None:
+                raise stalled from None
             raise
+        finally:
+            upload.stalls.forget(self._stall)
 
     def _requests(self) -> Iterator[Part]:
         """Runs on a gRPC thread; its exceptions are kept for ``run`` to raise."""
@@ -532,6 +543,7 @@ class _Stream:
                         upload.give_back(block)
                         return
                     self._pending = block
+                self._stall.busy(True)
                 size = len(block.data)
                 for offset in range(0, size, MAX_MESSAGE_DATA):
                     if self._failed or self._cancelled:
@@ -543,6 +555,7 @@ class _Stream:
                     upload.progress.sent(block.index, len(data))
                     yield Part(upload.task_id, block.index, offset, data,
                                block.crc32c if last else None)  # fmt: skip
+                    self._stall.progressed()
         except Exception as exc:
             self._request_error = exc
 
@@ -558,6 +571,8 @@ class _Stream:
             )
         with self._cv:
             self._pending = None
+            self._stall.progressed()
+            self._stall.busy(False)
             self._cv.notify_all()
         if ack.status == pb.BLOCK_STATUS_COMMITTED:
             upload.acknowledged(block)

@@ -38,6 +38,7 @@ class Round:
         self._stopping = False
         self._error: BaseException | None = None
         self._workers: list[StreamWorker] = []
+        self.stalls = upload.stalls
 
     @property
     def stopping(self) -> bool:
@@ -107,6 +108,7 @@ class StreamWorker:
         self._failed = False
         self._stream: PartsStream | None = None
         self._request_error: Exception | None = None
+        self._stall = round_.stalls.watch(self.stop)
 
     def stop(self) -> None:
         with self._cv:
@@ -137,7 +139,9 @@ class StreamWorker:
                 )
         except BaseException as exc:
             self._lose_pending()
-            self.round.failed(self, exc)
+            self.round.failed(self, self._stall.error(self.upload.task_id) or exc)
+        finally:
+            self.round.stalls.forget(self._stall)
 
     def _requests(self) -> Iterator[Part]:
         """Messages of one block after another; runs on a gRPC thread.
@@ -162,6 +166,7 @@ class StreamWorker:
                     if block is None:
                         return
                     self._pending.append(block)
+                    self._stall.busy(True)
                 crc = 0
                 for offset, length in message_slices(block.length, self.round.message_size):
                     if self._failed or self.round.stopping:
@@ -178,6 +183,7 @@ class StreamWorker:
                     upload.counters.add(data=length, blocks=1 if last else 0)
                     upload.progress.sent(block.index, length)
                     yield message
+                    self._stall.progressed()
         except Exception as exc:
             self._request_error = exc
 
@@ -215,6 +221,8 @@ class StreamWorker:
             )
         with self._cv:
             self._pending.popleft()
+            self._stall.progressed()
+            self._stall.busy(bool(self._pending))
             self._cv.notify_all()
 
     def _lose_pending(self) -> None:
