@@ -178,7 +178,8 @@ class BlockUpload:
                 except SmallerBlocks as smaller:
                     assert owned is not None
                     task, resumed = self._start_smaller(owned, memory, task, smaller.block_size)
-                    owned = task.task_id
+                    # A task found by the file's hash meanwhile is not ours to start over.
+                    owned = None if resumed else task.task_id
                     self.events.created(task.task_id, resumed=resumed, total=key.size)
         except KeyboardInterrupt:
             if owned is not None and self.cancel_on_interrupt:
