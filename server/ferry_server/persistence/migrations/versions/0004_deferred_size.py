@@ -17,15 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Every existing task was declared with its size.
-    with op.batch_alter_table("ferry_tasks") as batch:
-        batch.add_column(
-            sa.Column("size_deferred", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column("max_size", sa.BigInteger(), nullable=False, server_default="0"))
+    # Every existing task was declared with its size. Plain ADD COLUMN, not batch mode: on
+    # SQLite a batch rebuilds ferry_tasks, and dropping the old table would cascade to every
+    # block row.
+    op.add_column(
+        "ferry_tasks",
+        sa.Column("size_deferred", sa.Boolean(), nullable=False, server_default=sa.text("false")),
+    )
+    op.add_column(
+        "ferry_tasks",
+        sa.Column("max_size", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ferry_tasks") as batch:
-        batch.drop_column("max_size")
-        batch.drop_column("size_deferred")
+    op.drop_column("ferry_tasks", "max_size")
+    op.drop_column("ferry_tasks", "size_deferred")
