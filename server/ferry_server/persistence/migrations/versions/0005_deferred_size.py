@@ -1,7 +1,7 @@
 """Deferred sizes: a task declared without its size (a pipe) records that, and its maximum.
 
-Revision ID: 0004_deferred_size
-Revises: 0003
+Revision ID: 0005_deferred_size
+Revises: 0004
 Create Date: 2026-11-22
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_deferred_size"
-down_revision = "0003"
+revision = "0005_deferred_size"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
