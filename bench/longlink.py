@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="longlink-", dir=args.work_dir))
     results: list[SettingResult] = []
     info = machine.describe(scratch)
+    load_at_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
         with Link(binary) as link:
             contenders: list[InNamespace] = []
@@ -352,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    # Other helpers' work on a shared machine moves these figures most: say how busy it was.
+    info["load average at the start"] = load_at_start
+    info["load average at the end"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     section = render(results, args, started, time.monotonic() - t0, info)
     say("\n" + section)
     if not args.no_write:
