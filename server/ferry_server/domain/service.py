@@ -634,11 +634,11 @@ class TransferService:
             assert block.attempt is not None
             self._fault("block-before-land")
             receipt = self._store.land_block(task.task_id, block)
+            self._fault("block-before-receipt")
             if receipt is not None:
                 if not self._repo.record_receipt(task.task_id, block.index, block.attempt, receipt):
                     raise self._not_committed(task.task_id, block.index)
                 block = replace(block, receipt=receipt)
-            self._fault("block-after-land")
         self._hasher.block_committed(task, block)
 
     def _await_landing(self, task_id: str, index: int, deadline_seconds: float) -> None:
