@@ -1,7 +1,7 @@
 """Block receipts: where a committed block's bytes landed in the byte store (the object
 store's part ETag); NULL while a block is committed but not yet stored there.
 
-Revision ID: 0003_block_receipts
+Revision ID: 0005_block_receipts
 Revises: 0004
 Create Date: 2026-11-22
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_block_receipts"
+revision = "0005_block_receipts"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
