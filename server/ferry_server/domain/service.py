@@ -633,7 +633,11 @@ class TransferService:
         if self._store.lands_blocks:
             assert block.attempt is not None
             self._fault("block-before-land")
-            receipt = self._store.land_block(task.task_id, block)
+            try:
+                receipt = self._store.land_block(task.task_id, block)
+            except StagingMissing as exc:
+                # Canceled, expired or merged meanwhile: the upload is gone.
+                raise self._not_committed(task.task_id, block.index) from exc
             self._fault("block-before-receipt")
             if receipt is not None:
                 if not self._repo.record_receipt(task.task_id, block.index, block.attempt, receipt):
