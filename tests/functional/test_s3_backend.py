@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -26,6 +26,7 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer, StartupError, create_server, run_fsck
 from ferry_server.config import KiB, Settings
 from ferry_server.domain.part_size import MIN_PART_SIZE
+from ferry_server.domain.ports import BlockCommit, CommitOutcome
 from ferry_server.storage.objectstore import crc32c_base64
 from ferry_server.storage.s3blocks import STAGING, S3BlockStore
 
@@ -307,3 +308,60 @@ def test_a_missing_bucket_stops_the_server_at_start_with_a_clear_message(s3_sett
 def test_fsck_refuses_object_store_mode_and_says_what_does_its_work(s3_settings: Settings):
     with pytest.raises(StartupError, match="sweeper reconciles"):
         run_fsck(s3_settings, min_age=0, repair=False)
+
+
+def _commit_without_landing(
+    server: FerryServer, task: pb.Task, data: bytes, index: int, *, spooled: bool
+) -> str:
+    """What a lander killed after its SQL commit and before its upload leaves: the row without
+    a receipt and, on its replica, the spool file (``spooled``)."""
+    block = data[index * task.block_size : (index + 1) * task.block_size]
+    attempt = secrets.token_hex(8)
+    if spooled:
+        writer = _store(server).spool.open(task.task_id, index, attempt, len(block))
+        writer.write(block)
+        writer.close()
+    outcome = server.service._repo.commit_block(
+        BlockCommit(task.task_id, index, len(block), google_crc32c.value(block), attempt,
+                    datetime.now(UTC))
+    )  # fmt: skip
+    assert outcome is CommitOutcome.COMMITTED
+    return attempt
+
+
+def test_a_block_committed_but_never_uploaded_is_landed_by_the_retry_from_the_spool(
+    s3_server: FerryServer, s3_stub: rpc.FerryServiceStub
+):
+    data = os.urandom(BLOCK + 100)
+    task = create(s3_stub, data, "landed-later.bin")
+    _commit_without_landing(s3_server, task, data, 0, spooled=True)
+    # Not acknowledged before: the retry finds no part, uploads the spooled winner, records it.
+    assert send(s3_stub, task, data, [0, 1]) == dict.fromkeys([0, 1], pb.BLOCK_STATUS_COMMITTED)
+    assert part_uploads(s3_server) == [1, 1]
+    merge(s3_stub, task.task_id)
+    assert published(s3_server, "landed-later.bin") == data
+
+
+def test_the_sweeper_reverts_a_committed_block_whose_bytes_never_reached_the_store(
+    s3_server: FerryServer, s3_stub: rpc.FerryServiceStub
+):
+    data = os.urandom(BLOCK + 100)
+    task = create(s3_stub, data, "reverted.bin")
+    _commit_without_landing(s3_server, task, data, 0, spooled=False)  # spool on a lost replica
+    assert missing(s3_stub, task.task_id) == [(1, 2)]
+    send(s3_stub, task, data, [1])
+    with pytest.raises(grpc.RpcError) as caught:
+        merge(s3_stub, task.task_id)
+    assert caught.value.code() == grpc.StatusCode.ABORTED  # "not stored yet": retry later
+    service = s3_server.service
+    limits = service.limits
+    service._limits = dataclasses.replace(limits, orphan_age=timedelta(0))
+    try:
+        assert service.sweep_storage() >= 1
+    finally:
+        service._limits = limits
+    assert missing(s3_stub, task.task_id) == [(0, 1)]
+    send(s3_stub, task, data, [0])
+    merge(s3_stub, task.task_id)
+    assert published(s3_server, "reverted.bin") == data
+    assert sorted(part_uploads(s3_server)) == [1, 1]
