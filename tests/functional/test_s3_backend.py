@@ -23,6 +23,7 @@ import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
+from ferry_client import FerryClient
 from ferry_server.app import FerryServer, StartupError, create_server, run_fsck
 from ferry_server.config import KiB, Settings
 from ferry_server.domain.part_size import MIN_PART_SIZE
@@ -365,3 +366,30 @@ def test_the_sweeper_reverts_a_committed_block_whose_bytes_never_reached_the_sto
     merge(s3_stub, task.task_id)
     assert published(s3_server, "reverted.bin") == data
     assert sorted(part_uploads(s3_server)) == [1, 1]
+
+
+def test_expiry_aborts_the_multipart_upload(s3_server: FerryServer, s3_stub: rpc.FerryServiceStub):
+    service = s3_server.service
+    limits = service.limits
+    service._limits = dataclasses.replace(limits, task_ttl=timedelta(microseconds=1))
+    try:
+        task = create(s3_stub, os.urandom(100), "expired.bin")
+    finally:
+        service._limits = limits
+    assert len(left_in_staging(s3_server)) == 1
+    assert service.expire_idle() == 1
+    assert s3_stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task.state == (
+        pb.TASK_STATE_EXPIRED
+    )
+    assert left_in_staging(s3_server) == []
+
+
+def test_the_python_client_uploads_into_the_store(s3_server: FerryServer, tmp_path: Path):
+    source = tmp_path / "source.bin"
+    data = os.urandom(2 * BLOCK + 4321)
+    source.write_bytes(data)
+    with FerryClient(s3_server.address, remember_uploads=False) as client:
+        result = client.upload(source, "client/upload.bin")
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert published(s3_server, "client/upload.bin") == data
+    assert sorted(part_uploads(s3_server)) == [1, 1, 1]
