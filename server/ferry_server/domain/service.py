@@ -613,12 +613,11 @@ class TransferService:
 
     def _commit(self, task: Task, index: int, length: int, crc: int, attempt: str) -> CommitOutcome:
         """Race this attempt's durable file to be block ``index``'s bytes: one SQL transaction,
-        the first insert wins."""
+        the first insert wins. The winner then lands the block (``_land``) before its ack."""
         task_id = task.task_id
         now = self._clock()
         outcome = self._repo.commit_block(BlockCommit(task_id, index, length, crc, attempt, now))
         if outcome is CommitOutcome.COMMITTED:
-            self._land(task, CommittedBlock(index, length, crc, attempt))
             self._touch(task_id, now)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
             raise self._not_committed(task_id, index)
@@ -1483,6 +1482,12 @@ class BlockReceiver:
                 )  # fmt: skip
                 promoted = outcome is CommitOutcome.COMMITTED
                 if promoted:
+                    # Promoted first: a landing that fails keeps the spool file, from which a
+                    # retry of the block lands it (the row is committed, not acknowledged).
+                    task = self._tasks[block.task_id]
+                    service._land(
+                        task, CommittedBlock(block.index, block.length, block.crc, block.attempt)
+                    )
                     service._hasher.wait_until_caught_up(block.task_id)
             if outcome is CommitOutcome.COMMITTED_DIFFERENT:
                 service._metrics.block_rejected("committed_different")
