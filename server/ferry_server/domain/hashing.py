@@ -214,8 +214,9 @@ class PrefixHasher:
         with progress.lock:
             if progress.finished:
                 return
-            if progress.stalled:
-                # Never readable in order here: keep no local copy for it.
+            if progress.stalled or block.index < progress.offset // task.block_size:
+                # Never readable in order here, or hashed already (learned from SQL before
+                # its landing notice came): keep no local copy for it.
                 self._store.release_block(task.task_id, block)
                 return
             progress.pending[block.index] = block

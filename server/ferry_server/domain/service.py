@@ -892,7 +892,8 @@ class TransferService:
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task_id} has lost the staged bytes of a committed block ({exc}); "
-                    "run ferry fsck --repair, then upload the missing blocks again",
+                    "on the filesystem run ferry fsck --repair, then upload the missing blocks "
+                    "again",
                     task_id=task_id,
                     reason=Reason.STAGING_LOST,
                 ) from exc

@@ -159,7 +159,9 @@ class S3BlockStore:
             )
 
     def release_block(self, task_id: str, block: CommittedBlock) -> None:
-        if block.attempt is not None:
+        # Only once landed: a block the hasher learned from SQL may still be uploading from
+        # this very file (its landing notice releases it later).
+        if block.attempt is not None and block.receipt is not None:
             self.spool.remove(task_id, block.index, block.attempt)
 
     def read_block(self, task_id: str, block: CommittedBlock, offset: int) -> Iterator[bytes]:
