@@ -8,6 +8,7 @@ are at least 5 MiB, so each file here is a few blocks of 5 MiB rather than many 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -31,6 +32,7 @@ from ferry_server.domain.ports import BlockCommit, CommitOutcome
 from ferry_server.storage.objectstore import crc32c_base64
 from ferry_server.storage.s3blocks import STAGING, S3BlockStore
 
+from tests.support.databases import fresh_postgres_schema
 from tests.support.protocol import block_messages, create, merge, missing, set_state, statuses
 from tests.support.seaweedfs import S3Endpoint
 
@@ -38,36 +40,49 @@ MiB = 1024 * KiB
 BLOCK = MIN_PART_SIZE
 
 
-@pytest.fixture
-def s3_credentials(monkeypatch: pytest.MonkeyPatch, s3_endpoint: S3Endpoint) -> None:
-    """Credentials through the standard AWS chain (its environment variables), as deployed."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_endpoint.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_endpoint.secret_key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
-@pytest.fixture
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def s3_settings(
-    tmp_path: Path, database_url: str | None, s3_endpoint: S3Endpoint, s3_credentials: None
-) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        listen="127.0.0.1:0",
-        database_url=database_url,
-        storage=f"s3://{s3_endpoint.bucket}/t-{secrets.token_hex(4)}",
-        s3_endpoint_url=s3_endpoint.url,
-        s3_region=s3_endpoint.region,
-        min_block_size=64 * KiB,
-        default_block_size=256 * KiB,
-        max_block_size=8 * MiB,
-        max_file_size=64 * MiB,
-        max_workers=16,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_endpoint: S3Endpoint,
+) -> Iterator[Settings]:
+    """One server's settings per database for the module (starting a server costs seconds);
+    credentials through the standard AWS chain (its environment variables), as deployed."""
+    saved = {k: os.environ.get(k) for k in _AWS_VARIABLES}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=s3_endpoint.access_key,
+        AWS_SECRET_ACCESS_KEY=s3_endpoint.secret_key,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
     )
+    try:
+        with contextlib.ExitStack() as stack:
+            url = None
+            if request.param == "postgres":
+                url = stack.enter_context(fresh_postgres_schema())
+            yield Settings(
+                data_dir=tmp_path_factory.mktemp("s3-backend") / "data",
+                listen="127.0.0.1:0",
+                database_url=url,
+                storage=f"s3://{s3_endpoint.bucket}/t-{secrets.token_hex(4)}",
+                s3_endpoint_url=s3_endpoint.url,
+                s3_region=s3_endpoint.region,
+                min_block_size=64 * KiB,
+                default_block_size=256 * KiB,
+                max_block_size=8 * MiB,
+                max_file_size=64 * MiB,
+                max_workers=16,
+            )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-@pytest.fixture
-def s3_server(s3_settings: Settings) -> Iterator[FerryServer]:
+@pytest.fixture(scope="module")
+def shared_server(s3_settings: Settings) -> Iterator[FerryServer]:
     ferry = create_server(s3_settings)
     ferry.start()
     try:
@@ -77,9 +92,22 @@ def s3_server(s3_settings: Settings) -> Iterator[FerryServer]:
 
 
 @pytest.fixture
+def s3_server(shared_server: FerryServer) -> FerryServer:
+    """The module's server, its part-upload counts started afresh for this test (each test
+    uses its own tasks and store paths)."""
+    _store(shared_server).s3._part_uploads.clear()
+    return shared_server
+
+
+@pytest.fixture
 def s3_stub(s3_server: FerryServer) -> Iterator[rpc.FerryServiceStub]:
     with grpc.insecure_channel(s3_server.address) as channel:
         yield rpc.FerryServiceStub(channel)
+
+
+_AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+)  # fmt: skip
 
 
 def _store(server: FerryServer) -> S3BlockStore:
@@ -92,14 +120,23 @@ def published(server: FerryServer, store_path: str) -> bytes:
 
 
 def part_uploads(server: FerryServer) -> list[int]:
-    """How often each part number was uploaded (any upload of this server)."""
+    """How often each part number was uploaded during this test."""
     return list(_store(server).s3.part_upload_counts().values())
 
 
-def left_in_staging(server: FerryServer) -> list[str]:
+def left_in_staging(server: FerryServer, task_id: str) -> list[str]:
+    """The task's upload and objects left under Ferry's staging keys."""
     s3 = _store(server).s3
-    uploads = [u.key for u in s3.list_uploads(f"{STAGING}/")]
-    return uploads + [key for key, _ in s3.list_objects(f"{STAGING}/")]
+    key = f"{STAGING}/{task_id}"
+    uploads = [u.key for u in s3.list_uploads(key)]
+    return uploads + [k for k, _ in s3.list_objects(key)]
+
+
+def spooled(server: FerryServer, task_id: str) -> list[str]:
+    """The task's spool files on this replica."""
+    return [
+        e.name for e in server.settings.resolved_spool_dir.iterdir() if e.name.startswith(task_id)
+    ]
 
 
 def send(stub: rpc.FerryServiceStub, task: pb.Task, data: bytes, indices: list[int]) -> dict:
@@ -126,8 +163,8 @@ def test_blocks_become_parts_and_merge_publishes_the_verified_object(
     assert published(s3_server, "deep/dir/multi.bin") == data
     # In order through one replica: hashed from the spool as blocks landed, nothing read back.
     assert s3_server.hashed_bytes(task.task_id) == 0  # forgotten once completed
-    assert left_in_staging(s3_server) == []
-    assert list(s3_server.settings.resolved_spool_dir.iterdir()) == []
+    assert left_in_staging(s3_server, task.task_id) == []
+    assert spooled(s3_server, task.task_id) == []
 
 
 def test_empty_and_one_block_files(s3_server: FerryServer, s3_stub: rpc.FerryServiceStub):
@@ -139,7 +176,8 @@ def test_empty_and_one_block_files(s3_server: FerryServer, s3_stub: rpc.FerrySer
     assert send(s3_stub, task, data, [0]) == {0: pb.BLOCK_STATUS_COMMITTED}
     merge(s3_stub, task.task_id)
     assert published(s3_server, "small.bin") == data
-    assert left_in_staging(s3_server) == []
+    assert left_in_staging(s3_server, task.task_id) == left_in_staging(s3_server, empty.task_id)
+    assert left_in_staging(s3_server, task.task_id) == []
 
 
 def test_duplicate_streams_out_of_order_upload_each_part_once(
@@ -178,7 +216,7 @@ def test_a_corrupted_block_is_not_committed_nor_uploaded(
     assert statuses(acks) == {0: pb.BLOCK_STATUS_CHECKSUM_MISMATCH}
     assert part_uploads(s3_server) == []
     assert missing(s3_stub, task.task_id) == [(0, 2)]
-    assert list(s3_server.settings.resolved_spool_dir.iterdir()) == []
+    assert spooled(s3_server, task.task_id) == []
 
 
 def test_block_sizes_outside_s3_part_bounds_are_refused(s3_stub: rpc.FerryServiceStub):
@@ -242,17 +280,17 @@ def test_a_part_replaced_behind_ferrys_back_fails_merge_and_publishes_nothing(
     assert not store.s3.exists("tampered.bin")
     status = s3_stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task
     assert status.state == pb.TASK_STATE_FAILED
-    assert left_in_staging(s3_server) == []
+    assert left_in_staging(s3_server, task.task_id) == []
 
 
 def test_cancel_aborts_the_multipart_upload(s3_server: FerryServer, s3_stub: rpc.FerryServiceStub):
     data = os.urandom(2 * BLOCK)
     task = create(s3_stub, data, "canceled.bin")
     send(s3_stub, task, data, [1])
-    assert len(left_in_staging(s3_server)) == 1
+    assert len(left_in_staging(s3_server, task.task_id)) == 1
     set_state(s3_stub, task.task_id, pb.TASK_STATE_CANCELED)
-    assert left_in_staging(s3_server) == []
-    assert list(s3_server.settings.resolved_spool_dir.iterdir()) == []
+    assert left_in_staging(s3_server, task.task_id) == []
+    assert spooled(s3_server, task.task_id) == []
 
 
 def test_the_sweeper_aborts_uploads_of_no_task_and_removes_crashed_spool_files(
@@ -272,8 +310,8 @@ def test_the_sweeper_aborts_uploads_of_no_task_and_removes_crashed_spool_files(
         assert service.sweep_storage() >= 2
     finally:
         service._limits = limits
-    assert left_in_staging(s3_server) == []
-    assert list(s3_server.settings.resolved_spool_dir.iterdir()) == []
+    assert left_in_staging(s3_server, orphan) == []
+    assert spooled(s3_server, orphan) == []
 
 
 def test_upload_file_publishes_through_the_store(
@@ -291,7 +329,7 @@ def test_upload_file_publishes_through_the_store(
     )
     assert reply.task.state == pb.TASK_STATE_COMPLETED
     assert published(s3_server, "whole.bin") == data
-    assert left_in_staging(s3_server) == []
+    assert left_in_staging(s3_server, reply.task.task_id) == []
 
 
 def test_store_paths_inside_ferrys_staging_are_refused(s3_stub: rpc.FerryServiceStub):
@@ -376,12 +414,12 @@ def test_expiry_aborts_the_multipart_upload(s3_server: FerryServer, s3_stub: rpc
         task = create(s3_stub, os.urandom(100), "expired.bin")
     finally:
         service._limits = limits
-    assert len(left_in_staging(s3_server)) == 1
+    assert len(left_in_staging(s3_server, task.task_id)) == 1
     assert service.expire_idle() == 1
     assert s3_stub.GetTask(pb.GetTaskRequest(task_id=task.task_id)).task.state == (
         pb.TASK_STATE_EXPIRED
     )
-    assert left_in_staging(s3_server) == []
+    assert left_in_staging(s3_server, task.task_id) == []
 
 
 def test_the_python_client_uploads_into_the_store(s3_server: FerryServer, tmp_path: Path):
