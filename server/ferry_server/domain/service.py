@@ -970,7 +970,12 @@ class TransferService:
             ) from exc
         except IntegrityFailure as exc:
             if self._repo.finish_merge(
-                task_id, lease.owner, TaskState.FAILED, self._clock(), failure_reason=exc.message
+                task_id,
+                lease.owner,
+                TaskState.FAILED,
+                self._clock(),
+                failure_reason=exc.message,
+                notice=self._notice(task.principal),
             ):
                 self._hasher.forget(task_id)
                 self._store.discard(task_id)
