@@ -324,9 +324,15 @@ def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
         )
-        return check_storage(
-            SqlTaskRepository(engine), store, min_age=timedelta(seconds=min_age), repair=repair
-        )
+        repository = SqlTaskRepository(engine)
+        if repository.has_receipts():
+            # Checked against the local disk, every block in the store would look lost.
+            raise StartupError(
+                "this database records blocks stored in an object store: fsck checks the "
+                "filesystem backend only (give --storage to say which store; it is refused "
+                "too, the sweeper does this work there)"
+            )
+        return check_storage(repository, store, min_age=timedelta(seconds=min_age), repair=repair)
     finally:
         engine.dispose()
 

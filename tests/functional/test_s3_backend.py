@@ -13,6 +13,8 @@ import dataclasses
 import hashlib
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -431,3 +433,25 @@ def test_the_python_client_uploads_into_the_store(s3_server: FerryServer, tmp_pa
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert published(s3_server, "client/upload.bin") == data
     assert sorted(part_uploads(s3_server)) == [1, 1, 1]
+
+
+def test_ferry_fsck_refuses_object_store_mode_and_a_database_that_serves_one(
+    s3_server: FerryServer, s3_stub: rpc.FerryServiceStub
+):
+    data = os.urandom(100)
+    send(s3_stub, create(s3_stub, data, "fsck-guard.bin"), data, [0])  # a block with its ETag
+    settings = s3_server.settings
+    common = [sys.executable, "-m", "ferry_server", "fsck", "--data-dir", str(settings.data_dir),
+              "--repair"]  # fmt: skip
+    if settings.database_url:
+        common += ["--database-url", settings.database_url]
+    env = {k: v for k, v in os.environ.items() if k != "FERRY_STORAGE"}
+    told = subprocess.run([*common, "--storage", settings.storage], capture_output=True,
+                          text=True, env=env, check=False)  # fmt: skip
+    assert told.returncode == 2
+    assert "sweeper reconciles" in told.stderr
+    # Forgetting --storage must not "repair" every block away: the database says where they are.
+    forgot = subprocess.run(common, capture_output=True, text=True, env=env, check=False)
+    assert forgot.returncode == 2
+    assert "object store" in forgot.stderr
+    assert missing(s3_stub, create(s3_stub, data, "fsck-guard.bin").task_id) == []

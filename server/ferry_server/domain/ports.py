@@ -161,6 +161,9 @@ class TaskRepository(Protocol):
         """Record where the store landed block ``index`` promoted from ``attempt`` (a receipt
         recorded first stays); False if that row is no longer there (reverted)."""
 
+    def has_receipts(self) -> bool:
+        """Whether any block row records a receipt (the database serves an object store)."""
+
     def unlanded_blocks(
         self, committed_before: datetime, limit: int
     ) -> Sequence[tuple[str, CommittedBlock]]:

@@ -426,6 +426,11 @@ class SqlTaskRepository:
         with self._writing() as session:
             return _rowcount(session.execute(stmt)) == 1
 
+    def has_receipts(self) -> bool:
+        stmt = select(BlockRow.block_index).where(BlockRow.receipt.is_not(None)).limit(1)
+        with self._reads.begin() as session:
+            return session.execute(stmt).first() is not None
+
     def unlanded_blocks(
         self, committed_before: datetime, limit: int
     ) -> Sequence[tuple[str, CommittedBlock]]:
