@@ -29,6 +29,7 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import FerryClient
 from ferry_server.app import FerryServer, StartupError, create_server, run_fsck
 from ferry_server.config import KiB, Settings
+from ferry_server.domain.errors import IllegalState
 from ferry_server.domain.part_size import MIN_PART_SIZE
 from ferry_server.domain.ports import BlockCommit, CommitOutcome
 from ferry_server.storage.objectstore import crc32c_base64
@@ -455,3 +456,24 @@ def test_ferry_fsck_refuses_object_store_mode_and_a_database_that_serves_one(
     assert forgot.returncode == 2
     assert "object store" in forgot.stderr
     assert missing(s3_stub, create(s3_stub, data, "fsck-guard.bin").task_id) == []
+
+
+def test_read_file_streams_the_published_object_and_refuses_a_replaced_one(
+    s3_server: FerryServer, s3_stub: rpc.FerryServiceStub
+):
+    data = os.urandom(BLOCK + 777)
+    task = create(s3_stub, data, "download/one.bin")
+    send(s3_stub, task, data, [0, 1])
+    merge(s3_stub, task.task_id)
+    whole = list(s3_stub.ReadFile(pb.ReadFileRequest(store_path="download/one.bin")))
+    assert whole[0].generation.task_id == task.task_id
+    assert b"".join(m.data for m in whole) == data
+    assert all(google_crc32c.value(m.data) == m.crc32c for m in whole)
+    middle = s3_stub.ReadFile(pb.ReadFileRequest(task_id=task.task_id, offset=10, length=20))
+    assert b"".join(m.data for m in middle) == data[10:30]
+    # Replaced behind Ferry's back between the open and the read: refused, never spliced.
+    opened = _store(s3_server).open_published("download/one.bin")
+    _store(s3_server).s3.put("download/one.bin", b"x" * 100, google_crc32c.value(b"x" * 100),
+                             if_none_match=False)  # fmt: skip
+    with pytest.raises(IllegalState):
+        list(opened.read(0, 10, 5))

@@ -360,20 +360,31 @@ class S3ObjectStore:
             )
         return reply["ETag"]
 
-    def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
-        """The object's bytes ``[start, end)`` in chunks of up to 1 MiB; ObjectMissing if
-        there is no such object. ``end`` past the object's end reads to its end."""
+    def read(
+        self,
+        key: str,
+        start: int,
+        end: int,
+        *,
+        if_match: str | None = None,
+        chunk: int = _READ_CHUNK,
+    ) -> Iterator[bytes]:
+        """The object's bytes ``[start, end)`` in chunks of up to ``chunk``; ObjectMissing if
+        there is no such object. ``end`` past the object's end reads to its end. ``if_match``:
+        only that version (its ETag), else DestinationExists (the store's 412)."""
         if not 0 <= start <= end:
             raise ValueError(f"bad range [{start}, {end})")
         if start == end:
             return
+        extra: dict[str, Any] = {"IfMatch": if_match} if if_match is not None else {}
         with self._errors(key=key):
             reply = self._s3.get_object(
-                Bucket=self.location.bucket, Key=self._key(key), Range=f"bytes={start}-{end - 1}"
-            )
+                Bucket=self.location.bucket, Key=self._key(key), Range=f"bytes={start}-{end - 1}",
+                **extra,
+            )  # fmt: skip
             body = reply["Body"]
             try:
-                yield from body.iter_chunks(_READ_CHUNK)
+                yield from body.iter_chunks(chunk)
             finally:
                 body.close()
 
@@ -420,9 +431,13 @@ class S3ObjectStore:
 
     def size(self, key: str) -> int:
         """The object's size; ObjectMissing if there is none."""
+        return self.head(key)[0]
+
+    def head(self, key: str) -> tuple[int, str]:
+        """The object's size and ETag; ObjectMissing if there is none."""
         with self._errors(key=key):
             reply = self._s3.head_object(Bucket=self.location.bucket, Key=self._key(key))
-        return reply["ContentLength"]
+        return reply["ContentLength"], reply["ETag"]
 
     def list_objects(self, prefix: str) -> list[tuple[str, datetime]]:
         """(key, last modified) of every object under ``prefix``."""

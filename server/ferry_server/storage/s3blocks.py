@@ -20,11 +20,13 @@ from typing import BinaryIO
 
 import google_crc32c
 
-from ferry_server.domain.errors import InvalidStorePath
+from ferry_server.domain.errors import FileNotFound, IllegalState, InvalidStorePath, Reason
+from ferry_server.domain.inputs import shown
 from ferry_server.domain.ports import (
     BlockElsewhere,
     BlocksNotLanded,
     CommittedBlock,
+    DestinationExists,
     StagingEntry,
     StagingMissing,
 )
@@ -65,6 +67,37 @@ class _NoAssembly:
 
     def rename(self, name: str) -> None:
         self._name = name
+
+    def close(self) -> None:
+        return
+
+
+class _PublishedObject:
+    """One version of a published object: its reads are conditional on the ETag seen when it
+    was opened, so a replacement meanwhile is refused rather than spliced (the store keeps no
+    old version to go on reading, as an open file descriptor does)."""
+
+    def __init__(self, s3: S3ObjectStore, key: str, size: int, etag: str) -> None:
+        self._s3 = s3
+        self._key = key
+        self._size = size
+        self._etag = etag
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, offset: int, length: int, chunk: int) -> Iterator[bytes]:
+        try:
+            yield from self._s3.read(
+                self._key, offset, offset + length, if_match=self._etag, chunk=chunk
+            )
+        except (DestinationExists, ObjectMissing) as exc:
+            raise IllegalState(
+                f"{shown(self._key)} was replaced or removed while it was read; read it again "
+                "from offset 0",
+                reason=Reason.GENERATION_CHANGED,
+            ) from exc
 
     def close(self) -> None:
         return
@@ -307,6 +340,13 @@ class S3BlockStore:
 
     def read_published(self, store_path: str) -> Iterator[bytes]:
         return self.s3.read(store_path, 0, self.s3.size(store_path))
+
+    def open_published(self, store_path: str) -> _PublishedObject:
+        try:
+            size, etag = self.s3.head(store_path)
+        except ObjectMissing as exc:
+            raise FileNotFound(f"no file is published at {shown(store_path)}") from exc
+        return _PublishedObject(self.s3, store_path, size, etag)
 
     def publish(self, task_id: str, name: str, store_path: str, *, overwrite: bool) -> None:
         source = self._task_key(task_id)
