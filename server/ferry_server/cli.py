@@ -193,10 +193,25 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="test only: POINT:kill|stop|sleep=S at a named point [FERRY_TEST_FAULT]",
     )
     add(
-        "--max-workers",
+        "--blocking-threads",
         type=int,
-        default=int(str(default("MAX_WORKERS", defaults.max_workers))),
-        help="RPC worker threads; each open upload stream holds one [FERRY_MAX_WORKERS, 64]",
+        default=int(str(default("BLOCKING_THREADS", defaults.blocking_threads))),
+        help="threads for blocking disk and SQL work (also the SQL pool's size); an idle "
+        "stream holds none [FERRY_BLOCKING_THREADS, 64]",
+    )
+    add(
+        "--max-streams",
+        type=int,
+        default=int(str(default("MAX_STREAMS", defaults.max_streams))),
+        help="most upload streams open at once; more are refused RESOURCE_EXHAUSTED "
+        "(OVERLOADED) with a retry delay [FERRY_MAX_STREAMS, 4096]",
+    )
+    add(
+        "--stream-idle-timeout",
+        type=float,
+        default=float(str(default("STREAM_IDLE_TIMEOUT", defaults.stream_idle_timeout_seconds))),
+        help="seconds an upload stream may send nothing while owed no acknowledgement before "
+        "it is ended with UNAVAILABLE (STREAM_IDLE) [FERRY_STREAM_IDLE_TIMEOUT, 60]",
     )
     add(
         "--shutdown-grace",
@@ -327,7 +342,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_poll_seconds=args.webhook_poll,
         watch_interval_seconds=args.watch_interval,
         test_fault=args.test_fault,
-        max_workers=args.max_workers,
+        blocking_threads=args.blocking_threads,
+        max_streams=args.max_streams,
+        stream_idle_timeout_seconds=args.stream_idle_timeout,
         log_level=args.log_level.upper(),
         shutdown_grace_seconds=args.shutdown_grace,
         db_connect_timeout_seconds=args.db_connect_timeout,

@@ -74,7 +74,7 @@ def s3_settings(
                 default_block_size=256 * KiB,
                 max_block_size=8 * MiB,
                 max_file_size=64 * MiB,
-                max_workers=16,
+                blocking_threads=16,
             )
     finally:
         for key, value in saved.items():

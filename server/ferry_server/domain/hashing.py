@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ferry_server.domain.calls import check_call, remaining_seconds
 from ferry_server.domain.errors import StorageFull, Unavailable
 from ferry_server.domain.model import Task
 from ferry_server.domain.ports import (
@@ -116,7 +117,8 @@ class PrefixHasher:
         """
         with self._caught_up:
             self._caught_up.wait_for(
-                lambda: self._unprocessed.get(task_id, 0) <= behind, timeout=_CATCH_UP_SECONDS
+                lambda: self._unprocessed.get(task_id, 0) <= behind,
+                timeout=max(0.0, remaining_seconds(_CATCH_UP_SECONDS)),
             )
 
     def hashed_bytes(self, task_id: str) -> int:
@@ -232,6 +234,9 @@ class PrefixHasher:
         """Hash and copy the contiguous committed blocks from ``progress.offset`` on; at
         ``final`` every block must be committed."""
         while progress.offset < task.size:
+            if final:
+                # Merge's hashing of what is left runs for its call: stop once that has ended.
+                check_call()
             next_index = progress.offset // task.block_size
             block = progress.pending.pop(next_index, None)
             if block is None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import google_crc32c
 
+from ferry_server.domain.calls import check_call
 from ferry_server.domain.errors import (
     BlocksMissing,
     Busy,
@@ -853,6 +854,8 @@ class TransferService:
                     task_id=task.task_id,
                     reason=Reason.MERGE_IN_PROGRESS,
                 )
+            # The caller may have gone, or its deadline passed, while this waited.
+            check_call()
             time.sleep(_MERGE_POLL_SECONDS)
             task = self.get_task(task_id)
 

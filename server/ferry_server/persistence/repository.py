@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ferry_server.domain.calls import check_call
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -95,9 +96,23 @@ class SqlTaskRepository:
         )
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """One write transaction."""
+    def _writing(self, *, bounded: bool = True) -> Iterator[Session]:
+        """One write transaction; ``bounded``: not begun once the current call is past its
+        deadline or cancelled (domain.calls). Unbounded: cleanups and the record of work
+        already visible (a merge's outcome, after its publish), which must not be left out."""
+        if bounded:
+            check_call()
         with self._write_lock, self._sessions.begin() as session:
+            if bounded:
+                # Again after the wait for SQLite's writer mutex, which may have been long.
+                check_call()
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """One read transaction, not begun once the current call is past its deadline."""
+        check_call()
+        with self._reads.begin() as session:
             yield session
 
     # -- reads -----------------------------------------------------------------------------
@@ -147,12 +162,12 @@ class SqlTaskRepository:
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).mappings().first()
             return None if found is None else self._to_task(found)
 
     def ping(self) -> None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             session.execute(select(1))
 
     def get(self, task_id: str) -> Task | None:
@@ -188,7 +203,7 @@ class SqlTaskRepository:
             .where(BlockRow.task_id == task_id)
             .order_by(BlockRow.block_index)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def committed_blocks(
@@ -206,7 +221,7 @@ class SqlTaskRepository:
             .order_by(BlockRow.block_index)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [CommittedBlock(*row) for row in session.execute(stmt)]
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
@@ -216,7 +231,7 @@ class SqlTaskRepository:
             .outerjoin(BlockRow, (BlockRow.task_id == TaskRow.id) & (BlockRow.block_index == index))
             .where(TaskRow.id == task_id)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
@@ -230,12 +245,12 @@ class SqlTaskRepository:
         if not task_ids:
             return {}
         stmt = select(TaskRow.id, TaskRow.state).where(TaskRow.id.in_(list(task_ids)))
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return {task_id: TaskState(state) for task_id, state in session.execute(stmt)}
 
     def active_task_ids(self) -> list[str]:
         stmt = select(TaskRow.id).where(TaskRow.state.in_(_ACTIVE)).order_by(TaskRow.id)
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
@@ -244,7 +259,7 @@ class SqlTaskRepository:
             .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
 
     # -- writes ----------------------------------------------------------------------------
@@ -563,6 +578,7 @@ class SqlTaskRepository:
         conditions: list[ColumnElement[bool]],
         *,
         notice: tuple[str, TaskState, NoticeRequest] | None = None,
+        bounded: bool = True,
         **values: object,
     ) -> bool:
         """Update the one task matching every condition; whether it did. Values that are None
@@ -573,7 +589,7 @@ class SqlTaskRepository:
             for name, value in values.items()
             if value is not None or name.startswith("merge_")
         }
-        with self._writing() as session:
+        with self._writing(bounded=bounded) as session:
             changed = (
                 _rowcount(session.execute(update(TaskRow).where(*conditions).values(changes))) == 1
             )
@@ -741,7 +757,7 @@ class SqlTaskRepository:
             .where(TaskRow.id == task_id, TaskRow.merge_owner == owner)
             .values(merge_owner=None, merge_lease_until=None)
         )
-        with self._writing() as session:
+        with self._writing(bounded=False) as session:
             session.execute(stmt)
 
     def finish_merge(
@@ -768,4 +784,5 @@ class SqlTaskRepository:
             merge_lease_until=None,
             sha256=sha256,
             failure_reason=failure_reason,
+            bounded=False,
         )
