@@ -147,6 +147,7 @@ $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json \
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.s3_upload
 	$(MAKE) --no-print-directory bench-longlink
 
 # Uploads over an emulated long link (bench/link: a C link emulator between two network

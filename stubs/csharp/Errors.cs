@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKtQFCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKvoFCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -39,11 +39,12 @@ namespace Ferry.V1 {
             "RUQQFhIVChFDSEVDS1NVTV9NSVNNQVRDSBAXEggKBEJVU1kQGBIVChFNRVJH",
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
-            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SEgoO",
-            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKUJpChBk",
-            "ZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
-            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
-            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SDwoL",
+            "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
+            "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApQmkKEGRldi5mZXJy",
+            "eS5hcGkudjFCC0Vycm9yc1Byb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkv",
+            "djE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJy",
+            "eTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -243,9 +244,10 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DISK_FULL")] DiskFull = 26,
     /// <summary>
-    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    /// RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-    /// yet.)
+    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+    /// UploadParts, the replica already holds its limit of open upload streams
+    /// (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+    /// once on another replica).
     /// </summary>
     [pbr::OriginalName("OVERLOADED")] Overloaded = 27,
     /// <summary>
@@ -264,12 +266,27 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DATABASE_UNAVAILABLE")] DatabaseUnavailable = 30,
     /// <summary>
-    /// UNAVAILABLE. This replica is shutting down and takes no new upload
-    /// stream. RetryInfo. Retry: yes, at once on another connection (another
-    /// replica, or this one's successor). Streams already open are ended with
-    /// UNAVAILABLE and no details.
+    /// UNAVAILABLE. This replica is shutting down: it takes no new upload
+    /// stream, and ends every open one with this reason as shutdown starts.
+    /// RetryInfo. Retry: yes, at once on another connection (another replica,
+    /// or this one's successor).
     /// </summary>
     [pbr::OriginalName("SHUTTING_DOWN")] ShuttingDown = 31,
+    /// <summary>
+    /// UNAVAILABLE. UploadParts: the stream sent no message for the server's
+    /// idle timeout (`--stream-idle-timeout`) while the server owed it no
+    /// acknowledgement; the stream was ended and its unfinished block dropped
+    /// (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+    /// once there is something to send.
+    /// </summary>
+    [pbr::OriginalName("STREAM_IDLE")] StreamIdle = 32,
+    /// <summary>
+    /// DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+    /// its work (e.g. Merge waiting for another replica's merge); the server
+    /// stopped before recording anything more. Usually the client sees its own
+    /// DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+    /// </summary>
+    [pbr::OriginalName("DEADLINE_PASSED")] DeadlinePassed = 33,
     /// <summary>
     /// NOT_FOUND. ReadFile: no file is published at the store_path (or its task
     /// was forgotten by retention). Retry: no.

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ferry_server.domain.calls import check_call
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -95,9 +96,23 @@ class SqlTaskRepository:
         )
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """One write transaction."""
+    def _writing(self, *, bounded: bool = True) -> Iterator[Session]:
+        """One write transaction; ``bounded``: not begun once the current call is past its
+        deadline or cancelled (domain.calls). Unbounded: cleanups and the record of work
+        already visible (a merge's outcome, after its publish), which must not be left out."""
+        if bounded:
+            check_call()
         with self._write_lock, self._sessions.begin() as session:
+            if bounded:
+                # Again after the wait for SQLite's writer mutex, which may have been long.
+                check_call()
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """One read transaction, not begun once the current call is past its deadline."""
+        check_call()
+        with self._reads.begin() as session:
             yield session
 
     # -- reads -----------------------------------------------------------------------------
@@ -147,12 +162,12 @@ class SqlTaskRepository:
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).mappings().first()
             return None if found is None else self._to_task(found)
 
     def ping(self) -> None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             session.execute(select(1))
 
     def get(self, task_id: str) -> Task | None:
@@ -188,44 +203,54 @@ class SqlTaskRepository:
             .where(BlockRow.task_id == task_id)
             .order_by(BlockRow.block_index)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def committed_blocks(
         self, task_id: str, start: int = 0, limit: int | None = None
     ) -> Sequence[CommittedBlock]:
         stmt = (
-            select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
+            select(
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+                BlockRow.receipt,
+            )
             .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
             .order_by(BlockRow.block_index)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [CommittedBlock(*row) for row in session.execute(stmt)]
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        committed = (
-            select(BlockRow.crc32c)
-            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
-            .scalar_subquery()
+        stmt = (
+            select(TaskRow.state, BlockRow.crc32c, BlockRow.receipt)
+            .select_from(TaskRow)
+            .outerjoin(BlockRow, (BlockRow.task_id == TaskRow.id) & (BlockRow.block_index == index))
+            .where(TaskRow.id == task_id)
         )
-        stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
-            return BlockProbe(state=TaskState(found[0]), committed_crc32c=found[1])
+            return BlockProbe(
+                state=TaskState(found[0]),
+                committed_crc32c=found[1],
+                committed_landed=found[2] is not None,
+            )
 
     def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         if not task_ids:
             return {}
         stmt = select(TaskRow.id, TaskRow.state).where(TaskRow.id.in_(list(task_ids)))
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return {task_id: TaskState(state) for task_id, state in session.execute(stmt)}
 
     def active_task_ids(self) -> list[str]:
         stmt = select(TaskRow.id).where(TaskRow.state.in_(_ACTIVE)).order_by(TaskRow.id)
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
@@ -234,7 +259,7 @@ class SqlTaskRepository:
             .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
 
     # -- writes ----------------------------------------------------------------------------
@@ -402,6 +427,62 @@ class SqlTaskRepository:
             return False
         return True
 
+    def record_receipt(self, task_id: str, index: int, attempt: str, receipt: str) -> bool:
+        stmt = (
+            update(BlockRow)
+            .where(
+                BlockRow.task_id == task_id,
+                BlockRow.block_index == index,
+                BlockRow.attempt == attempt,
+            )
+            # A concurrent retry may have recorded the same part first: keep the first.
+            .values(receipt=func.coalesce(BlockRow.receipt, receipt))
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def has_receipts(self) -> bool:
+        stmt = select(BlockRow.block_index).where(BlockRow.receipt.is_not(None)).limit(1)
+        with self._reads.begin() as session:
+            return session.execute(stmt).first() is not None
+
+    def unlanded_blocks(
+        self, committed_before: datetime, limit: int
+    ) -> Sequence[tuple[str, CommittedBlock]]:
+        stmt = (
+            select(
+                BlockRow.task_id,
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+            )
+            .join(TaskRow, TaskRow.id == BlockRow.task_id)
+            .where(
+                TaskRow.state.in_(_ACTIVE),
+                BlockRow.receipt.is_(None),
+                BlockRow.attempt.is_not(None),
+                BlockRow.committed_at < committed_before,
+            )
+            .order_by(BlockRow.task_id, BlockRow.block_index)
+            .limit(limit)
+        )
+        with self._reads.begin() as session:
+            return [
+                (row[0], CommittedBlock(row[1], row[2], row[3], row[4]))
+                for row in session.execute(stmt)
+            ]
+
+    def revert_unlanded(self, task_id: str, index: int, attempt: str) -> bool:
+        stmt = delete(BlockRow).where(
+            BlockRow.task_id == task_id,
+            BlockRow.block_index == index,
+            BlockRow.attempt == attempt,
+            BlockRow.receipt.is_(None),
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
     def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
         stmt = (
             update(TaskRow)
@@ -497,6 +578,7 @@ class SqlTaskRepository:
         conditions: list[ColumnElement[bool]],
         *,
         notice: tuple[str, TaskState, NoticeRequest] | None = None,
+        bounded: bool = True,
         **values: object,
     ) -> bool:
         """Update the one task matching every condition; whether it did. Values that are None
@@ -507,7 +589,7 @@ class SqlTaskRepository:
             for name, value in values.items()
             if value is not None or name.startswith("merge_")
         }
-        with self._writing() as session:
+        with self._writing(bounded=bounded) as session:
             changed = (
                 _rowcount(session.execute(update(TaskRow).where(*conditions).values(changes))) == 1
             )
@@ -675,7 +757,7 @@ class SqlTaskRepository:
             .where(TaskRow.id == task_id, TaskRow.merge_owner == owner)
             .values(merge_owner=None, merge_lease_until=None)
         )
-        with self._writing() as session:
+        with self._writing(bounded=False) as session:
             session.execute(stmt)
 
     def finish_merge(
@@ -702,4 +784,5 @@ class SqlTaskRepository:
             merge_lease_until=None,
             sha256=sha256,
             failure_reason=failure_reason,
+            bounded=False,
         )

@@ -81,6 +81,8 @@ enum ErrorReason : int {
   INTERNAL_ERROR = 29,
   DATABASE_UNAVAILABLE = 30,
   SHUTTING_DOWN = 31,
+  STREAM_IDLE = 32,
+  DEADLINE_PASSED = 33,
   FILE_NOT_FOUND = 40,
   GENERATION_CHANGED = 41,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),

@@ -308,9 +308,10 @@ public enum ErrorReason
   DISK_FULL(26),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+   * once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -345,15 +346,38 @@ public enum ErrorReason
   DATABASE_UNAVAILABLE(30),
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   SHUTTING_DOWN(31),
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  STREAM_IDLE(32),
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  DEADLINE_PASSED(33),
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -671,9 +695,10 @@ public enum ErrorReason
   public static final int DISK_FULL_VALUE = 26;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+   * once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -708,15 +733,38 @@ public enum ErrorReason
   public static final int DATABASE_UNAVAILABLE_VALUE = 30;
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   public static final int SHUTTING_DOWN_VALUE = 31;
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  public static final int STREAM_IDLE_VALUE = 32;
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  public static final int DEADLINE_PASSED_VALUE = 33;
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -795,6 +843,8 @@ public enum ErrorReason
       case 29: return INTERNAL_ERROR;
       case 30: return DATABASE_UNAVAILABLE;
       case 31: return SHUTTING_DOWN;
+      case 32: return STREAM_IDLE;
+      case 33: return DEADLINE_PASSED;
       case 40: return FILE_NOT_FOUND;
       case 41: return GENERATION_CHANGED;
       default: return null;
