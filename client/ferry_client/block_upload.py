@@ -69,6 +69,7 @@ from ferry_client.state import Remembered, StateStore, UploadKey
 from ferry_client.streams import Round
 from ferry_client.tasks import TaskControl, raise_if_stopped
 from ferry_client.transport import Transport
+from ferry_client.window import WindowLimits
 
 log = logging.getLogger("ferry.client")
 
@@ -110,7 +111,8 @@ class BlockUpload:
         budget: RetryBudget,
         started: float,
         timeout: float,
-        blocks_in_flight: int,
+        max_window: int,
+        blocks_in_flight: int | None,
         events: EventSink,
         cancel_on_interrupt: bool = False,
         stall_timeout: float | None = None,
@@ -125,6 +127,7 @@ class BlockUpload:
         self.budget = budget
         self.started = started
         self.timeout = timeout
+        self.max_window = max_window
         self.blocks_in_flight = blocks_in_flight
         #: A hash-less task holding the store_path with nothing committed: nothing proves
         #: whose it is, so the conflict's message says that cancelling it loses nothing.
@@ -165,7 +168,11 @@ class BlockUpload:
                     declared_sha256=task.sha256,
                     block_size=task.block_size,
                     parallelism=parallelism,
-                    blocks_in_flight=self.blocks_in_flight,
+                    window_limits=WindowLimits(
+                        task.block_size,
+                        max_bytes=self.max_window,
+                        fixed_blocks=self.blocks_in_flight,
+                    ),
                     budget=budget,
                     progress=ProgressAccount(key.size, 0, progress),
                     merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
@@ -511,7 +518,7 @@ class UploadRun:
         declared_sha256: str,
         block_size: int,
         parallelism: int,
-        blocks_in_flight: int,
+        window_limits: WindowLimits,
         budget: RetryBudget,
         progress: ProgressAccount,
         merge_timeout: float,
@@ -531,7 +538,8 @@ class UploadRun:
         self.declared_sha256 = declared_sha256
         self.block_size = block_size
         self.parallelism = parallelism
-        self.blocks_in_flight = blocks_in_flight
+        #: Each stream's sliding window's bounds (see ``window``).
+        self.window_limits = window_limits
         self.budget = budget
         self.progress = progress
         self.merge_timeout = merge_timeout

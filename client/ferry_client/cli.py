@@ -44,6 +44,7 @@ from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
+from ferry_client.window import DEFAULT_MAX_WINDOW
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -205,6 +206,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=None,
         metavar="SIZE",
         help="e.g. 8M; a multiple of 64K within the server's bounds (default: the server's)",
+    )
+    upload.add_argument(
+        "--max-window",
+        type=parse_size,
+        default=DEFAULT_MAX_WINDOW,
+        metavar="SIZE",
+        help="most bytes a stream sends ahead of acknowledgements; a cut connection costs at "
+        f"most this per stream again (default {DEFAULT_MAX_WINDOW // (1 << 20)}M)",
     )
     upload.add_argument(
         "--meta",
@@ -371,7 +380,9 @@ def _upload(ns: argparse.Namespace, console: _Console) -> int:
         raise UsageError(str(exc)) from exc
     # One file named on the command line keeps the one-file output; anything else is a batch.
     single = len(ns.sources) == 1 and len(items) == 1 and not Path(ns.sources[0]).is_dir()
-    with _client(ns, state_file=ns.state_file, stall_timeout=stall) as client:
+    with _client(
+        ns, state_file=ns.state_file, stall_timeout=stall, max_window=ns.max_window
+    ) as client:
         if single:
             return _upload_one(ns, console, client, items[0])
         return _upload_batch(ns, console, client, items)

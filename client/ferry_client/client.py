@@ -33,6 +33,7 @@ from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 from ferry_client.state import StateFile, StateStore, UploadKey, default_state_path
 from ferry_client.tasks import TaskControl
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Transport, open_channel
+from ferry_client.window import DEFAULT_MAX_WINDOW
 
 log = logging.getLogger("ferry.client")
 
@@ -58,11 +59,15 @@ class FerryClient:
         credentials: TLS credentials; ``None`` for a plaintext channel.
         channel_options: gRPC channel options overriding Ferry's defaults.
         interceptors: client interceptors to wrap the channel with.
-        blocks_in_flight: blocks a stream may send before the previous ones are acknowledged.
-            At 1 (the default) a crash of the server or the connection costs at most
-            ``parallelism`` blocks sent again, and the other streams keep the server busy while
-            one waits for its acknowledgement; more hides the wait on a single stream at the
-            price of more bytes to send again.
+        max_window: the most bytes one stream may have sent but not yet had acknowledged
+            (default 32 MiB, never less than one block). Each stream sizes its window from the
+            bandwidth-delay product it measures (one block plus twice the acknowledged rate
+            times the acknowledgement delay), so one stream keeps a long link full; this bound
+            is what a cut connection costs at most to send again, per stream.
+        blocks_in_flight: a fixed window of this many blocks per stream instead of the
+            measured one (``None``, the default). At 1 a cut connection costs at most
+            ``parallelism`` blocks sent again, but a stream leaves the link idle while each
+            block's acknowledgement travels back.
         connect_timeout: seconds the first call waits for the channel to connect. An address
             that was never reachable raises :class:`~ferry_client.CannotConnect` (or its
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
@@ -85,18 +90,22 @@ class FerryClient:
         credentials: grpc.ChannelCredentials | None = None,
         channel_options: Mapping[str, Any] | None = None,
         interceptors: Sequence[Any] = (),
-        blocks_in_flight: int = 1,
+        max_window: int = DEFAULT_MAX_WINDOW,
+        blocks_in_flight: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeout and connect_timeout must be positive")
-        if blocks_in_flight < 1:
+        if blocks_in_flight is not None and blocks_in_flight < 1:
             raise ValueError("blocks_in_flight must be at least 1")
         if stall_timeout is not None and stall_timeout <= 0:
             raise ValueError("stall_timeout must be positive (or None)")
         self.stall_timeout = stall_timeout
+        if max_window < 1:
+            raise ValueError("max_window must be positive")
         self.blocks_in_flight = blocks_in_flight
+        self.max_window = max_window
         self.target = target
         self.retry = retry if retry is not None else RetryPolicy()
         self.timeout = timeout
@@ -480,6 +489,7 @@ class FerryClient:
             budget=budget,
             started=started,
             timeout=self.timeout,
+            max_window=self.max_window,
             blocks_in_flight=self.blocks_in_flight,
             events=events,
             cancel_on_interrupt=cancel_on_interrupt,

@@ -51,11 +51,13 @@ from ferry_server.domain.model import (
     missing_ranges,
 )
 from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
+from ferry_server.domain.part_size import PartBounds, choose_block_size
 from ferry_server.domain.paths import validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     AttemptWriter,
     BlockCommit,
+    BlocksNotLanded,
     BlockStore,
     CommitOutcome,
     CommittedBlock,
@@ -80,6 +82,8 @@ _MERGE_POLL_SECONDS = 0.05
 #: Longest a task's deadline lags its newest block commit (it is pushed at most this often, so
 #: that committers of one task never queue on its row).
 _TOUCH_INTERVAL = timedelta(seconds=60)
+#: Longest a duplicate of a committed block waits for the winner's landing in the store.
+_LANDING_WAIT_SECONDS = 30.0
 #: The name of the storage sweeper's cluster-wide lease.
 _SWEEPER_LEASE = "storage-sweeper"
 _RETENTION_LEASE = "retention"
@@ -124,6 +128,8 @@ class Limits:
     sweep_batch: int = 1000
     #: How long an ended task's row is kept (its block rows go as soon as it ends).
     retention: timedelta = timedelta(days=30)
+    #: The object store's block sizes (S3 part bounds); None: the server's bounds alone.
+    part_bounds: PartBounds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +280,10 @@ class TransferService:
     def limits(self) -> Limits:
         return self._limits
 
+    @property
+    def store(self) -> BlockStore:
+        return self._store
+
     # -- queries ---------------------------------------------------------------------------
 
     def check_database(self) -> None:
@@ -392,6 +402,13 @@ class TransferService:
         sha256 = spec.sha256.lower() or None
         block_size = spec.block_size or self._limits.default_block_size
         max_size = (spec.max_size or self._limits.max_file_size) if spec.size_deferred else 0
+        if self._limits.part_bounds is not None:
+            block_size = choose_block_size(
+                max_size or spec.size,
+                self._limits.part_bounds,
+                default=self._limits.default_block_size,
+                requested=spec.block_size or None,
+            )
         self._store.check_destination(store_path)
         # Two attempts: a concurrent creator may win the store_path between our look and insert.
         for _ in range(2):
@@ -632,16 +649,67 @@ class TransferService:
 
     def _commit(self, task: Task, index: int, length: int, crc: int, attempt: str) -> CommitOutcome:
         """Race this attempt's durable file to be block ``index``'s bytes: one SQL transaction,
-        the first insert wins."""
+        the first insert wins. The winner then lands the block (``_land``) before its ack."""
         task_id = task.task_id
         now = self._clock()
         outcome = self._repo.commit_block(BlockCommit(task_id, index, length, crc, attempt, now))
         if outcome is CommitOutcome.COMMITTED:
-            self._hasher.block_committed(task, CommittedBlock(index, length, crc, attempt))
             self._touch(task_id, now)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
             raise self._not_committed(task_id, index)
         return outcome
+
+    def _land(self, task: Task, block: CommittedBlock) -> None:
+        """Store a block this replica just committed where Merge will find it, and record the
+        store's receipt, before it is acknowledged (the object store: upload it as its part,
+        record the ETag); then tell the assembler. A failure here leaves the block committed
+        without a receipt: a retry of the block lands it again from this replica's spool, or
+        the sweeper adopts or reverts it (docs/design.md, "Object store")."""
+        if self._store.lands_blocks:
+            assert block.attempt is not None
+            self._fault("block-before-land")
+            try:
+                receipt = self._store.land_block(task.task_id, block)
+            except StagingMissing as exc:
+                # Canceled, expired or merged meanwhile: the upload is gone.
+                raise self._not_committed(task.task_id, block.index) from exc
+            self._fault("block-before-receipt")
+            if receipt is not None:
+                if not self._repo.record_receipt(task.task_id, block.index, block.attempt, receipt):
+                    raise self._not_committed(task.task_id, block.index)
+                block = replace(block, receipt=receipt)
+        self._hasher.block_committed(task, block)
+
+    def _await_landing(self, task_id: str, index: int, deadline_seconds: float) -> None:
+        """A block another attempt committed but whose receipt is not recorded yet: land it
+        from this replica's spool if it is here (a retry after a failed landing), else wait
+        for its lander; Busy if neither happens in time."""
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            found = self._repo.committed_blocks(task_id, index, 1)
+            if not found or found[0].index != index:
+                raise Busy(
+                    f"block {index} of task {task_id} was un-committed meanwhile (its bytes "
+                    "never reached the store); send it again",
+                    task_id=task_id,
+                )
+            block = found[0]
+            if block.receipt is not None:
+                return
+            try:
+                receipt = self._store.land_block(task_id, block, again=True)
+            except StagingMissing:
+                receipt = None  # another replica spooled it: wait for its lander
+            if receipt is not None and block.attempt is not None:
+                self._repo.record_receipt(task_id, index, block.attempt, receipt)
+                continue
+            if time.monotonic() >= deadline:
+                raise Busy(
+                    f"block {index} of task {task_id} is committed and still being stored by "
+                    "another replica; send it again shortly",
+                    task_id=task_id,
+                )
+            time.sleep(_MERGE_POLL_SECONDS)
 
     def _not_committed(self, task_id: str, index: int) -> IllegalState:
         current = self._repo.get(task_id)
@@ -672,15 +740,17 @@ class TransferService:
         """Delete orphaned attempt files and the staging of terminal or unknown tasks, one
         bounded batch per call, on one replica at a time; return how many were deleted."""
         now = self._clock()
+        removed = self._sweep_local()
         lease = self._limits.orphan_age / 2
         if not self._repo.acquire_named_lease(_SWEEPER_LEASE, self._replica_id, now, now + lease):
-            return 0
+            return removed
+        if self._store.lands_blocks:
+            removed += self._sweep_unlanded(now)
         batch = self._limits.sweep_batch
         entries = self._store.staged_tasks(self._sweep_cursor, batch)
         self._sweep_cursor = entries[-1].task_id if len(entries) == batch else ""
         states = self._repo.task_states([entry.task_id for entry in entries])
         orphan_age = self._limits.orphan_age.total_seconds()
-        removed = 0
         for entry in entries:
             state = states.get(entry.task_id)
             if state is None and entry.age < orphan_age:
@@ -721,6 +791,42 @@ class TransferService:
             log.info("retention: deleted %d block rows of ended tasks and %d tasks ended "
                      "before %s", rows, tasks, cutoff)  # fmt: skip
         return rows, tasks
+
+    def _sweep_local(self) -> int:
+        """This replica's own leftovers (spool files of attempts that lost, ended or crashed),
+        keeping those of committed blocks still waiting for their landing."""
+
+        def keep(task_id: str, index: int, attempt: str) -> bool:
+            found = self._repo.committed_blocks(task_id, index, 1)
+            return bool(found) and found[0].attempt == attempt and found[0].receipt is None
+
+        removed = self._store.sweep_local(self._limits.orphan_age.total_seconds(), keep)
+        if removed:
+            log.info("storage sweep: deleted %d of this replica's spool files", removed)
+        return removed
+
+    def _sweep_unlanded(self, now: datetime) -> int:
+        """Blocks committed longer than the orphan age ago without a receipt: their lander
+        died or gave up. Adopt the part if the store holds it, land it from the spool if this
+        replica has it, else revert the block to missing so that the client sends it again."""
+        reverted = 0
+        for task_id, block in self._repo.unlanded_blocks(now - self._limits.orphan_age, 1000):
+            assert block.attempt is not None
+            try:
+                receipt = self._store.land_block(task_id, block, again=True)
+            except StagingMissing:
+                receipt = None
+            if receipt is not None:
+                self._repo.record_receipt(task_id, block.index, block.attempt, receipt)
+                log.info("task %s: block %d landed by the sweeper", task_id, block.index,
+                         extra=about(task_id))  # fmt: skip
+            elif self._repo.revert_unlanded(task_id, block.index, block.attempt):
+                reverted += 1
+                log.warning(
+                    "task %s: block %d was committed but never stored; it is missing again",
+                    task_id, block.index, extra=about(task_id),
+                )  # fmt: skip
+        return reverted
 
     # -- Merge -----------------------------------------------------------------------------
 
@@ -879,11 +985,13 @@ class TransferService:
         published = False
         if self._store.has_staging(task_id):
             try:
+                self._seal(task, lease)
                 digest = self._hasher.finish(task, name)
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task_id} has lost the staged bytes of a committed block ({exc}); "
-                    "run ferry fsck --repair, then upload the missing blocks again",
+                    "on the filesystem run ferry fsck --repair, then upload the missing blocks "
+                    "again",
                     task_id=task_id,
                     reason=Reason.STAGING_LOST,
                 ) from exc
@@ -942,6 +1050,41 @@ class TransferService:
             extra=about(task_id, task.principal),
         )  # fmt: skip
         return self.get_task(task_id)
+
+    def _seal(self, task: Task, lease: _MergeLease) -> None:
+        """Have the store check and join the committed blocks (the object store: ListParts
+        against the recorded ETags, then completion into the staging object). Bytes that are
+        not as acknowledged fail the task: nothing is published."""
+        task_id = task.task_id
+        try:
+            self._store.seal(task_id, self._repo.committed_blocks(task_id))
+        except BlocksNotLanded as exc:
+            raise Busy(
+                f"task {task_id}: {exc}; their upload to the store is still running or was cut "
+                "short (they are stored or become missing again within the orphan age); "
+                "merge again shortly",
+                task_id=task_id,
+                reason=Reason.MERGE_IN_PROGRESS,
+            ) from exc
+        except IntegrityFailure as exc:
+            if self._repo.finish_merge(
+                task_id,
+                lease.owner,
+                TaskState.FAILED,
+                self._clock(),
+                failure_reason=exc.message,
+                notice=self._notice(task.principal),
+            ):
+                self._hasher.forget(task_id)
+                self._store.discard(task_id)
+                log.warning("task %s FAILED: %s", task_id, exc.message,
+                            extra=about(task_id, task.principal))  # fmt: skip
+            raise IntegrityFailure(
+                f"task {task_id} failed: {exc.message}; nothing was published",
+                task_id=task_id,
+                reason=exc.reason,
+                facts=exc.facts,
+            ) from exc
 
     def _publish(self, task: Task, name: str, digest: str) -> None:
         try:
@@ -1262,6 +1405,8 @@ class _Block:
     #: The task's size is deferred: ``length`` is the most the block may hold, and the message
     #: carrying crc32c ends it.
     deferred: bool = False
+    #: Whether the committed block (if any) had its receipt when the stream began.
+    committed_landed: bool = field(default=False)
 
 
 class BlockReceiver:
@@ -1380,10 +1525,13 @@ class BlockReceiver:
                 f"task {task.task_id} is {probe.state}; it takes no blocks{hint}",
             )
         attempt = writer = None
+        length = task.block_length(part.block_index)
         if probe.committed_crc32c is None:
             attempt = secrets.token_hex(8)
             try:
-                writer = service._store.open_attempt(task.task_id, part.block_index, attempt)
+                writer = service._store.open_attempt(
+                    task.task_id, part.block_index, attempt, length
+                )
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task.task_id} no longer takes blocks",
@@ -1392,13 +1540,14 @@ class BlockReceiver:
         self._block = _Block(
             task_id=task.task_id,
             index=part.block_index,
-            length=task.block_length(part.block_index),
+            length=length,
             deferred=task.size_deferred,
             received=0,
             crc=0,
             attempt=attempt,
             writer=writer,
             committed_crc=probe.committed_crc32c,
+            committed_landed=probe.committed_landed,
         )
         return self._block
 
@@ -1426,6 +1575,9 @@ class BlockReceiver:
                 outcome = (
                     CommitOutcome.ALREADY_COMMITTED if same else CommitOutcome.COMMITTED_DIFFERENT
                 )
+                if same and service._store.lands_blocks and not block.committed_landed:
+                    # Acknowledged means stored: not before the winner's receipt is recorded.
+                    service._await_landing(block.task_id, block.index, _LANDING_WAIT_SECONDS)
             else:
                 # Durable before it may win: bytes, fsync, then the SQL commit, then the ack.
                 try:
@@ -1441,6 +1593,12 @@ class BlockReceiver:
                 )  # fmt: skip
                 promoted = outcome is CommitOutcome.COMMITTED
                 if promoted:
+                    # Promoted first: a landing that fails keeps the spool file, from which a
+                    # retry of the block lands it (the row is committed, not acknowledged).
+                    task = self._tasks[block.task_id]
+                    service._land(
+                        task, CommittedBlock(block.index, block.length, block.crc, block.attempt)
+                    )
                     service._hasher.wait_until_caught_up(block.task_id)
             if outcome is CommitOutcome.COMMITTED_DIFFERENT:
                 service._metrics.block_rejected("committed_different")

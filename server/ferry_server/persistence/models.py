@@ -96,6 +96,9 @@ class BlockRow(Base):
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: The attempt whose private file is the block's bytes; None: the layout-1 shared file.
     attempt: Mapped[str | None] = mapped_column(String(32))
+    #: Where the byte store put the block once it was committed (the object store's part
+    #: ETag); None on the filesystem, and in the object store while the part is being uploaded.
+    receipt: Mapped[str | None] = mapped_column(String(128))
 
 
 class LeaseRow(Base):

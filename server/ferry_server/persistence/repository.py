@@ -215,7 +215,13 @@ class SqlTaskRepository:
         self, task_id: str, start: int = 0, limit: int | None = None
     ) -> Sequence[CommittedBlock]:
         stmt = (
-            select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
+            select(
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+                BlockRow.receipt,
+            )
             .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
             .order_by(BlockRow.block_index)
             .limit(limit)
@@ -224,17 +230,21 @@ class SqlTaskRepository:
             return [CommittedBlock(*row) for row in session.execute(stmt)]
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        committed = (
-            select(BlockRow.crc32c)
-            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
-            .scalar_subquery()
+        stmt = (
+            select(TaskRow.state, BlockRow.crc32c, BlockRow.receipt)
+            .select_from(TaskRow)
+            .outerjoin(BlockRow, (BlockRow.task_id == TaskRow.id) & (BlockRow.block_index == index))
+            .where(TaskRow.id == task_id)
         )
-        stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
         with self._reading() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
-            return BlockProbe(state=TaskState(found[0]), committed_crc32c=found[1])
+            return BlockProbe(
+                state=TaskState(found[0]),
+                committed_crc32c=found[1],
+                committed_landed=found[2] is not None,
+            )
 
     def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         if not task_ids:
@@ -423,6 +433,62 @@ class SqlTaskRepository:
         except IntegrityError:
             return False
         return True
+
+    def record_receipt(self, task_id: str, index: int, attempt: str, receipt: str) -> bool:
+        stmt = (
+            update(BlockRow)
+            .where(
+                BlockRow.task_id == task_id,
+                BlockRow.block_index == index,
+                BlockRow.attempt == attempt,
+            )
+            # A concurrent retry may have recorded the same part first: keep the first.
+            .values(receipt=func.coalesce(BlockRow.receipt, receipt))
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def has_receipts(self) -> bool:
+        stmt = select(BlockRow.block_index).where(BlockRow.receipt.is_not(None)).limit(1)
+        with self._reads.begin() as session:
+            return session.execute(stmt).first() is not None
+
+    def unlanded_blocks(
+        self, committed_before: datetime, limit: int
+    ) -> Sequence[tuple[str, CommittedBlock]]:
+        stmt = (
+            select(
+                BlockRow.task_id,
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+            )
+            .join(TaskRow, TaskRow.id == BlockRow.task_id)
+            .where(
+                TaskRow.state.in_(_ACTIVE),
+                BlockRow.receipt.is_(None),
+                BlockRow.attempt.is_not(None),
+                BlockRow.committed_at < committed_before,
+            )
+            .order_by(BlockRow.task_id, BlockRow.block_index)
+            .limit(limit)
+        )
+        with self._reads.begin() as session:
+            return [
+                (row[0], CommittedBlock(row[1], row[2], row[3], row[4]))
+                for row in session.execute(stmt)
+            ]
+
+    def revert_unlanded(self, task_id: str, index: int, attempt: str) -> bool:
+        stmt = delete(BlockRow).where(
+            BlockRow.task_id == task_id,
+            BlockRow.block_index == index,
+            BlockRow.attempt == attempt,
+            BlockRow.receipt.is_(None),
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
 
     def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
         stmt = (

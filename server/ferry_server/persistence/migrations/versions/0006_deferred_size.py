@@ -1,7 +1,7 @@
 """Deferred sizes: a task declared without its size (a pipe) records that, and its maximum.
 
-Revision ID: 0005_deferred_size
-Revises: 0004
+Revision ID: 0006
+Revises: 0005_block_receipts
 Create Date: 2026-11-22
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_deferred_size"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005_block_receipts"
 branch_labels = None
 depends_on = None
 
