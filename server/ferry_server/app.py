@@ -33,11 +33,12 @@ from ferry_server.config import (
     Settings,
     split_address,
 )
-from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.errors import StoreUnavailable, Unavailable
 from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.notifications import DeliveryPolicy, Notifier
-from ferry_server.domain.ports import Metrics, NoMetrics
+from ferry_server.domain.part_size import s3_bounds
+from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
 from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
@@ -51,6 +52,9 @@ from ferry_server.persistence.database import (
 )
 from ferry_server.persistence.repository import SqlTaskRepository
 from ferry_server.storage.filesystem import FileSystemStore
+from ferry_server.storage.objectstore import S3ObjectStore, StoreMisconfigured
+from ferry_server.storage.s3blocks import S3BlockStore
+from ferry_server.storage.spool import Spool
 from ferry_server.transport.blocking import BlockingPool
 from ferry_server.transport.servicer import SERVICE_NAME, FerryServicer, rpc_handlers
 from ferry_server.transport.streams import OpenStreams
@@ -282,6 +286,11 @@ class FerryServer:
         self._stopped.set()
         log.info("ferry stopped")
 
+    @property
+    def store(self) -> BlockStore:
+        """Where this replica keeps bytes (the filesystem, or the object store and spool)."""
+        return self.service.store
+
     async def _stop_serving(self, grace: float | None) -> None:
         stopping = asyncio.ensure_future(self._grpc.stop(grace))
         # After gRPC refuses new calls: the streams open now are all there will be.
@@ -300,10 +309,9 @@ class FerryServer:
 
 def _prepare_directories(settings: Settings) -> None:
     if settings.object_store is not None:
-        raise StartupError(
-            f"storage={settings.storage}: the object-store backend is coming, not yet wired "
-            "into the server; leave --storage unset to use the filesystem"
-        )
+        for directory in (settings.data_dir, settings.resolved_spool_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return
     root = settings.resolved_storage_root
     for directory in (settings.data_dir, settings.staging_dir, root):
         directory.mkdir(parents=True, exist_ok=True)
@@ -321,7 +329,39 @@ def _prepare_directories(settings: Settings) -> None:
         )
 
 
+def _byte_store(settings: Settings) -> BlockStore:
+    """The filesystem (data dir and storage root) or, with ``--storage s3://...``, the object
+    store with its local spool; the object store is checked now (bucket, credentials)."""
+    location = settings.object_store
+    if location is None:
+        return FileSystemStore(
+            settings.staging_dir,
+            settings.resolved_storage_root,
+            fsync=settings.fsync,
+            published_mode=settings.published_mode,
+        )
+    s3 = S3ObjectStore.connect(
+        location,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        max_connections=settings.blocking_threads,
+    )
+    try:
+        s3.check()
+    except (StoreMisconfigured, StoreUnavailable) as exc:
+        raise StartupError(f"cannot use the object store {location}: {exc}") from exc
+    spool = Spool(settings.resolved_spool_dir, settings.spool_bytes, fsync=settings.fsync)
+    return S3BlockStore(s3, spool)
+
+
 def _limits(settings: Settings) -> Limits:
+    part_bounds = None
+    if settings.object_store is not None:
+        part_bounds = s3_bounds(
+            min_block_size=settings.min_block_size,
+            max_block_size=settings.max_block_size,
+            alignment=BLOCK_ALIGNMENT,
+        )
     return Limits(
         default_block_size=settings.default_block_size,
         min_block_size=settings.min_block_size,
@@ -342,6 +382,7 @@ def _limits(settings: Settings) -> Limits:
             disk_overcommit=settings.disk_overcommit,
             stream_heartbeat=timedelta(seconds=settings.stream_heartbeat_seconds),
         ),
+        part_bounds=part_bounds,
     )
 
 
@@ -369,6 +410,13 @@ def _fault_hook(spec: str) -> FaultHook:
 
 def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
     """``ferry fsck`` against the database and staging ``settings`` name."""
+    if settings.object_store is not None:
+        raise StartupError(
+            f"fsck checks the filesystem backend only; with storage={settings.storage} the "
+            "sweeper reconciles SQL and the store by itself (it aborts the uploads of ended "
+            "tasks, stores or reverts committed blocks left without their part, and removes "
+            "spool files), and Merge checks every part against ListParts before publishing"
+        )
     timeouts = DatabaseTimeouts()
     _migrate(settings, timeouts)
     engine = create_database_engine(settings.resolved_database_url, fsync=settings.fsync,
@@ -377,9 +425,15 @@ def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
         )
-        return check_storage(
-            SqlTaskRepository(engine), store, min_age=timedelta(seconds=min_age), repair=repair
-        )
+        repository = SqlTaskRepository(engine)
+        if repository.has_receipts():
+            # Checked against the local disk, every block in the store would look lost.
+            raise StartupError(
+                "this database records blocks stored in an object store: fsck checks the "
+                "filesystem backend only (give --storage to say which store; it is refused "
+                "too, the sweeper does this work there)"
+            )
+        return check_storage(repository, store, min_age=timedelta(seconds=min_age), repair=repair)
     finally:
         engine.dispose()
 
@@ -471,12 +525,7 @@ def create_server(settings: Settings) -> FerryServer:
     loop = _EventLoop()
     try:
         repository = SqlTaskRepository(engine)
-        store = FileSystemStore(
-            settings.staging_dir,
-            settings.resolved_storage_root,
-            fsync=settings.fsync,
-            published_mode=settings.published_mode,
-        )
+        store = _byte_store(settings)
         prometheus = PrometheusMetrics() if settings.metrics_listen else None
         metrics: Metrics | None = prometheus
         replica = secrets.token_hex(6)

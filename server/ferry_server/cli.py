@@ -478,13 +478,19 @@ def fsck_main(argv: Sequence[str]) -> int:
         help="leave attempt files and staging younger than this many seconds alone: they may "
         "belong to a stream or merge still running [FERRY_ORPHAN_AGE, %(default)s]",
     )
+    parser.add_argument("--storage", default=env.get("FERRY_STORAGE", ""),
+                        help="the servers' --storage: fsck refuses object-store mode "
+                        "[FERRY_STORAGE, the filesystem]")  # fmt: skip
     parser.add_argument("--repair", action="store_true", help="fix what is found")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="ferry fsck: %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = Settings(
-            data_dir=args.data_dir, storage_root=args.storage_root, database_url=args.database_url
+            data_dir=args.data_dir,
+            storage_root=args.storage_root,
+            database_url=args.database_url,
+            storage=args.storage,
         )
     except SettingsError as exc:
         parser.error(str(exc))

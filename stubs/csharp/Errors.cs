@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKvoFCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKo0GCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -41,10 +41,10 @@ namespace Ferry.V1 {
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
             "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SDwoL",
             "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
-            "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApQmkKEGRldi5mZXJy",
-            "eS5hcGkudjFCC0Vycm9yc1Byb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkv",
-            "djE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJy",
-            "eTo6VjFiBnByb3RvMw=="));
+            "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
+            "TUFUQ0gQKkJpChBkZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5m",
+            "ZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5W",
+            "McoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -304,6 +304,15 @@ namespace Ferry.V1 {
     /// current one. Retry: no; read the new generation from offset 0.
     /// </summary>
     [pbr::OriginalName("GENERATION_CHANGED")] GenerationChanged = 41,
+    /// <summary>
+    /// INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+    /// whose size was deferred do not add up to (a block before the last
+    /// shorter than block_size, the last block not ending at the size, a block
+    /// committed beyond it), or a size other than a task's known size;
+    /// BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+    /// source or the client is wrong; cancel the task).
+    /// </summary>
+    [pbr::OriginalName("SIZE_MISMATCH")] SizeMismatch = 42,
   }
 
   #endregion

@@ -25,7 +25,7 @@ namespace Ferry.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChRmZXJyeS92MS9mZXJyeS5wcm90bxIIZmVycnkudjEaH2dvb2dsZS9wcm90",
-            "b2J1Zi90aW1lc3RhbXAucHJvdG8i4QMKBFRhc2sSDwoHdGFza19pZBgBIAEo",
+            "b2J1Zi90aW1lc3RhbXAucHJvdG8iigQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
             "CRIRCglmaWxlX25hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYY",
             "BCABKAkSEgoKc3RvcmVfcGF0aBgFIAEoCRIuCghtZXRhZGF0YRgGIAMoCzIc",
             "LmZlcnJ5LnYxLlRhc2suTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAcg",
@@ -35,92 +35,94 @@ namespace Ferry.V1 {
             "cHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29v",
             "Z2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIa",
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
-            "DyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUY",
-            "AiABKAk6AjgBIigKCkJsb2NrUmFuZ2USDQoFc3RhcnQYASABKA0SCwoDZW5k",
-            "GAIgASgNIu0BChFDcmVhdGVUYXNrUmVxdWVzdBIRCglmaWxlX25hbWUYASAB",
-            "KAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkSEgoKc3RvcmVfcGF0",
-            "aBgEIAEoCRI7CghtZXRhZGF0YRgFIAMoCzIpLmZlcnJ5LnYxLkNyZWF0ZVRh",
-            "c2tSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKYmxvY2tfc2l6ZRgGIAEoDRIR",
-            "CglvdmVyd3JpdGUYByABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASAB",
-            "KAkSDQoFdmFsdWUYAiABKAk6AjgBIkMKEkNyZWF0ZVRhc2tSZXNwb25zZRIc",
-            "CgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgI",
-            "IngKElVwbG9hZFBhcnRzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEhMKC2Js",
-            "b2NrX2luZGV4GAIgASgNEg4KBm9mZnNldBgDIAEoBBITCgZjcmMzMmMYBCAB",
-            "KAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMijAEKE1VwbG9hZFBh",
-            "cnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRleBgC",
-            "IAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5CbG9ja1N0YXR1cxIX",
-            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSJnChlR",
-            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSIAoY",
-            "aW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcKD2NvbW1pdHRlZF9z",
-            "dGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USIgoF",
-            "c3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSEgoKYmxvY2tfc2l6",
-            "ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9jb21taXR0ZWRfYnl0",
-            "ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5LnYxLkJsb2NrUmFu",
-            "Z2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEuQ29tbWl0dGVkQmxv",
-            "Y2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0iLwoOQ29tbWl0dGVk",
-            "QmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIgASgNIkYKD1NldFN0",
-            "YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMu",
-            "ZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVzcG9uc2USHAoEdGFz",
-            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rh",
-            "c2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1lcmdlUmVzcG9uc2US",
-            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEKEVVwbG9hZEZpbGVS",
-            "ZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSEgoK",
-            "c3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLmZlcnJ5LnYx",
-            "LlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEQoJb3ZlcndyaXRl",
-            "GAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoN",
-            "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
-            "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgibQoPUmVhZEZp",
-            "bGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoHdGFza19pZBgCIAEo",
-            "CRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgEEhUKDWlmX2dlbmVy",
-            "YXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNrX2lkGAEgASgJEg4K",
-            "BnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJlYWRGaWxlUmVzcG9u",
-            "c2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYxLkdlbmVyYXRpb24S",
-            "DgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoGY3JjMzJjGAQgASgN",
-            "IiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIxChFXYXRj",
-            "aFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIh",
-            "Cg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIl0KD0dldFRhc2tS",
-            "ZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIsCgxub3Rp",
-            "ZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmljYXRpb24ipAEKDE5v",
-            "dGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVzdGF0ZRgCIAEoDjIb",
-            "LmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0dGVtcHRzGAMgASgN",
-            "EhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVkX2F0GAUgASgLMhou",
-            "Z29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRB",
-            "U0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElO",
-            "RxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01Q",
-            "TEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFU",
-            "RV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tT",
-            "dGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tf",
-            "U1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9N",
-            "SVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5U",
-            "EAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFU",
-            "RV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5H",
-            "EAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElG",
-            "SUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMymwUKDEZlcnJ5U2Vydmlj",
-            "ZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3Qa",
-            "HC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMS",
-            "HC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxv",
-            "YWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5m",
-            "ZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEu",
-            "UXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJy",
-            "eS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3Bv",
-            "bnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnku",
-            "djEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFz",
-            "a1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hU",
-            "YXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldh",
-            "dGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFk",
-            "RmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoK",
-            "VXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVy",
-            "cnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFC",
-            "CkZlcnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYx",
-            "ogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJv",
-            "dG8z"));
+            "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
+            "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
+            "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
+            "KA0ilgIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
+            "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
+            "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
+            "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
+            "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
+            "aXplGAkgASgEGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZh",
+            "bHVlGAIgASgJOgI4ASJDChJDcmVhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgB",
+            "IAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJ4ChJVcGxv",
+            "YWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRl",
+            "eBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJjGAQgASgHSACIAQES",
+            "DAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxvYWRQYXJ0c1Jlc3Bv",
+            "bnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5kZXgYAiABKA0SJQoG",
+            "c3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0dXMSFwoPcmVjZWl2",
+            "ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAkiZwoZUXVlcnlNaXNz",
+            "aW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiAKGGluY2x1ZGVf",
+            "Y29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0ZWRfc3RhcnQYAyAB",
+            "KA0i9AEKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEiIKBXN0YXRlGAEg",
+            "ASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2NrX3NpemUYAiABKA0S",
+            "EwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVkX2J5dGVzGAQgASgE",
+            "EiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9ja1JhbmdlEisKCWNv",
+            "bW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRlZEJsb2NrEhwKFG5l",
+            "eHRfY29tbWl0dGVkX2luZGV4GAcgASgNIi8KDkNvbW1pdHRlZEJsb2NrEg0K",
+            "BWluZGV4GAEgASgNEg4KBmNyYzMyYxgCIAEoDSJGCg9TZXRTdGF0ZVJlcXVl",
+            "c3QSDwoHdGFza19pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLmZlcnJ5LnYx",
+            "LlRhc2tTdGF0ZSIwChBTZXRTdGF0ZVJlc3BvbnNlEhwKBHRhc2sYASABKAsy",
+            "Di5mZXJyeS52MS5UYXNrIksKDE1lcmdlUmVxdWVzdBIPCgd0YXNrX2lkGAEg",
+            "ASgJEg4KBnNoYTI1NhgCIAEoCRIRCgRzaXplGAMgASgESACIAQFCBwoFX3Np",
+            "emUiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
+            "VGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmlsZV9uYW1lGAEgASgJ",
+            "Eg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMgASgJEjsKCG1ldGFk",
+            "YXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QuTWV0YWRh",
+            "dGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3JjMzJjGAYgASgHSACI",
+            "AQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEo",
+            "CRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJDChJVcGxvYWRGaWxl",
+            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
+            "dW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoKc3RvcmVfcGF0aBgB",
+            "IAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgDIAEoBBIOCgZsZW5n",
+            "dGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7CgpHZW5lcmF0aW9u",
+            "Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEgwKBHNpemUYAyAB",
+            "KAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0aW9uGAEgASgLMhQu",
+            "ZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgD",
+            "IAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNrUmVxdWVzdBIPCgd0",
+            "YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNlEhwKBHRhc2sYASAB",
+            "KAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tf",
+            "aWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5m",
+            "ZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYx",
+            "Lk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEg",
+            "ASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3Rh",
+            "dGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxk",
+            "ZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1w",
+            "KroBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgK",
+            "FFRBU0tfU1RBVEVfVVBMT0FESU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQ",
+            "AhIYChRUQVNLX1NUQVRFX0NPTVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FO",
+            "Q0VMRUQQBBIWChJUQVNLX1NUQVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRF",
+            "X0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5T",
+            "UEVDSUZJRUQQABIaChZCTE9DS19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxP",
+            "Q0tfU1RBVFVTX0NIRUNLU1VNX01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVT",
+            "X0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUS",
+            "IgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJ",
+            "Q0FUSU9OX1NUQVRFX1BFTkRJTkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVf",
+            "REVMSVZFUkVEEAISJAogTk9USUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFC",
+            "TEUQAzKbBQoMRmVycnlTZXJ2aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52",
+            "MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNw",
+            "b25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVx",
+            "dWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1",
+            "ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nr",
+            "c1JlcXVlc3QaJC5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25z",
+            "ZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZl",
+            "cnJ5LnYxLlNldFN0YXRlUmVzcG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5N",
+            "ZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRh",
+            "c2sSGC5mZXJyeS52MS5HZXRUYXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRh",
+            "c2tSZXNwb25zZRJGCglXYXRjaFRhc2sSGi5mZXJyeS52MS5XYXRjaFRhc2tS",
+            "ZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hUYXNrUmVzcG9uc2UwARJDCghSZWFk",
+            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
+            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
+            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
+            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
+            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
+            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
@@ -129,7 +131,7 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256", "Size" }, new[]{ "Size" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
@@ -288,6 +290,8 @@ namespace Ferry.V1 {
       updateTime_ = other.updateTime_ != null ? other.updateTime_.Clone() : null;
       expireTime_ = other.expireTime_ != null ? other.expireTime_.Clone() : null;
       failureReason_ = other.failureReason_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -523,6 +527,41 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 16;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// True while the task's size is deferred (declared with size_deferred and
+    /// not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+    /// `max_size` allows. False once Merge fixed the size, and for tasks
+    /// declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 17;
+    private ulong maxSize_;
+    /// <summary>
+    /// For a task declared with size_deferred: the most bytes it may hold (the
+    /// declared max_size, or the server's maximum file size when none was
+    /// declared). 0 for tasks declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -553,6 +592,8 @@ namespace Ferry.V1 {
       if (!object.Equals(UpdateTime, other.UpdateTime)) return false;
       if (!object.Equals(ExpireTime, other.ExpireTime)) return false;
       if (FailureReason != other.FailureReason) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -575,6 +616,8 @@ namespace Ferry.V1 {
       if (updateTime_ != null) hash ^= UpdateTime.GetHashCode();
       if (expireTime_ != null) hash ^= ExpireTime.GetHashCode();
       if (FailureReason.Length != 0) hash ^= FailureReason.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -650,6 +693,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -717,6 +768,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -769,6 +828,12 @@ namespace Ferry.V1 {
       }
       if (FailureReason.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(FailureReason);
+      }
+      if (SizeDeferred != false) {
+        size += 2 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 2 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -833,6 +898,12 @@ namespace Ferry.V1 {
       }
       if (other.FailureReason.Length != 0) {
         FailureReason = other.FailureReason;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -918,6 +989,14 @@ namespace Ferry.V1 {
             FailureReason = input.ReadString();
             break;
           }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -1000,6 +1079,14 @@ namespace Ferry.V1 {
           }
           case 122: {
             FailureReason = input.ReadString();
+            break;
+          }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
             break;
           }
         }
@@ -1288,6 +1375,8 @@ namespace Ferry.V1 {
       metadata_ = other.metadata_.Clone();
       blockSize_ = other.blockSize_;
       overwrite_ = other.overwrite_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1409,6 +1498,46 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 8;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// The size is not known yet (a pipe): `size` must be 0, every block but
+    /// the last is exactly block_size bytes, the message carrying crc32c ends a
+    /// block (a block shorter than block_size is the last), and Merge declares
+    /// the size. Such a declaration never resumes another task: continue it by
+    /// its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+    /// not 0.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 9;
+    private ulong maxSize_;
+    /// <summary>
+    /// With size_deferred: the most bytes the file may have, or 0 for the
+    /// server's maximum file size. A backend that must choose its part size up
+    /// front (an object store) chooses it from this value. OUT_OF_RANGE
+    /// (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+    /// INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+    /// size_deferred.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1431,6 +1560,8 @@ namespace Ferry.V1 {
       if (!Metadata.Equals(other.Metadata)) return false;
       if (BlockSize != other.BlockSize) return false;
       if (Overwrite != other.Overwrite) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1445,6 +1576,8 @@ namespace Ferry.V1 {
       hash ^= Metadata.GetHashCode();
       if (BlockSize != 0) hash ^= BlockSize.GetHashCode();
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1488,6 +1621,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1523,6 +1664,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1551,6 +1700,12 @@ namespace Ferry.V1 {
       }
       if (Overwrite != false) {
         size += 1 + 1;
+      }
+      if (SizeDeferred != false) {
+        size += 1 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1582,6 +1737,12 @@ namespace Ferry.V1 {
       }
       if (other.Overwrite != false) {
         Overwrite = other.Overwrite;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1626,6 +1787,14 @@ namespace Ferry.V1 {
             Overwrite = input.ReadBool();
             break;
           }
+          case 64: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 72: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -1667,6 +1836,14 @@ namespace Ferry.V1 {
           }
           case 56: {
             Overwrite = input.ReadBool();
+            break;
+          }
+          case 64: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 72: {
+            MaxSize = input.ReadUInt64();
             break;
           }
         }
@@ -4026,6 +4203,7 @@ namespace Ferry.V1 {
   {
     private static readonly pb::MessageParser<MergeRequest> _parser = new pb::MessageParser<MergeRequest>(() => new MergeRequest());
     private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pb::MessageParser<MergeRequest> Parser { get { return _parser; } }
@@ -4053,8 +4231,10 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public MergeRequest(MergeRequest other) : this() {
+      _hasBits0 = other._hasBits0;
       taskId_ = other.taskId_;
       sha256_ = other.sha256_;
+      size_ = other.size_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4097,6 +4277,42 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size" field.</summary>
+    public const int SizeFieldNumber = 3;
+    private ulong size_;
+    /// <summary>
+    /// The file's size, for a task declared with size_deferred: required there
+    /// (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+    /// its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+    /// committed blocks: blocks [0, ceil(size / block_size)) committed
+    /// (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+    /// block_size bytes long, the last ending at `size`, none beyond it
+    /// (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+    /// and the task is an ordinary one. For a task declared with its size, a
+    /// given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Size {
+      get { if ((_hasBits0 & 1) != 0) { return size_; } else { return 0UL; } }
+      set {
+        _hasBits0 |= 1;
+        size_ = value;
+      }
+    }
+    /// <summary>Gets whether the "size" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSize {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "size" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSize() {
+      _hasBits0 &= ~1;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4114,6 +4330,7 @@ namespace Ferry.V1 {
       }
       if (TaskId != other.TaskId) return false;
       if (Sha256 != other.Sha256) return false;
+      if (Size != other.Size) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4123,6 +4340,7 @@ namespace Ferry.V1 {
       int hash = 1;
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
       if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (HasSize) hash ^= Size.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4149,6 +4367,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4167,6 +4389,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4182,6 +4408,9 @@ namespace Ferry.V1 {
       }
       if (Sha256.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (HasSize) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Size);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4200,6 +4429,9 @@ namespace Ferry.V1 {
       }
       if (other.Sha256.Length != 0) {
         Sha256 = other.Sha256;
+      }
+      if (other.HasSize) {
+        Size = other.Size;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4224,6 +4456,10 @@ namespace Ferry.V1 {
             Sha256 = input.ReadString();
             break;
           }
+          case 24: {
+            Size = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -4245,6 +4481,10 @@ namespace Ferry.V1 {
           }
           case 18: {
             Sha256 = input.ReadString();
+            break;
+          }
+          case 24: {
+            Size = input.ReadUInt64();
             break;
           }
         }

@@ -306,6 +306,32 @@ def _sha256_conflict(env: Env) -> tuple[grpc.RpcError, Expected]:
     )
 
 
+@case("SIZE_MISMATCH")
+def _size_mismatch(env: Env) -> tuple[grpc.RpcError, Expected]:
+    # A task whose size is deferred: one committed block of 1000 bytes, then a Merge that says
+    # the file is 999 bytes long.
+    request = pb.CreateTaskRequest(
+        file_name="pipe", store_path="size-mismatch.bin", block_size=64 * 1024,
+        size_deferred=True,
+    )  # fmt: skip
+    task = env.stub.CreateTask(request).task
+    block = os.urandom(1000)
+    part = pb.UploadPartsRequest(
+        task_id=task.task_id, block_index=0, offset=0, data=block,
+        crc32c=google_crc32c.value(block),
+    )  # fmt: skip
+    list(env.stub.UploadParts(iter([part])))
+    merge = pb.MergeRequest(task_id=task.task_id, size=999)
+    error = failing(lambda: env.stub.Merge(merge))
+    return error, Expected(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "SIZE_MISMATCH",
+        bad_field="size",
+        metadata={"taskId": task.task_id, "sizeBytes": "999"},
+        task_id=task.task_id,
+    )
+
+
 @case("WRONG_OFFSET")
 def _wrong_offset(env: Env) -> tuple[grpc.RpcError, Expected]:
     task, data = env.victim()

@@ -54,6 +54,7 @@ class Reason(enum.StrEnum):
     DEADLINE_PASSED = "DEADLINE_PASSED"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
     GENERATION_CHANGED = "GENERATION_CHANGED"
+    SIZE_MISMATCH = "SIZE_MISMATCH"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the

@@ -23,6 +23,8 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Table,
+    and_,
+    case,
     delete,
     func,
     insert,
@@ -41,6 +43,7 @@ from ferry_server.domain.model import (
     TERMINAL_STATES,
     Task,
     TaskState,
+    block_count,
 )
 from ferry_server.domain.notifications import (
     DeliveryState,
@@ -55,6 +58,7 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     CommittedBlock,
     NewTask,
+    SizeFix,
     Usage,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
@@ -171,6 +175,8 @@ class SqlTaskRepository:
             committed_bytes=int(row["committed_bytes"]),
             staging_layout=row["staging_layout"],
             blocks_purged=bool(row["blocks_purged"]),
+            size_deferred=bool(row["size_deferred"]),
+            max_size=int(row["max_size"]),
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
@@ -222,7 +228,13 @@ class SqlTaskRepository:
         self, task_id: str, start: int = 0, limit: int | None = None
     ) -> Sequence[CommittedBlock]:
         stmt = (
-            select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
+            select(
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+                BlockRow.receipt,
+            )
             .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
             .order_by(BlockRow.block_index)
             .limit(limit)
@@ -231,17 +243,21 @@ class SqlTaskRepository:
             return [CommittedBlock(*row) for row in session.execute(stmt)]
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        committed = (
-            select(BlockRow.crc32c)
-            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
-            .scalar_subquery()
+        stmt = (
+            select(TaskRow.state, BlockRow.crc32c, BlockRow.receipt)
+            .select_from(TaskRow)
+            .outerjoin(BlockRow, (BlockRow.task_id == TaskRow.id) & (BlockRow.block_index == index))
+            .where(TaskRow.id == task_id)
         )
-        stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
         with self._reading() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
-            return BlockProbe(state=TaskState(found[0]), committed_crc32c=found[1])
+            return BlockProbe(
+                state=TaskState(found[0]),
+                committed_crc32c=found[1],
+                committed_landed=found[2] is not None,
+            )
 
     def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         if not task_ids:
@@ -299,12 +315,14 @@ class SqlTaskRepository:
     @staticmethod
     def _usage(session: Session, principal: str) -> Usage:
         active = TaskRow.state.in_(_ACTIVE)
+        # A task of deferred size reserves the most it declared.
+        reserved = case((TaskRow.size_deferred, TaskRow.max_size), else_=TaskRow.size)
         tasks, declared = session.execute(
-            select(func.count(), func.coalesce(func.sum(TaskRow.size), 0)).where(
+            select(func.count(), func.coalesce(func.sum(reserved), 0)).where(
                 TaskRow.principal == principal, active
             )
         ).one()
-        sizes = session.execute(select(TaskRow.id, TaskRow.size).where(active)).all()
+        sizes = session.execute(select(TaskRow.id, reserved).where(active)).all()
         return Usage(
             principal_tasks=int(tasks),
             principal_bytes=int(declared),
@@ -470,6 +488,8 @@ class SqlTaskRepository:
             "merge_owner": None,
             "merge_lease_until": None,
             "staging_layout": task.staging_layout,
+            "size_deferred": task.size_deferred,
+            "max_size": task.max_size,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
@@ -522,6 +542,62 @@ class SqlTaskRepository:
         except IntegrityError:
             return False
         return True
+
+    def record_receipt(self, task_id: str, index: int, attempt: str, receipt: str) -> bool:
+        stmt = (
+            update(BlockRow)
+            .where(
+                BlockRow.task_id == task_id,
+                BlockRow.block_index == index,
+                BlockRow.attempt == attempt,
+            )
+            # A concurrent retry may have recorded the same part first: keep the first.
+            .values(receipt=func.coalesce(BlockRow.receipt, receipt))
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def has_receipts(self) -> bool:
+        stmt = select(BlockRow.block_index).where(BlockRow.receipt.is_not(None)).limit(1)
+        with self._reads.begin() as session:
+            return session.execute(stmt).first() is not None
+
+    def unlanded_blocks(
+        self, committed_before: datetime, limit: int
+    ) -> Sequence[tuple[str, CommittedBlock]]:
+        stmt = (
+            select(
+                BlockRow.task_id,
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+            )
+            .join(TaskRow, TaskRow.id == BlockRow.task_id)
+            .where(
+                TaskRow.state.in_(_ACTIVE),
+                BlockRow.receipt.is_(None),
+                BlockRow.attempt.is_not(None),
+                BlockRow.committed_at < committed_before,
+            )
+            .order_by(BlockRow.task_id, BlockRow.block_index)
+            .limit(limit)
+        )
+        with self._reads.begin() as session:
+            return [
+                (row[0], CommittedBlock(row[1], row[2], row[3], row[4]))
+                for row in session.execute(stmt)
+            ]
+
+    def revert_unlanded(self, task_id: str, index: int, attempt: str) -> bool:
+        stmt = delete(BlockRow).where(
+            BlockRow.task_id == task_id,
+            BlockRow.block_index == index,
+            BlockRow.attempt == attempt,
+            BlockRow.receipt.is_(None),
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
 
     def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
         stmt = (
@@ -769,6 +845,49 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
         )
 
+    def fix_size(self, task_id: str, size: int, now: datetime) -> SizeFix:
+        try:
+            with self._writing() as session:
+                # The UPDATE comes first: its row lock waits for committers holding the share
+                # lock, so every block committed before it is seen by the check below.
+                block_size = session.scalar(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == task_id,
+                        TaskRow.state == TaskState.UPLOADING.value,
+                        TaskRow.size_deferred.is_(True),
+                        self._lease_free(now),
+                    )
+                    .values(size=size, size_deferred=False, updated_at=now)
+                    .returning(TaskRow.block_size)
+                )
+                if block_size is None:
+                    return SizeFix(fixed=False)
+                count = block_count(size, block_size)
+                last = count - 1
+                last_length = size - last * block_size
+                misfit = session.execute(
+                    select(BlockRow.block_index, BlockRow.length)
+                    .where(
+                        BlockRow.task_id == task_id,
+                        or_(
+                            BlockRow.block_index > last,
+                            and_(BlockRow.block_index < last, BlockRow.length != block_size),
+                            and_(BlockRow.block_index == last, BlockRow.length != last_length),
+                        ),
+                    )
+                    .order_by(BlockRow.block_index)
+                    .limit(1)
+                ).first()
+                if misfit is not None:
+                    raise _Misfit(int(misfit[0]), int(misfit[1]))
+                session.execute(
+                    update(TaskRow).where(TaskRow.id == task_id).values(block_count=count)
+                )
+                return SizeFix(fixed=True)
+        except _Misfit as rolled_back:
+            return SizeFix(fixed=False, misfit=(rolled_back.index, rolled_back.length))
+
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
         return self._compare_and_set(
             [
@@ -826,3 +945,12 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
             bounded=False,
         )
+
+
+class _Misfit(Exception):
+    """Rolls back a size fix: a committed block does not fit the size."""
+
+    def __init__(self, index: int, length: int) -> None:
+        super().__init__(index, length)
+        self.index = index
+        self.length = length

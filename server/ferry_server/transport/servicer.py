@@ -103,6 +103,7 @@ class FerryServicer:
             request.task_id,
             wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS),
             sha256=request.sha256,
+            size=request.size if request.HasField("size") else None,
         )
         return pb.MergeResponse(task=convert.task_message(task))
 

@@ -50,6 +50,8 @@ PROTOBUF_CONSTEXPR Task::Task(
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct TaskDefaultTypeInternal {
   PROTOBUF_CONSTEXPR TaskDefaultTypeInternal()
@@ -94,6 +96,8 @@ PROTOBUF_CONSTEXPR CreateTaskRequest::CreateTaskRequest(
   , /*decltype(_impl_.size_)*/uint64_t{0u}
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CreateTaskRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR CreateTaskRequestDefaultTypeInternal()
@@ -230,9 +234,11 @@ struct SetStateResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 SetStateResponseDefaultTypeInternal _SetStateResponse_default_instance_;
 PROTOBUF_CONSTEXPR MergeRequest::MergeRequest(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_._has_bits_)*/{}
+  , /*decltype(_impl_._cached_size_)*/{}
+  , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
-  , /*decltype(_impl_._cached_size_)*/{}} {}
+  , /*decltype(_impl_.size_)*/uint64_t{0u}} {}
 struct MergeRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR MergeRequestDefaultTypeInternal()
       : _instance(::_pbi::ConstantInitialized{}) {}
@@ -456,6 +462,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.update_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.expire_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.failure_reason_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.max_size_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::BlockRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -487,6 +495,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.metadata_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.block_size_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.overwrite_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.max_size_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -567,7 +577,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::SetStateResponse, _impl_.task_),
-  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _internal_metadata_),
   ~0u,  // no _extensions_
   ~0u,  // no _oneof_case_
@@ -575,6 +585,10 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.size_),
+  ~0u,
+  ~0u,
+  0,
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -694,30 +708,30 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
   { 10, -1, -1, sizeof(::ferry::v1::Task)},
-  { 31, -1, -1, sizeof(::ferry::v1::BlockRange)},
-  { 39, 47, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
-  { 49, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
-  { 62, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
-  { 70, 81, -1, sizeof(::ferry::v1::UploadPartsRequest)},
-  { 86, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
-  { 97, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 106, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 119, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 127, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 135, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 142, -1, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 150, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 157, 165, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 167, 180, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 187, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 195, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 206, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 215, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 225, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 232, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 239, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 246, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 254, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 33, -1, -1, sizeof(::ferry::v1::BlockRange)},
+  { 41, 49, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
+  { 51, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
+  { 66, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
+  { 74, 85, -1, sizeof(::ferry::v1::UploadPartsRequest)},
+  { 90, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
+  { 101, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
+  { 110, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 123, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 131, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 139, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 146, 155, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 158, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 165, 173, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 175, 188, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 195, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 203, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 214, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 223, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 233, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 240, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 247, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 254, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 262, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -751,7 +765,7 @@ static const ::_pb::Message* const file_default_instances[] = {
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google"
-  "/protobuf/timestamp.proto\"\341\003\n\004Task\022\017\n\007ta"
+  "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta"
   "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003"
   " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t"
   "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad"
@@ -762,103 +776,106 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "protobuf.Timestamp\022/\n\013update_time\030\r \001(\0132"
   "\032.google.protobuf.Timestamp\022/\n\013expire_ti"
   "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016"
-  "failure_reason\030\017 \001(\t\032/\n\rMetadataEntry\022\013\n"
-  "\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockRa"
-  "nge\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\355\001\n\021Crea"
-  "teTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004size"
-  "\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 \001"
-  "(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateTa"
-  "skRequest.MetadataEntry\022\022\n\nblock_size\030\006 "
-  "\001(\r\022\021\n\toverwrite\030\007 \001(\010\032/\n\rMetadataEntry\022"
-  "\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Creat"
-  "eTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.T"
-  "ask\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReque"
-  "st\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r"
-  "\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n"
-  "\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadPartsRe"
-  "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002"
-  " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta"
-  "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030"
-  "\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007ta"
-  "sk_id\030\001 \001(\t\022 \n\030include_committed_crc32c\030"
-  "\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Query"
-  "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f"
-  "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n"
-  "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 "
-  "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan"
-  "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ"
-  "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\"/\n"
-  "\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c"
-  "\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001 \001"
-  "(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState\"0"
-  "\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
-  ".v1.Task\"/\n\014MergeRequest\022\017\n\007task_id\030\001 \001("
-  "\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMergeResponse\022\034\n\004ta"
-  "sk\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFileR"
-  "equest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001("
-  "\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132"
-  ").ferry.v1.UploadFileRequest.MetadataEnt"
-  "ry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210"
-  "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key"
-  "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022"
-  "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
-  ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileReq"
-  "uest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001("
-  "\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_"
-  "generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_i"
-  "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n"
-  "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024."
-  "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d"
-  "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRe"
-  "quest\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRespo"
-  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016Get"
-  "TaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskR"
-  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n"
-  "\014notification\030\002 \001(\0132\026.ferry.v1.Notificat"
-  "ion\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t\022*"
-  "\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationSta"
-  "te\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t"
-  "\0220\n\014delivered_at\030\005 \001(\0132\032.google.protobuf"
-  ".Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_U"
-  "NSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025"
-  "\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMP"
-  "LETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK"
-  "_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*"
-  "\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIF"
-  "IED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLO"
-  "CK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_S"
-  "TATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021Notifica"
-  "tionState\022\"\n\036NOTIFICATION_STATE_UNSPECIF"
-  "IED\020\000\022\036\n\032NOTIFICATION_STATE_PENDING\020\001\022 \n"
-  "\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n NOTIF"
-  "ICATION_STATE_UNDELIVERABLE\020\0032\233\005\n\014FerryS"
-  "ervice\022G\n\nCreateTask\022\033.ferry.v1.CreateTa"
-  "skRequest\032\034.ferry.v1.CreateTaskResponse\022"
-  "N\n\013UploadParts\022\034.ferry.v1.UploadPartsReq"
-  "uest\032\035.ferry.v1.UploadPartsResponse(\0010\001\022"
-  "_\n\022QueryMissingBlocks\022#.ferry.v1.QueryMi"
-  "ssingBlocksRequest\032$.ferry.v1.QueryMissi"
-  "ngBlocksResponse\022A\n\010SetState\022\031.ferry.v1."
-  "SetStateRequest\032\032.ferry.v1.SetStateRespo"
-  "nse\0228\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.f"
-  "erry.v1.MergeResponse\022>\n\007GetTask\022\030.ferry"
-  ".v1.GetTaskRequest\032\031.ferry.v1.GetTaskRes"
-  "ponse\022F\n\tWatchTask\022\032.ferry.v1.WatchTaskR"
-  "equest\032\033.ferry.v1.WatchTaskResponse0\001\022C\n"
-  "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f"
-  "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile"
-  "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1"
-  ".UploadFileResponseBh\n\020dev.ferry.api.v1B"
-  "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe"
-  "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr"
-  "y::V1b\006proto3"
+  "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 "
+  "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013"
+  "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR"
+  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\226\002\n\021Cre"
+  "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz"
+  "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 "
+  "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT"
+  "askRequest.MetadataEntry\022\022\n\nblock_size\030\006"
+  " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred"
+  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\032/\n\rMetadataEntr"
+  "y\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Cre"
+  "ateTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1"
+  ".Task\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReq"
+  "uest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001"
+  "(\r\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022"
+  "\014\n\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadParts"
+  "Response\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index"
+  "\030\002 \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockS"
+  "tatus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007messag"
+  "e\030\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007"
+  "task_id\030\001 \001(\t\022 \n\030include_committed_crc32"
+  "c\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Que"
+  "ryMissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023"
+  ".ferry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022"
+  "\023\n\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030"
+  "\004 \001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockR"
+  "ange\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Commi"
+  "ttedBlock\022\034\n\024next_committed_index\030\007 \001(\r\""
+  "/\n\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc3"
+  "2c\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001"
+  " \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState"
+  "\"0\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
+  "ry.v1.Task\"K\n\014MergeRequest\022\017\n\007task_id\030\001 "
+  "\001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007"
+  "\n\005_size\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016"
+  ".ferry.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\t"
+  "file_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore"
+  "_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1"
+  ".UploadFileRequest.MetadataEntry\022\021\n\tover"
+  "write\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data"
+  "\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005"
+  "value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFile"
+  "Response\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017"
+  "\n\007resumed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nst"
+  "ore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offse"
+  "t\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation"
+  "\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n"
+  "\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileR"
+  "esponse\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.G"
+  "eneration\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022"
+  "\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007t"
+  "ask_id\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004tas"
+  "k\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016GetTaskReques"
+  "t\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n"
+  "\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notificat"
+  "ion\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014No"
+  "tification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 "
+  "\001(\0162\033.ferry.v1.NotificationState\022\020\n\010atte"
+  "mpts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delive"
+  "red_at\030\005 \001(\0132\032.google.protobuf.Timestamp"
+  "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED"
+  "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA"
+  "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n"
+  "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP"
+  "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS"
+  "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B"
+  "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_"
+  "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM"
+  "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022"
+  "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N"
+  "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT"
+  "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST"
+  "ATE_UNDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\n"
+  "CreateTask\022\033.ferry.v1.CreateTaskRequest\032"
+  "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP"
+  "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer"
+  "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi"
+  "ssingBlocks\022#.ferry.v1.QueryMissingBlock"
+  "sRequest\032$.ferry.v1.QueryMissingBlocksRe"
+  "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe"
+  "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer"
+  "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me"
+  "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas"
+  "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW"
+  "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f"
+  "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022"
+  "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re"
+  "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v"
+  "1.UploadFileRequest\032\034.ferry.v1.UploadFil"
+  "eResponseBh\n\020dev.ferry.api.v1B\nFerryProt"
+  "oP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003FR"
+  "Y\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006pro"
+  "to3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4053, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4163, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 26,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -1006,6 +1023,8 @@ Task::Task(const Task& from)
     , decltype(_impl_.committed_bytes_){}
     , decltype(_impl_.state_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.max_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1060,8 +1079,8 @@ Task::Task(const Task& from)
     _this->_impl_.expire_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.expire_time_);
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.overwrite_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.Task)
 }
 
@@ -1085,6 +1104,8 @@ inline void Task::SharedCtor(
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
@@ -1166,8 +1187,8 @@ void Task::Clear() {
   }
   _impl_.expire_time_ = nullptr;
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.overwrite_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+      reinterpret_cast<char*>(&_impl_.max_size_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -1310,6 +1331,22 @@ const char* Task::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Task.failure_reason"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool size_deferred = 16;
+      case 16:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 128)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 17;
+      case 17:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 136)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1480,6 +1517,18 @@ uint8_t* Task::_InternalSerialize(
         15, this->_internal_failure_reason(), target);
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(16, this->_internal_size_deferred(), target);
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(17, this->_internal_max_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1592,6 +1641,18 @@ size_t Task::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 2 + 1;
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    total_size += 2 +
+      ::_pbi::WireFormatLite::UInt64Size(
+        this->_internal_max_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1656,6 +1717,12 @@ void Task::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -1697,8 +1764,8 @@ void Task::InternalSwap(Task* other) {
       &other->_impl_.failure_reason_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Task, _impl_.overwrite_)
-      + sizeof(Task::_impl_.overwrite_)
+      PROTOBUF_FIELD_OFFSET(Task, _impl_.max_size_)
+      + sizeof(Task::_impl_.max_size_)
       - PROTOBUF_FIELD_OFFSET(Task, _impl_.create_time_)>(
           reinterpret_cast<char*>(&_impl_.create_time_),
           reinterpret_cast<char*>(&other->_impl_.create_time_));
@@ -1961,6 +2028,8 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     , decltype(_impl_.size_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.max_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1990,8 +2059,8 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
       _this->GetArenaForAllocation());
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.overwrite_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.CreateTaskRequest)
 }
 
@@ -2007,6 +2076,8 @@ inline void CreateTaskRequest::SharedCtor(
     , decltype(_impl_.size_){uint64_t{0u}}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.file_name_.InitDefault();
@@ -2061,8 +2132,8 @@ void CreateTaskRequest::Clear() {
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.overwrite_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+      reinterpret_cast<char*>(&_impl_.max_size_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2135,6 +2206,22 @@ const char* CreateTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
       case 7:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
           _impl_.overwrite_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool size_deferred = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 64)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 9;
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -2246,6 +2333,18 @@ uint8_t* CreateTaskRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(7, this->_internal_overwrite(), target);
   }
 
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(8, this->_internal_size_deferred(), target);
+  }
+
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(9, this->_internal_max_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2307,6 +2406,16 @@ size_t CreateTaskRequest::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 1 + 1;
+  }
+
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_max_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -2344,6 +2453,12 @@ void CreateTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -2377,8 +2492,8 @@ void CreateTaskRequest::InternalSwap(CreateTaskRequest* other) {
       &other->_impl_.store_path_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.overwrite_)
-      + sizeof(CreateTaskRequest::_impl_.overwrite_)
+      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.max_size_)
+      + sizeof(CreateTaskRequest::_impl_.max_size_)
       - PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.size_)>(
           reinterpret_cast<char*>(&_impl_.size_),
           reinterpret_cast<char*>(&other->_impl_.size_));
@@ -4557,6 +4672,10 @@ void SetStateResponse::InternalSwap(SetStateResponse* other) {
 
 class MergeRequest::_Internal {
  public:
+  using HasBits = decltype(std::declval<MergeRequest>()._impl_._has_bits_);
+  static void set_has_size(HasBits* has_bits) {
+    (*has_bits)[0] |= 1u;
+  }
 };
 
 MergeRequest::MergeRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
@@ -4569,9 +4688,11 @@ MergeRequest::MergeRequest(const MergeRequest& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   MergeRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
+      decltype(_impl_._has_bits_){from._impl_._has_bits_}
+    , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
     , decltype(_impl_.sha256_){}
-    , /*decltype(_impl_._cached_size_)*/{}};
+    , decltype(_impl_.size_){}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   _impl_.task_id_.InitDefault();
@@ -4590,6 +4711,7 @@ MergeRequest::MergeRequest(const MergeRequest& from)
     _this->_impl_.sha256_.Set(from._internal_sha256(), 
       _this->GetArenaForAllocation());
   }
+  _this->_impl_.size_ = from._impl_.size_;
   // @@protoc_insertion_point(copy_constructor:ferry.v1.MergeRequest)
 }
 
@@ -4598,9 +4720,11 @@ inline void MergeRequest::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
-    , decltype(_impl_.sha256_){}
+      decltype(_impl_._has_bits_){}
     , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
+    , decltype(_impl_.sha256_){}
+    , decltype(_impl_.size_){uint64_t{0u}}
   };
   _impl_.task_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
@@ -4639,11 +4763,14 @@ void MergeRequest::Clear() {
 
   _impl_.task_id_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
+  _impl_.size_ = uint64_t{0u};
+  _impl_._has_bits_.Clear();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
 const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
 #define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  _Internal::HasBits has_bits{};
   while (!ctx->Done(&ptr)) {
     uint32_t tag;
     ptr = ::_pbi::ReadTag(ptr, &tag);
@@ -4668,6 +4795,15 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
         } else
           goto handle_unusual;
         continue;
+      // optional uint64 size = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _Internal::set_has_size(&has_bits);
+          _impl_.size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -4684,6 +4820,7 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
     CHK_(ptr != nullptr);
   }  // while
 message_done:
+  _impl_._has_bits_.Or(has_bits);
   return ptr;
 failure:
   ptr = nullptr;
@@ -4717,6 +4854,12 @@ uint8_t* MergeRequest::_InternalSerialize(
         2, this->_internal_sha256(), target);
   }
 
+  // optional uint64 size = 3;
+  if (_internal_has_size()) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4747,6 +4890,12 @@ size_t MergeRequest::ByteSizeLong() const {
         this->_internal_sha256());
   }
 
+  // optional uint64 size = 3;
+  cached_has_bits = _impl_._has_bits_[0];
+  if (cached_has_bits & 0x00000001u) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -4771,6 +4920,9 @@ void MergeRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   if (!from._internal_sha256().empty()) {
     _this->_internal_set_sha256(from._internal_sha256());
   }
+  if (from._internal_has_size()) {
+    _this->_internal_set_size(from._internal_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -4790,6 +4942,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  swap(_impl_._has_bits_[0], other->_impl_._has_bits_[0]);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
@@ -4798,6 +4951,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
       &_impl_.sha256_, lhs_arena,
       &other->_impl_.sha256_, rhs_arena
   );
+  swap(_impl_.size_, other->_impl_.size_);
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata MergeRequest::GetMetadata() const {

@@ -301,6 +301,15 @@ var ErrorReason;
      * current one. Retry: no; read the new generation from offset 0.
      */
     ErrorReason[ErrorReason["GENERATION_CHANGED"] = 41] = "GENERATION_CHANGED";
+    /**
+     * SIZE_MISMATCH - INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     */
+    ErrorReason[ErrorReason["SIZE_MISMATCH"] = 42] = "SIZE_MISMATCH";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -413,6 +422,9 @@ function errorReasonFromJSON(object) {
         case 41:
         case "GENERATION_CHANGED":
             return ErrorReason.GENERATION_CHANGED;
+        case 42:
+        case "SIZE_MISMATCH":
+            return ErrorReason.SIZE_MISMATCH;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -493,6 +505,8 @@ function errorReasonToJSON(object) {
             return "FILE_NOT_FOUND";
         case ErrorReason.GENERATION_CHANGED:
             return "GENERATION_CHANGED";
+        case ErrorReason.SIZE_MISMATCH:
+            return "SIZE_MISMATCH";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

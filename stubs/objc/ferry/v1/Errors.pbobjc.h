@@ -319,6 +319,16 @@ typedef GPB_ENUM(FRYErrorReason) {
    * current one. Retry: no; read the new generation from offset 0.
    **/
   FRYErrorReason_GenerationChanged = 41,
+
+  /**
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   **/
+  FRYErrorReason_SizeMismatch = 42,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

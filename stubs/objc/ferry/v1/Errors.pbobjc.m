@@ -48,7 +48,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "\000Busy\000MergeInProgress\000DiskFull\000Overloade"
         "d\000QuotaExceeded\000InternalError\000DatabaseUn"
         "available\000ShuttingDown\000StreamIdle\000Deadli"
-        "nePassed\000FileNotFound\000GenerationChanged\000";
+        "nePassed\000FileNotFound\000GenerationChanged\000"
+        "SizeMismatch\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -86,6 +87,7 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_DeadlinePassed,
         FRYErrorReason_FileNotFound,
         FRYErrorReason_GenerationChanged,
+        FRYErrorReason_SizeMismatch,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -139,6 +141,7 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_DeadlinePassed:
     case FRYErrorReason_FileNotFound:
     case FRYErrorReason_GenerationChanged:
+    case FRYErrorReason_SizeMismatch:
       return YES;
     default:
       return NO;

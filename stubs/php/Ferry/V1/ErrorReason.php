@@ -332,6 +332,17 @@ class ErrorReason
      * Generated from protobuf enum <code>GENERATION_CHANGED = 41;</code>
      */
     const GENERATION_CHANGED = 41;
+    /**
+     * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     *
+     * Generated from protobuf enum <code>SIZE_MISMATCH = 42;</code>
+     */
+    const SIZE_MISMATCH = 42;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -370,6 +381,7 @@ class ErrorReason
         self::DEADLINE_PASSED => 'DEADLINE_PASSED',
         self::FILE_NOT_FOUND => 'FILE_NOT_FOUND',
         self::GENERATION_CHANGED => 'GENERATION_CHANGED',
+        self::SIZE_MISMATCH => 'SIZE_MISMATCH',
     ];
 
     public static function name($value)

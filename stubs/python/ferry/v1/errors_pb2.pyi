@@ -269,6 +269,14 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     later upload replaced it. ErrorInfo metadata "generation" names the
     current one. Retry: no; read the new generation from offset 0.
     """
+    SIZE_MISMATCH: _ErrorReason.ValueType  # 42
+    """INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+    whose size was deferred do not add up to (a block before the last
+    shorter than block_size, the last block not ending at the size, a block
+    committed beyond it), or a size other than a task's known size;
+    BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+    source or the client is wrong; cancel the task).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -482,5 +490,13 @@ GENERATION_CHANGED: ErrorReason.ValueType  # 41
 generation the request names (if_generation, or the task_id's upload): a
 later upload replaced it. ErrorInfo metadata "generation" names the
 current one. Retry: no; read the new generation from offset 0.
+"""
+SIZE_MISMATCH: ErrorReason.ValueType  # 42
+"""INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+whose size was deferred do not add up to (a block before the last
+shorter than block_size, the last block not ending at the size, a block
+committed beyond it), or a size other than a task's known size;
+BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+source or the client is wrong; cancel the task).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -42,6 +42,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :DEADLINE_PASSED, 33
       value :FILE_NOT_FOUND, 40
       value :GENERATION_CHANGED, 41
+      value :SIZE_MISMATCH, 42
     end
   end
 end

@@ -403,6 +403,19 @@ public enum ErrorReason
    * <code>GENERATION_CHANGED = 41;</code>
    */
   GENERATION_CHANGED(41),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  SIZE_MISMATCH(42),
   UNRECOGNIZED(-1),
   ;
 
@@ -795,6 +808,19 @@ public enum ErrorReason
    * <code>GENERATION_CHANGED = 41;</code>
    */
   public static final int GENERATION_CHANGED_VALUE = 41;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  public static final int SIZE_MISMATCH_VALUE = 42;
 
 
   public final int getNumber() {
@@ -857,6 +883,7 @@ public enum ErrorReason
       case 33: return DEADLINE_PASSED;
       case 40: return FILE_NOT_FOUND;
       case 41: return GENERATION_CHANGED;
+      case 42: return SIZE_MISMATCH;
       default: return null;
     }
   }

@@ -1,8 +1,8 @@
 """Quota accounting: the rows admissions lock, each replica's open streams per principal, and
 an index for a principal's active tasks.
 
-Revision ID: 0005_quota_accounting
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-22
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_quota_accounting"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
