@@ -548,6 +548,8 @@ class UploadRun:
         self._first_query = True
         #: Data bytes each failed round sent before it failed (for a flaky link).
         self._carried: list[int] = []
+        #: The most committed bytes a query has shown, to notice progress whose acks were lost.
+        self._most_committed = -1
 
     def run(self) -> pb.Task:
         try:
@@ -567,6 +569,11 @@ class UploadRun:
                 if self._first_query:
                     self.committed_at_start = committed
                     self._first_query = False
+                elif committed > self._most_committed:
+                    # Blocks committed whose acknowledgements a cut connection lost are
+                    # progress too: the retry limits count failures without progress.
+                    self.budget.progressed()
+                self._most_committed = max(self._most_committed, committed)
                 self.progress.reset(committed)
                 check_unchanged(self.key)
                 if self.adaptable and state == TaskState.UPLOADING and missing:

@@ -45,7 +45,6 @@ from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 from ferry_client.tls import TlsOptions
-from ferry_client.window import DEFAULT_MAX_WINDOW
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -236,10 +235,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     upload.add_argument(
         "--max-window",
         type=parse_size,
-        default=DEFAULT_MAX_WINDOW,
+        default=None,
         metavar="SIZE",
-        help="most bytes a stream sends ahead of acknowledgements; a cut connection costs at "
-        f"most this per stream again (default {DEFAULT_MAX_WINDOW // (1 << 20)}M)",
+        help="send ahead of acknowledgements in a window sized from the measured bandwidth-"
+        "delay product, at most SIZE per stream (e.g. 32M; a cut connection costs at most this "
+        "per stream again); for long links. Default: one block in flight per stream",
     )
     upload.add_argument(
         "--meta",
@@ -408,6 +408,13 @@ def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
         raise UsageError(str(exc)) from exc
 
 
+def _window_options(ns: argparse.Namespace) -> dict[str, object]:
+    """One block in flight per stream, or with --max-window the measured sliding window."""
+    if ns.max_window is None:
+        return {}
+    return {"max_window": ns.max_window, "blocks_in_flight": None}
+
+
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
     stall = ns.stall_timeout or None
     if "-" in ns.sources:
@@ -424,7 +431,7 @@ def _upload(ns: argparse.Namespace, console: _Console) -> int:
     # One file named on the command line keeps the one-file output; anything else is a batch.
     single = len(ns.sources) == 1 and len(items) == 1 and not Path(ns.sources[0]).is_dir()
     with _client(
-        ns, state_file=ns.state_file, stall_timeout=stall, max_window=ns.max_window
+        ns, state_file=ns.state_file, stall_timeout=stall, **_window_options(ns)
     ) as client:
         if single:
             return _upload_one(ns, console, client, items[0])

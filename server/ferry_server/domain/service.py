@@ -450,8 +450,9 @@ class TransferService:
                 admit_task,
                 self._limits.quotas,
                 spec.principal,
-                # A deferred size is admitted as the most the caller declared.
-                max_size if spec.size_deferred else spec.size,
+                # A deferred size is admitted as the most the caller declared, if it did (not
+                # the server's maximum, which would refuse every pipe).
+                spec.max_size if spec.size_deferred else spec.size,
                 free=self._store.free_bytes(),
                 committed=self._committed.get(),
             )

@@ -315,8 +315,9 @@ class SqlTaskRepository:
     @staticmethod
     def _usage(session: Session, principal: str) -> Usage:
         active = TaskRow.state.in_(_ACTIVE)
-        # A task of deferred size reserves the most it declared.
-        reserved = case((TaskRow.size_deferred, TaskRow.max_size), else_=TaskRow.size)
+        # A task of deferred size reserves nothing ahead: its bound may be the server's
+        # maximum, not a size; the blocks it writes take their space from the free bytes.
+        reserved = case((TaskRow.size_deferred, 0), else_=TaskRow.size)
         tasks, declared = session.execute(
             select(func.count(), func.coalesce(func.sum(reserved), 0)).where(
                 TaskRow.principal == principal, active
