@@ -129,6 +129,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     commands.add_parser(
         "fsck", help="check a server's SQL against its storage (ferry fsck --help)", add_help=False
     )
+    commands.add_parser(
+        "token",
+        help="make a service token and its principals-file entry (ferry token --help)",
+        add_help=False,
+    )
 
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument(
@@ -252,7 +257,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] in (["serve"], ["fsck"]):
+    if args[:1] in (["serve"], ["fsck"], ["token"]):
         return _server_command(args)
     parser = build_parser(os.environ)
     ns = parser.parse_args(args)
@@ -297,12 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: client is installed.
 SERVER_MODULES = frozenset(
     {"ferry_server", "sqlalchemy", "alembic", "psycopg", "grpc_health", "grpc_reflection",
-     "prometheus_client"}
+     "prometheus_client", "jwt"}
 )  # fmt: skip
 
 
 def _server_command(argv: list[str]) -> int:
-    """``ferry serve ...`` and ``ferry fsck ...``, handed to the server's command line."""
+    """``ferry serve ...``, ``ferry fsck ...`` and ``ferry token ...``, handed to the server's
+    command line."""
     # Imported here so the client works where only the client is installed.
     try:
         from ferry_server.cli import main as server_main  # noqa: PLC0415
@@ -315,7 +321,7 @@ def _server_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return server_main(argv if argv[0] == "fsck" else argv[1:])
+    return server_main(argv if argv[0] in ("fsck", "token") else argv[1:])
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:

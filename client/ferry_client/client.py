@@ -18,6 +18,7 @@ import grpc
 
 from ferry_client.batch import BatchSummary, UploadItem
 from ferry_client.block_upload import BlockUpload
+from ferry_client.credentials import with_token
 from ferry_client.download import DownloadResult, download
 from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
@@ -66,6 +67,12 @@ class FerryClient:
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
             within it, naming the address and why; once connected, a lost server is retried
             under ``retry`` as any transient failure.
+        token: a bearer token sent on every call, retries included: a service token, a JWT,
+            or a task's upload token (which reaches only its task: use :meth:`upload` with
+            ``task_id``). With ``credentials`` (TLS) it travels as gRPC call credentials;
+            without, as ``authorization`` metadata, and only to a loopback address unless
+            ``insecure_token`` (:class:`~ferry_client.credentials.TokenRefused` otherwise).
+        insecure_token: allow sending ``token`` in plaintext to another host.
     """
 
     def __init__(
@@ -81,6 +88,8 @@ class FerryClient:
         interceptors: Sequence[Any] = (),
         blocks_in_flight: int = 1,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        token: str | None = None,
+        insecure_token: bool = False,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeout and connect_timeout must be positive")
@@ -96,10 +105,16 @@ class FerryClient:
             else None
         )
         self.connect_timeout = connect_timeout
+        tls = credentials is not None
+        if token is not None:
+            credentials, extra = with_token(
+                target, token, credentials, allow_plaintext=insecure_token
+            )
+            interceptors = (*interceptors, *extra)
         self._channel, raw = open_channel(
             target, credentials=credentials, options=channel_options, interceptors=interceptors
         )
-        contact = FirstContact(raw, target, tls=credentials is not None, timeout=connect_timeout)
+        contact = FirstContact(raw, target, tls=tls, timeout=connect_timeout)
         self._transport = Transport(self._channel, timeout=timeout, contact=contact, target=target)
         self._tasks = TaskControl(self._transport)
         #: Until the server answers UNIMPLEMENTED, small files go whole in one UploadFile

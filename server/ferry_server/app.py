@@ -37,6 +37,10 @@ from ferry_server.domain.notifications import DeliveryPolicy, Notifier
 from ferry_server.domain.ports import Metrics, NoMetrics
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
+from ferry_server.identity.gate import Gate
+from ferry_server.identity.jwt_tokens import JwksError, JwtVerifier
+from ferry_server.identity.principals import PrincipalsFile, PrincipalsFileError
+from ferry_server.identity.upload_tokens import UploadTokens
 from ferry_server.operations.health import DatabaseHealth
 from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
@@ -134,6 +138,7 @@ class FerryServer:
         servicer: FerryServicer,
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
+        gate: Gate,
         deliveries: _Deliveries | None = None,
         watcher: TaskWatcher | None = None,
     ) -> None:
@@ -149,6 +154,13 @@ class FerryServer:
         self._servicer = servicer
         self._health = health
         self._metrics = metrics
+        self._gate = gate
+
+    def reload_credentials(self) -> None:
+        """Re-read the principals file and the JWKS now (SIGHUP); both are also re-read when
+        they change."""
+        log.info("reloading credentials")
+        self._gate.reload()
 
     @property
     def port(self) -> int:
@@ -241,7 +253,36 @@ def _limits(settings: Settings) -> Limits:
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
         retention=timedelta(seconds=settings.retention_seconds),
+        upload_token_ttl=timedelta(seconds=settings.upload_token_ttl_seconds),
     )
+
+
+def _gate(settings: Settings, repository: SqlTaskRepository) -> Gate:
+    """The authenticator for ``settings``: a credential that cannot be loaded at start-up is a
+    StartupError (later, a bad reload keeps the last good one)."""
+    try:
+        principals = PrincipalsFile(settings.principals_file) if settings.principals_file else None
+        jwt = (
+            JwtVerifier(
+                settings.jwt_jwks,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                algorithms=settings.jwt_algorithms,
+                leeway_seconds=settings.jwt_leeway_seconds,
+                min_refresh_seconds=settings.jwks_refresh_seconds,
+            )
+            if settings.jwt_jwks
+            else None
+        )
+    except (PrincipalsFileError, JwksError) as exc:
+        raise StartupError(str(exc)) from exc
+    gate = Gate(principals=principals, jwt=jwt, upload_tokens=UploadTokens(repository, utc_now))
+    if not gate.configured:
+        log.warning(
+            "no credentials configured (--principals-file, --jwt-jwks): every caller is the "
+            "anonymous principal and may do everything"
+        )
+    return gate
 
 
 def _fault_hook(spec: str) -> FaultHook:
@@ -359,7 +400,8 @@ def create_server(settings: Settings) -> FerryServer:
             ],
             interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
         )
-        servicer = FerryServicer(service)
+        gate = _gate(settings, repository)
+        servicer = FerryServicer(service, gate)
         grpc_server.add_generic_rpc_handlers((rpc_handlers(servicer),))
         health_checker = _add_operations(grpc_server, settings, service)
         try:
@@ -383,6 +425,7 @@ def create_server(settings: Settings) -> FerryServer:
         servicer,
         health_checker,
         endpoint,
+        gate,
         deliveries,
         watcher,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ferry_server.domain.part_size import s3_bounds
+from ferry_server.identity.jwt_tokens import ASYMMETRIC_ALGORITHMS
 from ferry_server.storage.s3location import InvalidLocation, S3Location
 
 KiB = 1024
@@ -126,6 +127,23 @@ class Settings:
     metrics_listen: str = ""
     #: ``text`` (for people) or ``json`` (one object per line, for log collectors).
     log_format: str = "text"
+    #: TOML file of service tokens (as SHA-256) and client-certificate identities, each with
+    #: its principal, permissions and prefixes; re-read on change and SIGHUP. None: none.
+    principals_file: Path | None = None
+    #: JWKS (a file, or an http(s) URL) whose keys verify JWT bearer tokens; "": no JWTs.
+    jwt_jwks: str = ""
+    #: The ``iss`` a JWT must carry (required with jwt_jwks).
+    jwt_issuer: str = ""
+    #: The ``aud`` a JWT must carry (required with jwt_jwks).
+    jwt_audience: str = ""
+    #: The JWT signing algorithms accepted (asymmetric only).
+    jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    #: Seconds of clock skew allowed on a JWT's exp/nbf/iat.
+    jwt_leeway_seconds: float = 30.0
+    #: Least seconds between two fetches of a JWKS URL for an unknown key id.
+    jwks_refresh_seconds: float = 30.0
+    #: Longest (and default) life of an upload token, in seconds.
+    upload_token_ttl_seconds: float = 24 * 3600.0
 
     def __post_init__(self) -> None:
         for name in ("default_block_size", "min_block_size", "max_block_size"):
@@ -191,6 +209,7 @@ class Settings:
             raise SettingsError(f"log_format={self.log_format!r}: expected text or json")
         self._validate_object_store()
         self._validate_webhooks()
+        self._validate_identity()
 
     def _validate_webhooks(self) -> None:
         for name in (
@@ -213,6 +232,29 @@ class Settings:
             )
         if self.webhook_secret_file is None:
             raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
+
+    def _validate_identity(self) -> None:
+        if self.jwt_jwks and not (self.jwt_issuer and self.jwt_audience):
+            raise SettingsError(
+                "jwt_jwks needs jwt_issuer and jwt_audience: a JWT is accepted only from one "
+                "issuer and for this service"
+            )
+        refused = set(self.jwt_algorithms) - ASYMMETRIC_ALGORITHMS
+        if refused or not self.jwt_algorithms:
+            raise SettingsError(
+                f"jwt_algorithms: {sorted(refused) or 'none given'} not allowed; choose among "
+                f"{', '.join(sorted(ASYMMETRIC_ALGORITHMS))} (never HS* or none: the keys of a "
+                "JWKS are public)"
+            )
+        if self.jwt_leeway_seconds < 0 or self.jwks_refresh_seconds < 0:
+            raise SettingsError("jwt_leeway_seconds and jwks_refresh_seconds must not be negative")
+        if not 60 <= self.upload_token_ttl_seconds <= 366 * 24 * 3600:
+            raise SettingsError("upload_token_ttl_seconds must be between 60 and a year")
+
+    @property
+    def authentication_configured(self) -> bool:
+        """Whether any credential is configured (else every caller is anonymous)."""
+        return self.principals_file is not None or bool(self.jwt_jwks)
 
     def _validate_object_store(self) -> None:
         if not self.storage:

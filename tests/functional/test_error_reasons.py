@@ -679,7 +679,12 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: test_server_database_outage.py and test_server_shutdown.py provoke those.
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
+#: UNAUTHENTICATED, TOKEN_EXPIRED, PERMISSION_DENIED take a server with credentials configured:
+#: tests/functional/test_identity.py provokes them and checks their details.
 NOT_PROVOKABLE = {
+    "UNAUTHENTICATED",
+    "TOKEN_EXPIRED",
+    "PERMISSION_DENIED",
     "OVERLOADED",
     "QUOTA_EXCEEDED",
     "INTERNAL_ERROR",

@@ -52,6 +52,9 @@ class Reason(enum.StrEnum):
     SHUTTING_DOWN = "SHUTTING_DOWN"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
     GENERATION_CHANGED = "GENERATION_CHANGED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -216,6 +219,20 @@ class QuotaExceeded(FerryError):
     """
 
     reason = Reason.QUOTA_EXCEEDED
+
+
+class Unauthenticated(FerryError):
+    """The call carries no credentials the server accepts (missing, unknown, malformed, badly
+    signed, for another audience or issuer), or a token that expired (TOKEN_EXPIRED)."""
+
+    reason = Reason.UNAUTHENTICATED
+
+
+class PermissionDenied(FerryError):
+    """The caller is known but may not do this: a permission it lacks, or a store_path
+    outside its prefixes."""
+
+    reason = Reason.PERMISSION_DENIED
 
 
 def not_uploading(task_id: str, state: str, message: str) -> IllegalState:

@@ -12,9 +12,13 @@ import grpc
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.errors import TaskNotFound
+from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import Task
+from ferry_server.domain.ports import Authenticator
 from ferry_server.domain.service import TransferService
+from ferry_server.identity.refusals import RefusalLog
 from ferry_server.transport import convert, wire
+from ferry_server.transport.credentials import call_credentials
 from ferry_server.transport.status import parsing, server_stream_rpc, stream_rpc, unary_rpc
 from ferry_server.transport.streams import OpenStreams
 
@@ -28,24 +32,52 @@ _WATCH_WAKE_SECONDS = 1.0
 class FerryServicer:
     """Thin adapter from gRPC to :class:`TransferService`."""
 
-    def __init__(self, service: TransferService, streams: OpenStreams | None = None) -> None:
+    def __init__(
+        self,
+        service: TransferService,
+        authenticator: Authenticator,
+        streams: OpenStreams | None = None,
+    ) -> None:
         self._service = service
+        self._authenticator = authenticator
+        #: This replica's log of refused calls.
+        self.refusals = RefusalLog()
         #: Open UploadParts streams, ended at once when the replica shuts down.
         self.streams = streams if streams is not None else OpenStreams()
 
+    def authenticate(self, context: grpc.ServicerContext, method: str) -> Caller:
+        return self._authenticator.authenticate(call_credentials(context, method))
+
     @unary_rpc
     def CreateTask(
-        self, request: pb.CreateTaskRequest, context: grpc.ServicerContext
+        self, request: pb.CreateTaskRequest, context: grpc.ServicerContext, caller: Caller
     ) -> pb.CreateTaskResponse:
-        task, resumed = self._service.create_task(convert.task_spec(request))
-        return pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
+        task, resumed = self._service.create_task(convert.task_spec(request), caller)
+        reply = pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
+        if request.issue_upload_token:
+            reply.upload_token, expires = self._service.issue_upload_token(
+                task.task_id, caller, ttl_seconds=request.upload_token_ttl_seconds
+            )
+            reply.upload_token_expire_time.FromDatetime(expires)
+        return reply
+
+    @unary_rpc
+    def IssueUploadToken(
+        self, request: pb.IssueUploadTokenRequest, context: grpc.ServicerContext, caller: Caller
+    ) -> pb.IssueUploadTokenResponse:
+        token, expires = self._service.issue_upload_token(
+            request.task_id, caller, ttl_seconds=request.ttl_seconds
+        )
+        reply = pb.IssueUploadTokenResponse(upload_token=token)
+        reply.expire_time.FromDatetime(expires)
+        return reply
 
     @stream_rpc
     def UploadParts(
-        self, requests: Iterator[bytes], context: grpc.ServicerContext
+        self, requests: Iterator[bytes], context: grpc.ServicerContext, caller: Caller
     ) -> Iterator[pb.UploadPartsResponse]:
         with self.streams.tracking(context):
-            receiver = self._service.open_receiver()
+            receiver = self._service.open_receiver(caller)
             try:
                 for raw in requests:
                     ack = receiver.receive(wire.parse_part(raw))
@@ -56,25 +88,33 @@ class FerryServicer:
 
     @unary_rpc
     def QueryMissingBlocks(
-        self, request: pb.QueryMissingBlocksRequest, context: grpc.ServicerContext
+        self,
+        request: pb.QueryMissingBlocksRequest,
+        context: grpc.ServicerContext,
+        caller: Caller,
     ) -> pb.QueryMissingBlocksResponse:
         crc32c_from = request.committed_start if request.include_committed_crc32c else None
-        report = self._service.missing_blocks(request.task_id, crc32c_from=crc32c_from)
+        report = self._service.missing_blocks(request.task_id, caller, crc32c_from=crc32c_from)
         return convert.missing_message(report)
 
     @unary_rpc
     def SetState(
-        self, request: pb.SetStateRequest, context: grpc.ServicerContext
+        self, request: pb.SetStateRequest, context: grpc.ServicerContext, caller: Caller
     ) -> pb.SetStateResponse:
-        task = self._service.set_state(request.task_id, convert.state_from_pb(request.state))
+        task = self._service.set_state(
+            request.task_id, convert.state_from_pb(request.state), caller
+        )
         return pb.SetStateResponse(task=convert.task_message(task))
 
     @unary_rpc
-    def Merge(self, request: pb.MergeRequest, context: grpc.ServicerContext) -> pb.MergeResponse:
+    def Merge(
+        self, request: pb.MergeRequest, context: grpc.ServicerContext, caller: Caller
+    ) -> pb.MergeResponse:
         remaining = context.time_remaining()
         wait = _MAX_MERGE_WAIT_SECONDS if remaining is None else max(0.0, remaining - 0.5)
         task = self._service.merge(
             request.task_id,
+            caller,
             wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS),
             sha256=request.sha256,
         )
@@ -82,17 +122,20 @@ class FerryServicer:
 
     @unary_rpc
     def UploadFile(
-        self, request: pb.UploadFileRequest, context: grpc.ServicerContext
+        self, request: pb.UploadFileRequest, context: grpc.ServicerContext, caller: Caller
     ) -> pb.UploadFileResponse:
         crc = request.crc32c if request.HasField("crc32c") else None
-        task, resumed = self._service.upload_file(convert.file_spec(request), request.data, crc)
+        task, resumed = self._service.upload_file(
+            convert.file_spec(request), request.data, crc, caller
+        )
         return pb.UploadFileResponse(task=convert.task_message(task), resumed=resumed)
 
     @server_stream_rpc
     def ReadFile(
-        self, request: pb.ReadFileRequest, context: grpc.ServicerContext
+        self, request: pb.ReadFileRequest, context: grpc.ServicerContext, caller: Caller
     ) -> Iterator[pb.ReadFileResponse]:
         read = self._service.read_file(
+            caller,
             store_path=request.store_path,
             task_id=request.task_id,
             offset=request.offset,
@@ -112,10 +155,10 @@ class FerryServicer:
 
     @server_stream_rpc
     def WatchTask(
-        self, request: pb.WatchTaskRequest, context: grpc.ServicerContext
+        self, request: pb.WatchTaskRequest, context: grpc.ServicerContext, caller: Caller
     ) -> Iterator[pb.WatchTaskResponse]:
         changes: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
-        task, unsubscribe = self._service.watch(request.task_id, changes.put)
+        task, unsubscribe = self._service.watch(request.task_id, changes.put, caller)
         try:
             sent = None
             current: Task | None = task
@@ -136,10 +179,10 @@ class FerryServicer:
 
     @unary_rpc
     def GetTask(
-        self, request: pb.GetTaskRequest, context: grpc.ServicerContext
+        self, request: pb.GetTaskRequest, context: grpc.ServicerContext, caller: Caller
     ) -> pb.GetTaskResponse:
-        task = self._service.get_task(request.task_id)
-        notification = self._service.notification_status(task.task_id)
+        task = self._service.get_task(request.task_id, caller)
+        notification = self._service.notification_status(task.task_id, caller)
         return pb.GetTaskResponse(
             task=convert.task_message(task),
             notification=None if notification is None else convert.notification(notification),
@@ -185,6 +228,9 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
                 parsing(pb.ReadFileRequest, servicer.ReadFile),
                 request_deserializer=None,
                 response_serializer=pb.ReadFileResponse.SerializeToString,
+            ),
+            "IssueUploadToken": unary(
+                servicer.IssueUploadToken, pb.IssueUploadTokenRequest, pb.IssueUploadTokenResponse
             ),
         },
     )

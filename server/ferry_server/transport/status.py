@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import NoReturn, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -30,13 +30,17 @@ from ferry_server.domain.errors import (
     InvalidArgument,
     OutOfRange,
     Overloaded,
+    PermissionDenied,
     QuotaExceeded,
     Reason,
     StorageFull,
     TaskNotFound,
+    Unauthenticated,
     Unavailable,
 )
+from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import about
+from ferry_server.identity.refusals import RefusalLog
 
 log = logging.getLogger("ferry.rpc")
 
@@ -69,6 +73,8 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     Busy: grpc.StatusCode.ABORTED,
     Corrupted: grpc.StatusCode.ABORTED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 _FIELD_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE})
@@ -155,7 +161,21 @@ def _is_header_value(value: str) -> bool:
     return value.isascii() and value.isprintable() and " " not in value and bool(value)
 
 
-def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoReturn:
+def _abort(
+    context: grpc.ServicerContext,
+    method: str,
+    error: Exception,
+    caller: Caller | None = None,
+    refusals: RefusalLog | None = None,
+) -> NoReturn:
+    if refusals is not None and isinstance(error, (Unauthenticated, PermissionDenied)):
+        refusals.refused(
+            peer=context.peer(),
+            principal=caller.principal if caller is not None else "(not authenticated)",
+            method=method,
+            reason=error.reason,
+            message=error.message,
+        )
     if isinstance(error, FerryError):
         status = rpc_status.to_status(rich_status(error))
         log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message,
@@ -171,9 +191,20 @@ def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoRe
     context.abort(status.code, status.details)
 
 
+class Authenticating(Protocol):
+    """A servicer that tells who is calling, and logs refusals."""
+
+    @property
+    def refusals(self) -> RefusalLog: ...
+
+    def authenticate(self, context: grpc.ServicerContext, method: str) -> Caller:
+        """The caller, or raise Unauthenticated."""
+        ...
+
+
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Servicer = TypeVar("Servicer")
+Servicer = TypeVar("Servicer", bound=Authenticating)
 Msg = TypeVar("Msg", bound=Message)
 
 
@@ -200,51 +231,59 @@ def parsing(
 
 
 def unary_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext], Resp],
+    method: Callable[[Servicer, Req, grpc.ServicerContext, Caller], Resp],
 ) -> Callable[[Servicer, Req, grpc.ServicerContext], Resp]:
-    """Run a unary-unary handler, turning domain errors and bugs into gRPC statuses."""
+    """Run a unary-unary handler for its authenticated caller, turning domain errors and bugs
+    into gRPC statuses."""
 
     @functools.wraps(method)
     def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Resp:
+        caller = None
         try:
-            return method(self, request, context)
+            caller = self.authenticate(context, method.__name__)
+            return method(self, request, context, caller)
         except Exception as exc:
-            _abort(context, method.__name__, exc)
+            _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def stream_rpc(
-    method: Callable[[Servicer, Iterator[Req], grpc.ServicerContext], Iterator[Resp]],
+    method: Callable[[Servicer, Iterator[Req], grpc.ServicerContext, Caller], Iterator[Resp]],
 ) -> Callable[[Servicer, Iterator[Req], grpc.ServicerContext], Iterator[Resp]]:
-    """Run a stream-stream handler, turning domain errors and bugs into gRPC statuses."""
+    """Run a stream-stream handler for its authenticated caller (authenticated once, when the
+    stream opens), turning domain errors and bugs into gRPC statuses."""
 
     @functools.wraps(method)
     def handler(
         self: Servicer, requests: Iterator[Req], context: grpc.ServicerContext
     ) -> Iterator[Resp]:
+        caller = None
         try:
-            yield from method(self, requests, context)
+            caller = self.authenticate(context, method.__name__)
+            yield from method(self, requests, context, caller)
         except grpc.RpcError:
             # The request iterator raises this when the client went away: nobody to answer.
             log.debug("%s: the client cancelled the stream", method.__name__)
         except Exception as exc:
-            _abort(context, method.__name__, exc)
+            _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def server_stream_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]],
+    method: Callable[[Servicer, Req, grpc.ServicerContext, Caller], Iterator[Resp]],
 ) -> Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]]:
-    """Run a unary-stream handler, turning domain errors and bugs into gRPC statuses (also
-    those raised after the first message)."""
+    """Run a unary-stream handler for its authenticated caller, turning domain errors and
+    bugs into gRPC statuses (also those raised after the first message)."""
 
     @functools.wraps(method)
     def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
+        caller = None
         try:
-            yield from method(self, request, context)
+            caller = self.authenticate(context, method.__name__)
+            yield from method(self, request, context, caller)
         except Exception as exc:
-            _abort(context, method.__name__, exc)
+            _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler

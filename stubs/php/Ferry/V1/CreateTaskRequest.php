@@ -60,11 +60,27 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      */
     protected $block_size = 0;
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      */
     protected $overwrite = false;
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     */
+    protected $issue_upload_token = false;
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     */
+    protected $upload_token_ttl_seconds = 0;
 
     /**
      * Constructor.
@@ -93,7 +109,15 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *           Requested block size in bytes; 0 for the server's default. Must be a
      *           multiple of 64 KiB within the server's bounds.
      *     @type bool $overwrite
-     *           Replace an existing file at store_path at Merge.
+     *           Replace an existing file at store_path at Merge (needs the "overwrite"
+     *           permission).
+     *     @type bool $issue_upload_token
+     *           Also issue an upload token for the task (in the response): the bearer
+     *           may upload to, query, read and merge this one task and nothing else.
+     *           Hand it to the uploader instead of your own credential.
+     *     @type int $upload_token_ttl_seconds
+     *           With issue_upload_token: how long the token lives, in seconds; 0 or
+     *           more than the server's limit (--upload-token-ttl): that limit.
      * }
      */
     public function __construct($data = NULL) {
@@ -274,7 +298,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      * @return bool
@@ -285,7 +310,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      * @param bool $var
@@ -295,6 +321,64 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkBool($var);
         $this->overwrite = $var;
+
+        return $this;
+    }
+
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     * @return bool
+     */
+    public function getIssueUploadToken()
+    {
+        return $this->issue_upload_token;
+    }
+
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setIssueUploadToken($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->issue_upload_token = $var;
+
+        return $this;
+    }
+
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * @return int
+     */
+    public function getUploadTokenTtlSeconds()
+    {
+        return $this->upload_token_ttl_seconds;
+    }
+
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setUploadTokenTtlSeconds($var)
+    {
+        GPBUtil::checkUint32($var);
+        $this->upload_token_ttl_seconds = $var;
 
         return $this;
     }

@@ -65,8 +65,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_UNSPECIFIED: _ErrorReason.ValueType  # 0
     """Never sent."""
     TASK_NOT_FOUND: _ErrorReason.ValueType  # 1
-    """NOT_FOUND. No task has the given task_id (or, once identity exists, it
-    belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+    """NOT_FOUND. No task has the given task_id, or it belongs to another
+    principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
     no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
     """
     INVALID_FIELD: _ErrorReason.ValueType  # 2
@@ -250,6 +250,23 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     later upload replaced it. ErrorInfo metadata "generation" names the
     current one. Retry: no; read the new generation from offset 0.
     """
+    UNAUTHENTICATED: _ErrorReason.ValueType  # 32
+    """UNAUTHENTICATED. The call carries no credentials the server accepts: no
+    `authorization` metadata and no known client certificate, a malformed
+    header, an unknown or revoked token, or a JWT with a bad signature,
+    issuer, audience, algorithm or key. Retry: no (not with the same
+    credentials).
+    """
+    TOKEN_EXPIRED: _ErrorReason.ValueType  # 33
+    """UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+    no; get a new token (IssueUploadToken, or the identity provider).
+    """
+    PERMISSION_DENIED: _ErrorReason.ValueType  # 34
+    """PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+    permission (metadata `permission` names it, e.g. "create"), store_path
+    lies outside its prefixes, or an upload token was used for anything but
+    its own task's uploads and queries. Retry: no.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -260,8 +277,8 @@ class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
 ERROR_REASON_UNSPECIFIED: ErrorReason.ValueType  # 0
 """Never sent."""
 TASK_NOT_FOUND: ErrorReason.ValueType  # 1
-"""NOT_FOUND. No task has the given task_id (or, once identity exists, it
-belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+"""NOT_FOUND. No task has the given task_id, or it belongs to another
+principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
 no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
 """
 INVALID_FIELD: ErrorReason.ValueType  # 2
@@ -444,5 +461,22 @@ GENERATION_CHANGED: ErrorReason.ValueType  # 41
 generation the request names (if_generation, or the task_id's upload): a
 later upload replaced it. ErrorInfo metadata "generation" names the
 current one. Retry: no; read the new generation from offset 0.
+"""
+UNAUTHENTICATED: ErrorReason.ValueType  # 32
+"""UNAUTHENTICATED. The call carries no credentials the server accepts: no
+`authorization` metadata and no known client certificate, a malformed
+header, an unknown or revoked token, or a JWT with a bad signature,
+issuer, audience, algorithm or key. Retry: no (not with the same
+credentials).
+"""
+TOKEN_EXPIRED: ErrorReason.ValueType  # 33
+"""UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+no; get a new token (IssueUploadToken, or the identity provider).
+"""
+PERMISSION_DENIED: ErrorReason.ValueType  # 34
+"""PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+permission (metadata `permission` names it, e.g. "create"), store_path
+lies outside its prefixes, or an upload token was used for anything but
+its own task's uploads and queries. Retry: no.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -80,6 +80,11 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
                 _registered_method=True)
+        self.IssueUploadToken = channel.unary_unary(
+                '/ferry.v1.FerryService/IssueUploadToken',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
+                _registered_method=True)
 
 
 class FerryServiceServicer:
@@ -114,6 +119,12 @@ class FerryServiceServicer:
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
         file.
         - ABORTED (BUSY): the same store_path is being declared concurrently.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        permission (an upload token never has it), store_path lies outside its
+        prefixes (checked before anything is looked up), or `overwrite` without
+        the "overwrite" permission.
+        ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+        task (no ResourceInfo, no `ferry-task-id` trailer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,6 +168,8 @@ class FerryServiceServicer:
         RetryInfo's delay.
         - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
         larger than the transport limit (2 MiB).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,6 +184,8 @@ class FerryServiceServicer:
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "upload" nor the "read" permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -189,6 +204,8 @@ class FerryServiceServicer:
         - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
         - ABORTED (BUSY): the task's state changed concurrently, again and
         again; retry.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "control" nor the "operator" permission (an upload token has neither).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -225,6 +242,8 @@ class FerryServiceServicer:
         - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
         task and did not finish within the call's deadline; retry after
         RetryInfo's delay.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -236,6 +255,8 @@ class FerryServiceServicer:
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "read" nor the "operator" permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -307,6 +328,27 @@ class FerryServiceServicer:
         - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
         overwrite is false.
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+        - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+        before anything is looked up, so the call tells nothing about paths
+        outside the caller's prefixes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueUploadToken(self, request, context):
+        """Issues a new upload token for one of the caller's UPLOADING or PAUSED
+        tasks (for an upload that outlives its first token). Earlier tokens stay
+        valid until they expire.
+
+        Status codes (reasons):
+        - OK: `upload_token` is valid until `expire_time`.
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+        CANCELED, EXPIRED or FAILED.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        permission, or is itself an upload token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -359,6 +401,11 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.UploadFile,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'IssueUploadToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueUploadToken,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -605,6 +652,33 @@ class FerryService:
             '/ferry.v1.FerryService/UploadFile',
             ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueUploadToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ferry.v1.FerryService/IssueUploadToken',
+            ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

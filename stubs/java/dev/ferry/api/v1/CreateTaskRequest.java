@@ -349,7 +349,8 @@ java.lang.String defaultValue) {
   private boolean overwrite_ = false;
   /**
    * <pre>
-   * Replace an existing file at store_path at Merge.
+   * Replace an existing file at store_path at Merge (needs the "overwrite"
+   * permission).
    * </pre>
    *
    * <code>bool overwrite = 7;</code>
@@ -358,6 +359,39 @@ java.lang.String defaultValue) {
   @java.lang.Override
   public boolean getOverwrite() {
     return overwrite_;
+  }
+
+  public static final int ISSUE_UPLOAD_TOKEN_FIELD_NUMBER = 8;
+  private boolean issueUploadToken_ = false;
+  /**
+   * <pre>
+   * Also issue an upload token for the task (in the response): the bearer
+   * may upload to, query, read and merge this one task and nothing else.
+   * Hand it to the uploader instead of your own credential.
+   * </pre>
+   *
+   * <code>bool issue_upload_token = 8;</code>
+   * @return The issueUploadToken.
+   */
+  @java.lang.Override
+  public boolean getIssueUploadToken() {
+    return issueUploadToken_;
+  }
+
+  public static final int UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER = 9;
+  private int uploadTokenTtlSeconds_ = 0;
+  /**
+   * <pre>
+   * With issue_upload_token: how long the token lives, in seconds; 0 or
+   * more than the server's limit (--upload-token-ttl): that limit.
+   * </pre>
+   *
+   * <code>uint32 upload_token_ttl_seconds = 9;</code>
+   * @return The uploadTokenTtlSeconds.
+   */
+  @java.lang.Override
+  public int getUploadTokenTtlSeconds() {
+    return uploadTokenTtlSeconds_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -397,6 +431,12 @@ java.lang.String defaultValue) {
     }
     if (overwrite_ != false) {
       output.writeBool(7, overwrite_);
+    }
+    if (issueUploadToken_ != false) {
+      output.writeBool(8, issueUploadToken_);
+    }
+    if (uploadTokenTtlSeconds_ != 0) {
+      output.writeUInt32(9, uploadTokenTtlSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -438,6 +478,14 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(7, overwrite_);
     }
+    if (issueUploadToken_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(8, issueUploadToken_);
+    }
+    if (uploadTokenTtlSeconds_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(9, uploadTokenTtlSeconds_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -467,6 +515,10 @@ java.lang.String defaultValue) {
         != other.getBlockSize()) return false;
     if (getOverwrite()
         != other.getOverwrite()) return false;
+    if (getIssueUploadToken()
+        != other.getIssueUploadToken()) return false;
+    if (getUploadTokenTtlSeconds()
+        != other.getUploadTokenTtlSeconds()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -496,6 +548,11 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + OVERWRITE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getOverwrite());
+    hash = (37 * hash) + ISSUE_UPLOAD_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getIssueUploadToken());
+    hash = (37 * hash) + UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + getUploadTokenTtlSeconds();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -658,6 +715,8 @@ java.lang.String defaultValue) {
       internalGetMutableMetadata().clear();
       blockSize_ = 0;
       overwrite_ = false;
+      issueUploadToken_ = false;
+      uploadTokenTtlSeconds_ = 0;
       return this;
     }
 
@@ -712,6 +771,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.overwrite_ = overwrite_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.issueUploadToken_ = issueUploadToken_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.uploadTokenTtlSeconds_ = uploadTokenTtlSeconds_;
       }
     }
 
@@ -786,6 +851,12 @@ java.lang.String defaultValue) {
       if (other.getOverwrite() != false) {
         setOverwrite(other.getOverwrite());
       }
+      if (other.getIssueUploadToken() != false) {
+        setIssueUploadToken(other.getIssueUploadToken());
+      }
+      if (other.getUploadTokenTtlSeconds() != 0) {
+        setUploadTokenTtlSeconds(other.getUploadTokenTtlSeconds());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -851,6 +922,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000040;
               break;
             } // case 56
+            case 64: {
+              issueUploadToken_ = input.readBool();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
+            case 72: {
+              uploadTokenTtlSeconds_ = input.readUInt32();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1430,7 +1511,8 @@ java.lang.String defaultValue) {
     private boolean overwrite_ ;
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1442,7 +1524,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1458,7 +1541,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1467,6 +1551,103 @@ java.lang.String defaultValue) {
     public Builder clearOverwrite() {
       bitField0_ = (bitField0_ & ~0x00000040);
       overwrite_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean issueUploadToken_ ;
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 8;</code>
+     * @return The issueUploadToken.
+     */
+    @java.lang.Override
+    public boolean getIssueUploadToken() {
+      return issueUploadToken_;
+    }
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 8;</code>
+     * @param value The issueUploadToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIssueUploadToken(boolean value) {
+      
+      issueUploadToken_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearIssueUploadToken() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      issueUploadToken_ = false;
+      onChanged();
+      return this;
+    }
+
+    private int uploadTokenTtlSeconds_ ;
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * @return The uploadTokenTtlSeconds.
+     */
+    @java.lang.Override
+    public int getUploadTokenTtlSeconds() {
+      return uploadTokenTtlSeconds_;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * @param value The uploadTokenTtlSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUploadTokenTtlSeconds(int value) {
+      
+      uploadTokenTtlSeconds_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUploadTokenTtlSeconds() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      uploadTokenTtlSeconds_ = 0;
       onChanged();
       return this;
     }
