@@ -101,7 +101,8 @@ class IdentityProvider:
         alg: str | None = None,
         key: Any = None,
     ) -> str:
-        key_alg, private = self.keys.get(kid, ("RS256", None))
+        # An unknown kid is signed with the first key: the server must still refuse it.
+        key_alg, private = self.keys.get(kid, self.keys["rsa-1"])
         now = int(time.time())
         payload: dict[str, Any] = {
             "sub": subject,
