@@ -10,6 +10,7 @@ with FerryClient("ferry.example:50051") as client:
 
 from ferry_client.batch import BatchSummary, FileResult, Outcome, UploadItem, plan_sources
 from ferry_client.client import DEFAULT_TARGET, FerryClient
+from ferry_client.credentials import TokenRefused
 from ferry_client.errors import (
     AlreadyExists,
     CannotConnect,
@@ -30,7 +31,7 @@ from ferry_client.errors import (
     TransientError,
 )
 from ferry_client.events import UploadEvent
-from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
 from ferry_client.retry import RetryPolicy
 from ferry_client.state import default_state_path
 
@@ -45,6 +46,7 @@ __all__ = [
     "FerryError",
     "FieldViolation",
     "FileResult",
+    "Grant",
     "IntegrityError",
     "InvalidRequest",
     "NotFound",
@@ -59,6 +61,7 @@ __all__ = [
     "TaskInfo",
     "TaskPaused",
     "TaskState",
+    "TokenRefused",
     "TransientError",
     "UploadEvent",
     "UploadItem",

@@ -5,6 +5,8 @@ token and an unknown key are refused; a rotated JWKS (file or URL) is picked up.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -18,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from ferry.v1 import ferry_pb2 as pb
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import Settings
-from grpc_status import rpc_status
 from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from tests.support.identity import IdentityProvider, token_stub
 from tests.support.protocol import create
@@ -114,8 +116,9 @@ def test_forged_and_mistaken_jwts_are_refused(server: FerryServer, idp: Identity
         "HS256 keyed with the public key": _hs256(payload, public_pem),
         "unknown kid": other_idp.token("mallory", kid="rsa-9"),
         "signed by another key with a known kid": other_idp.token("mallory", kid="rsa-1"),
-        "ES256 header on the RSA key": idp.token("mallory", kid="rsa-1", alg="ES256",
-                                                  key=idp.keys["ec-1"][1]),  # fmt: skip
+        "ES256 header on the RSA key": idp.token(
+            "mallory", kid="rsa-1", alg="ES256", key=idp.keys["ec-1"][1]
+        ),
         "no sub": idp.token("mallory", claims={"sub": None}),
         "garbage": "a.b.c",
     }
@@ -128,9 +131,6 @@ def test_forged_and_mistaken_jwts_are_refused(server: FerryServer, idp: Identity
 
 
 def _hs256(payload: dict[str, object], secret: bytes) -> str:
-    import hashlib
-    import hmac
-
     header = {"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}
     unsigned = _unsigned(payload, header)[:-1]
     signature = hmac.new(secret, unsigned.encode(), hashlib.sha256).digest()
