@@ -265,6 +265,27 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     watch.add_argument("task_id", metavar="TASK_ID")
     watch.set_defaults(handler=_watch)
 
+    _add_delegation_commands(commands, server, env)
+
+    for name, text in (
+        ("status", "show a task"),
+        ("pause", "pause a task (its uploads stop)"),
+        ("resume", "let a paused task take blocks again"),
+        ("cancel", "cancel a task for good"),
+    ):
+        command = commands.add_parser(name, parents=[server], help=text, description=text)
+        command.add_argument("task_id", metavar="TASK_ID")
+        command.set_defaults(handler=_task_command)
+    return parser
+
+
+def _add_delegation_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    server: argparse.ArgumentParser,
+    env: Mapping[str, str],
+) -> None:
+    """ferry declare, upload-token and upload-to: the business backend's and the uploader's
+    sides of an upload with an upload token (README, "Identity and permissions")."""
     declare = commands.add_parser(
         "declare",
         parents=[server],
@@ -319,17 +340,6 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     upload_to.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     upload_to.set_defaults(handler=_upload_to)
-
-    for name, text in (
-        ("status", "show a task"),
-        ("pause", "pause a task (its uploads stop)"),
-        ("resume", "let a paused task take blocks again"),
-        ("cancel", "cancel a task for good"),
-    ):
-        command = commands.add_parser(name, parents=[server], help=text, description=text)
-        command.add_argument("task_id", metavar="TASK_ID")
-        command.set_defaults(handler=_task_command)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKtQFCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKpMGCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -40,10 +40,11 @@ namespace Ferry.V1 {
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
             "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SEgoO",
-            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKUJpChBk",
-            "ZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
-            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
-            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKRITCg9V",
+            "TkFVVEhFTlRJQ0FURUQQIBIRCg1UT0tFTl9FWFBJUkVEECESFQoRUEVSTUlT",
+            "U0lPTl9ERU5JRUQQIkJpChBkZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90",
+            "b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghG",
+            "ZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -63,8 +64,8 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("ERROR_REASON_UNSPECIFIED")] Unspecified = 0,
     /// <summary>
-    /// NOT_FOUND. No task has the given task_id (or, once identity exists, it
-    /// belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+    /// NOT_FOUND. No task has the given task_id, or it belongs to another
+    /// principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
     /// no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
     /// </summary>
     [pbr::OriginalName("TASK_NOT_FOUND")] TaskNotFound = 1,
@@ -282,6 +283,26 @@ namespace Ferry.V1 {
     /// current one. Retry: no; read the new generation from offset 0.
     /// </summary>
     [pbr::OriginalName("GENERATION_CHANGED")] GenerationChanged = 41,
+    /// <summary>
+    /// UNAUTHENTICATED. The call carries no credentials the server accepts: no
+    /// `authorization` metadata and no known client certificate, a malformed
+    /// header, an unknown or revoked token, or a JWT with a bad signature,
+    /// issuer, audience, algorithm or key. Retry: no (not with the same
+    /// credentials).
+    /// </summary>
+    [pbr::OriginalName("UNAUTHENTICATED")] Unauthenticated = 32,
+    /// <summary>
+    /// UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+    /// no; get a new token (IssueUploadToken, or the identity provider).
+    /// </summary>
+    [pbr::OriginalName("TOKEN_EXPIRED")] TokenExpired = 33,
+    /// <summary>
+    /// PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+    /// permission (metadata `permission` names it, e.g. "create"), store_path
+    /// lies outside its prefixes, or an upload token was used for anything but
+    /// its own task's uploads and queries. Retry: no.
+    /// </summary>
+    [pbr::OriginalName("PERMISSION_DENIED")] PermissionDenied = 34,
   }
 
   #endregion

@@ -37,91 +37,99 @@ namespace Ferry.V1 {
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
             "DyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUY",
             "AiABKAk6AjgBIigKCkJsb2NrUmFuZ2USDQoFc3RhcnQYASABKA0SCwoDZW5k",
-            "GAIgASgNIu0BChFDcmVhdGVUYXNrUmVxdWVzdBIRCglmaWxlX25hbWUYASAB",
+            "GAIgASgNIqsCChFDcmVhdGVUYXNrUmVxdWVzdBIRCglmaWxlX25hbWUYASAB",
             "KAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkSEgoKc3RvcmVfcGF0",
             "aBgEIAEoCRI7CghtZXRhZGF0YRgFIAMoCzIpLmZlcnJ5LnYxLkNyZWF0ZVRh",
             "c2tSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKYmxvY2tfc2l6ZRgGIAEoDRIR",
-            "CglvdmVyd3JpdGUYByABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASAB",
-            "KAkSDQoFdmFsdWUYAiABKAk6AjgBIkMKEkNyZWF0ZVRhc2tSZXNwb25zZRIc",
-            "CgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgI",
-            "IngKElVwbG9hZFBhcnRzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEhMKC2Js",
-            "b2NrX2luZGV4GAIgASgNEg4KBm9mZnNldBgDIAEoBBITCgZjcmMzMmMYBCAB",
-            "KAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMijAEKE1VwbG9hZFBh",
-            "cnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRleBgC",
-            "IAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5CbG9ja1N0YXR1cxIX",
-            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSJnChlR",
-            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSIAoY",
-            "aW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcKD2NvbW1pdHRlZF9z",
-            "dGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USIgoF",
-            "c3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSEgoKYmxvY2tfc2l6",
-            "ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9jb21taXR0ZWRfYnl0",
-            "ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5LnYxLkJsb2NrUmFu",
-            "Z2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEuQ29tbWl0dGVkQmxv",
-            "Y2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0iLwoOQ29tbWl0dGVk",
-            "QmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIgASgNIkYKD1NldFN0",
-            "YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMu",
-            "ZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVzcG9uc2USHAoEdGFz",
-            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rh",
-            "c2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1lcmdlUmVzcG9uc2US",
-            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEKEVVwbG9hZEZpbGVS",
-            "ZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSEgoK",
-            "c3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLmZlcnJ5LnYx",
-            "LlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEQoJb3ZlcndyaXRl",
-            "GAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoN",
-            "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
-            "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgibQoPUmVhZEZp",
-            "bGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoHdGFza19pZBgCIAEo",
-            "CRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgEEhUKDWlmX2dlbmVy",
-            "YXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNrX2lkGAEgASgJEg4K",
-            "BnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJlYWRGaWxlUmVzcG9u",
-            "c2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYxLkdlbmVyYXRpb24S",
-            "DgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoGY3JjMzJjGAQgASgN",
-            "IiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIxChFXYXRj",
-            "aFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIh",
-            "Cg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIl0KD0dldFRhc2tS",
-            "ZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIsCgxub3Rp",
-            "ZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmljYXRpb24ipAEKDE5v",
-            "dGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVzdGF0ZRgCIAEoDjIb",
-            "LmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0dGVtcHRzGAMgASgN",
-            "EhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVkX2F0GAUgASgLMhou",
-            "Z29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRB",
-            "U0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElO",
-            "RxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01Q",
-            "TEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFU",
-            "RV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tT",
-            "dGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tf",
-            "U1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9N",
-            "SVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5U",
-            "EAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFU",
-            "RV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5H",
-            "EAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElG",
-            "SUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMymwUKDEZlcnJ5U2Vydmlj",
-            "ZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3Qa",
-            "HC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMS",
-            "HC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxv",
-            "YWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5m",
-            "ZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEu",
-            "UXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJy",
-            "eS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3Bv",
-            "bnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnku",
-            "djEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFz",
-            "a1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hU",
-            "YXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldh",
-            "dGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFk",
-            "RmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoK",
-            "VXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVy",
-            "cnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFC",
-            "CkZlcnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYx",
-            "ogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJv",
-            "dG8z"));
+            "CglvdmVyd3JpdGUYByABKAgSGgoSaXNzdWVfdXBsb2FkX3Rva2VuGAggASgI",
+            "EiAKGHVwbG9hZF90b2tlbl90dGxfc2Vjb25kcxgJIAEoDRovCg1NZXRhZGF0",
+            "YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilwEKEkNy",
+            "ZWF0ZVRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFz",
+            "axIPCgdyZXN1bWVkGAIgASgIEhQKDHVwbG9hZF90b2tlbhgDIAEoCRI8Chh1",
+            "cGxvYWRfdG9rZW5fZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9i",
+            "dWYuVGltZXN0YW1wIngKElVwbG9hZFBhcnRzUmVxdWVzdBIPCgd0YXNrX2lk",
+            "GAEgASgJEhMKC2Jsb2NrX2luZGV4GAIgASgNEg4KBm9mZnNldBgDIAEoBBIT",
+            "CgZjcmMzMmMYBCABKAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMi",
+            "jAEKE1VwbG9hZFBhcnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgti",
+            "bG9ja19pbmRleBgCIAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5C",
+            "bG9ja1N0YXR1cxIXCg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2Fn",
+            "ZRgFIAEoCSJnChlRdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tf",
+            "aWQYASABKAkSIAoYaW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcK",
+            "D2NvbW1pdHRlZF9zdGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tz",
+            "UmVzcG9uc2USIgoFc3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUS",
+            "EgoKYmxvY2tfc2l6ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9j",
+            "b21taXR0ZWRfYnl0ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5",
+            "LnYxLkJsb2NrUmFuZ2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEu",
+            "Q29tbWl0dGVkQmxvY2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0i",
+            "LwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIg",
+            "ASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0",
+            "YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVz",
+            "cG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VS",
+            "ZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1l",
+            "cmdlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEK",
+            "EVVwbG9hZEZpbGVSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEy",
+            "NTYYAiABKAkSEgoKc3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMo",
+            "CzIpLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkS",
+            "EQoJb3ZlcndyaXRlGAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRh",
+            "dGEYByABKAwaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFs",
+            "dWUYAiABKAk6AjgBQgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNl",
+            "EhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiAB",
+            "KAgibQoPUmVhZEZpbGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoH",
+            "dGFza19pZBgCIAEoCRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgE",
+            "EhUKDWlmX2dlbmVyYXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNr",
+            "X2lkGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJl",
+            "YWRGaWxlUmVzcG9uc2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYx",
+            "LkdlbmVyYXRpb24SDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoG",
+            "Y3JjMzJjGAQgASgNIiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgB",
+            "IAEoCSIxChFXYXRjaFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVy",
+            "cnkudjEuVGFzayIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJ",
+            "Il0KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
+            "VGFzaxIsCgxub3RpZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmlj",
+            "YXRpb24ipAEKDE5vdGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVz",
+            "dGF0ZRgCIAEoDjIbLmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0",
+            "dGVtcHRzGAMgASgNEhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVk",
+            "X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChdJc3N1",
+            "ZVVwbG9hZFRva2VuUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEhMKC3R0bF9z",
+            "ZWNvbmRzGAIgASgNImEKGElzc3VlVXBsb2FkVG9rZW5SZXNwb25zZRIUCgx1",
+            "cGxvYWRfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29n",
+            "bGUucHJvdG9idWYuVGltZXN0YW1wKroBCglUYXNrU3RhdGUSGgoWVEFTS19T",
+            "VEFURV9VTlNQRUNJRklFRBAAEhgKFFRBU0tfU1RBVEVfVVBMT0FESU5HEAES",
+            "FQoRVEFTS19TVEFURV9QQVVTRUQQAhIYChRUQVNLX1NUQVRFX0NPTVBMRVRF",
+            "RBADEhcKE1RBU0tfU1RBVEVfQ0FOQ0VMRUQQBBIWChJUQVNLX1NUQVRFX0VY",
+            "UElSRUQQBRIVChFUQVNLX1NUQVRFX0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1",
+            "cxIcChhCTE9DS19TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCTE9DS19TVEFU",
+            "VVNfQ09NTUlUVEVEEAESIgoeQkxPQ0tfU1RBVFVTX0NIRUNLU1VNX01JU01B",
+            "VENIEAISJAogQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqf",
+            "AQoRTm90aWZpY2F0aW9uU3RhdGUSIgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VO",
+            "U1BFQ0lGSUVEEAASHgoaTk9USUZJQ0FUSU9OX1NUQVRFX1BFTkRJTkcQARIg",
+            "ChxOT1RJRklDQVRJT05fU1RBVEVfREVMSVZFUkVEEAISJAogTk9USUZJQ0FU",
+            "SU9OX1NUQVRFX1VOREVMSVZFUkFCTEUQAzL2BQoMRmVycnlTZXJ2aWNlEkcK",
+            "CkNyZWF0ZVRhc2sSGy5mZXJyeS52MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZl",
+            "cnJ5LnYxLkNyZWF0ZVRhc2tSZXNwb25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZl",
+            "cnJ5LnYxLlVwbG9hZFBhcnRzUmVxdWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBh",
+            "cnRzUmVzcG9uc2UoATABEl8KElF1ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5",
+            "LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QaJC5mZXJyeS52MS5RdWVy",
+            "eU1pc3NpbmdCbG9ja3NSZXNwb25zZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYx",
+            "LlNldFN0YXRlUmVxdWVzdBoaLmZlcnJ5LnYxLlNldFN0YXRlUmVzcG9uc2US",
+            "OAoFTWVyZ2USFi5mZXJyeS52MS5NZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5N",
+            "ZXJnZVJlc3BvbnNlEj4KB0dldFRhc2sSGC5mZXJyeS52MS5HZXRUYXNrUmVx",
+            "dWVzdBoZLmZlcnJ5LnYxLkdldFRhc2tSZXNwb25zZRJGCglXYXRjaFRhc2sS",
+            "Gi5mZXJyeS52MS5XYXRjaFRhc2tSZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hU",
+            "YXNrUmVzcG9uc2UwARJDCghSZWFkRmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxl",
+            "UmVxdWVzdBoaLmZlcnJ5LnYxLlJlYWRGaWxlUmVzcG9uc2UwARJHCgpVcGxv",
+            "YWRGaWxlEhsuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52",
+            "MS5VcGxvYWRGaWxlUmVzcG9uc2USWQoQSXNzdWVVcGxvYWRUb2tlbhIhLmZl",
+            "cnJ5LnYxLklzc3VlVXBsb2FkVG9rZW5SZXF1ZXN0GiIuZmVycnkudjEuSXNz",
+            "dWVVcGxvYWRUb2tlblJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFCCkZl",
+            "cnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYxogID",
+            "RlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJvdG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart" }, null, null, null, null),
@@ -140,7 +148,9 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.WatchTaskResponse), global::Ferry.V1.WatchTaskResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskRequest), global::Ferry.V1.GetTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenRequest), global::Ferry.V1.IssueUploadTokenRequest.Parser, new[]{ "TaskId", "TtlSeconds" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenResponse), global::Ferry.V1.IssueUploadTokenResponse.Parser, new[]{ "UploadToken", "ExpireTime" }, null, null, null, null)
           }));
     }
     #endregion
@@ -1288,6 +1298,8 @@ namespace Ferry.V1 {
       metadata_ = other.metadata_.Clone();
       blockSize_ = other.blockSize_;
       overwrite_ = other.overwrite_;
+      issueUploadToken_ = other.issueUploadToken_;
+      uploadTokenTtlSeconds_ = other.uploadTokenTtlSeconds_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1398,7 +1410,8 @@ namespace Ferry.V1 {
     public const int OverwriteFieldNumber = 7;
     private bool overwrite_;
     /// <summary>
-    /// Replace an existing file at store_path at Merge.
+    /// Replace an existing file at store_path at Merge (needs the "overwrite"
+    /// permission).
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -1406,6 +1419,39 @@ namespace Ferry.V1 {
       get { return overwrite_; }
       set {
         overwrite_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "issue_upload_token" field.</summary>
+    public const int IssueUploadTokenFieldNumber = 8;
+    private bool issueUploadToken_;
+    /// <summary>
+    /// Also issue an upload token for the task (in the response): the bearer
+    /// may upload to, query, read and merge this one task and nothing else.
+    /// Hand it to the uploader instead of your own credential.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool IssueUploadToken {
+      get { return issueUploadToken_; }
+      set {
+        issueUploadToken_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "upload_token_ttl_seconds" field.</summary>
+    public const int UploadTokenTtlSecondsFieldNumber = 9;
+    private uint uploadTokenTtlSeconds_;
+    /// <summary>
+    /// With issue_upload_token: how long the token lives, in seconds; 0 or
+    /// more than the server's limit (--upload-token-ttl): that limit.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint UploadTokenTtlSeconds {
+      get { return uploadTokenTtlSeconds_; }
+      set {
+        uploadTokenTtlSeconds_ = value;
       }
     }
 
@@ -1431,6 +1477,8 @@ namespace Ferry.V1 {
       if (!Metadata.Equals(other.Metadata)) return false;
       if (BlockSize != other.BlockSize) return false;
       if (Overwrite != other.Overwrite) return false;
+      if (IssueUploadToken != other.IssueUploadToken) return false;
+      if (UploadTokenTtlSeconds != other.UploadTokenTtlSeconds) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1445,6 +1493,8 @@ namespace Ferry.V1 {
       hash ^= Metadata.GetHashCode();
       if (BlockSize != 0) hash ^= BlockSize.GetHashCode();
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
+      if (IssueUploadToken != false) hash ^= IssueUploadToken.GetHashCode();
+      if (UploadTokenTtlSeconds != 0) hash ^= UploadTokenTtlSeconds.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1488,6 +1538,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(IssueUploadToken);
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(UploadTokenTtlSeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1523,6 +1581,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(IssueUploadToken);
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(UploadTokenTtlSeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1551,6 +1617,12 @@ namespace Ferry.V1 {
       }
       if (Overwrite != false) {
         size += 1 + 1;
+      }
+      if (IssueUploadToken != false) {
+        size += 1 + 1;
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(UploadTokenTtlSeconds);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1582,6 +1654,12 @@ namespace Ferry.V1 {
       }
       if (other.Overwrite != false) {
         Overwrite = other.Overwrite;
+      }
+      if (other.IssueUploadToken != false) {
+        IssueUploadToken = other.IssueUploadToken;
+      }
+      if (other.UploadTokenTtlSeconds != 0) {
+        UploadTokenTtlSeconds = other.UploadTokenTtlSeconds;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1626,6 +1704,14 @@ namespace Ferry.V1 {
             Overwrite = input.ReadBool();
             break;
           }
+          case 64: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 72: {
+            UploadTokenTtlSeconds = input.ReadUInt32();
+            break;
+          }
         }
       }
     #endif
@@ -1667,6 +1753,14 @@ namespace Ferry.V1 {
           }
           case 56: {
             Overwrite = input.ReadBool();
+            break;
+          }
+          case 64: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 72: {
+            UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
         }
@@ -1715,6 +1809,8 @@ namespace Ferry.V1 {
     public CreateTaskResponse(CreateTaskResponse other) : this() {
       task_ = other.task_ != null ? other.task_.Clone() : null;
       resumed_ = other.resumed_;
+      uploadToken_ = other.uploadToken_;
+      uploadTokenExpireTime_ = other.uploadTokenExpireTime_ != null ? other.uploadTokenExpireTime_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1754,6 +1850,37 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "upload_token" field.</summary>
+    public const int UploadTokenFieldNumber = 3;
+    private string uploadToken_ = "";
+    /// <summary>
+    /// With issue_upload_token: the task's new upload token (send it as
+    /// "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string UploadToken {
+      get { return uploadToken_; }
+      set {
+        uploadToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "upload_token_expire_time" field.</summary>
+    public const int UploadTokenExpireTimeFieldNumber = 4;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp uploadTokenExpireTime_;
+    /// <summary>
+    /// When upload_token expires; unset without one.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp UploadTokenExpireTime {
+      get { return uploadTokenExpireTime_; }
+      set {
+        uploadTokenExpireTime_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1771,6 +1898,8 @@ namespace Ferry.V1 {
       }
       if (!object.Equals(Task, other.Task)) return false;
       if (Resumed != other.Resumed) return false;
+      if (UploadToken != other.UploadToken) return false;
+      if (!object.Equals(UploadTokenExpireTime, other.UploadTokenExpireTime)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1780,6 +1909,8 @@ namespace Ferry.V1 {
       int hash = 1;
       if (task_ != null) hash ^= Task.GetHashCode();
       if (Resumed != false) hash ^= Resumed.GetHashCode();
+      if (UploadToken.Length != 0) hash ^= UploadToken.GetHashCode();
+      if (uploadTokenExpireTime_ != null) hash ^= UploadTokenExpireTime.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1806,6 +1937,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(16);
         output.WriteBool(Resumed);
       }
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(UploadTokenExpireTime);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1824,6 +1963,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(16);
         output.WriteBool(Resumed);
       }
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(UploadTokenExpireTime);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1839,6 +1986,12 @@ namespace Ferry.V1 {
       }
       if (Resumed != false) {
         size += 1 + 1;
+      }
+      if (UploadToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(UploadTokenExpireTime);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1860,6 +2013,15 @@ namespace Ferry.V1 {
       }
       if (other.Resumed != false) {
         Resumed = other.Resumed;
+      }
+      if (other.UploadToken.Length != 0) {
+        UploadToken = other.UploadToken;
+      }
+      if (other.uploadTokenExpireTime_ != null) {
+        if (uploadTokenExpireTime_ == null) {
+          UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        UploadTokenExpireTime.MergeFrom(other.UploadTokenExpireTime);
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1887,6 +2049,17 @@ namespace Ferry.V1 {
             Resumed = input.ReadBool();
             break;
           }
+          case 26: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (uploadTokenExpireTime_ == null) {
+              UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(UploadTokenExpireTime);
+            break;
+          }
         }
       }
     #endif
@@ -1911,6 +2084,17 @@ namespace Ferry.V1 {
           }
           case 16: {
             Resumed = input.ReadBool();
+            break;
+          }
+          case 26: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (uploadTokenExpireTime_ == null) {
+              UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(UploadTokenExpireTime);
             break;
           }
         }
@@ -7304,6 +7488,487 @@ namespace Ferry.V1 {
               DeliveredAt = new global::Google.Protobuf.WellKnownTypes.Timestamp();
             }
             input.ReadMessage(DeliveredAt);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Request for IssueUploadToken.
+  /// </summary>
+  public sealed partial class IssueUploadTokenRequest : pb::IMessage<IssueUploadTokenRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<IssueUploadTokenRequest> _parser = new pb::MessageParser<IssueUploadTokenRequest>(() => new IssueUploadTokenRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<IssueUploadTokenRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[23]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest(IssueUploadTokenRequest other) : this() {
+      taskId_ = other.taskId_;
+      ttlSeconds_ = other.ttlSeconds_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest Clone() {
+      return new IssueUploadTokenRequest(this);
+    }
+
+    /// <summary>Field number for the "task_id" field.</summary>
+    public const int TaskIdFieldNumber = 1;
+    private string taskId_ = "";
+    /// <summary>
+    /// The caller's task the token is for.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string TaskId {
+      get { return taskId_; }
+      set {
+        taskId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "ttl_seconds" field.</summary>
+    public const int TtlSecondsFieldNumber = 2;
+    private uint ttlSeconds_;
+    /// <summary>
+    /// How long the token lives, in seconds; 0 or more than the server's limit
+    /// (--upload-token-ttl): that limit.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint TtlSeconds {
+      get { return ttlSeconds_; }
+      set {
+        ttlSeconds_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as IssueUploadTokenRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(IssueUploadTokenRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (TaskId != other.TaskId) return false;
+      if (TtlSeconds != other.TtlSeconds) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (TtlSeconds != 0) hash ^= TtlSeconds.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (TaskId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(IssueUploadTokenRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.TaskId.Length != 0) {
+        TaskId = other.TaskId;
+      }
+      if (other.TtlSeconds != 0) {
+        TtlSeconds = other.TtlSeconds;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 16: {
+            TtlSeconds = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 16: {
+            TtlSeconds = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Response for IssueUploadToken.
+  /// </summary>
+  public sealed partial class IssueUploadTokenResponse : pb::IMessage<IssueUploadTokenResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<IssueUploadTokenResponse> _parser = new pb::MessageParser<IssueUploadTokenResponse>(() => new IssueUploadTokenResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<IssueUploadTokenResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[24]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse(IssueUploadTokenResponse other) : this() {
+      uploadToken_ = other.uploadToken_;
+      expireTime_ = other.expireTime_ != null ? other.expireTime_.Clone() : null;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse Clone() {
+      return new IssueUploadTokenResponse(this);
+    }
+
+    /// <summary>Field number for the "upload_token" field.</summary>
+    public const int UploadTokenFieldNumber = 1;
+    private string uploadToken_ = "";
+    /// <summary>
+    /// The new upload token (send it as "authorization: Bearer TOKEN"). Secret:
+    /// never log it.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string UploadToken {
+      get { return uploadToken_; }
+      set {
+        uploadToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "expire_time" field.</summary>
+    public const int ExpireTimeFieldNumber = 2;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp expireTime_;
+    /// <summary>
+    /// When it expires.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp ExpireTime {
+      get { return expireTime_; }
+      set {
+        expireTime_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as IssueUploadTokenResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(IssueUploadTokenResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (UploadToken != other.UploadToken) return false;
+      if (!object.Equals(ExpireTime, other.ExpireTime)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (UploadToken.Length != 0) hash ^= UploadToken.GetHashCode();
+      if (expireTime_ != null) hash ^= ExpireTime.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UploadToken);
+      }
+      if (expireTime_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UploadToken);
+      }
+      if (expireTime_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (UploadToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(UploadToken);
+      }
+      if (expireTime_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(IssueUploadTokenResponse other) {
+      if (other == null) {
+        return;
+      }
+      if (other.UploadToken.Length != 0) {
+        UploadToken = other.UploadToken;
+      }
+      if (other.expireTime_ != null) {
+        if (expireTime_ == null) {
+          ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        ExpireTime.MergeFrom(other.ExpireTime);
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (expireTime_ == null) {
+              ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(ExpireTime);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (expireTime_ == null) {
+              ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(ExpireTime);
             break;
           }
         }

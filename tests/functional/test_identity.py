@@ -455,3 +455,39 @@ def test_principals_file_reload_revokes_and_adds_tokens(
         server.reload_credentials()
         expect(lambda: create(dave_stub, b"w", "dave/w.bin"), grpc.StatusCode.UNAUTHENTICATED,
                "UNAUTHENTICATED")  # fmt: skip
+
+
+# -- ReadFile ----------------------------------------------------------------------------------
+
+
+def read(stub: rpc.FerryServiceStub, **request: str) -> bytes:
+    return b"".join(m.data for m in stub.ReadFile(pb.ReadFileRequest(**request)))
+
+
+def test_read_file_reaches_only_the_callers_own_files(
+    stubs: dict[str, rpc.FerryServiceStub],
+) -> None:
+    secret = os.urandom(2000)
+    published = upload_file(stubs["alice"], "shared/secret.bin", secret).task
+    upload_file(stubs["alice"], "alice/private.bin", secret)
+    assert read(stubs["alice"], store_path="shared/secret.bin") == secret
+    assert read(stubs["alice"], task_id=published.task_id) == secret
+    bob = stubs["bob"]
+    # By task id: another principal's task reads as an unknown one.
+    unknown = os.urandom(16).hex()
+    theirs = expect(lambda: read(bob, task_id=published.task_id), grpc.StatusCode.NOT_FOUND,
+                    "TASK_NOT_FOUND")  # fmt: skip
+    nothing = expect(lambda: read(bob, task_id=unknown), grpc.StatusCode.NOT_FOUND,
+                     "TASK_NOT_FOUND")  # fmt: skip
+    assert shape(theirs, published.task_id) == shape(nothing, unknown)
+    # By store_path in a shared prefix: another principal's file reads as no file at all.
+    there = expect(lambda: read(bob, store_path="shared/secret.bin"), grpc.StatusCode.NOT_FOUND,
+                   "FILE_NOT_FOUND")  # fmt: skip
+    absent = expect(lambda: read(bob, store_path="shared/absent.bin"), grpc.StatusCode.NOT_FOUND,
+                    "FILE_NOT_FOUND")  # fmt: skip
+    assert shape(there, "shared/secret.bin") == shape(absent, "shared/absent.bin")
+    assert published.task_id not in (there.details() or "")
+    # Outside the caller's prefixes: refused before anything is looked up.
+    for path in ("alice/private.bin", "alice/absent.bin"):
+        expect(lambda p=path: read(bob, store_path=p), grpc.StatusCode.PERMISSION_DENIED,  # type: ignore[misc]
+               "PERMISSION_DENIED")  # fmt: skip

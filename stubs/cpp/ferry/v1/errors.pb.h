@@ -83,6 +83,9 @@ enum ErrorReason : int {
   SHUTTING_DOWN = 31,
   FILE_NOT_FOUND = 40,
   GENERATION_CHANGED = 41,
+  UNAUTHENTICATED = 32,
+  TOKEN_EXPIRED = 33,
+  PERMISSION_DENIED = 34,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };

@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.IssueUploadTokenResponse = exports.IssueUploadTokenRequest = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -49,6 +49,22 @@ exports.protobufFileName = "ferry/v1/ferry.proto";
  * ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
  * task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
  * unknown id is never repeated back in a trailer.
+ *
+ * Every FerryService call is authenticated (unless the server has no
+ * credential configured: then every caller is one anonymous principal that
+ * may do everything): a bearer token in the `authorization` metadata
+ * ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+ * client certificate. Every RPC may therefore answer:
+ * - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+ *   does not accept (unknown, revoked, badly signed, wrong issuer or
+ *   audience). Retry: no, not with the same credentials.
+ * - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+ * - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+ *   the permission the RPC needs, or the store_path lies outside its
+ *   prefixes, or an upload token was used for anything but its own task.
+ * A task belongs to the principal that created it; another principal's
+ * task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+ * (an operator may read, pause, resume and cancel any task).
  *
  * Implementers: docs/protocol.md is the protocol guide (block arithmetic,
  * CRC32C across messages with a test vector, offsets, acknowledgements and
@@ -755,7 +771,17 @@ exports.BlockRange = {
     },
 };
 function createBaseCreateTaskRequest() {
-    return { fileName: "", size: 0n, sha256: "", storePath: "", metadata: {}, blockSize: 0, overwrite: false };
+    return {
+        fileName: "",
+        size: 0n,
+        sha256: "",
+        storePath: "",
+        metadata: {},
+        blockSize: 0,
+        overwrite: false,
+        issueUploadToken: false,
+        uploadTokenTtlSeconds: 0,
+    };
 }
 exports.CreateTaskRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -782,6 +808,12 @@ exports.CreateTaskRequest = {
         }
         if (message.overwrite !== false) {
             writer.uint32(56).bool(message.overwrite);
+        }
+        if (message.issueUploadToken !== false) {
+            writer.uint32(64).bool(message.issueUploadToken);
+        }
+        if (message.uploadTokenTtlSeconds !== 0) {
+            writer.uint32(72).uint32(message.uploadTokenTtlSeconds);
         }
         return writer;
     },
@@ -850,6 +882,20 @@ exports.CreateTaskRequest = {
                         message.overwrite = reader.bool();
                         continue;
                     }
+                    case 8: {
+                        if (tag !== 64) {
+                            break;
+                        }
+                        message.issueUploadToken = reader.bool();
+                        continue;
+                    }
+                    case 9: {
+                        if (tag !== 72) {
+                            break;
+                        }
+                        message.uploadTokenTtlSeconds = reader.uint32();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -893,6 +939,16 @@ exports.CreateTaskRequest = {
                     ? globalThis.Number(object.block_size)
                     : 0,
             overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+            issueUploadToken: isSet(object.issueUploadToken)
+                ? globalThis.Boolean(object.issueUploadToken)
+                : isSet(object.issue_upload_token)
+                    ? globalThis.Boolean(object.issue_upload_token)
+                    : false,
+            uploadTokenTtlSeconds: isSet(object.uploadTokenTtlSeconds)
+                ? globalThis.Number(object.uploadTokenTtlSeconds)
+                : isSet(object.upload_token_ttl_seconds)
+                    ? globalThis.Number(object.upload_token_ttl_seconds)
+                    : 0,
         };
     },
     toJSON(message) {
@@ -924,6 +980,12 @@ exports.CreateTaskRequest = {
         if (message.overwrite !== false) {
             obj.overwrite = message.overwrite;
         }
+        if (message.issueUploadToken !== false) {
+            obj.issueUploadToken = message.issueUploadToken;
+        }
+        if (message.uploadTokenTtlSeconds !== 0) {
+            obj.uploadTokenTtlSeconds = Math.round(message.uploadTokenTtlSeconds);
+        }
         return obj;
     },
     create(base) {
@@ -943,6 +1005,8 @@ exports.CreateTaskRequest = {
         }, {});
         message.blockSize = object.blockSize ?? 0;
         message.overwrite = object.overwrite ?? false;
+        message.issueUploadToken = object.issueUploadToken ?? false;
+        message.uploadTokenTtlSeconds = object.uploadTokenTtlSeconds ?? 0;
         return message;
     },
 };
@@ -1025,7 +1089,7 @@ exports.CreateTaskRequest_MetadataEntry = {
     },
 };
 function createBaseCreateTaskResponse() {
-    return { task: undefined, resumed: false };
+    return { task: undefined, resumed: false, uploadToken: "", uploadTokenExpireTime: undefined };
 }
 exports.CreateTaskResponse = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1034,6 +1098,12 @@ exports.CreateTaskResponse = {
         }
         if (message.resumed !== false) {
             writer.uint32(16).bool(message.resumed);
+        }
+        if (message.uploadToken !== "") {
+            writer.uint32(26).string(message.uploadToken);
+        }
+        if (message.uploadTokenExpireTime !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.uploadTokenExpireTime), writer.uint32(34).fork()).join();
         }
         return writer;
     },
@@ -1064,6 +1134,20 @@ exports.CreateTaskResponse = {
                         message.resumed = reader.bool();
                         continue;
                     }
+                    case 3: {
+                        if (tag !== 26) {
+                            break;
+                        }
+                        message.uploadToken = reader.string();
+                        continue;
+                    }
+                    case 4: {
+                        if (tag !== 34) {
+                            break;
+                        }
+                        message.uploadTokenExpireTime = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1080,6 +1164,16 @@ exports.CreateTaskResponse = {
         return {
             task: isSet(object.task) ? exports.Task.fromJSON(object.task) : undefined,
             resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
+            uploadToken: isSet(object.uploadToken)
+                ? globalThis.String(object.uploadToken)
+                : isSet(object.upload_token)
+                    ? globalThis.String(object.upload_token)
+                    : "",
+            uploadTokenExpireTime: isSet(object.uploadTokenExpireTime)
+                ? fromJsonTimestamp(object.uploadTokenExpireTime)
+                : isSet(object.upload_token_expire_time)
+                    ? fromJsonTimestamp(object.upload_token_expire_time)
+                    : undefined,
         };
     },
     toJSON(message) {
@@ -1090,6 +1184,12 @@ exports.CreateTaskResponse = {
         if (message.resumed !== false) {
             obj.resumed = message.resumed;
         }
+        if (message.uploadToken !== "") {
+            obj.uploadToken = message.uploadToken;
+        }
+        if (message.uploadTokenExpireTime !== undefined) {
+            obj.uploadTokenExpireTime = message.uploadTokenExpireTime.toISOString();
+        }
         return obj;
     },
     create(base) {
@@ -1099,6 +1199,8 @@ exports.CreateTaskResponse = {
         const message = createBaseCreateTaskResponse();
         message.task = (object.task !== undefined && object.task !== null) ? exports.Task.fromPartial(object.task) : undefined;
         message.resumed = object.resumed ?? false;
+        message.uploadToken = object.uploadToken ?? "";
+        message.uploadTokenExpireTime = object.uploadTokenExpireTime ?? undefined;
         return message;
     },
 };
@@ -3139,6 +3241,178 @@ exports.Notification = {
         return message;
     },
 };
+function createBaseIssueUploadTokenRequest() {
+    return { taskId: "", ttlSeconds: 0 };
+}
+exports.IssueUploadTokenRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.taskId !== "") {
+            writer.uint32(10).string(message.taskId);
+        }
+        if (message.ttlSeconds !== 0) {
+            writer.uint32(16).uint32(message.ttlSeconds);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseIssueUploadTokenRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.taskId = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.ttlSeconds = reader.uint32();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            taskId: isSet(object.taskId)
+                ? globalThis.String(object.taskId)
+                : isSet(object.task_id)
+                    ? globalThis.String(object.task_id)
+                    : "",
+            ttlSeconds: isSet(object.ttlSeconds)
+                ? globalThis.Number(object.ttlSeconds)
+                : isSet(object.ttl_seconds)
+                    ? globalThis.Number(object.ttl_seconds)
+                    : 0,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.taskId !== "") {
+            obj.taskId = message.taskId;
+        }
+        if (message.ttlSeconds !== 0) {
+            obj.ttlSeconds = Math.round(message.ttlSeconds);
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.IssueUploadTokenRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseIssueUploadTokenRequest();
+        message.taskId = object.taskId ?? "";
+        message.ttlSeconds = object.ttlSeconds ?? 0;
+        return message;
+    },
+};
+function createBaseIssueUploadTokenResponse() {
+    return { uploadToken: "", expireTime: undefined };
+}
+exports.IssueUploadTokenResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.uploadToken !== "") {
+            writer.uint32(10).string(message.uploadToken);
+        }
+        if (message.expireTime !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(18).fork()).join();
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseIssueUploadTokenResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.uploadToken = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.expireTime = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            uploadToken: isSet(object.uploadToken)
+                ? globalThis.String(object.uploadToken)
+                : isSet(object.upload_token)
+                    ? globalThis.String(object.upload_token)
+                    : "",
+            expireTime: isSet(object.expireTime)
+                ? fromJsonTimestamp(object.expireTime)
+                : isSet(object.expire_time)
+                    ? fromJsonTimestamp(object.expire_time)
+                    : undefined,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.uploadToken !== "") {
+            obj.uploadToken = message.uploadToken;
+        }
+        if (message.expireTime !== undefined) {
+            obj.expireTime = message.expireTime.toISOString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.IssueUploadTokenResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseIssueUploadTokenResponse();
+        message.uploadToken = object.uploadToken ?? "";
+        message.expireTime = object.expireTime ?? undefined;
+        return message;
+    },
+};
 exports.FerryServiceService = {
     /**
      * Declares a file to receive, or resumes the task already receiving it.
@@ -3168,6 +3442,12 @@ exports.FerryServiceService = {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file.
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      */
     createTask: {
         path: "/ferry.v1.FerryService/CreateTask",
@@ -3216,6 +3496,8 @@ exports.FerryServiceService = {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     uploadParts: {
         path: "/ferry.v1.FerryService/UploadParts",
@@ -3235,6 +3517,8 @@ exports.FerryServiceService = {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      */
     queryMissingBlocks: {
         path: "/ferry.v1.FerryService/QueryMissingBlocks",
@@ -3258,6 +3542,8 @@ exports.FerryServiceService = {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      */
     setState: {
         path: "/ferry.v1.FerryService/SetState",
@@ -3299,6 +3585,8 @@ exports.FerryServiceService = {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     merge: {
         path: "/ferry.v1.FerryService/Merge",
@@ -3315,6 +3603,8 @@ exports.FerryServiceService = {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      */
     getTask: {
         path: "/ferry.v1.FerryService/GetTask",
@@ -3357,7 +3647,8 @@ exports.FerryServiceService = {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -3368,6 +3659,11 @@ exports.FerryServiceService = {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      */
     readFile: {
         path: "/ferry.v1.FerryService/ReadFile",
@@ -3401,6 +3697,9 @@ exports.FerryServiceService = {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      */
     uploadFile: {
         path: "/ferry.v1.FerryService/UploadFile",
@@ -3410,6 +3709,29 @@ exports.FerryServiceService = {
         requestDeserialize: (value) => exports.UploadFileRequest.decode(value),
         responseSerialize: (value) => Buffer.from(exports.UploadFileResponse.encode(value).finish()),
         responseDeserialize: (value) => exports.UploadFileResponse.decode(value),
+    },
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     */
+    issueUploadToken: {
+        path: "/ferry.v1.FerryService/IssueUploadToken",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value) => Buffer.from(exports.IssueUploadTokenRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.IssueUploadTokenRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.IssueUploadTokenResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.IssueUploadTokenResponse.decode(value),
     },
 };
 exports.FerryServiceClient = (0, grpc_js_1.makeGenericClientConstructor)(exports.FerryServiceService, "ferry.v1.FerryService");

@@ -48,7 +48,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "\000Busy\000MergeInProgress\000DiskFull\000Overloade"
         "d\000QuotaExceeded\000InternalError\000DatabaseUn"
         "available\000ShuttingDown\000FileNotFound\000Gene"
-        "rationChanged\000";
+        "rationChanged\000Unauthenticated\000TokenExpir"
+        "ed\000PermissionDenied\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -84,6 +85,9 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_ShuttingDown,
         FRYErrorReason_FileNotFound,
         FRYErrorReason_GenerationChanged,
+        FRYErrorReason_Unauthenticated,
+        FRYErrorReason_TokenExpired,
+        FRYErrorReason_PermissionDenied,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -135,6 +139,9 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_ShuttingDown:
     case FRYErrorReason_FileNotFound:
     case FRYErrorReason_GenerationChanged:
+    case FRYErrorReason_Unauthenticated:
+    case FRYErrorReason_TokenExpired:
+    case FRYErrorReason_PermissionDenied:
       return YES;
     default:
       return NO;

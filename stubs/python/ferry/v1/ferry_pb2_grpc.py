@@ -289,7 +289,8 @@ class FerryServiceServicer:
         began, so that it never splices two versions of a file.
 
         Status codes (reasons):
-        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+        store_path.
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
         generation asked for (if_generation, or task_id's upload was replaced).
@@ -300,6 +301,11 @@ class FerryServiceServicer:
         neither or both of store_path and task_id.
         - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
         (changed outside Ferry).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+        permission, or store_path lies outside its prefixes (checked before
+        anything is looked up).
+        A file whose current version another principal published reads as
+        NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

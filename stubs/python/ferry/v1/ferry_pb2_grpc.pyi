@@ -253,7 +253,8 @@ class FerryServiceStub:
     began, so that it never splices two versions of a file.
 
     Status codes (reasons):
-    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+      store_path.
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
       generation asked for (if_generation, or task_id's upload was replaced).
@@ -264,6 +265,11 @@ class FerryServiceStub:
       neither or both of store_path and task_id.
     - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
       (changed outside Ferry).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+      permission, or store_path lies outside its prefixes (checked before
+      anything is looked up).
+    A file whose current version another principal published reads as
+    NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     """
     UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -482,7 +488,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     began, so that it never splices two versions of a file.
 
     Status codes (reasons):
-    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+      store_path.
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
       generation asked for (if_generation, or task_id's upload was replaced).
@@ -493,6 +500,11 @@ class FerryServiceAsyncStub(FerryServiceStub):
       neither or both of store_path and task_id.
     - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
       (changed outside Ferry).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+      permission, or store_path lies outside its prefixes (checked before
+      anything is looked up).
+    A file whose current version another principal published reads as
+    NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     """
     UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -756,7 +768,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         began, so that it never splices two versions of a file.
 
         Status codes (reasons):
-        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+          store_path.
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
           generation asked for (if_generation, or task_id's upload was replaced).
@@ -767,6 +780,11 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           neither or both of store_path and task_id.
         - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
           (changed outside Ferry).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+          permission, or store_path lies outside its prefixes (checked before
+          anything is looked up).
+        A file whose current version another principal published reads as
+        NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         """
 
     @_abc_1.abstractmethod

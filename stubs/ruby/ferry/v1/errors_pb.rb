@@ -40,6 +40,9 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :SHUTTING_DOWN, 31
       value :FILE_NOT_FOUND, 40
       value :GENERATION_CHANGED, 41
+      value :UNAUTHENTICATED, 32
+      value :TOKEN_EXPIRED, 33
+      value :PERMISSION_DENIED, 34
     end
   end
 end

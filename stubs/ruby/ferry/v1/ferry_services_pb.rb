@@ -229,7 +229,8 @@ module Ferry
         # began, so that it never splices two versions of a file.
         #
         # Status codes (reasons):
-        # - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        # - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+        #   store_path.
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         # - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
         #   generation asked for (if_generation, or task_id's upload was replaced).
@@ -240,6 +241,11 @@ module Ferry
         #   neither or both of store_path and task_id.
         # - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
         #   (changed outside Ferry).
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+        #   permission, or store_path lies outside its prefixes (checked before
+        #   anything is looked up).
+        # A file whose current version another principal published reads as
+        # NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         rpc :ReadFile, ::Ferry::V1::ReadFileRequest, stream(::Ferry::V1::ReadFileResponse)
         # Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
         # its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
