@@ -491,3 +491,25 @@ def test_read_file_reaches_only_the_callers_own_files(
     for path in ("alice/private.bin", "alice/absent.bin"):
         expect(lambda p=path: read(bob, store_path=p), grpc.StatusCode.PERMISSION_DENIED,  # type: ignore[misc]
                "PERMISSION_DENIED")  # fmt: skip
+
+
+def test_watch_task_follows_only_the_callers_own_tasks_or_any_for_an_operator(
+    stubs: dict[str, rpc.FerryServiceStub],
+) -> None:
+    task, _ = alices_task(stubs["alice"])
+    unknown = os.urandom(16).hex()
+
+    def first(stub: rpc.FerryServiceStub, task_id: str) -> pb.Task:
+        stream = stub.WatchTask(pb.WatchTaskRequest(task_id=task_id))
+        try:
+            return next(iter(stream)).task
+        finally:
+            stream.cancel()
+
+    assert first(stubs["alice"], task.task_id).task_id == task.task_id
+    assert first(stubs["ops"], task.task_id).task_id == task.task_id
+    theirs = expect(lambda: first(stubs["bob"], task.task_id), grpc.StatusCode.NOT_FOUND,
+                    "TASK_NOT_FOUND")  # fmt: skip
+    nothing = expect(lambda: first(stubs["bob"], unknown), grpc.StatusCode.NOT_FOUND,
+                     "TASK_NOT_FOUND")  # fmt: skip
+    assert shape(theirs, task.task_id) == shape(nothing, unknown)

@@ -279,6 +279,9 @@ class FerryService final {
     //   (retention) while watched.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     // - UNAVAILABLE: the replica is shutting down; watch again.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission. Another principal's task is
+    //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>> WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>>(WatchTaskRaw(context, request));
     }
@@ -534,6 +537,9 @@ class FerryService final {
       //   (retention) while watched.
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
       // - UNAVAILABLE: the replica is shutting down; watch again.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "read" nor the "operator" permission. Another principal's task is
+      //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
       virtual void WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::WatchTaskResponse>* reactor) = 0;
       // Reads a published file back: by store_path (its current generation) or by
       // the task_id that published it, from an offset, for a length or to the end.
@@ -934,6 +940,9 @@ class FerryService final {
     //   (retention) while watched.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     // - UNAVAILABLE: the replica is shutting down; watch again.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission. Another principal's task is
+    //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     virtual ::grpc::Status WatchTask(::grpc::ServerContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* writer);
     // Reads a published file back: by store_path (its current generation) or by
     // the task_id that published it, from an offset, for a length or to the end.

@@ -171,6 +171,9 @@ type FerryServiceClient interface {
 	//     (retention) while watched.
 	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission. Another principal's task is
+	//     NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
 	WatchTask(ctx context.Context, in *WatchTaskRequest, opts ...grpc.CallOption) (FerryService_WatchTaskClient, error)
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.
@@ -564,6 +567,9 @@ type FerryServiceServer interface {
 	//     (retention) while watched.
 	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission. Another principal's task is
+	//     NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
 	WatchTask(*WatchTaskRequest, FerryService_WatchTaskServer) error
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.

@@ -730,6 +730,9 @@ export declare const FerryServiceService: {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     readonly watchTask: {
         readonly path: "/ferry.v1.FerryService/WatchTask";
@@ -1003,6 +1006,9 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask: handleServerStreamingCall<WatchTaskRequest, WatchTaskResponse>;
     /**
@@ -1256,6 +1262,9 @@ export interface FerryServiceClient extends Client {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask(request: WatchTaskRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;
     watchTask(request: WatchTaskRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;

@@ -3628,6 +3628,9 @@ exports.FerryServiceService = {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask: {
         path: "/ferry.v1.FerryService/WatchTask",

@@ -297,6 +297,9 @@ class FerryServiceClient extends \Grpc\BaseStub {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * @param \Ferry\V1\WatchTaskRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options

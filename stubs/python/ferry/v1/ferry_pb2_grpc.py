@@ -275,6 +275,9 @@ class FerryServiceServicer:
         (retention) while watched.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         - UNAVAILABLE: the replica is shutting down; watch again.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "read" nor the "operator" permission. Another principal's task is
+        NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

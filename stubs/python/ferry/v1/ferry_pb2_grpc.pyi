@@ -243,6 +243,9 @@ class FerryServiceStub:
       (retention) while watched.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     - UNAVAILABLE: the replica is shutting down; watch again.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission. Another principal's task is
+      NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     """
     ReadFile: _grpc.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]
     """Reads a published file back: by store_path (its current generation) or by
@@ -478,6 +481,9 @@ class FerryServiceAsyncStub(FerryServiceStub):
       (retention) while watched.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     - UNAVAILABLE: the replica is shutting down; watch again.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission. Another principal's task is
+      NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     """
     ReadFile: _aio.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]  # type: ignore[assignment]
     """Reads a published file back: by store_path (its current generation) or by
@@ -752,6 +758,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           (retention) while watched.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         - UNAVAILABLE: the replica is shutting down; watch again.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "read" nor the "operator" permission. Another principal's task is
+          NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         """
 
     @_abc_1.abstractmethod

@@ -220,6 +220,9 @@ module Ferry
         #   (retention) while watched.
         # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         # - UNAVAILABLE: the replica is shutting down; watch again.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "read" nor the "operator" permission. Another principal's task is
+        #   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         rpc :WatchTask, ::Ferry::V1::WatchTaskRequest, stream(::Ferry::V1::WatchTaskResponse)
         # Reads a published file back: by store_path (its current generation) or by
         # the task_id that published it, from an offset, for a length or to the end.

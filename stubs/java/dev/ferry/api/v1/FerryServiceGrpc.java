@@ -573,6 +573,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
@@ -959,6 +962,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
@@ -1222,6 +1228,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public java.util.Iterator<dev.ferry.api.v1.WatchTaskResponse> watchTask(
