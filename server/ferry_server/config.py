@@ -94,8 +94,14 @@ class Settings:
     #: (``stop``, SIGSTOP) or sleep (``sleep=SECONDS``) when it reaches POINT (e.g.
     #: ``merge-before-publish``). Empty: no fault.
     test_fault: str = ""
-    #: Worker threads; each open UploadParts stream holds one.
-    max_workers: int = 64
+    #: Threads for blocking work (disk, SQL); RPCs wait on the event loop and hold one only
+    #: while such work runs for them. The SQL connection pool is sized to match.
+    blocking_threads: int = 64
+    #: Most UploadParts streams open at once; beyond it a new one is refused (OVERLOADED).
+    max_streams: int = 4096
+    #: An UploadParts stream that sends nothing for this long while the server owes it no
+    #: acknowledgement is ended (UNAVAILABLE, STREAM_IDLE).
+    stream_idle_timeout_seconds: float = 60.0
     #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
     shutdown_grace_seconds: float = 10.0
     #: PostgreSQL: seconds to open a connection (libpq connect_timeout).
@@ -196,8 +202,12 @@ class Settings:
                 f"test_fault={self.test_fault!r}: expected POINT:kill, POINT:stop or "
                 "POINT:sleep=SECONDS"
             )
-        if self.max_workers < 2:
-            raise SettingsError("max_workers must be at least 2")
+        if self.blocking_threads < 2:
+            raise SettingsError("blocking_threads must be at least 2")
+        if self.max_streams < 1:
+            raise SettingsError("max_streams must be at least 1")
+        if not self.stream_idle_timeout_seconds > 0:
+            raise SettingsError("stream_idle_timeout_seconds must be positive")
         if logging.getLevelName(self.log_level.upper()) not in range(0, 60):
             raise SettingsError(f"unknown log level {self.log_level!r}")
         _check_address("listen", self.listen)

@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKpMGCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKswGCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -39,12 +39,14 @@ namespace Ferry.V1 {
             "RUQQFhIVChFDSEVDS1NVTV9NSVNNQVRDSBAXEggKBEJVU1kQGBIVChFNRVJH",
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
-            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SEgoO",
-            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKRITCg9V",
-            "TkFVVEhFTlRJQ0FURUQQIBIRCg1UT0tFTl9FWFBJUkVEECESFQoRUEVSTUlT",
-            "U0lPTl9ERU5JRUQQIkJpChBkZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90",
-            "b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghG",
-            "ZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SDwoL",
+            "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
+            "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
+            "TUFUQ0gQKhITCg9VTkFVVEhFTlRJQ0FURUQQKxIRCg1UT0tFTl9FWFBJUkVE",
+            "ECwSFQoRUEVSTUlTU0lPTl9ERU5JRUQQLUJpChBkZXYuZmVycnkuYXBpLnYx",
+            "QgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5",
+            "djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZw",
+            "cm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -244,9 +246,10 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DISK_FULL")] DiskFull = 26,
     /// <summary>
-    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    /// RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-    /// yet.)
+    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+    /// UploadParts, the replica already holds its limit of open upload streams
+    /// (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+    /// once on another replica).
     /// </summary>
     [pbr::OriginalName("OVERLOADED")] Overloaded = 27,
     /// <summary>
@@ -265,12 +268,27 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DATABASE_UNAVAILABLE")] DatabaseUnavailable = 30,
     /// <summary>
-    /// UNAVAILABLE. This replica is shutting down and takes no new upload
-    /// stream. RetryInfo. Retry: yes, at once on another connection (another
-    /// replica, or this one's successor). Streams already open are ended with
-    /// UNAVAILABLE and no details.
+    /// UNAVAILABLE. This replica is shutting down: it takes no new upload
+    /// stream, and ends every open one with this reason as shutdown starts.
+    /// RetryInfo. Retry: yes, at once on another connection (another replica,
+    /// or this one's successor).
     /// </summary>
     [pbr::OriginalName("SHUTTING_DOWN")] ShuttingDown = 31,
+    /// <summary>
+    /// UNAVAILABLE. UploadParts: the stream sent no message for the server's
+    /// idle timeout (`--stream-idle-timeout`) while the server owed it no
+    /// acknowledgement; the stream was ended and its unfinished block dropped
+    /// (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+    /// once there is something to send.
+    /// </summary>
+    [pbr::OriginalName("STREAM_IDLE")] StreamIdle = 32,
+    /// <summary>
+    /// DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+    /// its work (e.g. Merge waiting for another replica's merge); the server
+    /// stopped before recording anything more. Usually the client sees its own
+    /// DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+    /// </summary>
+    [pbr::OriginalName("DEADLINE_PASSED")] DeadlinePassed = 33,
     /// <summary>
     /// NOT_FOUND. ReadFile: no file is published at the store_path (or its task
     /// was forgotten by retention). Retry: no.
@@ -284,25 +302,34 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("GENERATION_CHANGED")] GenerationChanged = 41,
     /// <summary>
+    /// INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+    /// whose size was deferred do not add up to (a block before the last
+    /// shorter than block_size, the last block not ending at the size, a block
+    /// committed beyond it), or a size other than a task's known size;
+    /// BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+    /// source or the client is wrong; cancel the task).
+    /// </summary>
+    [pbr::OriginalName("SIZE_MISMATCH")] SizeMismatch = 42,
+    /// <summary>
     /// UNAUTHENTICATED. The call carries no credentials the server accepts: no
     /// `authorization` metadata and no known client certificate, a malformed
     /// header, an unknown or revoked token, or a JWT with a bad signature,
     /// issuer, audience, algorithm or key. Retry: no (not with the same
     /// credentials).
     /// </summary>
-    [pbr::OriginalName("UNAUTHENTICATED")] Unauthenticated = 32,
+    [pbr::OriginalName("UNAUTHENTICATED")] Unauthenticated = 43,
     /// <summary>
     /// UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
     /// no; get a new token (IssueUploadToken, or the identity provider).
     /// </summary>
-    [pbr::OriginalName("TOKEN_EXPIRED")] TokenExpired = 33,
+    [pbr::OriginalName("TOKEN_EXPIRED")] TokenExpired = 44,
     /// <summary>
     /// PERMISSION_DENIED. The caller is known but may not do this: it lacks the
     /// permission (metadata `permission` names it, e.g. "create"), store_path
     /// lies outside its prefixes, or an upload token was used for anything but
     /// its own task's uploads and queries. Retry: no.
     /// </summary>
-    [pbr::OriginalName("PERMISSION_DENIED")] PermissionDenied = 34,
+    [pbr::OriginalName("PERMISSION_DENIED")] PermissionDenied = 45,
   }
 
   #endregion

@@ -25,7 +25,7 @@ namespace Ferry.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChRmZXJyeS92MS9mZXJyeS5wcm90bxIIZmVycnkudjEaH2dvb2dsZS9wcm90",
-            "b2J1Zi90aW1lc3RhbXAucHJvdG8i4QMKBFRhc2sSDwoHdGFza19pZBgBIAEo",
+            "b2J1Zi90aW1lc3RhbXAucHJvdG8iigQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
             "CRIRCglmaWxlX25hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYY",
             "BCABKAkSEgoKc3RvcmVfcGF0aBgFIAEoCRIuCghtZXRhZGF0YRgGIAMoCzIc",
             "LmZlcnJ5LnYxLlRhc2suTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAcg",
@@ -35,100 +35,103 @@ namespace Ferry.V1 {
             "cHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29v",
             "Z2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIa",
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
-            "DyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUY",
-            "AiABKAk6AjgBIigKCkJsb2NrUmFuZ2USDQoFc3RhcnQYASABKA0SCwoDZW5k",
-            "GAIgASgNIqsCChFDcmVhdGVUYXNrUmVxdWVzdBIRCglmaWxlX25hbWUYASAB",
-            "KAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkSEgoKc3RvcmVfcGF0",
-            "aBgEIAEoCRI7CghtZXRhZGF0YRgFIAMoCzIpLmZlcnJ5LnYxLkNyZWF0ZVRh",
-            "c2tSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKYmxvY2tfc2l6ZRgGIAEoDRIR",
-            "CglvdmVyd3JpdGUYByABKAgSGgoSaXNzdWVfdXBsb2FkX3Rva2VuGAggASgI",
-            "EiAKGHVwbG9hZF90b2tlbl90dGxfc2Vjb25kcxgJIAEoDRovCg1NZXRhZGF0",
-            "YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilwEKEkNy",
-            "ZWF0ZVRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFz",
-            "axIPCgdyZXN1bWVkGAIgASgIEhQKDHVwbG9hZF90b2tlbhgDIAEoCRI8Chh1",
-            "cGxvYWRfdG9rZW5fZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9i",
-            "dWYuVGltZXN0YW1wIngKElVwbG9hZFBhcnRzUmVxdWVzdBIPCgd0YXNrX2lk",
-            "GAEgASgJEhMKC2Jsb2NrX2luZGV4GAIgASgNEg4KBm9mZnNldBgDIAEoBBIT",
-            "CgZjcmMzMmMYBCABKAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMi",
-            "jAEKE1VwbG9hZFBhcnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgti",
-            "bG9ja19pbmRleBgCIAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5C",
-            "bG9ja1N0YXR1cxIXCg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2Fn",
-            "ZRgFIAEoCSJnChlRdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tf",
-            "aWQYASABKAkSIAoYaW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcK",
-            "D2NvbW1pdHRlZF9zdGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tz",
-            "UmVzcG9uc2USIgoFc3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUS",
-            "EgoKYmxvY2tfc2l6ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9j",
-            "b21taXR0ZWRfYnl0ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5",
-            "LnYxLkJsb2NrUmFuZ2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEu",
-            "Q29tbWl0dGVkQmxvY2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0i",
-            "LwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIg",
-            "ASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0",
-            "YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVz",
-            "cG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VS",
-            "ZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1l",
-            "cmdlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEK",
-            "EVVwbG9hZEZpbGVSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEy",
-            "NTYYAiABKAkSEgoKc3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMo",
-            "CzIpLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkS",
-            "EQoJb3ZlcndyaXRlGAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRh",
-            "dGEYByABKAwaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFs",
-            "dWUYAiABKAk6AjgBQgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNl",
-            "EhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiAB",
-            "KAgibQoPUmVhZEZpbGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoH",
-            "dGFza19pZBgCIAEoCRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgE",
-            "EhUKDWlmX2dlbmVyYXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNr",
-            "X2lkGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJl",
-            "YWRGaWxlUmVzcG9uc2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYx",
-            "LkdlbmVyYXRpb24SDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoG",
-            "Y3JjMzJjGAQgASgNIiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgB",
-            "IAEoCSIxChFXYXRjaFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVy",
-            "cnkudjEuVGFzayIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJ",
-            "Il0KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
-            "VGFzaxIsCgxub3RpZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmlj",
-            "YXRpb24ipAEKDE5vdGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVz",
-            "dGF0ZRgCIAEoDjIbLmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0",
-            "dGVtcHRzGAMgASgNEhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVk",
-            "X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChdJc3N1",
-            "ZVVwbG9hZFRva2VuUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEhMKC3R0bF9z",
-            "ZWNvbmRzGAIgASgNImEKGElzc3VlVXBsb2FkVG9rZW5SZXNwb25zZRIUCgx1",
-            "cGxvYWRfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29n",
-            "bGUucHJvdG9idWYuVGltZXN0YW1wKroBCglUYXNrU3RhdGUSGgoWVEFTS19T",
-            "VEFURV9VTlNQRUNJRklFRBAAEhgKFFRBU0tfU1RBVEVfVVBMT0FESU5HEAES",
-            "FQoRVEFTS19TVEFURV9QQVVTRUQQAhIYChRUQVNLX1NUQVRFX0NPTVBMRVRF",
-            "RBADEhcKE1RBU0tfU1RBVEVfQ0FOQ0VMRUQQBBIWChJUQVNLX1NUQVRFX0VY",
-            "UElSRUQQBRIVChFUQVNLX1NUQVRFX0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1",
-            "cxIcChhCTE9DS19TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCTE9DS19TVEFU",
-            "VVNfQ09NTUlUVEVEEAESIgoeQkxPQ0tfU1RBVFVTX0NIRUNLU1VNX01JU01B",
-            "VENIEAISJAogQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqf",
-            "AQoRTm90aWZpY2F0aW9uU3RhdGUSIgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VO",
-            "U1BFQ0lGSUVEEAASHgoaTk9USUZJQ0FUSU9OX1NUQVRFX1BFTkRJTkcQARIg",
-            "ChxOT1RJRklDQVRJT05fU1RBVEVfREVMSVZFUkVEEAISJAogTk9USUZJQ0FU",
-            "SU9OX1NUQVRFX1VOREVMSVZFUkFCTEUQAzL2BQoMRmVycnlTZXJ2aWNlEkcK",
-            "CkNyZWF0ZVRhc2sSGy5mZXJyeS52MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZl",
-            "cnJ5LnYxLkNyZWF0ZVRhc2tSZXNwb25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZl",
-            "cnJ5LnYxLlVwbG9hZFBhcnRzUmVxdWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBh",
-            "cnRzUmVzcG9uc2UoATABEl8KElF1ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5",
-            "LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QaJC5mZXJyeS52MS5RdWVy",
-            "eU1pc3NpbmdCbG9ja3NSZXNwb25zZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYx",
-            "LlNldFN0YXRlUmVxdWVzdBoaLmZlcnJ5LnYxLlNldFN0YXRlUmVzcG9uc2US",
-            "OAoFTWVyZ2USFi5mZXJyeS52MS5NZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5N",
-            "ZXJnZVJlc3BvbnNlEj4KB0dldFRhc2sSGC5mZXJyeS52MS5HZXRUYXNrUmVx",
-            "dWVzdBoZLmZlcnJ5LnYxLkdldFRhc2tSZXNwb25zZRJGCglXYXRjaFRhc2sS",
-            "Gi5mZXJyeS52MS5XYXRjaFRhc2tSZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hU",
-            "YXNrUmVzcG9uc2UwARJDCghSZWFkRmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxl",
-            "UmVxdWVzdBoaLmZlcnJ5LnYxLlJlYWRGaWxlUmVzcG9uc2UwARJHCgpVcGxv",
-            "YWRGaWxlEhsuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52",
-            "MS5VcGxvYWRGaWxlUmVzcG9uc2USWQoQSXNzdWVVcGxvYWRUb2tlbhIhLmZl",
-            "cnJ5LnYxLklzc3VlVXBsb2FkVG9rZW5SZXF1ZXN0GiIuZmVycnkudjEuSXNz",
-            "dWVVcGxvYWRUb2tlblJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFCCkZl",
-            "cnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYxogID",
-            "RlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJvdG8z"));
+            "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
+            "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
+            "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
+            "KA0i1AIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
+            "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
+            "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
+            "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
+            "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
+            "aXplGAkgASgEEhoKEmlzc3VlX3VwbG9hZF90b2tlbhgKIAEoCBIgChh1cGxv",
+            "YWRfdG9rZW5fdHRsX3NlY29uZHMYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRIL",
+            "CgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNr",
+            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
+            "dW1lZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rv",
+            "a2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVz",
+            "dGFtcCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIT",
+            "CgtibG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJj",
+            "GAQgASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxv",
+            "YWRQYXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5k",
+            "ZXgYAiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0",
+            "dXMSFwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAki",
+            "ZwoZUXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJ",
+            "EiAKGGluY2x1ZGVfY29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0",
+            "ZWRfc3RhcnQYAyABKA0i9AEKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNl",
+            "EiIKBXN0YXRlGAEgASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2Nr",
+            "X3NpemUYAiABKA0SEwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVk",
+            "X2J5dGVzGAQgASgEEiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9j",
+            "a1JhbmdlEisKCWNvbW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRl",
+            "ZEJsb2NrEhwKFG5leHRfY29tbWl0dGVkX2luZGV4GAcgASgNIi8KDkNvbW1p",
+            "dHRlZEJsb2NrEg0KBWluZGV4GAEgASgNEg4KBmNyYzMyYxgCIAEoDSJGCg9T",
+            "ZXRTdGF0ZVJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIiCgVzdGF0ZRgCIAEo",
+            "DjITLmZlcnJ5LnYxLlRhc2tTdGF0ZSIwChBTZXRTdGF0ZVJlc3BvbnNlEhwK",
+            "BHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIksKDE1lcmdlUmVxdWVzdBIP",
+            "Cgd0YXNrX2lkGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIRCgRzaXplGAMgASgE",
+            "SACIAQFCBwoFX3NpemUiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgL",
+            "Mg4uZmVycnkudjEuVGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmls",
+            "ZV9uYW1lGAEgASgJEg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMg",
+            "ASgJEjsKCG1ldGFkYXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJl",
+            "cXVlc3QuTWV0YWRhdGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3Jj",
+            "MzJjGAYgASgHSACIAQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5",
+            "EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJD",
+            "ChJVcGxvYWRGaWxlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
+            "LlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoK",
+            "c3RvcmVfcGF0aBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgD",
+            "IAEoBBIOCgZsZW5ndGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7",
+            "CgpHZW5lcmF0aW9uEg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJ",
+            "EgwKBHNpemUYAyABKAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0",
+            "aW9uGAEgASgLMhQuZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiAB",
+            "KAQSDAoEZGF0YRgDIAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNr",
+            "UmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNl",
+            "EhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1",
+            "ZXN0Eg8KB3Rhc2tfaWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRh",
+            "c2sYASABKAsyDi5mZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEo",
+            "CzIWLmZlcnJ5LnYxLk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAK",
+            "CGV2ZW50X2lkGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90",
+            "aWZpY2F0aW9uU3RhdGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJv",
+            "chgEIAEoCRIwCgxkZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9i",
+            "dWYuVGltZXN0YW1wIj8KF0lzc3VlVXBsb2FkVG9rZW5SZXF1ZXN0Eg8KB3Rh",
+            "c2tfaWQYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKA0iYQoYSXNzdWVVcGxv",
+            "YWRUb2tlblJlc3BvbnNlEhQKDHVwbG9hZF90b2tlbhgBIAEoCRIvCgtleHBp",
+            "cmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqugEK",
+            "CVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFT",
+            "S19TVEFURV9VUExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgK",
+            "FFRBU0tfU1RBVEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxF",
+            "RBAEEhYKElRBU0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJ",
+            "TEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJ",
+            "RklFRBAAEhoKFkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19T",
+            "VEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09N",
+            "TUlUVEVEX0RJRkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25TdGF0ZRIiCh5O",
+            "T1RJRklDQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpOT1RJRklDQVRJ",
+            "T05fU1RBVEVfUEVORElORxABEiAKHE5PVElGSUNBVElPTl9TVEFURV9ERUxJ",
+            "VkVSRUQQAhIkCiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJVkVSQUJMRRAD",
+            "MvYFCgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYxLkNy",
+            "ZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3BvbnNl",
+            "Ek4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1ZXN0",
+            "Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVlcnlN",
+            "aXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVx",
+            "dWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEkEK",
+            "CFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVycnku",
+            "djEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1lcmdl",
+            "UmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFzaxIY",
+            "LmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFza1Jl",
+            "c3BvbnNlEkYKCVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNoVGFza1JlcXVl",
+            "c3QaGy5mZXJyeS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMKCFJlYWRGaWxl",
+            "EhkuZmVycnkudjEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnkudjEuUmVhZEZp",
+            "bGVSZXNwb25zZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRG",
+            "aWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZRJZChBJ",
+            "c3N1ZVVwbG9hZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxvYWRUb2tlblJl",
+            "cXVlc3QaIi5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2VCaAoQ",
+            "ZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
+            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
+            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
@@ -137,7 +140,7 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256", "Size" }, new[]{ "Size" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
@@ -298,6 +301,8 @@ namespace Ferry.V1 {
       updateTime_ = other.updateTime_ != null ? other.updateTime_.Clone() : null;
       expireTime_ = other.expireTime_ != null ? other.expireTime_.Clone() : null;
       failureReason_ = other.failureReason_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -533,6 +538,41 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 16;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// True while the task's size is deferred (declared with size_deferred and
+    /// not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+    /// `max_size` allows. False once Merge fixed the size, and for tasks
+    /// declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 17;
+    private ulong maxSize_;
+    /// <summary>
+    /// For a task declared with size_deferred: the most bytes it may hold (the
+    /// declared max_size, or the server's maximum file size when none was
+    /// declared). 0 for tasks declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -563,6 +603,8 @@ namespace Ferry.V1 {
       if (!object.Equals(UpdateTime, other.UpdateTime)) return false;
       if (!object.Equals(ExpireTime, other.ExpireTime)) return false;
       if (FailureReason != other.FailureReason) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -585,6 +627,8 @@ namespace Ferry.V1 {
       if (updateTime_ != null) hash ^= UpdateTime.GetHashCode();
       if (expireTime_ != null) hash ^= ExpireTime.GetHashCode();
       if (FailureReason.Length != 0) hash ^= FailureReason.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -660,6 +704,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -727,6 +779,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -779,6 +839,12 @@ namespace Ferry.V1 {
       }
       if (FailureReason.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(FailureReason);
+      }
+      if (SizeDeferred != false) {
+        size += 2 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 2 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -843,6 +909,12 @@ namespace Ferry.V1 {
       }
       if (other.FailureReason.Length != 0) {
         FailureReason = other.FailureReason;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -928,6 +1000,14 @@ namespace Ferry.V1 {
             FailureReason = input.ReadString();
             break;
           }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -1010,6 +1090,14 @@ namespace Ferry.V1 {
           }
           case 122: {
             FailureReason = input.ReadString();
+            break;
+          }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
             break;
           }
         }
@@ -1298,6 +1386,8 @@ namespace Ferry.V1 {
       metadata_ = other.metadata_.Clone();
       blockSize_ = other.blockSize_;
       overwrite_ = other.overwrite_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       issueUploadToken_ = other.issueUploadToken_;
       uploadTokenTtlSeconds_ = other.uploadTokenTtlSeconds_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -1422,8 +1512,48 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 8;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// The size is not known yet (a pipe): `size` must be 0, every block but
+    /// the last is exactly block_size bytes, the message carrying crc32c ends a
+    /// block (a block shorter than block_size is the last), and Merge declares
+    /// the size. Such a declaration never resumes another task: continue it by
+    /// its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+    /// not 0.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 9;
+    private ulong maxSize_;
+    /// <summary>
+    /// With size_deferred: the most bytes the file may have, or 0 for the
+    /// server's maximum file size. A backend that must choose its part size up
+    /// front (an object store) chooses it from this value. OUT_OF_RANGE
+    /// (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+    /// INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+    /// size_deferred.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     /// <summary>Field number for the "issue_upload_token" field.</summary>
-    public const int IssueUploadTokenFieldNumber = 8;
+    public const int IssueUploadTokenFieldNumber = 10;
     private bool issueUploadToken_;
     /// <summary>
     /// Also issue an upload token for the task (in the response): the bearer
@@ -1440,7 +1570,7 @@ namespace Ferry.V1 {
     }
 
     /// <summary>Field number for the "upload_token_ttl_seconds" field.</summary>
-    public const int UploadTokenTtlSecondsFieldNumber = 9;
+    public const int UploadTokenTtlSecondsFieldNumber = 11;
     private uint uploadTokenTtlSeconds_;
     /// <summary>
     /// With issue_upload_token: how long the token lives, in seconds; 0 or
@@ -1477,6 +1607,8 @@ namespace Ferry.V1 {
       if (!Metadata.Equals(other.Metadata)) return false;
       if (BlockSize != other.BlockSize) return false;
       if (Overwrite != other.Overwrite) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       if (IssueUploadToken != other.IssueUploadToken) return false;
       if (UploadTokenTtlSeconds != other.UploadTokenTtlSeconds) return false;
       return Equals(_unknownFields, other._unknownFields);
@@ -1493,6 +1625,8 @@ namespace Ferry.V1 {
       hash ^= Metadata.GetHashCode();
       if (BlockSize != 0) hash ^= BlockSize.GetHashCode();
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (IssueUploadToken != false) hash ^= IssueUploadToken.GetHashCode();
       if (UploadTokenTtlSeconds != 0) hash ^= UploadTokenTtlSeconds.GetHashCode();
       if (_unknownFields != null) {
@@ -1538,12 +1672,20 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
-      if (IssueUploadToken != false) {
+      if (SizeDeferred != false) {
         output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(80);
         output.WriteBool(IssueUploadToken);
       }
       if (UploadTokenTtlSeconds != 0) {
-        output.WriteRawTag(72);
+        output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
       if (_unknownFields != null) {
@@ -1581,12 +1723,20 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
-      if (IssueUploadToken != false) {
+      if (SizeDeferred != false) {
         output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(80);
         output.WriteBool(IssueUploadToken);
       }
       if (UploadTokenTtlSeconds != 0) {
-        output.WriteRawTag(72);
+        output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
       if (_unknownFields != null) {
@@ -1617,6 +1767,12 @@ namespace Ferry.V1 {
       }
       if (Overwrite != false) {
         size += 1 + 1;
+      }
+      if (SizeDeferred != false) {
+        size += 1 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (IssueUploadToken != false) {
         size += 1 + 1;
@@ -1654,6 +1810,12 @@ namespace Ferry.V1 {
       }
       if (other.Overwrite != false) {
         Overwrite = other.Overwrite;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       if (other.IssueUploadToken != false) {
         IssueUploadToken = other.IssueUploadToken;
@@ -1705,10 +1867,18 @@ namespace Ferry.V1 {
             break;
           }
           case 64: {
-            IssueUploadToken = input.ReadBool();
+            SizeDeferred = input.ReadBool();
             break;
           }
           case 72: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
+          case 80: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 88: {
             UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
@@ -1756,10 +1926,18 @@ namespace Ferry.V1 {
             break;
           }
           case 64: {
-            IssueUploadToken = input.ReadBool();
+            SizeDeferred = input.ReadBool();
             break;
           }
           case 72: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
+          case 80: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 88: {
             UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
@@ -4210,6 +4388,7 @@ namespace Ferry.V1 {
   {
     private static readonly pb::MessageParser<MergeRequest> _parser = new pb::MessageParser<MergeRequest>(() => new MergeRequest());
     private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pb::MessageParser<MergeRequest> Parser { get { return _parser; } }
@@ -4237,8 +4416,10 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public MergeRequest(MergeRequest other) : this() {
+      _hasBits0 = other._hasBits0;
       taskId_ = other.taskId_;
       sha256_ = other.sha256_;
+      size_ = other.size_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4281,6 +4462,42 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size" field.</summary>
+    public const int SizeFieldNumber = 3;
+    private ulong size_;
+    /// <summary>
+    /// The file's size, for a task declared with size_deferred: required there
+    /// (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+    /// its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+    /// committed blocks: blocks [0, ceil(size / block_size)) committed
+    /// (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+    /// block_size bytes long, the last ending at `size`, none beyond it
+    /// (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+    /// and the task is an ordinary one. For a task declared with its size, a
+    /// given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Size {
+      get { if ((_hasBits0 & 1) != 0) { return size_; } else { return 0UL; } }
+      set {
+        _hasBits0 |= 1;
+        size_ = value;
+      }
+    }
+    /// <summary>Gets whether the "size" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSize {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "size" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSize() {
+      _hasBits0 &= ~1;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4298,6 +4515,7 @@ namespace Ferry.V1 {
       }
       if (TaskId != other.TaskId) return false;
       if (Sha256 != other.Sha256) return false;
+      if (Size != other.Size) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4307,6 +4525,7 @@ namespace Ferry.V1 {
       int hash = 1;
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
       if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (HasSize) hash ^= Size.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4333,6 +4552,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4351,6 +4574,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4366,6 +4593,9 @@ namespace Ferry.V1 {
       }
       if (Sha256.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (HasSize) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Size);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4384,6 +4614,9 @@ namespace Ferry.V1 {
       }
       if (other.Sha256.Length != 0) {
         Sha256 = other.Sha256;
+      }
+      if (other.HasSize) {
+        Size = other.Size;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4408,6 +4641,10 @@ namespace Ferry.V1 {
             Sha256 = input.ReadString();
             break;
           }
+          case 24: {
+            Size = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -4429,6 +4666,10 @@ namespace Ferry.V1 {
           }
           case 18: {
             Sha256 = input.ReadString();
+            break;
+          }
+          case 24: {
+            Size = input.ReadUInt64();
             break;
           }
         }

@@ -15,12 +15,12 @@ from ferry_server.domain.ports import Credentials
 AUTHORIZATION = "authorization"
 
 
-def call_credentials(context: grpc.ServicerContext, method: str) -> Credentials:
+def call_credentials(context: grpc.aio.ServicerContext[Any, Any], method: str) -> Credentials:
     """What the call presents; Unauthenticated when it sends ``authorization`` twice (which of
     the two would count is not for the server to guess)."""
     values = [
         value
-        for key, value in context.invocation_metadata()
+        for key, value in context.invocation_metadata() or ()
         if key == AUTHORIZATION and isinstance(value, str)
     ]
     if len(values) > 1:

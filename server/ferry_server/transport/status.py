@@ -7,10 +7,12 @@ Every status a handler returns carries a ``google.rpc.Status`` in the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from typing import NoReturn, Protocol, TypeVar
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -18,9 +20,11 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from ferry_server.domain.calls import Call, calling
 from ferry_server.domain.errors import (
     BlocksMissing,
     Busy,
+    CallEnded,
     Conflict,
     Corrupted,
     FerryError,
@@ -75,6 +79,7 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    CallEnded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 _FIELD_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE})
@@ -161,8 +166,12 @@ def _is_header_value(value: str) -> bool:
     return value.isascii() and value.isprintable() and " " not in value and bool(value)
 
 
-def _abort(
-    context: grpc.ServicerContext,
+#: The aio servicer context every handler gets.
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def _abort(
+    context: Context,
     method: str,
     error: Exception,
     caller: Caller | None = None,
@@ -186,9 +195,8 @@ def _abort(
     trailers = tuple(status.trailing_metadata)
     if isinstance(error, FerryError) and error.task_id and _is_header_value(error.task_id):
         trailers += ((TASK_ID_METADATA, error.task_id),)
-    # abort_with_status() would replace the trailers; abort() keeps those set here.
-    context.set_trailing_metadata(trailers)
-    context.abort(status.code, status.details)
+    await context.abort(status.code, status.details, trailers)
+    raise AssertionError("unreachable: abort() raises")  # for type checkers: abort -> NoReturn
 
 
 class Authenticating(Protocol):
@@ -197,8 +205,8 @@ class Authenticating(Protocol):
     @property
     def refusals(self) -> RefusalLog: ...
 
-    def authenticate(self, context: grpc.ServicerContext, method: str) -> Caller:
-        """The caller, or raise Unauthenticated."""
+    async def authenticate(self, context: Context, method: str) -> Caller:
+        """The caller, or raise Unauthenticated (without blocking the event loop)."""
         ...
 
 
@@ -209,81 +217,100 @@ Msg = TypeVar("Msg", bound=Message)
 
 
 def parsing(
-    request_type: type[Msg], handler: Callable[[Msg, grpc.ServicerContext], Resp]
-) -> Callable[[bytes, grpc.ServicerContext], Resp]:
+    request_type: type[Msg], handler: Callable[[Msg, Context], Awaitable[Resp]]
+) -> Callable[[bytes, Context], Awaitable[Resp]]:
     """``handler`` taking its request as wire bytes and parsing them itself: bytes that are no
     ``request_type`` answer INVALID_ARGUMENT, where gRPC's own deserializer would answer
     INTERNAL and log a traceback."""
     name = request_type.DESCRIPTOR.full_name
     method = getattr(handler, "__name__", name)
 
-    def handle(raw: bytes, context: grpc.ServicerContext) -> Resp:
+    async def handle(raw: bytes, context: Context) -> Resp:
         try:
             request = request_type.FromString(raw)
         except DecodeError as exc:
             malformed = InvalidArgument(
                 f"the request is not a valid {name}: {exc}", reason=Reason.MALFORMED_MESSAGE
             )
-            _abort(context, method, malformed)
-        return handler(request, context)
+            await _abort(context, method, malformed)
+        return await handler(request, context)
 
     return handle
 
 
+def _call_for(method: str, context: Context) -> Call:
+    remaining = context.time_remaining()
+    return Call(method, None if remaining is None else time.monotonic() + remaining)
+
+
 def unary_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext, Caller], Resp],
-) -> Callable[[Servicer, Req, grpc.ServicerContext], Resp]:
-    """Run a unary-unary handler for its authenticated caller, turning domain errors and bugs
-    into gRPC statuses."""
+    method: Callable[[Servicer, Req, Context, Caller], Awaitable[Resp]],
+) -> Callable[[Servicer, Req, Context], Awaitable[Resp]]:
+    """Run a unary-unary handler for its authenticated caller as a :class:`Call` (its deadline
+    and cancellation reach the blocking work), turning domain errors and bugs into gRPC
+    statuses."""
 
     @functools.wraps(method)
-    def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Resp:
-        caller = None
-        try:
-            caller = self.authenticate(context, method.__name__)
-            return method(self, request, context, caller)
-        except Exception as exc:
-            _abort(context, method.__name__, exc, caller, self.refusals)
+    async def handler(self: Servicer, request: Req, context: Context) -> Resp:
+        with calling(_call_for(method.__name__, context)) as call:
+            caller = None
+            try:
+                caller = await self.authenticate(context, method.__name__)
+                return await method(self, request, context, caller)
+            except asyncio.CancelledError:
+                # The caller went away or its deadline passed: the blocking work stops at its
+                # next checkpoint.
+                call.cancel()
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def stream_rpc(
-    method: Callable[[Servicer, Iterator[Req], grpc.ServicerContext, Caller], Iterator[Resp]],
-) -> Callable[[Servicer, Iterator[Req], grpc.ServicerContext], Iterator[Resp]]:
-    """Run a stream-stream handler for its authenticated caller (authenticated once, when the
-    stream opens), turning domain errors and bugs into gRPC statuses."""
+    method: Callable[[Servicer, AsyncIterator[Req], Context, Caller], Awaitable[None]],
+) -> Callable[[Servicer, AsyncIterator[Req], Context], Awaitable[None]]:
+    """Run a stream-stream handler (written with ``context.read``/``context.write``) for its
+    authenticated caller (authenticated once, when the stream opens) as a :class:`Call`,
+    turning domain errors and bugs into gRPC statuses."""
 
     @functools.wraps(method)
-    def handler(
-        self: Servicer, requests: Iterator[Req], context: grpc.ServicerContext
-    ) -> Iterator[Resp]:
-        caller = None
-        try:
-            caller = self.authenticate(context, method.__name__)
-            yield from method(self, requests, context, caller)
-        except grpc.RpcError:
-            # The request iterator raises this when the client went away: nobody to answer.
-            log.debug("%s: the client cancelled the stream", method.__name__)
-        except Exception as exc:
-            _abort(context, method.__name__, exc, caller, self.refusals)
+    async def handler(self: Servicer, requests: AsyncIterator[Req], context: Context) -> None:
+        with calling(_call_for(method.__name__, context)) as call:
+            caller = None
+            try:
+                caller = await self.authenticate(context, method.__name__)
+                await method(self, requests, context, caller)
+            except asyncio.CancelledError:
+                call.cancel()
+                log.debug("%s: the client cancelled the stream", method.__name__)
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def server_stream_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext, Caller], Iterator[Resp]],
-) -> Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]]:
-    """Run a unary-stream handler for its authenticated caller, turning domain errors and
-    bugs into gRPC statuses (also those raised after the first message)."""
+    method: Callable[[Servicer, Req, Context, Caller], AsyncIterator[Resp]],
+) -> Callable[[Servicer, Req, Context], Awaitable[None]]:
+    """Run a unary-stream handler (an async generator) for its authenticated caller as a
+    :class:`Call`, sending what it yields, turning domain errors and bugs into gRPC statuses
+    (also those raised after the first message)."""
 
     @functools.wraps(method)
-    def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
-        caller = None
-        try:
-            caller = self.authenticate(context, method.__name__)
-            yield from method(self, request, context, caller)
-        except Exception as exc:
-            _abort(context, method.__name__, exc, caller, self.refusals)
+    async def handler(self: Servicer, request: Req, context: Context) -> None:
+        with calling(_call_for(method.__name__, context)) as call:
+            caller = None
+            try:
+                caller = await self.authenticate(context, method.__name__)
+                async for reply in method(self, request, context, caller):
+                    await context.write(reply)
+            except asyncio.CancelledError:
+                call.cancel()
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler

@@ -50,6 +50,8 @@ PROTOBUF_CONSTEXPR Task::Task(
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct TaskDefaultTypeInternal {
   PROTOBUF_CONSTEXPR TaskDefaultTypeInternal()
@@ -94,7 +96,9 @@ PROTOBUF_CONSTEXPR CreateTaskRequest::CreateTaskRequest(
   , /*decltype(_impl_.size_)*/uint64_t{0u}
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
   , /*decltype(_impl_.issue_upload_token_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_.upload_token_ttl_seconds_)*/0u
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CreateTaskRequestDefaultTypeInternal {
@@ -234,9 +238,11 @@ struct SetStateResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 SetStateResponseDefaultTypeInternal _SetStateResponse_default_instance_;
 PROTOBUF_CONSTEXPR MergeRequest::MergeRequest(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_._has_bits_)*/{}
+  , /*decltype(_impl_._cached_size_)*/{}
+  , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
-  , /*decltype(_impl_._cached_size_)*/{}} {}
+  , /*decltype(_impl_.size_)*/uint64_t{0u}} {}
 struct MergeRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR MergeRequestDefaultTypeInternal()
       : _instance(::_pbi::ConstantInitialized{}) {}
@@ -488,6 +494,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.update_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.expire_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.failure_reason_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.max_size_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::BlockRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -519,6 +527,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.metadata_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.block_size_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.overwrite_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.max_size_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.issue_upload_token_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.upload_token_ttl_seconds_),
   ~0u,  // no _has_bits_
@@ -603,7 +613,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::SetStateResponse, _impl_.task_),
-  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _internal_metadata_),
   ~0u,  // no _extensions_
   ~0u,  // no _oneof_case_
@@ -611,6 +621,10 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.size_),
+  ~0u,
+  ~0u,
+  0,
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -746,32 +760,32 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
   { 10, -1, -1, sizeof(::ferry::v1::Task)},
-  { 31, -1, -1, sizeof(::ferry::v1::BlockRange)},
-  { 39, 47, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
-  { 49, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
-  { 64, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
-  { 74, 85, -1, sizeof(::ferry::v1::UploadPartsRequest)},
-  { 90, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
-  { 101, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 110, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 123, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 131, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 139, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 146, -1, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 154, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 161, 169, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 171, 184, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 191, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 199, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 210, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 219, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 229, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 236, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 243, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 250, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 258, -1, -1, sizeof(::ferry::v1::Notification)},
-  { 269, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
-  { 277, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
+  { 33, -1, -1, sizeof(::ferry::v1::BlockRange)},
+  { 41, 49, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
+  { 51, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
+  { 68, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
+  { 78, 89, -1, sizeof(::ferry::v1::UploadPartsRequest)},
+  { 94, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
+  { 105, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
+  { 114, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 127, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 135, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 143, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 150, 159, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 162, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 169, 177, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 179, 192, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 199, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 207, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 218, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 227, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 237, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 244, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 251, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 258, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 266, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 277, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
+  { 285, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -807,7 +821,7 @@ static const ::_pb::Message* const file_default_instances[] = {
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google"
-  "/protobuf/timestamp.proto\"\341\003\n\004Task\022\017\n\007ta"
+  "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta"
   "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003"
   " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t"
   "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad"
@@ -818,113 +832,116 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "protobuf.Timestamp\022/\n\013update_time\030\r \001(\0132"
   "\032.google.protobuf.Timestamp\022/\n\013expire_ti"
   "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016"
-  "failure_reason\030\017 \001(\t\032/\n\rMetadataEntry\022\013\n"
-  "\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockRa"
-  "nge\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\253\002\n\021Crea"
-  "teTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004size"
-  "\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 \001"
-  "(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateTa"
-  "skRequest.MetadataEntry\022\022\n\nblock_size\030\006 "
-  "\001(\r\022\021\n\toverwrite\030\007 \001(\010\022\032\n\022issue_upload_t"
-  "oken\030\010 \001(\010\022 \n\030upload_token_ttl_seconds\030\t"
-  " \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005va"
-  "lue\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034\n\004"
-  "task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 "
-  "\001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_toke"
-  "n_expire_time\030\004 \001(\0132\032.google.protobuf.Ti"
-  "mestamp\"x\n\022UploadPartsRequest\022\017\n\007task_id"
-  "\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030\003 "
-  "\001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014B\t"
-  "\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007tas"
-  "k_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006statu"
-  "s\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017receiv"
-  "ed_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"g\n\031Quer"
-  "yMissingBlocksRequest\022\017\n\007task_id\030\001 \001(\t\022 "
-  "\n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017comm"
-  "itted_start\030\003 \001(\r\"\364\001\n\032QueryMissingBlocks"
-  "Response\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.TaskS"
-  "tate\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_count\030"
-  "\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007missin"
-  "g\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommitt"
-  "ed\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024ne"
-  "xt_committed_index\030\007 \001(\r\"/\n\016CommittedBlo"
-  "ck\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017Set"
-  "StateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002"
-  " \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRes"
-  "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014M"
-  "ergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002"
-  " \001(\t\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016.fe"
-  "rry.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\tfil"
-  "e_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_pa"
-  "th\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1.Up"
-  "loadFileRequest.MetadataEntry\022\021\n\toverwri"
-  "te\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 "
-  "\001(\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005val"
-  "ue\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRes"
-  "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007r"
-  "esumed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore"
-  "_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003"
-  " \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 "
-  "\001(\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sh"
-  "a256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileResp"
-  "onse\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Gene"
-  "ration\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006"
-  "crc32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task"
-  "_id\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001"
-  " \001(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017"
-  "\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004ta"
-  "sk\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification"
-  "\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notif"
-  "ication\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\016"
-  "2\033.ferry.v1.NotificationState\022\020\n\010attempt"
-  "s\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered"
-  "_at\030\005 \001(\0132\032.google.protobuf.Timestamp\"\?\n"
-  "\027IssueUploadTokenRequest\022\017\n\007task_id\030\001 \001("
-  "\t\022\023\n\013ttl_seconds\030\002 \001(\r\"a\n\030IssueUploadTok"
-  "enResponse\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expi"
-  "re_time\030\002 \001(\0132\032.google.protobuf.Timestam"
-  "p*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIE"
-  "D\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_ST"
-  "ATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027"
-  "\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EX"
-  "PIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013Block"
-  "Status\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026"
-  "BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS"
-  "_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COM"
-  "MITTED_DIFFERENT\020\003*\237\001\n\021NotificationState"
-  "\022\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032"
-  "NOTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICA"
-  "TION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_S"
-  "TATE_UNDELIVERABLE\020\0032\366\005\n\014FerryService\022G\n"
-  "\nCreateTask\022\033.ferry.v1.CreateTaskRequest"
-  "\032\034.ferry.v1.CreateTaskResponse\022N\n\013Upload"
-  "Parts\022\034.ferry.v1.UploadPartsRequest\032\035.fe"
-  "rry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryM"
-  "issingBlocks\022#.ferry.v1.QueryMissingBloc"
-  "ksRequest\032$.ferry.v1.QueryMissingBlocksR"
-  "esponse\022A\n\010SetState\022\031.ferry.v1.SetStateR"
-  "equest\032\032.ferry.v1.SetStateResponse\0228\n\005Me"
-  "rge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.M"
-  "ergeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTa"
-  "skRequest\032\031.ferry.v1.GetTaskResponse\022F\n\t"
-  "WatchTask\022\032.ferry.v1.WatchTaskRequest\032\033."
-  "ferry.v1.WatchTaskResponse0\001\022C\n\010ReadFile"
-  "\022\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.R"
-  "eadFileResponse0\001\022G\n\nUploadFile\022\033.ferry."
-  "v1.UploadFileRequest\032\034.ferry.v1.UploadFi"
-  "leResponse\022Y\n\020IssueUploadToken\022!.ferry.v"
-  "1.IssueUploadTokenRequest\032\".ferry.v1.Iss"
-  "ueUploadTokenResponseBh\n\020dev.ferry.api.v"
-  "1B\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;"
-  "ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFe"
-  "rry::V1b\006proto3"
+  "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 "
+  "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013"
+  "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR"
+  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\324\002\n\021Cre"
+  "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz"
+  "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 "
+  "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT"
+  "askRequest.MetadataEntry\022\022\n\nblock_size\030\006"
+  " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred"
+  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\022\032\n\022issue_upload"
+  "_token\030\n \001(\010\022 \n\030upload_token_ttl_seconds"
+  "\030\013 \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005"
+  "value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034"
+  "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030"
+  "\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_to"
+  "ken_expire_time\030\004 \001(\0132\032.google.protobuf."
+  "Timestamp\"x\n\022UploadPartsRequest\022\017\n\007task_"
+  "id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030"
+  "\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014"
+  "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t"
+  "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta"
+  "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece"
+  "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"g\n\031Qu"
+  "eryMissingBlocksRequest\022\017\n\007task_id\030\001 \001(\t"
+  "\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017co"
+  "mmitted_start\030\003 \001(\r\"\364\001\n\032QueryMissingBloc"
+  "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas"
+  "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun"
+  "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss"
+  "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi"
+  "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024"
+  "next_committed_index\030\007 \001(\r\"/\n\016CommittedB"
+  "lock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017S"
+  "etStateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state"
+  "\030\002 \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateR"
+  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n"
+  "\014MergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256"
+  "\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMe"
+  "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas"
+  "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001"
+  "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;"
+  "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe"
+  "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023"
+  "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet"
+  "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002"
+  "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t"
+  "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001"
+  "(\010\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001("
+  "\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006le"
+  "ngth\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGen"
+  "eration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t"
+  "\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\nge"
+  "neration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006"
+  "offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001"
+  "(\r\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\""
+  "1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
+  "ry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030"
+  "\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016"
+  ".ferry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.f"
+  "erry.v1.Notification\"\244\001\n\014Notification\022\020\n"
+  "\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v"
+  "1.NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n"
+  "\nlast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132"
+  "\032.google.protobuf.Timestamp\"\?\n\027IssueUplo"
+  "adTokenRequest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_s"
+  "econds\030\002 \001(\r\"a\n\030IssueUploadTokenResponse"
+  "\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire_time\030\002 "
+  "\001(\0132\032.google.protobuf.Timestamp*\272\001\n\tTask"
+  "State\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TAS"
+  "K_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED"
+  "\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STA"
+  "TE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n"
+  "\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030"
+  "BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STAT"
+  "US_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_"
+  "MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIF"
+  "FERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFI"
+  "CATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATI"
+  "ON_STATE_PENDING\020\001\022 \n\034NOTIFICATION_STATE"
+  "_DELIVERED\020\002\022$\n NOTIFICATION_STATE_UNDEL"
+  "IVERABLE\020\0032\366\005\n\014FerryService\022G\n\nCreateTas"
+  "k\022\033.ferry.v1.CreateTaskRequest\032\034.ferry.v"
+  "1.CreateTaskResponse\022N\n\013UploadParts\022\034.fe"
+  "rry.v1.UploadPartsRequest\032\035.ferry.v1.Upl"
+  "oadPartsResponse(\0010\001\022_\n\022QueryMissingBloc"
+  "ks\022#.ferry.v1.QueryMissingBlocksRequest\032"
+  "$.ferry.v1.QueryMissingBlocksResponse\022A\n"
+  "\010SetState\022\031.ferry.v1.SetStateRequest\032\032.f"
+  "erry.v1.SetStateResponse\0228\n\005Merge\022\026.ferr"
+  "y.v1.MergeRequest\032\027.ferry.v1.MergeRespon"
+  "se\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032"
+  "\031.ferry.v1.GetTaskResponse\022F\n\tWatchTask\022"
+  "\032.ferry.v1.WatchTaskRequest\032\033.ferry.v1.W"
+  "atchTaskResponse0\001\022C\n\010ReadFile\022\031.ferry.v"
+  "1.ReadFileRequest\032\032.ferry.v1.ReadFileRes"
+  "ponse0\001\022G\n\nUploadFile\022\033.ferry.v1.UploadF"
+  "ileRequest\032\034.ferry.v1.UploadFileResponse"
+  "\022Y\n\020IssueUploadToken\022!.ferry.v1.IssueUpl"
+  "oadTokenRequest\032\".ferry.v1.IssueUploadTo"
+  "kenResponseBh\n\020dev.ferry.api.v1B\nFerryPr"
+  "otoP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003"
+  "FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006p"
+  "roto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4455, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4565, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 28,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -1072,6 +1089,8 @@ Task::Task(const Task& from)
     , decltype(_impl_.committed_bytes_){}
     , decltype(_impl_.state_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.max_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1126,8 +1145,8 @@ Task::Task(const Task& from)
     _this->_impl_.expire_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.expire_time_);
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.overwrite_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.Task)
 }
 
@@ -1151,6 +1170,8 @@ inline void Task::SharedCtor(
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
@@ -1232,8 +1253,8 @@ void Task::Clear() {
   }
   _impl_.expire_time_ = nullptr;
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.overwrite_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+      reinterpret_cast<char*>(&_impl_.max_size_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -1376,6 +1397,22 @@ const char* Task::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Task.failure_reason"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool size_deferred = 16;
+      case 16:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 128)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 17;
+      case 17:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 136)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1546,6 +1583,18 @@ uint8_t* Task::_InternalSerialize(
         15, this->_internal_failure_reason(), target);
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(16, this->_internal_size_deferred(), target);
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(17, this->_internal_max_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1658,6 +1707,18 @@ size_t Task::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 2 + 1;
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    total_size += 2 +
+      ::_pbi::WireFormatLite::UInt64Size(
+        this->_internal_max_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1722,6 +1783,12 @@ void Task::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -1763,8 +1830,8 @@ void Task::InternalSwap(Task* other) {
       &other->_impl_.failure_reason_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Task, _impl_.overwrite_)
-      + sizeof(Task::_impl_.overwrite_)
+      PROTOBUF_FIELD_OFFSET(Task, _impl_.max_size_)
+      + sizeof(Task::_impl_.max_size_)
       - PROTOBUF_FIELD_OFFSET(Task, _impl_.create_time_)>(
           reinterpret_cast<char*>(&_impl_.create_time_),
           reinterpret_cast<char*>(&other->_impl_.create_time_));
@@ -2027,7 +2094,9 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     , decltype(_impl_.size_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
     , decltype(_impl_.issue_upload_token_){}
+    , decltype(_impl_.max_size_){}
     , decltype(_impl_.upload_token_ttl_seconds_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
@@ -2075,7 +2144,9 @@ inline void CreateTaskRequest::SharedCtor(
     , decltype(_impl_.size_){uint64_t{0u}}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
     , decltype(_impl_.issue_upload_token_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , decltype(_impl_.upload_token_ttl_seconds_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
@@ -2209,17 +2280,33 @@ const char* CreateTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
         } else
           goto handle_unusual;
         continue;
-      // bool issue_upload_token = 8;
+      // bool size_deferred = 8;
       case 8:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 64)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 9;
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool issue_upload_token = 10;
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 80)) {
           _impl_.issue_upload_token_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
-      // uint32 upload_token_ttl_seconds = 9;
-      case 9:
-        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
+      // uint32 upload_token_ttl_seconds = 11;
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
           _impl_.upload_token_ttl_seconds_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
         } else
@@ -2332,16 +2419,28 @@ uint8_t* CreateTaskRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(7, this->_internal_overwrite(), target);
   }
 
-  // bool issue_upload_token = 8;
-  if (this->_internal_issue_upload_token() != 0) {
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
     target = stream->EnsureSpace(target);
-    target = ::_pbi::WireFormatLite::WriteBoolToArray(8, this->_internal_issue_upload_token(), target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(8, this->_internal_size_deferred(), target);
   }
 
-  // uint32 upload_token_ttl_seconds = 9;
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(9, this->_internal_max_size(), target);
+  }
+
+  // bool issue_upload_token = 10;
+  if (this->_internal_issue_upload_token() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(10, this->_internal_issue_upload_token(), target);
+  }
+
+  // uint32 upload_token_ttl_seconds = 11;
   if (this->_internal_upload_token_ttl_seconds() != 0) {
     target = stream->EnsureSpace(target);
-    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(9, this->_internal_upload_token_ttl_seconds(), target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(11, this->_internal_upload_token_ttl_seconds(), target);
   }
 
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
@@ -2405,12 +2504,22 @@ size_t CreateTaskRequest::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
-  // bool issue_upload_token = 8;
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 1 + 1;
+  }
+
+  // bool issue_upload_token = 10;
   if (this->_internal_issue_upload_token() != 0) {
     total_size += 1 + 1;
   }
 
-  // uint32 upload_token_ttl_seconds = 9;
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_max_size());
+  }
+
+  // uint32 upload_token_ttl_seconds = 11;
   if (this->_internal_upload_token_ttl_seconds() != 0) {
     total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_upload_token_ttl_seconds());
   }
@@ -2452,8 +2561,14 @@ void CreateTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
   if (from._internal_issue_upload_token() != 0) {
     _this->_internal_set_issue_upload_token(from._internal_issue_upload_token());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
   }
   if (from._internal_upload_token_ttl_seconds() != 0) {
     _this->_internal_set_upload_token_ttl_seconds(from._internal_upload_token_ttl_seconds());
@@ -4770,6 +4885,10 @@ void SetStateResponse::InternalSwap(SetStateResponse* other) {
 
 class MergeRequest::_Internal {
  public:
+  using HasBits = decltype(std::declval<MergeRequest>()._impl_._has_bits_);
+  static void set_has_size(HasBits* has_bits) {
+    (*has_bits)[0] |= 1u;
+  }
 };
 
 MergeRequest::MergeRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
@@ -4782,9 +4901,11 @@ MergeRequest::MergeRequest(const MergeRequest& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   MergeRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
+      decltype(_impl_._has_bits_){from._impl_._has_bits_}
+    , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
     , decltype(_impl_.sha256_){}
-    , /*decltype(_impl_._cached_size_)*/{}};
+    , decltype(_impl_.size_){}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   _impl_.task_id_.InitDefault();
@@ -4803,6 +4924,7 @@ MergeRequest::MergeRequest(const MergeRequest& from)
     _this->_impl_.sha256_.Set(from._internal_sha256(), 
       _this->GetArenaForAllocation());
   }
+  _this->_impl_.size_ = from._impl_.size_;
   // @@protoc_insertion_point(copy_constructor:ferry.v1.MergeRequest)
 }
 
@@ -4811,9 +4933,11 @@ inline void MergeRequest::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
-    , decltype(_impl_.sha256_){}
+      decltype(_impl_._has_bits_){}
     , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
+    , decltype(_impl_.sha256_){}
+    , decltype(_impl_.size_){uint64_t{0u}}
   };
   _impl_.task_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
@@ -4852,11 +4976,14 @@ void MergeRequest::Clear() {
 
   _impl_.task_id_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
+  _impl_.size_ = uint64_t{0u};
+  _impl_._has_bits_.Clear();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
 const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
 #define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  _Internal::HasBits has_bits{};
   while (!ctx->Done(&ptr)) {
     uint32_t tag;
     ptr = ::_pbi::ReadTag(ptr, &tag);
@@ -4881,6 +5008,15 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
         } else
           goto handle_unusual;
         continue;
+      // optional uint64 size = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _Internal::set_has_size(&has_bits);
+          _impl_.size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -4897,6 +5033,7 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
     CHK_(ptr != nullptr);
   }  // while
 message_done:
+  _impl_._has_bits_.Or(has_bits);
   return ptr;
 failure:
   ptr = nullptr;
@@ -4930,6 +5067,12 @@ uint8_t* MergeRequest::_InternalSerialize(
         2, this->_internal_sha256(), target);
   }
 
+  // optional uint64 size = 3;
+  if (_internal_has_size()) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4960,6 +5103,12 @@ size_t MergeRequest::ByteSizeLong() const {
         this->_internal_sha256());
   }
 
+  // optional uint64 size = 3;
+  cached_has_bits = _impl_._has_bits_[0];
+  if (cached_has_bits & 0x00000001u) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -4984,6 +5133,9 @@ void MergeRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   if (!from._internal_sha256().empty()) {
     _this->_internal_set_sha256(from._internal_sha256());
   }
+  if (from._internal_has_size()) {
+    _this->_internal_set_size(from._internal_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -5003,6 +5155,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  swap(_impl_._has_bits_[0], other->_impl_._has_bits_[0]);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
@@ -5011,6 +5164,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
       &_impl_.sha256_, lhs_arena,
       &other->_impl_.sha256_, rhs_arena
   );
+  swap(_impl_.size_, other->_impl_.size_);
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata MergeRequest::GetMetadata() const {

@@ -231,9 +231,10 @@ export declare enum ErrorReason {
      */
     DISK_FULL = 26,
     /**
-     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-     * yet.)
+     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+     * UploadParts, the replica already holds its limit of open upload streams
+     * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+     * once on another replica).
      */
     OVERLOADED = 27,
     /**
@@ -250,12 +251,27 @@ export declare enum ErrorReason {
      */
     DATABASE_UNAVAILABLE = 30,
     /**
-     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
-     * stream. RetryInfo. Retry: yes, at once on another connection (another
-     * replica, or this one's successor). Streams already open are ended with
-     * UNAVAILABLE and no details.
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down: it takes no new upload
+     * stream, and ends every open one with this reason as shutdown starts.
+     * RetryInfo. Retry: yes, at once on another connection (another replica,
+     * or this one's successor).
      */
     SHUTTING_DOWN = 31,
+    /**
+     * STREAM_IDLE - UNAVAILABLE. UploadParts: the stream sent no message for the server's
+     * idle timeout (`--stream-idle-timeout`) while the server owed it no
+     * acknowledgement; the stream was ended and its unfinished block dropped
+     * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+     * once there is something to send.
+     */
+    STREAM_IDLE = 32,
+    /**
+     * DEADLINE_PASSED - DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+     * its work (e.g. Merge waiting for another replica's merge); the server
+     * stopped before recording anything more. Usually the client sees its own
+     * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+     */
+    DEADLINE_PASSED = 33,
     /**
      * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
      * was forgotten by retention). Retry: no.
@@ -269,25 +285,34 @@ export declare enum ErrorReason {
      */
     GENERATION_CHANGED = 41,
     /**
+     * SIZE_MISMATCH - INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     */
+    SIZE_MISMATCH = 42,
+    /**
      * UNAUTHENTICATED - UNAUTHENTICATED. The call carries no credentials the server accepts: no
      * `authorization` metadata and no known client certificate, a malformed
      * header, an unknown or revoked token, or a JWT with a bad signature,
      * issuer, audience, algorithm or key. Retry: no (not with the same
      * credentials).
      */
-    UNAUTHENTICATED = 32,
+    UNAUTHENTICATED = 43,
     /**
      * TOKEN_EXPIRED - UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
      * no; get a new token (IssueUploadToken, or the identity provider).
      */
-    TOKEN_EXPIRED = 33,
+    TOKEN_EXPIRED = 44,
     /**
      * PERMISSION_DENIED - PERMISSION_DENIED. The caller is known but may not do this: it lacks the
      * permission (metadata `permission` names it, e.g. "create"), store_path
      * lies outside its prefixes, or an upload token was used for anything but
      * its own task's uploads and queries. Retry: no.
      */
-    PERMISSION_DENIED = 34,
+    PERMISSION_DENIED = 45,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

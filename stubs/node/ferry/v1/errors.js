@@ -243,9 +243,10 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["DISK_FULL"] = 26] = "DISK_FULL";
     /**
-     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-     * yet.)
+     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+     * UploadParts, the replica already holds its limit of open upload streams
+     * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+     * once on another replica).
      */
     ErrorReason[ErrorReason["OVERLOADED"] = 27] = "OVERLOADED";
     /**
@@ -262,12 +263,27 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["DATABASE_UNAVAILABLE"] = 30] = "DATABASE_UNAVAILABLE";
     /**
-     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
-     * stream. RetryInfo. Retry: yes, at once on another connection (another
-     * replica, or this one's successor). Streams already open are ended with
-     * UNAVAILABLE and no details.
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down: it takes no new upload
+     * stream, and ends every open one with this reason as shutdown starts.
+     * RetryInfo. Retry: yes, at once on another connection (another replica,
+     * or this one's successor).
      */
     ErrorReason[ErrorReason["SHUTTING_DOWN"] = 31] = "SHUTTING_DOWN";
+    /**
+     * STREAM_IDLE - UNAVAILABLE. UploadParts: the stream sent no message for the server's
+     * idle timeout (`--stream-idle-timeout`) while the server owed it no
+     * acknowledgement; the stream was ended and its unfinished block dropped
+     * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+     * once there is something to send.
+     */
+    ErrorReason[ErrorReason["STREAM_IDLE"] = 32] = "STREAM_IDLE";
+    /**
+     * DEADLINE_PASSED - DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+     * its work (e.g. Merge waiting for another replica's merge); the server
+     * stopped before recording anything more. Usually the client sees its own
+     * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+     */
+    ErrorReason[ErrorReason["DEADLINE_PASSED"] = 33] = "DEADLINE_PASSED";
     /**
      * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
      * was forgotten by retention). Retry: no.
@@ -281,25 +297,34 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["GENERATION_CHANGED"] = 41] = "GENERATION_CHANGED";
     /**
+     * SIZE_MISMATCH - INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     */
+    ErrorReason[ErrorReason["SIZE_MISMATCH"] = 42] = "SIZE_MISMATCH";
+    /**
      * UNAUTHENTICATED - UNAUTHENTICATED. The call carries no credentials the server accepts: no
      * `authorization` metadata and no known client certificate, a malformed
      * header, an unknown or revoked token, or a JWT with a bad signature,
      * issuer, audience, algorithm or key. Retry: no (not with the same
      * credentials).
      */
-    ErrorReason[ErrorReason["UNAUTHENTICATED"] = 32] = "UNAUTHENTICATED";
+    ErrorReason[ErrorReason["UNAUTHENTICATED"] = 43] = "UNAUTHENTICATED";
     /**
      * TOKEN_EXPIRED - UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
      * no; get a new token (IssueUploadToken, or the identity provider).
      */
-    ErrorReason[ErrorReason["TOKEN_EXPIRED"] = 33] = "TOKEN_EXPIRED";
+    ErrorReason[ErrorReason["TOKEN_EXPIRED"] = 44] = "TOKEN_EXPIRED";
     /**
      * PERMISSION_DENIED - PERMISSION_DENIED. The caller is known but may not do this: it lacks the
      * permission (metadata `permission` names it, e.g. "create"), store_path
      * lies outside its prefixes, or an upload token was used for anything but
      * its own task's uploads and queries. Retry: no.
      */
-    ErrorReason[ErrorReason["PERMISSION_DENIED"] = 34] = "PERMISSION_DENIED";
+    ErrorReason[ErrorReason["PERMISSION_DENIED"] = 45] = "PERMISSION_DENIED";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -400,19 +425,28 @@ function errorReasonFromJSON(object) {
         case 31:
         case "SHUTTING_DOWN":
             return ErrorReason.SHUTTING_DOWN;
+        case 32:
+        case "STREAM_IDLE":
+            return ErrorReason.STREAM_IDLE;
+        case 33:
+        case "DEADLINE_PASSED":
+            return ErrorReason.DEADLINE_PASSED;
         case 40:
         case "FILE_NOT_FOUND":
             return ErrorReason.FILE_NOT_FOUND;
         case 41:
         case "GENERATION_CHANGED":
             return ErrorReason.GENERATION_CHANGED;
-        case 32:
+        case 42:
+        case "SIZE_MISMATCH":
+            return ErrorReason.SIZE_MISMATCH;
+        case 43:
         case "UNAUTHENTICATED":
             return ErrorReason.UNAUTHENTICATED;
-        case 33:
+        case 44:
         case "TOKEN_EXPIRED":
             return ErrorReason.TOKEN_EXPIRED;
-        case 34:
+        case 45:
         case "PERMISSION_DENIED":
             return ErrorReason.PERMISSION_DENIED;
         case -1:
@@ -487,10 +521,16 @@ function errorReasonToJSON(object) {
             return "DATABASE_UNAVAILABLE";
         case ErrorReason.SHUTTING_DOWN:
             return "SHUTTING_DOWN";
+        case ErrorReason.STREAM_IDLE:
+            return "STREAM_IDLE";
+        case ErrorReason.DEADLINE_PASSED:
+            return "DEADLINE_PASSED";
         case ErrorReason.FILE_NOT_FOUND:
             return "FILE_NOT_FOUND";
         case ErrorReason.GENERATION_CHANGED:
             return "GENERATION_CHANGED";
+        case ErrorReason.SIZE_MISMATCH:
+            return "SIZE_MISMATCH";
         case ErrorReason.UNAUTHENTICATED:
             return "UNAUTHENTICATED";
         case ErrorReason.TOKEN_EXPIRED:

@@ -270,6 +270,8 @@ function createBaseTask() {
         updateTime: undefined,
         expireTime: undefined,
         failureReason: "",
+        sizeDeferred: false,
+        maxSize: 0n,
     };
 }
 exports.Task = {
@@ -324,6 +326,15 @@ exports.Task = {
         }
         if (message.failureReason !== "") {
             writer.uint32(122).string(message.failureReason);
+        }
+        if (message.sizeDeferred !== false) {
+            writer.uint32(128).bool(message.sizeDeferred);
+        }
+        if (message.maxSize !== 0n) {
+            if (BigInt.asUintN(64, message.maxSize) !== message.maxSize) {
+                throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
+            }
+            writer.uint32(136).uint64(message.maxSize);
         }
         return writer;
     },
@@ -448,6 +459,20 @@ exports.Task = {
                         message.failureReason = reader.string();
                         continue;
                     }
+                    case 16: {
+                        if (tag !== 128) {
+                            break;
+                        }
+                        message.sizeDeferred = reader.bool();
+                        continue;
+                    }
+                    case 17: {
+                        if (tag !== 136) {
+                            break;
+                        }
+                        message.maxSize = reader.uint64();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -527,6 +552,12 @@ exports.Task = {
                 : isSet(object.failure_reason)
                     ? globalThis.String(object.failure_reason)
                     : "",
+            sizeDeferred: isSet(object.sizeDeferred)
+                ? globalThis.Boolean(object.sizeDeferred)
+                : isSet(object.size_deferred)
+                    ? globalThis.Boolean(object.size_deferred)
+                    : false,
+            maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
         };
     },
     toJSON(message) {
@@ -582,6 +613,12 @@ exports.Task = {
         if (message.failureReason !== "") {
             obj.failureReason = message.failureReason;
         }
+        if (message.sizeDeferred !== false) {
+            obj.sizeDeferred = message.sizeDeferred;
+        }
+        if (message.maxSize !== 0n) {
+            obj.maxSize = message.maxSize.toString();
+        }
         return obj;
     },
     create(base) {
@@ -611,6 +648,8 @@ exports.Task = {
         message.updateTime = object.updateTime ?? undefined;
         message.expireTime = object.expireTime ?? undefined;
         message.failureReason = object.failureReason ?? "";
+        message.sizeDeferred = object.sizeDeferred ?? false;
+        message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
         return message;
     },
 };
@@ -779,6 +818,8 @@ function createBaseCreateTaskRequest() {
         metadata: {},
         blockSize: 0,
         overwrite: false,
+        sizeDeferred: false,
+        maxSize: 0n,
         issueUploadToken: false,
         uploadTokenTtlSeconds: 0,
     };
@@ -809,11 +850,20 @@ exports.CreateTaskRequest = {
         if (message.overwrite !== false) {
             writer.uint32(56).bool(message.overwrite);
         }
+        if (message.sizeDeferred !== false) {
+            writer.uint32(64).bool(message.sizeDeferred);
+        }
+        if (message.maxSize !== 0n) {
+            if (BigInt.asUintN(64, message.maxSize) !== message.maxSize) {
+                throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
+            }
+            writer.uint32(72).uint64(message.maxSize);
+        }
         if (message.issueUploadToken !== false) {
-            writer.uint32(64).bool(message.issueUploadToken);
+            writer.uint32(80).bool(message.issueUploadToken);
         }
         if (message.uploadTokenTtlSeconds !== 0) {
-            writer.uint32(72).uint32(message.uploadTokenTtlSeconds);
+            writer.uint32(88).uint32(message.uploadTokenTtlSeconds);
         }
         return writer;
     },
@@ -886,11 +936,25 @@ exports.CreateTaskRequest = {
                         if (tag !== 64) {
                             break;
                         }
-                        message.issueUploadToken = reader.bool();
+                        message.sizeDeferred = reader.bool();
                         continue;
                     }
                     case 9: {
                         if (tag !== 72) {
+                            break;
+                        }
+                        message.maxSize = reader.uint64();
+                        continue;
+                    }
+                    case 10: {
+                        if (tag !== 80) {
+                            break;
+                        }
+                        message.issueUploadToken = reader.bool();
+                        continue;
+                    }
+                    case 11: {
+                        if (tag !== 88) {
                             break;
                         }
                         message.uploadTokenTtlSeconds = reader.uint32();
@@ -939,6 +1003,12 @@ exports.CreateTaskRequest = {
                     ? globalThis.Number(object.block_size)
                     : 0,
             overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+            sizeDeferred: isSet(object.sizeDeferred)
+                ? globalThis.Boolean(object.sizeDeferred)
+                : isSet(object.size_deferred)
+                    ? globalThis.Boolean(object.size_deferred)
+                    : false,
+            maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
             issueUploadToken: isSet(object.issueUploadToken)
                 ? globalThis.Boolean(object.issueUploadToken)
                 : isSet(object.issue_upload_token)
@@ -980,6 +1050,12 @@ exports.CreateTaskRequest = {
         if (message.overwrite !== false) {
             obj.overwrite = message.overwrite;
         }
+        if (message.sizeDeferred !== false) {
+            obj.sizeDeferred = message.sizeDeferred;
+        }
+        if (message.maxSize !== 0n) {
+            obj.maxSize = message.maxSize.toString();
+        }
         if (message.issueUploadToken !== false) {
             obj.issueUploadToken = message.issueUploadToken;
         }
@@ -1005,6 +1081,8 @@ exports.CreateTaskRequest = {
         }, {});
         message.blockSize = object.blockSize ?? 0;
         message.overwrite = object.overwrite ?? false;
+        message.sizeDeferred = object.sizeDeferred ?? false;
+        message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
         message.issueUploadToken = object.issueUploadToken ?? false;
         message.uploadTokenTtlSeconds = object.uploadTokenTtlSeconds ?? 0;
         return message;
@@ -1986,7 +2064,7 @@ exports.SetStateResponse = {
     },
 };
 function createBaseMergeRequest() {
-    return { taskId: "", sha256: "" };
+    return { taskId: "", sha256: "", size: undefined };
 }
 exports.MergeRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1995,6 +2073,12 @@ exports.MergeRequest = {
         }
         if (message.sha256 !== "") {
             writer.uint32(18).string(message.sha256);
+        }
+        if (message.size !== undefined) {
+            if (BigInt.asUintN(64, message.size) !== message.size) {
+                throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.size);
         }
         return writer;
     },
@@ -2025,6 +2109,13 @@ exports.MergeRequest = {
                         message.sha256 = reader.string();
                         continue;
                     }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.size = reader.uint64();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -2045,6 +2136,7 @@ exports.MergeRequest = {
                     ? globalThis.String(object.task_id)
                     : "",
             sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+            size: isSet(object.size) ? BigInt(object.size) : undefined,
         };
     },
     toJSON(message) {
@@ -2055,6 +2147,9 @@ exports.MergeRequest = {
         if (message.sha256 !== "") {
             obj.sha256 = message.sha256;
         }
+        if (message.size !== undefined) {
+            obj.size = message.size.toString();
+        }
         return obj;
     },
     create(base) {
@@ -2064,6 +2159,7 @@ exports.MergeRequest = {
         const message = createBaseMergeRequest();
         message.taskId = object.taskId ?? "";
         message.sha256 = object.sha256 ?? "";
+        message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : undefined;
         return message;
     },
 };
@@ -3432,15 +3528,17 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
      *   server's bounds or not a multiple of 64 KiB.
      * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-     *   or control-character file_name, oversized metadata.
-     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-     *   size.
+     *   or control-character file_name, oversized metadata, a size with
+     *   size_deferred, a max_size without it.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+     *   exceeds the server's maximum file size.
      * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-     *   same store_path (for another file, or declared without sha256).
+     *   same store_path (for another file, or declared without sha256 or with
+     *   size_deferred).
      * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
      *   `overwrite` is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-     *   file.
+     *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
      * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
      *   permission (an upload token never has it), store_path lies outside its
@@ -3488,6 +3586,8 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
      * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
      * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     *   For a task whose size is deferred, a block ends at the message that
+     *   carries crc32c, or at block_size bytes.
      * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
@@ -3567,6 +3667,11 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
      * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
      *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+     *   whose size is deferred.
+     * - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+     *   add up to, or that differs from the task's known size.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
      * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
      *   storage root (a symlink was created after the task).
      * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message

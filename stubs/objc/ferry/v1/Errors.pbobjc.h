@@ -253,9 +253,10 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_DiskFull = 26,
 
   /**
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+   * once on another replica).
    **/
   FRYErrorReason_Overloaded = 27,
 
@@ -276,12 +277,29 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_DatabaseUnavailable = 30,
 
   /**
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    **/
   FRYErrorReason_ShuttingDown = 31,
+
+  /**
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   **/
+  FRYErrorReason_StreamIdle = 32,
+
+  /**
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   **/
+  FRYErrorReason_DeadlinePassed = 33,
 
   /**
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -298,19 +316,29 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_GenerationChanged = 41,
 
   /**
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   **/
+  FRYErrorReason_SizeMismatch = 42,
+
+  /**
    * UNAUTHENTICATED. The call carries no credentials the server accepts: no
    * `authorization` metadata and no known client certificate, a malformed
    * header, an unknown or revoked token, or a JWT with a bad signature,
    * issuer, audience, algorithm or key. Retry: no (not with the same
    * credentials).
    **/
-  FRYErrorReason_Unauthenticated = 32,
+  FRYErrorReason_Unauthenticated = 43,
 
   /**
    * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
    * no; get a new token (IssueUploadToken, or the identity provider).
    **/
-  FRYErrorReason_TokenExpired = 33,
+  FRYErrorReason_TokenExpired = 44,
 
   /**
    * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
@@ -318,7 +346,7 @@ typedef GPB_ENUM(FRYErrorReason) {
    * lies outside its prefixes, or an upload token was used for anything but
    * its own task's uploads and queries. Retry: no.
    **/
-  FRYErrorReason_PermissionDenied = 34,
+  FRYErrorReason_PermissionDenied = 45,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

@@ -67,18 +67,40 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      */
     protected $overwrite = false;
     /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     */
+    protected $size_deferred = false;
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     */
+    protected $max_size = 0;
+    /**
      * Also issue an upload token for the task (in the response): the bearer
      * may upload to, query, read and merge this one task and nothing else.
      * Hand it to the uploader instead of your own credential.
      *
-     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
      */
     protected $issue_upload_token = false;
     /**
      * With issue_upload_token: how long the token lives, in seconds; 0 or
      * more than the server's limit (--upload-token-ttl): that limit.
      *
-     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
      */
     protected $upload_token_ttl_seconds = 0;
 
@@ -111,6 +133,20 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *     @type bool $overwrite
      *           Replace an existing file at store_path at Merge (needs the "overwrite"
      *           permission).
+     *     @type bool $size_deferred
+     *           The size is not known yet (a pipe): `size` must be 0, every block but
+     *           the last is exactly block_size bytes, the message carrying crc32c ends a
+     *           block (a block shorter than block_size is the last), and Merge declares
+     *           the size. Such a declaration never resumes another task: continue it by
+     *           its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     *           not 0.
+     *     @type int|string $max_size
+     *           With size_deferred: the most bytes the file may have, or 0 for the
+     *           server's maximum file size. A backend that must choose its part size up
+     *           front (an object store) chooses it from this value. OUT_OF_RANGE
+     *           (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     *           INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     *           size_deferred.
      *     @type bool $issue_upload_token
      *           Also issue an upload token for the task (in the response): the bearer
      *           may upload to, query, read and merge this one task and nothing else.
@@ -326,11 +362,83 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     * @return bool
+     */
+    public function getSizeDeferred()
+    {
+        return $this->size_deferred;
+    }
+
+    /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setSizeDeferred($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->size_deferred = $var;
+
+        return $this;
+    }
+
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     * @return int|string
+     */
+    public function getMaxSize()
+    {
+        return $this->max_size;
+    }
+
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     * @param int|string $var
+     * @return $this
+     */
+    public function setMaxSize($var)
+    {
+        GPBUtil::checkUint64($var);
+        $this->max_size = $var;
+
+        return $this;
+    }
+
+    /**
      * Also issue an upload token for the task (in the response): the bearer
      * may upload to, query, read and merge this one task and nothing else.
      * Hand it to the uploader instead of your own credential.
      *
-     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
      * @return bool
      */
     public function getIssueUploadToken()
@@ -343,7 +451,7 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * may upload to, query, read and merge this one task and nothing else.
      * Hand it to the uploader instead of your own credential.
      *
-     * Generated from protobuf field <code>bool issue_upload_token = 8;</code>
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
      * @param bool $var
      * @return $this
      */
@@ -359,7 +467,7 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * With issue_upload_token: how long the token lives, in seconds; 0 or
      * more than the server's limit (--upload-token-ttl): that limit.
      *
-     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
      * @return int
      */
     public function getUploadTokenTtlSeconds()
@@ -371,7 +479,7 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * With issue_upload_token: how long the token lives, in seconds; 0 or
      * more than the server's limit (--upload-token-ttl): that limit.
      *
-     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
      * @param int $var
      * @return $this
      */

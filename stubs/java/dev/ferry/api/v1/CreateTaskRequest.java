@@ -361,7 +361,47 @@ java.lang.String defaultValue) {
     return overwrite_;
   }
 
-  public static final int ISSUE_UPLOAD_TOKEN_FIELD_NUMBER = 8;
+  public static final int SIZE_DEFERRED_FIELD_NUMBER = 8;
+  private boolean sizeDeferred_ = false;
+  /**
+   * <pre>
+   * The size is not known yet (a pipe): `size` must be 0, every block but
+   * the last is exactly block_size bytes, the message carrying crc32c ends a
+   * block (a block shorter than block_size is the last), and Merge declares
+   * the size. Such a declaration never resumes another task: continue it by
+   * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+   * not 0.
+   * </pre>
+   *
+   * <code>bool size_deferred = 8;</code>
+   * @return The sizeDeferred.
+   */
+  @java.lang.Override
+  public boolean getSizeDeferred() {
+    return sizeDeferred_;
+  }
+
+  public static final int MAX_SIZE_FIELD_NUMBER = 9;
+  private long maxSize_ = 0L;
+  /**
+   * <pre>
+   * With size_deferred: the most bytes the file may have, or 0 for the
+   * server's maximum file size. A backend that must choose its part size up
+   * front (an object store) chooses it from this value. OUT_OF_RANGE
+   * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+   * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+   * size_deferred.
+   * </pre>
+   *
+   * <code>uint64 max_size = 9;</code>
+   * @return The maxSize.
+   */
+  @java.lang.Override
+  public long getMaxSize() {
+    return maxSize_;
+  }
+
+  public static final int ISSUE_UPLOAD_TOKEN_FIELD_NUMBER = 10;
   private boolean issueUploadToken_ = false;
   /**
    * <pre>
@@ -370,7 +410,7 @@ java.lang.String defaultValue) {
    * Hand it to the uploader instead of your own credential.
    * </pre>
    *
-   * <code>bool issue_upload_token = 8;</code>
+   * <code>bool issue_upload_token = 10;</code>
    * @return The issueUploadToken.
    */
   @java.lang.Override
@@ -378,7 +418,7 @@ java.lang.String defaultValue) {
     return issueUploadToken_;
   }
 
-  public static final int UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER = 9;
+  public static final int UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER = 11;
   private int uploadTokenTtlSeconds_ = 0;
   /**
    * <pre>
@@ -386,7 +426,7 @@ java.lang.String defaultValue) {
    * more than the server's limit (--upload-token-ttl): that limit.
    * </pre>
    *
-   * <code>uint32 upload_token_ttl_seconds = 9;</code>
+   * <code>uint32 upload_token_ttl_seconds = 11;</code>
    * @return The uploadTokenTtlSeconds.
    */
   @java.lang.Override
@@ -432,11 +472,17 @@ java.lang.String defaultValue) {
     if (overwrite_ != false) {
       output.writeBool(7, overwrite_);
     }
+    if (sizeDeferred_ != false) {
+      output.writeBool(8, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      output.writeUInt64(9, maxSize_);
+    }
     if (issueUploadToken_ != false) {
-      output.writeBool(8, issueUploadToken_);
+      output.writeBool(10, issueUploadToken_);
     }
     if (uploadTokenTtlSeconds_ != 0) {
-      output.writeUInt32(9, uploadTokenTtlSeconds_);
+      output.writeUInt32(11, uploadTokenTtlSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -478,13 +524,21 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(7, overwrite_);
     }
+    if (sizeDeferred_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(8, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(9, maxSize_);
+    }
     if (issueUploadToken_ != false) {
       size += com.google.protobuf.CodedOutputStream
-        .computeBoolSize(8, issueUploadToken_);
+        .computeBoolSize(10, issueUploadToken_);
     }
     if (uploadTokenTtlSeconds_ != 0) {
       size += com.google.protobuf.CodedOutputStream
-        .computeUInt32Size(9, uploadTokenTtlSeconds_);
+        .computeUInt32Size(11, uploadTokenTtlSeconds_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -515,6 +569,10 @@ java.lang.String defaultValue) {
         != other.getBlockSize()) return false;
     if (getOverwrite()
         != other.getOverwrite()) return false;
+    if (getSizeDeferred()
+        != other.getSizeDeferred()) return false;
+    if (getMaxSize()
+        != other.getMaxSize()) return false;
     if (getIssueUploadToken()
         != other.getIssueUploadToken()) return false;
     if (getUploadTokenTtlSeconds()
@@ -548,6 +606,12 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + OVERWRITE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getOverwrite());
+    hash = (37 * hash) + SIZE_DEFERRED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getSizeDeferred());
+    hash = (37 * hash) + MAX_SIZE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getMaxSize());
     hash = (37 * hash) + ISSUE_UPLOAD_TOKEN_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getIssueUploadToken());
@@ -715,6 +779,8 @@ java.lang.String defaultValue) {
       internalGetMutableMetadata().clear();
       blockSize_ = 0;
       overwrite_ = false;
+      sizeDeferred_ = false;
+      maxSize_ = 0L;
       issueUploadToken_ = false;
       uploadTokenTtlSeconds_ = 0;
       return this;
@@ -773,9 +839,15 @@ java.lang.String defaultValue) {
         result.overwrite_ = overwrite_;
       }
       if (((from_bitField0_ & 0x00000080) != 0)) {
-        result.issueUploadToken_ = issueUploadToken_;
+        result.sizeDeferred_ = sizeDeferred_;
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.maxSize_ = maxSize_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.issueUploadToken_ = issueUploadToken_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
         result.uploadTokenTtlSeconds_ = uploadTokenTtlSeconds_;
       }
     }
@@ -851,6 +923,12 @@ java.lang.String defaultValue) {
       if (other.getOverwrite() != false) {
         setOverwrite(other.getOverwrite());
       }
+      if (other.getSizeDeferred() != false) {
+        setSizeDeferred(other.getSizeDeferred());
+      }
+      if (other.getMaxSize() != 0L) {
+        setMaxSize(other.getMaxSize());
+      }
       if (other.getIssueUploadToken() != false) {
         setIssueUploadToken(other.getIssueUploadToken());
       }
@@ -923,15 +1001,25 @@ java.lang.String defaultValue) {
               break;
             } // case 56
             case 64: {
-              issueUploadToken_ = input.readBool();
+              sizeDeferred_ = input.readBool();
               bitField0_ |= 0x00000080;
               break;
             } // case 64
             case 72: {
-              uploadTokenTtlSeconds_ = input.readUInt32();
+              maxSize_ = input.readUInt64();
               bitField0_ |= 0x00000100;
               break;
             } // case 72
+            case 80: {
+              issueUploadToken_ = input.readBool();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 80
+            case 88: {
+              uploadTokenTtlSeconds_ = input.readUInt32();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1555,6 +1643,124 @@ java.lang.String defaultValue) {
       return this;
     }
 
+    private boolean sizeDeferred_ ;
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @return The sizeDeferred.
+     */
+    @java.lang.Override
+    public boolean getSizeDeferred() {
+      return sizeDeferred_;
+    }
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @param value The sizeDeferred to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSizeDeferred(boolean value) {
+      
+      sizeDeferred_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSizeDeferred() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      sizeDeferred_ = false;
+      onChanged();
+      return this;
+    }
+
+    private long maxSize_ ;
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @return The maxSize.
+     */
+    @java.lang.Override
+    public long getMaxSize() {
+      return maxSize_;
+    }
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @param value The maxSize to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxSize(long value) {
+      
+      maxSize_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxSize() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      maxSize_ = 0L;
+      onChanged();
+      return this;
+    }
+
     private boolean issueUploadToken_ ;
     /**
      * <pre>
@@ -1563,7 +1769,7 @@ java.lang.String defaultValue) {
      * Hand it to the uploader instead of your own credential.
      * </pre>
      *
-     * <code>bool issue_upload_token = 8;</code>
+     * <code>bool issue_upload_token = 10;</code>
      * @return The issueUploadToken.
      */
     @java.lang.Override
@@ -1577,14 +1783,14 @@ java.lang.String defaultValue) {
      * Hand it to the uploader instead of your own credential.
      * </pre>
      *
-     * <code>bool issue_upload_token = 8;</code>
+     * <code>bool issue_upload_token = 10;</code>
      * @param value The issueUploadToken to set.
      * @return This builder for chaining.
      */
     public Builder setIssueUploadToken(boolean value) {
       
       issueUploadToken_ = value;
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }
@@ -1595,11 +1801,11 @@ java.lang.String defaultValue) {
      * Hand it to the uploader instead of your own credential.
      * </pre>
      *
-     * <code>bool issue_upload_token = 8;</code>
+     * <code>bool issue_upload_token = 10;</code>
      * @return This builder for chaining.
      */
     public Builder clearIssueUploadToken() {
-      bitField0_ = (bitField0_ & ~0x00000080);
+      bitField0_ = (bitField0_ & ~0x00000200);
       issueUploadToken_ = false;
       onChanged();
       return this;
@@ -1612,7 +1818,7 @@ java.lang.String defaultValue) {
      * more than the server's limit (--upload-token-ttl): that limit.
      * </pre>
      *
-     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
      * @return The uploadTokenTtlSeconds.
      */
     @java.lang.Override
@@ -1625,14 +1831,14 @@ java.lang.String defaultValue) {
      * more than the server's limit (--upload-token-ttl): that limit.
      * </pre>
      *
-     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
      * @param value The uploadTokenTtlSeconds to set.
      * @return This builder for chaining.
      */
     public Builder setUploadTokenTtlSeconds(int value) {
       
       uploadTokenTtlSeconds_ = value;
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -1642,11 +1848,11 @@ java.lang.String defaultValue) {
      * more than the server's limit (--upload-token-ttl): that limit.
      * </pre>
      *
-     * <code>uint32 upload_token_ttl_seconds = 9;</code>
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
      * @return This builder for chaining.
      */
     public Builder clearUploadTokenTtlSeconds() {
-      bitField0_ = (bitField0_ & ~0x00000100);
+      bitField0_ = (bitField0_ & ~0x00000400);
       uploadTokenTtlSeconds_ = 0;
       onChanged();
       return this;

@@ -308,9 +308,10 @@ public enum ErrorReason
   DISK_FULL(26),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+   * once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -345,15 +346,38 @@ public enum ErrorReason
   DATABASE_UNAVAILABLE(30),
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   SHUTTING_DOWN(31),
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  STREAM_IDLE(32),
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  DEADLINE_PASSED(33),
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -376,6 +400,19 @@ public enum ErrorReason
   GENERATION_CHANGED(41),
   /**
    * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  SIZE_MISMATCH(42),
+  /**
+   * <pre>
    * UNAUTHENTICATED. The call carries no credentials the server accepts: no
    * `authorization` metadata and no known client certificate, a malformed
    * header, an unknown or revoked token, or a JWT with a bad signature,
@@ -383,18 +420,18 @@ public enum ErrorReason
    * credentials).
    * </pre>
    *
-   * <code>UNAUTHENTICATED = 32;</code>
+   * <code>UNAUTHENTICATED = 43;</code>
    */
-  UNAUTHENTICATED(32),
+  UNAUTHENTICATED(43),
   /**
    * <pre>
    * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
    * no; get a new token (IssueUploadToken, or the identity provider).
    * </pre>
    *
-   * <code>TOKEN_EXPIRED = 33;</code>
+   * <code>TOKEN_EXPIRED = 44;</code>
    */
-  TOKEN_EXPIRED(33),
+  TOKEN_EXPIRED(44),
   /**
    * <pre>
    * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
@@ -403,9 +440,9 @@ public enum ErrorReason
    * its own task's uploads and queries. Retry: no.
    * </pre>
    *
-   * <code>PERMISSION_DENIED = 34;</code>
+   * <code>PERMISSION_DENIED = 45;</code>
    */
-  PERMISSION_DENIED(34),
+  PERMISSION_DENIED(45),
   UNRECOGNIZED(-1),
   ;
 
@@ -703,9 +740,10 @@ public enum ErrorReason
   public static final int DISK_FULL_VALUE = 26;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
+   * once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -740,15 +778,38 @@ public enum ErrorReason
   public static final int DATABASE_UNAVAILABLE_VALUE = 30;
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   public static final int SHUTTING_DOWN_VALUE = 31;
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  public static final int STREAM_IDLE_VALUE = 32;
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  public static final int DEADLINE_PASSED_VALUE = 33;
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -771,6 +832,19 @@ public enum ErrorReason
   public static final int GENERATION_CHANGED_VALUE = 41;
   /**
    * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  public static final int SIZE_MISMATCH_VALUE = 42;
+  /**
+   * <pre>
    * UNAUTHENTICATED. The call carries no credentials the server accepts: no
    * `authorization` metadata and no known client certificate, a malformed
    * header, an unknown or revoked token, or a JWT with a bad signature,
@@ -778,18 +852,18 @@ public enum ErrorReason
    * credentials).
    * </pre>
    *
-   * <code>UNAUTHENTICATED = 32;</code>
+   * <code>UNAUTHENTICATED = 43;</code>
    */
-  public static final int UNAUTHENTICATED_VALUE = 32;
+  public static final int UNAUTHENTICATED_VALUE = 43;
   /**
    * <pre>
    * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
    * no; get a new token (IssueUploadToken, or the identity provider).
    * </pre>
    *
-   * <code>TOKEN_EXPIRED = 33;</code>
+   * <code>TOKEN_EXPIRED = 44;</code>
    */
-  public static final int TOKEN_EXPIRED_VALUE = 33;
+  public static final int TOKEN_EXPIRED_VALUE = 44;
   /**
    * <pre>
    * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
@@ -798,9 +872,9 @@ public enum ErrorReason
    * its own task's uploads and queries. Retry: no.
    * </pre>
    *
-   * <code>PERMISSION_DENIED = 34;</code>
+   * <code>PERMISSION_DENIED = 45;</code>
    */
-  public static final int PERMISSION_DENIED_VALUE = 34;
+  public static final int PERMISSION_DENIED_VALUE = 45;
 
 
   public final int getNumber() {
@@ -859,11 +933,14 @@ public enum ErrorReason
       case 29: return INTERNAL_ERROR;
       case 30: return DATABASE_UNAVAILABLE;
       case 31: return SHUTTING_DOWN;
+      case 32: return STREAM_IDLE;
+      case 33: return DEADLINE_PASSED;
       case 40: return FILE_NOT_FOUND;
       case 41: return GENERATION_CHANGED;
-      case 32: return UNAUTHENTICATED;
-      case 33: return TOKEN_EXPIRED;
-      case 34: return PERMISSION_DENIED;
+      case 42: return SIZE_MISMATCH;
+      case 43: return UNAUTHENTICATED;
+      case 44: return TOKEN_EXPIRED;
+      case 45: return PERMISSION_DENIED;
       default: return null;
     }
   }
