@@ -324,6 +324,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="text, or json: one object per line [FERRY_LOG_FORMAT, %(default)s]",
     )
     _add_identity_flags(add, default, defaults)
+    _add_security_flags(add, default)
     return parser  # fmt: skip
 
 
@@ -382,6 +383,82 @@ def _add_identity_flags(
     )
 
 
+def _add_security_flags(
+    add: Callable[..., object], default: Callable[[str, object], object]
+) -> None:
+    """TLS, the secure-default override, quotas and reservations."""
+    defaults = Settings()
+    add(
+        "--tls-cert",
+        type=Path,
+        default=default("TLS_CERT", None),
+        help="PEM certificate chain to serve TLS with (needs --tls-key); reloaded when the "
+        "file changes or on SIGHUP [FERRY_TLS_CERT, plaintext]",
+    )
+    add(
+        "--tls-key",
+        type=Path,
+        default=default("TLS_KEY", None),
+        help="PEM private key of --tls-cert [FERRY_TLS_KEY]",
+    )
+    add(
+        "--tls-client-ca",
+        type=Path,
+        default=default("TLS_CLIENT_CA", None),
+        help="PEM CA bundle: require client certificates signed by it (mutual TLS) "
+        "[FERRY_TLS_CLIENT_CA, no client certificates]",
+    )
+    add(
+        "--allow-insecure",
+        action="store_true",
+        default=_env_bool(str(default("ALLOW_INSECURE", "false"))),
+        help="listen on a non-loopback address without TLS and authentication "
+        "[FERRY_ALLOW_INSECURE]",
+    )
+    add(
+        "--quota-active-tasks",
+        type=int,
+        default=int(str(default("QUOTA_ACTIVE_TASKS", defaults.quota_active_tasks))),
+        help="per principal: most tasks uploading or paused at once; 0: no limit "
+        "[FERRY_QUOTA_ACTIVE_TASKS, 0]",
+    )
+    add(
+        "--quota-staged-bytes",
+        type=parse_size,
+        default=parse_size(str(default("QUOTA_STAGED_BYTES", defaults.quota_staged_bytes))),
+        help="per principal: most bytes its active tasks may declare in all; 0: no limit "
+        "[FERRY_QUOTA_STAGED_BYTES, 0]",
+    )
+    add(
+        "--quota-streams",
+        type=int,
+        default=int(str(default("QUOTA_STREAMS", defaults.quota_streams))),
+        help="per principal: most UploadParts streams open at once on all replicas; 0: no "
+        "limit [FERRY_QUOTA_STREAMS, 0]",
+    )
+    add(
+        "--disk-reserve",
+        type=parse_size,
+        default=parse_size(str(default("DISK_RESERVE", defaults.disk_reserve_bytes))),
+        help="free space on the staging filesystem that declarations and blocks leave alone "
+        "[FERRY_DISK_RESERVE, 0]",
+    )
+    add(
+        "--disk-overcommit",
+        type=float,
+        default=float(str(default("DISK_OVERCOMMIT", defaults.disk_overcommit))),
+        help="active tasks may reserve this many times the free space less the reserve "
+        "[FERRY_DISK_OVERCOMMIT, 1]",
+    )
+    add(
+        "--stream-heartbeat",
+        type=float,
+        default=float(str(default("STREAM_HEARTBEAT", defaults.stream_heartbeat_seconds))),
+        help="with --quota-streams: seconds between refreshes of this replica's stream counts "
+        "in SQL; a count three times older is a dead replica's [FERRY_STREAM_HEARTBEAT, 10]",
+    )
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         listen=args.listen,
@@ -433,6 +510,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         jwt_leeway_seconds=args.jwt_leeway,
         jwks_refresh_seconds=args.jwks_refresh,
         upload_token_ttl_seconds=args.upload_token_ttl,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        allow_insecure=args.allow_insecure,
+        quota_active_tasks=args.quota_active_tasks,
+        quota_staged_bytes=args.quota_staged_bytes,
+        quota_streams=args.quota_streams,
+        disk_reserve_bytes=args.disk_reserve,
+        disk_overcommit=args.disk_overcommit,
+        stream_heartbeat_seconds=args.stream_heartbeat,
     )
 
 
@@ -576,8 +663,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # SIGHUP: re-read the principals file and the JWKS now (they are also re-read on change).
-    signal.signal(signal.SIGHUP, lambda _signum, _frame: server.reload_credentials())
+
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("ferry.server").info(
+            "SIGHUP received: reloading TLS certificates, the principals file and the JWKS"
+        )
+        server.reload_tls()
+        server.reload_credentials()
+
+    signal.signal(signal.SIGHUP, on_hangup)
     server.start()
     if args.port_file is not None:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")
