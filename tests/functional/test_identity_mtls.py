@@ -3,9 +3,9 @@ certificate gRPC verified, the certificate's SAN URI, SAN DNS name or subject CN
 in the principals file's [[certificate]] entries; an unknown certificate is UNAUTHENTICATED,
 and a bearer token, when sent, decides instead.
 
-The server's TLS flags belong to another change (issue 10's TLS part): until they land, this
-test builds its TLS server with ``grpc.ssl_server_credentials`` directly, around the same
-transport and identity code the Ferry servicer uses.
+The first test builds a small TLS server with ``grpc.ssl_server_credentials`` around the
+credential reading and the Gate alone (every identity kind at once); the last runs the real
+server with its TLS flags.
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from ferry_client import FerryClient, PermissionDenied, TaskState, TlsOptions
+from ferry_server.app import create_server
+from ferry_server.config import Settings
 from ferry_server.domain.errors import FerryError
 from ferry_server.identity.gate import Gate
 from ferry_server.identity.principals import PrincipalsFile
 from ferry_server.identity.upload_tokens import UploadTokens
 from ferry_server.transport.credentials import call_credentials
 
+from tests.support.certificates import CertificateAuthority
+from tests.support.certificates import Pair as CertPair
 from tests.support.identity import Entry, write_principals
 
 METHOD = "/test.Whoami/Ask"
@@ -162,3 +167,46 @@ def test_client_certificates_map_to_principals(address: str, pki: Pki) -> None:
     assert bad.value.code() == grpc.StatusCode.UNAUTHENTICATED
     token = (("authorization", f"Bearer {SERVICE.token}"),)
     assert ask(address, pki, pki.stranger, token).startswith("svc ['read'] service token")
+
+
+def test_ferry_serve_with_tls_flags_maps_client_certificates(tmp_path: Path) -> None:
+    """The same mapping through the real server: ``--tls-cert/--tls-key/--tls-client-ca`` and a
+    principals file, the grpc.aio transport reading ``auth_context()``."""
+    ca = CertificateAuthority(tmp_path / "pki", "mtls")
+    server_pair = ca.issue("server", common_name="ferry")
+    ingest = ca.issue("ingest", common_name="ingest.client", client=True)
+    stranger = ca.issue("stranger", common_name="stranger.client", client=True)
+    principals = tmp_path / "principals.toml"
+    principals.write_text(
+        '[[certificate]]\nidentity = "ingest.client"\nprincipal = "ingest"\n'
+        'permissions = ["create", "upload", "read"]\nprefixes = ["ingest"]\n'
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        listen="127.0.0.1:0",
+        tls_cert=server_pair.cert,
+        tls_key=server_pair.key,
+        tls_client_ca=ca.cert,
+        principals_file=principals,
+    )
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"mutual" * 1000)
+    server = create_server(settings)
+    server.start()
+    try:
+        address = f"127.0.0.1:{server.port}"
+
+        def client(pair: CertPair) -> FerryClient:
+            tls = TlsOptions(ca.cert, cert_file=pair.cert, key_file=pair.key)
+            return FerryClient(address, tls=tls, remember_uploads=False)
+
+        with client(ingest) as known:
+            result = known.upload(source, "ingest/a.bin")
+            assert known.status(result.task_id).state == TaskState.COMPLETED
+            with pytest.raises(PermissionDenied):
+                known.declare("elsewhere/a.bin", 6000)
+        with client(stranger) as unknown, pytest.raises(PermissionDenied) as refused:
+            unknown.status(result.task_id)
+        assert "stranger.client" in str(refused.value)
+    finally:
+        server.stop(grace=0)
