@@ -17,6 +17,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 from ferry_client.batch import BatchSummary, FileResult, Outcome, UploadItem, plan_sources
 from ferry_client.client import DEFAULT_TARGET, FerryClient
+from ferry_client.credentials import TokenRefused
 from ferry_client.errors import (
     AlreadyExists,
     CannotConnect,
@@ -38,7 +39,7 @@ from ferry_client.errors import (
     TransientError,
 )
 from ferry_client.events import UploadEvent
-from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
 from ferry_client.retry import RetryPolicy
 from ferry_client.state import default_state_path
 from ferry_client.tls import TlsOptions
@@ -54,6 +55,7 @@ __all__ = [
     "FerryError",
     "FieldViolation",
     "FileResult",
+    "Grant",
     "IntegrityError",
     "InvalidRequest",
     "NotFound",
@@ -70,6 +72,7 @@ __all__ = [
     "TaskPaused",
     "TaskState",
     "TlsOptions",
+    "TokenRefused",
     "TransientError",
     "UploadEvent",
     "UploadItem",

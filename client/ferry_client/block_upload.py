@@ -29,6 +29,7 @@ from ferry_client.errors import (
     ChecksumMismatch,
     FerryError,
     IntegrityError,
+    InvalidRequest,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
@@ -115,10 +116,14 @@ class BlockUpload:
         blocks_in_flight: int | None,
         events: EventSink,
         cancel_on_interrupt: bool = False,
+        assigned_task: str | None = None,
         stall_timeout: float | None = None,
     ) -> None:
         self.stall_timeout = stall_timeout
         self.events = events
+        #: The existing task this upload must fill (an uploader holding its upload token);
+        #: None: find or create the task for the file.
+        self.assigned_task = assigned_task
         self.cancel_on_interrupt = cancel_on_interrupt
         self.transport = transport
         self.tasks = tasks
@@ -288,6 +293,8 @@ class BlockUpload:
         if the hash is not known."""
         upload, budget = self.upload, self.budget
         key = upload.key
+        if self.assigned_task is not None:
+            return self._assigned(self.assigned_task, memory, hash_progress)
         start = plan_start(
             remembered_task_id=remembered.task_id if remembered is not None else None,
             sha256=upload.sha256,
@@ -333,6 +340,30 @@ class BlockUpload:
             raise
         memory.task(created.task.task_id)
         return created.task, created.resumed, not created.resumed
+
+    def _assigned(
+        self, task_id: str, memory: UploadMemory, hash_progress: ProgressCallback | None
+    ) -> tuple[pb.Task, bool, bool]:
+        """The task someone else created for this file (never this upload's to cancel): it
+        must take blocks, for this file's size and store_path; the server verifies the bytes
+        against the hash declared with it."""
+        key = self.upload.key
+        task = self.tasks.find(task_id, self.budget)
+        if task is None:
+            raise NotFound(f"task {task_id} is unknown to the server (or not yours to see)")
+        info = TaskInfo.from_pb(task)
+        if info.size != key.size or info.store_path != key.store_path:
+            raise InvalidRequest(
+                f"task {task_id} expects {info.size} bytes at {info.store_path}; "
+                f"{key.path} has {key.size}: not the file it was created for"
+            )
+        # PAUSED or ended: say so. UPLOADING goes on; COMPLETED too: its Merge answers again,
+        # checked against this file's hash.
+        raise_if_stopped(task.task_id, info.state)
+        log.info("%s: uploading to task %s", key.path, task.task_id)
+        memory.task(task.task_id)
+        self._hash_in_background(memory, hash_progress)
+        return task, True, False
 
     def _hash_in_background(
         self, memory: UploadMemory, hash_progress: ProgressCallback | None

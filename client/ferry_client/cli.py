@@ -38,9 +38,10 @@ from ferry_client.batch import (
     plan_sources,
 )
 from ferry_client.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_JOBS, DEFAULT_TARGET, FerryClient
+from ferry_client.credentials import TokenRefused, read_token_file
 from ferry_client.errors import FerryError, TaskPaused, TransientError
 from ferry_client.events import CREATED, FAILED, UploadEvent
-from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
@@ -141,6 +142,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     commands.add_parser(
         "fsck", help="check a server's SQL against its storage (ferry fsck --help)", add_help=False
     )
+    commands.add_parser(
+        "token",
+        help="make a service token and its principals-file entry (ferry token --help)",
+        add_help=False,
+    )
 
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument(
@@ -183,6 +189,27 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="PEM private key of --tls-cert [FERRY_TLS_KEY]",
     )
     server.add_argument("--json", action="store_true", help="print the result as JSON")
+    # The token is never printed, nor echoed in an error.
+    server.add_argument(
+        "--token",
+        default=env.get("FERRY_TOKEN") or None,
+        metavar="TOKEN",
+        help="bearer token: a service token, a JWT or an upload token (prefer --token-file or "
+        "FERRY_TOKEN: a command line is visible to other users) [FERRY_TOKEN]",
+    )
+    server.add_argument(
+        "--token-file",
+        default=env.get("FERRY_TOKEN_FILE") or None,
+        metavar="PATH",
+        help="read the bearer token from this file's first line [FERRY_TOKEN_FILE]",
+    )
+    server.add_argument(
+        "--insecure-token",
+        action="store_true",
+        default=env.get("FERRY_INSECURE_TOKEN", "") not in ("", "0", "false", "no"),
+        help="allow sending the token in plaintext to a host other than this one "
+        "[FERRY_INSECURE_TOKEN]",
+    )
 
     upload = commands.add_parser(
         "upload",
@@ -302,6 +329,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     watch.add_argument("task_id", metavar="TASK_ID")
     watch.set_defaults(handler=_watch)
 
+    _add_delegation_commands(commands, server, env)
+
     for name, text in (
         ("status", "show a task"),
         ("pause", "pause a task (its uploads stop)"),
@@ -314,9 +343,72 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_delegation_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    server: argparse.ArgumentParser,
+    env: Mapping[str, str],
+) -> None:
+    """ferry declare, upload-token and upload-to: the business backend's and the uploader's
+    sides of an upload with an upload token (README, "Identity and permissions")."""
+    declare = commands.add_parser(
+        "declare",
+        parents=[server],
+        help="create a task for someone else to upload; write its upload token to a file",
+        description="The business backend's side: declare the file STORE_PATH (its size and, "
+        "recommended, its SHA-256) and write an upload token for the task to --token-out; "
+        "hand the uploader the task id and that token (ferry upload-to).",
+    )
+    declare.add_argument("store_path", metavar="STORE_PATH")
+    declare.add_argument("--size", type=parse_size, required=True, help="the file's size")
+    declare.add_argument("--sha256", default="", help="the file's SHA-256 (64 hex digits)")
+    declare.add_argument("--overwrite", action="store_true", help="replace a published file")
+    declare.add_argument(
+        "--token-out", required=True, type=Path, metavar="PATH",
+        help="write the upload token here (a new file, mode 0600)",
+    )  # fmt: skip
+    declare.add_argument(
+        "--ttl", type=positive_float, default=0, metavar="SECONDS",
+        help="the upload token's life (default and maximum: the server's)",
+    )  # fmt: skip
+    declare.set_defaults(handler=_declare)
+
+    grant = commands.add_parser(
+        "upload-token",
+        parents=[server],
+        help="write a new upload token for one of your tasks to a file",
+    )
+    grant.add_argument("task_id", metavar="TASK_ID")
+    grant.add_argument("--token-out", required=True, type=Path, metavar="PATH",
+                       help="write the upload token here (a new file, mode 0600)")  # fmt: skip
+    grant.add_argument("--ttl", type=positive_float, default=0, metavar="SECONDS",
+                       help="its life (default and maximum: the server's)")  # fmt: skip
+    grant.set_defaults(handler=_grant)
+
+    upload_to = commands.add_parser(
+        "upload-to",
+        parents=[server],
+        help="upload FILE into an existing task (the uploader's side, with an upload token)",
+        description="Upload FILE into the task TASK_ID that someone else declared (run it "
+        "with the task's upload token: --token-file). Interrupted, the same command resumes.",
+    )
+    upload_to.add_argument("task_id", metavar="TASK_ID")
+    upload_to.add_argument("file", metavar="FILE")
+    upload_to.add_argument(
+        "--parallelism", type=positive_int, default=2, metavar="N", help="streams (default 2)"
+    )
+    upload_to.add_argument(
+        "--state-file",
+        default=env.get("FERRY_STATE_FILE") or None,
+        metavar="PATH",
+        help="where unfinished uploads are remembered [FERRY_STATE_FILE]",
+    )
+    upload_to.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    upload_to.set_defaults(handler=_upload_to)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] in (["serve"], ["fsck"]):
+    if args[:1] in (["serve"], ["fsck"], ["token"]):
         return _server_command(args)
     parser = build_parser(os.environ)
     ns = parser.parse_args(args)
@@ -361,12 +453,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: client is installed.
 SERVER_MODULES = frozenset(
     {"ferry_server", "sqlalchemy", "alembic", "psycopg", "grpc_health", "grpc_reflection",
-     "prometheus_client"}
+     "prometheus_client", "jwt"}
 )  # fmt: skip
 
 
 def _server_command(argv: list[str]) -> int:
-    """``ferry serve ...`` and ``ferry fsck ...``, handed to the server's command line."""
+    """``ferry serve ...``, ``ferry fsck ...`` and ``ferry token ...``, handed to the server's
+    command line."""
     # Imported here so the client works where only the client is installed.
     try:
         from ferry_server.cli import main as server_main  # noqa: PLC0415
@@ -379,7 +472,7 @@ def _server_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return server_main(argv if argv[0] == "fsck" else argv[1:])
+    return server_main(argv if argv[0] in ("fsck", "token") else argv[1:])
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -397,13 +490,22 @@ def _tls_options(ns: argparse.Namespace) -> TlsOptions | None:
 
 
 def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
+    token = ns.token
+    if ns.token_file is not None and token is not None:
+        raise UsageError("give --token or --token-file, not both")
     try:
+        if ns.token_file is not None:
+            token = read_token_file(ns.token_file)
         return FerryClient(
             ns.server,
             connect_timeout=ns.connect_timeout,
             tls=_tls_options(ns),
+            token=token,
+            insecure_token=ns.insecure_token,
             **options,  # type: ignore[arg-type]
         )
+    except TokenRefused as exc:
+        raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -413,6 +515,62 @@ def _window_options(ns: argparse.Namespace) -> dict[str, object]:
     if ns.max_window is None:
         return {}
     return {"max_window": ns.max_window, "blocks_in_flight": None}
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """A new file readable by its owner only."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; choose a new file for the token") from None
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secret + "\n")
+
+
+def _declare(ns: argparse.Namespace, _console: _Console) -> int:
+    with _client(ns, retry=COMMAND_RETRY, remember_uploads=False) as client:
+        grant = client.declare(ns.store_path, ns.size, sha256=ns.sha256, overwrite=ns.overwrite,
+                               upload_token_ttl=ns.ttl)  # fmt: skip
+    _write_secret(ns.token_out, grant.upload_token)
+    _print_grant(ns, grant)
+    return EXIT_OK
+
+
+def _grant(ns: argparse.Namespace, _console: _Console) -> int:
+    with _client(ns, retry=COMMAND_RETRY, remember_uploads=False) as client:
+        grant = client.issue_upload_token(ns.task_id, ttl=ns.ttl)
+    _write_secret(ns.token_out, grant.upload_token)
+    _print_grant(ns, grant)
+    return EXIT_OK
+
+
+def _print_grant(ns: argparse.Namespace, grant: Grant) -> None:
+    expires = grant.expires_at.isoformat(timespec="seconds")
+    if ns.json:
+        _print_json({"task": grant.task.to_json(), "token_file": str(ns.token_out),
+                     "expire_time": expires})  # fmt: skip
+    else:
+        print(f"task {grant.task.task_id} ({grant.task.store_path}, {grant.task.state}); "
+              f"upload token in {ns.token_out}, valid until {expires}")  # fmt: skip
+
+
+def _upload_to(ns: argparse.Namespace, console: _Console) -> int:
+    with _client(ns, state_file=ns.state_file) as client:
+        uploading = None if ns.quiet else console.bar("uploading")
+        try:
+            result = client.upload_to_task(
+                ns.file,
+                ns.task_id,
+                parallelism=ns.parallelism,
+                progress=uploading.update if uploading else None,
+            )
+        finally:
+            console.end_bars()
+    if ns.json:
+        _print_json(result.to_json())
+    else:
+        print(_describe_result(result))
+    return EXIT_OK
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:

@@ -10,23 +10,26 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import grpc
+from ferry.v1 import ferry_pb2 as pb
 
 from ferry_client.batch import BatchSummary, UploadItem
 from ferry_client.block_upload import BlockUpload
+from ferry_client.credentials import with_token
 from ferry_client.download import DownloadResult, download
 from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
 from ferry_client.many import BatchRun, FileCallback
-from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
 from ferry_client.pipe_upload import StreamSource, StreamUpload
 from ferry_client.planning import ProgressCallback
 from ferry_client.reachability import FirstContact
-from ferry_client.retry import RetryPolicy
+from ferry_client.retry import RetryPolicy, retrying
 from ferry_client.small_file import UploadFileUnsupported, upload_whole
 from ferry_client.source import UploadSource, read_whole
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
@@ -83,6 +86,12 @@ class FerryClient:
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
             within it, naming the address and why; once connected, a lost server is retried
             under ``retry`` as any transient failure.
+        token: a bearer token sent on every call, retries included: a service token, a JWT,
+            or a task's upload token (which reaches only its task: use :meth:`upload` with
+            ``task_id``). With ``credentials`` (TLS) it travels as gRPC call credentials;
+            without, as ``authorization`` metadata, and only to a loopback address unless
+            ``insecure_token`` (:class:`~ferry_client.credentials.TokenRefused` otherwise).
+        insecure_token: allow sending ``token`` in plaintext to another host.
         stall_timeout: seconds an upload stream with a block in flight may go without
             progress (gRPC taking another message, or an acknowledgement) before it is cut and
             its blocks are sent again on a new stream, reported as a ``stalled`` event
@@ -104,6 +113,8 @@ class FerryClient:
         max_window: int = DEFAULT_MAX_WINDOW,
         blocks_in_flight: int | None = 1,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        token: str | None = None,
+        insecure_token: bool = False,
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
@@ -135,13 +146,19 @@ class FerryClient:
             else None
         )
         self.connect_timeout = connect_timeout
+        secure = credentials is not None
+        if token is not None:
+            credentials, extra = with_token(
+                target, token, credentials, allow_plaintext=insecure_token
+            )
+            interceptors = (*interceptors, *extra)
         self._channel, raw = open_channel(
             target, credentials=credentials, options=channel_options, interceptors=interceptors
         )
         contact = FirstContact(
             raw,
             target,
-            tls=tls if tls is not None else credentials is not None,
+            tls=tls if tls is not None else secure,
             timeout=connect_timeout,
         )
         self._transport = Transport(self._channel, timeout=timeout, contact=contact, target=target)
@@ -222,6 +239,102 @@ class FerryClient:
 
     def _set_state(self, task_id: str, state: TaskState) -> TaskInfo:
         return self._tasks.set_state(task_id, state, self.retry.budget())
+
+    # -- the business backend's side: tasks for others to upload -----------------------------
+
+    def declare(
+        self,
+        store_path: str,
+        size: int,
+        *,
+        sha256: str = "",
+        file_name: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        block_size: int | None = None,
+        overwrite: bool = False,
+        upload_token_ttl: float = 0,
+    ) -> Grant:
+        """Create a task for a file someone else will upload, and an upload token for it:
+        hand the uploader ``grant.task_id`` and ``grant.upload_token`` (never this client's
+        own credential). The uploader calls :meth:`upload_to_task`. Declaring the same
+        (size, sha256, store_path) again returns the same task with a fresh token.
+
+        Args:
+            sha256: the file's SHA-256 if known: the server then verifies the upload against
+                it (recommended: the uploader is not trusted with what it sends).
+            upload_token_ttl: seconds the token lives; 0 (or more than the server allows):
+                the server's limit.
+        """
+        request = pb.CreateTaskRequest(
+            file_name=file_name or store_path.rsplit("/", 1)[-1],
+            size=size,
+            sha256=sha256,
+            store_path=store_path,
+            metadata=dict(metadata or {}),
+            block_size=block_size or 0,
+            overwrite=overwrite,
+            issue_upload_token=True,
+            upload_token_ttl_seconds=round(upload_token_ttl),
+        )
+        reply = retrying(self.retry.budget(), lambda: self._transport.create_task(request))
+        return Grant(
+            task=TaskInfo.from_pb(reply.task),
+            upload_token=reply.upload_token,
+            expires_at=reply.upload_token_expire_time.ToDatetime(tzinfo=UTC),
+        )
+
+    def issue_upload_token(self, task_id: str, *, ttl: float = 0) -> Grant:
+        """A new upload token for one of this principal's active tasks (an upload that
+        outlives its first token); earlier tokens stay valid until they expire."""
+        task = self.status(task_id)
+        token, expires = retrying(
+            self.retry.budget(),
+            lambda: self._transport.issue_upload_token(task_id, ttl=round(ttl)),
+        )
+        return Grant(task=task, upload_token=token, expires_at=expires)
+
+    def upload_to_task(
+        self,
+        path: str | os.PathLike[str],
+        task_id: str,
+        *,
+        parallelism: int = 2,
+        progress: ProgressCallback | None = None,
+        hash_progress: ProgressCallback | None = None,
+        on_event: EventCallback | None = None,
+    ) -> UploadResult:
+        """Upload the file at ``path`` into the existing task ``task_id`` (the uploader's
+        side: a client made with the task's upload token), streaming what the server lacks
+        and merging. Interrupted, the same call continues. The task must be for this file's
+        size; the server verifies the bytes against the SHA-256 declared with the task, and
+        the client merges with the file's own hash. Raises as :meth:`upload`; the task is
+        never cancelled by this client (it is not its own)."""
+        if parallelism < 1:
+            raise ValueError("parallelism must be at least 1")
+        started = time.monotonic()
+        self._transport.connect()
+        task = self.status(task_id)
+        events = EventSink(on_event, path=os.fspath(path), store_path=task.store_path)
+        try:
+            result = self._upload(
+                path,
+                task.store_path,
+                started=started,
+                events=events,
+                metadata=None,
+                block_size=None,
+                parallelism=parallelism,
+                progress=_both(progress, events.progress if on_event is not None else None),
+                hash_progress=hash_progress,
+                overwrite=False,
+                cancel_on_interrupt=False,
+                assigned_task=task_id,
+            )
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.completed(result)
+        return result
 
     # -- upload ------------------------------------------------------------------------------
 
@@ -474,13 +587,16 @@ class FerryClient:
         hash_progress: ProgressCallback | None,
         overwrite: bool,
         cancel_on_interrupt: bool,
+        assigned_task: str | None = None,
     ) -> UploadResult:
         key = UploadKey.for_file(path, store_path)
         # Before reading or hashing anything: an address never reached fails at once.
         self._transport.connect()
         budget = self.retry.budget(on_retry=events.retrying)
         upload = UploadSource(key, metadata=dict(metadata or {}), overwrite=overwrite)
-        if key.size <= UPLOAD_FILE_MAX_SIZE and self._upload_file_supported:
+        # A file for an existing task goes in blocks, whatever its size: UploadFile declares.
+        small = key.size <= UPLOAD_FILE_MAX_SIZE and assigned_task is None
+        if small and self._upload_file_supported:
             data = read_whole(key)
             upload.sha256, upload.hashed_bytes = sha256_hex(data), len(data)
             try:
@@ -518,6 +634,7 @@ class FerryClient:
             blocks_in_flight=self.blocks_in_flight,
             events=events,
             cancel_on_interrupt=cancel_on_interrupt,
+            assigned_task=assigned_task,
             stall_timeout=self.stall_timeout,
         )
         return session.run(

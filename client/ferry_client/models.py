@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ferry.v1 import ferry_pb2 as pb
@@ -175,3 +175,13 @@ class UploadResult:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A task created for someone else to upload, and the upload token to hand them."""
+
+    task: TaskInfo
+    #: Secret: lets its bearer upload, query and merge this one task until ``expires_at``.
+    upload_token: str = field(repr=False)
+    expires_at: datetime

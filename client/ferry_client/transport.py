@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -216,6 +217,14 @@ class Transport:
             raise self._error(exc, "WatchTask", task_id) from exc
         finally:
             call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leave it untyped
+
+    def issue_upload_token(self, task_id: str, *, ttl: int) -> tuple[str, datetime]:
+        """A new upload token for the task, and when it expires."""
+        request = pb.IssueUploadTokenRequest(task_id=task_id, ttl_seconds=ttl)
+        reply = self._unary(
+            self._stub.IssueUploadToken, request, task_id=task_id, name="IssueUploadToken"
+        )
+        return reply.upload_token, reply.expire_time.ToDatetime(tzinfo=UTC)
 
     def _unary(
         self,

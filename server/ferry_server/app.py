@@ -42,6 +42,10 @@ from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
 from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
+from ferry_server.identity.gate import Gate
+from ferry_server.identity.jwt_tokens import JwksError, JwtVerifier
+from ferry_server.identity.principals import PrincipalsFile, PrincipalsFileError
+from ferry_server.identity.upload_tokens import UploadTokens
 from ferry_server.operations.health import DatabaseHealth, HealthServicer
 from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
@@ -202,6 +206,7 @@ class FerryServer:
         servicer: FerryServicer,
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
+        gate: Gate,
         deliveries: _Deliveries | None = None,
         watcher: TaskWatcher | None = None,
         certificates: ReloadingCertificates | None = None,
@@ -220,6 +225,7 @@ class FerryServer:
         self._servicer = servicer
         self._health = health
         self._metrics = metrics
+        self._gate = gate
         self._stopped = threading.Event()
         self._certificates = certificates
         self._heartbeat = _StreamHeartbeat(service, settings.stream_heartbeat_seconds)
@@ -229,6 +235,12 @@ class FerryServer:
         picked up without this too."""
         if self._certificates is not None:
             self._certificates.reload()
+
+    def reload_credentials(self) -> None:
+        """Re-read the principals file and the JWKS now (SIGHUP); both are also re-read when
+        they change."""
+        log.info("reloading credentials")
+        self._gate.reload()
 
     @property
     def port(self) -> int:
@@ -374,6 +386,7 @@ def _limits(settings: Settings) -> Limits:
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
         retention=timedelta(seconds=settings.retention_seconds),
+        upload_token_ttl=timedelta(seconds=settings.upload_token_ttl_seconds),
         quotas=Quotas(
             active_tasks=settings.quota_active_tasks,
             staged_bytes=settings.quota_staged_bytes,
@@ -384,6 +397,34 @@ def _limits(settings: Settings) -> Limits:
         ),
         part_bounds=part_bounds,
     )
+
+
+def _gate(settings: Settings, repository: SqlTaskRepository) -> Gate:
+    """The authenticator for ``settings``: a credential that cannot be loaded at start-up is a
+    StartupError (later, a bad reload keeps the last good one)."""
+    try:
+        principals = PrincipalsFile(settings.principals_file) if settings.principals_file else None
+        jwt = (
+            JwtVerifier(
+                settings.jwt_jwks,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                algorithms=settings.jwt_algorithms,
+                leeway_seconds=settings.jwt_leeway_seconds,
+                min_refresh_seconds=settings.jwks_refresh_seconds,
+            )
+            if settings.jwt_jwks
+            else None
+        )
+    except (PrincipalsFileError, JwksError) as exc:
+        raise StartupError(str(exc)) from exc
+    gate = Gate(principals=principals, jwt=jwt, upload_tokens=UploadTokens(repository, utc_now))
+    if not gate.configured:
+        log.warning(
+            "no credentials configured (--principals-file, --jwt-jwks): every caller is the "
+            "anonymous principal and may do everything"
+        )
+    return gate
 
 
 def _fault_hook(spec: str) -> FaultHook:
@@ -485,7 +526,7 @@ def insecure_exposure(settings: Settings) -> str | None:
         return None
     missing = [] if settings.tls_configured else ["TLS (--tls-cert/--tls-key)"]
     if not settings.authentication_configured:
-        missing.append("authentication (--tls-client-ca)")
+        missing.append("authentication (--principals-file, --jwt-jwks or --tls-client-ca)")
     return (
         f"refusing to listen on {settings.listen}, a non-loopback address, without "
         f"{' and '.join(missing)}; configure them, listen on 127.0.0.1, or pass "
@@ -545,9 +586,11 @@ def create_server(settings: Settings) -> FerryServer:
             webhook_for=lambda _principal: webhook,
             watcher=watcher,
         )
+        gate = _gate(settings, repository)
         blocking = BlockingPool(settings.blocking_threads)
         servicer = FerryServicer(
             service,
+            gate,
             blocking,
             OpenStreams(settings.max_streams, settings.stream_idle_timeout_seconds),
         )
@@ -580,6 +623,7 @@ def create_server(settings: Settings) -> FerryServer:
         servicer,
         checker,
         endpoint,
+        gate,
         deliveries,
         watcher,
         certificates,

@@ -4,9 +4,11 @@ signal; and ``ferry fsck``: check (and repair) SQL against storage."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -17,6 +19,12 @@ from types import FrameType
 from ferry_server.app import StartupError, create_server, run_fsck
 from ferry_server.config import Settings, SettingsError
 from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.identity import Permission
+from ferry_server.identity.principals import (
+    SERVICE_TOKEN_PREFIX,
+    parse_principals,
+    token_sha256,
+)
 from ferry_server.operations.logs import log_handler
 from ferry_server.tuning import tune_malloc
 
@@ -315,8 +323,64 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("LOG_FORMAT", defaults.log_format),
         help="text, or json: one object per line [FERRY_LOG_FORMAT, %(default)s]",
     )
+    _add_identity_flags(add, default, defaults)
     _add_security_flags(add, default)
     return parser  # fmt: skip
+
+
+def _add_identity_flags(
+    add: Callable[..., object], default: Callable[[str, object], object], defaults: Settings
+) -> None:
+    """The identity flags (README, "Identity and permissions")."""
+    add(
+        "--principals-file",
+        type=Path,
+        default=default("PRINCIPALS_FILE", None),
+        help="TOML file of service tokens (hashed) and client-certificate identities with "
+        "their principal, permissions and prefixes; re-read on change or SIGHUP "
+        "(ferry token prints an entry) [FERRY_PRINCIPALS_FILE, none]",
+    )
+    add(
+        "--jwt-jwks",
+        default=default("JWT_JWKS", defaults.jwt_jwks),
+        help="JWKS file or http(s) URL verifying JWT bearer tokens [FERRY_JWT_JWKS, no JWTs]",
+    )
+    add(
+        "--jwt-issuer",
+        default=default("JWT_ISSUER", defaults.jwt_issuer),
+        help="the iss a JWT must carry [FERRY_JWT_ISSUER]",
+    )
+    add(
+        "--jwt-audience",
+        default=default("JWT_AUDIENCE", defaults.jwt_audience),
+        help="the aud a JWT must carry [FERRY_JWT_AUDIENCE]",
+    )
+    add(
+        "--jwt-algorithms",
+        default=default("JWT_ALGORITHMS", ",".join(defaults.jwt_algorithms)),
+        help="comma-separated JWT algorithms accepted (asymmetric only) "
+        "[FERRY_JWT_ALGORITHMS, %(default)s]",
+    )
+    add(
+        "--jwt-leeway",
+        type=float,
+        default=float(str(default("JWT_LEEWAY", defaults.jwt_leeway_seconds))),
+        help="seconds of clock skew allowed on a JWT's times [FERRY_JWT_LEEWAY, 30]",
+    )
+    add(
+        "--jwks-refresh",
+        type=float,
+        default=float(str(default("JWKS_REFRESH", defaults.jwks_refresh_seconds))),
+        help="least seconds between two fetches of a JWKS URL for an unknown key id "
+        "[FERRY_JWKS_REFRESH, 30]",
+    )
+    add(
+        "--upload-token-ttl",
+        type=float,
+        default=float(str(default("UPLOAD_TOKEN_TTL", defaults.upload_token_ttl_seconds))),
+        help="longest (and default) life of an upload token, in seconds "
+        "[FERRY_UPLOAD_TOKEN_TTL, 86400]",
+    )
 
 
 def _add_security_flags(
@@ -438,6 +502,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reflection=not args.no_reflection,
         metrics_listen=args.metrics_listen,
         log_format=args.log_format,
+        principals_file=args.principals_file,
+        jwt_jwks=args.jwt_jwks,
+        jwt_issuer=args.jwt_issuer,
+        jwt_audience=args.jwt_audience,
+        jwt_algorithms=tuple(a.strip() for a in args.jwt_algorithms.split(",") if a.strip()),
+        jwt_leeway_seconds=args.jwt_leeway,
+        jwks_refresh_seconds=args.jwks_refresh,
+        upload_token_ttl_seconds=args.upload_token_ttl,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_client_ca=args.tls_client_ca,
@@ -504,10 +576,65 @@ def fsck_main(argv: Sequence[str]) -> int:
     return 0 if args.repair or not report.findings else 1
 
 
+def token_main(argv: Sequence[str]) -> int:
+    """``ferry token``: make a new service token; print it once (or write it to a file of
+    its own), then the principals-file entry, which holds only its SHA-256."""
+    parser = argparse.ArgumentParser(
+        prog="ferry token",
+        description="Generate a service token and the [[token]] entry for the principals file "
+        "(--principals-file). The token is printed once: give it to the service; the entry "
+        "holds only its SHA-256.",
+    )
+    parser.add_argument("principal", help="who the token identifies, e.g. billing-backend")
+    parser.add_argument(
+        "--permission",
+        "-p",
+        action="append",
+        choices=[p.value for p in Permission],
+        default=None,
+        help="a permission (repeatable) [create, upload, read, control]",
+    )
+    parser.add_argument(
+        "--prefix",
+        action="append",
+        default=None,
+        help="a store_path directory the token may write under (repeatable; '' for all)",
+    )
+    parser.add_argument(
+        "--token-out",
+        type=Path,
+        help="write the token to this file (mode 0600) instead of printing it",
+    )
+    args = parser.parse_args(argv)
+    permissions = args.permission or ["create", "upload", "read", "control"]
+    prefixes = args.prefix if args.prefix is not None else [args.principal]
+    token = SERVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    entry = (
+        "[[token]]\n"
+        f"principal = {json.dumps(args.principal)}\n"
+        f"sha256 = {json.dumps(token_sha256(token))}\n"
+        f"permissions = {json.dumps(permissions)}\n"
+        f"prefixes = {json.dumps(prefixes)}\n"
+    )
+    parse_principals(entry, "the new entry")  # the entry must be one the server accepts
+    if args.token_out is not None:
+        descriptor = os.open(args.token_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(token + "\n")
+        print(f"# token written to {args.token_out}; add this entry to the principals file:")
+    else:
+        print(f"# token (shown once; store it as a secret): {token}")
+        print("# add this entry to the principals file:")
+    print(entry, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["fsck"]:
         return fsck_main(argv[1:])
+    if argv[:1] == ["token"]:
+        return token_main(argv[1:])
     parser = build_parser(os.environ)
     args = parser.parse_args(argv)
     try:
@@ -534,12 +661,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         stop.set()
 
-    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
-        logging.getLogger("ferry.server").info("SIGHUP received: reloading TLS certificates")
-        server.reload_tls()
-
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("ferry.server").info(
+            "SIGHUP received: reloading TLS certificates, the principals file and the JWKS"
+        )
+        server.reload_tls()
+        server.reload_credentials()
+
     signal.signal(signal.SIGHUP, on_hangup)
     server.start()
     if args.port_file is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ferry_server.domain.part_size import s3_bounds
+from ferry_server.identity.jwt_tokens import ASYMMETRIC_ALGORITHMS
 from ferry_server.storage.s3location import InvalidLocation, S3Location
 
 KiB = 1024
@@ -132,6 +133,23 @@ class Settings:
     metrics_listen: str = ""
     #: ``text`` (for people) or ``json`` (one object per line, for log collectors).
     log_format: str = "text"
+    #: TOML file of service tokens (as SHA-256) and client-certificate identities, each with
+    #: its principal, permissions and prefixes; re-read on change and SIGHUP. None: none.
+    principals_file: Path | None = None
+    #: JWKS (a file, or an http(s) URL) whose keys verify JWT bearer tokens; "": no JWTs.
+    jwt_jwks: str = ""
+    #: The ``iss`` a JWT must carry (required with jwt_jwks).
+    jwt_issuer: str = ""
+    #: The ``aud`` a JWT must carry (required with jwt_jwks).
+    jwt_audience: str = ""
+    #: The JWT signing algorithms accepted (asymmetric only).
+    jwt_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    #: Seconds of clock skew allowed on a JWT's exp/nbf/iat.
+    jwt_leeway_seconds: float = 30.0
+    #: Least seconds between two fetches of a JWKS URL for an unknown key id.
+    jwks_refresh_seconds: float = 30.0
+    #: Longest (and default) life of an upload token, in seconds.
+    upload_token_ttl_seconds: float = 24 * 3600.0
     #: PEM certificate chain the server presents; with ``tls_key``, the server speaks TLS only.
     tls_cert: Path | None = None
     #: PEM private key of ``tls_cert``.
@@ -227,6 +245,7 @@ class Settings:
             raise SettingsError(f"log_format={self.log_format!r}: expected text or json")
         self._validate_object_store()
         self._validate_webhooks()
+        self._validate_identity()
         self._validate_tls()
         self._validate_quotas()
 
@@ -251,6 +270,24 @@ class Settings:
             )
         if self.webhook_secret_file is None:
             raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
+
+    def _validate_identity(self) -> None:
+        if self.jwt_jwks and not (self.jwt_issuer and self.jwt_audience):
+            raise SettingsError(
+                "jwt_jwks needs jwt_issuer and jwt_audience: a JWT is accepted only from one "
+                "issuer and for this service"
+            )
+        refused = set(self.jwt_algorithms) - ASYMMETRIC_ALGORITHMS
+        if refused or not self.jwt_algorithms:
+            raise SettingsError(
+                f"jwt_algorithms: {sorted(refused) or 'none given'} not allowed; choose among "
+                f"{', '.join(sorted(ASYMMETRIC_ALGORITHMS))} (never HS* or none: the keys of a "
+                "JWKS are public)"
+            )
+        if self.jwt_leeway_seconds < 0 or self.jwks_refresh_seconds < 0:
+            raise SettingsError("jwt_leeway_seconds and jwks_refresh_seconds must not be negative")
+        if not 60 <= self.upload_token_ttl_seconds <= 366 * 24 * 3600:
+            raise SettingsError("upload_token_ttl_seconds must be between 60 and a year")
 
     def _validate_quotas(self) -> None:
         for name in ("quota_active_tasks", "quota_staged_bytes", "quota_streams",
@@ -279,13 +316,15 @@ class Settings:
 
     @property
     def authentication_configured(self) -> bool:
-        """Whether callers must prove who they are.
-
-        Today only mutual TLS does (a client certificate signed by ``tls_client_ca``). The
-        authentication work (service tokens, JWT) extends this with its own sources; the
-        secure-by-default check (:func:`ferry_server.app.insecure_exposure`) relies on it.
-        """
-        return self.tls_client_ca is not None
+        """Whether callers must prove who they are: a principals file or a JWKS (bearer tokens,
+        certificate identities), or mutual TLS (a client certificate signed by
+        ``tls_client_ca``). Else every caller is anonymous; the secure-by-default check
+        (:func:`ferry_server.app.insecure_exposure`) relies on this."""
+        return (
+            self.principals_file is not None
+            or bool(self.jwt_jwks)
+            or self.tls_client_ca is not None
+        )
 
     def _validate_object_store(self) -> None:
         if not self.storage:

@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKo0GCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKswGCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -42,9 +42,11 @@ namespace Ferry.V1 {
             "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SDwoL",
             "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
             "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
-            "TUFUQ0gQKkJpChBkZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5m",
-            "ZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5W",
-            "McoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "TUFUQ0gQKhITCg9VTkFVVEhFTlRJQ0FURUQQKxIRCg1UT0tFTl9FWFBJUkVE",
+            "ECwSFQoRUEVSTUlTU0lPTl9ERU5JRUQQLUJpChBkZXYuZmVycnkuYXBpLnYx",
+            "QgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5",
+            "djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZw",
+            "cm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -64,8 +66,8 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("ERROR_REASON_UNSPECIFIED")] Unspecified = 0,
     /// <summary>
-    /// NOT_FOUND. No task has the given task_id (or, once identity exists, it
-    /// belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+    /// NOT_FOUND. No task has the given task_id, or it belongs to another
+    /// principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
     /// no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
     /// </summary>
     [pbr::OriginalName("TASK_NOT_FOUND")] TaskNotFound = 1,
@@ -313,6 +315,26 @@ namespace Ferry.V1 {
     /// source or the client is wrong; cancel the task).
     /// </summary>
     [pbr::OriginalName("SIZE_MISMATCH")] SizeMismatch = 42,
+    /// <summary>
+    /// UNAUTHENTICATED. The call carries no credentials the server accepts: no
+    /// `authorization` metadata and no known client certificate, a malformed
+    /// header, an unknown or revoked token, or a JWT with a bad signature,
+    /// issuer, audience, algorithm or key. Retry: no (not with the same
+    /// credentials).
+    /// </summary>
+    [pbr::OriginalName("UNAUTHENTICATED")] Unauthenticated = 43,
+    /// <summary>
+    /// UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+    /// no; get a new token (IssueUploadToken, or the identity provider).
+    /// </summary>
+    [pbr::OriginalName("TOKEN_EXPIRED")] TokenExpired = 44,
+    /// <summary>
+    /// PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+    /// permission (metadata `permission` names it, e.g. "create"), store_path
+    /// lies outside its prefixes, or an upload token was used for anything but
+    /// its own task's uploads and queries. Retry: no.
+    /// </summary>
+    [pbr::OriginalName("PERMISSION_DENIED")] PermissionDenied = 45,
   }
 
   #endregion

@@ -38,92 +38,101 @@ namespace Ferry.V1 {
             "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
             "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
             "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
-            "KA0ilgIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
+            "KA0i1AIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
             "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
             "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
             "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
             "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
-            "aXplGAkgASgEGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZh",
-            "bHVlGAIgASgJOgI4ASJDChJDcmVhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgB",
-            "IAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJ4ChJVcGxv",
-            "YWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRl",
-            "eBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJjGAQgASgHSACIAQES",
-            "DAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxvYWRQYXJ0c1Jlc3Bv",
-            "bnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5kZXgYAiABKA0SJQoG",
-            "c3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0dXMSFwoPcmVjZWl2",
-            "ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAkiZwoZUXVlcnlNaXNz",
-            "aW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiAKGGluY2x1ZGVf",
-            "Y29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0ZWRfc3RhcnQYAyAB",
-            "KA0i9AEKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEiIKBXN0YXRlGAEg",
-            "ASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2NrX3NpemUYAiABKA0S",
-            "EwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVkX2J5dGVzGAQgASgE",
-            "EiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9ja1JhbmdlEisKCWNv",
-            "bW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRlZEJsb2NrEhwKFG5l",
-            "eHRfY29tbWl0dGVkX2luZGV4GAcgASgNIi8KDkNvbW1pdHRlZEJsb2NrEg0K",
-            "BWluZGV4GAEgASgNEg4KBmNyYzMyYxgCIAEoDSJGCg9TZXRTdGF0ZVJlcXVl",
-            "c3QSDwoHdGFza19pZBgBIAEoCRIiCgVzdGF0ZRgCIAEoDjITLmZlcnJ5LnYx",
-            "LlRhc2tTdGF0ZSIwChBTZXRTdGF0ZVJlc3BvbnNlEhwKBHRhc2sYASABKAsy",
-            "Di5mZXJyeS52MS5UYXNrIksKDE1lcmdlUmVxdWVzdBIPCgd0YXNrX2lkGAEg",
-            "ASgJEg4KBnNoYTI1NhgCIAEoCRIRCgRzaXplGAMgASgESACIAQFCBwoFX3Np",
-            "emUiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
-            "VGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmlsZV9uYW1lGAEgASgJ",
-            "Eg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMgASgJEjsKCG1ldGFk",
-            "YXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QuTWV0YWRh",
-            "dGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3JjMzJjGAYgASgHSACI",
-            "AQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEo",
-            "CRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJDChJVcGxvYWRGaWxl",
+            "aXplGAkgASgEEhoKEmlzc3VlX3VwbG9hZF90b2tlbhgKIAEoCBIgChh1cGxv",
+            "YWRfdG9rZW5fdHRsX3NlY29uZHMYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRIL",
+            "CgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNr",
             "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
-            "dW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoKc3RvcmVfcGF0aBgB",
-            "IAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgDIAEoBBIOCgZsZW5n",
-            "dGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7CgpHZW5lcmF0aW9u",
-            "Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEgwKBHNpemUYAyAB",
-            "KAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0aW9uGAEgASgLMhQu",
-            "ZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgD",
-            "IAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNrUmVxdWVzdBIPCgd0",
-            "YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tf",
-            "aWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5m",
-            "ZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYx",
-            "Lk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEg",
-            "ASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3Rh",
-            "dGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxk",
-            "ZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1w",
-            "KroBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgK",
-            "FFRBU0tfU1RBVEVfVVBMT0FESU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQ",
-            "AhIYChRUQVNLX1NUQVRFX0NPTVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FO",
-            "Q0VMRUQQBBIWChJUQVNLX1NUQVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRF",
-            "X0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5T",
-            "UEVDSUZJRUQQABIaChZCTE9DS19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxP",
-            "Q0tfU1RBVFVTX0NIRUNLU1VNX01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVT",
-            "X0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUS",
-            "IgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJ",
-            "Q0FUSU9OX1NUQVRFX1BFTkRJTkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVf",
-            "REVMSVZFUkVEEAISJAogTk9USUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFC",
-            "TEUQAzKbBQoMRmVycnlTZXJ2aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52",
-            "MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNw",
-            "b25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVx",
-            "dWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1",
-            "ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nr",
-            "c1JlcXVlc3QaJC5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25z",
-            "ZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZl",
-            "cnJ5LnYxLlNldFN0YXRlUmVzcG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5N",
-            "ZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRh",
-            "c2sSGC5mZXJyeS52MS5HZXRUYXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRh",
-            "c2tSZXNwb25zZRJGCglXYXRjaFRhc2sSGi5mZXJyeS52MS5XYXRjaFRhc2tS",
-            "ZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hUYXNrUmVzcG9uc2UwARJDCghSZWFk",
-            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
-            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
-            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
-            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
-            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
-            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "dW1lZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rv",
+            "a2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVz",
+            "dGFtcCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIT",
+            "CgtibG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJj",
+            "GAQgASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxv",
+            "YWRQYXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5k",
+            "ZXgYAiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0",
+            "dXMSFwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAki",
+            "ZwoZUXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJ",
+            "EiAKGGluY2x1ZGVfY29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0",
+            "ZWRfc3RhcnQYAyABKA0i9AEKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNl",
+            "EiIKBXN0YXRlGAEgASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2Nr",
+            "X3NpemUYAiABKA0SEwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVk",
+            "X2J5dGVzGAQgASgEEiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9j",
+            "a1JhbmdlEisKCWNvbW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRl",
+            "ZEJsb2NrEhwKFG5leHRfY29tbWl0dGVkX2luZGV4GAcgASgNIi8KDkNvbW1p",
+            "dHRlZEJsb2NrEg0KBWluZGV4GAEgASgNEg4KBmNyYzMyYxgCIAEoDSJGCg9T",
+            "ZXRTdGF0ZVJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIiCgVzdGF0ZRgCIAEo",
+            "DjITLmZlcnJ5LnYxLlRhc2tTdGF0ZSIwChBTZXRTdGF0ZVJlc3BvbnNlEhwK",
+            "BHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIksKDE1lcmdlUmVxdWVzdBIP",
+            "Cgd0YXNrX2lkGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIRCgRzaXplGAMgASgE",
+            "SACIAQFCBwoFX3NpemUiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgL",
+            "Mg4uZmVycnkudjEuVGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmls",
+            "ZV9uYW1lGAEgASgJEg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMg",
+            "ASgJEjsKCG1ldGFkYXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJl",
+            "cXVlc3QuTWV0YWRhdGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3Jj",
+            "MzJjGAYgASgHSACIAQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5",
+            "EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJD",
+            "ChJVcGxvYWRGaWxlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
+            "LlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoK",
+            "c3RvcmVfcGF0aBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgD",
+            "IAEoBBIOCgZsZW5ndGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7",
+            "CgpHZW5lcmF0aW9uEg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJ",
+            "EgwKBHNpemUYAyABKAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0",
+            "aW9uGAEgASgLMhQuZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiAB",
+            "KAQSDAoEZGF0YRgDIAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNr",
+            "UmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNl",
+            "EhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1",
+            "ZXN0Eg8KB3Rhc2tfaWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRh",
+            "c2sYASABKAsyDi5mZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEo",
+            "CzIWLmZlcnJ5LnYxLk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAK",
+            "CGV2ZW50X2lkGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90",
+            "aWZpY2F0aW9uU3RhdGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJv",
+            "chgEIAEoCRIwCgxkZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9i",
+            "dWYuVGltZXN0YW1wIj8KF0lzc3VlVXBsb2FkVG9rZW5SZXF1ZXN0Eg8KB3Rh",
+            "c2tfaWQYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKA0iYQoYSXNzdWVVcGxv",
+            "YWRUb2tlblJlc3BvbnNlEhQKDHVwbG9hZF90b2tlbhgBIAEoCRIvCgtleHBp",
+            "cmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqugEK",
+            "CVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFT",
+            "S19TVEFURV9VUExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgK",
+            "FFRBU0tfU1RBVEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxF",
+            "RBAEEhYKElRBU0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJ",
+            "TEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJ",
+            "RklFRBAAEhoKFkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19T",
+            "VEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09N",
+            "TUlUVEVEX0RJRkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25TdGF0ZRIiCh5O",
+            "T1RJRklDQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpOT1RJRklDQVRJ",
+            "T05fU1RBVEVfUEVORElORxABEiAKHE5PVElGSUNBVElPTl9TVEFURV9ERUxJ",
+            "VkVSRUQQAhIkCiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJVkVSQUJMRRAD",
+            "MvYFCgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYxLkNy",
+            "ZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3BvbnNl",
+            "Ek4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1ZXN0",
+            "Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVlcnlN",
+            "aXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVx",
+            "dWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEkEK",
+            "CFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVycnku",
+            "djEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1lcmdl",
+            "UmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFzaxIY",
+            "LmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFza1Jl",
+            "c3BvbnNlEkYKCVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNoVGFza1JlcXVl",
+            "c3QaGy5mZXJyeS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMKCFJlYWRGaWxl",
+            "EhkuZmVycnkudjEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnkudjEuUmVhZEZp",
+            "bGVSZXNwb25zZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRG",
+            "aWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZRJZChBJ",
+            "c3N1ZVVwbG9hZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxvYWRUb2tlblJl",
+            "cXVlc3QaIi5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2VCaAoQ",
+            "ZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
+            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
+            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart" }, null, null, null, null),
@@ -142,7 +151,9 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.WatchTaskResponse), global::Ferry.V1.WatchTaskResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskRequest), global::Ferry.V1.GetTaskRequest.Parser, new[]{ "TaskId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenRequest), global::Ferry.V1.IssueUploadTokenRequest.Parser, new[]{ "TaskId", "TtlSeconds" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenResponse), global::Ferry.V1.IssueUploadTokenResponse.Parser, new[]{ "UploadToken", "ExpireTime" }, null, null, null, null)
           }));
     }
     #endregion
@@ -1377,6 +1388,8 @@ namespace Ferry.V1 {
       overwrite_ = other.overwrite_;
       sizeDeferred_ = other.sizeDeferred_;
       maxSize_ = other.maxSize_;
+      issueUploadToken_ = other.issueUploadToken_;
+      uploadTokenTtlSeconds_ = other.uploadTokenTtlSeconds_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1487,7 +1500,8 @@ namespace Ferry.V1 {
     public const int OverwriteFieldNumber = 7;
     private bool overwrite_;
     /// <summary>
-    /// Replace an existing file at store_path at Merge.
+    /// Replace an existing file at store_path at Merge (needs the "overwrite"
+    /// permission).
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -1538,6 +1552,39 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "issue_upload_token" field.</summary>
+    public const int IssueUploadTokenFieldNumber = 10;
+    private bool issueUploadToken_;
+    /// <summary>
+    /// Also issue an upload token for the task (in the response): the bearer
+    /// may upload to, query, read and merge this one task and nothing else.
+    /// Hand it to the uploader instead of your own credential.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool IssueUploadToken {
+      get { return issueUploadToken_; }
+      set {
+        issueUploadToken_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "upload_token_ttl_seconds" field.</summary>
+    public const int UploadTokenTtlSecondsFieldNumber = 11;
+    private uint uploadTokenTtlSeconds_;
+    /// <summary>
+    /// With issue_upload_token: how long the token lives, in seconds; 0 or
+    /// more than the server's limit (--upload-token-ttl): that limit.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint UploadTokenTtlSeconds {
+      get { return uploadTokenTtlSeconds_; }
+      set {
+        uploadTokenTtlSeconds_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1562,6 +1609,8 @@ namespace Ferry.V1 {
       if (Overwrite != other.Overwrite) return false;
       if (SizeDeferred != other.SizeDeferred) return false;
       if (MaxSize != other.MaxSize) return false;
+      if (IssueUploadToken != other.IssueUploadToken) return false;
+      if (UploadTokenTtlSeconds != other.UploadTokenTtlSeconds) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1578,6 +1627,8 @@ namespace Ferry.V1 {
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
       if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
       if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
+      if (IssueUploadToken != false) hash ^= IssueUploadToken.GetHashCode();
+      if (UploadTokenTtlSeconds != 0) hash ^= UploadTokenTtlSeconds.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1629,6 +1680,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(72);
         output.WriteUInt64(MaxSize);
       }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(80);
+        output.WriteBool(IssueUploadToken);
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        output.WriteRawTag(88);
+        output.WriteUInt32(UploadTokenTtlSeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1672,6 +1731,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(72);
         output.WriteUInt64(MaxSize);
       }
+      if (IssueUploadToken != false) {
+        output.WriteRawTag(80);
+        output.WriteBool(IssueUploadToken);
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        output.WriteRawTag(88);
+        output.WriteUInt32(UploadTokenTtlSeconds);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1706,6 +1773,12 @@ namespace Ferry.V1 {
       }
       if (MaxSize != 0UL) {
         size += 1 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
+      }
+      if (IssueUploadToken != false) {
+        size += 1 + 1;
+      }
+      if (UploadTokenTtlSeconds != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(UploadTokenTtlSeconds);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1743,6 +1816,12 @@ namespace Ferry.V1 {
       }
       if (other.MaxSize != 0UL) {
         MaxSize = other.MaxSize;
+      }
+      if (other.IssueUploadToken != false) {
+        IssueUploadToken = other.IssueUploadToken;
+      }
+      if (other.UploadTokenTtlSeconds != 0) {
+        UploadTokenTtlSeconds = other.UploadTokenTtlSeconds;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1793,6 +1872,14 @@ namespace Ferry.V1 {
           }
           case 72: {
             MaxSize = input.ReadUInt64();
+            break;
+          }
+          case 80: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 88: {
+            UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
         }
@@ -1846,6 +1933,14 @@ namespace Ferry.V1 {
             MaxSize = input.ReadUInt64();
             break;
           }
+          case 80: {
+            IssueUploadToken = input.ReadBool();
+            break;
+          }
+          case 88: {
+            UploadTokenTtlSeconds = input.ReadUInt32();
+            break;
+          }
         }
       }
     }
@@ -1892,6 +1987,8 @@ namespace Ferry.V1 {
     public CreateTaskResponse(CreateTaskResponse other) : this() {
       task_ = other.task_ != null ? other.task_.Clone() : null;
       resumed_ = other.resumed_;
+      uploadToken_ = other.uploadToken_;
+      uploadTokenExpireTime_ = other.uploadTokenExpireTime_ != null ? other.uploadTokenExpireTime_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1931,6 +2028,37 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "upload_token" field.</summary>
+    public const int UploadTokenFieldNumber = 3;
+    private string uploadToken_ = "";
+    /// <summary>
+    /// With issue_upload_token: the task's new upload token (send it as
+    /// "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string UploadToken {
+      get { return uploadToken_; }
+      set {
+        uploadToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "upload_token_expire_time" field.</summary>
+    public const int UploadTokenExpireTimeFieldNumber = 4;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp uploadTokenExpireTime_;
+    /// <summary>
+    /// When upload_token expires; unset without one.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp UploadTokenExpireTime {
+      get { return uploadTokenExpireTime_; }
+      set {
+        uploadTokenExpireTime_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1948,6 +2076,8 @@ namespace Ferry.V1 {
       }
       if (!object.Equals(Task, other.Task)) return false;
       if (Resumed != other.Resumed) return false;
+      if (UploadToken != other.UploadToken) return false;
+      if (!object.Equals(UploadTokenExpireTime, other.UploadTokenExpireTime)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1957,6 +2087,8 @@ namespace Ferry.V1 {
       int hash = 1;
       if (task_ != null) hash ^= Task.GetHashCode();
       if (Resumed != false) hash ^= Resumed.GetHashCode();
+      if (UploadToken.Length != 0) hash ^= UploadToken.GetHashCode();
+      if (uploadTokenExpireTime_ != null) hash ^= UploadTokenExpireTime.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1983,6 +2115,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(16);
         output.WriteBool(Resumed);
       }
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(UploadTokenExpireTime);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2001,6 +2141,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(16);
         output.WriteBool(Resumed);
       }
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(UploadTokenExpireTime);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2016,6 +2164,12 @@ namespace Ferry.V1 {
       }
       if (Resumed != false) {
         size += 1 + 1;
+      }
+      if (UploadToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(UploadToken);
+      }
+      if (uploadTokenExpireTime_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(UploadTokenExpireTime);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -2037,6 +2191,15 @@ namespace Ferry.V1 {
       }
       if (other.Resumed != false) {
         Resumed = other.Resumed;
+      }
+      if (other.UploadToken.Length != 0) {
+        UploadToken = other.UploadToken;
+      }
+      if (other.uploadTokenExpireTime_ != null) {
+        if (uploadTokenExpireTime_ == null) {
+          UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        UploadTokenExpireTime.MergeFrom(other.UploadTokenExpireTime);
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -2064,6 +2227,17 @@ namespace Ferry.V1 {
             Resumed = input.ReadBool();
             break;
           }
+          case 26: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (uploadTokenExpireTime_ == null) {
+              UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(UploadTokenExpireTime);
+            break;
+          }
         }
       }
     #endif
@@ -2088,6 +2262,17 @@ namespace Ferry.V1 {
           }
           case 16: {
             Resumed = input.ReadBool();
+            break;
+          }
+          case 26: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (uploadTokenExpireTime_ == null) {
+              UploadTokenExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(UploadTokenExpireTime);
             break;
           }
         }
@@ -7544,6 +7729,487 @@ namespace Ferry.V1 {
               DeliveredAt = new global::Google.Protobuf.WellKnownTypes.Timestamp();
             }
             input.ReadMessage(DeliveredAt);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Request for IssueUploadToken.
+  /// </summary>
+  public sealed partial class IssueUploadTokenRequest : pb::IMessage<IssueUploadTokenRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<IssueUploadTokenRequest> _parser = new pb::MessageParser<IssueUploadTokenRequest>(() => new IssueUploadTokenRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<IssueUploadTokenRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[23]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest(IssueUploadTokenRequest other) : this() {
+      taskId_ = other.taskId_;
+      ttlSeconds_ = other.ttlSeconds_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenRequest Clone() {
+      return new IssueUploadTokenRequest(this);
+    }
+
+    /// <summary>Field number for the "task_id" field.</summary>
+    public const int TaskIdFieldNumber = 1;
+    private string taskId_ = "";
+    /// <summary>
+    /// The caller's task the token is for.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string TaskId {
+      get { return taskId_; }
+      set {
+        taskId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "ttl_seconds" field.</summary>
+    public const int TtlSecondsFieldNumber = 2;
+    private uint ttlSeconds_;
+    /// <summary>
+    /// How long the token lives, in seconds; 0 or more than the server's limit
+    /// (--upload-token-ttl): that limit.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint TtlSeconds {
+      get { return ttlSeconds_; }
+      set {
+        ttlSeconds_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as IssueUploadTokenRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(IssueUploadTokenRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (TaskId != other.TaskId) return false;
+      if (TtlSeconds != other.TtlSeconds) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
+      if (TtlSeconds != 0) hash ^= TtlSeconds.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (TaskId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (TaskId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(TaskId);
+      }
+      if (TtlSeconds != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(TtlSeconds);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(IssueUploadTokenRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.TaskId.Length != 0) {
+        TaskId = other.TaskId;
+      }
+      if (other.TtlSeconds != 0) {
+        TtlSeconds = other.TtlSeconds;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 16: {
+            TtlSeconds = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            TaskId = input.ReadString();
+            break;
+          }
+          case 16: {
+            TtlSeconds = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Response for IssueUploadToken.
+  /// </summary>
+  public sealed partial class IssueUploadTokenResponse : pb::IMessage<IssueUploadTokenResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<IssueUploadTokenResponse> _parser = new pb::MessageParser<IssueUploadTokenResponse>(() => new IssueUploadTokenResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<IssueUploadTokenResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[24]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse(IssueUploadTokenResponse other) : this() {
+      uploadToken_ = other.uploadToken_;
+      expireTime_ = other.expireTime_ != null ? other.expireTime_.Clone() : null;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public IssueUploadTokenResponse Clone() {
+      return new IssueUploadTokenResponse(this);
+    }
+
+    /// <summary>Field number for the "upload_token" field.</summary>
+    public const int UploadTokenFieldNumber = 1;
+    private string uploadToken_ = "";
+    /// <summary>
+    /// The new upload token (send it as "authorization: Bearer TOKEN"). Secret:
+    /// never log it.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string UploadToken {
+      get { return uploadToken_; }
+      set {
+        uploadToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "expire_time" field.</summary>
+    public const int ExpireTimeFieldNumber = 2;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp expireTime_;
+    /// <summary>
+    /// When it expires.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp ExpireTime {
+      get { return expireTime_; }
+      set {
+        expireTime_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as IssueUploadTokenResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(IssueUploadTokenResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (UploadToken != other.UploadToken) return false;
+      if (!object.Equals(ExpireTime, other.ExpireTime)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (UploadToken.Length != 0) hash ^= UploadToken.GetHashCode();
+      if (expireTime_ != null) hash ^= ExpireTime.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UploadToken);
+      }
+      if (expireTime_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (UploadToken.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UploadToken);
+      }
+      if (expireTime_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (UploadToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(UploadToken);
+      }
+      if (expireTime_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(ExpireTime);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(IssueUploadTokenResponse other) {
+      if (other == null) {
+        return;
+      }
+      if (other.UploadToken.Length != 0) {
+        UploadToken = other.UploadToken;
+      }
+      if (other.expireTime_ != null) {
+        if (expireTime_ == null) {
+          ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        ExpireTime.MergeFrom(other.ExpireTime);
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (expireTime_ == null) {
+              ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(ExpireTime);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            UploadToken = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (expireTime_ == null) {
+              ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(ExpireTime);
             break;
           }
         }

@@ -17,6 +17,7 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import AlreadyExists, FerryClient, RetryPolicy, TransientError
 from ferry_server.app import FerryServer
+from ferry_server.domain.identity import ANONYMOUS_CALLER
 
 from tests.support.client_tools import (
     QUICK_RETRY,
@@ -206,11 +207,15 @@ def test_committed_crc32c_pages_cover_every_committed_block_once(
     pages = []
     start = 0
     while True:
-        report = server.service.missing_blocks(task.task_id, crc32c_from=start, page=2)
+        report = server.service.missing_blocks(
+            task.task_id, ANONYMOUS_CALLER, crc32c_from=start, page=2
+        )
         pages.append([index for index, _ in report.committed])
         if report.next_committed_index == 0:
             break
         start = report.next_committed_index
     assert pages == [[0, 1], [2, 4], [6]]
-    crcs = dict(server.service.missing_blocks(task.task_id, crc32c_from=0).committed)
+    crcs = dict(
+        server.service.missing_blocks(task.task_id, ANONYMOUS_CALLER, crc32c_from=0).committed
+    )
     assert crcs[4] == google_crc32c.value(data[4 * BLOCK : 5 * BLOCK])

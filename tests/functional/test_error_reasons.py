@@ -727,7 +727,12 @@ def _quota_exceeded(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: server (test_server_deadlines.py).
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
+#: UNAUTHENTICATED, TOKEN_EXPIRED, PERMISSION_DENIED take a server with credentials configured:
+#: tests/functional/test_identity.py provokes them and checks their details.
 NOT_PROVOKABLE = {
+    "UNAUTHENTICATED",
+    "TOKEN_EXPIRED",
+    "PERMISSION_DENIED",
     "OVERLOADED",
     "INTERNAL_ERROR",
     "DATABASE_UNAVAILABLE",

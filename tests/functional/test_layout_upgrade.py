@@ -19,6 +19,7 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import create_server
 from ferry_server.config import Settings
+from ferry_server.domain.identity import ANONYMOUS_CALLER
 from ferry_server.domain.model import LAYOUT_ATTEMPTS, LAYOUT_SHARED_FILE
 from ferry_server.persistence.database import create_database_engine
 from sqlalchemy import text
@@ -91,7 +92,9 @@ def test_a_task_in_flight_under_the_old_layout_completes_after_the_upgrade(setti
     server = create_server(settings)
     server.start()
     try:
-        assert server.service.get_task(task_id).staging_layout == LAYOUT_SHARED_FILE
+        assert (
+            server.service.get_task(task_id, ANONYMOUS_CALLER).staging_layout == LAYOUT_SHARED_FILE
+        )
         with grpc.insecure_channel(server.address) as channel:
             stub = rpc.FerryServiceStub(channel)
             task = stub.GetTask(pb.GetTaskRequest(task_id=task_id)).task
@@ -105,7 +108,10 @@ def test_a_task_in_flight_under_the_old_layout_completes_after_the_upgrade(setti
             upload(stub, task, data, [1, 3, 4, 5])
             done = merge(stub, task_id)
             fresh = create(stub, data, "new.bin", block_size=BLOCK)
-        assert server.service.get_task(fresh.task_id).staging_layout == LAYOUT_ATTEMPTS
+        assert (
+            server.service.get_task(fresh.task_id, ANONYMOUS_CALLER).staging_layout
+            == LAYOUT_ATTEMPTS
+        )
     finally:
         server.stop(0)
     published = (settings.resolved_storage_root / "old.bin").read_bytes()

@@ -1,6 +1,6 @@
 """Secure by default: without TLS and authentication a server listens on loopback only; a
 non-loopback address is refused in one line naming the flags, unless ``--allow-insecure`` is
-given or TLS and mutual TLS are configured."""
+given or TLS and authentication (mutual TLS, or a principals file / JWKS) are configured."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from ferry_client import FerryClient, NotFound, TlsOptions
+from ferry_client import FerryClient, NotFound, PermissionDenied, TlsOptions
 from ferry_server.app import StartupError, _is_loopback, create_server
 from ferry_server.config import Settings
 
 from tests.support.certificates import CertificateAuthority
+from tests.support.identity import Entry, write_principals
 
 EXIT_USAGE = 2
 
@@ -37,7 +38,9 @@ def test_tls_without_authentication_is_refused_naming_what_is_missing(tmp_path: 
     pair = CertificateAuthority(tmp_path / "pki", "s").issue("server", common_name="s")
     with pytest.raises(StartupError) as caught:
         create_server(_settings(tmp_path, "0.0.0.0:0", tls_cert=pair.cert, tls_key=pair.key))
-    assert "without authentication (--tls-client-ca)" in str(caught.value)
+    assert "without authentication (--principals-file, --jwt-jwks or --tls-client-ca)" in str(
+        caught.value
+    )
     assert "TLS (--tls-cert" not in str(caught.value)
 
 
@@ -85,6 +88,30 @@ def test_tls_with_client_certificates_starts_on_a_wildcard_address(tmp_path: Pat
             f"127.0.0.1:{server.port}",
             TlsOptions(ca.cert, cert_file=client.cert, key_file=client.key),
         )
+    finally:
+        server.stop(grace=0)
+
+
+def test_tls_with_a_principals_file_starts_on_a_wildcard_address(tmp_path: Path) -> None:
+    ca = CertificateAuthority(tmp_path / "pki", "s")
+    pair = ca.issue("server", common_name="s")
+    reader = Entry("reader", ["read"], ["r"])
+    principals = tmp_path / "principals.toml"
+    write_principals(principals, [reader])
+    settings = _settings(
+        tmp_path, "0.0.0.0:0", tls_cert=pair.cert, tls_key=pair.key, principals_file=principals
+    )
+    server = create_server(settings)
+    server.start()
+    try:
+        address = f"127.0.0.1:{server.port}"
+        with FerryClient(
+            address, tls=TlsOptions(ca.cert), token=reader.token, remember_uploads=False
+        ) as client:
+            with pytest.raises(NotFound):
+                client.status("0" * 32)
+            with pytest.raises(PermissionDenied):
+                client.declare("r/x.bin", 1, sha256="0" * 64)
     finally:
         server.stop(grace=0)
 

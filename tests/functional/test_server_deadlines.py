@@ -19,6 +19,7 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer
 from ferry_server.domain.calls import Call, calling
 from ferry_server.domain.errors import CallEnded
+from ferry_server.domain.identity import ANONYMOUS_CALLER
 from ferry_server.domain.service import TaskSpec
 from ferry_server.persistence.database import create_database_engine
 from ferry_server.persistence.repository import SqlTaskRepository
@@ -45,15 +46,15 @@ def test_work_whose_deadline_passed_before_it_reached_sql_records_nothing(
 ) -> None:
     late = Call("CreateTask", deadline=time.monotonic() - 1)
     with calling(late), pytest.raises(CallEnded) as caught:
-        server.service.create_task(_spec("late/never.bin"))
+        server.service.create_task(_spec("late/never.bin"), ANONYMOUS_CALLER)
     assert "deadline passed" in caught.value.message
     cancelled = Call("CreateTask", deadline=None)
     cancelled.cancel()
     with calling(cancelled), pytest.raises(CallEnded):
-        server.service.create_task(_spec("late/cancelled.bin"))
+        server.service.create_task(_spec("late/cancelled.bin"), ANONYMOUS_CALLER)
     # Neither left a task behind: the same paths are free for a call in time.
     for path in ("late/never.bin", "late/cancelled.bin"):
-        task, resumed = server.service.create_task(_spec(path))
+        task, resumed = server.service.create_task(_spec(path), ANONYMOUS_CALLER)
         assert (task.store_path, resumed) == (path, False)
 
 
@@ -75,7 +76,7 @@ def test_a_merge_waiting_for_another_replicas_merge_stops_at_its_deadline(
 
     # Asked to wait 60 s, the blocking work stops at the call's deadline instead.
     with calling(Call("Merge", deadline=time.monotonic() + 0.5)), pytest.raises(CallEnded):
-        server.service.merge(task.task_id, wait_seconds=60)
+        server.service.merge(task.task_id, ANONYMOUS_CALLER, wait_seconds=60)
 
     # Through the wire: the call ends with a code the client retries, never INTERNAL.
     with pytest.raises(grpc.RpcError) as caught:

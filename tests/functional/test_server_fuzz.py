@@ -159,10 +159,30 @@ def target(stub: rpc.FerryServiceStub, bystander: Bystander) -> pb.Task:
     return create(stub, bytes(4 * 64 * KiB), "fuzz/target.bin", block_size=64 * KiB)
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def log_records(caplog: pytest.LogCaptureFixture) -> Iterator[list[logging.LogRecord]]:
+def log_records(
+    caplog: pytest.LogCaptureFixture, server: FerryServer
+) -> Iterator[list[logging.LogRecord]]:
+    """What the server logs from now on (the test's call included; caplog.records taken here
+    would be the setup phase's alone), not what it logged starting (e.g. the WARNING that no
+    credentials are configured)."""
     caplog.set_level(logging.DEBUG)
-    yield caplog.records
+    handler = _Records()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
 
 
 def _assert_quiet(records: list[logging.LogRecord]) -> None:

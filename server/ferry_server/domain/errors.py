@@ -55,6 +55,9 @@ class Reason(enum.StrEnum):
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
     GENERATION_CHANGED = "GENERATION_CHANGED"
     SIZE_MISMATCH = "SIZE_MISMATCH"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -220,6 +223,20 @@ class QuotaExceeded(FerryError):
     """
 
     reason = Reason.QUOTA_EXCEEDED
+
+
+class Unauthenticated(FerryError):
+    """The call carries no credentials the server accepts (missing, unknown, malformed, badly
+    signed, for another audience or issuer), or a token that expired (TOKEN_EXPIRED)."""
+
+    reason = Reason.UNAUTHENTICATED
+
+
+class PermissionDenied(FerryError):
+    """The caller is known but may not do this: a permission it lacks, or a store_path
+    outside its prefixes."""
+
+    reason = Reason.PERMISSION_DENIED
 
 
 def not_uploading(task_id: str, state: str, message: str) -> IllegalState:

@@ -12,8 +12,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import LAYOUT_ATTEMPTS, Task, TaskState
 from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What one call presents to prove who it is, as plain values from the transport."""
+
+    #: The ``authorization`` metadata value (``Bearer ...``), None when absent.
+    authorization: str | None
+    #: Identities of the verified client certificate (SAN URIs, SAN DNS names, subject CN),
+    #: empty without mTLS.
+    certificate_identities: tuple[str, ...]
+    #: The RPC's name (e.g. ``CreateTask``), for the refusal log.
+    method: str
+    #: The peer's address, for the refusal log's rate limit.
+    peer: str
+
+
+class Authenticator(Protocol):
+    """Turns a call's credentials into its :class:`Caller`."""
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        """The caller, or raise Unauthenticated (no or bad credentials)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTokenGrant:
+    """What an upload token (stored as its SHA-256) lets its bearer reach."""
+
+    task_id: str
+    principal: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +319,17 @@ class TaskRepository(Protocol):
         notice: NoticeRequest | None = None,
     ) -> bool:
         """Move a task whose lease ``owner`` holds to COMPLETED or FAILED, releasing the lease."""
+
+    def insert_upload_token(
+        self, token_sha256: str, task_id: str, principal: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """Record an upload token (its SHA-256 only) for a task."""
+
+    def find_upload_token(self, token_sha256: str) -> UploadTokenGrant | None:
+        """The grant of the token with this SHA-256, None if there is none."""
+
+    def purge_upload_tokens(self, expired_before: datetime) -> int:
+        """Delete tokens that expired before ``expired_before``; return how many."""
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
         """Active tasks whose deadline has passed, with their state."""

@@ -6,6 +6,7 @@ through the ports in ``ferry_server.domain.ports``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import hashlib
@@ -31,6 +32,7 @@ from ferry_server.domain.errors import (
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
+    PermissionDenied,
     QuotaExceeded,
     Reason,
     StorageFull,
@@ -39,6 +41,7 @@ from ferry_server.domain.errors import (
     not_uploading,
 )
 from ferry_server.domain.hashing import PrefixHasher
+from ferry_server.domain.identity import ANONYMOUS, Caller, Permission, new_upload_token
 from ferry_server.domain.inputs import is_task_id, printable_problem, shown
 from ferry_server.domain.model import (
     ACTIVE_STATES,
@@ -77,7 +80,6 @@ from ferry_server.domain.watching import Subscriber, TaskWatcher
 
 log = logging.getLogger("ferry.tasks")
 
-ANONYMOUS = "anonymous"
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 MAX_FILE_NAME_BYTES = 255
 MAX_METADATA_ENTRIES = 64
@@ -86,6 +88,9 @@ _MERGE_POLL_SECONDS = 0.05
 #: Longest a task's deadline lags its newest block commit (it is pushed at most this often, so
 #: that committers of one task never queue on its row).
 _TOUCH_INTERVAL = timedelta(seconds=60)
+#: Expired upload tokens are kept this long, so that their bearers hear TOKEN_EXPIRED rather
+#: than "unknown token", then deleted.
+_EXPIRED_TOKEN_KEPT = timedelta(days=1)
 #: Longest a duplicate of a committed block waits for the winner's landing in the store.
 _LANDING_WAIT_SECONDS = 30.0
 #: The name of the storage sweeper's cluster-wide lease.
@@ -132,6 +137,8 @@ class Limits:
     sweep_batch: int = 1000
     #: How long an ended task's row is kept (its block rows go as soon as it ends).
     retention: timedelta = timedelta(days=30)
+    #: Longest (and default) life of an upload token.
+    upload_token_ttl: timedelta = timedelta(hours=24)
     quotas: Quotas = field(default_factory=Quotas)
     #: The object store's block sizes (S3 part bounds); None: the server's bounds alone.
     part_bounds: PartBounds | None = None
@@ -266,22 +273,25 @@ class TransferService:
         url = self._webhook_for(principal)
         return None if url is None else NoticeRequest.to(url)
 
-    def watch(self, task_id: str, subscriber: Subscriber) -> tuple[Task, Callable[[], None]]:
+    def watch(
+        self, task_id: str, subscriber: Subscriber, caller: Caller
+    ) -> tuple[Task, Callable[[], None]]:
         """The task now, and a subscription to its changes (see TaskWatcher); call the
         returned function to end it. Subscribed before the task is read, so no change falls
-        between the two."""
+        between the two. The caller's own task, or any for an operator, as GetTask."""
+        caller.require_any((Permission.READ, Permission.OPERATOR), "watch tasks")
         if self._watcher is None:
             raise Unavailable("this replica does not watch tasks", reason=Reason.SHUTTING_DOWN)
         unsubscribe = self._watcher.subscribe(_require_task_id(task_id), subscriber)
         try:
-            return self.get_task(task_id), unsubscribe
+            return self.get_task(task_id, caller), unsubscribe
         except BaseException:
             unsubscribe()
             raise
 
-    def notification_status(self, task_id: str) -> NotificationStatus | None:
+    def notification_status(self, task_id: str, caller: Caller) -> NotificationStatus | None:
         """The delivery of the task's completion notice (None: none was recorded)."""
-        return self._repo.notification_status(self.get_task(task_id).task_id)
+        return self._repo.notification_status(self.get_task(task_id, caller).task_id)
 
     @property
     def limits(self) -> Limits:
@@ -297,19 +307,39 @@ class TransferService:
         """Return when the database answers; raise Unavailable when it does not."""
         self._repo.ping()
 
-    def get_task(self, task_id: str) -> Task:
+    def get_task(self, task_id: str, caller: Caller) -> Task:
+        """The task, for its owner (any task for an operator)."""
+        caller.require_any((Permission.READ, Permission.OPERATOR), "read tasks")
+        return self._visible(task_id, caller, as_operator=True)
+
+    def _load(self, task_id: str) -> Task:
+        """The task, whoever's it is (for the service's own re-reads after a check)."""
         task = self._repo.get(_require_task_id(task_id))
         if task is None:
             raise TaskNotFound(task_id)
         return task
 
+    def _visible(self, task_id: str, caller: Caller, *, as_operator: bool = False) -> Task:
+        """The task if ``caller`` may see it; any other principal's task answers exactly as an
+        unknown id does (same error, same message, no trailer), so ids cannot be probed."""
+        task = self._repo.get(_require_task_id(task_id))
+        if task is None or not caller.sees(task, as_operator=as_operator):
+            raise TaskNotFound(task_id)
+        return task
+
     def missing_blocks(
-        self, task_id: str, *, crc32c_from: int | None = None, page: int = COMMITTED_CRC32C_PAGE
+        self,
+        task_id: str,
+        caller: Caller,
+        *,
+        crc32c_from: int | None = None,
+        page: int = COMMITTED_CRC32C_PAGE,
     ) -> MissingReport:
         """What the task lacks; with ``crc32c_from``, also the CRC32C of up to ``page``
         committed blocks from that index on (a client proving that the task holds its file's
         bytes), so that a huge task is listed in bounded pages."""
-        task = self.get_task(task_id)
+        caller.require_any((Permission.UPLOAD, Permission.READ), "query tasks")
+        task = self._visible(task_id, caller)
         if task.blocks_purged:
             # Retention removed an ended task's block list: a COMPLETED task has every block;
             # another ended task takes no more, so it is reported as lacking them all.
@@ -339,15 +369,27 @@ class TransferService:
     # -- ReadFile --------------------------------------------------------------------------
 
     def read_file(
-        self, *, store_path: str, task_id: str, offset: int, length: int, if_generation: str
+        self,
+        caller: Caller,
+        *,
+        store_path: str,
+        task_id: str,
+        offset: int,
+        length: int,
+        if_generation: str,
     ) -> FileRead:
         """Open the file published at ``store_path`` (or by ``task_id``) and read it from
         ``offset``, ``length`` bytes (0: to the end), as long as it is still the generation
-        ``if_generation`` (a task id) when one is given."""
+        ``if_generation`` (a task id) when one is given.
+
+        A caller reads only files its own principal published: by task id, its own task; by
+        store_path, under its prefixes (checked before anything is looked up), and a file
+        whose current generation another principal published reads as no file at all."""
+        caller.require(Permission.READ, "read files")
         if bool(store_path) == bool(task_id):
             raise InvalidArgument("give exactly one of store_path and task_id", field="store_path")
         if task_id:
-            task = self.get_task(task_id)
+            task = self._visible(task_id, caller)
             if task.state is not TaskState.COMPLETED:
                 raise IllegalState(
                     f"task {task.task_id} is {task.state}; only a COMPLETED task's file can be "
@@ -358,7 +400,8 @@ class TransferService:
             path, wanted = task.store_path, if_generation or task.task_id
         else:
             path, wanted = validate_store_path(store_path), if_generation
-        current, opened = self._open_generation(path, wanted)
+            caller.require_path(path, "read")
+        current, opened = self._open_generation(path, wanted, caller)
         size = opened.size
         if size != current.size:
             opened.close()
@@ -379,12 +422,16 @@ class TransferService:
         chunks = opened.read(offset, count, self._limits.max_message_data)
         return FileRead(generation, offset, chunks)
 
-    def _open_generation(self, path: str, wanted: str) -> tuple[Task, PublishedFile]:
+    def _open_generation(
+        self, path: str, wanted: str, caller: Caller
+    ) -> tuple[Task, PublishedFile]:
         """The task that published ``path`` and the file opened, the same generation both
-        (checked before and after opening: a publish renames first and records after)."""
+        (checked before and after opening: a publish renames first and records after). A
+        generation another principal published is no file for ``caller``: which task, and
+        that a file is there, is not said."""
         for _ in range(_OPEN_ATTEMPTS):
             current = self._repo.latest_completed(path)
-            if current is None:
+            if current is None or not caller.owns(current):
                 raise FileNotFound(f"no file is published at {shown(path)}")
             if wanted and current.task_id != wanted:
                 raise IllegalState(
@@ -402,10 +449,22 @@ class TransferService:
 
     # -- CreateTask ------------------------------------------------------------------------
 
-    def create_task(self, spec: TaskSpec) -> tuple[Task, bool]:
-        """Create the task for ``spec``, or return the active one it resumes (``True``)."""
+    def _authorize_declaration(self, spec: TaskSpec, caller: Caller) -> tuple[TaskSpec, str]:
+        """``spec`` as the caller's, and its validated store_path, if the caller may declare
+        it: the permissions and the prefix are checked before anything is looked up, so a
+        refusal says nothing about what exists outside the caller's prefixes."""
+        caller.require(Permission.CREATE, "declare files")
         self._validate_spec(spec)
         store_path = validate_store_path(spec.store_path)
+        caller.require_path(store_path)
+        if spec.overwrite:
+            caller.require(Permission.OVERWRITE, "overwrite files")
+        return dataclasses.replace(spec, principal=caller.principal), store_path
+
+    def create_task(self, spec: TaskSpec, caller: Caller) -> tuple[Task, bool]:
+        """Create the task for ``spec``, or return the caller's active one it resumes
+        (``True``)."""
+        spec, store_path = self._authorize_declaration(spec, caller)
         sha256 = spec.sha256.lower() or None
         block_size = spec.block_size or self._limits.default_block_size
         max_size = (spec.max_size or self._limits.max_file_size) if spec.size_deferred else 0
@@ -481,6 +540,8 @@ class TransferService:
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
     def _resume(self, existing: Task, spec: TaskSpec, sha256: str | None) -> Task:
+        if existing.principal != spec.principal:
+            raise _taken_by_another(existing.store_path)
         if existing.staging_layout == LAYOUT_WHOLE:
             # Its bytes come only in an UploadFile request: blocks have nowhere to go.
             raise Conflict(
@@ -507,11 +568,7 @@ class TransferService:
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
             )
-        same = (
-            existing.principal == spec.principal
-            and existing.size == spec.size
-            and existing.sha256 == sha256
-        )
+        same = existing.size == spec.size and existing.sha256 == sha256
         if not same:
             raise Conflict(
                 f"store_path {existing.store_path!r} is already being uploaded by task "
@@ -596,16 +653,49 @@ class TransferService:
                 f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata"
             )
 
+    # -- IssueUploadToken ------------------------------------------------------------------
+
+    def issue_upload_token(
+        self, task_id: str, caller: Caller, *, ttl_seconds: float = 0
+    ) -> tuple[str, datetime]:
+        """A fresh upload token for the caller's own active task, valid ``ttl_seconds`` (0 or
+        more than the server allows: the server's limit); and when it expires. Only its
+        SHA-256 is stored."""
+        caller.require(Permission.CREATE, "issue upload tokens")
+        if caller.task_id is not None:
+            raise PermissionDenied(
+                "an upload token cannot issue upload tokens; ask whoever created the task"
+            )
+        if ttl_seconds < 0:
+            raise InvalidArgument("ttl_seconds must not be negative", field="ttl_seconds")
+        task = self._visible(task_id, caller)
+        if task.state not in ACTIVE_STATES:
+            raise not_uploading(
+                task.task_id, task.state, f"task {task.task_id} is {task.state}; it takes no "
+                "uploads, so it gets no upload token",
+            )  # fmt: skip
+        limit = self._limits.upload_token_ttl
+        ttl = min(timedelta(seconds=ttl_seconds), limit) if ttl_seconds else limit
+        token, digest = new_upload_token()
+        now = self._clock()
+        self._repo.insert_upload_token(digest, task.task_id, task.principal, now, now + ttl)
+        log.info("task %s: upload token issued, valid %ds", task.task_id, ttl.total_seconds(),
+                 extra=about(task.task_id, task.principal))  # fmt: skip
+        return token, now + ttl
+
     # -- SetState --------------------------------------------------------------------------
 
-    def set_state(self, task_id: str, target: TaskState) -> Task:
+    def set_state(self, task_id: str, target: TaskState, caller: Caller) -> Task:
+        """Pause, resume or cancel the task: the caller's own, or any for an operator."""
+        caller.require_any((Permission.CONTROL, Permission.OPERATOR), "pause, resume or cancel")
+        self._visible(task_id, caller, as_operator=True)
         if target not in SETTABLE_STATES:
             raise InvalidArgument(
                 f"cannot set state {target}: choose UPLOADING (resume), PAUSED or CANCELED",
                 field="state",
             )
         for _ in range(5):
-            task = self.get_task(task_id)
+            task = self._load(task_id)
             if task.state == target:
                 return task
             if not can_transition(task.state, target):
@@ -630,8 +720,8 @@ class TransferService:
                     self._store.discard(task.task_id)
                 log.info("task %s %s -> %s", task.task_id, task.state, target,
                          extra=about(task.task_id, task.principal))  # fmt: skip
-                return self.get_task(task.task_id)
-            current = self.get_task(task.task_id)
+                return self._load(task.task_id)
+            current = self._load(task.task_id)
             if current.state == task.state:
                 # Unchanged state yet the update lost: a merge holds the lease.
                 raise IllegalState(
@@ -647,8 +737,10 @@ class TransferService:
     # -- Expiry ----------------------------------------------------------------------------
 
     def expire_idle(self) -> int:
-        """Expire active tasks idle past their deadline; return how many expired."""
+        """Expire active tasks idle past their deadline, and forget upload tokens long
+        expired; return how many tasks expired."""
         now = self._clock()
+        self._repo.purge_upload_tokens(now - _EXPIRED_TOKEN_KEPT)
         expired = 0
         for task_id, state in self._repo.expirable(now, limit=500):
             expiring = self._repo.get(task_id)
@@ -677,9 +769,11 @@ class TransferService:
                 facts={"requestedBytes": length},
             )
 
-    def open_receiver(self) -> BlockReceiver:
-        """A receiver for one UploadParts stream; close it when the stream ends."""
-        receiver = BlockReceiver(self)
+    def open_receiver(self, caller: Caller) -> BlockReceiver:
+        """A receiver for one UploadParts stream of ``caller``; close it when the stream
+        ends."""
+        caller.require(Permission.UPLOAD, "upload blocks")
+        receiver = BlockReceiver(self, caller)
         self._metrics.stream_opened()
         return receiver
 
@@ -867,7 +961,13 @@ class TransferService:
     # -- Merge -----------------------------------------------------------------------------
 
     def merge(
-        self, task_id: str, *, wait_seconds: float, sha256: str = "", size: int | None = None
+        self,
+        task_id: str,
+        caller: Caller,
+        *,
+        wait_seconds: float,
+        sha256: str = "",
+        size: int | None = None,
     ) -> Task:
         """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
         merge already running elsewhere (taking it over if its lease goes stale) before
@@ -878,6 +978,8 @@ class TransferService:
         ``size`` fixes the size of a task declared with its size deferred (required there);
         for any other task it must equal the known size.
         """
+        caller.require(Permission.UPLOAD, "merge tasks")
+        self._visible(task_id, caller)
         started = time.monotonic()
         try:
             return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256, size=size)
@@ -885,7 +987,7 @@ class TransferService:
             self._metrics.merge_finished(time.monotonic() - started)
 
     def _merge(self, task_id: str, *, wait_seconds: float, sha256: str, size: int | None) -> Task:
-        task = self.get_task(task_id)
+        task = self._load(task_id)
         expected = self._expected_sha256(task, sha256)
         deadline = time.monotonic() + max(0.0, wait_seconds)
         while True:
@@ -944,7 +1046,7 @@ class TransferService:
             # The caller may have gone, or its deadline passed, while this waited.
             check_call()
             time.sleep(_MERGE_POLL_SECONDS)
-            task = self.get_task(task_id)
+            task = self._load(task_id)
 
     def _fix_size(self, task: Task, size: int | None) -> Task:
         """Fix a deferred size at Merge (the blocks must add up to it); the task as it is now."""
@@ -988,7 +1090,7 @@ class TransferService:
             log.info("task %s: size fixed at %d bytes (%d blocks)", task.task_id, size, count,
                      extra=about(task.task_id, task.principal))  # fmt: skip
         # Fixed by this call or by a concurrent Merge, or its state changed: read it again.
-        return self.get_task(task.task_id)
+        return self._load(task.task_id)
 
     @staticmethod
     def _expected_sha256(task: Task, given: str) -> str | None:
@@ -1085,7 +1187,7 @@ class TransferService:
             task_id, shown(task.store_path), task.size, digest, time.monotonic() - started,
             extra=about(task_id, task.principal),
         )  # fmt: skip
-        return self.get_task(task_id)
+        return self._load(task_id)
 
     def _seal(self, task: Task, lease: _MergeLease) -> None:
         """Have the store check and join the committed blocks (the object store: ListParts
@@ -1145,7 +1247,7 @@ class TransferService:
 
     def _merge_taken_over(self, task_id: str) -> Task:
         """This merge lost its lease: answer what the taker decided, never OK otherwise."""
-        current = self.get_task(task_id)
+        current = self._load(task_id)
         if current.state == TaskState.COMPLETED:
             return current
         if current.state == TaskState.FAILED:
@@ -1165,7 +1267,9 @@ class TransferService:
 
     # -- UploadFile ------------------------------------------------------------------------
 
-    def upload_file(self, spec: TaskSpec, data: bytes, crc32c: int | None) -> tuple[Task, bool]:
+    def upload_file(
+        self, spec: TaskSpec, data: bytes, crc32c: int | None, caller: Caller
+    ) -> tuple[Task, bool]:
         """Declare, verify and publish a whole small file in one request; idempotent.
 
         Returns the completed task and whether the same bytes were already published (then
@@ -1181,8 +1285,7 @@ class TransferService:
             )
         if crc32c is None:
             raise InvalidArgument("crc32c is required: the CRC32C of data", field="crc32c")
-        self._validate_spec(spec)
-        store_path = validate_store_path(spec.store_path)
+        spec, store_path = self._authorize_declaration(spec, caller)
         received = google_crc32c.value(data)
         if received != crc32c:
             raise Corrupted(
@@ -1200,6 +1303,8 @@ class TransferService:
         # Two attempts: a concurrent creator may win the store_path between our look and insert.
         for _ in range(2):
             active = self._repo.find_active(store_path)
+            if active is not None and active.principal != spec.principal:
+                raise _taken_by_another(store_path)
             if active is not None:
                 if self._is_unfinished_upload_file(active, spec, len(data), digest):
                     return self._take_over_upload_file(active, data, digest), False
@@ -1218,7 +1323,10 @@ class TransferService:
                     )
                 # The same bytes are already there: a retry whose reply was lost.
                 previous = self._repo.latest_completed(store_path)
-                if previous is not None and previous.sha256 == digest:
+                # Another principal's task that published the same bytes is not returned:
+                # the caller gets a record of its own.
+                ours = previous is not None and previous.principal == spec.principal
+                if previous is not None and ours and previous.sha256 == digest:
                     return previous, True
                 return self._record_completed(spec, store_path, data, digest), True
             now = self._clock()
@@ -1233,7 +1341,7 @@ class TransferService:
                 continue
             task = new.as_task(TaskState.UPLOADING, sha256=digest, committed_bytes=0)
             self._publish_upload_file(task, owner, data, digest)
-            return self.get_task(task.task_id), False
+            return self._load(task.task_id), False
         raise Busy(f"store_path {store_path!r} is being declared concurrently; retry")
 
     @staticmethod
@@ -1265,7 +1373,7 @@ class TransferService:
         log.info("task %s: an unfinished UploadFile of the same bytes, finishing it",
                  task.task_id, extra=about(task.task_id, task.principal))  # fmt: skip
         self._publish_upload_file(task, owner, data, digest)
-        return self.get_task(task.task_id)
+        return self._load(task.task_id)
 
     def _publish_upload_file(self, task: Task, owner: str, data: bytes, digest: str) -> None:
         """Stage, publish and complete the recorded UPLOADING ``task`` whose lease ``owner``
@@ -1454,8 +1562,9 @@ class BlockReceiver:
     and none can write over another's bytes.
     """
 
-    def __init__(self, service: TransferService) -> None:
+    def __init__(self, service: TransferService, caller: Caller) -> None:
         self._service = service
+        self._caller = caller
         self._tasks: dict[str, Task] = {}
         self._block: _Block | None = None
         #: Principals this stream holds a stream slot of (see quotas.StreamSlots).
@@ -1530,7 +1639,7 @@ class BlockReceiver:
         task = self._tasks.get(part.task_id)
         if task is None or task.size_deferred:
             # A deferred size may have been fixed since: its bounds are read again per block.
-            task = service.get_task(part.task_id)
+            task = service._visible(part.task_id, self._caller)
             if task.principal not in self._principals:
                 try:
                     service.streams.acquire(task.principal)
@@ -1686,6 +1795,16 @@ class BlockReceiver:
         block, self._block = self._block, None
         if block is not None:
             self._abandon(block)
+
+
+def _taken_by_another(store_path: str) -> Conflict:
+    """STORE_PATH_TAKEN by another principal's task: which task, and whose, is not said (the
+    caller may write there, so it learns the path is busy, nothing more)."""
+    return Conflict(
+        f"store_path {store_path!r} is being uploaded by another principal; choose another "
+        "store_path, or wait until that upload ends",
+        reason=Reason.STORE_PATH_TAKEN,
+    )
 
 
 def _task_failed(task: Task) -> IntegrityFailure:

@@ -1,4 +1,5 @@
-"""SQLAlchemy models for tasks, committed blocks and leases (used only inside persistence)."""
+"""SQLAlchemy models for tasks, committed blocks, leases and upload tokens (used only inside
+persistence)."""
 
 from __future__ import annotations
 
@@ -145,6 +146,20 @@ class OutboxRow(Base):
             postgresql_where=text("delivery = 'PENDING'"),
         ),
     )
+
+
+class UploadTokenRow(Base):
+    """An upload token, by its SHA-256 (the token itself is never stored)."""
+
+    __tablename__ = "ferry_upload_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("ferry_tasks.id", ondelete="CASCADE"), index=True
+    )
+    principal: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class QuotaLockRow(Base):

@@ -59,6 +59,7 @@ from ferry_server.domain.ports import (
     CommittedBlock,
     NewTask,
     SizeFix,
+    UploadTokenGrant,
     Usage,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
@@ -69,6 +70,7 @@ from ferry_server.persistence.models import (
     QuotaLockRow,
     StreamCountRow,
     TaskRow,
+    UploadTokenRow,
 )
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
@@ -946,6 +948,37 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
             bounded=False,
         )
+
+    # -- upload tokens -----------------------------------------------------------------------
+
+    def insert_upload_token(
+        self, token_sha256: str, task_id: str, principal: str, now: datetime, expires_at: datetime
+    ) -> None:
+        with self._writing() as session:
+            session.execute(
+                insert(UploadTokenRow).values(
+                    token_sha256=token_sha256,
+                    task_id=task_id,
+                    principal=principal,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+    def find_upload_token(self, token_sha256: str) -> UploadTokenGrant | None:
+        stmt = select(
+            UploadTokenRow.task_id, UploadTokenRow.principal, UploadTokenRow.expires_at
+        ).where(UploadTokenRow.token_sha256 == token_sha256)
+        with self._reading() as session:
+            row = session.execute(stmt).first()
+        if row is None:
+            return None
+        return UploadTokenGrant(row.task_id, row.principal, _aware(row.expires_at))
+
+    def purge_upload_tokens(self, expired_before: datetime) -> int:
+        stmt = delete(UploadTokenRow).where(UploadTokenRow.expires_at < expired_before)
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt))
 
 
 class _Misfit(Exception):

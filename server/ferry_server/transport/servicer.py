@@ -14,11 +14,15 @@ from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.calls import current_call
 from ferry_server.domain.errors import TaskNotFound
+from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import Task
 from ferry_server.domain.notifications import NotificationStatus
+from ferry_server.domain.ports import Authenticator
 from ferry_server.domain.service import BlockAck, BlockReceiver, TransferService
+from ferry_server.identity.refusals import RefusalLog
 from ferry_server.transport import convert, wire
 from ferry_server.transport.blocking import BlockingPool
+from ferry_server.transport.credentials import call_credentials
 from ferry_server.transport.status import (
     Context,
     parsing,
@@ -35,29 +39,66 @@ _MAX_MERGE_WAIT_SECONDS = 60.0
 
 class FerryServicer:
     """Thin adapter from gRPC's event loop to :class:`TransferService`, whose blocking calls
-    run on ``blocking``'s threads."""
+    (and the authenticator's: an upload token is looked up in SQL) run on ``blocking``'s
+    threads."""
 
     def __init__(
-        self, service: TransferService, blocking: BlockingPool, streams: OpenStreams
+        self,
+        service: TransferService,
+        authenticator: Authenticator,
+        blocking: BlockingPool,
+        streams: OpenStreams,
     ) -> None:
         self._service = service
+        self._authenticator = authenticator
         self._blocking = blocking
+        #: This replica's log of refused calls.
+        self.refusals = RefusalLog()
         #: Open UploadParts streams: their limit, idle timeout, and shutdown.
         self.streams = streams
 
+    async def authenticate(self, context: Context, method: str) -> Caller:
+        credentials = call_credentials(context, method)
+        return await self._blocking.run(self._authenticator.authenticate, credentials)
+
     @unary_rpc
     async def CreateTask(
-        self, request: pb.CreateTaskRequest, context: Context
+        self, request: pb.CreateTaskRequest, context: Context, caller: Caller
     ) -> pb.CreateTaskResponse:
         task, resumed = await self._blocking.run(
-            self._service.create_task, convert.task_spec(request)
+            self._service.create_task, convert.task_spec(request), caller
         )
-        return pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
+        reply = pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
+        if request.issue_upload_token:
+            reply.upload_token, expires = await self._blocking.run(
+                self._service.issue_upload_token,
+                task.task_id,
+                caller,
+                ttl_seconds=request.upload_token_ttl_seconds,
+            )
+            reply.upload_token_expire_time.FromDatetime(expires)
+        return reply
+
+    @unary_rpc
+    async def IssueUploadToken(
+        self, request: pb.IssueUploadTokenRequest, context: Context, caller: Caller
+    ) -> pb.IssueUploadTokenResponse:
+        token, expires = await self._blocking.run(
+            self._service.issue_upload_token,
+            request.task_id,
+            caller,
+            ttl_seconds=request.ttl_seconds,
+        )
+        reply = pb.IssueUploadTokenResponse(upload_token=token)
+        reply.expire_time.FromDatetime(expires)
+        return reply
 
     @stream_rpc
-    async def UploadParts(self, requests: AsyncIterator[bytes], context: Context) -> None:
+    async def UploadParts(
+        self, requests: AsyncIterator[bytes], context: Context, caller: Caller
+    ) -> None:
         async with self.streams.opened() as stream:
-            receiver = self._service.open_receiver()
+            receiver = self._service.open_receiver(caller)
             work: Future[BlockAck | None] | None = None
             try:
                 while (raw := await stream.next_message(context)) is not None:
@@ -79,28 +120,33 @@ class FerryServicer:
 
     @unary_rpc
     async def QueryMissingBlocks(
-        self, request: pb.QueryMissingBlocksRequest, context: Context
+        self, request: pb.QueryMissingBlocksRequest, context: Context, caller: Caller
     ) -> pb.QueryMissingBlocksResponse:
         crc32c_from = request.committed_start if request.include_committed_crc32c else None
         report = await self._blocking.run(
-            self._service.missing_blocks, request.task_id, crc32c_from=crc32c_from
+            self._service.missing_blocks, request.task_id, caller, crc32c_from=crc32c_from
         )
         return convert.missing_message(report)
 
     @unary_rpc
-    async def SetState(self, request: pb.SetStateRequest, context: Context) -> pb.SetStateResponse:
+    async def SetState(
+        self, request: pb.SetStateRequest, context: Context, caller: Caller
+    ) -> pb.SetStateResponse:
         task = await self._blocking.run(
-            self._service.set_state, request.task_id, convert.state_from_pb(request.state)
+            self._service.set_state, request.task_id, convert.state_from_pb(request.state), caller
         )
         return pb.SetStateResponse(task=convert.task_message(task))
 
     @unary_rpc
-    async def Merge(self, request: pb.MergeRequest, context: Context) -> pb.MergeResponse:
+    async def Merge(
+        self, request: pb.MergeRequest, context: Context, caller: Caller
+    ) -> pb.MergeResponse:
         remaining = context.time_remaining()
         wait = _MAX_MERGE_WAIT_SECONDS if remaining is None else max(0.0, remaining - 0.5)
         task = await self._blocking.run(
             self._service.merge,
             request.task_id,
+            caller,
             wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS),
             sha256=request.sha256,
             size=request.size if request.HasField("size") else None,
@@ -109,20 +155,21 @@ class FerryServicer:
 
     @unary_rpc
     async def UploadFile(
-        self, request: pb.UploadFileRequest, context: Context
+        self, request: pb.UploadFileRequest, context: Context, caller: Caller
     ) -> pb.UploadFileResponse:
         crc = request.crc32c if request.HasField("crc32c") else None
         task, resumed = await self._blocking.run(
-            self._service.upload_file, convert.file_spec(request), request.data, crc
+            self._service.upload_file, convert.file_spec(request), request.data, crc, caller
         )
         return pb.UploadFileResponse(task=convert.task_message(task), resumed=resumed)
 
     @server_stream_rpc
     async def ReadFile(
-        self, request: pb.ReadFileRequest, context: Context
+        self, request: pb.ReadFileRequest, context: Context, caller: Caller
     ) -> AsyncIterator[pb.ReadFileResponse]:
         read = await self._blocking.run(
             self._service.read_file,
+            caller,
             store_path=request.store_path,
             task_id=request.task_id,
             offset=request.offset,
@@ -148,7 +195,7 @@ class FerryServicer:
 
     @server_stream_rpc
     async def WatchTask(
-        self, request: pb.WatchTaskRequest, context: Context
+        self, request: pb.WatchTaskRequest, context: Context, caller: Caller
     ) -> AsyncIterator[pb.WatchTaskResponse]:
         loop = asyncio.get_running_loop()
         changes: asyncio.Queue[Task | None] = asyncio.Queue()
@@ -157,7 +204,9 @@ class FerryServicer:
             # Called from the replica's watch poller thread.
             loop.call_soon_threadsafe(changes.put_nowait, task)
 
-        task, unsubscribe = await self._blocking.run(self._service.watch, request.task_id, notify)
+        task, unsubscribe = await self._blocking.run(
+            self._service.watch, request.task_id, notify, caller
+        )
         try:
             sent = None
             current: Task | None = task
@@ -176,16 +225,22 @@ class FerryServicer:
             unsubscribe()
 
     @unary_rpc
-    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.GetTaskResponse:
-        task, notification = await self._blocking.run(self._task_and_notification, request.task_id)
+    async def GetTask(
+        self, request: pb.GetTaskRequest, context: Context, caller: Caller
+    ) -> pb.GetTaskResponse:
+        task, notification = await self._blocking.run(
+            self._task_and_notification, request.task_id, caller
+        )
         return pb.GetTaskResponse(
             task=convert.task_message(task),
             notification=None if notification is None else convert.notification(notification),
         )
 
-    def _task_and_notification(self, task_id: str) -> tuple[Task, NotificationStatus | None]:
-        task = self._service.get_task(task_id)
-        return task, self._service.notification_status(task.task_id)
+    def _task_and_notification(
+        self, task_id: str, caller: Caller
+    ) -> tuple[Task, NotificationStatus | None]:
+        task = self._service.get_task(task_id, caller)
+        return task, self._service.notification_status(task.task_id, caller)
 
 
 def _receive(receiver: BlockReceiver, raw: bytes) -> BlockAck | None:
@@ -238,6 +293,9 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
                 parsing(pb.ReadFileRequest, servicer.ReadFile),
                 request_deserializer=None,
                 response_serializer=pb.ReadFileResponse.SerializeToString,
+            ),
+            "IssueUploadToken": unary(
+                servicer.IssueUploadToken, pb.IssueUploadTokenRequest, pb.IssueUploadTokenResponse
             ),
         },
     )

@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -34,13 +34,17 @@ from ferry_server.domain.errors import (
     InvalidArgument,
     OutOfRange,
     Overloaded,
+    PermissionDenied,
     QuotaExceeded,
     Reason,
     StorageFull,
     TaskNotFound,
+    Unauthenticated,
     Unavailable,
 )
+from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import about
+from ferry_server.identity.refusals import RefusalLog
 
 log = logging.getLogger("ferry.rpc")
 
@@ -73,6 +77,8 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     Busy: grpc.StatusCode.ABORTED,
     Corrupted: grpc.StatusCode.ABORTED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     CallEnded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
@@ -164,7 +170,21 @@ def _is_header_value(value: str) -> bool:
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-async def _abort(context: Context, method: str, error: Exception) -> NoReturn:
+async def _abort(
+    context: Context,
+    method: str,
+    error: Exception,
+    caller: Caller | None = None,
+    refusals: RefusalLog | None = None,
+) -> NoReturn:
+    if refusals is not None and isinstance(error, (Unauthenticated, PermissionDenied)):
+        refusals.refused(
+            peer=context.peer(),
+            principal=caller.principal if caller is not None else "(not authenticated)",
+            method=method,
+            reason=error.reason,
+            message=error.message,
+        )
     if isinstance(error, FerryError):
         status = rpc_status.to_status(rich_status(error))
         log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message,
@@ -179,9 +199,20 @@ async def _abort(context: Context, method: str, error: Exception) -> NoReturn:
     raise AssertionError("unreachable: abort() raises")  # for type checkers: abort -> NoReturn
 
 
+class Authenticating(Protocol):
+    """A servicer that tells who is calling, and logs refusals."""
+
+    @property
+    def refusals(self) -> RefusalLog: ...
+
+    async def authenticate(self, context: Context, method: str) -> Caller:
+        """The caller, or raise Unauthenticated (without blocking the event loop)."""
+        ...
+
+
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Servicer = TypeVar("Servicer")
+Servicer = TypeVar("Servicer", bound=Authenticating)
 Msg = TypeVar("Msg", bound=Message)
 
 
@@ -213,65 +244,73 @@ def _call_for(method: str, context: Context) -> Call:
 
 
 def unary_rpc(
-    method: Callable[[Servicer, Req, Context], Awaitable[Resp]],
+    method: Callable[[Servicer, Req, Context, Caller], Awaitable[Resp]],
 ) -> Callable[[Servicer, Req, Context], Awaitable[Resp]]:
-    """Run a unary-unary handler as a :class:`Call` (its deadline and cancellation reach the
-    blocking work), turning domain errors and bugs into gRPC statuses."""
+    """Run a unary-unary handler for its authenticated caller as a :class:`Call` (its deadline
+    and cancellation reach the blocking work), turning domain errors and bugs into gRPC
+    statuses."""
 
     @functools.wraps(method)
     async def handler(self: Servicer, request: Req, context: Context) -> Resp:
         with calling(_call_for(method.__name__, context)) as call:
+            caller = None
             try:
-                return await method(self, request, context)
+                caller = await self.authenticate(context, method.__name__)
+                return await method(self, request, context, caller)
             except asyncio.CancelledError:
                 # The caller went away or its deadline passed: the blocking work stops at its
                 # next checkpoint.
                 call.cancel()
                 raise
             except Exception as exc:
-                await _abort(context, method.__name__, exc)
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def stream_rpc(
-    method: Callable[[Servicer, AsyncIterator[Req], Context], Awaitable[None]],
+    method: Callable[[Servicer, AsyncIterator[Req], Context, Caller], Awaitable[None]],
 ) -> Callable[[Servicer, AsyncIterator[Req], Context], Awaitable[None]]:
-    """Run a stream-stream handler (written with ``context.read``/``context.write``) as a
-    :class:`Call`, turning domain errors and bugs into gRPC statuses."""
+    """Run a stream-stream handler (written with ``context.read``/``context.write``) for its
+    authenticated caller (authenticated once, when the stream opens) as a :class:`Call`,
+    turning domain errors and bugs into gRPC statuses."""
 
     @functools.wraps(method)
     async def handler(self: Servicer, requests: AsyncIterator[Req], context: Context) -> None:
         with calling(_call_for(method.__name__, context)) as call:
+            caller = None
             try:
-                await method(self, requests, context)
+                caller = await self.authenticate(context, method.__name__)
+                await method(self, requests, context, caller)
             except asyncio.CancelledError:
                 call.cancel()
                 log.debug("%s: the client cancelled the stream", method.__name__)
                 raise
             except Exception as exc:
-                await _abort(context, method.__name__, exc)
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler
 
 
 def server_stream_rpc(
-    method: Callable[[Servicer, Req, Context], AsyncIterator[Resp]],
+    method: Callable[[Servicer, Req, Context, Caller], AsyncIterator[Resp]],
 ) -> Callable[[Servicer, Req, Context], Awaitable[None]]:
-    """Run a unary-stream handler (an async generator) as a :class:`Call`, sending what it
-    yields, turning domain errors and bugs into gRPC statuses (also those raised after the
-    first message)."""
+    """Run a unary-stream handler (an async generator) for its authenticated caller as a
+    :class:`Call`, sending what it yields, turning domain errors and bugs into gRPC statuses
+    (also those raised after the first message)."""
 
     @functools.wraps(method)
     async def handler(self: Servicer, request: Req, context: Context) -> None:
         with calling(_call_for(method.__name__, context)) as call:
+            caller = None
             try:
-                async for reply in method(self, request, context):
+                caller = await self.authenticate(context, method.__name__)
+                async for reply in method(self, request, context, caller):
                     await context.write(reply)
             except asyncio.CancelledError:
                 call.cancel()
                 raise
             except Exception as exc:
-                await _abort(context, method.__name__, exc)
+                await _abort(context, method.__name__, exc, caller, self.refusals)
 
     return handler

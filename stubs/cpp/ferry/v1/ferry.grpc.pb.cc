@@ -32,6 +32,7 @@ static const char* FerryService_method_names[] = {
   "/ferry.v1.FerryService/WatchTask",
   "/ferry.v1.FerryService/ReadFile",
   "/ferry.v1.FerryService/UploadFile",
+  "/ferry.v1.FerryService/IssueUploadToken",
 };
 
 std::unique_ptr< FerryService::Stub> FerryService::NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options) {
@@ -50,6 +51,7 @@ FerryService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& chann
   , rpcmethod_WatchTask_(FerryService_method_names[6], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
   , rpcmethod_ReadFile_(FerryService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
   , rpcmethod_UploadFile_(FerryService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_IssueUploadToken_(FerryService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   {}
 
 ::grpc::Status FerryService::Stub::CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::ferry::v1::CreateTaskResponse* response) {
@@ -238,6 +240,29 @@ void FerryService::Stub::async::UploadFile(::grpc::ClientContext* context, const
   return result;
 }
 
+::grpc::Status FerryService::Stub::IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::ferry::v1::IssueUploadTokenResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_IssueUploadToken_, context, request, response);
+}
+
+void FerryService::Stub::async::IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_IssueUploadToken_, context, request, response, std::move(f));
+}
+
+void FerryService::Stub::async::IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_IssueUploadToken_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* FerryService::Stub::PrepareAsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::ferry::v1::IssueUploadTokenResponse, ::ferry::v1::IssueUploadTokenRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_IssueUploadToken_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* FerryService::Stub::AsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncIssueUploadTokenRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
 FerryService::Service::Service() {
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       FerryService_method_names[0],
@@ -329,6 +354,16 @@ FerryService::Service::Service() {
              ::ferry::v1::UploadFileResponse* resp) {
                return service->UploadFile(ctx, req, resp);
              }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      FerryService_method_names[9],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< FerryService::Service, ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](FerryService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::ferry::v1::IssueUploadTokenRequest* req,
+             ::ferry::v1::IssueUploadTokenResponse* resp) {
+               return service->IssueUploadToken(ctx, req, resp);
+             }, this)));
 }
 
 FerryService::Service::~Service() {
@@ -390,6 +425,13 @@ FerryService::Service::~Service() {
 }
 
 ::grpc::Status FerryService::Service::UploadFile(::grpc::ServerContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status FerryService::Service::IssueUploadToken(::grpc::ServerContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response) {
   (void) context;
   (void) request;
   (void) response;

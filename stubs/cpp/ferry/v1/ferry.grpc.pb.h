@@ -33,6 +33,22 @@
 // task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 // unknown id is never repeated back in a trailer.
 //
+// Every FerryService call is authenticated (unless the server has no
+// credential configured: then every caller is one anonymous principal that
+// may do everything): a bearer token in the `authorization` metadata
+// ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+// client certificate. Every RPC may therefore answer:
+// - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+//   does not accept (unknown, revoked, badly signed, wrong issuer or
+//   audience). Retry: no, not with the same credentials.
+// - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+// - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+//   the permission the RPC needs, or the store_path lies outside its
+//   prefixes, or an upload token was used for anything but its own task.
+// A task belongs to the principal that created it; another principal's
+// task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+// (an operator may read, pause, resume and cancel any task).
+//
 // Implementers: docs/protocol.md is the protocol guide (block arithmetic,
 // CRC32C across messages with a test vector, offsets, acknowledgements and
 // windows, retries, resuming after each kind of failure, error reasons).
@@ -101,6 +117,12 @@ class FerryService final {
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
     //   file (its max_size, when its size is deferred).
     // - ABORTED (BUSY): the same store_path is being declared concurrently.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+    //   permission (an upload token never has it), store_path lies outside its
+    //   prefixes (checked before anything is looked up), or `overwrite` without
+    //   the "overwrite" permission.
+    // ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+    // task (no ResourceInfo, no `ferry-task-id` trailer).
     virtual ::grpc::Status CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::ferry::v1::CreateTaskResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::CreateTaskResponse>> AsyncCreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::CreateTaskResponse>>(AsyncCreateTaskRaw(context, request, cq));
@@ -147,6 +169,8 @@ class FerryService final {
     //   RetryInfo's delay.
     // - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
     //   larger than the transport limit (2 MiB).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+    //   permission.
     std::unique_ptr< ::grpc::ClientReaderWriterInterface< ::ferry::v1::UploadPartsRequest, ::ferry::v1::UploadPartsResponse>> UploadParts(::grpc::ClientContext* context) {
       return std::unique_ptr< ::grpc::ClientReaderWriterInterface< ::ferry::v1::UploadPartsRequest, ::ferry::v1::UploadPartsResponse>>(UploadPartsRaw(context));
     }
@@ -164,6 +188,8 @@ class FerryService final {
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "upload" nor the "read" permission.
     virtual ::grpc::Status QueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest& request, ::ferry::v1::QueryMissingBlocksResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::QueryMissingBlocksResponse>> AsyncQueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::QueryMissingBlocksResponse>>(AsyncQueryMissingBlocksRaw(context, request, cq));
@@ -183,6 +209,8 @@ class FerryService final {
     // - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
     // - ABORTED (BUSY): the task's state changed concurrently, again and
     //   again; retry.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "control" nor the "operator" permission (an upload token has neither).
     virtual ::grpc::Status SetState(::grpc::ClientContext* context, const ::ferry::v1::SetStateRequest& request, ::ferry::v1::SetStateResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::SetStateResponse>> AsyncSetState(::grpc::ClientContext* context, const ::ferry::v1::SetStateRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::SetStateResponse>>(AsyncSetStateRaw(context, request, cq));
@@ -225,6 +253,8 @@ class FerryService final {
     // - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
     //   task and did not finish within the call's deadline; retry after
     //   RetryInfo's delay.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+    //   permission.
     virtual ::grpc::Status Merge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::ferry::v1::MergeResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::MergeResponse>> AsyncMerge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::MergeResponse>>(AsyncMergeRaw(context, request, cq));
@@ -237,6 +267,8 @@ class FerryService final {
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission.
     virtual ::grpc::Status GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::ferry::v1::GetTaskResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>> AsyncGetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetTaskResponse>>(AsyncGetTaskRaw(context, request, cq));
@@ -256,6 +288,9 @@ class FerryService final {
     //   (retention) while watched.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     // - UNAVAILABLE: the replica is shutting down; watch again.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission. Another principal's task is
+    //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>> WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::WatchTaskResponse>>(WatchTaskRaw(context, request));
     }
@@ -273,7 +308,8 @@ class FerryService final {
     // began, so that it never splices two versions of a file.
     //
     // Status codes (reasons):
-    // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    // - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+    //   store_path.
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
     //   generation asked for (if_generation, or task_id's upload was replaced).
@@ -284,6 +320,11 @@ class FerryService final {
     //   neither or both of store_path and task_id.
     // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
     //   (changed outside Ferry).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+    //   permission, or store_path lies outside its prefixes (checked before
+    //   anything is looked up).
+    // A file whose current version another principal published reads as
+    // NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>> ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::ferry::v1::ReadFileResponse>>(ReadFileRaw(context, request));
     }
@@ -315,12 +356,34 @@ class FerryService final {
     // - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
     //   overwrite is false.
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+    //   before anything is looked up, so the call tells nothing about paths
+    //   outside the caller's prefixes.
     virtual ::grpc::Status UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::ferry::v1::UploadFileResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>> AsyncUploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>>(AsyncUploadFileRaw(context, request, cq));
     }
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>> PrepareAsyncUploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>>(PrepareAsyncUploadFileRaw(context, request, cq));
+    }
+    // Issues a new upload token for one of the caller's UPLOADING or PAUSED
+    // tasks (for an upload that outlives its first token). Earlier tokens stay
+    // valid until they expire.
+    //
+    // Status codes (reasons):
+    // - OK: `upload_token` is valid until `expire_time`.
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+    //   CANCELED, EXPIRED or FAILED.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+    //   permission, or is itself an upload token.
+    virtual ::grpc::Status IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::ferry::v1::IssueUploadTokenResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>> AsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>>(AsyncIssueUploadTokenRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>> PrepareAsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>>(PrepareAsyncIssueUploadTokenRaw(context, request, cq));
     }
     class async_interface {
      public:
@@ -354,6 +417,12 @@ class FerryService final {
       // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
       //   file (its max_size, when its size is deferred).
       // - ABORTED (BUSY): the same store_path is being declared concurrently.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      //   permission (an upload token never has it), store_path lies outside its
+      //   prefixes (checked before anything is looked up), or `overwrite` without
+      //   the "overwrite" permission.
+      // ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+      // task (no ResourceInfo, no `ferry-task-id` trailer).
       virtual void CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Streams block data. Each client message carries a piece of one block;
@@ -395,6 +464,8 @@ class FerryService final {
       //   RetryInfo's delay.
       // - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
       //   larger than the transport limit (2 MiB).
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      //   permission.
       virtual void UploadParts(::grpc::ClientContext* context, ::grpc::ClientBidiReactor< ::ferry::v1::UploadPartsRequest,::ferry::v1::UploadPartsResponse>* reactor) = 0;
       // Reports which blocks the server still lacks, as half-open ranges. For a
       // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
@@ -404,6 +475,8 @@ class FerryService final {
       // Status codes (reasons):
       // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "upload" nor the "read" permission.
       virtual void QueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest* request, ::ferry::v1::QueryMissingBlocksResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void QueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest* request, ::ferry::v1::QueryMissingBlocksResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Pauses, resumes or cancels a task. Setting the state a task is already in
@@ -418,6 +491,8 @@ class FerryService final {
       // - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
       // - ABORTED (BUSY): the task's state changed concurrently, again and
       //   again; retry.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "control" nor the "operator" permission (an upload token has neither).
       virtual void SetState(::grpc::ClientContext* context, const ::ferry::v1::SetStateRequest* request, ::ferry::v1::SetStateResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void SetState(::grpc::ClientContext* context, const ::ferry::v1::SetStateRequest* request, ::ferry::v1::SetStateResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Verifies and publishes the file: every block must be committed, the
@@ -455,6 +530,8 @@ class FerryService final {
       // - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
       //   task and did not finish within the call's deadline; retry after
       //   RetryInfo's delay.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      //   permission.
       virtual void Merge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest* request, ::ferry::v1::MergeResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void Merge(::grpc::ClientContext* context, const ::ferry::v1::MergeRequest* request, ::ferry::v1::MergeResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Returns a task.
@@ -462,6 +539,8 @@ class FerryService final {
       // Status codes (reasons):
       // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "read" nor the "operator" permission.
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void GetTask(::grpc::ClientContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Streams a task whenever its state or committed bytes change, whichever
@@ -476,6 +555,9 @@ class FerryService final {
       //   (retention) while watched.
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
       // - UNAVAILABLE: the replica is shutting down; watch again.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "read" nor the "operator" permission. Another principal's task is
+      //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
       virtual void WatchTask(::grpc::ClientContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::WatchTaskResponse>* reactor) = 0;
       // Reads a published file back: by store_path (its current generation) or by
       // the task_id that published it, from an offset, for a length or to the end.
@@ -485,7 +567,8 @@ class FerryService final {
       // began, so that it never splices two versions of a file.
       //
       // Status codes (reasons):
-      // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+      // - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+      //   store_path.
       // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
       // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
       //   generation asked for (if_generation, or task_id's upload was replaced).
@@ -496,6 +579,11 @@ class FerryService final {
       //   neither or both of store_path and task_id.
       // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
       //   (changed outside Ferry).
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+      //   permission, or store_path lies outside its prefixes (checked before
+      //   anything is looked up).
+      // A file whose current version another principal published reads as
+      // NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
       virtual void ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::ReadFileResponse>* reactor) = 0;
       // Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
       // its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -519,8 +607,25 @@ class FerryService final {
       // - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
       //   overwrite is false.
       // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+      //   before anything is looked up, so the call tells nothing about paths
+      //   outside the caller's prefixes.
       virtual void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Issues a new upload token for one of the caller's UPLOADING or PAUSED
+      // tasks (for an upload that outlives its first token). Earlier tokens stay
+      // valid until they expire.
+      //
+      // Status codes (reasons):
+      // - OK: `upload_token` is valid until `expire_time`.
+      // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+      // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+      // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+      //   CANCELED, EXPIRED or FAILED.
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      //   permission, or is itself an upload token.
+      virtual void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
     };
     typedef class async_interface experimental_async_interface;
     virtual class async_interface* async() { return nullptr; }
@@ -547,6 +652,8 @@ class FerryService final {
     virtual ::grpc::ClientAsyncReaderInterface< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>* AsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>* AsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>* PrepareAsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) = 0;
   };
   class Stub final : public StubInterface {
    public:
@@ -620,6 +727,13 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>> PrepareAsyncUploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>>(PrepareAsyncUploadFileRaw(context, request, cq));
     }
+    ::grpc::Status IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::ferry::v1::IssueUploadTokenResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>> AsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>>(AsyncIssueUploadTokenRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>> PrepareAsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>>(PrepareAsyncIssueUploadTokenRaw(context, request, cq));
+    }
     class async final :
       public StubInterface::async_interface {
      public:
@@ -638,6 +752,8 @@ class FerryService final {
       void ReadFile(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ClientReadReactor< ::ferry::v1::ReadFileResponse>* reactor) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, std::function<void(::grpc::Status)>) override;
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, std::function<void(::grpc::Status)>) override;
+      void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
      private:
       friend class Stub;
       explicit async(Stub* stub): stub_(stub) { }
@@ -670,6 +786,8 @@ class FerryService final {
     ::grpc::ClientAsyncReader< ::ferry::v1::ReadFileResponse>* PrepareAsyncReadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::ReadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>* AsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* AsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* PrepareAsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) override;
     const ::grpc::internal::RpcMethod rpcmethod_CreateTask_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadParts_;
     const ::grpc::internal::RpcMethod rpcmethod_QueryMissingBlocks_;
@@ -679,6 +797,7 @@ class FerryService final {
     const ::grpc::internal::RpcMethod rpcmethod_WatchTask_;
     const ::grpc::internal::RpcMethod rpcmethod_ReadFile_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadFile_;
+    const ::grpc::internal::RpcMethod rpcmethod_IssueUploadToken_;
   };
   static std::unique_ptr<Stub> NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options = ::grpc::StubOptions());
 
@@ -715,6 +834,12 @@ class FerryService final {
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
     //   file (its max_size, when its size is deferred).
     // - ABORTED (BUSY): the same store_path is being declared concurrently.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+    //   permission (an upload token never has it), store_path lies outside its
+    //   prefixes (checked before anything is looked up), or `overwrite` without
+    //   the "overwrite" permission.
+    // ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+    // task (no ResourceInfo, no `ferry-task-id` trailer).
     virtual ::grpc::Status CreateTask(::grpc::ServerContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response);
     // Streams block data. Each client message carries a piece of one block;
     // the server answers with one UploadPartsResponse per completed block, sent
@@ -755,6 +880,8 @@ class FerryService final {
     //   RetryInfo's delay.
     // - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
     //   larger than the transport limit (2 MiB).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+    //   permission.
     virtual ::grpc::Status UploadParts(::grpc::ServerContext* context, ::grpc::ServerReaderWriter< ::ferry::v1::UploadPartsResponse, ::ferry::v1::UploadPartsRequest>* stream);
     // Reports which blocks the server still lacks, as half-open ranges. For a
     // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
@@ -764,6 +891,8 @@ class FerryService final {
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "upload" nor the "read" permission.
     virtual ::grpc::Status QueryMissingBlocks(::grpc::ServerContext* context, const ::ferry::v1::QueryMissingBlocksRequest* request, ::ferry::v1::QueryMissingBlocksResponse* response);
     // Pauses, resumes or cancels a task. Setting the state a task is already in
     // is a no-op. Canceling deletes the staged bytes.
@@ -777,6 +906,8 @@ class FerryService final {
     // - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
     // - ABORTED (BUSY): the task's state changed concurrently, again and
     //   again; retry.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "control" nor the "operator" permission (an upload token has neither).
     virtual ::grpc::Status SetState(::grpc::ServerContext* context, const ::ferry::v1::SetStateRequest* request, ::ferry::v1::SetStateResponse* response);
     // Verifies and publishes the file: every block must be committed, the
     // whole-file SHA-256 must match the declared one (if declared); the file is
@@ -813,12 +944,16 @@ class FerryService final {
     // - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
     //   task and did not finish within the call's deadline; retry after
     //   RetryInfo's delay.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+    //   permission.
     virtual ::grpc::Status Merge(::grpc::ServerContext* context, const ::ferry::v1::MergeRequest* request, ::ferry::v1::MergeResponse* response);
     // Returns a task.
     //
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission.
     virtual ::grpc::Status GetTask(::grpc::ServerContext* context, const ::ferry::v1::GetTaskRequest* request, ::ferry::v1::GetTaskResponse* response);
     // Streams a task whenever its state or committed bytes change, whichever
     // replica the change happened on (each replica polls the database for the
@@ -832,6 +967,9 @@ class FerryService final {
     //   (retention) while watched.
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     // - UNAVAILABLE: the replica is shutting down; watch again.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission. Another principal's task is
+    //   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     virtual ::grpc::Status WatchTask(::grpc::ServerContext* context, const ::ferry::v1::WatchTaskRequest* request, ::grpc::ServerWriter< ::ferry::v1::WatchTaskResponse>* writer);
     // Reads a published file back: by store_path (its current generation) or by
     // the task_id that published it, from an offset, for a length or to the end.
@@ -841,7 +979,8 @@ class FerryService final {
     // began, so that it never splices two versions of a file.
     //
     // Status codes (reasons):
-    // - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    // - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+    //   store_path.
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     // - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
     //   generation asked for (if_generation, or task_id's upload was replaced).
@@ -852,6 +991,11 @@ class FerryService final {
     //   neither or both of store_path and task_id.
     // - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
     //   (changed outside Ferry).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+    //   permission, or store_path lies outside its prefixes (checked before
+    //   anything is looked up).
+    // A file whose current version another principal published reads as
+    // NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     virtual ::grpc::Status ReadFile(::grpc::ServerContext* context, const ::ferry::v1::ReadFileRequest* request, ::grpc::ServerWriter< ::ferry::v1::ReadFileResponse>* writer);
     // Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
     // its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -875,7 +1019,23 @@ class FerryService final {
     // - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
     //   overwrite is false.
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+    //   before anything is looked up, so the call tells nothing about paths
+    //   outside the caller's prefixes.
     virtual ::grpc::Status UploadFile(::grpc::ServerContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response);
+    // Issues a new upload token for one of the caller's UPLOADING or PAUSED
+    // tasks (for an upload that outlives its first token). Earlier tokens stay
+    // valid until they expire.
+    //
+    // Status codes (reasons):
+    // - OK: `upload_token` is valid until `expire_time`.
+    // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+    //   CANCELED, EXPIRED or FAILED.
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+    //   permission, or is itself an upload token.
+    virtual ::grpc::Status IssueUploadToken(::grpc::ServerContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response);
   };
   template <class BaseClass>
   class WithAsyncMethod_CreateTask : public BaseClass {
@@ -1057,7 +1217,27 @@ class FerryService final {
       ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_WatchTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<Service > > > > > > > > > AsyncService;
+  template <class BaseClass>
+  class WithAsyncMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodAsync(9);
+    }
+    ~WithAsyncMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestIssueUploadToken(::grpc::ServerContext* context, ::ferry::v1::IssueUploadTokenRequest* request, ::grpc::ServerAsyncResponseWriter< ::ferry::v1::IssueUploadTokenResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_WatchTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<WithAsyncMethod_IssueUploadToken<Service > > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_CreateTask : public BaseClass {
    private:
@@ -1287,7 +1467,34 @@ class FerryService final {
     virtual ::grpc::ServerUnaryReactor* UploadFile(
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::UploadFileRequest* /*request*/, ::ferry::v1::UploadFileResponse* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_WatchTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<Service > > > > > > > > > CallbackService;
+  template <class BaseClass>
+  class WithCallbackMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodCallback(9,
+          new ::grpc::internal::CallbackUnaryHandler< ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response) { return this->IssueUploadToken(context, request, response); }));}
+    void SetMessageAllocatorFor_IssueUploadToken(
+        ::grpc::MessageAllocator< ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(9);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* IssueUploadToken(
+      ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/)  { return nullptr; }
+  };
+  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_WatchTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<WithCallbackMethod_IssueUploadToken<Service > > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_CreateTask : public BaseClass {
@@ -1438,6 +1645,23 @@ class FerryService final {
     }
     // disable synchronous version of this method
     ::grpc::Status UploadFile(::grpc::ServerContext* /*context*/, const ::ferry::v1::UploadFileRequest* /*request*/, ::ferry::v1::UploadFileResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodGeneric(9);
+    }
+    ~WithGenericMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
       abort();
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
@@ -1620,6 +1844,26 @@ class FerryService final {
     }
     void RequestUploadFile(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
       ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodRaw(9);
+    }
+    ~WithRawMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestIssueUploadToken(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1822,6 +2066,28 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodRawCallback(9,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->IssueUploadToken(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* IssueUploadToken(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithStreamedUnaryMethod_CreateTask : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
@@ -1983,7 +2249,34 @@ class FerryService final {
     // replace default version of method with streamed unary
     virtual ::grpc::Status StreamedUploadFile(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::UploadFileRequest,::ferry::v1::UploadFileResponse>* server_unary_streamer) = 0;
   };
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<Service > > > > > > StreamedUnaryService;
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_IssueUploadToken : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_IssueUploadToken() {
+      ::grpc::Service::MarkMethodStreamed(9,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::ferry::v1::IssueUploadTokenRequest, ::ferry::v1::IssueUploadTokenResponse>* streamer) {
+                       return this->StreamedIssueUploadToken(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_IssueUploadToken() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedIssueUploadToken(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::IssueUploadTokenRequest,::ferry::v1::IssueUploadTokenResponse>* server_unary_streamer) = 0;
+  };
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<Service > > > > > > > StreamedUnaryService;
   template <class BaseClass>
   class WithSplitStreamingMethod_WatchTask : public BaseClass {
    private:
@@ -2039,7 +2332,7 @@ class FerryService final {
     virtual ::grpc::Status StreamedReadFile(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::ferry::v1::ReadFileRequest,::ferry::v1::ReadFileResponse>* server_split_streamer) = 0;
   };
   typedef WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<Service > > SplitStreamedService;
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<Service > > > > > > > > StreamedService;
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<Service > > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

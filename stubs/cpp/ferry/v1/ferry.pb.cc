@@ -97,7 +97,9 @@ PROTOBUF_CONSTEXPR CreateTaskRequest::CreateTaskRequest(
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.overwrite_)*/false
   , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.issue_upload_token_)*/false
   , /*decltype(_impl_.max_size_)*/uint64_t{0u}
+  , /*decltype(_impl_.upload_token_ttl_seconds_)*/0u
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CreateTaskRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR CreateTaskRequestDefaultTypeInternal()
@@ -110,7 +112,9 @@ struct CreateTaskRequestDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 CreateTaskRequestDefaultTypeInternal _CreateTaskRequest_default_instance_;
 PROTOBUF_CONSTEXPR CreateTaskResponse::CreateTaskResponse(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.task_)*/nullptr
+    /*decltype(_impl_.upload_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.task_)*/nullptr
+  , /*decltype(_impl_.upload_token_expire_time_)*/nullptr
   , /*decltype(_impl_.resumed_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CreateTaskResponseDefaultTypeInternal {
@@ -424,9 +428,37 @@ struct NotificationDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 NotificationDefaultTypeInternal _Notification_default_instance_;
+PROTOBUF_CONSTEXPR IssueUploadTokenRequest::IssueUploadTokenRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.ttl_seconds_)*/0u
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct IssueUploadTokenRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR IssueUploadTokenRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~IssueUploadTokenRequestDefaultTypeInternal() {}
+  union {
+    IssueUploadTokenRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 IssueUploadTokenRequestDefaultTypeInternal _IssueUploadTokenRequest_default_instance_;
+PROTOBUF_CONSTEXPR IssueUploadTokenResponse::IssueUploadTokenResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.upload_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.expire_time_)*/nullptr
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct IssueUploadTokenResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR IssueUploadTokenResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~IssueUploadTokenResponseDefaultTypeInternal() {}
+  union {
+    IssueUploadTokenResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 IssueUploadTokenResponseDefaultTypeInternal _IssueUploadTokenResponse_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[26];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[28];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[3];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
@@ -497,6 +529,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.overwrite_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.size_deferred_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.max_size_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.issue_upload_token_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.upload_token_ttl_seconds_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -505,6 +539,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _impl_.task_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _impl_.resumed_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _impl_.upload_token_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _impl_.upload_token_expire_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadPartsRequest, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadPartsRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -704,6 +740,22 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.attempts_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.last_error_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Notification, _impl_.delivered_at_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenRequest, _impl_.task_id_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenRequest, _impl_.ttl_seconds_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenResponse, _impl_.upload_token_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenResponse, _impl_.expire_time_),
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
@@ -711,27 +763,29 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 33, -1, -1, sizeof(::ferry::v1::BlockRange)},
   { 41, 49, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
   { 51, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
-  { 66, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
-  { 74, 85, -1, sizeof(::ferry::v1::UploadPartsRequest)},
-  { 90, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
-  { 101, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 110, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 123, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 131, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 139, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 146, 155, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 158, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 165, 173, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 175, 188, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 195, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 203, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 214, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 223, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 233, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 240, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 247, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 254, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 262, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 68, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
+  { 78, 89, -1, sizeof(::ferry::v1::UploadPartsRequest)},
+  { 94, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
+  { 105, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
+  { 114, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 127, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 135, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 143, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 150, 159, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 162, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 169, 177, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 179, 192, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 199, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 207, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 218, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 227, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 237, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 244, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 251, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 258, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 266, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 277, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
+  { 285, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -761,6 +815,8 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_GetTaskRequest_default_instance_._instance,
   &::ferry::v1::_GetTaskResponse_default_instance_._instance,
   &::ferry::v1::_Notification_default_instance_._instance,
+  &::ferry::v1::_IssueUploadTokenRequest_default_instance_._instance,
+  &::ferry::v1::_IssueUploadTokenResponse_default_instance_._instance,
 };
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
@@ -779,105 +835,115 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 "
   "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013"
   "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR"
-  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\226\002\n\021Cre"
+  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\324\002\n\021Cre"
   "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz"
   "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 "
   "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT"
   "askRequest.MetadataEntry\022\022\n\nblock_size\030\006"
   " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred"
-  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\032/\n\rMetadataEntr"
-  "y\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Cre"
-  "ateTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1"
-  ".Task\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReq"
-  "uest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001"
-  "(\r\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022"
-  "\014\n\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadParts"
-  "Response\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index"
-  "\030\002 \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockS"
-  "tatus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007messag"
-  "e\030\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007"
-  "task_id\030\001 \001(\t\022 \n\030include_committed_crc32"
-  "c\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Que"
-  "ryMissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023"
-  ".ferry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022"
-  "\023\n\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030"
-  "\004 \001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockR"
-  "ange\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Commi"
-  "ttedBlock\022\034\n\024next_committed_index\030\007 \001(\r\""
-  "/\n\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc3"
-  "2c\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001"
-  " \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState"
-  "\"0\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
-  "ry.v1.Task\"K\n\014MergeRequest\022\017\n\007task_id\030\001 "
-  "\001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007"
-  "\n\005_size\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016"
-  ".ferry.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\t"
-  "file_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore"
-  "_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1"
-  ".UploadFileRequest.MetadataEntry\022\021\n\tover"
-  "write\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data"
-  "\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005"
-  "value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFile"
-  "Response\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017"
-  "\n\007resumed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nst"
-  "ore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offse"
-  "t\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation"
-  "\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n"
-  "\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileR"
-  "esponse\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.G"
-  "eneration\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022"
-  "\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007t"
-  "ask_id\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004tas"
-  "k\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016GetTaskReques"
-  "t\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n"
-  "\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notificat"
-  "ion\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014No"
-  "tification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 "
-  "\001(\0162\033.ferry.v1.NotificationState\022\020\n\010atte"
-  "mpts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delive"
-  "red_at\030\005 \001(\0132\032.google.protobuf.Timestamp"
-  "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED"
-  "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA"
-  "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n"
-  "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP"
-  "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS"
-  "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B"
-  "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_"
-  "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM"
-  "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022"
-  "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N"
-  "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT"
-  "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST"
-  "ATE_UNDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\n"
-  "CreateTask\022\033.ferry.v1.CreateTaskRequest\032"
-  "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP"
-  "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer"
-  "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi"
-  "ssingBlocks\022#.ferry.v1.QueryMissingBlock"
-  "sRequest\032$.ferry.v1.QueryMissingBlocksRe"
-  "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe"
-  "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer"
-  "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me"
-  "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas"
-  "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW"
-  "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f"
-  "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022"
-  "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re"
-  "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v"
-  "1.UploadFileRequest\032\034.ferry.v1.UploadFil"
-  "eResponseBh\n\020dev.ferry.api.v1B\nFerryProt"
-  "oP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003FR"
-  "Y\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006pro"
-  "to3"
+  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\022\032\n\022issue_upload"
+  "_token\030\n \001(\010\022 \n\030upload_token_ttl_seconds"
+  "\030\013 \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005"
+  "value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034"
+  "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030"
+  "\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_to"
+  "ken_expire_time\030\004 \001(\0132\032.google.protobuf."
+  "Timestamp\"x\n\022UploadPartsRequest\022\017\n\007task_"
+  "id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030"
+  "\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014"
+  "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t"
+  "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta"
+  "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece"
+  "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"g\n\031Qu"
+  "eryMissingBlocksRequest\022\017\n\007task_id\030\001 \001(\t"
+  "\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017co"
+  "mmitted_start\030\003 \001(\r\"\364\001\n\032QueryMissingBloc"
+  "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas"
+  "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun"
+  "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss"
+  "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi"
+  "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024"
+  "next_committed_index\030\007 \001(\r\"/\n\016CommittedB"
+  "lock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017S"
+  "etStateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state"
+  "\030\002 \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateR"
+  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n"
+  "\014MergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256"
+  "\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMe"
+  "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas"
+  "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001"
+  "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;"
+  "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe"
+  "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023"
+  "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet"
+  "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002"
+  "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t"
+  "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001"
+  "(\010\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001("
+  "\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006le"
+  "ngth\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGen"
+  "eration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t"
+  "\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\nge"
+  "neration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006"
+  "offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001"
+  "(\r\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\""
+  "1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
+  "ry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030"
+  "\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016"
+  ".ferry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.f"
+  "erry.v1.Notification\"\244\001\n\014Notification\022\020\n"
+  "\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v"
+  "1.NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n"
+  "\nlast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132"
+  "\032.google.protobuf.Timestamp\"\?\n\027IssueUplo"
+  "adTokenRequest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_s"
+  "econds\030\002 \001(\r\"a\n\030IssueUploadTokenResponse"
+  "\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire_time\030\002 "
+  "\001(\0132\032.google.protobuf.Timestamp*\272\001\n\tTask"
+  "State\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TAS"
+  "K_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED"
+  "\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STA"
+  "TE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n"
+  "\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030"
+  "BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STAT"
+  "US_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_"
+  "MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIF"
+  "FERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFI"
+  "CATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATI"
+  "ON_STATE_PENDING\020\001\022 \n\034NOTIFICATION_STATE"
+  "_DELIVERED\020\002\022$\n NOTIFICATION_STATE_UNDEL"
+  "IVERABLE\020\0032\366\005\n\014FerryService\022G\n\nCreateTas"
+  "k\022\033.ferry.v1.CreateTaskRequest\032\034.ferry.v"
+  "1.CreateTaskResponse\022N\n\013UploadParts\022\034.fe"
+  "rry.v1.UploadPartsRequest\032\035.ferry.v1.Upl"
+  "oadPartsResponse(\0010\001\022_\n\022QueryMissingBloc"
+  "ks\022#.ferry.v1.QueryMissingBlocksRequest\032"
+  "$.ferry.v1.QueryMissingBlocksResponse\022A\n"
+  "\010SetState\022\031.ferry.v1.SetStateRequest\032\032.f"
+  "erry.v1.SetStateResponse\0228\n\005Merge\022\026.ferr"
+  "y.v1.MergeRequest\032\027.ferry.v1.MergeRespon"
+  "se\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032"
+  "\031.ferry.v1.GetTaskResponse\022F\n\tWatchTask\022"
+  "\032.ferry.v1.WatchTaskRequest\032\033.ferry.v1.W"
+  "atchTaskResponse0\001\022C\n\010ReadFile\022\031.ferry.v"
+  "1.ReadFileRequest\032\032.ferry.v1.ReadFileRes"
+  "ponse0\001\022G\n\nUploadFile\022\033.ferry.v1.UploadF"
+  "ileRequest\032\034.ferry.v1.UploadFileResponse"
+  "\022Y\n\020IssueUploadToken\022!.ferry.v1.IssueUpl"
+  "oadTokenRequest\032\".ferry.v1.IssueUploadTo"
+  "kenResponseBh\n\020dev.ferry.api.v1B\nFerryPr"
+  "otoP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003"
+  "FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006p"
+  "roto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4163, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4565, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 26,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 28,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -2029,7 +2095,9 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.overwrite_){}
     , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.issue_upload_token_){}
     , decltype(_impl_.max_size_){}
+    , decltype(_impl_.upload_token_ttl_seconds_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -2059,8 +2127,8 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
       _this->GetArenaForAllocation());
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.upload_token_ttl_seconds_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.upload_token_ttl_seconds_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.CreateTaskRequest)
 }
 
@@ -2077,7 +2145,9 @@ inline void CreateTaskRequest::SharedCtor(
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.overwrite_){false}
     , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.issue_upload_token_){false}
     , decltype(_impl_.max_size_){uint64_t{0u}}
+    , decltype(_impl_.upload_token_ttl_seconds_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.file_name_.InitDefault();
@@ -2132,8 +2202,8 @@ void CreateTaskRequest::Clear() {
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.max_size_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
+      reinterpret_cast<char*>(&_impl_.upload_token_ttl_seconds_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.upload_token_ttl_seconds_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2222,6 +2292,22 @@ const char* CreateTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
       case 9:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
           _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool issue_upload_token = 10;
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 80)) {
+          _impl_.issue_upload_token_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 upload_token_ttl_seconds = 11;
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
+          _impl_.upload_token_ttl_seconds_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -2345,6 +2431,18 @@ uint8_t* CreateTaskRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt64ToArray(9, this->_internal_max_size(), target);
   }
 
+  // bool issue_upload_token = 10;
+  if (this->_internal_issue_upload_token() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(10, this->_internal_issue_upload_token(), target);
+  }
+
+  // uint32 upload_token_ttl_seconds = 11;
+  if (this->_internal_upload_token_ttl_seconds() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(11, this->_internal_upload_token_ttl_seconds(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2411,9 +2509,19 @@ size_t CreateTaskRequest::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool issue_upload_token = 10;
+  if (this->_internal_issue_upload_token() != 0) {
+    total_size += 1 + 1;
+  }
+
   // uint64 max_size = 9;
   if (this->_internal_max_size() != 0) {
     total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_max_size());
+  }
+
+  // uint32 upload_token_ttl_seconds = 11;
+  if (this->_internal_upload_token_ttl_seconds() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_upload_token_ttl_seconds());
   }
 
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
@@ -2456,8 +2564,14 @@ void CreateTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_size_deferred() != 0) {
     _this->_internal_set_size_deferred(from._internal_size_deferred());
   }
+  if (from._internal_issue_upload_token() != 0) {
+    _this->_internal_set_issue_upload_token(from._internal_issue_upload_token());
+  }
   if (from._internal_max_size() != 0) {
     _this->_internal_set_max_size(from._internal_max_size());
+  }
+  if (from._internal_upload_token_ttl_seconds() != 0) {
+    _this->_internal_set_upload_token_ttl_seconds(from._internal_upload_token_ttl_seconds());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -2492,8 +2606,8 @@ void CreateTaskRequest::InternalSwap(CreateTaskRequest* other) {
       &other->_impl_.store_path_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.max_size_)
-      + sizeof(CreateTaskRequest::_impl_.max_size_)
+      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.upload_token_ttl_seconds_)
+      + sizeof(CreateTaskRequest::_impl_.upload_token_ttl_seconds_)
       - PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.size_)>(
           reinterpret_cast<char*>(&_impl_.size_),
           reinterpret_cast<char*>(&other->_impl_.size_));
@@ -2510,11 +2624,22 @@ void CreateTaskRequest::InternalSwap(CreateTaskRequest* other) {
 class CreateTaskResponse::_Internal {
  public:
   static const ::ferry::v1::Task& task(const CreateTaskResponse* msg);
+  static const ::PROTOBUF_NAMESPACE_ID::Timestamp& upload_token_expire_time(const CreateTaskResponse* msg);
 };
 
 const ::ferry::v1::Task&
 CreateTaskResponse::_Internal::task(const CreateTaskResponse* msg) {
   return *msg->_impl_.task_;
+}
+const ::PROTOBUF_NAMESPACE_ID::Timestamp&
+CreateTaskResponse::_Internal::upload_token_expire_time(const CreateTaskResponse* msg) {
+  return *msg->_impl_.upload_token_expire_time_;
+}
+void CreateTaskResponse::clear_upload_token_expire_time() {
+  if (GetArenaForAllocation() == nullptr && _impl_.upload_token_expire_time_ != nullptr) {
+    delete _impl_.upload_token_expire_time_;
+  }
+  _impl_.upload_token_expire_time_ = nullptr;
 }
 CreateTaskResponse::CreateTaskResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
                          bool is_message_owned)
@@ -2526,13 +2651,26 @@ CreateTaskResponse::CreateTaskResponse(const CreateTaskResponse& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   CreateTaskResponse* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_){nullptr}
+      decltype(_impl_.upload_token_){}
+    , decltype(_impl_.task_){nullptr}
+    , decltype(_impl_.upload_token_expire_time_){nullptr}
     , decltype(_impl_.resumed_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.upload_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_upload_token().empty()) {
+    _this->_impl_.upload_token_.Set(from._internal_upload_token(), 
+      _this->GetArenaForAllocation());
+  }
   if (from._internal_has_task()) {
     _this->_impl_.task_ = new ::ferry::v1::Task(*from._impl_.task_);
+  }
+  if (from._internal_has_upload_token_expire_time()) {
+    _this->_impl_.upload_token_expire_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.upload_token_expire_time_);
   }
   _this->_impl_.resumed_ = from._impl_.resumed_;
   // @@protoc_insertion_point(copy_constructor:ferry.v1.CreateTaskResponse)
@@ -2543,10 +2681,16 @@ inline void CreateTaskResponse::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_){nullptr}
+      decltype(_impl_.upload_token_){}
+    , decltype(_impl_.task_){nullptr}
+    , decltype(_impl_.upload_token_expire_time_){nullptr}
     , decltype(_impl_.resumed_){false}
     , /*decltype(_impl_._cached_size_)*/{}
   };
+  _impl_.upload_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 CreateTaskResponse::~CreateTaskResponse() {
@@ -2560,7 +2704,9 @@ CreateTaskResponse::~CreateTaskResponse() {
 
 inline void CreateTaskResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.upload_token_.Destroy();
   if (this != internal_default_instance()) delete _impl_.task_;
+  if (this != internal_default_instance()) delete _impl_.upload_token_expire_time_;
 }
 
 void CreateTaskResponse::SetCachedSize(int size) const {
@@ -2573,10 +2719,15 @@ void CreateTaskResponse::Clear() {
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
 
+  _impl_.upload_token_.ClearToEmpty();
   if (GetArenaForAllocation() == nullptr && _impl_.task_ != nullptr) {
     delete _impl_.task_;
   }
   _impl_.task_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.upload_token_expire_time_ != nullptr) {
+    delete _impl_.upload_token_expire_time_;
+  }
+  _impl_.upload_token_expire_time_ = nullptr;
   _impl_.resumed_ = false;
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
@@ -2599,6 +2750,24 @@ const char* CreateTaskResponse::_InternalParse(const char* ptr, ::_pbi::ParseCon
       case 2:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
           _impl_.resumed_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string upload_token = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          auto str = _internal_mutable_upload_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.CreateTaskResponse.upload_token"));
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Timestamp upload_token_expire_time = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          ptr = ctx->ParseMessage(_internal_mutable_upload_token_expire_time(), ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -2645,6 +2814,23 @@ uint8_t* CreateTaskResponse::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(2, this->_internal_resumed(), target);
   }
 
+  // string upload_token = 3;
+  if (!this->_internal_upload_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_upload_token().data(), static_cast<int>(this->_internal_upload_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.CreateTaskResponse.upload_token");
+    target = stream->WriteStringMaybeAliased(
+        3, this->_internal_upload_token(), target);
+  }
+
+  // .google.protobuf.Timestamp upload_token_expire_time = 4;
+  if (this->_internal_has_upload_token_expire_time()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(4, _Internal::upload_token_expire_time(this),
+        _Internal::upload_token_expire_time(this).GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2661,11 +2847,25 @@ size_t CreateTaskResponse::ByteSizeLong() const {
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
 
+  // string upload_token = 3;
+  if (!this->_internal_upload_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_upload_token());
+  }
+
   // .ferry.v1.Task task = 1;
   if (this->_internal_has_task()) {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
         *_impl_.task_);
+  }
+
+  // .google.protobuf.Timestamp upload_token_expire_time = 4;
+  if (this->_internal_has_upload_token_expire_time()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.upload_token_expire_time_);
   }
 
   // bool resumed = 2;
@@ -2691,9 +2891,16 @@ void CreateTaskResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, con
   uint32_t cached_has_bits = 0;
   (void) cached_has_bits;
 
+  if (!from._internal_upload_token().empty()) {
+    _this->_internal_set_upload_token(from._internal_upload_token());
+  }
   if (from._internal_has_task()) {
     _this->_internal_mutable_task()->::ferry::v1::Task::MergeFrom(
         from._internal_task());
+  }
+  if (from._internal_has_upload_token_expire_time()) {
+    _this->_internal_mutable_upload_token_expire_time()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
+        from._internal_upload_token_expire_time());
   }
   if (from._internal_resumed() != 0) {
     _this->_internal_set_resumed(from._internal_resumed());
@@ -2714,7 +2921,13 @@ bool CreateTaskResponse::IsInitialized() const {
 
 void CreateTaskResponse::InternalSwap(CreateTaskResponse* other) {
   using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.upload_token_, lhs_arena,
+      &other->_impl_.upload_token_, rhs_arena
+  );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(CreateTaskResponse, _impl_.resumed_)
       + sizeof(CreateTaskResponse::_impl_.resumed_)
@@ -8021,6 +8234,487 @@ void Notification::InternalSwap(Notification* other) {
       file_level_metadata_ferry_2fv1_2fferry_2eproto[25]);
 }
 
+// ===================================================================
+
+class IssueUploadTokenRequest::_Internal {
+ public:
+};
+
+IssueUploadTokenRequest::IssueUploadTokenRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.IssueUploadTokenRequest)
+}
+IssueUploadTokenRequest::IssueUploadTokenRequest(const IssueUploadTokenRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  IssueUploadTokenRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , decltype(_impl_.ttl_seconds_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_task_id().empty()) {
+    _this->_impl_.task_id_.Set(from._internal_task_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _this->_impl_.ttl_seconds_ = from._impl_.ttl_seconds_;
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.IssueUploadTokenRequest)
+}
+
+inline void IssueUploadTokenRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.task_id_){}
+    , decltype(_impl_.ttl_seconds_){0u}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.task_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+IssueUploadTokenRequest::~IssueUploadTokenRequest() {
+  // @@protoc_insertion_point(destructor:ferry.v1.IssueUploadTokenRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void IssueUploadTokenRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.task_id_.Destroy();
+}
+
+void IssueUploadTokenRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void IssueUploadTokenRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.IssueUploadTokenRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.task_id_.ClearToEmpty();
+  _impl_.ttl_seconds_ = 0u;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* IssueUploadTokenRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string task_id = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_task_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.IssueUploadTokenRequest.task_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint32 ttl_seconds = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.ttl_seconds_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* IssueUploadTokenRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.IssueUploadTokenRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_task_id().data(), static_cast<int>(this->_internal_task_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.IssueUploadTokenRequest.task_id");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_task_id(), target);
+  }
+
+  // uint32 ttl_seconds = 2;
+  if (this->_internal_ttl_seconds() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt32ToArray(2, this->_internal_ttl_seconds(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.IssueUploadTokenRequest)
+  return target;
+}
+
+size_t IssueUploadTokenRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.IssueUploadTokenRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string task_id = 1;
+  if (!this->_internal_task_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_task_id());
+  }
+
+  // uint32 ttl_seconds = 2;
+  if (this->_internal_ttl_seconds() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_ttl_seconds());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData IssueUploadTokenRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    IssueUploadTokenRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*IssueUploadTokenRequest::GetClassData() const { return &_class_data_; }
+
+
+void IssueUploadTokenRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<IssueUploadTokenRequest*>(&to_msg);
+  auto& from = static_cast<const IssueUploadTokenRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.IssueUploadTokenRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_task_id().empty()) {
+    _this->_internal_set_task_id(from._internal_task_id());
+  }
+  if (from._internal_ttl_seconds() != 0) {
+    _this->_internal_set_ttl_seconds(from._internal_ttl_seconds());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void IssueUploadTokenRequest::CopyFrom(const IssueUploadTokenRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.IssueUploadTokenRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool IssueUploadTokenRequest::IsInitialized() const {
+  return true;
+}
+
+void IssueUploadTokenRequest::InternalSwap(IssueUploadTokenRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.task_id_, lhs_arena,
+      &other->_impl_.task_id_, rhs_arena
+  );
+  swap(_impl_.ttl_seconds_, other->_impl_.ttl_seconds_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata IssueUploadTokenRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[26]);
+}
+
+// ===================================================================
+
+class IssueUploadTokenResponse::_Internal {
+ public:
+  static const ::PROTOBUF_NAMESPACE_ID::Timestamp& expire_time(const IssueUploadTokenResponse* msg);
+};
+
+const ::PROTOBUF_NAMESPACE_ID::Timestamp&
+IssueUploadTokenResponse::_Internal::expire_time(const IssueUploadTokenResponse* msg) {
+  return *msg->_impl_.expire_time_;
+}
+void IssueUploadTokenResponse::clear_expire_time() {
+  if (GetArenaForAllocation() == nullptr && _impl_.expire_time_ != nullptr) {
+    delete _impl_.expire_time_;
+  }
+  _impl_.expire_time_ = nullptr;
+}
+IssueUploadTokenResponse::IssueUploadTokenResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.IssueUploadTokenResponse)
+}
+IssueUploadTokenResponse::IssueUploadTokenResponse(const IssueUploadTokenResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  IssueUploadTokenResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.upload_token_){}
+    , decltype(_impl_.expire_time_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.upload_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_upload_token().empty()) {
+    _this->_impl_.upload_token_.Set(from._internal_upload_token(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_expire_time()) {
+    _this->_impl_.expire_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.expire_time_);
+  }
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.IssueUploadTokenResponse)
+}
+
+inline void IssueUploadTokenResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.upload_token_){}
+    , decltype(_impl_.expire_time_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.upload_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+IssueUploadTokenResponse::~IssueUploadTokenResponse() {
+  // @@protoc_insertion_point(destructor:ferry.v1.IssueUploadTokenResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void IssueUploadTokenResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.upload_token_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.expire_time_;
+}
+
+void IssueUploadTokenResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void IssueUploadTokenResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.IssueUploadTokenResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.upload_token_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.expire_time_ != nullptr) {
+    delete _impl_.expire_time_;
+  }
+  _impl_.expire_time_ = nullptr;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* IssueUploadTokenResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string upload_token = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_upload_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.IssueUploadTokenResponse.upload_token"));
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Timestamp expire_time = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          ptr = ctx->ParseMessage(_internal_mutable_expire_time(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* IssueUploadTokenResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.IssueUploadTokenResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string upload_token = 1;
+  if (!this->_internal_upload_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_upload_token().data(), static_cast<int>(this->_internal_upload_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.IssueUploadTokenResponse.upload_token");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_upload_token(), target);
+  }
+
+  // .google.protobuf.Timestamp expire_time = 2;
+  if (this->_internal_has_expire_time()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(2, _Internal::expire_time(this),
+        _Internal::expire_time(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.IssueUploadTokenResponse)
+  return target;
+}
+
+size_t IssueUploadTokenResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.IssueUploadTokenResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string upload_token = 1;
+  if (!this->_internal_upload_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_upload_token());
+  }
+
+  // .google.protobuf.Timestamp expire_time = 2;
+  if (this->_internal_has_expire_time()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.expire_time_);
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData IssueUploadTokenResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    IssueUploadTokenResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*IssueUploadTokenResponse::GetClassData() const { return &_class_data_; }
+
+
+void IssueUploadTokenResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<IssueUploadTokenResponse*>(&to_msg);
+  auto& from = static_cast<const IssueUploadTokenResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.IssueUploadTokenResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_upload_token().empty()) {
+    _this->_internal_set_upload_token(from._internal_upload_token());
+  }
+  if (from._internal_has_expire_time()) {
+    _this->_internal_mutable_expire_time()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
+        from._internal_expire_time());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void IssueUploadTokenResponse::CopyFrom(const IssueUploadTokenResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.IssueUploadTokenResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool IssueUploadTokenResponse::IsInitialized() const {
+  return true;
+}
+
+void IssueUploadTokenResponse::InternalSwap(IssueUploadTokenResponse* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.upload_token_, lhs_arena,
+      &other->_impl_.upload_token_, rhs_arena
+  );
+  swap(_impl_.expire_time_, other->_impl_.expire_time_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata IssueUploadTokenResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[27]);
+}
+
 // @@protoc_insertion_point(namespace_scope)
 }  // namespace v1
 }  // namespace ferry
@@ -8128,6 +8822,14 @@ Arena::CreateMaybeMessage< ::ferry::v1::GetTaskResponse >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::ferry::v1::Notification*
 Arena::CreateMaybeMessage< ::ferry::v1::Notification >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::Notification >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::IssueUploadTokenRequest*
+Arena::CreateMaybeMessage< ::ferry::v1::IssueUploadTokenRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::IssueUploadTokenRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::IssueUploadTokenResponse*
+Arena::CreateMaybeMessage< ::ferry::v1::IssueUploadTokenResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::IssueUploadTokenResponse >(arena);
 }
 PROTOBUF_NAMESPACE_CLOSE
 

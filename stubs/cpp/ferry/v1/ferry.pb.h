@@ -75,6 +75,12 @@ extern GetTaskRequestDefaultTypeInternal _GetTaskRequest_default_instance_;
 class GetTaskResponse;
 struct GetTaskResponseDefaultTypeInternal;
 extern GetTaskResponseDefaultTypeInternal _GetTaskResponse_default_instance_;
+class IssueUploadTokenRequest;
+struct IssueUploadTokenRequestDefaultTypeInternal;
+extern IssueUploadTokenRequestDefaultTypeInternal _IssueUploadTokenRequest_default_instance_;
+class IssueUploadTokenResponse;
+struct IssueUploadTokenResponseDefaultTypeInternal;
+extern IssueUploadTokenResponseDefaultTypeInternal _IssueUploadTokenResponse_default_instance_;
 class MergeRequest;
 struct MergeRequestDefaultTypeInternal;
 extern MergeRequestDefaultTypeInternal _MergeRequest_default_instance_;
@@ -140,6 +146,8 @@ template<> ::ferry::v1::CreateTaskResponse* Arena::CreateMaybeMessage<::ferry::v
 template<> ::ferry::v1::Generation* Arena::CreateMaybeMessage<::ferry::v1::Generation>(Arena*);
 template<> ::ferry::v1::GetTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::GetTaskRequest>(Arena*);
 template<> ::ferry::v1::GetTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::GetTaskResponse>(Arena*);
+template<> ::ferry::v1::IssueUploadTokenRequest* Arena::CreateMaybeMessage<::ferry::v1::IssueUploadTokenRequest>(Arena*);
+template<> ::ferry::v1::IssueUploadTokenResponse* Arena::CreateMaybeMessage<::ferry::v1::IssueUploadTokenResponse>(Arena*);
 template<> ::ferry::v1::MergeRequest* Arena::CreateMaybeMessage<::ferry::v1::MergeRequest>(Arena*);
 template<> ::ferry::v1::MergeResponse* Arena::CreateMaybeMessage<::ferry::v1::MergeResponse>(Arena*);
 template<> ::ferry::v1::Notification* Arena::CreateMaybeMessage<::ferry::v1::Notification>(Arena*);
@@ -986,7 +994,9 @@ class CreateTaskRequest final :
     kBlockSizeFieldNumber = 6,
     kOverwriteFieldNumber = 7,
     kSizeDeferredFieldNumber = 8,
+    kIssueUploadTokenFieldNumber = 10,
     kMaxSizeFieldNumber = 9,
+    kUploadTokenTtlSecondsFieldNumber = 11,
   };
   // map<string, string> metadata = 5;
   int metadata_size() const;
@@ -1083,6 +1093,15 @@ class CreateTaskRequest final :
   void _internal_set_size_deferred(bool value);
   public:
 
+  // bool issue_upload_token = 10;
+  void clear_issue_upload_token();
+  bool issue_upload_token() const;
+  void set_issue_upload_token(bool value);
+  private:
+  bool _internal_issue_upload_token() const;
+  void _internal_set_issue_upload_token(bool value);
+  public:
+
   // uint64 max_size = 9;
   void clear_max_size();
   uint64_t max_size() const;
@@ -1090,6 +1109,15 @@ class CreateTaskRequest final :
   private:
   uint64_t _internal_max_size() const;
   void _internal_set_max_size(uint64_t value);
+  public:
+
+  // uint32 upload_token_ttl_seconds = 11;
+  void clear_upload_token_ttl_seconds();
+  uint32_t upload_token_ttl_seconds() const;
+  void set_upload_token_ttl_seconds(uint32_t value);
+  private:
+  uint32_t _internal_upload_token_ttl_seconds() const;
+  void _internal_set_upload_token_ttl_seconds(uint32_t value);
   public:
 
   // @@protoc_insertion_point(class_scope:ferry.v1.CreateTaskRequest)
@@ -1112,7 +1140,9 @@ class CreateTaskRequest final :
     uint32_t block_size_;
     bool overwrite_;
     bool size_deferred_;
+    bool issue_upload_token_;
     uint64_t max_size_;
+    uint32_t upload_token_ttl_seconds_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -1241,9 +1271,25 @@ class CreateTaskResponse final :
   // accessors -------------------------------------------------------
 
   enum : int {
+    kUploadTokenFieldNumber = 3,
     kTaskFieldNumber = 1,
+    kUploadTokenExpireTimeFieldNumber = 4,
     kResumedFieldNumber = 2,
   };
+  // string upload_token = 3;
+  void clear_upload_token();
+  const std::string& upload_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_upload_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_upload_token();
+  PROTOBUF_NODISCARD std::string* release_upload_token();
+  void set_allocated_upload_token(std::string* upload_token);
+  private:
+  const std::string& _internal_upload_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_upload_token(const std::string& value);
+  std::string* _internal_mutable_upload_token();
+  public:
+
   // .ferry.v1.Task task = 1;
   bool has_task() const;
   private:
@@ -1262,6 +1308,24 @@ class CreateTaskResponse final :
       ::ferry::v1::Task* task);
   ::ferry::v1::Task* unsafe_arena_release_task();
 
+  // .google.protobuf.Timestamp upload_token_expire_time = 4;
+  bool has_upload_token_expire_time() const;
+  private:
+  bool _internal_has_upload_token_expire_time() const;
+  public:
+  void clear_upload_token_expire_time();
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& upload_token_expire_time() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Timestamp* release_upload_token_expire_time();
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* mutable_upload_token_expire_time();
+  void set_allocated_upload_token_expire_time(::PROTOBUF_NAMESPACE_ID::Timestamp* upload_token_expire_time);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& _internal_upload_token_expire_time() const;
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _internal_mutable_upload_token_expire_time();
+  public:
+  void unsafe_arena_set_allocated_upload_token_expire_time(
+      ::PROTOBUF_NAMESPACE_ID::Timestamp* upload_token_expire_time);
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* unsafe_arena_release_upload_token_expire_time();
+
   // bool resumed = 2;
   void clear_resumed();
   bool resumed() const;
@@ -1279,7 +1343,9 @@ class CreateTaskResponse final :
   typedef void InternalArenaConstructable_;
   typedef void DestructorSkippable_;
   struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr upload_token_;
     ::ferry::v1::Task* task_;
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* upload_token_expire_time_;
     bool resumed_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
@@ -4807,6 +4873,343 @@ class Notification final :
   union { Impl_ _impl_; };
   friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
 };
+// -------------------------------------------------------------------
+
+class IssueUploadTokenRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.IssueUploadTokenRequest) */ {
+ public:
+  inline IssueUploadTokenRequest() : IssueUploadTokenRequest(nullptr) {}
+  ~IssueUploadTokenRequest() override;
+  explicit PROTOBUF_CONSTEXPR IssueUploadTokenRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  IssueUploadTokenRequest(const IssueUploadTokenRequest& from);
+  IssueUploadTokenRequest(IssueUploadTokenRequest&& from) noexcept
+    : IssueUploadTokenRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline IssueUploadTokenRequest& operator=(const IssueUploadTokenRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline IssueUploadTokenRequest& operator=(IssueUploadTokenRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const IssueUploadTokenRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const IssueUploadTokenRequest* internal_default_instance() {
+    return reinterpret_cast<const IssueUploadTokenRequest*>(
+               &_IssueUploadTokenRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    26;
+
+  friend void swap(IssueUploadTokenRequest& a, IssueUploadTokenRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(IssueUploadTokenRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(IssueUploadTokenRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  IssueUploadTokenRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<IssueUploadTokenRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const IssueUploadTokenRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const IssueUploadTokenRequest& from) {
+    IssueUploadTokenRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(IssueUploadTokenRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.IssueUploadTokenRequest";
+  }
+  protected:
+  explicit IssueUploadTokenRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTaskIdFieldNumber = 1,
+    kTtlSecondsFieldNumber = 2,
+  };
+  // string task_id = 1;
+  void clear_task_id();
+  const std::string& task_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_task_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_task_id();
+  PROTOBUF_NODISCARD std::string* release_task_id();
+  void set_allocated_task_id(std::string* task_id);
+  private:
+  const std::string& _internal_task_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_task_id(const std::string& value);
+  std::string* _internal_mutable_task_id();
+  public:
+
+  // uint32 ttl_seconds = 2;
+  void clear_ttl_seconds();
+  uint32_t ttl_seconds() const;
+  void set_ttl_seconds(uint32_t value);
+  private:
+  uint32_t _internal_ttl_seconds() const;
+  void _internal_set_ttl_seconds(uint32_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.IssueUploadTokenRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    uint32_t ttl_seconds_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class IssueUploadTokenResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.IssueUploadTokenResponse) */ {
+ public:
+  inline IssueUploadTokenResponse() : IssueUploadTokenResponse(nullptr) {}
+  ~IssueUploadTokenResponse() override;
+  explicit PROTOBUF_CONSTEXPR IssueUploadTokenResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  IssueUploadTokenResponse(const IssueUploadTokenResponse& from);
+  IssueUploadTokenResponse(IssueUploadTokenResponse&& from) noexcept
+    : IssueUploadTokenResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline IssueUploadTokenResponse& operator=(const IssueUploadTokenResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline IssueUploadTokenResponse& operator=(IssueUploadTokenResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const IssueUploadTokenResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const IssueUploadTokenResponse* internal_default_instance() {
+    return reinterpret_cast<const IssueUploadTokenResponse*>(
+               &_IssueUploadTokenResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    27;
+
+  friend void swap(IssueUploadTokenResponse& a, IssueUploadTokenResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(IssueUploadTokenResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(IssueUploadTokenResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  IssueUploadTokenResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<IssueUploadTokenResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const IssueUploadTokenResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const IssueUploadTokenResponse& from) {
+    IssueUploadTokenResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(IssueUploadTokenResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.IssueUploadTokenResponse";
+  }
+  protected:
+  explicit IssueUploadTokenResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kUploadTokenFieldNumber = 1,
+    kExpireTimeFieldNumber = 2,
+  };
+  // string upload_token = 1;
+  void clear_upload_token();
+  const std::string& upload_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_upload_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_upload_token();
+  PROTOBUF_NODISCARD std::string* release_upload_token();
+  void set_allocated_upload_token(std::string* upload_token);
+  private:
+  const std::string& _internal_upload_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_upload_token(const std::string& value);
+  std::string* _internal_mutable_upload_token();
+  public:
+
+  // .google.protobuf.Timestamp expire_time = 2;
+  bool has_expire_time() const;
+  private:
+  bool _internal_has_expire_time() const;
+  public:
+  void clear_expire_time();
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& expire_time() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Timestamp* release_expire_time();
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* mutable_expire_time();
+  void set_allocated_expire_time(::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& _internal_expire_time() const;
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _internal_mutable_expire_time();
+  public:
+  void unsafe_arena_set_allocated_expire_time(
+      ::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time);
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* unsafe_arena_release_expire_time();
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.IssueUploadTokenResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr upload_token_;
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
 // ===================================================================
 
 
@@ -5843,6 +6246,46 @@ inline void CreateTaskRequest::set_max_size(uint64_t value) {
   // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.max_size)
 }
 
+// bool issue_upload_token = 10;
+inline void CreateTaskRequest::clear_issue_upload_token() {
+  _impl_.issue_upload_token_ = false;
+}
+inline bool CreateTaskRequest::_internal_issue_upload_token() const {
+  return _impl_.issue_upload_token_;
+}
+inline bool CreateTaskRequest::issue_upload_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskRequest.issue_upload_token)
+  return _internal_issue_upload_token();
+}
+inline void CreateTaskRequest::_internal_set_issue_upload_token(bool value) {
+  
+  _impl_.issue_upload_token_ = value;
+}
+inline void CreateTaskRequest::set_issue_upload_token(bool value) {
+  _internal_set_issue_upload_token(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.issue_upload_token)
+}
+
+// uint32 upload_token_ttl_seconds = 11;
+inline void CreateTaskRequest::clear_upload_token_ttl_seconds() {
+  _impl_.upload_token_ttl_seconds_ = 0u;
+}
+inline uint32_t CreateTaskRequest::_internal_upload_token_ttl_seconds() const {
+  return _impl_.upload_token_ttl_seconds_;
+}
+inline uint32_t CreateTaskRequest::upload_token_ttl_seconds() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskRequest.upload_token_ttl_seconds)
+  return _internal_upload_token_ttl_seconds();
+}
+inline void CreateTaskRequest::_internal_set_upload_token_ttl_seconds(uint32_t value) {
+  
+  _impl_.upload_token_ttl_seconds_ = value;
+}
+inline void CreateTaskRequest::set_upload_token_ttl_seconds(uint32_t value) {
+  _internal_set_upload_token_ttl_seconds(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.upload_token_ttl_seconds)
+}
+
 // -------------------------------------------------------------------
 
 // CreateTaskResponse
@@ -5955,6 +6398,141 @@ inline void CreateTaskResponse::_internal_set_resumed(bool value) {
 inline void CreateTaskResponse::set_resumed(bool value) {
   _internal_set_resumed(value);
   // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskResponse.resumed)
+}
+
+// string upload_token = 3;
+inline void CreateTaskResponse::clear_upload_token() {
+  _impl_.upload_token_.ClearToEmpty();
+}
+inline const std::string& CreateTaskResponse::upload_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskResponse.upload_token)
+  return _internal_upload_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void CreateTaskResponse::set_upload_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.upload_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskResponse.upload_token)
+}
+inline std::string* CreateTaskResponse::mutable_upload_token() {
+  std::string* _s = _internal_mutable_upload_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.CreateTaskResponse.upload_token)
+  return _s;
+}
+inline const std::string& CreateTaskResponse::_internal_upload_token() const {
+  return _impl_.upload_token_.Get();
+}
+inline void CreateTaskResponse::_internal_set_upload_token(const std::string& value) {
+  
+  _impl_.upload_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* CreateTaskResponse::_internal_mutable_upload_token() {
+  
+  return _impl_.upload_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* CreateTaskResponse::release_upload_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.CreateTaskResponse.upload_token)
+  return _impl_.upload_token_.Release();
+}
+inline void CreateTaskResponse::set_allocated_upload_token(std::string* upload_token) {
+  if (upload_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.upload_token_.SetAllocated(upload_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.upload_token_.IsDefault()) {
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.CreateTaskResponse.upload_token)
+}
+
+// .google.protobuf.Timestamp upload_token_expire_time = 4;
+inline bool CreateTaskResponse::_internal_has_upload_token_expire_time() const {
+  return this != internal_default_instance() && _impl_.upload_token_expire_time_ != nullptr;
+}
+inline bool CreateTaskResponse::has_upload_token_expire_time() const {
+  return _internal_has_upload_token_expire_time();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& CreateTaskResponse::_internal_upload_token_expire_time() const {
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp* p = _impl_.upload_token_expire_time_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Timestamp&>(
+      ::PROTOBUF_NAMESPACE_ID::_Timestamp_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& CreateTaskResponse::upload_token_expire_time() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskResponse.upload_token_expire_time)
+  return _internal_upload_token_expire_time();
+}
+inline void CreateTaskResponse::unsafe_arena_set_allocated_upload_token_expire_time(
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* upload_token_expire_time) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.upload_token_expire_time_);
+  }
+  _impl_.upload_token_expire_time_ = upload_token_expire_time;
+  if (upload_token_expire_time) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.CreateTaskResponse.upload_token_expire_time)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* CreateTaskResponse::release_upload_token_expire_time() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.upload_token_expire_time_;
+  _impl_.upload_token_expire_time_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* CreateTaskResponse::unsafe_arena_release_upload_token_expire_time() {
+  // @@protoc_insertion_point(field_release:ferry.v1.CreateTaskResponse.upload_token_expire_time)
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.upload_token_expire_time_;
+  _impl_.upload_token_expire_time_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* CreateTaskResponse::_internal_mutable_upload_token_expire_time() {
+  
+  if (_impl_.upload_token_expire_time_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Timestamp>(GetArenaForAllocation());
+    _impl_.upload_token_expire_time_ = p;
+  }
+  return _impl_.upload_token_expire_time_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* CreateTaskResponse::mutable_upload_token_expire_time() {
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _msg = _internal_mutable_upload_token_expire_time();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.CreateTaskResponse.upload_token_expire_time)
+  return _msg;
+}
+inline void CreateTaskResponse::set_allocated_upload_token_expire_time(::PROTOBUF_NAMESPACE_ID::Timestamp* upload_token_expire_time) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.upload_token_expire_time_);
+  }
+  if (upload_token_expire_time) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(upload_token_expire_time));
+    if (message_arena != submessage_arena) {
+      upload_token_expire_time = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, upload_token_expire_time, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.upload_token_expire_time_ = upload_token_expire_time;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.CreateTaskResponse.upload_token_expire_time)
 }
 
 // -------------------------------------------------------------------
@@ -8523,9 +9101,226 @@ inline void Notification::set_allocated_delivered_at(::PROTOBUF_NAMESPACE_ID::Ti
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.Notification.delivered_at)
 }
 
+// -------------------------------------------------------------------
+
+// IssueUploadTokenRequest
+
+// string task_id = 1;
+inline void IssueUploadTokenRequest::clear_task_id() {
+  _impl_.task_id_.ClearToEmpty();
+}
+inline const std::string& IssueUploadTokenRequest::task_id() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.IssueUploadTokenRequest.task_id)
+  return _internal_task_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void IssueUploadTokenRequest::set_task_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.task_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.IssueUploadTokenRequest.task_id)
+}
+inline std::string* IssueUploadTokenRequest::mutable_task_id() {
+  std::string* _s = _internal_mutable_task_id();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.IssueUploadTokenRequest.task_id)
+  return _s;
+}
+inline const std::string& IssueUploadTokenRequest::_internal_task_id() const {
+  return _impl_.task_id_.Get();
+}
+inline void IssueUploadTokenRequest::_internal_set_task_id(const std::string& value) {
+  
+  _impl_.task_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* IssueUploadTokenRequest::_internal_mutable_task_id() {
+  
+  return _impl_.task_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* IssueUploadTokenRequest::release_task_id() {
+  // @@protoc_insertion_point(field_release:ferry.v1.IssueUploadTokenRequest.task_id)
+  return _impl_.task_id_.Release();
+}
+inline void IssueUploadTokenRequest::set_allocated_task_id(std::string* task_id) {
+  if (task_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.task_id_.SetAllocated(task_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.task_id_.IsDefault()) {
+    _impl_.task_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.IssueUploadTokenRequest.task_id)
+}
+
+// uint32 ttl_seconds = 2;
+inline void IssueUploadTokenRequest::clear_ttl_seconds() {
+  _impl_.ttl_seconds_ = 0u;
+}
+inline uint32_t IssueUploadTokenRequest::_internal_ttl_seconds() const {
+  return _impl_.ttl_seconds_;
+}
+inline uint32_t IssueUploadTokenRequest::ttl_seconds() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.IssueUploadTokenRequest.ttl_seconds)
+  return _internal_ttl_seconds();
+}
+inline void IssueUploadTokenRequest::_internal_set_ttl_seconds(uint32_t value) {
+  
+  _impl_.ttl_seconds_ = value;
+}
+inline void IssueUploadTokenRequest::set_ttl_seconds(uint32_t value) {
+  _internal_set_ttl_seconds(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.IssueUploadTokenRequest.ttl_seconds)
+}
+
+// -------------------------------------------------------------------
+
+// IssueUploadTokenResponse
+
+// string upload_token = 1;
+inline void IssueUploadTokenResponse::clear_upload_token() {
+  _impl_.upload_token_.ClearToEmpty();
+}
+inline const std::string& IssueUploadTokenResponse::upload_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.IssueUploadTokenResponse.upload_token)
+  return _internal_upload_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void IssueUploadTokenResponse::set_upload_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.upload_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.IssueUploadTokenResponse.upload_token)
+}
+inline std::string* IssueUploadTokenResponse::mutable_upload_token() {
+  std::string* _s = _internal_mutable_upload_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.IssueUploadTokenResponse.upload_token)
+  return _s;
+}
+inline const std::string& IssueUploadTokenResponse::_internal_upload_token() const {
+  return _impl_.upload_token_.Get();
+}
+inline void IssueUploadTokenResponse::_internal_set_upload_token(const std::string& value) {
+  
+  _impl_.upload_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* IssueUploadTokenResponse::_internal_mutable_upload_token() {
+  
+  return _impl_.upload_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* IssueUploadTokenResponse::release_upload_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.IssueUploadTokenResponse.upload_token)
+  return _impl_.upload_token_.Release();
+}
+inline void IssueUploadTokenResponse::set_allocated_upload_token(std::string* upload_token) {
+  if (upload_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.upload_token_.SetAllocated(upload_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.upload_token_.IsDefault()) {
+    _impl_.upload_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.IssueUploadTokenResponse.upload_token)
+}
+
+// .google.protobuf.Timestamp expire_time = 2;
+inline bool IssueUploadTokenResponse::_internal_has_expire_time() const {
+  return this != internal_default_instance() && _impl_.expire_time_ != nullptr;
+}
+inline bool IssueUploadTokenResponse::has_expire_time() const {
+  return _internal_has_expire_time();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& IssueUploadTokenResponse::_internal_expire_time() const {
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp* p = _impl_.expire_time_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Timestamp&>(
+      ::PROTOBUF_NAMESPACE_ID::_Timestamp_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& IssueUploadTokenResponse::expire_time() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.IssueUploadTokenResponse.expire_time)
+  return _internal_expire_time();
+}
+inline void IssueUploadTokenResponse::unsafe_arena_set_allocated_expire_time(
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.expire_time_);
+  }
+  _impl_.expire_time_ = expire_time;
+  if (expire_time) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.IssueUploadTokenResponse.expire_time)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* IssueUploadTokenResponse::release_expire_time() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.expire_time_;
+  _impl_.expire_time_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* IssueUploadTokenResponse::unsafe_arena_release_expire_time() {
+  // @@protoc_insertion_point(field_release:ferry.v1.IssueUploadTokenResponse.expire_time)
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.expire_time_;
+  _impl_.expire_time_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* IssueUploadTokenResponse::_internal_mutable_expire_time() {
+  
+  if (_impl_.expire_time_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Timestamp>(GetArenaForAllocation());
+    _impl_.expire_time_ = p;
+  }
+  return _impl_.expire_time_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* IssueUploadTokenResponse::mutable_expire_time() {
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _msg = _internal_mutable_expire_time();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.IssueUploadTokenResponse.expire_time)
+  return _msg;
+}
+inline void IssueUploadTokenResponse::set_allocated_expire_time(::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.expire_time_);
+  }
+  if (expire_time) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(expire_time));
+    if (message_arena != submessage_arena) {
+      expire_time = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, expire_time, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.expire_time_ = expire_time;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.IssueUploadTokenResponse.expire_time)
+}
+
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

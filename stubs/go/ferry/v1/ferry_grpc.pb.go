@@ -46,6 +46,13 @@ type FerryServiceClient interface {
 	//   - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
 	//     file (its max_size, when its size is deferred).
 	//   - ABORTED (BUSY): the same store_path is being declared concurrently.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+	//     permission (an upload token never has it), store_path lies outside its
+	//     prefixes (checked before anything is looked up), or `overwrite` without
+	//     the "overwrite" permission.
+	//
+	// ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+	// task (no ResourceInfo, no `ferry-task-id` trailer).
 	CreateTask(ctx context.Context, in *CreateTaskRequest, opts ...grpc.CallOption) (*CreateTaskResponse, error)
 	// Streams block data. Each client message carries a piece of one block;
 	// the server answers with one UploadPartsResponse per completed block, sent
@@ -86,6 +93,8 @@ type FerryServiceClient interface {
 	//     RetryInfo's delay.
 	//   - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
 	//     larger than the transport limit (2 MiB).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+	//     permission.
 	UploadParts(ctx context.Context, opts ...grpc.CallOption) (FerryService_UploadPartsClient, error)
 	// Reports which blocks the server still lacks, as half-open ranges. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
@@ -93,8 +102,10 @@ type FerryServiceClient interface {
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "upload" nor the "read" permission.
 	QueryMissingBlocks(ctx context.Context, in *QueryMissingBlocksRequest, opts ...grpc.CallOption) (*QueryMissingBlocksResponse, error)
 	// Pauses, resumes or cancels a task. Setting the state a task is already in
 	// is a no-op. Canceling deletes the staged bytes.
@@ -108,6 +119,8 @@ type FerryServiceClient interface {
 	//   - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
 	//   - ABORTED (BUSY): the task's state changed concurrently, again and
 	//     again; retry.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "control" nor the "operator" permission (an upload token has neither).
 	SetState(ctx context.Context, in *SetStateRequest, opts ...grpc.CallOption) (*SetStateResponse, error)
 	// Verifies and publishes the file: every block must be committed, the
 	// whole-file SHA-256 must match the declared one (if declared); the file is
@@ -144,12 +157,16 @@ type FerryServiceClient interface {
 	//   - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
 	//     task and did not finish within the call's deadline; retry after
 	//     RetryInfo's delay.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+	//     permission.
 	Merge(ctx context.Context, in *MergeRequest, opts ...grpc.CallOption) (*MergeResponse, error)
 	// Returns a task.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission.
 	GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*GetTaskResponse, error)
 	// Streams a task whenever its state or committed bytes change, whichever
 	// replica the change happened on (each replica polls the database for the
@@ -163,6 +180,9 @@ type FerryServiceClient interface {
 	//     (retention) while watched.
 	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission. Another principal's task is
+	//     NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
 	WatchTask(ctx context.Context, in *WatchTaskRequest, opts ...grpc.CallOption) (FerryService_WatchTaskClient, error)
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.
@@ -172,7 +192,8 @@ type FerryServiceClient interface {
 	// began, so that it never splices two versions of a file.
 	//
 	// Status codes (reasons):
-	//   - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+	//   - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+	//     store_path.
 	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	//   - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
 	//     generation asked for (if_generation, or task_id's upload was replaced).
@@ -183,6 +204,12 @@ type FerryServiceClient interface {
 	//     neither or both of store_path and task_id.
 	//   - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
 	//     (changed outside Ferry).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+	//     permission, or store_path lies outside its prefixes (checked before
+	//     anything is looked up).
+	//
+	// A file whose current version another principal published reads as
+	// NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
 	ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (FerryService_ReadFileClient, error)
 	// Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
 	// its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -206,7 +233,23 @@ type FerryServiceClient interface {
 	//   - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
 	//     overwrite is false.
 	//   - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+	//     before anything is looked up, so the call tells nothing about paths
+	//     outside the caller's prefixes.
 	UploadFile(ctx context.Context, in *UploadFileRequest, opts ...grpc.CallOption) (*UploadFileResponse, error)
+	// Issues a new upload token for one of the caller's UPLOADING or PAUSED
+	// tasks (for an upload that outlives its first token). Earlier tokens stay
+	// valid until they expire.
+	//
+	// Status codes (reasons):
+	//   - OK: `upload_token` is valid until `expire_time`.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+	//     CANCELED, EXPIRED or FAILED.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+	//     permission, or is itself an upload token.
+	IssueUploadToken(ctx context.Context, in *IssueUploadTokenRequest, opts ...grpc.CallOption) (*IssueUploadTokenResponse, error)
 }
 
 type ferryServiceClient struct {
@@ -366,6 +409,15 @@ func (c *ferryServiceClient) UploadFile(ctx context.Context, in *UploadFileReque
 	return out, nil
 }
 
+func (c *ferryServiceClient) IssueUploadToken(ctx context.Context, in *IssueUploadTokenRequest, opts ...grpc.CallOption) (*IssueUploadTokenResponse, error) {
+	out := new(IssueUploadTokenResponse)
+	err := c.cc.Invoke(ctx, "/ferry.v1.FerryService/IssueUploadToken", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FerryServiceServer is the server API for FerryService service.
 // All implementations must embed UnimplementedFerryServiceServer
 // for forward compatibility
@@ -399,6 +451,13 @@ type FerryServiceServer interface {
 	//   - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
 	//     file (its max_size, when its size is deferred).
 	//   - ABORTED (BUSY): the same store_path is being declared concurrently.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+	//     permission (an upload token never has it), store_path lies outside its
+	//     prefixes (checked before anything is looked up), or `overwrite` without
+	//     the "overwrite" permission.
+	//
+	// ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+	// task (no ResourceInfo, no `ferry-task-id` trailer).
 	CreateTask(context.Context, *CreateTaskRequest) (*CreateTaskResponse, error)
 	// Streams block data. Each client message carries a piece of one block;
 	// the server answers with one UploadPartsResponse per completed block, sent
@@ -439,6 +498,8 @@ type FerryServiceServer interface {
 	//     RetryInfo's delay.
 	//   - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
 	//     larger than the transport limit (2 MiB).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+	//     permission.
 	UploadParts(FerryService_UploadPartsServer) error
 	// Reports which blocks the server still lacks, as half-open ranges. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
@@ -446,8 +507,10 @@ type FerryServiceServer interface {
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "upload" nor the "read" permission.
 	QueryMissingBlocks(context.Context, *QueryMissingBlocksRequest) (*QueryMissingBlocksResponse, error)
 	// Pauses, resumes or cancels a task. Setting the state a task is already in
 	// is a no-op. Canceling deletes the staged bytes.
@@ -461,6 +524,8 @@ type FerryServiceServer interface {
 	//   - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
 	//   - ABORTED (BUSY): the task's state changed concurrently, again and
 	//     again; retry.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "control" nor the "operator" permission (an upload token has neither).
 	SetState(context.Context, *SetStateRequest) (*SetStateResponse, error)
 	// Verifies and publishes the file: every block must be committed, the
 	// whole-file SHA-256 must match the declared one (if declared); the file is
@@ -497,12 +562,16 @@ type FerryServiceServer interface {
 	//   - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
 	//     task and did not finish within the call's deadline; retry after
 	//     RetryInfo's delay.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+	//     permission.
 	Merge(context.Context, *MergeRequest) (*MergeResponse, error)
 	// Returns a task.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission.
 	GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error)
 	// Streams a task whenever its state or committed bytes change, whichever
 	// replica the change happened on (each replica polls the database for the
@@ -516,6 +585,9 @@ type FerryServiceServer interface {
 	//     (retention) while watched.
 	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
 	//   - UNAVAILABLE: the replica is shutting down; watch again.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission. Another principal's task is
+	//     NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
 	WatchTask(*WatchTaskRequest, FerryService_WatchTaskServer) error
 	// Reads a published file back: by store_path (its current generation) or by
 	// the task_id that published it, from an offset, for a length or to the end.
@@ -525,7 +597,8 @@ type FerryServiceServer interface {
 	// began, so that it never splices two versions of a file.
 	//
 	// Status codes (reasons):
-	//   - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+	//   - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+	//     store_path.
 	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
 	//   - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
 	//     generation asked for (if_generation, or task_id's upload was replaced).
@@ -536,6 +609,12 @@ type FerryServiceServer interface {
 	//     neither or both of store_path and task_id.
 	//   - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
 	//     (changed outside Ferry).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+	//     permission, or store_path lies outside its prefixes (checked before
+	//     anything is looked up).
+	//
+	// A file whose current version another principal published reads as
+	// NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
 	ReadFile(*ReadFileRequest, FerryService_ReadFileServer) error
 	// Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
 	// its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -559,7 +638,23 @@ type FerryServiceServer interface {
 	//   - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
 	//     overwrite is false.
 	//   - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+	//     before anything is looked up, so the call tells nothing about paths
+	//     outside the caller's prefixes.
 	UploadFile(context.Context, *UploadFileRequest) (*UploadFileResponse, error)
+	// Issues a new upload token for one of the caller's UPLOADING or PAUSED
+	// tasks (for an upload that outlives its first token). Earlier tokens stay
+	// valid until they expire.
+	//
+	// Status codes (reasons):
+	//   - OK: `upload_token` is valid until `expire_time`.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+	//     CANCELED, EXPIRED or FAILED.
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+	//     permission, or is itself an upload token.
+	IssueUploadToken(context.Context, *IssueUploadTokenRequest) (*IssueUploadTokenResponse, error)
 	mustEmbedUnimplementedFerryServiceServer()
 }
 
@@ -593,6 +688,9 @@ func (UnimplementedFerryServiceServer) ReadFile(*ReadFileRequest, FerryService_R
 }
 func (UnimplementedFerryServiceServer) UploadFile(context.Context, *UploadFileRequest) (*UploadFileResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UploadFile not implemented")
+}
+func (UnimplementedFerryServiceServer) IssueUploadToken(context.Context, *IssueUploadTokenRequest) (*IssueUploadTokenResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method IssueUploadToken not implemented")
 }
 func (UnimplementedFerryServiceServer) mustEmbedUnimplementedFerryServiceServer() {}
 
@@ -783,6 +881,24 @@ func _FerryService_UploadFile_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FerryService_IssueUploadToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueUploadTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FerryServiceServer).IssueUploadToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ferry.v1.FerryService/IssueUploadToken",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FerryServiceServer).IssueUploadToken(ctx, req.(*IssueUploadTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _FerryService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ferry.v1.FerryService",
 	HandlerType: (*FerryServiceServer)(nil),
@@ -810,6 +926,10 @@ var _FerryService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UploadFile",
 			Handler:    _FerryService_UploadFile_Handler,
+		},
+		{
+			MethodName: "IssueUploadToken",
+			Handler:    _FerryService_IssueUploadToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

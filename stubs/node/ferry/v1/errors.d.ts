@@ -51,8 +51,8 @@ export declare enum ErrorReason {
     /** ERROR_REASON_UNSPECIFIED - Never sent. */
     ERROR_REASON_UNSPECIFIED = 0,
     /**
-     * TASK_NOT_FOUND - NOT_FOUND. No task has the given task_id (or, once identity exists, it
-     * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+     * TASK_NOT_FOUND - NOT_FOUND. No task has the given task_id, or it belongs to another
+     * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
      * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
      */
     TASK_NOT_FOUND = 1,
@@ -298,6 +298,26 @@ export declare enum ErrorReason {
      * source or the client is wrong; cancel the task).
      */
     SIZE_MISMATCH = 42,
+    /**
+     * UNAUTHENTICATED - UNAUTHENTICATED. The call carries no credentials the server accepts: no
+     * `authorization` metadata and no known client certificate, a malformed
+     * header, an unknown or revoked token, or a JWT with a bad signature,
+     * issuer, audience, algorithm or key. Retry: no (not with the same
+     * credentials).
+     */
+    UNAUTHENTICATED = 43,
+    /**
+     * TOKEN_EXPIRED - UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+     * no; get a new token (IssueUploadToken, or the identity provider).
+     */
+    TOKEN_EXPIRED = 44,
+    /**
+     * PERMISSION_DENIED - PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+     * permission (metadata `permission` names it, e.g. "create"), store_path
+     * lies outside its prefixes, or an upload token was used for anything but
+     * its own task's uploads and queries. Retry: no.
+     */
+    PERMISSION_DENIED = 45,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

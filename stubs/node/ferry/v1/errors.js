@@ -63,8 +63,8 @@ var ErrorReason;
     /** ERROR_REASON_UNSPECIFIED - Never sent. */
     ErrorReason[ErrorReason["ERROR_REASON_UNSPECIFIED"] = 0] = "ERROR_REASON_UNSPECIFIED";
     /**
-     * TASK_NOT_FOUND - NOT_FOUND. No task has the given task_id (or, once identity exists, it
-     * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+     * TASK_NOT_FOUND - NOT_FOUND. No task has the given task_id, or it belongs to another
+     * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
      * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
      */
     ErrorReason[ErrorReason["TASK_NOT_FOUND"] = 1] = "TASK_NOT_FOUND";
@@ -310,6 +310,26 @@ var ErrorReason;
      * source or the client is wrong; cancel the task).
      */
     ErrorReason[ErrorReason["SIZE_MISMATCH"] = 42] = "SIZE_MISMATCH";
+    /**
+     * UNAUTHENTICATED - UNAUTHENTICATED. The call carries no credentials the server accepts: no
+     * `authorization` metadata and no known client certificate, a malformed
+     * header, an unknown or revoked token, or a JWT with a bad signature,
+     * issuer, audience, algorithm or key. Retry: no (not with the same
+     * credentials).
+     */
+    ErrorReason[ErrorReason["UNAUTHENTICATED"] = 43] = "UNAUTHENTICATED";
+    /**
+     * TOKEN_EXPIRED - UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+     * no; get a new token (IssueUploadToken, or the identity provider).
+     */
+    ErrorReason[ErrorReason["TOKEN_EXPIRED"] = 44] = "TOKEN_EXPIRED";
+    /**
+     * PERMISSION_DENIED - PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+     * permission (metadata `permission` names it, e.g. "create"), store_path
+     * lies outside its prefixes, or an upload token was used for anything but
+     * its own task's uploads and queries. Retry: no.
+     */
+    ErrorReason[ErrorReason["PERMISSION_DENIED"] = 45] = "PERMISSION_DENIED";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -425,6 +445,15 @@ function errorReasonFromJSON(object) {
         case 42:
         case "SIZE_MISMATCH":
             return ErrorReason.SIZE_MISMATCH;
+        case 43:
+        case "UNAUTHENTICATED":
+            return ErrorReason.UNAUTHENTICATED;
+        case 44:
+        case "TOKEN_EXPIRED":
+            return ErrorReason.TOKEN_EXPIRED;
+        case 45:
+        case "PERMISSION_DENIED":
+            return ErrorReason.PERMISSION_DENIED;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -507,6 +536,12 @@ function errorReasonToJSON(object) {
             return "GENERATION_CHANGED";
         case ErrorReason.SIZE_MISMATCH:
             return "SIZE_MISMATCH";
+        case ErrorReason.UNAUTHENTICATED:
+            return "UNAUTHENTICATED";
+        case ErrorReason.TOKEN_EXPIRED:
+            return "TOKEN_EXPIRED";
+        case ErrorReason.PERMISSION_DENIED:
+            return "PERMISSION_DENIED";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -34,6 +34,22 @@ export declare const protobufFileName = "ferry/v1/ferry.proto";
  * task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
  * unknown id is never repeated back in a trailer.
  *
+ * Every FerryService call is authenticated (unless the server has no
+ * credential configured: then every caller is one anonymous principal that
+ * may do everything): a bearer token in the `authorization` metadata
+ * ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+ * client certificate. Every RPC may therefore answer:
+ * - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+ *   does not accept (unknown, revoked, badly signed, wrong issuer or
+ *   audience). Retry: no, not with the same credentials.
+ * - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+ * - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+ *   the permission the RPC needs, or the store_path lies outside its
+ *   prefixes, or an upload token was used for anything but its own task.
+ * A task belongs to the principal that created it; another principal's
+ * task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+ * (an operator may read, pause, resume and cancel any task).
+ *
  * Implementers: docs/protocol.md is the protocol guide (block arithmetic,
  * CRC32C across messages with a test vector, offsets, acknowledgements and
  * windows, retries, resuming after each kind of failure, error reasons).
@@ -199,7 +215,10 @@ export interface CreateTaskRequest {
      * multiple of 64 KiB within the server's bounds.
      */
     blockSize: number;
-    /** Replace an existing file at store_path at Merge. */
+    /**
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
+     */
     overwrite: boolean;
     /**
      * The size is not known yet (a pipe): `size` must be 0, every block but
@@ -219,6 +238,17 @@ export interface CreateTaskRequest {
      * size_deferred.
      */
     maxSize: bigint;
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     */
+    issueUploadToken: boolean;
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     */
+    uploadTokenTtlSeconds: number;
 }
 export interface CreateTaskRequest_MetadataEntry {
     key: string;
@@ -230,6 +260,13 @@ export interface CreateTaskResponse {
     task: Task | undefined;
     /** True if an existing task was returned instead of creating one. */
     resumed: boolean;
+    /**
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     */
+    uploadToken: string;
+    /** When upload_token expires; unset without one. */
+    uploadTokenExpireTime: Date | undefined;
 }
 /** One piece of one block. At most 1 MiB of data per message. */
 export interface UploadPartsRequest {
@@ -471,6 +508,26 @@ export interface Notification {
     /** When the receiver took it (unset until then). */
     deliveredAt: Date | undefined;
 }
+/** Request for IssueUploadToken. */
+export interface IssueUploadTokenRequest {
+    /** The caller's task the token is for. */
+    taskId: string;
+    /**
+     * How long the token lives, in seconds; 0 or more than the server's limit
+     * (--upload-token-ttl): that limit.
+     */
+    ttlSeconds: number;
+}
+/** Response for IssueUploadToken. */
+export interface IssueUploadTokenResponse {
+    /**
+     * The new upload token (send it as "authorization: Bearer TOKEN"). Secret:
+     * never log it.
+     */
+    uploadToken: string;
+    /** When it expires. */
+    expireTime: Date | undefined;
+}
 export declare const Task: MessageFns<Task>;
 export declare const Task_MetadataEntry: MessageFns<Task_MetadataEntry>;
 export declare const BlockRange: MessageFns<BlockRange>;
@@ -497,6 +554,8 @@ export declare const WatchTaskResponse: MessageFns<WatchTaskResponse>;
 export declare const GetTaskRequest: MessageFns<GetTaskRequest>;
 export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
 export declare const Notification: MessageFns<Notification>;
+export declare const IssueUploadTokenRequest: MessageFns<IssueUploadTokenRequest>;
+export declare const IssueUploadTokenResponse: MessageFns<IssueUploadTokenResponse>;
 /** The Ferry file transfer service. */
 export type FerryServiceService = typeof FerryServiceService;
 export declare const FerryServiceService: {
@@ -530,6 +589,12 @@ export declare const FerryServiceService: {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      */
     readonly createTask: {
         readonly path: "/ferry.v1.FerryService/CreateTask";
@@ -580,6 +645,8 @@ export declare const FerryServiceService: {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     readonly uploadParts: {
         readonly path: "/ferry.v1.FerryService/UploadParts";
@@ -599,6 +666,8 @@ export declare const FerryServiceService: {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      */
     readonly queryMissingBlocks: {
         readonly path: "/ferry.v1.FerryService/QueryMissingBlocks";
@@ -622,6 +691,8 @@ export declare const FerryServiceService: {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      */
     readonly setState: {
         readonly path: "/ferry.v1.FerryService/SetState";
@@ -668,6 +739,8 @@ export declare const FerryServiceService: {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     readonly merge: {
         readonly path: "/ferry.v1.FerryService/Merge";
@@ -684,6 +757,8 @@ export declare const FerryServiceService: {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      */
     readonly getTask: {
         readonly path: "/ferry.v1.FerryService/GetTask";
@@ -707,6 +782,9 @@ export declare const FerryServiceService: {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     readonly watchTask: {
         readonly path: "/ferry.v1.FerryService/WatchTask";
@@ -726,7 +804,8 @@ export declare const FerryServiceService: {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -737,6 +816,11 @@ export declare const FerryServiceService: {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      */
     readonly readFile: {
         readonly path: "/ferry.v1.FerryService/ReadFile";
@@ -770,6 +854,9 @@ export declare const FerryServiceService: {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      */
     readonly uploadFile: {
         readonly path: "/ferry.v1.FerryService/UploadFile";
@@ -779,6 +866,29 @@ export declare const FerryServiceService: {
         readonly requestDeserialize: (value: Buffer) => UploadFileRequest;
         readonly responseSerialize: (value: UploadFileResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => UploadFileResponse;
+    };
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     */
+    readonly issueUploadToken: {
+        readonly path: "/ferry.v1.FerryService/IssueUploadToken";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: IssueUploadTokenRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => IssueUploadTokenRequest;
+        readonly responseSerialize: (value: IssueUploadTokenResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => IssueUploadTokenResponse;
     };
 };
 export interface FerryServiceServer extends UntypedServiceImplementation {
@@ -812,6 +922,12 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      */
     createTask: handleUnaryCall<CreateTaskRequest, CreateTaskResponse>;
     /**
@@ -854,6 +970,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     uploadParts: handleBidiStreamingCall<UploadPartsRequest, UploadPartsResponse>;
     /**
@@ -865,6 +983,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      */
     queryMissingBlocks: handleUnaryCall<QueryMissingBlocksRequest, QueryMissingBlocksResponse>;
     /**
@@ -880,6 +1000,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      */
     setState: handleUnaryCall<SetStateRequest, SetStateResponse>;
     /**
@@ -918,6 +1040,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     merge: handleUnaryCall<MergeRequest, MergeResponse>;
     /**
@@ -926,6 +1050,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      */
     getTask: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
     /**
@@ -941,6 +1067,9 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask: handleServerStreamingCall<WatchTaskRequest, WatchTaskResponse>;
     /**
@@ -952,7 +1081,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -963,6 +1093,11 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      */
     readFile: handleServerStreamingCall<ReadFileRequest, ReadFileResponse>;
     /**
@@ -988,8 +1123,26 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      */
     uploadFile: handleUnaryCall<UploadFileRequest, UploadFileResponse>;
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     */
+    issueUploadToken: handleUnaryCall<IssueUploadTokenRequest, IssueUploadTokenResponse>;
 }
 export interface FerryServiceClient extends Client {
     /**
@@ -1022,6 +1175,12 @@ export interface FerryServiceClient extends Client {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      */
     createTask(request: CreateTaskRequest, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
     createTask(request: CreateTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
@@ -1066,6 +1225,8 @@ export interface FerryServiceClient extends Client {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     uploadParts(): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
     uploadParts(options: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
@@ -1079,6 +1240,8 @@ export interface FerryServiceClient extends Client {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      */
     queryMissingBlocks(request: QueryMissingBlocksRequest, callback: (error: ServiceError | null, response: QueryMissingBlocksResponse) => void): ClientUnaryCall;
     queryMissingBlocks(request: QueryMissingBlocksRequest, metadata: Metadata, callback: (error: ServiceError | null, response: QueryMissingBlocksResponse) => void): ClientUnaryCall;
@@ -1096,6 +1259,8 @@ export interface FerryServiceClient extends Client {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      */
     setState(request: SetStateRequest, callback: (error: ServiceError | null, response: SetStateResponse) => void): ClientUnaryCall;
     setState(request: SetStateRequest, metadata: Metadata, callback: (error: ServiceError | null, response: SetStateResponse) => void): ClientUnaryCall;
@@ -1136,6 +1301,8 @@ export interface FerryServiceClient extends Client {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     merge(request: MergeRequest, callback: (error: ServiceError | null, response: MergeResponse) => void): ClientUnaryCall;
     merge(request: MergeRequest, metadata: Metadata, callback: (error: ServiceError | null, response: MergeResponse) => void): ClientUnaryCall;
@@ -1146,6 +1313,8 @@ export interface FerryServiceClient extends Client {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      */
     getTask(request: GetTaskRequest, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
     getTask(request: GetTaskRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetTaskResponse) => void): ClientUnaryCall;
@@ -1163,6 +1332,9 @@ export interface FerryServiceClient extends Client {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask(request: WatchTaskRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;
     watchTask(request: WatchTaskRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<WatchTaskResponse>;
@@ -1175,7 +1347,8 @@ export interface FerryServiceClient extends Client {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -1186,6 +1359,11 @@ export interface FerryServiceClient extends Client {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      */
     readFile(request: ReadFileRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadFileResponse>;
     readFile(request: ReadFileRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ReadFileResponse>;
@@ -1212,10 +1390,30 @@ export interface FerryServiceClient extends Client {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      */
     uploadFile(request: UploadFileRequest, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
     uploadFile(request: UploadFileRequest, metadata: Metadata, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
     uploadFile(request: UploadFileRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     */
+    issueUploadToken(request: IssueUploadTokenRequest, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
+    issueUploadToken(request: IssueUploadTokenRequest, metadata: Metadata, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
+    issueUploadToken(request: IssueUploadTokenRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
 }
 export declare const FerryServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FerryServiceClient;

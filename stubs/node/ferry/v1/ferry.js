@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.IssueUploadTokenResponse = exports.IssueUploadTokenRequest = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -49,6 +49,22 @@ exports.protobufFileName = "ferry/v1/ferry.proto";
  * ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
  * task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
  * unknown id is never repeated back in a trailer.
+ *
+ * Every FerryService call is authenticated (unless the server has no
+ * credential configured: then every caller is one anonymous principal that
+ * may do everything): a bearer token in the `authorization` metadata
+ * ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+ * client certificate. Every RPC may therefore answer:
+ * - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+ *   does not accept (unknown, revoked, badly signed, wrong issuer or
+ *   audience). Retry: no, not with the same credentials.
+ * - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+ * - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+ *   the permission the RPC needs, or the store_path lies outside its
+ *   prefixes, or an upload token was used for anything but its own task.
+ * A task belongs to the principal that created it; another principal's
+ * task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+ * (an operator may read, pause, resume and cancel any task).
  *
  * Implementers: docs/protocol.md is the protocol guide (block arithmetic,
  * CRC32C across messages with a test vector, offsets, acknowledgements and
@@ -804,6 +820,8 @@ function createBaseCreateTaskRequest() {
         overwrite: false,
         sizeDeferred: false,
         maxSize: 0n,
+        issueUploadToken: false,
+        uploadTokenTtlSeconds: 0,
     };
 }
 exports.CreateTaskRequest = {
@@ -840,6 +858,12 @@ exports.CreateTaskRequest = {
                 throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
             }
             writer.uint32(72).uint64(message.maxSize);
+        }
+        if (message.issueUploadToken !== false) {
+            writer.uint32(80).bool(message.issueUploadToken);
+        }
+        if (message.uploadTokenTtlSeconds !== 0) {
+            writer.uint32(88).uint32(message.uploadTokenTtlSeconds);
         }
         return writer;
     },
@@ -922,6 +946,20 @@ exports.CreateTaskRequest = {
                         message.maxSize = reader.uint64();
                         continue;
                     }
+                    case 10: {
+                        if (tag !== 80) {
+                            break;
+                        }
+                        message.issueUploadToken = reader.bool();
+                        continue;
+                    }
+                    case 11: {
+                        if (tag !== 88) {
+                            break;
+                        }
+                        message.uploadTokenTtlSeconds = reader.uint32();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -971,6 +1009,16 @@ exports.CreateTaskRequest = {
                     ? globalThis.Boolean(object.size_deferred)
                     : false,
             maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
+            issueUploadToken: isSet(object.issueUploadToken)
+                ? globalThis.Boolean(object.issueUploadToken)
+                : isSet(object.issue_upload_token)
+                    ? globalThis.Boolean(object.issue_upload_token)
+                    : false,
+            uploadTokenTtlSeconds: isSet(object.uploadTokenTtlSeconds)
+                ? globalThis.Number(object.uploadTokenTtlSeconds)
+                : isSet(object.upload_token_ttl_seconds)
+                    ? globalThis.Number(object.upload_token_ttl_seconds)
+                    : 0,
         };
     },
     toJSON(message) {
@@ -1008,6 +1056,12 @@ exports.CreateTaskRequest = {
         if (message.maxSize !== 0n) {
             obj.maxSize = message.maxSize.toString();
         }
+        if (message.issueUploadToken !== false) {
+            obj.issueUploadToken = message.issueUploadToken;
+        }
+        if (message.uploadTokenTtlSeconds !== 0) {
+            obj.uploadTokenTtlSeconds = Math.round(message.uploadTokenTtlSeconds);
+        }
         return obj;
     },
     create(base) {
@@ -1029,6 +1083,8 @@ exports.CreateTaskRequest = {
         message.overwrite = object.overwrite ?? false;
         message.sizeDeferred = object.sizeDeferred ?? false;
         message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
+        message.issueUploadToken = object.issueUploadToken ?? false;
+        message.uploadTokenTtlSeconds = object.uploadTokenTtlSeconds ?? 0;
         return message;
     },
 };
@@ -1111,7 +1167,7 @@ exports.CreateTaskRequest_MetadataEntry = {
     },
 };
 function createBaseCreateTaskResponse() {
-    return { task: undefined, resumed: false };
+    return { task: undefined, resumed: false, uploadToken: "", uploadTokenExpireTime: undefined };
 }
 exports.CreateTaskResponse = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1120,6 +1176,12 @@ exports.CreateTaskResponse = {
         }
         if (message.resumed !== false) {
             writer.uint32(16).bool(message.resumed);
+        }
+        if (message.uploadToken !== "") {
+            writer.uint32(26).string(message.uploadToken);
+        }
+        if (message.uploadTokenExpireTime !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.uploadTokenExpireTime), writer.uint32(34).fork()).join();
         }
         return writer;
     },
@@ -1150,6 +1212,20 @@ exports.CreateTaskResponse = {
                         message.resumed = reader.bool();
                         continue;
                     }
+                    case 3: {
+                        if (tag !== 26) {
+                            break;
+                        }
+                        message.uploadToken = reader.string();
+                        continue;
+                    }
+                    case 4: {
+                        if (tag !== 34) {
+                            break;
+                        }
+                        message.uploadTokenExpireTime = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1166,6 +1242,16 @@ exports.CreateTaskResponse = {
         return {
             task: isSet(object.task) ? exports.Task.fromJSON(object.task) : undefined,
             resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
+            uploadToken: isSet(object.uploadToken)
+                ? globalThis.String(object.uploadToken)
+                : isSet(object.upload_token)
+                    ? globalThis.String(object.upload_token)
+                    : "",
+            uploadTokenExpireTime: isSet(object.uploadTokenExpireTime)
+                ? fromJsonTimestamp(object.uploadTokenExpireTime)
+                : isSet(object.upload_token_expire_time)
+                    ? fromJsonTimestamp(object.upload_token_expire_time)
+                    : undefined,
         };
     },
     toJSON(message) {
@@ -1176,6 +1262,12 @@ exports.CreateTaskResponse = {
         if (message.resumed !== false) {
             obj.resumed = message.resumed;
         }
+        if (message.uploadToken !== "") {
+            obj.uploadToken = message.uploadToken;
+        }
+        if (message.uploadTokenExpireTime !== undefined) {
+            obj.uploadTokenExpireTime = message.uploadTokenExpireTime.toISOString();
+        }
         return obj;
     },
     create(base) {
@@ -1185,6 +1277,8 @@ exports.CreateTaskResponse = {
         const message = createBaseCreateTaskResponse();
         message.task = (object.task !== undefined && object.task !== null) ? exports.Task.fromPartial(object.task) : undefined;
         message.resumed = object.resumed ?? false;
+        message.uploadToken = object.uploadToken ?? "";
+        message.uploadTokenExpireTime = object.uploadTokenExpireTime ?? undefined;
         return message;
     },
 };
@@ -3243,6 +3337,178 @@ exports.Notification = {
         return message;
     },
 };
+function createBaseIssueUploadTokenRequest() {
+    return { taskId: "", ttlSeconds: 0 };
+}
+exports.IssueUploadTokenRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.taskId !== "") {
+            writer.uint32(10).string(message.taskId);
+        }
+        if (message.ttlSeconds !== 0) {
+            writer.uint32(16).uint32(message.ttlSeconds);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseIssueUploadTokenRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.taskId = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.ttlSeconds = reader.uint32();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            taskId: isSet(object.taskId)
+                ? globalThis.String(object.taskId)
+                : isSet(object.task_id)
+                    ? globalThis.String(object.task_id)
+                    : "",
+            ttlSeconds: isSet(object.ttlSeconds)
+                ? globalThis.Number(object.ttlSeconds)
+                : isSet(object.ttl_seconds)
+                    ? globalThis.Number(object.ttl_seconds)
+                    : 0,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.taskId !== "") {
+            obj.taskId = message.taskId;
+        }
+        if (message.ttlSeconds !== 0) {
+            obj.ttlSeconds = Math.round(message.ttlSeconds);
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.IssueUploadTokenRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseIssueUploadTokenRequest();
+        message.taskId = object.taskId ?? "";
+        message.ttlSeconds = object.ttlSeconds ?? 0;
+        return message;
+    },
+};
+function createBaseIssueUploadTokenResponse() {
+    return { uploadToken: "", expireTime: undefined };
+}
+exports.IssueUploadTokenResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.uploadToken !== "") {
+            writer.uint32(10).string(message.uploadToken);
+        }
+        if (message.expireTime !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(18).fork()).join();
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseIssueUploadTokenResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.uploadToken = reader.string();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.expireTime = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            uploadToken: isSet(object.uploadToken)
+                ? globalThis.String(object.uploadToken)
+                : isSet(object.upload_token)
+                    ? globalThis.String(object.upload_token)
+                    : "",
+            expireTime: isSet(object.expireTime)
+                ? fromJsonTimestamp(object.expireTime)
+                : isSet(object.expire_time)
+                    ? fromJsonTimestamp(object.expire_time)
+                    : undefined,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.uploadToken !== "") {
+            obj.uploadToken = message.uploadToken;
+        }
+        if (message.expireTime !== undefined) {
+            obj.expireTime = message.expireTime.toISOString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.IssueUploadTokenResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseIssueUploadTokenResponse();
+        message.uploadToken = object.uploadToken ?? "";
+        message.expireTime = object.expireTime ?? undefined;
+        return message;
+    },
+};
 exports.FerryServiceService = {
     /**
      * Declares a file to receive, or resumes the task already receiving it.
@@ -3274,6 +3540,12 @@ exports.FerryServiceService = {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      */
     createTask: {
         path: "/ferry.v1.FerryService/CreateTask",
@@ -3324,6 +3596,8 @@ exports.FerryServiceService = {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     uploadParts: {
         path: "/ferry.v1.FerryService/UploadParts",
@@ -3343,6 +3617,8 @@ exports.FerryServiceService = {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      */
     queryMissingBlocks: {
         path: "/ferry.v1.FerryService/QueryMissingBlocks",
@@ -3366,6 +3642,8 @@ exports.FerryServiceService = {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      */
     setState: {
         path: "/ferry.v1.FerryService/SetState",
@@ -3412,6 +3690,8 @@ exports.FerryServiceService = {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      */
     merge: {
         path: "/ferry.v1.FerryService/Merge",
@@ -3428,6 +3708,8 @@ exports.FerryServiceService = {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      */
     getTask: {
         path: "/ferry.v1.FerryService/GetTask",
@@ -3451,6 +3733,9 @@ exports.FerryServiceService = {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      */
     watchTask: {
         path: "/ferry.v1.FerryService/WatchTask",
@@ -3470,7 +3755,8 @@ exports.FerryServiceService = {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -3481,6 +3767,11 @@ exports.FerryServiceService = {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      */
     readFile: {
         path: "/ferry.v1.FerryService/ReadFile",
@@ -3514,6 +3805,9 @@ exports.FerryServiceService = {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      */
     uploadFile: {
         path: "/ferry.v1.FerryService/UploadFile",
@@ -3523,6 +3817,29 @@ exports.FerryServiceService = {
         requestDeserialize: (value) => exports.UploadFileRequest.decode(value),
         responseSerialize: (value) => Buffer.from(exports.UploadFileResponse.encode(value).finish()),
         responseDeserialize: (value) => exports.UploadFileResponse.decode(value),
+    },
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     */
+    issueUploadToken: {
+        path: "/ferry.v1.FerryService/IssueUploadToken",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value) => Buffer.from(exports.IssueUploadTokenRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.IssueUploadTokenRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.IssueUploadTokenResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.IssueUploadTokenResponse.decode(value),
     },
 };
 exports.FerryServiceClient = (0, grpc_js_1.makeGenericClientConstructor)(exports.FerryServiceService, "ferry.v1.FerryService");

@@ -47,8 +47,8 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_ErrorReasonUnspecified = 0,
 
   /**
-   * NOT_FOUND. No task has the given task_id (or, once identity exists, it
-   * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+   * NOT_FOUND. No task has the given task_id, or it belongs to another
+   * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
    * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
    **/
   FRYErrorReason_TaskNotFound = 1,
@@ -329,6 +329,29 @@ typedef GPB_ENUM(FRYErrorReason) {
    * source or the client is wrong; cancel the task).
    **/
   FRYErrorReason_SizeMismatch = 42,
+
+  /**
+   * UNAUTHENTICATED. The call carries no credentials the server accepts: no
+   * `authorization` metadata and no known client certificate, a malformed
+   * header, an unknown or revoked token, or a JWT with a bad signature,
+   * issuer, audience, algorithm or key. Retry: no (not with the same
+   * credentials).
+   **/
+  FRYErrorReason_Unauthenticated = 43,
+
+  /**
+   * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+   * no; get a new token (IssueUploadToken, or the identity provider).
+   **/
+  FRYErrorReason_TokenExpired = 44,
+
+  /**
+   * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+   * permission (metadata `permission` names it, e.g. "create"), store_path
+   * lies outside its prefixes, or an upload token was used for anything but
+   * its own task's uploads and queries. Retry: no.
+   **/
+  FRYErrorReason_PermissionDenied = 45,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

@@ -49,7 +49,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "d\000QuotaExceeded\000InternalError\000DatabaseUn"
         "available\000ShuttingDown\000StreamIdle\000Deadli"
         "nePassed\000FileNotFound\000GenerationChanged\000"
-        "SizeMismatch\000";
+        "SizeMismatch\000Unauthenticated\000TokenExpire"
+        "d\000PermissionDenied\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -88,6 +89,9 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_FileNotFound,
         FRYErrorReason_GenerationChanged,
         FRYErrorReason_SizeMismatch,
+        FRYErrorReason_Unauthenticated,
+        FRYErrorReason_TokenExpired,
+        FRYErrorReason_PermissionDenied,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -142,6 +146,9 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_FileNotFound:
     case FRYErrorReason_GenerationChanged:
     case FRYErrorReason_SizeMismatch:
+    case FRYErrorReason_Unauthenticated:
+    case FRYErrorReason_TokenExpired:
+    case FRYErrorReason_PermissionDenied:
       return YES;
     default:
       return NO;

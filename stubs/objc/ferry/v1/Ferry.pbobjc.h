@@ -315,6 +315,8 @@ typedef GPB_ENUM(FRYCreateTaskRequest_FieldNumber) {
   FRYCreateTaskRequest_FieldNumber_Overwrite = 7,
   FRYCreateTaskRequest_FieldNumber_SizeDeferred = 8,
   FRYCreateTaskRequest_FieldNumber_MaxSize = 9,
+  FRYCreateTaskRequest_FieldNumber_IssueUploadToken = 10,
+  FRYCreateTaskRequest_FieldNumber_UploadTokenTtlSeconds = 11,
 };
 
 /**
@@ -358,7 +360,10 @@ GPB_FINAL @interface FRYCreateTaskRequest : GPBMessage
  **/
 @property(nonatomic, readwrite) uint32_t blockSize;
 
-/** Replace an existing file at store_path at Merge. */
+/**
+ * Replace an existing file at store_path at Merge (needs the "overwrite"
+ * permission).
+ **/
 @property(nonatomic, readwrite) BOOL overwrite;
 
 /**
@@ -381,6 +386,19 @@ GPB_FINAL @interface FRYCreateTaskRequest : GPBMessage
  **/
 @property(nonatomic, readwrite) uint64_t maxSize;
 
+/**
+ * Also issue an upload token for the task (in the response): the bearer
+ * may upload to, query, read and merge this one task and nothing else.
+ * Hand it to the uploader instead of your own credential.
+ **/
+@property(nonatomic, readwrite) BOOL issueUploadToken;
+
+/**
+ * With issue_upload_token: how long the token lives, in seconds; 0 or
+ * more than the server's limit (--upload-token-ttl): that limit.
+ **/
+@property(nonatomic, readwrite) uint32_t uploadTokenTtlSeconds;
+
 @end
 
 #pragma mark - FRYCreateTaskResponse
@@ -388,6 +406,8 @@ GPB_FINAL @interface FRYCreateTaskRequest : GPBMessage
 typedef GPB_ENUM(FRYCreateTaskResponse_FieldNumber) {
   FRYCreateTaskResponse_FieldNumber_Task = 1,
   FRYCreateTaskResponse_FieldNumber_Resumed = 2,
+  FRYCreateTaskResponse_FieldNumber_UploadToken = 3,
+  FRYCreateTaskResponse_FieldNumber_UploadTokenExpireTime = 4,
 };
 
 /**
@@ -402,6 +422,17 @@ GPB_FINAL @interface FRYCreateTaskResponse : GPBMessage
 
 /** True if an existing task was returned instead of creating one. */
 @property(nonatomic, readwrite) BOOL resumed;
+
+/**
+ * With issue_upload_token: the task's new upload token (send it as
+ * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *uploadToken;
+
+/** When upload_token expires; unset without one. */
+@property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *uploadTokenExpireTime;
+/** Test to see if @c uploadTokenExpireTime has been set. */
+@property(nonatomic, readwrite) BOOL hasUploadTokenExpireTime;
 
 @end
 
@@ -1000,6 +1031,54 @@ int32_t FRYNotification_State_RawValue(FRYNotification *message);
  * was generated.
  **/
 void SetFRYNotification_State_RawValue(FRYNotification *message, int32_t value);
+
+#pragma mark - FRYIssueUploadTokenRequest
+
+typedef GPB_ENUM(FRYIssueUploadTokenRequest_FieldNumber) {
+  FRYIssueUploadTokenRequest_FieldNumber_TaskId = 1,
+  FRYIssueUploadTokenRequest_FieldNumber_TtlSeconds = 2,
+};
+
+/**
+ * Request for IssueUploadToken.
+ **/
+GPB_FINAL @interface FRYIssueUploadTokenRequest : GPBMessage
+
+/** The caller's task the token is for. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *taskId;
+
+/**
+ * How long the token lives, in seconds; 0 or more than the server's limit
+ * (--upload-token-ttl): that limit.
+ **/
+@property(nonatomic, readwrite) uint32_t ttlSeconds;
+
+@end
+
+#pragma mark - FRYIssueUploadTokenResponse
+
+typedef GPB_ENUM(FRYIssueUploadTokenResponse_FieldNumber) {
+  FRYIssueUploadTokenResponse_FieldNumber_UploadToken = 1,
+  FRYIssueUploadTokenResponse_FieldNumber_ExpireTime = 2,
+};
+
+/**
+ * Response for IssueUploadToken.
+ **/
+GPB_FINAL @interface FRYIssueUploadTokenResponse : GPBMessage
+
+/**
+ * The new upload token (send it as "authorization: Bearer TOKEN"). Secret:
+ * never log it.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *uploadToken;
+
+/** When it expires. */
+@property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *expireTime;
+/** Test to see if @c expireTime has been set. */
+@property(nonatomic, readwrite) BOOL hasExpireTime;
+
+@end
 
 NS_ASSUME_NONNULL_END
 

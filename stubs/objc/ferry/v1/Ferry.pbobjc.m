@@ -489,10 +489,13 @@ typedef struct FRYBlockRange__storage_ {
 @dynamic overwrite;
 @dynamic sizeDeferred;
 @dynamic maxSize;
+@dynamic issueUploadToken;
+@dynamic uploadTokenTtlSeconds;
 
 typedef struct FRYCreateTaskRequest__storage_ {
   uint32_t _has_storage_[1];
   uint32_t blockSize;
+  uint32_t uploadTokenTtlSeconds;
   NSString *fileName;
   NSString *sha256;
   NSString *storePath;
@@ -588,6 +591,24 @@ typedef struct FRYCreateTaskRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt64,
       },
+      {
+        .name = "issueUploadToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_IssueUploadToken,
+        .hasIndex = 10,
+        .offset = 11,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "uploadTokenTtlSeconds",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_UploadTokenTtlSeconds,
+        .hasIndex = 12,
+        .offset = (uint32_t)offsetof(FRYCreateTaskRequest__storage_, uploadTokenTtlSeconds),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYCreateTaskRequest class]
@@ -613,10 +634,14 @@ typedef struct FRYCreateTaskRequest__storage_ {
 
 @dynamic hasTask, task;
 @dynamic resumed;
+@dynamic uploadToken;
+@dynamic hasUploadTokenExpireTime, uploadTokenExpireTime;
 
 typedef struct FRYCreateTaskResponse__storage_ {
   uint32_t _has_storage_[1];
   FRYTask *task;
+  NSString *uploadToken;
+  GPBTimestamp *uploadTokenExpireTime;
 } FRYCreateTaskResponse__storage_;
 
 // This method is threadsafe because it is initially called
@@ -642,6 +667,24 @@ typedef struct FRYCreateTaskResponse__storage_ {
         .offset = 2,  // Stored in _has_storage_ to save space.
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "uploadToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskResponse_FieldNumber_UploadToken,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYCreateTaskResponse__storage_, uploadToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "uploadTokenExpireTime",
+        .dataTypeSpecific.clazz = GPBObjCClass(GPBTimestamp),
+        .number = FRYCreateTaskResponse_FieldNumber_UploadTokenExpireTime,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYCreateTaskResponse__storage_, uploadTokenExpireTime),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
       },
     };
     GPBDescriptor *localDescriptor =
@@ -2042,6 +2085,118 @@ void SetFRYNotification_State_RawValue(FRYNotification *message, int32_t value) 
   GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYNotification_FieldNumber_State];
   GPBSetMessageRawEnumField(message, field, value);
 }
+
+#pragma mark - FRYIssueUploadTokenRequest
+
+@implementation FRYIssueUploadTokenRequest
+
+@dynamic taskId;
+@dynamic ttlSeconds;
+
+typedef struct FRYIssueUploadTokenRequest__storage_ {
+  uint32_t _has_storage_[1];
+  uint32_t ttlSeconds;
+  NSString *taskId;
+} FRYIssueUploadTokenRequest__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "taskId",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYIssueUploadTokenRequest_FieldNumber_TaskId,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYIssueUploadTokenRequest__storage_, taskId),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "ttlSeconds",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYIssueUploadTokenRequest_FieldNumber_TtlSeconds,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYIssueUploadTokenRequest__storage_, ttlSeconds),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt32,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYIssueUploadTokenRequest class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYIssueUploadTokenRequest__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYIssueUploadTokenResponse
+
+@implementation FRYIssueUploadTokenResponse
+
+@dynamic uploadToken;
+@dynamic hasExpireTime, expireTime;
+
+typedef struct FRYIssueUploadTokenResponse__storage_ {
+  uint32_t _has_storage_[1];
+  NSString *uploadToken;
+  GPBTimestamp *expireTime;
+} FRYIssueUploadTokenResponse__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "uploadToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYIssueUploadTokenResponse_FieldNumber_UploadToken,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYIssueUploadTokenResponse__storage_, uploadToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "expireTime",
+        .dataTypeSpecific.clazz = GPBObjCClass(GPBTimestamp),
+        .number = FRYIssueUploadTokenResponse_FieldNumber_ExpireTime,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYIssueUploadTokenResponse__storage_, expireTime),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYIssueUploadTokenResponse class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYIssueUploadTokenResponse__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
 
 
 #pragma clang diagnostic pop

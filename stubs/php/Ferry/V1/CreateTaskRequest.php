@@ -60,7 +60,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      */
     protected $block_size = 0;
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      */
@@ -87,6 +88,21 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>uint64 max_size = 9;</code>
      */
     protected $max_size = 0;
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
+     */
+    protected $issue_upload_token = false;
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
+     */
+    protected $upload_token_ttl_seconds = 0;
 
     /**
      * Constructor.
@@ -115,7 +131,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *           Requested block size in bytes; 0 for the server's default. Must be a
      *           multiple of 64 KiB within the server's bounds.
      *     @type bool $overwrite
-     *           Replace an existing file at store_path at Merge.
+     *           Replace an existing file at store_path at Merge (needs the "overwrite"
+     *           permission).
      *     @type bool $size_deferred
      *           The size is not known yet (a pipe): `size` must be 0, every block but
      *           the last is exactly block_size bytes, the message carrying crc32c ends a
@@ -130,6 +147,13 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *           (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
      *           INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
      *           size_deferred.
+     *     @type bool $issue_upload_token
+     *           Also issue an upload token for the task (in the response): the bearer
+     *           may upload to, query, read and merge this one task and nothing else.
+     *           Hand it to the uploader instead of your own credential.
+     *     @type int $upload_token_ttl_seconds
+     *           With issue_upload_token: how long the token lives, in seconds; 0 or
+     *           more than the server's limit (--upload-token-ttl): that limit.
      * }
      */
     public function __construct($data = NULL) {
@@ -310,7 +334,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      * @return bool
@@ -321,7 +346,8 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      *
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      * @param bool $var
@@ -403,6 +429,64 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkUint64($var);
         $this->max_size = $var;
+
+        return $this;
+    }
+
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
+     * @return bool
+     */
+    public function getIssueUploadToken()
+    {
+        return $this->issue_upload_token;
+    }
+
+    /**
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     *
+     * Generated from protobuf field <code>bool issue_upload_token = 10;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setIssueUploadToken($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->issue_upload_token = $var;
+
+        return $this;
+    }
+
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
+     * @return int
+     */
+    public function getUploadTokenTtlSeconds()
+    {
+        return $this->upload_token_ttl_seconds;
+    }
+
+    /**
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     *
+     * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setUploadTokenTtlSeconds($var)
+    {
+        GPBUtil::checkUint32($var);
+        $this->upload_token_ttl_seconds = $var;
 
         return $this;
     }

@@ -27,6 +27,19 @@ class CreateTaskResponse extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>bool resumed = 2;</code>
      */
     protected $resumed = false;
+    /**
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     *
+     * Generated from protobuf field <code>string upload_token = 3;</code>
+     */
+    protected $upload_token = '';
+    /**
+     * When upload_token expires; unset without one.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    protected $upload_token_expire_time = null;
 
     /**
      * Constructor.
@@ -38,6 +51,11 @@ class CreateTaskResponse extends \Google\Protobuf\Internal\Message
      *           The created or resumed task.
      *     @type bool $resumed
      *           True if an existing task was returned instead of creating one.
+     *     @type string $upload_token
+     *           With issue_upload_token: the task's new upload token (send it as
+     *           "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     *     @type \Google\Protobuf\Timestamp $upload_token_expire_time
+     *           When upload_token expires; unset without one.
      * }
      */
     public function __construct($data = NULL) {
@@ -103,6 +121,70 @@ class CreateTaskResponse extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkBool($var);
         $this->resumed = $var;
+
+        return $this;
+    }
+
+    /**
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     *
+     * Generated from protobuf field <code>string upload_token = 3;</code>
+     * @return string
+     */
+    public function getUploadToken()
+    {
+        return $this->upload_token;
+    }
+
+    /**
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     *
+     * Generated from protobuf field <code>string upload_token = 3;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setUploadToken($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->upload_token = $var;
+
+        return $this;
+    }
+
+    /**
+     * When upload_token expires; unset without one.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     * @return \Google\Protobuf\Timestamp|null
+     */
+    public function getUploadTokenExpireTime()
+    {
+        return $this->upload_token_expire_time;
+    }
+
+    public function hasUploadTokenExpireTime()
+    {
+        return isset($this->upload_token_expire_time);
+    }
+
+    public function clearUploadTokenExpireTime()
+    {
+        unset($this->upload_token_expire_time);
+    }
+
+    /**
+     * When upload_token expires; unset without one.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     * @param \Google\Protobuf\Timestamp $var
+     * @return $this
+     */
+    public function setUploadTokenExpireTime($var)
+    {
+        GPBUtil::checkMessage($var, \Google\Protobuf\Timestamp::class);
+        $this->upload_token_expire_time = $var;
 
         return $this;
     }

@@ -22,8 +22,8 @@ class ErrorReason
      */
     const ERROR_REASON_UNSPECIFIED = 0;
     /**
-     * NOT_FOUND. No task has the given task_id (or, once identity exists, it
-     * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+     * NOT_FOUND. No task has the given task_id, or it belongs to another
+     * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
      * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
      *
      * Generated from protobuf enum <code>TASK_NOT_FOUND = 1;</code>
@@ -343,6 +343,32 @@ class ErrorReason
      * Generated from protobuf enum <code>SIZE_MISMATCH = 42;</code>
      */
     const SIZE_MISMATCH = 42;
+    /**
+     * UNAUTHENTICATED. The call carries no credentials the server accepts: no
+     * `authorization` metadata and no known client certificate, a malformed
+     * header, an unknown or revoked token, or a JWT with a bad signature,
+     * issuer, audience, algorithm or key. Retry: no (not with the same
+     * credentials).
+     *
+     * Generated from protobuf enum <code>UNAUTHENTICATED = 43;</code>
+     */
+    const UNAUTHENTICATED = 43;
+    /**
+     * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+     * no; get a new token (IssueUploadToken, or the identity provider).
+     *
+     * Generated from protobuf enum <code>TOKEN_EXPIRED = 44;</code>
+     */
+    const TOKEN_EXPIRED = 44;
+    /**
+     * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+     * permission (metadata `permission` names it, e.g. "create"), store_path
+     * lies outside its prefixes, or an upload token was used for anything but
+     * its own task's uploads and queries. Retry: no.
+     *
+     * Generated from protobuf enum <code>PERMISSION_DENIED = 45;</code>
+     */
+    const PERMISSION_DENIED = 45;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -382,6 +408,9 @@ class ErrorReason
         self::FILE_NOT_FOUND => 'FILE_NOT_FOUND',
         self::GENERATION_CHANGED => 'GENERATION_CHANGED',
         self::SIZE_MISMATCH => 'SIZE_MISMATCH',
+        self::UNAUTHENTICATED => 'UNAUTHENTICATED',
+        self::TOKEN_EXPIRED => 'TOKEN_EXPIRED',
+        self::PERMISSION_DENIED => 'PERMISSION_DENIED',
     ];
 
     public static function name($value)

@@ -33,6 +33,22 @@
 // task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 // unknown id is never repeated back in a trailer.
 //
+// Every FerryService call is authenticated (unless the server has no
+// credential configured: then every caller is one anonymous principal that
+// may do everything): a bearer token in the `authorization` metadata
+// ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+// client certificate. Every RPC may therefore answer:
+// - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+//   does not accept (unknown, revoked, badly signed, wrong issuer or
+//   audience). Retry: no, not with the same credentials.
+// - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+// - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+//   the permission the RPC needs, or the store_path lies outside its
+//   prefixes, or an upload token was used for anything but its own task.
+// A task belongs to the principal that created it; another principal's
+// task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+// (an operator may read, pause, resume and cancel any task).
+//
 // Implementers: docs/protocol.md is the protocol guide (block arithmetic,
 // CRC32C across messages with a test vector, offsets, acknowledgements and
 // windows, retries, resuming after each kind of failure, error reasons).
@@ -82,6 +98,12 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      * @param \Ferry\V1\CreateTaskRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -135,6 +157,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * @param array $metadata metadata
      * @param array $options call options
      * @return \Grpc\BidiStreamingCall
@@ -154,6 +178,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      * @param \Ferry\V1\QueryMissingBlocksRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -180,6 +206,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      * @param \Ferry\V1\SetStateRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -229,6 +257,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * @param \Ferry\V1\MergeRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -248,6 +278,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      * @param \Ferry\V1\GetTaskRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -274,6 +306,9 @@ class FerryServiceClient extends \Grpc\BaseStub {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * @param \Ferry\V1\WatchTaskRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -296,7 +331,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * began, so that it never splices two versions of a file.
      *
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -307,6 +343,11 @@ class FerryServiceClient extends \Grpc\BaseStub {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      * @param \Ferry\V1\ReadFileRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -343,6 +384,9 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      * @param \Ferry\V1\UploadFileRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options
@@ -353,6 +397,32 @@ class FerryServiceClient extends \Grpc\BaseStub {
         return $this->_simpleRequest('/ferry.v1.FerryService/UploadFile',
         $argument,
         ['\Ferry\V1\UploadFileResponse', 'decode'],
+        $metadata, $options);
+    }
+
+    /**
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     *
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     * @param \Ferry\V1\IssueUploadTokenRequest $argument input argument
+     * @param array $metadata metadata
+     * @param array $options call options
+     * @return \Grpc\UnaryCall
+     */
+    public function IssueUploadToken(\Ferry\V1\IssueUploadTokenRequest $argument,
+      $metadata = [], $options = []) {
+        return $this->_simpleRequest('/ferry.v1.FerryService/IssueUploadToken',
+        $argument,
+        ['\Ferry\V1\IssueUploadTokenResponse', 'decode'],
         $metadata, $options);
     }
 

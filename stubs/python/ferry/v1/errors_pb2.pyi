@@ -65,8 +65,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_UNSPECIFIED: _ErrorReason.ValueType  # 0
     """Never sent."""
     TASK_NOT_FOUND: _ErrorReason.ValueType  # 1
-    """NOT_FOUND. No task has the given task_id (or, once identity exists, it
-    belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+    """NOT_FOUND. No task has the given task_id, or it belongs to another
+    principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
     no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
     """
     INVALID_FIELD: _ErrorReason.ValueType  # 2
@@ -277,6 +277,23 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
     source or the client is wrong; cancel the task).
     """
+    UNAUTHENTICATED: _ErrorReason.ValueType  # 43
+    """UNAUTHENTICATED. The call carries no credentials the server accepts: no
+    `authorization` metadata and no known client certificate, a malformed
+    header, an unknown or revoked token, or a JWT with a bad signature,
+    issuer, audience, algorithm or key. Retry: no (not with the same
+    credentials).
+    """
+    TOKEN_EXPIRED: _ErrorReason.ValueType  # 44
+    """UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+    no; get a new token (IssueUploadToken, or the identity provider).
+    """
+    PERMISSION_DENIED: _ErrorReason.ValueType  # 45
+    """PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+    permission (metadata `permission` names it, e.g. "create"), store_path
+    lies outside its prefixes, or an upload token was used for anything but
+    its own task's uploads and queries. Retry: no.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -287,8 +304,8 @@ class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
 ERROR_REASON_UNSPECIFIED: ErrorReason.ValueType  # 0
 """Never sent."""
 TASK_NOT_FOUND: ErrorReason.ValueType  # 1
-"""NOT_FOUND. No task has the given task_id (or, once identity exists, it
-belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+"""NOT_FOUND. No task has the given task_id, or it belongs to another
+principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
 no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
 """
 INVALID_FIELD: ErrorReason.ValueType  # 2
@@ -498,5 +515,22 @@ shorter than block_size, the last block not ending at the size, a block
 committed beyond it), or a size other than a task's known size;
 BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
 source or the client is wrong; cancel the task).
+"""
+UNAUTHENTICATED: ErrorReason.ValueType  # 43
+"""UNAUTHENTICATED. The call carries no credentials the server accepts: no
+`authorization` metadata and no known client certificate, a malformed
+header, an unknown or revoked token, or a JWT with a bad signature,
+issuer, audience, algorithm or key. Retry: no (not with the same
+credentials).
+"""
+TOKEN_EXPIRED: ErrorReason.ValueType  # 44
+"""UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+no; get a new token (IssueUploadToken, or the identity provider).
+"""
+PERMISSION_DENIED: ErrorReason.ValueType  # 45
+"""PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+permission (metadata `permission` names it, e.g. "create"), store_path
+lies outside its prefixes, or an upload token was used for anything but
+its own task's uploads and queries. Retry: no.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -32,6 +32,22 @@ ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
 task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 unknown id is never repeated back in a trailer.
 
+Every FerryService call is authenticated (unless the server has no
+credential configured: then every caller is one anonymous principal that
+may do everything): a bearer token in the `authorization` metadata
+("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+client certificate. Every RPC may therefore answer:
+- UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+  does not accept (unknown, revoked, badly signed, wrong issuer or
+  audience). Retry: no, not with the same credentials.
+- UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+- PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+  the permission the RPC needs, or the store_path lies outside its
+  prefixes, or an upload token was used for anything but its own task.
+A task belongs to the principal that created it; another principal's
+task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+(an operator may read, pause, resume and cancel any task).
+
 Implementers: docs/protocol.md is the protocol guide (block arithmetic,
 CRC32C across messages with a test vector, offsets, acknowledgements and
 windows, retries, resuming after each kind of failure, error reasons).
@@ -358,6 +374,8 @@ class CreateTaskRequest(_message.Message):
     OVERWRITE_FIELD_NUMBER: _builtins.int
     SIZE_DEFERRED_FIELD_NUMBER: _builtins.int
     MAX_SIZE_FIELD_NUMBER: _builtins.int
+    ISSUE_UPLOAD_TOKEN_FIELD_NUMBER: _builtins.int
+    UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     """The file's name (1..255 bytes, informational)."""
     size: _builtins.int
@@ -379,7 +397,9 @@ class CreateTaskRequest(_message.Message):
     multiple of 64 KiB within the server's bounds.
     """
     overwrite: _builtins.bool
-    """Replace an existing file at store_path at Merge."""
+    """Replace an existing file at store_path at Merge (needs the "overwrite"
+    permission).
+    """
     size_deferred: _builtins.bool
     """The size is not known yet (a pipe): `size` must be 0, every block but
     the last is exactly block_size bytes, the message carrying crc32c ends a
@@ -395,6 +415,15 @@ class CreateTaskRequest(_message.Message):
     (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
     INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
     size_deferred.
+    """
+    issue_upload_token: _builtins.bool
+    """Also issue an upload token for the task (in the response): the bearer
+    may upload to, query, read and merge this one task and nothing else.
+    Hand it to the uploader instead of your own credential.
+    """
+    upload_token_ttl_seconds: _builtins.int
+    """With issue_upload_token: how long the token lives, in seconds; 0 or
+    more than the server's limit (--upload-token-ttl): that limit.
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -414,10 +443,12 @@ class CreateTaskRequest(_message.Message):
         overwrite: _builtins.bool = ...,
         size_deferred: _builtins.bool = ...,
         max_size: _builtins.int = ...,
+        issue_upload_token: _builtins.bool = ...,
+        upload_token_ttl_seconds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "store_path", b"store_path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "issue_upload_token", b"issue_upload_token", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "store_path", b"store_path", "upload_token_ttl_seconds", b"upload_token_ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -431,21 +462,33 @@ class CreateTaskResponse(_message.Message):
 
     TASK_FIELD_NUMBER: _builtins.int
     RESUMED_FIELD_NUMBER: _builtins.int
+    UPLOAD_TOKEN_FIELD_NUMBER: _builtins.int
+    UPLOAD_TOKEN_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     resumed: _builtins.bool
     """True if an existing task was returned instead of creating one."""
+    upload_token: _builtins.str
+    """With issue_upload_token: the task's new upload token (send it as
+    "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+    """
     @_builtins.property
     def task(self) -> Global___Task:
         """The created or resumed task."""
+
+    @_builtins.property
+    def upload_token_expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When upload_token expires; unset without one."""
 
     def __init__(
         self,
         *,
         task: Global___Task | None = ...,
         resumed: _builtins.bool = ...,
+        upload_token: _builtins.str = ...,
+        upload_token_expire_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task", "upload_token_expire_time", b"upload_token_expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resumed", b"resumed", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resumed", b"resumed", "task", b"task", "upload_token", b"upload_token", "upload_token_expire_time", b"upload_token_expire_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1122,3 +1165,61 @@ class Notification(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Notification: _TypeAlias = Notification  # noqa: Y015
+
+@_typing.final
+class IssueUploadTokenRequest(_message.Message):
+    """Request for IssueUploadToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    """The caller's task the token is for."""
+    ttl_seconds: _builtins.int
+    """How long the token lives, in seconds; 0 or more than the server's limit
+    (--upload-token-ttl): that limit.
+    """
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueUploadTokenRequest: _TypeAlias = IssueUploadTokenRequest  # noqa: Y015
+
+@_typing.final
+class IssueUploadTokenResponse(_message.Message):
+    """Response for IssueUploadToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    upload_token: _builtins.str
+    """The new upload token (send it as "authorization: Bearer TOKEN"). Secret:
+    never log it.
+    """
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When it expires."""
+
+    def __init__(
+        self,
+        *,
+        upload_token: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "upload_token", b"upload_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueUploadTokenResponse: _TypeAlias = IssueUploadTokenResponse  # noqa: Y015

@@ -80,6 +80,11 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
                 _registered_method=True)
+        self.IssueUploadToken = channel.unary_unary(
+                '/ferry.v1.FerryService/IssueUploadToken',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
+                _registered_method=True)
 
 
 class FerryServiceServicer:
@@ -116,6 +121,12 @@ class FerryServiceServicer:
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
         file (its max_size, when its size is deferred).
         - ABORTED (BUSY): the same store_path is being declared concurrently.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        permission (an upload token never has it), store_path lies outside its
+        prefixes (checked before anything is looked up), or `overwrite` without
+        the "overwrite" permission.
+        ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+        task (no ResourceInfo, no `ferry-task-id` trailer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,6 +172,8 @@ class FerryServiceServicer:
         RetryInfo's delay.
         - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
         larger than the transport limit (2 MiB).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -175,6 +188,8 @@ class FerryServiceServicer:
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "upload" nor the "read" permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,6 +208,8 @@ class FerryServiceServicer:
         - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
         - ABORTED (BUSY): the task's state changed concurrently, again and
         again; retry.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "control" nor the "operator" permission (an upload token has neither).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -234,6 +251,8 @@ class FerryServiceServicer:
         - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
         task and did not finish within the call's deadline; retry after
         RetryInfo's delay.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -245,6 +264,8 @@ class FerryServiceServicer:
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "read" nor the "operator" permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,6 +284,9 @@ class FerryServiceServicer:
         (retention) while watched.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         - UNAVAILABLE: the replica is shutting down; watch again.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "read" nor the "operator" permission. Another principal's task is
+        NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -277,7 +301,8 @@ class FerryServiceServicer:
         began, so that it never splices two versions of a file.
 
         Status codes (reasons):
-        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+        store_path.
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
         generation asked for (if_generation, or task_id's upload was replaced).
@@ -288,6 +313,11 @@ class FerryServiceServicer:
         neither or both of store_path and task_id.
         - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
         (changed outside Ferry).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+        permission, or store_path lies outside its prefixes (checked before
+        anything is looked up).
+        A file whose current version another principal published reads as
+        NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -316,6 +346,27 @@ class FerryServiceServicer:
         - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
         overwrite is false.
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+        - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+        before anything is looked up, so the call tells nothing about paths
+        outside the caller's prefixes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueUploadToken(self, request, context):
+        """Issues a new upload token for one of the caller's UPLOADING or PAUSED
+        tasks (for an upload that outlives its first token). Earlier tokens stay
+        valid until they expire.
+
+        Status codes (reasons):
+        - OK: `upload_token` is valid until `expire_time`.
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+        CANCELED, EXPIRED or FAILED.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        permission, or is itself an upload token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -368,6 +419,11 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.UploadFile,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'IssueUploadToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueUploadToken,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -614,6 +670,33 @@ class FerryService:
             '/ferry.v1.FerryService/UploadFile',
             ferry_dot_v1_dot_ferry__pb2.UploadFileRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueUploadToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ferry.v1.FerryService/IssueUploadToken',
+            ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

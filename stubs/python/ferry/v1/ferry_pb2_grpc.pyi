@@ -32,6 +32,22 @@ ALREADY_EXISTS (STORE_PATH_TAKEN) from CreateTask or UploadFile names the
 task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 unknown id is never repeated back in a trailer.
 
+Every FerryService call is authenticated (unless the server has no
+credential configured: then every caller is one anonymous principal that
+may do everything): a bearer token in the `authorization` metadata
+("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+client certificate. Every RPC may therefore answer:
+- UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+  does not accept (unknown, revoked, badly signed, wrong issuer or
+  audience). Retry: no, not with the same credentials.
+- UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+- PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+  the permission the RPC needs, or the store_path lies outside its
+  prefixes, or an upload token was used for anything but its own task.
+A task belongs to the principal that created it; another principal's
+task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+(an operator may read, pause, resume and cancel any task).
+
 Implementers: docs/protocol.md is the protocol guide (block arithmetic,
 CRC32C across messages with a test vector, offsets, acknowledgements and
 windows, retries, resuming after each kind of failure, error reasons).
@@ -97,6 +113,12 @@ class FerryServiceStub:
     - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
       file (its max_size, when its size is deferred).
     - ABORTED (BUSY): the same store_path is being declared concurrently.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      permission (an upload token never has it), store_path lies outside its
+      prefixes (checked before anything is looked up), or `overwrite` without
+      the "overwrite" permission.
+    ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+    task (no ResourceInfo, no `ferry-task-id` trailer).
     """
     UploadParts: _grpc.StreamStreamMultiCallable[_ferry_pb2.UploadPartsRequest, _ferry_pb2.UploadPartsResponse]
     """Streams block data. Each client message carries a piece of one block;
@@ -138,6 +160,8 @@ class FerryServiceStub:
       RetryInfo's delay.
     - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
       larger than the transport limit (2 MiB).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      permission.
     """
     QueryMissingBlocks: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]
     """Reports which blocks the server still lacks, as half-open ranges. For a
@@ -148,6 +172,8 @@ class FerryServiceStub:
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "upload" nor the "read" permission.
     """
     SetState: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.SetStateRequest, _ferry_pb2.SetStateResponse]
     """Pauses, resumes or cancels a task. Setting the state a task is already in
@@ -162,6 +188,8 @@ class FerryServiceStub:
     - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
     - ABORTED (BUSY): the task's state changed concurrently, again and
       again; retry.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "control" nor the "operator" permission (an upload token has neither).
     """
     Merge: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.MergeRequest, _ferry_pb2.MergeResponse]
     """Verifies and publishes the file: every block must be committed, the
@@ -199,6 +227,8 @@ class FerryServiceStub:
     - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
       task and did not finish within the call's deadline; retry after
       RetryInfo's delay.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      permission.
     """
     GetTask: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.GetTaskRequest, _ferry_pb2.GetTaskResponse]
     """Returns a task.
@@ -206,6 +236,8 @@ class FerryServiceStub:
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission.
     """
     WatchTask: _grpc.UnaryStreamMultiCallable[_ferry_pb2.WatchTaskRequest, _ferry_pb2.WatchTaskResponse]
     """Streams a task whenever its state or committed bytes change, whichever
@@ -220,6 +252,9 @@ class FerryServiceStub:
       (retention) while watched.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     - UNAVAILABLE: the replica is shutting down; watch again.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission. Another principal's task is
+      NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     """
     ReadFile: _grpc.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]
     """Reads a published file back: by store_path (its current generation) or by
@@ -230,7 +265,8 @@ class FerryServiceStub:
     began, so that it never splices two versions of a file.
 
     Status codes (reasons):
-    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+      store_path.
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
       generation asked for (if_generation, or task_id's upload was replaced).
@@ -241,6 +277,11 @@ class FerryServiceStub:
       neither or both of store_path and task_id.
     - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
       (changed outside Ferry).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+      permission, or store_path lies outside its prefixes (checked before
+      anything is looked up).
+    A file whose current version another principal published reads as
+    NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     """
     UploadFile: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -265,6 +306,23 @@ class FerryServiceStub:
     - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
       overwrite is false.
     - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+    - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+      before anything is looked up, so the call tells nothing about paths
+      outside the caller's prefixes.
+    """
+    IssueUploadToken: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.IssueUploadTokenRequest, _ferry_pb2.IssueUploadTokenResponse]
+    """Issues a new upload token for one of the caller's UPLOADING or PAUSED
+    tasks (for an upload that outlives its first token). Earlier tokens stay
+    valid until they expire.
+
+    Status codes (reasons):
+    - OK: `upload_token` is valid until `expire_time`.
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+      CANCELED, EXPIRED or FAILED.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      permission, or is itself an upload token.
     """
 
 @_typing.type_check_only
@@ -302,6 +360,12 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
       file (its max_size, when its size is deferred).
     - ABORTED (BUSY): the same store_path is being declared concurrently.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      permission (an upload token never has it), store_path lies outside its
+      prefixes (checked before anything is looked up), or `overwrite` without
+      the "overwrite" permission.
+    ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+    task (no ResourceInfo, no `ferry-task-id` trailer).
     """
     UploadParts: _aio.StreamStreamMultiCallable[_ferry_pb2.UploadPartsRequest, _ferry_pb2.UploadPartsResponse]  # type: ignore[assignment]
     """Streams block data. Each client message carries a piece of one block;
@@ -343,6 +407,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
       RetryInfo's delay.
     - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
       larger than the transport limit (2 MiB).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      permission.
     """
     QueryMissingBlocks: _aio.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]  # type: ignore[assignment]
     """Reports which blocks the server still lacks, as half-open ranges. For a
@@ -353,6 +419,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "upload" nor the "read" permission.
     """
     SetState: _aio.UnaryUnaryMultiCallable[_ferry_pb2.SetStateRequest, _ferry_pb2.SetStateResponse]  # type: ignore[assignment]
     """Pauses, resumes or cancels a task. Setting the state a task is already in
@@ -367,6 +435,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
     - ABORTED (BUSY): the task's state changed concurrently, again and
       again; retry.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "control" nor the "operator" permission (an upload token has neither).
     """
     Merge: _aio.UnaryUnaryMultiCallable[_ferry_pb2.MergeRequest, _ferry_pb2.MergeResponse]  # type: ignore[assignment]
     """Verifies and publishes the file: every block must be committed, the
@@ -404,6 +474,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
       task and did not finish within the call's deadline; retry after
       RetryInfo's delay.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+      permission.
     """
     GetTask: _aio.UnaryUnaryMultiCallable[_ferry_pb2.GetTaskRequest, _ferry_pb2.GetTaskResponse]  # type: ignore[assignment]
     """Returns a task.
@@ -411,6 +483,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission.
     """
     WatchTask: _aio.UnaryStreamMultiCallable[_ferry_pb2.WatchTaskRequest, _ferry_pb2.WatchTaskResponse]  # type: ignore[assignment]
     """Streams a task whenever its state or committed bytes change, whichever
@@ -425,6 +499,9 @@ class FerryServiceAsyncStub(FerryServiceStub):
       (retention) while watched.
     - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
     - UNAVAILABLE: the replica is shutting down; watch again.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission. Another principal's task is
+      NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
     """
     ReadFile: _aio.UnaryStreamMultiCallable[_ferry_pb2.ReadFileRequest, _ferry_pb2.ReadFileResponse]  # type: ignore[assignment]
     """Reads a published file back: by store_path (its current generation) or by
@@ -435,7 +512,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     began, so that it never splices two versions of a file.
 
     Status codes (reasons):
-    - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+    - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+      store_path.
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
     - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
       generation asked for (if_generation, or task_id's upload was replaced).
@@ -446,6 +524,11 @@ class FerryServiceAsyncStub(FerryServiceStub):
       neither or both of store_path and task_id.
     - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
       (changed outside Ferry).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+      permission, or store_path lies outside its prefixes (checked before
+      anything is looked up).
+    A file whose current version another principal published reads as
+    NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
     """
     UploadFile: _aio.UnaryUnaryMultiCallable[_ferry_pb2.UploadFileRequest, _ferry_pb2.UploadFileResponse]  # type: ignore[assignment]
     """Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
@@ -470,6 +553,23 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
       overwrite is false.
     - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+    - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+      before anything is looked up, so the call tells nothing about paths
+      outside the caller's prefixes.
+    """
+    IssueUploadToken: _aio.UnaryUnaryMultiCallable[_ferry_pb2.IssueUploadTokenRequest, _ferry_pb2.IssueUploadTokenResponse]  # type: ignore[assignment]
+    """Issues a new upload token for one of the caller's UPLOADING or PAUSED
+    tasks (for an upload that outlives its first token). Earlier tokens stay
+    valid until they expire.
+
+    Status codes (reasons):
+    - OK: `upload_token` is valid until `expire_time`.
+    - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+      CANCELED, EXPIRED or FAILED.
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+      permission, or is itself an upload token.
     """
 
 class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -510,6 +610,12 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
           file (its max_size, when its size is deferred).
         - ABORTED (BUSY): the same store_path is being declared concurrently.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+          permission (an upload token never has it), store_path lies outside its
+          prefixes (checked before anything is looked up), or `overwrite` without
+          the "overwrite" permission.
+        ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+        task (no ResourceInfo, no `ferry-task-id` trailer).
         """
 
     @_abc_1.abstractmethod
@@ -557,6 +663,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           RetryInfo's delay.
         - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
           larger than the transport limit (2 MiB).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+          permission.
         """
 
     @_abc_1.abstractmethod
@@ -573,6 +681,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "upload" nor the "read" permission.
         """
 
     @_abc_1.abstractmethod
@@ -593,6 +703,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
         - ABORTED (BUSY): the task's state changed concurrently, again and
           again; retry.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "control" nor the "operator" permission (an upload token has neither).
         """
 
     @_abc_1.abstractmethod
@@ -636,6 +748,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
           task and did not finish within the call's deadline; retry after
           RetryInfo's delay.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+          permission.
         """
 
     @_abc_1.abstractmethod
@@ -649,6 +763,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "read" nor the "operator" permission.
         """
 
     @_abc_1.abstractmethod
@@ -669,6 +785,9 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           (retention) while watched.
         - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         - UNAVAILABLE: the replica is shutting down; watch again.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "read" nor the "operator" permission. Another principal's task is
+          NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         """
 
     @_abc_1.abstractmethod
@@ -685,7 +804,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         began, so that it never splices two versions of a file.
 
         Status codes (reasons):
-        - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+          store_path.
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
           generation asked for (if_generation, or task_id's upload was replaced).
@@ -696,6 +816,11 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           neither or both of store_path and task_id.
         - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
           (changed outside Ferry).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+          permission, or store_path lies outside its prefixes (checked before
+          anything is looked up).
+        A file whose current version another principal published reads as
+        NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         """
 
     @_abc_1.abstractmethod
@@ -726,6 +851,29 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
           overwrite is false.
         - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+        - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+          before anything is looked up, so the call tells nothing about paths
+          outside the caller's prefixes.
+        """
+
+    @_abc_1.abstractmethod
+    def IssueUploadToken(
+        self,
+        request: _ferry_pb2.IssueUploadTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ferry_pb2.IssueUploadTokenResponse, _abc.Awaitable[_ferry_pb2.IssueUploadTokenResponse]]:
+        """Issues a new upload token for one of the caller's UPLOADING or PAUSED
+        tasks (for an upload that outlives its first token). Earlier tokens stay
+        valid until they expire.
+
+        Status codes (reasons):
+        - OK: `upload_token` is valid until `expire_time`.
+        - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+          CANCELED, EXPIRED or FAILED.
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+          permission, or is itself an upload token.
         """
 
 def add_FerryServiceServicer_to_server(servicer: FerryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -43,6 +43,9 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :FILE_NOT_FOUND, 40
       value :GENERATION_CHANGED, 41
       value :SIZE_MISMATCH, 42
+      value :UNAUTHENTICATED, 43
+      value :TOKEN_EXPIRED, 44
+      value :PERMISSION_DENIED, 45
     end
   end
 end

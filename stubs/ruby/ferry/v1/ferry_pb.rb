@@ -40,10 +40,14 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :overwrite, :bool, 7
       optional :size_deferred, :bool, 8
       optional :max_size, :uint64, 9
+      optional :issue_upload_token, :bool, 10
+      optional :upload_token_ttl_seconds, :uint32, 11
     end
     add_message "ferry.v1.CreateTaskResponse" do
       optional :task, :message, 1, "ferry.v1.Task"
       optional :resumed, :bool, 2
+      optional :upload_token, :string, 3
+      optional :upload_token_expire_time, :message, 4, "google.protobuf.Timestamp"
     end
     add_message "ferry.v1.UploadPartsRequest" do
       optional :task_id, :string, 1
@@ -143,6 +147,14 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :last_error, :string, 4
       optional :delivered_at, :message, 5, "google.protobuf.Timestamp"
     end
+    add_message "ferry.v1.IssueUploadTokenRequest" do
+      optional :task_id, :string, 1
+      optional :ttl_seconds, :uint32, 2
+    end
+    add_message "ferry.v1.IssueUploadTokenResponse" do
+      optional :upload_token, :string, 1
+      optional :expire_time, :message, 2, "google.protobuf.Timestamp"
+    end
     add_enum "ferry.v1.TaskState" do
       value :TASK_STATE_UNSPECIFIED, 0
       value :TASK_STATE_UPLOADING, 1
@@ -192,6 +204,8 @@ module Ferry
     GetTaskRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskRequest").msgclass
     GetTaskResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetTaskResponse").msgclass
     Notification = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Notification").msgclass
+    IssueUploadTokenRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.IssueUploadTokenRequest").msgclass
+    IssueUploadTokenResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.IssueUploadTokenResponse").msgclass
     TaskState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.TaskState").enummodule
     BlockStatus = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.BlockStatus").enummodule
     NotificationState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.NotificationState").enummodule

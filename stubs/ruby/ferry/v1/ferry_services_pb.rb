@@ -32,6 +32,22 @@
 # task holding the store_path. NOT_FOUND (TASK_NOT_FOUND) names no task: an
 # unknown id is never repeated back in a trailer.
 #
+# Every FerryService call is authenticated (unless the server has no
+# credential configured: then every caller is one anonymous principal that
+# may do everything): a bearer token in the `authorization` metadata
+# ("Bearer TOKEN": a service token, a JWT, or a task's upload token), or a
+# client certificate. Every RPC may therefore answer:
+# - UNAUTHENTICATED (UNAUTHENTICATED): no credentials, or ones the server
+#   does not accept (unknown, revoked, badly signed, wrong issuer or
+#   audience). Retry: no, not with the same credentials.
+# - UNAUTHENTICATED (TOKEN_EXPIRED): the token expired; get a new one.
+# - PERMISSION_DENIED (PERMISSION_DENIED): the caller is known but lacks
+#   the permission the RPC needs, or the store_path lies outside its
+#   prefixes, or an upload token was used for anything but its own task.
+# A task belongs to the principal that created it; another principal's
+# task answers NOT_FOUND (TASK_NOT_FOUND) exactly as an unknown id does
+# (an operator may read, pause, resume and cancel any task).
+#
 # Implementers: docs/protocol.md is the protocol guide (block arithmetic,
 # CRC32C across messages with a test vector, offsets, acknowledgements and
 # windows, retries, resuming after each kind of failure, error reasons).
@@ -80,6 +96,12 @@ module Ferry
         # - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
         #   file (its max_size, when its size is deferred).
         # - ABORTED (BUSY): the same store_path is being declared concurrently.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        #   permission (an upload token never has it), store_path lies outside its
+        #   prefixes (checked before anything is looked up), or `overwrite` without
+        #   the "overwrite" permission.
+        # ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+        # task (no ResourceInfo, no `ferry-task-id` trailer).
         rpc :CreateTask, ::Ferry::V1::CreateTaskRequest, ::Ferry::V1::CreateTaskResponse
         # Streams block data. Each client message carries a piece of one block;
         # the server answers with one UploadPartsResponse per completed block, sent
@@ -120,6 +142,8 @@ module Ferry
         #   RetryInfo's delay.
         # - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
         #   larger than the transport limit (2 MiB).
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        #   permission.
         rpc :UploadParts, stream(::Ferry::V1::UploadPartsRequest), stream(::Ferry::V1::UploadPartsResponse)
         # Reports which blocks the server still lacks, as half-open ranges. For a
         # task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
@@ -129,6 +153,8 @@ module Ferry
         # Status codes (reasons):
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "upload" nor the "read" permission.
         rpc :QueryMissingBlocks, ::Ferry::V1::QueryMissingBlocksRequest, ::Ferry::V1::QueryMissingBlocksResponse
         # Pauses, resumes or cancels a task. Setting the state a task is already in
         # is a no-op. Canceling deletes the staged bytes.
@@ -142,6 +168,8 @@ module Ferry
         # - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
         # - ABORTED (BUSY): the task's state changed concurrently, again and
         #   again; retry.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "control" nor the "operator" permission (an upload token has neither).
         rpc :SetState, ::Ferry::V1::SetStateRequest, ::Ferry::V1::SetStateResponse
         # Verifies and publishes the file: every block must be committed, the
         # whole-file SHA-256 must match the declared one (if declared); the file is
@@ -178,12 +206,16 @@ module Ferry
         # - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
         #   task and did not finish within the call's deadline; retry after
         #   RetryInfo's delay.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+        #   permission.
         rpc :Merge, ::Ferry::V1::MergeRequest, ::Ferry::V1::MergeResponse
         # Returns a task.
         #
         # Status codes (reasons):
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "read" nor the "operator" permission.
         rpc :GetTask, ::Ferry::V1::GetTaskRequest, ::Ferry::V1::GetTaskResponse
         # Streams a task whenever its state or committed bytes change, whichever
         # replica the change happened on (each replica polls the database for the
@@ -197,6 +229,9 @@ module Ferry
         #   (retention) while watched.
         # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
         # - UNAVAILABLE: the replica is shutting down; watch again.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "read" nor the "operator" permission. Another principal's task is
+        #   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
         rpc :WatchTask, ::Ferry::V1::WatchTaskRequest, stream(::Ferry::V1::WatchTaskResponse)
         # Reads a published file back: by store_path (its current generation) or by
         # the task_id that published it, from an offset, for a length or to the end.
@@ -206,7 +241,8 @@ module Ferry
         # began, so that it never splices two versions of a file.
         #
         # Status codes (reasons):
-        # - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+        # - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+        #   store_path.
         # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
         # - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
         #   generation asked for (if_generation, or task_id's upload was replaced).
@@ -217,6 +253,11 @@ module Ferry
         #   neither or both of store_path and task_id.
         # - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
         #   (changed outside Ferry).
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+        #   permission, or store_path lies outside its prefixes (checked before
+        #   anything is looked up).
+        # A file whose current version another principal published reads as
+        # NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
         rpc :ReadFile, ::Ferry::V1::ReadFileRequest, stream(::Ferry::V1::ReadFileResponse)
         # Uploads a small file (at most 1 MiB) in one round trip: declares it, checks
         # its CRC32C and SHA-256, publishes it atomically and returns the COMPLETED
@@ -240,7 +281,23 @@ module Ferry
         # - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
         #   overwrite is false.
         # - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+        #   before anything is looked up, so the call tells nothing about paths
+        #   outside the caller's prefixes.
         rpc :UploadFile, ::Ferry::V1::UploadFileRequest, ::Ferry::V1::UploadFileResponse
+        # Issues a new upload token for one of the caller's UPLOADING or PAUSED
+        # tasks (for an upload that outlives its first token). Earlier tokens stay
+        # valid until they expire.
+        #
+        # Status codes (reasons):
+        # - OK: `upload_token` is valid until `expire_time`.
+        # - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+        # - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        # - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+        #   CANCELED, EXPIRED or FAILED.
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+        #   permission, or is itself an upload token.
+        rpc :IssueUploadToken, ::Ferry::V1::IssueUploadTokenRequest, ::Ferry::V1::IssueUploadTokenResponse
       end
 
       Stub = Service.rpc_stub_class

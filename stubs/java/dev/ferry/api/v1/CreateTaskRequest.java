@@ -349,7 +349,8 @@ java.lang.String defaultValue) {
   private boolean overwrite_ = false;
   /**
    * <pre>
-   * Replace an existing file at store_path at Merge.
+   * Replace an existing file at store_path at Merge (needs the "overwrite"
+   * permission).
    * </pre>
    *
    * <code>bool overwrite = 7;</code>
@@ -400,6 +401,39 @@ java.lang.String defaultValue) {
     return maxSize_;
   }
 
+  public static final int ISSUE_UPLOAD_TOKEN_FIELD_NUMBER = 10;
+  private boolean issueUploadToken_ = false;
+  /**
+   * <pre>
+   * Also issue an upload token for the task (in the response): the bearer
+   * may upload to, query, read and merge this one task and nothing else.
+   * Hand it to the uploader instead of your own credential.
+   * </pre>
+   *
+   * <code>bool issue_upload_token = 10;</code>
+   * @return The issueUploadToken.
+   */
+  @java.lang.Override
+  public boolean getIssueUploadToken() {
+    return issueUploadToken_;
+  }
+
+  public static final int UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER = 11;
+  private int uploadTokenTtlSeconds_ = 0;
+  /**
+   * <pre>
+   * With issue_upload_token: how long the token lives, in seconds; 0 or
+   * more than the server's limit (--upload-token-ttl): that limit.
+   * </pre>
+   *
+   * <code>uint32 upload_token_ttl_seconds = 11;</code>
+   * @return The uploadTokenTtlSeconds.
+   */
+  @java.lang.Override
+  public int getUploadTokenTtlSeconds() {
+    return uploadTokenTtlSeconds_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -443,6 +477,12 @@ java.lang.String defaultValue) {
     }
     if (maxSize_ != 0L) {
       output.writeUInt64(9, maxSize_);
+    }
+    if (issueUploadToken_ != false) {
+      output.writeBool(10, issueUploadToken_);
+    }
+    if (uploadTokenTtlSeconds_ != 0) {
+      output.writeUInt32(11, uploadTokenTtlSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -492,6 +532,14 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt64Size(9, maxSize_);
     }
+    if (issueUploadToken_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(10, issueUploadToken_);
+    }
+    if (uploadTokenTtlSeconds_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(11, uploadTokenTtlSeconds_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -525,6 +573,10 @@ java.lang.String defaultValue) {
         != other.getSizeDeferred()) return false;
     if (getMaxSize()
         != other.getMaxSize()) return false;
+    if (getIssueUploadToken()
+        != other.getIssueUploadToken()) return false;
+    if (getUploadTokenTtlSeconds()
+        != other.getUploadTokenTtlSeconds()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -560,6 +612,11 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + MAX_SIZE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getMaxSize());
+    hash = (37 * hash) + ISSUE_UPLOAD_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getIssueUploadToken());
+    hash = (37 * hash) + UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + getUploadTokenTtlSeconds();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -724,6 +781,8 @@ java.lang.String defaultValue) {
       overwrite_ = false;
       sizeDeferred_ = false;
       maxSize_ = 0L;
+      issueUploadToken_ = false;
+      uploadTokenTtlSeconds_ = 0;
       return this;
     }
 
@@ -784,6 +843,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.maxSize_ = maxSize_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.issueUploadToken_ = issueUploadToken_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.uploadTokenTtlSeconds_ = uploadTokenTtlSeconds_;
       }
     }
 
@@ -864,6 +929,12 @@ java.lang.String defaultValue) {
       if (other.getMaxSize() != 0L) {
         setMaxSize(other.getMaxSize());
       }
+      if (other.getIssueUploadToken() != false) {
+        setIssueUploadToken(other.getIssueUploadToken());
+      }
+      if (other.getUploadTokenTtlSeconds() != 0) {
+        setUploadTokenTtlSeconds(other.getUploadTokenTtlSeconds());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -939,6 +1010,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000100;
               break;
             } // case 72
+            case 80: {
+              issueUploadToken_ = input.readBool();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 80
+            case 88: {
+              uploadTokenTtlSeconds_ = input.readUInt32();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1518,7 +1599,8 @@ java.lang.String defaultValue) {
     private boolean overwrite_ ;
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1530,7 +1612,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1546,7 +1629,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Replace an existing file at store_path at Merge.
+     * Replace an existing file at store_path at Merge (needs the "overwrite"
+     * permission).
      * </pre>
      *
      * <code>bool overwrite = 7;</code>
@@ -1673,6 +1757,103 @@ java.lang.String defaultValue) {
     public Builder clearMaxSize() {
       bitField0_ = (bitField0_ & ~0x00000100);
       maxSize_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private boolean issueUploadToken_ ;
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 10;</code>
+     * @return The issueUploadToken.
+     */
+    @java.lang.Override
+    public boolean getIssueUploadToken() {
+      return issueUploadToken_;
+    }
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 10;</code>
+     * @param value The issueUploadToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIssueUploadToken(boolean value) {
+      
+      issueUploadToken_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Also issue an upload token for the task (in the response): the bearer
+     * may upload to, query, read and merge this one task and nothing else.
+     * Hand it to the uploader instead of your own credential.
+     * </pre>
+     *
+     * <code>bool issue_upload_token = 10;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearIssueUploadToken() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      issueUploadToken_ = false;
+      onChanged();
+      return this;
+    }
+
+    private int uploadTokenTtlSeconds_ ;
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
+     * @return The uploadTokenTtlSeconds.
+     */
+    @java.lang.Override
+    public int getUploadTokenTtlSeconds() {
+      return uploadTokenTtlSeconds_;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
+     * @param value The uploadTokenTtlSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUploadTokenTtlSeconds(int value) {
+      
+      uploadTokenTtlSeconds_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: how long the token lives, in seconds; 0 or
+     * more than the server's limit (--upload-token-ttl): that limit.
+     * </pre>
+     *
+     * <code>uint32 upload_token_ttl_seconds = 11;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUploadTokenTtlSeconds() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      uploadTokenTtlSeconds_ = 0;
       onChanged();
       return this;
     }

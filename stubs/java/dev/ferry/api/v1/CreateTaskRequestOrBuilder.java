@@ -161,7 +161,8 @@ java.lang.String defaultValue);
 
   /**
    * <pre>
-   * Replace an existing file at store_path at Merge.
+   * Replace an existing file at store_path at Merge (needs the "overwrite"
+   * permission).
    * </pre>
    *
    * <code>bool overwrite = 7;</code>
@@ -198,4 +199,27 @@ java.lang.String defaultValue);
    * @return The maxSize.
    */
   long getMaxSize();
+
+  /**
+   * <pre>
+   * Also issue an upload token for the task (in the response): the bearer
+   * may upload to, query, read and merge this one task and nothing else.
+   * Hand it to the uploader instead of your own credential.
+   * </pre>
+   *
+   * <code>bool issue_upload_token = 10;</code>
+   * @return The issueUploadToken.
+   */
+  boolean getIssueUploadToken();
+
+  /**
+   * <pre>
+   * With issue_upload_token: how long the token lives, in seconds; 0 or
+   * more than the server's limit (--upload-token-ttl): that limit.
+   * </pre>
+   *
+   * <code>uint32 upload_token_ttl_seconds = 11;</code>
+   * @return The uploadTokenTtlSeconds.
+   */
+  int getUploadTokenTtlSeconds();
 }

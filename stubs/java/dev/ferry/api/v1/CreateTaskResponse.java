@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private CreateTaskResponse() {
+    uploadToken_ = "";
   }
 
   @java.lang.Override
@@ -100,6 +101,93 @@ private static final long serialVersionUID = 0L;
     return resumed_;
   }
 
+  public static final int UPLOAD_TOKEN_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object uploadToken_ = "";
+  /**
+   * <pre>
+   * With issue_upload_token: the task's new upload token (send it as
+   * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+   * </pre>
+   *
+   * <code>string upload_token = 3;</code>
+   * @return The uploadToken.
+   */
+  @java.lang.Override
+  public java.lang.String getUploadToken() {
+    java.lang.Object ref = uploadToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      uploadToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * With issue_upload_token: the task's new upload token (send it as
+   * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+   * </pre>
+   *
+   * <code>string upload_token = 3;</code>
+   * @return The bytes for uploadToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUploadTokenBytes() {
+    java.lang.Object ref = uploadToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      uploadToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int UPLOAD_TOKEN_EXPIRE_TIME_FIELD_NUMBER = 4;
+  private com.google.protobuf.Timestamp uploadTokenExpireTime_;
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   * @return Whether the uploadTokenExpireTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasUploadTokenExpireTime() {
+    return uploadTokenExpireTime_ != null;
+  }
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   * @return The uploadTokenExpireTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getUploadTokenExpireTime() {
+    return uploadTokenExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : uploadTokenExpireTime_;
+  }
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getUploadTokenExpireTimeOrBuilder() {
+    return uploadTokenExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : uploadTokenExpireTime_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -120,6 +208,12 @@ private static final long serialVersionUID = 0L;
     if (resumed_ != false) {
       output.writeBool(2, resumed_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(uploadToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 3, uploadToken_);
+    }
+    if (uploadTokenExpireTime_ != null) {
+      output.writeMessage(4, getUploadTokenExpireTime());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -136,6 +230,13 @@ private static final long serialVersionUID = 0L;
     if (resumed_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(2, resumed_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(uploadToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(3, uploadToken_);
+    }
+    if (uploadTokenExpireTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, getUploadTokenExpireTime());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -159,6 +260,13 @@ private static final long serialVersionUID = 0L;
     }
     if (getResumed()
         != other.getResumed()) return false;
+    if (!getUploadToken()
+        .equals(other.getUploadToken())) return false;
+    if (hasUploadTokenExpireTime() != other.hasUploadTokenExpireTime()) return false;
+    if (hasUploadTokenExpireTime()) {
+      if (!getUploadTokenExpireTime()
+          .equals(other.getUploadTokenExpireTime())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -177,6 +285,12 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + RESUMED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getResumed());
+    hash = (37 * hash) + UPLOAD_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getUploadToken().hashCode();
+    if (hasUploadTokenExpireTime()) {
+      hash = (37 * hash) + UPLOAD_TOKEN_EXPIRE_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getUploadTokenExpireTime().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -316,6 +430,12 @@ private static final long serialVersionUID = 0L;
         taskBuilder_ = null;
       }
       resumed_ = false;
+      uploadToken_ = "";
+      uploadTokenExpireTime_ = null;
+      if (uploadTokenExpireTimeBuilder_ != null) {
+        uploadTokenExpireTimeBuilder_.dispose();
+        uploadTokenExpireTimeBuilder_ = null;
+      }
       return this;
     }
 
@@ -356,6 +476,14 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.resumed_ = resumed_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.uploadToken_ = uploadToken_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.uploadTokenExpireTime_ = uploadTokenExpireTimeBuilder_ == null
+            ? uploadTokenExpireTime_
+            : uploadTokenExpireTimeBuilder_.build();
       }
     }
 
@@ -409,6 +537,14 @@ private static final long serialVersionUID = 0L;
       if (other.getResumed() != false) {
         setResumed(other.getResumed());
       }
+      if (!other.getUploadToken().isEmpty()) {
+        uploadToken_ = other.uploadToken_;
+        bitField0_ |= 0x00000004;
+        onChanged();
+      }
+      if (other.hasUploadTokenExpireTime()) {
+        mergeUploadTokenExpireTime(other.getUploadTokenExpireTime());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -447,6 +583,18 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              uploadToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
+            case 34: {
+              input.readMessage(
+                  getUploadTokenExpireTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -661,6 +809,258 @@ private static final long serialVersionUID = 0L;
       resumed_ = false;
       onChanged();
       return this;
+    }
+
+    private java.lang.Object uploadToken_ = "";
+    /**
+     * <pre>
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     * </pre>
+     *
+     * <code>string upload_token = 3;</code>
+     * @return The uploadToken.
+     */
+    public java.lang.String getUploadToken() {
+      java.lang.Object ref = uploadToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        uploadToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     * </pre>
+     *
+     * <code>string upload_token = 3;</code>
+     * @return The bytes for uploadToken.
+     */
+    public com.google.protobuf.ByteString
+        getUploadTokenBytes() {
+      java.lang.Object ref = uploadToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        uploadToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     * </pre>
+     *
+     * <code>string upload_token = 3;</code>
+     * @param value The uploadToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUploadToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      uploadToken_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     * </pre>
+     *
+     * <code>string upload_token = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUploadToken() {
+      uploadToken_ = getDefaultInstance().getUploadToken();
+      bitField0_ = (bitField0_ & ~0x00000004);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With issue_upload_token: the task's new upload token (send it as
+     * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+     * </pre>
+     *
+     * <code>string upload_token = 3;</code>
+     * @param value The bytes for uploadToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUploadTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      uploadToken_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Timestamp uploadTokenExpireTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> uploadTokenExpireTimeBuilder_;
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     * @return Whether the uploadTokenExpireTime field is set.
+     */
+    public boolean hasUploadTokenExpireTime() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     * @return The uploadTokenExpireTime.
+     */
+    public com.google.protobuf.Timestamp getUploadTokenExpireTime() {
+      if (uploadTokenExpireTimeBuilder_ == null) {
+        return uploadTokenExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : uploadTokenExpireTime_;
+      } else {
+        return uploadTokenExpireTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public Builder setUploadTokenExpireTime(com.google.protobuf.Timestamp value) {
+      if (uploadTokenExpireTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        uploadTokenExpireTime_ = value;
+      } else {
+        uploadTokenExpireTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public Builder setUploadTokenExpireTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (uploadTokenExpireTimeBuilder_ == null) {
+        uploadTokenExpireTime_ = builderForValue.build();
+      } else {
+        uploadTokenExpireTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public Builder mergeUploadTokenExpireTime(com.google.protobuf.Timestamp value) {
+      if (uploadTokenExpireTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          uploadTokenExpireTime_ != null &&
+          uploadTokenExpireTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getUploadTokenExpireTimeBuilder().mergeFrom(value);
+        } else {
+          uploadTokenExpireTime_ = value;
+        }
+      } else {
+        uploadTokenExpireTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public Builder clearUploadTokenExpireTime() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      uploadTokenExpireTime_ = null;
+      if (uploadTokenExpireTimeBuilder_ != null) {
+        uploadTokenExpireTimeBuilder_.dispose();
+        uploadTokenExpireTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getUploadTokenExpireTimeBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return getUploadTokenExpireTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getUploadTokenExpireTimeOrBuilder() {
+      if (uploadTokenExpireTimeBuilder_ != null) {
+        return uploadTokenExpireTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return uploadTokenExpireTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : uploadTokenExpireTime_;
+      }
+    }
+    /**
+     * <pre>
+     * When upload_token expires; unset without one.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getUploadTokenExpireTimeFieldBuilder() {
+      if (uploadTokenExpireTimeBuilder_ == null) {
+        uploadTokenExpireTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getUploadTokenExpireTime(),
+                getParentForChildren(),
+                isClean());
+        uploadTokenExpireTime_ = null;
+      }
+      return uploadTokenExpireTimeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -43,4 +43,53 @@ public interface CreateTaskResponseOrBuilder extends
    * @return The resumed.
    */
   boolean getResumed();
+
+  /**
+   * <pre>
+   * With issue_upload_token: the task's new upload token (send it as
+   * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+   * </pre>
+   *
+   * <code>string upload_token = 3;</code>
+   * @return The uploadToken.
+   */
+  java.lang.String getUploadToken();
+  /**
+   * <pre>
+   * With issue_upload_token: the task's new upload token (send it as
+   * "authorization: Bearer TOKEN"); empty otherwise. Secret: never log it.
+   * </pre>
+   *
+   * <code>string upload_token = 3;</code>
+   * @return The bytes for uploadToken.
+   */
+  com.google.protobuf.ByteString
+      getUploadTokenBytes();
+
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   * @return Whether the uploadTokenExpireTime field is set.
+   */
+  boolean hasUploadTokenExpireTime();
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   * @return The uploadTokenExpireTime.
+   */
+  com.google.protobuf.Timestamp getUploadTokenExpireTime();
+  /**
+   * <pre>
+   * When upload_token expires; unset without one.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp upload_token_expire_time = 4;</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getUploadTokenExpireTimeOrBuilder();
 }

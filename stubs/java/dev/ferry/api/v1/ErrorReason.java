@@ -24,8 +24,8 @@ public enum ErrorReason
   ERROR_REASON_UNSPECIFIED(0),
   /**
    * <pre>
-   * NOT_FOUND. No task has the given task_id (or, once identity exists, it
-   * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+   * NOT_FOUND. No task has the given task_id, or it belongs to another
+   * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
    * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
    * </pre>
    *
@@ -416,6 +416,38 @@ public enum ErrorReason
    * <code>SIZE_MISMATCH = 42;</code>
    */
   SIZE_MISMATCH(42),
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The call carries no credentials the server accepts: no
+   * `authorization` metadata and no known client certificate, a malformed
+   * header, an unknown or revoked token, or a JWT with a bad signature,
+   * issuer, audience, algorithm or key. Retry: no (not with the same
+   * credentials).
+   * </pre>
+   *
+   * <code>UNAUTHENTICATED = 43;</code>
+   */
+  UNAUTHENTICATED(43),
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+   * no; get a new token (IssueUploadToken, or the identity provider).
+   * </pre>
+   *
+   * <code>TOKEN_EXPIRED = 44;</code>
+   */
+  TOKEN_EXPIRED(44),
+  /**
+   * <pre>
+   * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+   * permission (metadata `permission` names it, e.g. "create"), store_path
+   * lies outside its prefixes, or an upload token was used for anything but
+   * its own task's uploads and queries. Retry: no.
+   * </pre>
+   *
+   * <code>PERMISSION_DENIED = 45;</code>
+   */
+  PERMISSION_DENIED(45),
   UNRECOGNIZED(-1),
   ;
 
@@ -429,8 +461,8 @@ public enum ErrorReason
   public static final int ERROR_REASON_UNSPECIFIED_VALUE = 0;
   /**
    * <pre>
-   * NOT_FOUND. No task has the given task_id (or, once identity exists, it
-   * belongs to someone else). Any RPC taking a task_id. No ResourceInfo and
+   * NOT_FOUND. No task has the given task_id, or it belongs to another
+   * principal (indistinguishable on purpose). Any RPC taking a task_id. No ResourceInfo and
    * no `ferry-task-id` trailer: the unknown id is not echoed. Retry: no.
    * </pre>
    *
@@ -821,6 +853,38 @@ public enum ErrorReason
    * <code>SIZE_MISMATCH = 42;</code>
    */
   public static final int SIZE_MISMATCH_VALUE = 42;
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The call carries no credentials the server accepts: no
+   * `authorization` metadata and no known client certificate, a malformed
+   * header, an unknown or revoked token, or a JWT with a bad signature,
+   * issuer, audience, algorithm or key. Retry: no (not with the same
+   * credentials).
+   * </pre>
+   *
+   * <code>UNAUTHENTICATED = 43;</code>
+   */
+  public static final int UNAUTHENTICATED_VALUE = 43;
+  /**
+   * <pre>
+   * UNAUTHENTICATED. The token (a JWT or an upload token) expired. Retry:
+   * no; get a new token (IssueUploadToken, or the identity provider).
+   * </pre>
+   *
+   * <code>TOKEN_EXPIRED = 44;</code>
+   */
+  public static final int TOKEN_EXPIRED_VALUE = 44;
+  /**
+   * <pre>
+   * PERMISSION_DENIED. The caller is known but may not do this: it lacks the
+   * permission (metadata `permission` names it, e.g. "create"), store_path
+   * lies outside its prefixes, or an upload token was used for anything but
+   * its own task's uploads and queries. Retry: no.
+   * </pre>
+   *
+   * <code>PERMISSION_DENIED = 45;</code>
+   */
+  public static final int PERMISSION_DENIED_VALUE = 45;
 
 
   public final int getNumber() {
@@ -884,6 +948,9 @@ public enum ErrorReason
       case 40: return FILE_NOT_FOUND;
       case 41: return GENERATION_CHANGED;
       case 42: return SIZE_MISMATCH;
+      case 43: return UNAUTHENTICATED;
+      case 44: return TOKEN_EXPIRED;
+      case 45: return PERMISSION_DENIED;
       default: return null;
     }
   }

@@ -144,6 +144,16 @@ public final class FerryProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_Notification_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_IssueUploadTokenRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_IssueUploadTokenRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_IssueUploadTokenResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_IssueUploadTokenResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -168,96 +178,106 @@ public final class FerryProto {
       "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 " +
       "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013" +
       "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR" +
-      "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\226\002\n\021Cre" +
+      "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\324\002\n\021Cre" +
       "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz" +
       "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 " +
       "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT" +
       "askRequest.MetadataEntry\022\022\n\nblock_size\030\006" +
       " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred" +
-      "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\032/\n\rMetadataEntr" +
-      "y\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Cre" +
-      "ateTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1" +
-      ".Task\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReq" +
-      "uest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001" +
-      "(\r\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022" +
-      "\014\n\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadParts" +
-      "Response\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index" +
-      "\030\002 \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockS" +
-      "tatus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007messag" +
-      "e\030\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007" +
-      "task_id\030\001 \001(\t\022 \n\030include_committed_crc32" +
-      "c\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Que" +
-      "ryMissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023" +
-      ".ferry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022" +
-      "\023\n\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030" +
-      "\004 \001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockR" +
-      "ange\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Commi" +
-      "ttedBlock\022\034\n\024next_committed_index\030\007 \001(\r\"" +
-      "/\n\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc3" +
-      "2c\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001" +
-      " \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState" +
-      "\"0\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.fer" +
-      "ry.v1.Task\"K\n\014MergeRequest\022\017\n\007task_id\030\001 " +
-      "\001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007" +
-      "\n\005_size\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016" +
-      ".ferry.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\t" +
-      "file_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore" +
-      "_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1" +
-      ".UploadFileRequest.MetadataEntry\022\021\n\tover" +
-      "write\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data" +
-      "\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005" +
-      "value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFile" +
-      "Response\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017" +
-      "\n\007resumed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nst" +
-      "ore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offse" +
-      "t\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation" +
-      "\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n" +
-      "\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileR" +
-      "esponse\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.G" +
-      "eneration\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022" +
-      "\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007t" +
-      "ask_id\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004tas" +
-      "k\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016GetTaskReques" +
-      "t\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n" +
-      "\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notificat" +
-      "ion\030\002 \001(\0132\026.ferry.v1.Notification\"\244\001\n\014No" +
-      "tification\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 " +
-      "\001(\0162\033.ferry.v1.NotificationState\022\020\n\010atte" +
-      "mpts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delive" +
-      "red_at\030\005 \001(\0132\032.google.protobuf.Timestamp" +
-      "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED" +
-      "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA" +
-      "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n" +
-      "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP" +
-      "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS" +
-      "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B" +
-      "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_" +
-      "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM" +
-      "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022" +
-      "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N" +
-      "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT" +
-      "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST" +
-      "ATE_UNDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\n" +
-      "CreateTask\022\033.ferry.v1.CreateTaskRequest\032" +
-      "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP" +
-      "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer" +
-      "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi" +
-      "ssingBlocks\022#.ferry.v1.QueryMissingBlock" +
-      "sRequest\032$.ferry.v1.QueryMissingBlocksRe" +
-      "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe" +
-      "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer" +
-      "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me" +
-      "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas" +
-      "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW" +
-      "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f" +
-      "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022" +
-      "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re" +
-      "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v" +
-      "1.UploadFileRequest\032\034.ferry.v1.UploadFil" +
-      "eResponseBh\n\020dev.ferry.api.v1B\nFerryProt" +
-      "oP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003FR" +
-      "Y\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006pro" +
-      "to3"
+      "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\022\032\n\022issue_upload" +
+      "_token\030\n \001(\010\022 \n\030upload_token_ttl_seconds" +
+      "\030\013 \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005" +
+      "value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034" +
+      "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030" +
+      "\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_to" +
+      "ken_expire_time\030\004 \001(\0132\032.google.protobuf." +
+      "Timestamp\"x\n\022UploadPartsRequest\022\017\n\007task_" +
+      "id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030" +
+      "\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014" +
+      "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t" +
+      "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta" +
+      "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece" +
+      "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"g\n\031Qu" +
+      "eryMissingBlocksRequest\022\017\n\007task_id\030\001 \001(\t" +
+      "\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017co" +
+      "mmitted_start\030\003 \001(\r\"\364\001\n\032QueryMissingBloc" +
+      "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas" +
+      "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun" +
+      "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss" +
+      "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi" +
+      "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024" +
+      "next_committed_index\030\007 \001(\r\"/\n\016CommittedB" +
+      "lock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017S" +
+      "etStateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state" +
+      "\030\002 \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateR" +
+      "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n" +
+      "\014MergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256" +
+      "\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMe" +
+      "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas" +
+      "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001" +
+      "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;" +
+      "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe" +
+      "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023" +
+      "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet" +
+      "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002" +
+      "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t" +
+      "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001" +
+      "(\010\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001(" +
+      "\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006le" +
+      "ngth\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGen" +
+      "eration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t" +
+      "\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\nge" +
+      "neration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006" +
+      "offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001" +
+      "(\r\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\"" +
+      "1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.fer" +
+      "ry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030" +
+      "\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016" +
+      ".ferry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.f" +
+      "erry.v1.Notification\"\244\001\n\014Notification\022\020\n" +
+      "\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v" +
+      "1.NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n" +
+      "\nlast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132" +
+      "\032.google.protobuf.Timestamp\"?\n\027IssueUplo" +
+      "adTokenRequest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_s" +
+      "econds\030\002 \001(\r\"a\n\030IssueUploadTokenResponse" +
+      "\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire_time\030\002 " +
+      "\001(\0132\032.google.protobuf.Timestamp*\272\001\n\tTask" +
+      "State\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TAS" +
+      "K_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED" +
+      "\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STA" +
+      "TE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n" +
+      "\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030" +
+      "BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STAT" +
+      "US_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_" +
+      "MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIF" +
+      "FERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFI" +
+      "CATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATI" +
+      "ON_STATE_PENDING\020\001\022 \n\034NOTIFICATION_STATE" +
+      "_DELIVERED\020\002\022$\n NOTIFICATION_STATE_UNDEL" +
+      "IVERABLE\020\0032\366\005\n\014FerryService\022G\n\nCreateTas" +
+      "k\022\033.ferry.v1.CreateTaskRequest\032\034.ferry.v" +
+      "1.CreateTaskResponse\022N\n\013UploadParts\022\034.fe" +
+      "rry.v1.UploadPartsRequest\032\035.ferry.v1.Upl" +
+      "oadPartsResponse(\0010\001\022_\n\022QueryMissingBloc" +
+      "ks\022#.ferry.v1.QueryMissingBlocksRequest\032" +
+      "$.ferry.v1.QueryMissingBlocksResponse\022A\n" +
+      "\010SetState\022\031.ferry.v1.SetStateRequest\032\032.f" +
+      "erry.v1.SetStateResponse\0228\n\005Merge\022\026.ferr" +
+      "y.v1.MergeRequest\032\027.ferry.v1.MergeRespon" +
+      "se\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032" +
+      "\031.ferry.v1.GetTaskResponse\022F\n\tWatchTask\022" +
+      "\032.ferry.v1.WatchTaskRequest\032\033.ferry.v1.W" +
+      "atchTaskResponse0\001\022C\n\010ReadFile\022\031.ferry.v" +
+      "1.ReadFileRequest\032\032.ferry.v1.ReadFileRes" +
+      "ponse0\001\022G\n\nUploadFile\022\033.ferry.v1.UploadF" +
+      "ileRequest\032\034.ferry.v1.UploadFileResponse" +
+      "\022Y\n\020IssueUploadToken\022!.ferry.v1.IssueUpl" +
+      "oadTokenRequest\032\".ferry.v1.IssueUploadTo" +
+      "kenResponseBh\n\020dev.ferry.api.v1B\nFerryPr" +
+      "otoP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003" +
+      "FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006p" +
+      "roto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -287,7 +307,7 @@ public final class FerryProto {
     internal_static_ferry_v1_CreateTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_CreateTaskRequest_descriptor,
-        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", });
+        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds", });
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_descriptor =
       internal_static_ferry_v1_CreateTaskRequest_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_fieldAccessorTable = new
@@ -299,7 +319,7 @@ public final class FerryProto {
     internal_static_ferry_v1_CreateTaskResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_CreateTaskResponse_descriptor,
-        new java.lang.String[] { "Task", "Resumed", });
+        new java.lang.String[] { "Task", "Resumed", "UploadToken", "UploadTokenExpireTime", });
     internal_static_ferry_v1_UploadPartsRequest_descriptor =
       getDescriptor().getMessageTypes().get(4);
     internal_static_ferry_v1_UploadPartsRequest_fieldAccessorTable = new
@@ -420,6 +440,18 @@ public final class FerryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_Notification_descriptor,
         new java.lang.String[] { "EventId", "State", "Attempts", "LastError", "DeliveredAt", });
+    internal_static_ferry_v1_IssueUploadTokenRequest_descriptor =
+      getDescriptor().getMessageTypes().get(23);
+    internal_static_ferry_v1_IssueUploadTokenRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_IssueUploadTokenRequest_descriptor,
+        new java.lang.String[] { "TaskId", "TtlSeconds", });
+    internal_static_ferry_v1_IssueUploadTokenResponse_descriptor =
+      getDescriptor().getMessageTypes().get(24);
+    internal_static_ferry_v1_IssueUploadTokenResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_IssueUploadTokenResponse_descriptor,
+        new java.lang.String[] { "UploadToken", "ExpireTime", });
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

@@ -297,6 +297,37 @@ public final class FerryServiceGrpc {
     return getUploadFileMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.IssueUploadTokenRequest,
+      dev.ferry.api.v1.IssueUploadTokenResponse> getIssueUploadTokenMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "IssueUploadToken",
+      requestType = dev.ferry.api.v1.IssueUploadTokenRequest.class,
+      responseType = dev.ferry.api.v1.IssueUploadTokenResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.ferry.api.v1.IssueUploadTokenRequest,
+      dev.ferry.api.v1.IssueUploadTokenResponse> getIssueUploadTokenMethod() {
+    io.grpc.MethodDescriptor<dev.ferry.api.v1.IssueUploadTokenRequest, dev.ferry.api.v1.IssueUploadTokenResponse> getIssueUploadTokenMethod;
+    if ((getIssueUploadTokenMethod = FerryServiceGrpc.getIssueUploadTokenMethod) == null) {
+      synchronized (FerryServiceGrpc.class) {
+        if ((getIssueUploadTokenMethod = FerryServiceGrpc.getIssueUploadTokenMethod) == null) {
+          FerryServiceGrpc.getIssueUploadTokenMethod = getIssueUploadTokenMethod =
+              io.grpc.MethodDescriptor.<dev.ferry.api.v1.IssueUploadTokenRequest, dev.ferry.api.v1.IssueUploadTokenResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "IssueUploadToken"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.IssueUploadTokenRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.IssueUploadTokenResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FerryServiceMethodDescriptorSupplier("IssueUploadToken"))
+              .build();
+        }
+      }
+    }
+    return getIssueUploadTokenMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -377,6 +408,12 @@ public final class FerryServiceGrpc {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      * </pre>
      */
     public void createTask(dev.ferry.api.v1.CreateTaskRequest request,
@@ -423,6 +460,8 @@ public final class FerryServiceGrpc {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public io.grpc.stub.StreamObserver<dev.ferry.api.v1.UploadPartsRequest> uploadParts(
@@ -439,6 +478,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      * </pre>
      */
     public void queryMissingBlocks(dev.ferry.api.v1.QueryMissingBlocksRequest request,
@@ -459,6 +500,8 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      * </pre>
      */
     public void setState(dev.ferry.api.v1.SetStateRequest request,
@@ -502,6 +545,8 @@ public final class FerryServiceGrpc {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public void merge(dev.ferry.api.v1.MergeRequest request,
@@ -515,6 +560,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      * </pre>
      */
     public void getTask(dev.ferry.api.v1.GetTaskRequest request,
@@ -535,6 +582,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
@@ -551,7 +601,8 @@ public final class FerryServiceGrpc {
      * A reader cut off resumes with if_generation set to the generation it
      * began, so that it never splices two versions of a file.
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -562,6 +613,11 @@ public final class FerryServiceGrpc {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      * </pre>
      */
     public void readFile(dev.ferry.api.v1.ReadFileRequest request,
@@ -592,11 +648,34 @@ public final class FerryServiceGrpc {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      * </pre>
      */
     public void uploadFile(dev.ferry.api.v1.UploadFileRequest request,
         io.grpc.stub.StreamObserver<dev.ferry.api.v1.UploadFileResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getUploadFileMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     * </pre>
+     */
+    public void issueUploadToken(dev.ferry.api.v1.IssueUploadTokenRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.IssueUploadTokenResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getIssueUploadTokenMethod(), responseObserver);
     }
 
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
@@ -664,6 +743,13 @@ public final class FerryServiceGrpc {
                 dev.ferry.api.v1.UploadFileRequest,
                 dev.ferry.api.v1.UploadFileResponse>(
                   this, METHODID_UPLOAD_FILE)))
+          .addMethod(
+            getIssueUploadTokenMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.ferry.api.v1.IssueUploadTokenRequest,
+                dev.ferry.api.v1.IssueUploadTokenResponse>(
+                  this, METHODID_ISSUE_UPLOAD_TOKEN)))
           .build();
     }
   }
@@ -714,6 +800,12 @@ public final class FerryServiceGrpc {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      * </pre>
      */
     public void createTask(dev.ferry.api.v1.CreateTaskRequest request,
@@ -761,6 +853,8 @@ public final class FerryServiceGrpc {
      *   RetryInfo's delay.
      * - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
      *   larger than the transport limit (2 MiB).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public io.grpc.stub.StreamObserver<dev.ferry.api.v1.UploadPartsRequest> uploadParts(
@@ -778,6 +872,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      * </pre>
      */
     public void queryMissingBlocks(dev.ferry.api.v1.QueryMissingBlocksRequest request,
@@ -799,6 +895,8 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      * </pre>
      */
     public void setState(dev.ferry.api.v1.SetStateRequest request,
@@ -843,6 +941,8 @@ public final class FerryServiceGrpc {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public void merge(dev.ferry.api.v1.MergeRequest request,
@@ -857,6 +957,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      * </pre>
      */
     public void getTask(dev.ferry.api.v1.GetTaskRequest request,
@@ -878,6 +980,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public void watchTask(dev.ferry.api.v1.WatchTaskRequest request,
@@ -895,7 +1000,8 @@ public final class FerryServiceGrpc {
      * A reader cut off resumes with if_generation set to the generation it
      * began, so that it never splices two versions of a file.
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -906,6 +1012,11 @@ public final class FerryServiceGrpc {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      * </pre>
      */
     public void readFile(dev.ferry.api.v1.ReadFileRequest request,
@@ -937,12 +1048,36 @@ public final class FerryServiceGrpc {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      * </pre>
      */
     public void uploadFile(dev.ferry.api.v1.UploadFileRequest request,
         io.grpc.stub.StreamObserver<dev.ferry.api.v1.UploadFileResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getUploadFileMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     * </pre>
+     */
+    public void issueUploadToken(dev.ferry.api.v1.IssueUploadTokenRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.IssueUploadTokenResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getIssueUploadTokenMethod(), getCallOptions()), request, responseObserver);
     }
   }
 
@@ -992,6 +1127,12 @@ public final class FerryServiceGrpc {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      * </pre>
      */
     public dev.ferry.api.v1.CreateTaskResponse createTask(dev.ferry.api.v1.CreateTaskRequest request) {
@@ -1008,6 +1149,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      * </pre>
      */
     public dev.ferry.api.v1.QueryMissingBlocksResponse queryMissingBlocks(dev.ferry.api.v1.QueryMissingBlocksRequest request) {
@@ -1028,6 +1171,8 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      * </pre>
      */
     public dev.ferry.api.v1.SetStateResponse setState(dev.ferry.api.v1.SetStateRequest request) {
@@ -1071,6 +1216,8 @@ public final class FerryServiceGrpc {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public dev.ferry.api.v1.MergeResponse merge(dev.ferry.api.v1.MergeRequest request) {
@@ -1084,6 +1231,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      * </pre>
      */
     public dev.ferry.api.v1.GetTaskResponse getTask(dev.ferry.api.v1.GetTaskRequest request) {
@@ -1104,6 +1253,9 @@ public final class FerryServiceGrpc {
      *   (retention) while watched.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
      * - UNAVAILABLE: the replica is shutting down; watch again.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission. Another principal's task is
+     *   NOT_FOUND (TASK_NOT_FOUND) unless the caller is an operator.
      * </pre>
      */
     public java.util.Iterator<dev.ferry.api.v1.WatchTaskResponse> watchTask(
@@ -1121,7 +1273,8 @@ public final class FerryServiceGrpc {
      * A reader cut off resumes with if_generation set to the generation it
      * began, so that it never splices two versions of a file.
      * Status codes (reasons):
-     * - NOT_FOUND (FILE_NOT_FOUND): nothing is published at store_path.
+     * - NOT_FOUND (FILE_NOT_FOUND): nothing of the caller's is published at
+     *   store_path.
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - FAILED_PRECONDITION (GENERATION_CHANGED): the file is no longer the
      *   generation asked for (if_generation, or task_id's upload was replaced).
@@ -1132,6 +1285,11 @@ public final class FerryServiceGrpc {
      *   neither or both of store_path and task_id.
      * - DATA_LOSS (INTEGRITY_FAILURE): the file on disk is not the one recorded
      *   (changed outside Ferry).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "read"
+     *   permission, or store_path lies outside its prefixes (checked before
+     *   anything is looked up).
+     * A file whose current version another principal published reads as
+     * NOT_FOUND (FILE_NOT_FOUND), exactly as no file.
      * </pre>
      */
     public java.util.Iterator<dev.ferry.api.v1.ReadFileResponse> readFile(
@@ -1163,11 +1321,34 @@ public final class FerryServiceGrpc {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      * </pre>
      */
     public dev.ferry.api.v1.UploadFileResponse uploadFile(dev.ferry.api.v1.UploadFileRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getUploadFileMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     * </pre>
+     */
+    public dev.ferry.api.v1.IssueUploadTokenResponse issueUploadToken(dev.ferry.api.v1.IssueUploadTokenRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getIssueUploadTokenMethod(), getCallOptions(), request);
     }
   }
 
@@ -1217,6 +1398,12 @@ public final class FerryServiceGrpc {
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
      *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission (an upload token never has it), store_path lies outside its
+     *   prefixes (checked before anything is looked up), or `overwrite` without
+     *   the "overwrite" permission.
+     * ALREADY_EXISTS (STORE_PATH_TAKEN) for another principal's task names no
+     * task (no ResourceInfo, no `ferry-task-id` trailer).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.CreateTaskResponse> createTask(
@@ -1234,6 +1421,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "upload" nor the "read" permission.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.QueryMissingBlocksResponse> queryMissingBlocks(
@@ -1255,6 +1444,8 @@ public final class FerryServiceGrpc {
      * - FAILED_PRECONDITION (TASK_MERGING): the task is being merged.
      * - ABORTED (BUSY): the task's state changed concurrently, again and
      *   again; retry.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "control" nor the "operator" permission (an upload token has neither).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.SetStateResponse> setState(
@@ -1299,6 +1490,8 @@ public final class FerryServiceGrpc {
      * - ABORTED (MERGE_IN_PROGRESS): another call or replica is merging this
      *   task and did not finish within the call's deadline; retry after
      *   RetryInfo's delay.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
+     *   permission.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.MergeResponse> merge(
@@ -1313,6 +1506,8 @@ public final class FerryServiceGrpc {
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.GetTaskResponse> getTask(
@@ -1344,12 +1539,36 @@ public final class FerryServiceGrpc {
      * - ALREADY_EXISTS (DESTINATION_EXISTS): another file exists there and
      *   overwrite is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
+     *   before anything is looked up, so the call tells nothing about paths
+     *   outside the caller's prefixes.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.UploadFileResponse> uploadFile(
         dev.ferry.api.v1.UploadFileRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getUploadFileMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Issues a new upload token for one of the caller's UPLOADING or PAUSED
+     * tasks (for an upload that outlives its first token). Earlier tokens stay
+     * valid until they expire.
+     * Status codes (reasons):
+     * - OK: `upload_token` is valid until `expire_time`.
+     * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id (or another principal's).
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is COMPLETED,
+     *   CANCELED, EXPIRED or FAILED.
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
+     *   permission, or is itself an upload token.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.IssueUploadTokenResponse> issueUploadToken(
+        dev.ferry.api.v1.IssueUploadTokenRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getIssueUploadTokenMethod(), getCallOptions()), request);
     }
   }
 
@@ -1361,7 +1580,8 @@ public final class FerryServiceGrpc {
   private static final int METHODID_WATCH_TASK = 5;
   private static final int METHODID_READ_FILE = 6;
   private static final int METHODID_UPLOAD_FILE = 7;
-  private static final int METHODID_UPLOAD_PARTS = 8;
+  private static final int METHODID_ISSUE_UPLOAD_TOKEN = 8;
+  private static final int METHODID_UPLOAD_PARTS = 9;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1411,6 +1631,10 @@ public final class FerryServiceGrpc {
         case METHODID_UPLOAD_FILE:
           serviceImpl.uploadFile((dev.ferry.api.v1.UploadFileRequest) request,
               (io.grpc.stub.StreamObserver<dev.ferry.api.v1.UploadFileResponse>) responseObserver);
+          break;
+        case METHODID_ISSUE_UPLOAD_TOKEN:
+          serviceImpl.issueUploadToken((dev.ferry.api.v1.IssueUploadTokenRequest) request,
+              (io.grpc.stub.StreamObserver<dev.ferry.api.v1.IssueUploadTokenResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1485,6 +1709,7 @@ public final class FerryServiceGrpc {
               .addMethod(getWatchTaskMethod())
               .addMethod(getReadFileMethod())
               .addMethod(getUploadFileMethod())
+              .addMethod(getIssueUploadTokenMethod())
               .build();
         }
       }
