@@ -42,6 +42,7 @@ from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
 from ferry_server.persistence.database import (
     DatabaseTimeouts,
+    PoolLimits,
     create_database_engine,
     migrate,
 )
@@ -270,8 +271,13 @@ def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
     """``ferry fsck`` against the database and staging ``settings`` name."""
     timeouts = DatabaseTimeouts()
     _migrate(settings, timeouts)
-    engine = create_database_engine(settings.resolved_database_url, fsync=settings.fsync,
-                                    pool_size=2, timeouts=timeouts)  # fmt: skip
+    engine = create_database_engine(
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        pool_size=2,
+        timeouts=timeouts,
+        transaction_pooling=settings.db_transaction_pooling,
+    )
     try:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
@@ -291,6 +297,7 @@ def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:
         fsync=settings.fsync,
         pool_size=1,
         timeouts=timeouts.for_migrations(),
+        transaction_pooling=settings.db_transaction_pooling,
     )
     try:
         migrate(engine)
@@ -315,8 +322,11 @@ def create_server(settings: Settings) -> FerryServer:
     engine = create_database_engine(
         settings.resolved_database_url,
         fsync=settings.fsync,
-        pool_size=settings.max_workers,
+        pool_size=PoolLimits(
+            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds
+        ),
         timeouts=timeouts,
+        transaction_pooling=settings.db_transaction_pooling,
     )
     try:
         repository = SqlTaskRepository(engine)

@@ -238,6 +238,33 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="PostgreSQL: seconds of silence before TCP keepalive probes [FERRY_DB_KEEPALIVE, 5]",
     )
     add(
+        "--db-pool-size",
+        type=int,
+        default=int(str(default("DB_POOL_SIZE", defaults.db_pool_size))),
+        help="database connections a replica keeps open [FERRY_DB_POOL_SIZE, 8]",
+    )
+    add(
+        "--db-max-overflow",
+        type=int,
+        default=int(str(default("DB_MAX_OVERFLOW", defaults.db_max_overflow))),
+        help="database connections opened beyond the pool under load [FERRY_DB_MAX_OVERFLOW, 4]",
+    )
+    add(
+        "--db-pool-timeout",
+        type=float,
+        default=float(str(default("DB_POOL_TIMEOUT", defaults.db_pool_timeout_seconds))),
+        help="seconds a call waits for a free database connection before it is refused "
+        "(RESOURCE_EXHAUSTED, OVERLOADED) [FERRY_DB_POOL_TIMEOUT, 5]",
+    )
+    add(
+        "--db-transaction-pooling",
+        action="store_true",
+        default=_env_bool(str(default("DB_TRANSACTION_POOLING", "false"))),
+        help="PostgreSQL is reached through a transaction-mode pooler (PgBouncer): no "
+        "server-side prepared statements, per-transaction settings "
+        "[FERRY_DB_TRANSACTION_POOLING]",
+    )
+    add(
         "--log-level",
         default=default("LOG_LEVEL", defaults.log_level),
         help="DEBUG, INFO, WARNING or ERROR [FERRY_LOG_LEVEL, %(default)s]",
@@ -335,6 +362,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         db_call_timeout_seconds=args.db_call_timeout,
         db_tcp_user_timeout_seconds=args.db_tcp_user_timeout,
         db_keepalive_seconds=args.db_keepalive,
+        db_pool_size=args.db_pool_size,
+        db_max_overflow=args.db_max_overflow,
+        db_pool_timeout_seconds=args.db_pool_timeout,
+        db_transaction_pooling=args.db_transaction_pooling,
         storage=args.storage,
         s3_endpoint_url=args.s3_endpoint_url,
         s3_region=args.s3_region,

@@ -107,6 +107,18 @@ class Settings:
     db_tcp_user_timeout_seconds: float = 10.0
     #: PostgreSQL: seconds of silence before TCP keepalive probes, and between them.
     db_keepalive_seconds: float = 5.0
+    #: Connections one replica keeps open to the database (SQLAlchemy pool_size). The
+    #: default suits 20 replicas against PostgreSQL's default max_connections of 100 with
+    #: the overflow below: 20 x (8 + 4) = 240 needs a pooler (PgBouncer) or a raised
+    #: max_connections; 20 x 4 + 4 = 84 does not (see docs/design.md, "Scale").
+    db_pool_size: int = 8
+    #: Connections opened beyond db_pool_size under load, closed again when returned.
+    db_max_overflow: int = 4
+    #: Seconds a call waits for a free pooled connection before it is refused as OVERLOADED.
+    db_pool_timeout_seconds: float = 5.0
+    #: The database is reached through a transaction-mode pooler (PgBouncer): no server-side
+    #: prepared statements, and the statement timeout is set per transaction (SET LOCAL).
+    db_transaction_pooling: bool = False
     #: Where bytes go: "" for the filesystem (data dir and storage root), or
     #: ``s3://bucket/prefix`` for an S3-compatible object store (coming: validated only).
     storage: str = ""
@@ -180,6 +192,12 @@ class Settings:
             )
         if self.max_workers < 2:
             raise SettingsError("max_workers must be at least 2")
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise SettingsError(
+                "db_pool_size must be at least 1 and db_max_overflow must not be negative"
+            )
+        if not self.db_pool_timeout_seconds > 0:
+            raise SettingsError("db_pool_timeout_seconds must be positive")
         if logging.getLevelName(self.log_level.upper()) not in range(0, 60):
             raise SettingsError(f"unknown log level {self.log_level!r}")
         _check_address("listen", self.listen)

@@ -673,10 +673,11 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
     )
 
 
-#: Reasons no request can provoke today: reserved (OVERLOADED, QUOTA_EXCEEDED) or a bug in
+#: Reasons no request can provoke today: reserved (QUOTA_EXCEEDED) or a bug in
 #: Ferry (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
-#: that take a failing database or a replica shutting down: tests/functional/
-#: test_server_database_outage.py and test_server_shutdown.py provoke those.
+#: that take a failing database, an exhausted connection pool or a replica shutting down:
+#: tests/functional/test_server_database_outage.py, test_database_pool.py (OVERLOADED) and
+#: test_server_shutdown.py provoke those.
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 NOT_PROVOKABLE = {

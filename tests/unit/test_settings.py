@@ -36,6 +36,9 @@ def test_defaults_are_valid_and_documented_values() -> None:
         {"metrics_listen": "9100"},
         {"health_interval_seconds": 0},
         {"log_format": "xml"},
+        {"db_pool_size": 0},
+        {"db_max_overflow": -1},
+        {"db_pool_timeout_seconds": 0},
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
@@ -95,3 +98,16 @@ def test_operations_settings_come_from_flags_and_environment() -> None:
     assert settings.health_interval_seconds == 2
     flagged = settings_from_args(build_parser({}).parse_args(["--no-reflection"]))
     assert not flagged.reflection
+
+
+def test_database_pool_settings_come_from_flags_and_environment() -> None:
+    defaults = settings_from_args(build_parser({}).parse_args([]))
+    assert (defaults.db_pool_size, defaults.db_max_overflow) == (8, 4)
+    assert not defaults.db_transaction_pooling
+    env = {"FERRY_DB_POOL_SIZE": "3", "FERRY_DB_TRANSACTION_POOLING": "1"}
+    args = build_parser(env).parse_args(["--db-max-overflow", "0", "--db-pool-timeout", "2.5"])
+    settings = settings_from_args(args)
+    assert settings.db_pool_size == 3
+    assert settings.db_max_overflow == 0
+    assert settings.db_pool_timeout_seconds == 2.5
+    assert settings.db_transaction_pooling

@@ -202,7 +202,8 @@ class Busy(FerryError):
 class Overloaded(FerryError):
     """The server is at its limit of concurrent work; retrying later may succeed.
 
-    Reserved for the concurrency limits to come: nothing raises it yet.
+    Raised today when every connection of a replica's database pool stays in use for the pool
+    timeout (``--db-pool-timeout``): the database is fine, this replica is at its limit.
     """
 
     reason = Reason.OVERLOADED
