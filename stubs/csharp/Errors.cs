@@ -244,8 +244,8 @@ namespace Ferry.V1 {
     [pbr::OriginalName("DISK_FULL")] DiskFull = 26,
     /// <summary>
     /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    /// RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-    /// yet.)
+    /// RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+    /// connection of a replica's database pool stayed busy for --db-pool-timeout.
     /// </summary>
     [pbr::OriginalName("OVERLOADED")] Overloaded = 27,
     /// <summary>

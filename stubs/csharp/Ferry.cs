@@ -49,72 +49,73 @@ namespace Ferry.V1 {
             "KAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMijAEKE1VwbG9hZFBh",
             "cnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRleBgC",
             "IAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5CbG9ja1N0YXR1cxIX",
-            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSJnChlR",
-            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSIAoY",
-            "aW5jbHVkZV9jb21taXR0ZWRfY3JjMzJjGAIgASgIEhcKD2NvbW1pdHRlZF9z",
-            "dGFydBgDIAEoDSL0AQoaUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USIgoF",
-            "c3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSEgoKYmxvY2tfc2l6",
-            "ZRgCIAEoDRITCgtibG9ja19jb3VudBgDIAEoDRIXCg9jb21taXR0ZWRfYnl0",
-            "ZXMYBCABKAQSJQoHbWlzc2luZxgFIAMoCzIULmZlcnJ5LnYxLkJsb2NrUmFu",
-            "Z2USKwoJY29tbWl0dGVkGAYgAygLMhguZmVycnkudjEuQ29tbWl0dGVkQmxv",
-            "Y2sSHAoUbmV4dF9jb21taXR0ZWRfaW5kZXgYByABKA0iLwoOQ29tbWl0dGVk",
-            "QmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIgASgNIkYKD1NldFN0",
-            "YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0YXRlGAIgASgOMhMu",
-            "ZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVzcG9uc2USHAoEdGFz",
-            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siLwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rh",
-            "c2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJIi0KDU1lcmdlUmVzcG9uc2US",
-            "HAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si+QEKEVVwbG9hZEZpbGVS",
-            "ZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIOCgZzaGEyNTYYAiABKAkSEgoK",
-            "c3RvcmVfcGF0aBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLmZlcnJ5LnYx",
-            "LlVwbG9hZEZpbGVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEQoJb3ZlcndyaXRl",
-            "GAUgASgIEhMKBmNyYzMyYxgGIAEoB0gAiAEBEgwKBGRhdGEYByABKAwaLwoN",
-            "TWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgB",
-            "QgkKB19jcmMzMmMiQwoSVXBsb2FkRmlsZVJlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrEg8KB3Jlc3VtZWQYAiABKAgibQoPUmVhZEZp",
-            "bGVSZXF1ZXN0EhIKCnN0b3JlX3BhdGgYASABKAkSDwoHdGFza19pZBgCIAEo",
-            "CRIOCgZvZmZzZXQYAyABKAQSDgoGbGVuZ3RoGAQgASgEEhUKDWlmX2dlbmVy",
-            "YXRpb24YBSABKAkiOwoKR2VuZXJhdGlvbhIPCgd0YXNrX2lkGAEgASgJEg4K",
-            "BnNoYTI1NhgCIAEoCRIMCgRzaXplGAMgASgEImoKEFJlYWRGaWxlUmVzcG9u",
-            "c2USKAoKZ2VuZXJhdGlvbhgBIAEoCzIULmZlcnJ5LnYxLkdlbmVyYXRpb24S",
-            "DgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSDgoGY3JjMzJjGAQgASgN",
-            "IiMKEFdhdGNoVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSIxChFXYXRj",
-            "aFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIh",
-            "Cg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIl0KD0dldFRhc2tS",
-            "ZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIsCgxub3Rp",
-            "ZmljYXRpb24YAiABKAsyFi5mZXJyeS52MS5Ob3RpZmljYXRpb24ipAEKDE5v",
-            "dGlmaWNhdGlvbhIQCghldmVudF9pZBgBIAEoCRIqCgVzdGF0ZRgCIAEoDjIb",
-            "LmZlcnJ5LnYxLk5vdGlmaWNhdGlvblN0YXRlEhAKCGF0dGVtcHRzGAMgASgN",
-            "EhIKCmxhc3RfZXJyb3IYBCABKAkSMAoMZGVsaXZlcmVkX2F0GAUgASgLMhou",
-            "Z29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRB",
-            "U0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElO",
-            "RxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01Q",
-            "TEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFU",
-            "RV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tT",
-            "dGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tf",
-            "U1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9N",
-            "SVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5U",
-            "EAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFU",
-            "RV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5H",
-            "EAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElG",
-            "SUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMymwUKDEZlcnJ5U2Vydmlj",
-            "ZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3Qa",
-            "HC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMS",
-            "HC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxv",
-            "YWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5m",
-            "ZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEu",
-            "UXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJy",
-            "eS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3Bv",
-            "bnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnku",
-            "djEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFz",
-            "a1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hU",
-            "YXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldh",
-            "dGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFk",
-            "RmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoK",
-            "VXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVy",
-            "cnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlQmgKEGRldi5mZXJyeS5hcGkudjFC",
-            "CkZlcnJ5UHJvdG9QAVoeZmVycnkuZGV2L2FwaS9mZXJyeS92MTtmZXJyeXYx",
-            "ogIDRlJZqgIIRmVycnkuVjHKAghGZXJyeVxWMeoCCUZlcnJ5OjpWMWIGcHJv",
-            "dG8z"));
+            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSKOAQoZ",
+            "UXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiAK",
+            "GGluY2x1ZGVfY29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0ZWRf",
+            "c3RhcnQYAyABKA0SEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4Y",
+            "BSABKAkijQIKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEiIKBXN0YXRl",
+            "GAEgASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2NrX3NpemUYAiAB",
+            "KA0SEwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVkX2J5dGVzGAQg",
+            "ASgEEiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9ja1JhbmdlEisK",
+            "CWNvbW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRlZEJsb2NrEhwK",
+            "FG5leHRfY29tbWl0dGVkX2luZGV4GAcgASgNEhcKD25leHRfcGFnZV90b2tl",
+            "bhgIIAEoCSIvCg5Db21taXR0ZWRCbG9jaxINCgVpbmRleBgBIAEoDRIOCgZj",
+            "cmMzMmMYAiABKA0iRgoPU2V0U3RhdGVSZXF1ZXN0Eg8KB3Rhc2tfaWQYASAB",
+            "KAkSIgoFc3RhdGUYAiABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUiMAoQU2V0",
+            "U3RhdGVSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIv",
+            "CgxNZXJnZVJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIOCgZzaGEyNTYYAiAB",
+            "KAkiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
+            "VGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmlsZV9uYW1lGAEgASgJ",
+            "Eg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMgASgJEjsKCG1ldGFk",
+            "YXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QuTWV0YWRh",
+            "dGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3JjMzJjGAYgASgHSACI",
+            "AQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEo",
+            "CRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJDChJVcGxvYWRGaWxl",
+            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
+            "dW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoKc3RvcmVfcGF0aBgB",
+            "IAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgDIAEoBBIOCgZsZW5n",
+            "dGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7CgpHZW5lcmF0aW9u",
+            "Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEgwKBHNpemUYAyAB",
+            "KAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0aW9uGAEgASgLMhQu",
+            "ZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgD",
+            "IAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNrUmVxdWVzdBIPCgd0",
+            "YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNlEhwKBHRhc2sYASAB",
+            "KAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tf",
+            "aWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5m",
+            "ZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYx",
+            "Lk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEg",
+            "ASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3Rh",
+            "dGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxk",
+            "ZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1w",
+            "KroBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgK",
+            "FFRBU0tfU1RBVEVfVVBMT0FESU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQ",
+            "AhIYChRUQVNLX1NUQVRFX0NPTVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FO",
+            "Q0VMRUQQBBIWChJUQVNLX1NUQVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRF",
+            "X0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5T",
+            "UEVDSUZJRUQQABIaChZCTE9DS19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxP",
+            "Q0tfU1RBVFVTX0NIRUNLU1VNX01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVT",
+            "X0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUS",
+            "IgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJ",
+            "Q0FUSU9OX1NUQVRFX1BFTkRJTkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVf",
+            "REVMSVZFUkVEEAISJAogTk9USUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFC",
+            "TEUQAzKbBQoMRmVycnlTZXJ2aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52",
+            "MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNw",
+            "b25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVx",
+            "dWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1",
+            "ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nr",
+            "c1JlcXVlc3QaJC5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25z",
+            "ZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZl",
+            "cnJ5LnYxLlNldFN0YXRlUmVzcG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5N",
+            "ZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRh",
+            "c2sSGC5mZXJyeS52MS5HZXRUYXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRh",
+            "c2tSZXNwb25zZRJGCglXYXRjaFRhc2sSGi5mZXJyeS52MS5XYXRjaFRhc2tS",
+            "ZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hUYXNrUmVzcG9uc2UwARJDCghSZWFk",
+            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
+            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
+            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
+            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
+            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
+            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -124,8 +125,8 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart", "PageSize", "PageToken" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex", "NextPageToken" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
@@ -2687,6 +2688,8 @@ namespace Ferry.V1 {
       taskId_ = other.taskId_;
       includeCommittedCrc32C_ = other.includeCommittedCrc32C_;
       committedStart_ = other.committedStart_;
+      pageSize_ = other.pageSize_;
+      pageToken_ = other.pageToken_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2745,6 +2748,40 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "page_size" field.</summary>
+    public const int PageSizeFieldNumber = 4;
+    private int pageSize_;
+    /// <summary>
+    /// Most missing ranges to return in this page (AIP-158). 0: the server's
+    /// default; values above the server's maximum (10000) are lowered to it. A
+    /// page may hold fewer ranges than asked even when more follow: the server
+    /// also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int PageSize {
+      get { return pageSize_; }
+      set {
+        pageSize_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "page_token" field.</summary>
+    public const int PageTokenFieldNumber = 5;
+    private string pageToken_ = "";
+    /// <summary>
+    /// The next_page_token of the previous answer, to continue the listing of
+    /// missing ranges; empty: from the first block. Opaque.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string PageToken {
+      get { return pageToken_; }
+      set {
+        pageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2763,6 +2800,8 @@ namespace Ferry.V1 {
       if (TaskId != other.TaskId) return false;
       if (IncludeCommittedCrc32C != other.IncludeCommittedCrc32C) return false;
       if (CommittedStart != other.CommittedStart) return false;
+      if (PageSize != other.PageSize) return false;
+      if (PageToken != other.PageToken) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2773,6 +2812,8 @@ namespace Ferry.V1 {
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
       if (IncludeCommittedCrc32C != false) hash ^= IncludeCommittedCrc32C.GetHashCode();
       if (CommittedStart != 0) hash ^= CommittedStart.GetHashCode();
+      if (PageSize != 0) hash ^= PageSize.GetHashCode();
+      if (PageToken.Length != 0) hash ^= PageToken.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2803,6 +2844,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(24);
         output.WriteUInt32(CommittedStart);
       }
+      if (PageSize != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(PageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2825,6 +2874,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(24);
         output.WriteUInt32(CommittedStart);
       }
+      if (PageSize != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(PageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2843,6 +2900,12 @@ namespace Ferry.V1 {
       }
       if (CommittedStart != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(CommittedStart);
+      }
+      if (PageSize != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(PageToken);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -2864,6 +2927,12 @@ namespace Ferry.V1 {
       }
       if (other.CommittedStart != 0) {
         CommittedStart = other.CommittedStart;
+      }
+      if (other.PageSize != 0) {
+        PageSize = other.PageSize;
+      }
+      if (other.PageToken.Length != 0) {
+        PageToken = other.PageToken;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -2892,6 +2961,14 @@ namespace Ferry.V1 {
             CommittedStart = input.ReadUInt32();
             break;
           }
+          case 32: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 42: {
+            PageToken = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -2917,6 +2994,14 @@ namespace Ferry.V1 {
           }
           case 24: {
             CommittedStart = input.ReadUInt32();
+            break;
+          }
+          case 32: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 42: {
+            PageToken = input.ReadString();
             break;
           }
         }
@@ -2970,6 +3055,7 @@ namespace Ferry.V1 {
       missing_ = other.missing_.Clone();
       committed_ = other.committed_.Clone();
       nextCommittedIndex_ = other.nextCommittedIndex_;
+      nextPageToken_ = other.nextPageToken_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3028,7 +3114,9 @@ namespace Ferry.V1 {
     public const int CommittedBytesFieldNumber = 4;
     private ulong committedBytes_;
     /// <summary>
-    /// Bytes in committed blocks.
+    /// Bytes in committed blocks. On the first page only (a request without
+    /// page_token); 0 on later pages, where counting them again would cost a
+    /// look at every block of the task.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -3045,7 +3133,9 @@ namespace Ferry.V1 {
         = pb::FieldCodec.ForMessage(42, global::Ferry.V1.BlockRange.Parser);
     private readonly pbc::RepeatedField<global::Ferry.V1.BlockRange> missing_ = new pbc::RepeatedField<global::Ferry.V1.BlockRange>();
     /// <summary>
-    /// Blocks not yet committed, as sorted, disjoint half-open ranges.
+    /// Blocks not yet committed, as sorted, disjoint half-open ranges: this
+    /// page's share of them (see next_page_token). A client that ignores
+    /// pagination sees the first page only.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -3084,6 +3174,23 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "next_page_token" field.</summary>
+    public const int NextPageTokenFieldNumber = 8;
+    private string nextPageToken_ = "";
+    /// <summary>
+    /// Non-empty when more missing ranges follow `missing`: pass it as
+    /// page_token (with the same task_id) for the next page. Empty: this page
+    /// ends the listing.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string NextPageToken {
+      get { return nextPageToken_; }
+      set {
+        nextPageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3106,6 +3213,7 @@ namespace Ferry.V1 {
       if(!missing_.Equals(other.missing_)) return false;
       if(!committed_.Equals(other.committed_)) return false;
       if (NextCommittedIndex != other.NextCommittedIndex) return false;
+      if (NextPageToken != other.NextPageToken) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3120,6 +3228,7 @@ namespace Ferry.V1 {
       hash ^= missing_.GetHashCode();
       hash ^= committed_.GetHashCode();
       if (NextCommittedIndex != 0) hash ^= NextCommittedIndex.GetHashCode();
+      if (NextPageToken.Length != 0) hash ^= NextPageToken.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3160,6 +3269,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(NextCommittedIndex);
       }
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(NextPageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3192,6 +3305,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(NextCommittedIndex);
       }
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(NextPageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3218,6 +3335,9 @@ namespace Ferry.V1 {
       size += committed_.CalculateSize(_repeated_committed_codec);
       if (NextCommittedIndex != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(NextCommittedIndex);
+      }
+      if (NextPageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(NextPageToken);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3247,6 +3367,9 @@ namespace Ferry.V1 {
       committed_.Add(other.committed_);
       if (other.NextCommittedIndex != 0) {
         NextCommittedIndex = other.NextCommittedIndex;
+      }
+      if (other.NextPageToken.Length != 0) {
+        NextPageToken = other.NextPageToken;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3291,6 +3414,10 @@ namespace Ferry.V1 {
             NextCommittedIndex = input.ReadUInt32();
             break;
           }
+          case 66: {
+            NextPageToken = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -3332,6 +3459,10 @@ namespace Ferry.V1 {
           }
           case 56: {
             NextCommittedIndex = input.ReadUInt32();
+            break;
+          }
+          case 66: {
+            NextPageToken = input.ReadString();
             break;
           }
         }

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     CursorResult,
     Engine,
@@ -23,13 +24,16 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Table,
+    case,
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
+    BlockRange,
     Task,
     TaskState,
 )
@@ -107,10 +112,21 @@ class SqlTaskRepository:
     _TASK_COLUMNS = tuple(_TASKS.columns)
 
     def _select_tasks(self) -> Select[Any]:
+        # Every block but the last is block_size long (a commit checks its length), so the
+        # committed bytes follow from the count of block rows, which the primary key's index
+        # answers alone, instead of summing lengths from every row (4x slower on SQLite at
+        # 1,000,000 blocks): count x block_size, less what the last block lacks if it is in.
+        block_size = sql_cast(TaskRow.block_size, BigInteger)
+        count = select(func.count()).where(BlockRow.task_id == TaskRow.id).scalar_subquery()
+        last_in = (
+            select(BlockRow.block_index)
+            .where(BlockRow.task_id == TaskRow.id, BlockRow.block_index == TaskRow.block_count - 1)
+            .exists()
+        )
+        shortfall = block_size * TaskRow.block_count - TaskRow.size
+        counted = count * block_size - case((last_in, shortfall), else_=0)
         # An ended task's count is frozen on its row before its block rows are purged.
-        committed = func.coalesce(
-            TaskRow.final_committed_bytes, self._sum_committed(TaskRow.id)
-        ).label("committed_bytes")
+        committed = func.coalesce(TaskRow.final_committed_bytes, counted).label("committed_bytes")
         return select(*self._TASK_COLUMNS, committed)
 
     @staticmethod
@@ -155,8 +171,13 @@ class SqlTaskRepository:
         with self._reads.begin() as session:
             session.execute(select(1))
 
-    def get(self, task_id: str) -> Task | None:
-        return self._select_one(self._select_tasks().where(TaskRow.id == task_id))
+    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+        columns = (
+            self._select_tasks()
+            if committed_bytes
+            else select(*self._TASK_COLUMNS, literal(0).label("committed_bytes"))
+        )
+        return self._select_one(columns.where(TaskRow.id == task_id))
 
     def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
         found: dict[str, Task] = {}
@@ -190,6 +211,42 @@ class SqlTaskRepository:
         )
         with self._reads.begin() as session:
             return list(session.scalars(stmt))
+
+    def missing_between(
+        self, task_id: str, start: int, end: int, block_count: int, limit: int
+    ) -> tuple[list[BlockRange], int | None]:
+        mine = BlockRow.task_id == task_id
+        # One range scan of the primary key; the gaps are found here rather than with a
+        # window function (lag), which both databases ran slower than they hand over the
+        # indexes (PostgreSQL 12 vs 14 ms, SQLite 4x, for 16,384 blocks).
+        window = (
+            select(BlockRow.block_index)
+            .where(mine, BlockRow.block_index >= start, BlockRow.block_index < end)
+            .order_by(BlockRow.block_index)
+        )
+        gaps: list[BlockRange] = []
+        cursor = start
+        with self._reads.begin() as session:
+            for index in session.scalars(window):
+                if index > cursor:
+                    if len(gaps) == limit:
+                        return gaps, cursor
+                    gaps.append(BlockRange(cursor, index))
+                cursor = index + 1
+            if cursor >= end:  # the window ends with a committed block
+                return gaps, (end if end < block_count else None)
+            if len(gaps) == limit:
+                return gaps, cursor
+            following = None
+            if end < block_count:
+                following = session.scalar(
+                    select(func.min(BlockRow.block_index)).where(mine, BlockRow.block_index >= end)
+                )
+        # A gap reaching the window's end runs on to the next committed block, so a task with
+        # nothing committed is one range on one page.
+        gap_end = block_count if following is None else following
+        gaps.append(BlockRange(cursor, gap_end))
+        return gaps, (gap_end if gap_end < block_count else None)
 
     def committed_blocks(
         self, task_id: str, start: int = 0, limit: int | None = None

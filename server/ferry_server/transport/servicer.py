@@ -59,7 +59,12 @@ class FerryServicer:
         self, request: pb.QueryMissingBlocksRequest, context: grpc.ServicerContext
     ) -> pb.QueryMissingBlocksResponse:
         crc32c_from = request.committed_start if request.include_committed_crc32c else None
-        report = self._service.missing_blocks(request.task_id, crc32c_from=crc32c_from)
+        report = self._service.missing_blocks(
+            request.task_id,
+            crc32c_from=crc32c_from,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return convert.missing_message(report)
 
     @unary_rpc

@@ -156,8 +156,10 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR QueryMissingBlocksRequest::QueryMissingBlocksRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.include_committed_crc32c_)*/false
   , /*decltype(_impl_.committed_start_)*/0u
+  , /*decltype(_impl_.page_size_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct QueryMissingBlocksRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR QueryMissingBlocksRequestDefaultTypeInternal()
@@ -172,6 +174,7 @@ PROTOBUF_CONSTEXPR QueryMissingBlocksResponse::QueryMissingBlocksResponse(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.missing_)*/{}
   , /*decltype(_impl_.committed_)*/{}
+  , /*decltype(_impl_.next_page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
@@ -531,6 +534,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.include_committed_crc32c_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.committed_start_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.page_size_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.page_token_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -544,6 +549,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.missing_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.committed_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.next_committed_index_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.next_page_token_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CommittedBlock, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -701,23 +707,23 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 70, 81, -1, sizeof(::ferry::v1::UploadPartsRequest)},
   { 86, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
   { 97, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 106, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 119, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 127, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 135, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 142, -1, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 150, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 157, 165, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 167, 180, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 187, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 195, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 206, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 215, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 225, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 232, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 239, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 246, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 254, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 108, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 122, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 130, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 138, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 145, -1, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 153, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 160, 168, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 170, 183, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 190, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 198, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 209, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 218, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 228, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 235, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 242, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 249, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 257, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -779,86 +785,87 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002"
   " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta"
   "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030"
-  "\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007ta"
-  "sk_id\030\001 \001(\t\022 \n\030include_committed_crc32c\030"
-  "\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Query"
+  "\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n\007t"
+  "ask_id\030\001 \001(\t\022 \n\030include_committed_crc32c"
+  "\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpage_"
+  "size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Query"
   "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f"
   "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n"
   "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 "
   "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan"
   "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ"
-  "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\"/\n"
-  "\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c"
-  "\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001 \001"
-  "(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState\"0"
-  "\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
-  ".v1.Task\"/\n\014MergeRequest\022\017\n\007task_id\030\001 \001("
-  "\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMergeResponse\022\034\n\004ta"
-  "sk\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFileR"
-  "equest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001("
-  "\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132"
-  ").ferry.v1.UploadFileRequest.MetadataEnt"
-  "ry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210"
-  "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key"
-  "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022"
-  "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
-  ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileReq"
-  "uest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001("
-  "\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_"
-  "generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_i"
-  "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n"
-  "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024."
-  "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d"
-  "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRe"
-  "quest\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRespo"
-  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016Get"
-  "TaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskR"
-  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n"
-  "\014notification\030\002 \001(\0132\026.ferry.v1.Notificat"
-  "ion\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t\022*"
-  "\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationSta"
-  "te\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t"
-  "\0220\n\014delivered_at\030\005 \001(\0132\032.google.protobuf"
-  ".Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_U"
-  "NSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025"
-  "\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMP"
-  "LETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK"
-  "_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*"
-  "\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIF"
-  "IED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLO"
-  "CK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_S"
-  "TATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021Notifica"
-  "tionState\022\"\n\036NOTIFICATION_STATE_UNSPECIF"
-  "IED\020\000\022\036\n\032NOTIFICATION_STATE_PENDING\020\001\022 \n"
-  "\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n NOTIF"
-  "ICATION_STATE_UNDELIVERABLE\020\0032\233\005\n\014FerryS"
-  "ervice\022G\n\nCreateTask\022\033.ferry.v1.CreateTa"
-  "skRequest\032\034.ferry.v1.CreateTaskResponse\022"
-  "N\n\013UploadParts\022\034.ferry.v1.UploadPartsReq"
-  "uest\032\035.ferry.v1.UploadPartsResponse(\0010\001\022"
-  "_\n\022QueryMissingBlocks\022#.ferry.v1.QueryMi"
-  "ssingBlocksRequest\032$.ferry.v1.QueryMissi"
-  "ngBlocksResponse\022A\n\010SetState\022\031.ferry.v1."
-  "SetStateRequest\032\032.ferry.v1.SetStateRespo"
-  "nse\0228\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.f"
-  "erry.v1.MergeResponse\022>\n\007GetTask\022\030.ferry"
-  ".v1.GetTaskRequest\032\031.ferry.v1.GetTaskRes"
-  "ponse\022F\n\tWatchTask\022\032.ferry.v1.WatchTaskR"
-  "equest\032\033.ferry.v1.WatchTaskResponse0\001\022C\n"
-  "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f"
-  "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile"
-  "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1"
-  ".UploadFileResponseBh\n\020dev.ferry.api.v1B"
-  "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe"
-  "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr"
-  "y::V1b\006proto3"
+  "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\022\027\n"
+  "\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlock"
+  "\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetSt"
+  "ateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001"
+  "(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRespo"
+  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014Mer"
+  "geRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001"
+  "(\t\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016.ferr"
+  "y.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\tfile_"
+  "name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path"
+  "\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1.Uplo"
+  "adFileRequest.MetadataEntry\022\021\n\toverwrite"
+  "\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001("
+  "\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value"
+  "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo"
+  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res"
+  "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p"
+  "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001"
+  "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001("
+  "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2"
+  "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon"
+  "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera"
+  "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr"
+  "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i"
+  "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001"
+  "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007"
+  "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task"
+  "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002"
+  " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific"
+  "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033"
+  ".ferry.v1.NotificationState\022\020\n\010attempts\030"
+  "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a"
+  "t\030\005 \001(\0132\032.google.protobuf.Timestamp*\272\001\n\t"
+  "TaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n"
+  "\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PA"
+  "USED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK"
+  "_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020"
+  "\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus"
+  "\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_"
+  "STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECK"
+  "SUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED"
+  "_DIFFERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NO"
+  "TIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFI"
+  "CATION_STATE_PENDING\020\001\022 \n\034NOTIFICATION_S"
+  "TATE_DELIVERED\020\002\022$\n NOTIFICATION_STATE_U"
+  "NDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\nCreat"
+  "eTask\022\033.ferry.v1.CreateTaskRequest\032\034.fer"
+  "ry.v1.CreateTaskResponse\022N\n\013UploadParts\022"
+  "\034.ferry.v1.UploadPartsRequest\032\035.ferry.v1"
+  ".UploadPartsResponse(\0010\001\022_\n\022QueryMissing"
+  "Blocks\022#.ferry.v1.QueryMissingBlocksRequ"
+  "est\032$.ferry.v1.QueryMissingBlocksRespons"
+  "e\022A\n\010SetState\022\031.ferry.v1.SetStateRequest"
+  "\032\032.ferry.v1.SetStateResponse\0228\n\005Merge\022\026."
+  "ferry.v1.MergeRequest\032\027.ferry.v1.MergeRe"
+  "sponse\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequ"
+  "est\032\031.ferry.v1.GetTaskResponse\022F\n\tWatchT"
+  "ask\022\032.ferry.v1.WatchTaskRequest\032\033.ferry."
+  "v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031.fer"
+  "ry.v1.ReadFileRequest\032\032.ferry.v1.ReadFil"
+  "eResponse0\001\022G\n\nUploadFile\022\033.ferry.v1.Upl"
+  "oadFileRequest\032\034.ferry.v1.UploadFileResp"
+  "onseBh\n\020dev.ferry.api.v1B\nFerryProtoP\001Z\036"
+  "ferry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010F"
+  "erry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4053, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4118, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 26,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -3316,8 +3323,10 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
   QueryMissingBlocksRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.page_token_){}
     , decltype(_impl_.include_committed_crc32c_){}
     , decltype(_impl_.committed_start_){}
+    , decltype(_impl_.page_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -3329,9 +3338,17 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
     _this->_impl_.task_id_.Set(from._internal_task_id(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_page_token().empty()) {
+    _this->_impl_.page_token_.Set(from._internal_page_token(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.include_committed_crc32c_, &from._impl_.include_committed_crc32c_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.committed_start_) -
-    reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.page_size_) -
+    reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.page_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.QueryMissingBlocksRequest)
 }
 
@@ -3341,13 +3358,19 @@ inline void QueryMissingBlocksRequest::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.page_token_){}
     , decltype(_impl_.include_committed_crc32c_){false}
     , decltype(_impl_.committed_start_){0u}
+    , decltype(_impl_.page_size_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
@@ -3363,6 +3386,7 @@ QueryMissingBlocksRequest::~QueryMissingBlocksRequest() {
 inline void QueryMissingBlocksRequest::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.task_id_.Destroy();
+  _impl_.page_token_.Destroy();
 }
 
 void QueryMissingBlocksRequest::SetCachedSize(int size) const {
@@ -3376,9 +3400,10 @@ void QueryMissingBlocksRequest::Clear() {
   (void) cached_has_bits;
 
   _impl_.task_id_.ClearToEmpty();
+  _impl_.page_token_.ClearToEmpty();
   ::memset(&_impl_.include_committed_crc32c_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.committed_start_) -
-      reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
+      reinterpret_cast<char*>(&_impl_.page_size_) -
+      reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.page_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3411,6 +3436,24 @@ const char* QueryMissingBlocksRequest::_InternalParse(const char* ptr, ::_pbi::P
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
           _impl_.committed_start_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 page_size = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.page_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string page_token = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          auto str = _internal_mutable_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.QueryMissingBlocksRequest.page_token"));
         } else
           goto handle_unusual;
         continue;
@@ -3465,6 +3508,22 @@ uint8_t* QueryMissingBlocksRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt32ToArray(3, this->_internal_committed_start(), target);
   }
 
+  // int32 page_size = 4;
+  if (this->_internal_page_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(4, this->_internal_page_size(), target);
+  }
+
+  // string page_token = 5;
+  if (!this->_internal_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_page_token().data(), static_cast<int>(this->_internal_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.QueryMissingBlocksRequest.page_token");
+    target = stream->WriteStringMaybeAliased(
+        5, this->_internal_page_token(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3488,6 +3547,13 @@ size_t QueryMissingBlocksRequest::ByteSizeLong() const {
         this->_internal_task_id());
   }
 
+  // string page_token = 5;
+  if (!this->_internal_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_page_token());
+  }
+
   // bool include_committed_crc32c = 2;
   if (this->_internal_include_committed_crc32c() != 0) {
     total_size += 1 + 1;
@@ -3496,6 +3562,11 @@ size_t QueryMissingBlocksRequest::ByteSizeLong() const {
   // uint32 committed_start = 3;
   if (this->_internal_committed_start() != 0) {
     total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_committed_start());
+  }
+
+  // int32 page_size = 4;
+  if (this->_internal_page_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_page_size());
   }
 
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
@@ -3519,11 +3590,17 @@ void QueryMissingBlocksRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_m
   if (!from._internal_task_id().empty()) {
     _this->_internal_set_task_id(from._internal_task_id());
   }
+  if (!from._internal_page_token().empty()) {
+    _this->_internal_set_page_token(from._internal_page_token());
+  }
   if (from._internal_include_committed_crc32c() != 0) {
     _this->_internal_set_include_committed_crc32c(from._internal_include_committed_crc32c());
   }
   if (from._internal_committed_start() != 0) {
     _this->_internal_set_committed_start(from._internal_committed_start());
+  }
+  if (from._internal_page_size() != 0) {
+    _this->_internal_set_page_size(from._internal_page_size());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -3548,9 +3625,13 @@ void QueryMissingBlocksRequest::InternalSwap(QueryMissingBlocksRequest* other) {
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
   );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.page_token_, lhs_arena,
+      &other->_impl_.page_token_, rhs_arena
+  );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.committed_start_)
-      + sizeof(QueryMissingBlocksRequest::_impl_.committed_start_)
+      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.page_size_)
+      + sizeof(QueryMissingBlocksRequest::_impl_.page_size_)
       - PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.include_committed_crc32c_)>(
           reinterpret_cast<char*>(&_impl_.include_committed_crc32c_),
           reinterpret_cast<char*>(&other->_impl_.include_committed_crc32c_));
@@ -3580,6 +3661,7 @@ QueryMissingBlocksResponse::QueryMissingBlocksResponse(const QueryMissingBlocksR
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){from._impl_.missing_}
     , decltype(_impl_.committed_){from._impl_.committed_}
+    , decltype(_impl_.next_page_token_){}
     , decltype(_impl_.state_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.committed_bytes_){}
@@ -3588,6 +3670,14 @@ QueryMissingBlocksResponse::QueryMissingBlocksResponse(const QueryMissingBlocksR
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_next_page_token().empty()) {
+    _this->_impl_.next_page_token_.Set(from._internal_next_page_token(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.state_, &from._impl_.state_,
     static_cast<size_t>(reinterpret_cast<char*>(&_impl_.next_committed_index_) -
     reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
@@ -3601,6 +3691,7 @@ inline void QueryMissingBlocksResponse::SharedCtor(
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){arena}
     , decltype(_impl_.committed_){arena}
+    , decltype(_impl_.next_page_token_){}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
@@ -3608,6 +3699,10 @@ inline void QueryMissingBlocksResponse::SharedCtor(
     , decltype(_impl_.next_committed_index_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 QueryMissingBlocksResponse::~QueryMissingBlocksResponse() {
@@ -3623,6 +3718,7 @@ inline void QueryMissingBlocksResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.missing_.~RepeatedPtrField();
   _impl_.committed_.~RepeatedPtrField();
+  _impl_.next_page_token_.Destroy();
 }
 
 void QueryMissingBlocksResponse::SetCachedSize(int size) const {
@@ -3637,6 +3733,7 @@ void QueryMissingBlocksResponse::Clear() {
 
   _impl_.missing_.Clear();
   _impl_.committed_.Clear();
+  _impl_.next_page_token_.ClearToEmpty();
   ::memset(&_impl_.state_, 0, static_cast<size_t>(
       reinterpret_cast<char*>(&_impl_.next_committed_index_) -
       reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
@@ -3716,6 +3813,16 @@ const char* QueryMissingBlocksResponse::_InternalParse(const char* ptr, ::_pbi::
         } else
           goto handle_unusual;
         continue;
+      // string next_page_token = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 66)) {
+          auto str = _internal_mutable_next_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.QueryMissingBlocksResponse.next_page_token"));
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -3792,6 +3899,16 @@ uint8_t* QueryMissingBlocksResponse::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt32ToArray(7, this->_internal_next_committed_index(), target);
   }
 
+  // string next_page_token = 8;
+  if (!this->_internal_next_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_next_page_token().data(), static_cast<int>(this->_internal_next_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.QueryMissingBlocksResponse.next_page_token");
+    target = stream->WriteStringMaybeAliased(
+        8, this->_internal_next_page_token(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3820,6 +3937,13 @@ size_t QueryMissingBlocksResponse::ByteSizeLong() const {
   for (const auto& msg : this->_impl_.committed_) {
     total_size +=
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // string next_page_token = 8;
+  if (!this->_internal_next_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_next_page_token());
   }
 
   // .ferry.v1.TaskState state = 1;
@@ -3868,6 +3992,9 @@ void QueryMissingBlocksResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_
 
   _this->_impl_.missing_.MergeFrom(from._impl_.missing_);
   _this->_impl_.committed_.MergeFrom(from._impl_.committed_);
+  if (!from._internal_next_page_token().empty()) {
+    _this->_internal_set_next_page_token(from._internal_next_page_token());
+  }
   if (from._internal_state() != 0) {
     _this->_internal_set_state(from._internal_state());
   }
@@ -3899,9 +4026,15 @@ bool QueryMissingBlocksResponse::IsInitialized() const {
 
 void QueryMissingBlocksResponse::InternalSwap(QueryMissingBlocksResponse* other) {
   using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.missing_.InternalSwap(&other->_impl_.missing_);
   _impl_.committed_.InternalSwap(&other->_impl_.committed_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.next_page_token_, lhs_arena,
+      &other->_impl_.next_page_token_, rhs_arena
+  );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(QueryMissingBlocksResponse, _impl_.next_committed_index_)
       + sizeof(QueryMissingBlocksResponse::_impl_.next_committed_index_)

@@ -198,8 +198,8 @@ const (
 	// delay (space may be freed).
 	ErrorReason_DISK_FULL ErrorReason = 26
 	// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-	// RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-	// yet.)
+	// RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+	// connection of a replica's database pool stayed busy for --db-pool-timeout.
 	ErrorReason_OVERLOADED ErrorReason = 27
 	// RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
 	// the quota changes). (Reserved: not sent yet.)

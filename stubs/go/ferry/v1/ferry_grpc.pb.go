@@ -83,14 +83,16 @@ type FerryServiceClient interface {
 	//   - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
 	//     larger than the transport limit (2 MiB).
 	UploadParts(ctx context.Context, opts ...grpc.CallOption) (FerryService_UploadPartsClient, error)
-	// Reports which blocks the server still lacks, as half-open ranges. For a
+	// Reports which blocks the server still lacks, as half-open ranges, one page
+	// at a time (AIP-158): follow next_page_token until it is empty. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
 	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+	//     or a page_token this server did not issue for this task.
 	QueryMissingBlocks(ctx context.Context, in *QueryMissingBlocksRequest, opts ...grpc.CallOption) (*QueryMissingBlocksResponse, error)
 	// Pauses, resumes or cancels a task. Setting the state a task is already in
 	// is a no-op. Canceling deletes the staged bytes.
@@ -427,14 +429,16 @@ type FerryServiceServer interface {
 	//   - RESOURCE_EXHAUSTED (no details, from the gRPC runtime): a message
 	//     larger than the transport limit (2 MiB).
 	UploadParts(FerryService_UploadPartsServer) error
-	// Reports which blocks the server still lacks, as half-open ranges. For a
+	// Reports which blocks the server still lacks, as half-open ranges, one page
+	// at a time (AIP-158): follow next_page_token until it is empty. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
 	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
-	// - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	// - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+	//     or a page_token this server did not issue for this task.
 	QueryMissingBlocks(context.Context, *QueryMissingBlocksRequest) (*QueryMissingBlocksResponse, error)
 	// Pauses, resumes or cancels a task. Setting the state a task is already in
 	// is a no-op. Canceling deletes the staged bytes.

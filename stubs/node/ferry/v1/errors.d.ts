@@ -232,8 +232,8 @@ export declare enum ErrorReason {
     DISK_FULL = 26,
     /**
      * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-     * yet.)
+     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+     * connection of a replica's database pool stayed busy for --db-pool-timeout.
      */
     OVERLOADED = 27,
     /**

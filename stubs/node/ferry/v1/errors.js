@@ -244,8 +244,8 @@ var ErrorReason;
     ErrorReason[ErrorReason["DISK_FULL"] = 26] = "DISK_FULL";
     /**
      * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-     * yet.)
+     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+     * connection of a replica's database pool stayed busy for --db-pool-timeout.
      */
     ErrorReason[ErrorReason["OVERLOADED"] = 27] = "OVERLOADED";
     /**

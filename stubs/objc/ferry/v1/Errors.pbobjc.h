@@ -254,8 +254,8 @@ typedef GPB_ENUM(FRYErrorReason) {
 
   /**
    * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+   * connection of a replica's database pool stayed busy for --db-pool-timeout.
    **/
   FRYErrorReason_Overloaded = 27,
 

@@ -255,8 +255,8 @@ class ErrorReason
     const DISK_FULL = 26;
     /**
      * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-     * yet.)
+     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+     * connection of a replica's database pool stayed busy for --db-pool-timeout.
      *
      * Generated from protobuf enum <code>OVERLOADED = 27;</code>
      */

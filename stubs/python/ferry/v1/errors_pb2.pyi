@@ -220,8 +220,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     OVERLOADED: _ErrorReason.ValueType  # 27
     """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-    yet.)
+    RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+    connection of a replica's database pool stayed busy for --db-pool-timeout.
     """
     QUOTA_EXCEEDED: _ErrorReason.ValueType  # 28
     """RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
@@ -415,8 +415,8 @@ delay (space may be freed).
 """
 OVERLOADED: ErrorReason.ValueType  # 27
 """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-yet.)
+RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+connection of a replica's database pool stayed busy for --db-pool-timeout.
 """
 QUOTA_EXCEEDED: ErrorReason.ValueType  # 28
 """RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until

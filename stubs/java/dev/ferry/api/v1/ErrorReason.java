@@ -309,8 +309,8 @@ public enum ErrorReason
   /**
    * <pre>
    * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+   * connection of a replica's database pool stayed busy for --db-pool-timeout.
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -672,8 +672,8 @@ public enum ErrorReason
   /**
    * <pre>
    * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. (Reserved: not sent
-   * yet.)
+   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
+   * connection of a replica's database pool stayed busy for --db-pool-timeout.
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>

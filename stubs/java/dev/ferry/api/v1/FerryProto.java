@@ -182,79 +182,80 @@ public final class FerryProto {
       "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002" +
       " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta" +
       "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030" +
-      "\005 \001(\t\"g\n\031QueryMissingBlocksRequest\022\017\n\007ta" +
-      "sk_id\030\001 \001(\t\022 \n\030include_committed_crc32c\030" +
-      "\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\"\364\001\n\032Query" +
+      "\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n\007t" +
+      "ask_id\030\001 \001(\t\022 \n\030include_committed_crc32c" +
+      "\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpage_" +
+      "size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Query" +
       "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f" +
       "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n" +
       "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 " +
       "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan" +
       "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ" +
-      "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\"/\n" +
-      "\016CommittedBlock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c" +
-      "\030\002 \001(\r\"F\n\017SetStateRequest\022\017\n\007task_id\030\001 \001" +
-      "(\t\022\"\n\005state\030\002 \001(\0162\023.ferry.v1.TaskState\"0" +
-      "\n\020SetStateResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
-      ".v1.Task\"/\n\014MergeRequest\022\017\n\007task_id\030\001 \001(" +
-      "\t\022\016\n\006sha256\030\002 \001(\t\"-\n\rMergeResponse\022\034\n\004ta" +
-      "sk\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFileR" +
-      "equest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(" +
-      "\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132" +
-      ").ferry.v1.UploadFileRequest.MetadataEnt" +
-      "ry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210" +
-      "\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003key" +
-      "\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022" +
-      "UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
-      ".v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileReq" +
-      "uest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 \001(" +
-      "\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_" +
-      "generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task_i" +
-      "d\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n" +
-      "\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132\024." +
-      "ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n\004d" +
-      "ata\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTaskRe" +
-      "quest\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRespo" +
-      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016Get" +
-      "TaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTaskR" +
-      "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022,\n" +
-      "\014notification\030\002 \001(\0132\026.ferry.v1.Notificat" +
-      "ion\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t\022*" +
-      "\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationSta" +
-      "te\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t" +
-      "\0220\n\014delivered_at\030\005 \001(\0132\032.google.protobuf" +
-      ".Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_STATE_U" +
-      "NSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025" +
-      "\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STATE_COMP" +
-      "LETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK" +
-      "_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*" +
-      "\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UNSPECIF" +
-      "IED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022\"\n\036BLO" +
-      "CK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n BLOCK_S" +
-      "TATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021Notifica" +
-      "tionState\022\"\n\036NOTIFICATION_STATE_UNSPECIF" +
-      "IED\020\000\022\036\n\032NOTIFICATION_STATE_PENDING\020\001\022 \n" +
-      "\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n NOTIF" +
-      "ICATION_STATE_UNDELIVERABLE\020\0032\233\005\n\014FerryS" +
-      "ervice\022G\n\nCreateTask\022\033.ferry.v1.CreateTa" +
-      "skRequest\032\034.ferry.v1.CreateTaskResponse\022" +
-      "N\n\013UploadParts\022\034.ferry.v1.UploadPartsReq" +
-      "uest\032\035.ferry.v1.UploadPartsResponse(\0010\001\022" +
-      "_\n\022QueryMissingBlocks\022#.ferry.v1.QueryMi" +
-      "ssingBlocksRequest\032$.ferry.v1.QueryMissi" +
-      "ngBlocksResponse\022A\n\010SetState\022\031.ferry.v1." +
-      "SetStateRequest\032\032.ferry.v1.SetStateRespo" +
-      "nse\0228\n\005Merge\022\026.ferry.v1.MergeRequest\032\027.f" +
-      "erry.v1.MergeResponse\022>\n\007GetTask\022\030.ferry" +
-      ".v1.GetTaskRequest\032\031.ferry.v1.GetTaskRes" +
-      "ponse\022F\n\tWatchTask\022\032.ferry.v1.WatchTaskR" +
-      "equest\032\033.ferry.v1.WatchTaskResponse0\001\022C\n" +
-      "\010ReadFile\022\031.ferry.v1.ReadFileRequest\032\032.f" +
-      "erry.v1.ReadFileResponse0\001\022G\n\nUploadFile" +
-      "\022\033.ferry.v1.UploadFileRequest\032\034.ferry.v1" +
-      ".UploadFileResponseBh\n\020dev.ferry.api.v1B" +
-      "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe" +
-      "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr" +
-      "y::V1b\006proto3"
+      "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\022\027\n" +
+      "\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlock" +
+      "\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetSt" +
+      "ateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001" +
+      "(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRespo" +
+      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014Mer" +
+      "geRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001" +
+      "(\t\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016.ferr" +
+      "y.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\tfile_" +
+      "name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path" +
+      "\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1.Uplo" +
+      "adFileRequest.MetadataEntry\022\021\n\toverwrite" +
+      "\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(" +
+      "\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value" +
+      "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo" +
+      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res" +
+      "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p" +
+      "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001" +
+      "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(" +
+      "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2" +
+      "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon" +
+      "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera" +
+      "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr" +
+      "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i" +
+      "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001" +
+      "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007" +
+      "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task" +
+      "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002" +
+      " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific" +
+      "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033" +
+      ".ferry.v1.NotificationState\022\020\n\010attempts\030" +
+      "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a" +
+      "t\030\005 \001(\0132\032.google.protobuf.Timestamp*\272\001\n\t" +
+      "TaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n" +
+      "\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PA" +
+      "USED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK" +
+      "_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020" +
+      "\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus" +
+      "\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_" +
+      "STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECK" +
+      "SUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED" +
+      "_DIFFERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NO" +
+      "TIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFI" +
+      "CATION_STATE_PENDING\020\001\022 \n\034NOTIFICATION_S" +
+      "TATE_DELIVERED\020\002\022$\n NOTIFICATION_STATE_U" +
+      "NDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\nCreat" +
+      "eTask\022\033.ferry.v1.CreateTaskRequest\032\034.fer" +
+      "ry.v1.CreateTaskResponse\022N\n\013UploadParts\022" +
+      "\034.ferry.v1.UploadPartsRequest\032\035.ferry.v1" +
+      ".UploadPartsResponse(\0010\001\022_\n\022QueryMissing" +
+      "Blocks\022#.ferry.v1.QueryMissingBlocksRequ" +
+      "est\032$.ferry.v1.QueryMissingBlocksRespons" +
+      "e\022A\n\010SetState\022\031.ferry.v1.SetStateRequest" +
+      "\032\032.ferry.v1.SetStateResponse\0228\n\005Merge\022\026." +
+      "ferry.v1.MergeRequest\032\027.ferry.v1.MergeRe" +
+      "sponse\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequ" +
+      "est\032\031.ferry.v1.GetTaskResponse\022F\n\tWatchT" +
+      "ask\022\032.ferry.v1.WatchTaskRequest\032\033.ferry." +
+      "v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031.fer" +
+      "ry.v1.ReadFileRequest\032\032.ferry.v1.ReadFil" +
+      "eResponse0\001\022G\n\nUploadFile\022\033.ferry.v1.Upl" +
+      "oadFileRequest\032\034.ferry.v1.UploadFileResp" +
+      "onseBh\n\020dev.ferry.api.v1B\nFerryProtoP\001Z\036" +
+      "ferry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010F" +
+      "erry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -314,13 +315,13 @@ public final class FerryProto {
     internal_static_ferry_v1_QueryMissingBlocksRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_QueryMissingBlocksRequest_descriptor,
-        new java.lang.String[] { "TaskId", "IncludeCommittedCrc32C", "CommittedStart", });
+        new java.lang.String[] { "TaskId", "IncludeCommittedCrc32C", "CommittedStart", "PageSize", "PageToken", });
     internal_static_ferry_v1_QueryMissingBlocksResponse_descriptor =
       getDescriptor().getMessageTypes().get(7);
     internal_static_ferry_v1_QueryMissingBlocksResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_QueryMissingBlocksResponse_descriptor,
-        new java.lang.String[] { "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex", });
+        new java.lang.String[] { "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex", "NextPageToken", });
     internal_static_ferry_v1_CommittedBlock_descriptor =
       getDescriptor().getMessageTypes().get(8);
     internal_static_ferry_v1_CommittedBlock_fieldAccessorTable = new
