@@ -409,35 +409,78 @@ class SqlTaskRepository:
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
+        values = {
+            "task_id": commit.task_id,
+            "block_index": commit.index,
+            "length": commit.length,
+            "crc32c": commit.crc32c,
+            "committed_at": commit.now,
+            "attempt": commit.attempt,
+        }
         with self._writing() as session:
-            # A share lock: committers of one task do not wait for each other, but a pause,
-            # cancel or merge lease (an UPDATE of this row) waits for them, and they for it.
-            # SQLite has no row locks; its writers are serialised anyway.
-            state = session.scalar(
-                select(TaskRow.state).where(TaskRow.id == commit.task_id).with_for_update(read=True)
-            )
+            if self._dialect in ("postgresql", "sqlite"):
+                # The usual case in one statement: the row goes in only through a share lock on
+                # an UPLOADING task's row (committers of one task do not wait for each other,
+                # but a pause, cancel or merge lease, an UPDATE of that row, waits for them and
+                # they for it; SQLite has no row locks and serialises its writers anyway).
+                if self._insert_if_uploading(session, values):
+                    return CommitOutcome.COMMITTED
+                # Not inserted: the task is gone or not UPLOADING, or another attempt won.
+                state, winner = self._state_and_winner(session, commit.task_id, commit.index)
+            else:
+                state = session.scalar(
+                    select(TaskRow.state)
+                    .where(TaskRow.id == commit.task_id)
+                    .with_for_update(read=True)
+                )
+                if state == TaskState.UPLOADING.value and self._insert_first(session, values):
+                    return CommitOutcome.COMMITTED
+                winner = session.scalar(
+                    select(BlockRow.crc32c).where(
+                        BlockRow.task_id == commit.task_id, BlockRow.block_index == commit.index
+                    )
+                )
             if state is None:
                 return CommitOutcome.GONE
-            if state != TaskState.UPLOADING.value:
+            # winner None with UPLOADING: the task was resumed after this insert found it not
+            # UPLOADING (each statement sees the latest commits); it was not, for this attempt.
+            if state != TaskState.UPLOADING.value or winner is None:
                 return CommitOutcome.NOT_UPLOADING
-            values = {
-                "task_id": commit.task_id,
-                "block_index": commit.index,
-                "length": commit.length,
-                "crc32c": commit.crc32c,
-                "committed_at": commit.now,
-                "attempt": commit.attempt,
-            }
-            if self._insert_first(session, values):
-                return CommitOutcome.COMMITTED
-            winner = session.scalar(
-                select(BlockRow.crc32c).where(
-                    BlockRow.task_id == commit.task_id, BlockRow.block_index == commit.index
-                )
-            )
             if winner == commit.crc32c:
                 return CommitOutcome.ALREADY_COMMITTED
             return CommitOutcome.COMMITTED_DIFFERENT
+
+    def _insert_if_uploading(self, session: Session, values: dict[str, object]) -> bool:
+        """``INSERT INTO ferry_blocks SELECT ... FROM ferry_tasks WHERE id AND state =
+        'UPLOADING' FOR SHARE ON CONFLICT DO NOTHING RETURNING``: whether this row went in."""
+        dialect_insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
+        names = list(values)
+        source = (
+            select(*(literal(values[name], BlockRow.__table__.c[name].type) for name in names))
+            .where(TaskRow.id == values["task_id"], TaskRow.state == TaskState.UPLOADING.value)
+            .with_for_update(read=True)
+        )
+        stmt = (
+            dialect_insert(BlockRow)
+            .from_select(names, source)
+            .on_conflict_do_nothing()
+            .returning(BlockRow.block_index)
+        )
+        return session.execute(stmt).first() is not None
+
+    @staticmethod
+    def _state_and_winner(
+        session: Session, task_id: str, index: int
+    ) -> tuple[str | None, int | None]:
+        """The task's state (None: no such task) and the CRC32C of block ``index``'s row, if
+        any, in one statement."""
+        winner = (
+            select(BlockRow.crc32c)
+            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
+            .scalar_subquery()
+        )
+        found = session.execute(select(TaskRow.state, winner).where(TaskRow.id == task_id)).first()
+        return (None, None) if found is None else (found[0], found[1])
 
     def _insert_first(self, session: Session, values: dict[str, object]) -> bool:
         """Insert the row unless one with its key exists; whether this insert won. RETURNING
