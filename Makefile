@@ -159,6 +159,7 @@ $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json \
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.missing_blocks
 
 clean:
 	rm -rf $(VENV) ferry-data bench/.work .pytest_cache .mypy_cache .ruff_cache \
