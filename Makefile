@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROTOS := $(wildcard protos/ferry/v1/*.proto)
 
-.PHONY: install run test lint typecheck proto proto-check bench clean \
+.PHONY: install run test lint typecheck proto proto-check bench bench-longlink clean \
 	stubs-deps stubs stubs-node stubs-check buf-lint buf-breaking api-baseline clients-deps \
 	test-deps
 
@@ -160,6 +160,13 @@ $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json \
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.missing_blocks
+	$(BIN)/python -m bench.s3_upload
+	$(MAKE) --no-print-directory bench-longlink
+
+# Uploads over an emulated long link (bench/link: a C link emulator between two network
+# namespaces, built here with gcc): needs root on Linux; elsewhere it says why and skips.
+bench-longlink: install
+	$(BIN)/python -m bench.longlink $(LONGLINK_ARGS)
 
 clean:
 	rm -rf $(VENV) ferry-data bench/.work .pytest_cache .mypy_cache .ruff_cache \

@@ -101,7 +101,11 @@ class Ceiling:
 
 
 class Ferry:
-    """``ferry serve`` (SQLite, fsync on) and the Python client with its default settings."""
+    """``ferry serve`` (SQLite, fsync on) and the Python client with its default settings.
+
+    ``host`` is the address the server listens on and the client dials (the long-link
+    benchmark puts them in two network namespaces).
+    """
 
     name = "ferry"
     description = (
@@ -109,6 +113,9 @@ class Ferry:
         "ferry_client.FerryClient defaults (2 streams, CRC32C per block, SHA-256 of the whole "
         "file, hashing timed)"
     )
+
+    def __init__(self, host: str = LOOPBACK) -> None:
+        self.host = host
 
     def prepare(self) -> None:
         check = subprocess.run(
@@ -159,7 +166,7 @@ class Ferry:
         assert ferry is not None, "prepare() checks the console script"
         return [
             ferry, "serve",
-            "--listen", f"{LOOPBACK}:0",
+            "--listen", f"{self.host}:0",
             "--data-dir", str(run_dir / "data"),
             "--storage-root", str(run_dir / "published"),
             "--port-file", str(port_file),
@@ -168,7 +175,7 @@ class Ferry:
     def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:
         argv = [
             sys.executable, "-m", "bench.ferry_driver",
-            "--target", f"{LOOPBACK}:{port}",
+            "--target", f"{self.host}:{port}",
             # A fresh state file per run: no earlier run's task is ever "resumed".
             "--state-file", str(run_dir / f"client-state-{tag}.json"),
             "--prefix", tag,
@@ -186,7 +193,8 @@ class Ferry:
 
 
 class Tus:
-    """``@tus/server`` + ``@tus/file-store`` (Node), uploaded with ``tus-js-client``."""
+    """``@tus/server`` + ``@tus/file-store`` (Node), uploaded with ``tus-js-client``, the
+    server listening on ``host``."""
 
     name = "tus"
     description = (
@@ -195,8 +203,9 @@ class Tus:
     )
     packages = ("@tus/server", "@tus/file-store", "tus-js-client")
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = LOOPBACK) -> None:
         self.node = shutil.which("node")
+        self.host = host
 
     def prepare(self) -> None:
         if self.node is None:
@@ -243,14 +252,14 @@ class Tus:
         store.mkdir(parents=True, exist_ok=True)
         return [
             self.node, str(BENCH_DIR / "tus" / "server.mjs"),
-            "--dir", str(store), "--port-file", str(port_file),
+            "--dir", str(store), "--port-file", str(port_file), "--host", self.host,
         ]  # fmt: skip
 
     def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:  # noqa: ARG002
         assert self.node is not None
         argv = [
             self.node, str(BENCH_DIR / "tus" / "upload.mjs"),
-            "--endpoint", f"http://{LOOPBACK}:{port}/files",
+            "--endpoint", f"http://{self.host}:{port}/files",
         ]  # fmt: skip
         if workload.many:
             return [

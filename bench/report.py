@@ -558,7 +558,15 @@ def console_summary(results: Results) -> str:
     return "\n".join(lines)
 
 
+#: Where bench.longlink's section of RESULTS.md starts: this module keeps it, that one writes it.
+LONGLINK_MARKER = "<!-- long-link section: written by python -m bench.longlink -->"
+
+
 def write(results: Results, path: Path) -> None:
+    """Rewrite ``path``, keeping the long-link benchmark's section (bench.longlink) as it is."""
+    kept = ""
+    if path.exists() and LONGLINK_MARKER in (text := path.read_text()):
+        kept = "\n" + LONGLINK_MARKER + text.split(LONGLINK_MARKER, 1)[1]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(results))
+    tmp.write_text(render(results) + kept)
     tmp.replace(path)

@@ -43,7 +43,7 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
         default_block_size=256 * KiB,
         max_block_size=4096 * KiB,
         max_file_size=64 * 1024 * KiB,
-        max_workers=16,
+        blocking_threads=16,
     )
 
 

@@ -54,6 +54,7 @@ from ferry_client.planning import (
     judge_same_file,
     plan_start,
     proof_blocks,
+    smaller_block_size,
 )
 from ferry_client.retry import RetryBudget, RetryPolicy, pause_or_raise, retrying
 from ferry_client.source import (
@@ -63,10 +64,12 @@ from ferry_client.source import (
     build_result,
     check_unchanged,
 )
+from ferry_client.stall import StallWatch
 from ferry_client.state import Remembered, StateStore, UploadKey
 from ferry_client.streams import Round
 from ferry_client.tasks import TaskControl, raise_if_stopped
 from ferry_client.transport import Transport
+from ferry_client.window import WindowLimits
 
 log = logging.getLogger("ferry.client")
 
@@ -87,6 +90,14 @@ def gives_up_on_task(error: FerryError) -> bool:
 MERGE_HASH_RATE = 200 * 1024 * 1024
 
 
+class SmallerBlocks(Exception):
+    """No block of the task gets through the link: start it over with ``block_size``."""
+
+    def __init__(self, block_size: int) -> None:
+        super().__init__(block_size)
+        self.block_size = block_size
+
+
 class BlockUpload:
     """One upload in blocks, from its start to the published result."""
 
@@ -100,10 +111,13 @@ class BlockUpload:
         budget: RetryBudget,
         started: float,
         timeout: float,
-        blocks_in_flight: int,
+        max_window: int,
+        blocks_in_flight: int | None,
         events: EventSink,
         cancel_on_interrupt: bool = False,
+        stall_timeout: float | None = None,
     ) -> None:
+        self.stall_timeout = stall_timeout
         self.events = events
         self.cancel_on_interrupt = cancel_on_interrupt
         self.transport = transport
@@ -113,6 +127,7 @@ class BlockUpload:
         self.budget = budget
         self.started = started
         self.timeout = timeout
+        self.max_window = max_window
         self.blocks_in_flight = blocks_in_flight
         #: A hash-less task holding the store_path with nothing committed: nothing proves
         #: whose it is, so the conflict's message says that cancelling it loses nothing.
@@ -145,19 +160,34 @@ class BlockUpload:
             )
             owned = task.task_id if is_own else None
             self.events.created(task.task_id, resumed=resumed, total=key.size)
-            run = UploadRun(
-                transport=self.transport,
-                upload=upload,
-                task_id=task.task_id,
-                declared_sha256=task.sha256,
-                block_size=task.block_size,
-                parallelism=parallelism,
-                blocks_in_flight=self.blocks_in_flight,
-                budget=budget,
-                progress=ProgressAccount(key.size, 0, progress),
-                merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
-            )
-            final = run.run()
+            while True:
+                run = UploadRun(
+                    transport=self.transport,
+                    upload=upload,
+                    task_id=task.task_id,
+                    declared_sha256=task.sha256,
+                    block_size=task.block_size,
+                    parallelism=parallelism,
+                    window_limits=WindowLimits(
+                        task.block_size,
+                        max_bytes=self.max_window,
+                        fixed_blocks=self.blocks_in_flight,
+                    ),
+                    budget=budget,
+                    progress=ProgressAccount(key.size, 0, progress),
+                    merge_timeout=self.timeout + key.size / MERGE_HASH_RATE,
+                    adaptable=owned is not None,
+                    stall_timeout=self.stall_timeout,
+                )
+                try:
+                    final = run.run()
+                    break
+                except SmallerBlocks as smaller:
+                    assert owned is not None
+                    task, resumed = self._start_smaller(owned, memory, task, smaller.block_size)
+                    # A task found by the file's hash meanwhile is not ours to start over.
+                    owned = None if resumed else task.task_id
+                    self.events.created(task.task_id, resumed=resumed, total=key.size)
         except KeyboardInterrupt:
             if owned is not None and self.cancel_on_interrupt:
                 self._give_up(owned, memory, "the upload was interrupted")
@@ -181,6 +211,23 @@ class BlockUpload:
             resumed=resumed,
             committed_at_start=run.committed_at_start,
         )
+
+    def _start_smaller(
+        self, task_id: str, memory: UploadMemory, task: pb.Task, block_size: int
+    ) -> tuple[pb.Task, bool]:
+        """Cancel this upload's own task, which has nothing committed, and start a new one
+        with smaller blocks: the link is cut before any block of the old size gets through."""
+        log.warning(
+            "no %d-byte block of task %s got through before the connection was lost (%d "
+            "attempts): starting over with %d-byte blocks (task %s had nothing committed)",
+            task.block_size, task_id, self.budget.failures, block_size, task_id,
+        )  # fmt: skip
+        self.tasks.set_state(task_id, TaskState.CANCELED, self.budget)
+        memory.start_over()
+        # Choosing smaller blocks is a change of course, not a failure: the limits start over.
+        self.budget.progressed()
+        new, resumed, _ = self._start(memory, None, block_size=block_size, hash_progress=None)
+        return new, resumed
 
     def _give_up(self, task_id: str, memory: UploadMemory, what: str) -> str:
         """Cancel the task this upload abandons, so that its store_path is free; ``what``
@@ -471,11 +518,18 @@ class UploadRun:
         declared_sha256: str,
         block_size: int,
         parallelism: int,
-        blocks_in_flight: int,
+        window_limits: WindowLimits,
         budget: RetryBudget,
         progress: ProgressAccount,
         merge_timeout: float,
+        adaptable: bool = False,
+        stall_timeout: float | None = None,
     ) -> None:
+        #: Cuts streams that stop making progress (``stall``), across this run's rounds.
+        self.stalls = StallWatch(stall_timeout)
+        #: The task is this upload's own: it may be started over with smaller blocks while it
+        #: has nothing committed (:func:`~ferry_client.planning.smaller_block_size`).
+        self.adaptable = adaptable
         self.transport = transport
         self.upload = upload
         self.key = upload.key
@@ -484,15 +538,24 @@ class UploadRun:
         self.declared_sha256 = declared_sha256
         self.block_size = block_size
         self.parallelism = parallelism
-        self.blocks_in_flight = blocks_in_flight
+        #: Each stream's sliding window's bounds (see ``window``).
+        self.window_limits = window_limits
         self.budget = budget
         self.progress = progress
         self.merge_timeout = merge_timeout
         self.counters = Counters()
         self.committed_at_start = 0
         self._first_query = True
+        #: Data bytes each failed round sent before it failed (for a flaky link).
+        self._carried: list[int] = []
 
     def run(self) -> pb.Task:
+        try:
+            return self._run()
+        finally:
+            self.stalls.close()
+
+    def _run(self) -> pb.Task:
         while True:
             try:
                 self.upload.raise_if_hashing_failed()
@@ -506,8 +569,23 @@ class UploadRun:
                     self._first_query = False
                 self.progress.reset(committed)
                 check_unchanged(self.key)
+                if self.adaptable and state == TaskState.UPLOADING and missing:
+                    smaller = smaller_block_size(
+                        report.block_size,
+                        carried=self._carried,
+                        committed=committed,
+                        streams=self.parallelism,
+                    )
+                    if smaller is not None:
+                        raise SmallerBlocks(smaller)
                 if state == TaskState.UPLOADING and missing:
-                    Round(self, WorkQueue(self.key.size, report.block_size, missing)).run()
+                    sent = self.counters.bytes_sent
+                    try:
+                        Round(self, WorkQueue(self.key.size, report.block_size, missing)).run()
+                    except TransientError:
+                        if self.counters.bytes_sent > sent:
+                            self._carried.append(self.counters.bytes_sent - sent)
+                        raise
                     continue
                 # Nothing missing (or already COMPLETED: Merge answers the same result again).
                 return self._merge()

@@ -43,6 +43,8 @@ from ferry_client.events import CREATED, FAILED, UploadEvent
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
+from ferry_client.stall import DEFAULT_STALL_TIMEOUT
+from ferry_client.window import DEFAULT_MAX_WINDOW
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -81,6 +83,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
     return value
 
 
@@ -160,7 +172,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         nargs="+",
         action=_SourcesAndDestination,
         metavar="SRC... DEST",
-        help="FILE STORE_PATH, or SRC... DEST/ (DEST ending with '/' is a prefix)",
+        help="FILE STORE_PATH, or SRC... DEST/ (DEST ending with '/' is a prefix); "
+        "FILE '-' reads standard input (a pipe: its size is told at the end; it cannot be "
+        "resumed by another run, so a run that gives up cancels its task)",
     )
     upload.add_argument(
         "-r", "--recursive", action="store_true", help="upload directories with their files"
@@ -176,7 +190,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--json-events",
         action="store_true",
         help="print the upload's events on stdout, one JSON object per line (created, "
-        "progress, retrying, completed or failed; a batch ends with a summary)",
+        "progress, retrying, stalled, completed or failed; a batch ends with a summary)",
     )
     upload.add_argument(
         "--cancel-on-interrupt",
@@ -194,6 +208,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="e.g. 8M; a multiple of 64K within the server's bounds (default: the server's)",
     )
     upload.add_argument(
+        "--max-window",
+        type=parse_size,
+        default=DEFAULT_MAX_WINDOW,
+        metavar="SIZE",
+        help="most bytes a stream sends ahead of acknowledgements; a cut connection costs at "
+        f"most this per stream again (default {DEFAULT_MAX_WINDOW // (1 << 20)}M)",
+    )
+    upload.add_argument(
         "--meta",
         type=parse_meta,
         action="append",
@@ -203,6 +225,22 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     upload.add_argument(
         "--overwrite", action="store_true", help="replace a file already at STORE_PATH"
+    )
+    upload.add_argument(
+        "--stall-timeout",
+        type=non_negative_float,
+        default=non_negative_float(env.get("FERRY_STALL_TIMEOUT") or str(DEFAULT_STALL_TIMEOUT)),
+        metavar="SECONDS",
+        help="cut a stream that makes no progress for this long and send its blocks again on "
+        f"a new stream; 0 never [FERRY_STALL_TIMEOUT, {DEFAULT_STALL_TIMEOUT:g}]",
+    )
+    upload.add_argument(
+        "--max-size",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="with '-': the most bytes standard input may bring, e.g. 200G (default: the "
+        "server's maximum file size); an object-store server picks its part size from it",
     )
     upload.add_argument(
         "--state-file",
@@ -328,13 +366,23 @@ def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:
+    stall = ns.stall_timeout or None
+    if "-" in ns.sources:
+        if len(ns.sources) != 1 or ns.store_path.endswith("/"):
+            raise UsageError("'-' (standard input) uploads alone, to a STORE_PATH not ending in /")
+        with _client(ns, state_file=ns.state_file, stall_timeout=stall) as client:
+            return _upload_stdin(ns, console, client)
+    if ns.max_size is not None:
+        raise UsageError("--max-size is for '-' (standard input) only")
     try:
         items = plan_sources(ns.sources, ns.store_path, recursive=ns.recursive)
     except PlanError as exc:
         raise UsageError(str(exc)) from exc
     # One file named on the command line keeps the one-file output; anything else is a batch.
     single = len(ns.sources) == 1 and len(items) == 1 and not Path(ns.sources[0]).is_dir()
-    with _client(ns, state_file=ns.state_file) as client:
+    with _client(
+        ns, state_file=ns.state_file, stall_timeout=stall, max_window=ns.max_window
+    ) as client:
         if single:
             return _upload_one(ns, console, client, items[0])
         return _upload_batch(ns, console, client, items)
@@ -361,6 +409,32 @@ def _upload_one(
     except KeyboardInterrupt:
         ns.interrupt_note = events.interrupt_note()
         raise
+    finally:
+        console.end_bars()
+    if ns.json_events:
+        pass  # the completed event carried the result
+    elif ns.json:
+        _print_json(result.to_json())
+    else:
+        print(_describe_result(result))
+    return EXIT_OK
+
+
+def _upload_stdin(ns: argparse.Namespace, console: _Console, client: FerryClient) -> int:
+    uploading = None if ns.quiet else console.bar("uploading")
+    events = _EventPrinter(ns, console, batch=False)
+    try:
+        result = client.upload_stream(
+            sys.stdin.buffer,
+            ns.store_path,
+            max_size=ns.max_size,
+            metadata=dict(ns.meta),
+            block_size=ns.block_size,
+            parallelism=ns.parallelism,
+            progress=events.once_created(uploading.update) if uploading else None,
+            overwrite=ns.overwrite,
+            on_event=events,
+        )
     finally:
         console.end_bars()
     if ns.json_events:

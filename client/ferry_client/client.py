@@ -23,14 +23,17 @@ from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
 from ferry_client.many import BatchRun, FileCallback
 from ferry_client.models import TaskInfo, TaskState, UploadResult
+from ferry_client.pipe_upload import StreamSource, StreamUpload
 from ferry_client.planning import ProgressCallback
 from ferry_client.reachability import FirstContact
 from ferry_client.retry import RetryPolicy
 from ferry_client.small_file import UploadFileUnsupported, upload_whole
 from ferry_client.source import UploadSource, read_whole
+from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 from ferry_client.state import StateFile, StateStore, UploadKey, default_state_path
 from ferry_client.tasks import TaskControl
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Transport, open_channel
+from ferry_client.window import DEFAULT_MAX_WINDOW
 
 log = logging.getLogger("ferry.client")
 
@@ -56,16 +59,24 @@ class FerryClient:
         credentials: TLS credentials; ``None`` for a plaintext channel.
         channel_options: gRPC channel options overriding Ferry's defaults.
         interceptors: client interceptors to wrap the channel with.
-        blocks_in_flight: blocks a stream may send before the previous ones are acknowledged.
-            At 1 (the default) a crash of the server or the connection costs at most
-            ``parallelism`` blocks sent again, and the other streams keep the server busy while
-            one waits for its acknowledgement; more hides the wait on a single stream at the
-            price of more bytes to send again.
+        max_window: the most bytes one stream may have sent but not yet had acknowledged
+            (default 32 MiB, never less than one block). Each stream sizes its window from the
+            bandwidth-delay product it measures (one block plus twice the acknowledged rate
+            times the acknowledgement delay), so one stream keeps a long link full; this bound
+            is what a cut connection costs at most to send again, per stream.
+        blocks_in_flight: a fixed window of this many blocks per stream instead of the
+            measured one (``None``, the default). At 1 a cut connection costs at most
+            ``parallelism`` blocks sent again, but a stream leaves the link idle while each
+            block's acknowledgement travels back.
         connect_timeout: seconds the first call waits for the channel to connect. An address
             that was never reachable raises :class:`~ferry_client.CannotConnect` (or its
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
             within it, naming the address and why; once connected, a lost server is retried
             under ``retry`` as any transient failure.
+        stall_timeout: seconds an upload stream with a block in flight may go without
+            progress (gRPC taking another message, or an acknowledgement) before it is cut and
+            its blocks are sent again on a new stream, reported as a ``stalled`` event
+            (default 60; ``None`` never cuts). A slow link keeps progressing and is not cut.
     """
 
     def __init__(
@@ -79,14 +90,22 @@ class FerryClient:
         credentials: grpc.ChannelCredentials | None = None,
         channel_options: Mapping[str, Any] | None = None,
         interceptors: Sequence[Any] = (),
-        blocks_in_flight: int = 1,
+        max_window: int = DEFAULT_MAX_WINDOW,
+        blocks_in_flight: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeout and connect_timeout must be positive")
-        if blocks_in_flight < 1:
+        if blocks_in_flight is not None and blocks_in_flight < 1:
             raise ValueError("blocks_in_flight must be at least 1")
+        if stall_timeout is not None and stall_timeout <= 0:
+            raise ValueError("stall_timeout must be positive (or None)")
+        self.stall_timeout = stall_timeout
+        if max_window < 1:
+            raise ValueError("max_window must be positive")
         self.blocks_in_flight = blocks_in_flight
+        self.max_window = max_window
         self.target = target
         self.retry = retry if retry is not None else RetryPolicy()
         self.timeout = timeout
@@ -293,6 +312,77 @@ class FerryClient:
         events.completed(result)
         return result
 
+    def upload_stream(
+        self,
+        source: StreamSource,
+        store_path: str,
+        *,
+        file_name: str | None = None,
+        max_size: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        block_size: int | None = None,
+        parallelism: int = 2,
+        progress: ProgressCallback | None = None,
+        overwrite: bool = False,
+        on_event: EventCallback | None = None,
+    ) -> UploadResult:
+        """Upload data of unknown length (stdin, a pipe, a binary file object, an iterator of
+        bytes) to ``store_path`` and return the result; the data is read once, in order.
+
+        Data of at most 1 MiB is sent whole in one UploadFile request. Otherwise the task is
+        declared with its size deferred (the server learns it at Merge, with the SHA-256
+        computed as the data flowed); blocks are read only when a stream is free to send them
+        and kept until acknowledged, so memory stays at most ``parallelism`` blocks (16 MiB with
+        the defaults). A connection cut or a server restart is recovered within this call:
+        the unacknowledged blocks are sent again on new streams under the retry policy.
+        **It cannot be resumed by another call**: when this call gives up (the policy's
+        limit, a refusal, Ctrl-C, a paused task), it cancels its task, as the bytes not yet
+        acknowledged are gone with it. Nothing is written to the state file.
+
+        Args:
+            source: an object with ``read(n)`` returning bytes (``sys.stdin.buffer``, an open
+                file, a socket file), or an iterable of bytes objects.
+            file_name: the name recorded with the task (default: the last part of store_path).
+            max_size: the most bytes the data may have (``None``: the server's maximum file
+                size); an object-store backend chooses its part size from it, and the upload
+                fails if the data is longer.
+            progress: called with (bytes done, 0): the total is not known.
+            Others as for :meth:`upload`.
+
+        Raises:
+            as :meth:`upload`; TypeError when ``source`` yields something other than bytes.
+        """
+        if parallelism < 1:
+            raise ValueError("parallelism must be at least 1")
+        if max_size is not None and max_size < 1:
+            raise ValueError("max_size must be positive")
+        started = time.monotonic()
+        events = EventSink(on_event, path="-", store_path=store_path)
+        try:
+            self._transport.connect()
+            stream = StreamUpload(
+                self._transport,
+                source,
+                store_path,
+                file_name=file_name or store_path.rsplit("/", 1)[-1],
+                metadata=metadata or {},
+                block_size=block_size,
+                max_size=max_size,
+                parallelism=parallelism,
+                overwrite=overwrite,
+                budget=self.retry.budget(on_retry=events.retrying),
+                events=events,
+                progress=_both(progress, events.progress if on_event is not None else None),
+                merge_timeout=self.timeout,
+                stall_timeout=self.stall_timeout,
+            )
+            result = stream.run(started)
+        except BaseException as exc:
+            events.failed(exc)
+            raise
+        events.completed(result)
+        return result
+
     def upload_many(
         self,
         items: Iterable[UploadItem | tuple[str, str]],
@@ -399,9 +489,11 @@ class FerryClient:
             budget=budget,
             started=started,
             timeout=self.timeout,
+            max_window=self.max_window,
             blocks_in_flight=self.blocks_in_flight,
             events=events,
             cancel_on_interrupt=cancel_on_interrupt,
+            stall_timeout=self.stall_timeout,
         )
         return session.run(
             block_size=block_size,

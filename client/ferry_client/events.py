@@ -4,9 +4,10 @@ one stream (the CLI's ``--json-events`` prints them one JSON object per line).
 
 Kinds, in order: ``created`` once the task exists (for a file sent whole in one request, once it
 is published), ``progress`` at most every :data:`PROGRESS_INTERVAL` seconds plus once at the
-end, ``retrying`` before each retry, then ``completed`` (with the result) or ``failed`` (with
-the error, and whether the client cancelled its task). :class:`EventSink` decides what to emit
-and when; it does no I/O.
+end, ``retrying`` before each retry (``stalled`` instead when a stream was cut for making no
+progress for the stall timeout: its blocks go again on a new stream), then ``completed`` (with
+the result) or ``failed`` (with the error, and whether the client cancelled its task).
+:class:`EventSink` decides what to emit and when; it does no I/O.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from ferry_client.errors import FerryError
 from ferry_client.models import UploadResult
+from ferry_client.stall import StreamStalled
 
 #: Seconds between two ``progress`` events of one upload.
 PROGRESS_INTERVAL = 1.0
@@ -25,6 +27,7 @@ PROGRESS_INTERVAL = 1.0
 CREATED = "created"
 PROGRESS = "progress"
 RETRYING = "retrying"
+STALLED = "stalled"
 COMPLETED = "completed"
 FAILED = "failed"
 
@@ -117,7 +120,9 @@ class EventSink:
         self._emit(PROGRESS, task_id=self.task_id, done=done, total=total)
 
     def retrying(self, error: FerryError, delay: float) -> None:
-        self._emit(RETRYING, task_id=self.task_id, message=str(error), delay=delay)
+        # A stream cut for making no progress is a retry too, told apart for the progress bar.
+        kind = STALLED if isinstance(error, StreamStalled) else RETRYING
+        self._emit(kind, task_id=self.task_id, message=str(error), delay=delay)
 
     def completed(self, result: UploadResult) -> None:
         self._emit(PROGRESS, task_id=result.task_id, done=result.size, total=result.size)

@@ -150,6 +150,39 @@ def judge_same_file(
     return SameFile.DIFFERENT
 
 
+#: Failed attempts that carried data but committed nothing after which a link is taken to be
+#: too flaky for the task's blocks (each connection dies before one block gets through).
+FAILURES_BEFORE_SMALLER_BLOCKS = 3
+#: Blocks are never made smaller than this for a flaky link (below it, per-block costs rule).
+SMALLEST_ADAPTED_BLOCK = 1 * MiB
+#: Block sizes are multiples of this (the protocol's alignment).
+BLOCK_ALIGNMENT = 64 * KiB
+
+
+def smaller_block_size(
+    block_size: int, *, carried: Sequence[int], committed: int, streams: int
+) -> int | None:
+    """The block size to start a task over with when no block gets through a flaky link, or
+    ``None`` to keep going as it is.
+
+    ``carried``: the data bytes each failed attempt (a round of ``streams`` streams sharing
+    one connection) sent before it failed, those that sent nothing left out (a server that is
+    down is not a flaky link). Once :data:`FAILURES_BEFORE_SMALLER_BLOCKS` attempts carried
+    data and the task still has nothing committed (so starting over loses nothing), a block
+    should fit twice in what one stream typically gets through: half the median per stream,
+    aligned down, at least :data:`SMALLEST_ADAPTED_BLOCK`, at most half the current size.
+    """
+    if committed or len(carried) < FAILURES_BEFORE_SMALLER_BLOCKS:
+        return None
+    half = block_size // 2 // BLOCK_ALIGNMENT * BLOCK_ALIGNMENT
+    if half < SMALLEST_ADAPTED_BLOCK:
+        return None
+    recent = sorted(carried[-FAILURES_BEFORE_SMALLER_BLOCKS:])
+    per_stream = recent[len(recent) // 2] // max(1, streams)
+    fitting = per_stream // 2 // BLOCK_ALIGNMENT * BLOCK_ALIGNMENT
+    return max(SMALLEST_ADAPTED_BLOCK, min(half, fitting))
+
+
 @dataclass(frozen=True, slots=True)
 class BlockRange:
     """A half-open range ``[start, end)`` of block indexes."""

@@ -36,7 +36,11 @@ def format_duration(seconds: float) -> str:
 
 
 def describe(done: int, total: int, rate: float | None) -> str:
-    """``45.2% 12.3 MiB/27.2 MiB 10.0 MiB/s 0:02 left``; rate ``None`` while unknown."""
+    """``45.2% 12.3 MiB/27.2 MiB 10.0 MiB/s 0:02 left``; rate ``None`` while unknown. A total
+    of 0 with bytes done is a stream of unknown length: ``12.3 MiB 10.0 MiB/s``."""
+    if not total and done:
+        rate_text = f" {format_bytes(rate)}/s" if rate else ""
+        return f"{format_bytes(done)}{rate_text}"
     percent = 100.0 * done / total if total else 100.0
     parts = [f"{percent:5.1f}%", f"{format_bytes(done)}/{format_bytes(total)}"]
     if rate is not None and rate > 0:
@@ -51,7 +55,7 @@ def render_bar(label: str, done: int, total: int, rate: float | None, width: int
     room = width - len(label) - len(figures) - 4
     if room < 10:
         return f"{label} {figures}"[:width]
-    fraction = min(1.0, done / total) if total else 1.0
+    fraction = min(1.0, done / total) if total else (0.0 if done else 1.0)
     filled = int(room * fraction)
     return f"{label} [{'#' * filled}{'.' * (room - filled)}] {figures}"
 

@@ -57,6 +57,8 @@ RETRYABLE_REASONS: frozenset[str] = frozenset(
         "OVERLOADED",
         "DATABASE_UNAVAILABLE",
         "SHUTTING_DOWN",
+        "STREAM_IDLE",
+        "DEADLINE_PASSED",
     }
 )
 #: Every reason this client knows; a status with another (a newer server's) falls back to its

@@ -1,7 +1,7 @@
 """The UploadParts streams of one round: :class:`Round` spreads a queue of blocks over up to
 ``parallelism`` streams, each a :class:`StreamWorker` (a thread reading acknowledgements and a
-request generator sending blocks, a bounded number of them unacknowledged), and stops them all at
-the first failure."""
+request generator sending blocks, no more bytes unacknowledged than its sliding window allows,
+see ``window``), and stops them all at the first failure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import collections
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from ferry_client.errors import ChecksumMismatch, ServerError, SourceChanged
 from ferry_client.hashing import crc32c_extend
 from ferry_client.planning import MAX_MESSAGE_DATA, Block, WorkQueue, message_slices
 from ferry_client.transport import CallCancelled, Part, PartsStream
+from ferry_client.window import WindowSizer
 
 if TYPE_CHECKING:
     from ferry_client.block_upload import UploadRun
@@ -38,6 +40,7 @@ class Round:
         self._stopping = False
         self._error: BaseException | None = None
         self._workers: list[StreamWorker] = []
+        self.stalls = upload.stalls
 
     @property
     def stopping(self) -> bool:
@@ -87,8 +90,8 @@ class Round:
 
 class StreamWorker:
     """One UploadParts stream: a thread reading acknowledgements, and a request generator
-    (run by gRPC) that sends blocks one after another, never more than ``blocks_in_flight``
-    of them unacknowledged.
+    (run by gRPC) that sends blocks one after another, a message at a time, never more bytes
+    unacknowledged than its :class:`~ferry_client.window.WindowSizer` allows.
 
     The server handles a stream's blocks in order, so acknowledgements come in the order the
     blocks were sent.
@@ -103,10 +106,14 @@ class StreamWorker:
         )
         self._cv = threading.Condition()
         self._pending: collections.deque[Block] = collections.deque()
+        #: Bytes of the pending blocks sent so far (what a cut would cost to send again).
+        self._outstanding = 0
+        self._window = WindowSizer(self.upload.window_limits)
         #: Set once the stream failed: its generator must take no more blocks.
         self._failed = False
         self._stream: PartsStream | None = None
         self._request_error: Exception | None = None
+        self._stall = round_.stalls.watch(self.stop)
 
     def stop(self) -> None:
         with self._cv:
@@ -137,7 +144,9 @@ class StreamWorker:
                 )
         except BaseException as exc:
             self._lose_pending()
-            self.round.failed(self, exc)
+            self.round.failed(self, self._stall.error(self.upload.task_id) or exc)
+        finally:
+            self.round.stalls.forget(self._stall)
 
     def _requests(self) -> Iterator[Part]:
         """Messages of one block after another; runs on a gRPC thread.
@@ -146,25 +155,25 @@ class StreamWorker:
         cancellation. Returning half-closes the stream; the server then drops a partial block.
         """
         upload = self.upload
-        window = upload.blocks_in_flight
         try:
             while True:
                 # A failed hash (the file changed or cannot be read) ends the round within a
                 # block rather than after the whole file was sent.
                 upload.upload.raise_if_hashing_failed()
+                if not self._wait_for_room(self.round.message_size):
+                    return
                 with self._cv:
-                    self._cv.wait_for(
-                        lambda: len(self._pending) < window or self._failed or self.round.stopping
-                    )
-                    if self._failed or self.round.stopping:
-                        return
                     block = self.round.queue.take()
                     if block is None:
                         return
                     self._pending.append(block)
+                    self._stall.busy(True)
+                    self._window.started(block.index, time.monotonic())
                 crc = 0
                 for offset, length in message_slices(block.length, self.round.message_size):
                     if self._failed or self.round.stopping:
+                        return
+                    if offset and not self._wait_for_room(length):
                         return
                     data = os.pread(self.round.fd, length, block.offset + offset)
                     if len(data) != length:
@@ -177,9 +186,27 @@ class StreamWorker:
                     message = Part(upload.task_id, block.index, offset, data, crc if last else None)
                     upload.counters.add(data=length, blocks=1 if last else 0)
                     upload.progress.sent(block.index, length)
+                    with self._cv:
+                        self._outstanding += length
                     yield message
+                    self._stall.progressed()
+                # gRPC asks for the next message once it has taken this block's last one.
+                with self._cv:
+                    self._window.sent(block.index, time.monotonic())
         except Exception as exc:
             self._request_error = exc
+
+    def _wait_for_room(self, nbytes: int) -> bool:
+        """Wait until the window lets ``nbytes`` more go; False if the stream is ending."""
+        with self._cv:
+            self._cv.wait_for(
+                lambda: (
+                    self._failed
+                    or self.round.stopping
+                    or self._window.may_send(self._outstanding, nbytes)
+                )
+            )
+            return not (self._failed or self.round.stopping)
 
     def _on_ack(self, ack: pb.UploadPartsResponse) -> None:
         upload = self.upload
@@ -215,6 +242,10 @@ class StreamWorker:
             )
         with self._cv:
             self._pending.popleft()
+            self._stall.progressed()
+            self._stall.busy(bool(self._pending))
+            self._outstanding = max(0, self._outstanding - block.length)
+            self._window.acknowledged(block.index, block.length, time.monotonic())
             self._cv.notify_all()
 
     def _lose_pending(self) -> None:
@@ -223,6 +254,8 @@ class StreamWorker:
             self._failed = True
             lost = list(self._pending)
             self._pending.clear()
+            self._outstanding = 0
+            self._window.lost()
             self._cv.notify_all()
         for block in reversed(lost):
             self.upload.progress.lost(block.index)

@@ -187,11 +187,14 @@ class Transport:
         request = pb.SetStateRequest(task_id=task_id, state=state)
         return self._unary(self._stub.SetState, request, task_id=task_id, name="SetState").task
 
-    def merge(self, task_id: str, *, sha256: str, timeout: float) -> pb.Task:
+    def merge(
+        self, task_id: str, *, sha256: str, timeout: float, size: int | None = None
+    ) -> pb.Task:
         """Verify the task's bytes against ``sha256`` (the client's hash of the file; "" for
         the one declared at CreateTask) and publish them. Merge gets its own deadline: the
-        server finishes hashing the file within it."""
-        request = pb.MergeRequest(task_id=task_id, sha256=sha256)
+        server finishes hashing the file within it. ``size`` fixes the size of a task declared
+        with its size deferred (a stream)."""
+        request = pb.MergeRequest(task_id=task_id, sha256=sha256, size=size)
         return self._unary(
             self._stub.Merge, request, task_id=task_id, timeout=timeout, name="Merge"
         ).task

@@ -5,6 +5,7 @@ The CLI and the tests build the server through this one function.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -12,14 +13,15 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
 from ferry.v1 import ferry_pb2
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine, make_url
 
@@ -30,14 +32,15 @@ from ferry_server.config import (
     Settings,
     split_address,
 )
-from ferry_server.domain.errors import Unavailable
+from ferry_server.domain.errors import StoreUnavailable, Unavailable
 from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.notifications import DeliveryPolicy, Notifier
-from ferry_server.domain.ports import Metrics, NoMetrics
+from ferry_server.domain.part_size import s3_bounds
+from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
-from ferry_server.operations.health import DatabaseHealth
+from ferry_server.operations.health import DatabaseHealth, HealthServicer
 from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
 from ferry_server.persistence.database import (
@@ -48,8 +51,15 @@ from ferry_server.persistence.database import (
 )
 from ferry_server.persistence.repository import SqlTaskRepository
 from ferry_server.storage.filesystem import FileSystemStore
+from ferry_server.storage.objectstore import S3ObjectStore, StoreMisconfigured
+from ferry_server.storage.s3blocks import S3BlockStore
+from ferry_server.storage.spool import Spool
+from ferry_server.transport.blocking import BlockingPool
 from ferry_server.transport.servicer import SERVICE_NAME, FerryServicer, rpc_handlers
+from ferry_server.transport.streams import OpenStreams
 from ferry_server.transport.timing import TimingInterceptor
+
+T = TypeVar("T")
 
 log = logging.getLogger("ferry.server")
 
@@ -120,14 +130,46 @@ class _Deliveries(threading.Thread):
         self._stop.set()
 
 
+class _EventLoop(threading.Thread):
+    """The replica's asyncio event loop (gRPC, the RPC handlers), in a thread of its own so
+    that :class:`FerryServer` keeps a plain synchronous API for the CLI and the tests."""
+
+    def __init__(self) -> None:
+        super().__init__(name="ferry-loop", daemon=True)
+        self.loop = asyncio.new_event_loop()
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the loop and wait for its outcome."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.join()
+        self.loop.close()
+
+
+@dataclass(frozen=True)
+class _Transport:
+    """What ``create_server`` builds on the event loop."""
+
+    grpc: grpc.aio.Server
+    port: int
+    health: Any  # operations.health.HealthServicer
+
+
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
     def __init__(
         self,
         settings: Settings,
-        grpc_server: grpc.Server,
-        port: int,
+        loop: _EventLoop,
+        transport: _Transport,
+        blocking: BlockingPool,
         engine: Engine,
         sweeper: _Sweeper,
         hasher: PrefixHasher,
@@ -142,14 +184,17 @@ class FerryServer:
         self._watcher = watcher
         self._deliveries = deliveries
         self.service = service
-        self._grpc = grpc_server
-        self._port = port
+        self._loop = loop
+        self._grpc = transport.grpc
+        self._port = transport.port
+        self._blocking = blocking
         self._engine = engine
         self._sweeper = sweeper
         self._hasher = hasher
         self._servicer = servicer
         self._health = health
         self._metrics = metrics
+        self._stopped = threading.Event()
 
     @property
     def port(self) -> int:
@@ -171,7 +216,7 @@ class FerryServer:
 
     def start(self) -> None:
         self._hasher.start()
-        self._grpc.start()
+        self._loop.call(self._grpc.start())
         self._sweeper.start()
         if self._watcher is not None:
             self._watcher.start()
@@ -189,29 +234,42 @@ class FerryServer:
         if self._deliveries is not None:
             self._deliveries.stop()
         self._health.stop()
-        stopped = self._grpc.stop(grace)
-        self._servicer.streams.end_all()
-        stopped.wait()
+        self._loop.call(self._stop_serving(grace))
+        self._blocking.shutdown()
         self._hasher.stop()
         if self._metrics is not None:
             self._metrics.stop()
         self._engine.dispose()
+        self._loop.close()
+        self._stopped.set()
         log.info("ferry stopped")
+
+    @property
+    def store(self) -> BlockStore:
+        """Where this replica keeps bytes (the filesystem, or the object store and spool)."""
+        return self.service.store
+
+    async def _stop_serving(self, grace: float | None) -> None:
+        stopping = asyncio.ensure_future(self._grpc.stop(grace))
+        # After gRPC refuses new calls: the streams open now are all there will be.
+        await asyncio.sleep(0)
+        self._servicer.streams.end_all()
+        await stopping
 
     def hashed_bytes(self, task_id: str) -> int:
         """How far this replica's background hash and assembly of a task have come."""
         return self._hasher.hashed_bytes(task_id)
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:
-        return self._grpc.wait_for_termination(timeout)
+        """Wait until :meth:`stop` finished (True), or ``timeout`` seconds passed (False)."""
+        return self._stopped.wait(timeout)
 
 
 def _prepare_directories(settings: Settings) -> None:
     if settings.object_store is not None:
-        raise StartupError(
-            f"storage={settings.storage}: the object-store backend is coming, not yet wired "
-            "into the server; leave --storage unset to use the filesystem"
-        )
+        for directory in (settings.data_dir, settings.resolved_spool_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return
     root = settings.resolved_storage_root
     for directory in (settings.data_dir, settings.staging_dir, root):
         directory.mkdir(parents=True, exist_ok=True)
@@ -229,7 +287,39 @@ def _prepare_directories(settings: Settings) -> None:
         )
 
 
+def _byte_store(settings: Settings) -> BlockStore:
+    """The filesystem (data dir and storage root) or, with ``--storage s3://...``, the object
+    store with its local spool; the object store is checked now (bucket, credentials)."""
+    location = settings.object_store
+    if location is None:
+        return FileSystemStore(
+            settings.staging_dir,
+            settings.resolved_storage_root,
+            fsync=settings.fsync,
+            published_mode=settings.published_mode,
+        )
+    s3 = S3ObjectStore.connect(
+        location,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        max_connections=settings.blocking_threads,
+    )
+    try:
+        s3.check()
+    except (StoreMisconfigured, StoreUnavailable) as exc:
+        raise StartupError(f"cannot use the object store {location}: {exc}") from exc
+    spool = Spool(settings.resolved_spool_dir, settings.spool_bytes, fsync=settings.fsync)
+    return S3BlockStore(s3, spool)
+
+
 def _limits(settings: Settings) -> Limits:
+    part_bounds = None
+    if settings.object_store is not None:
+        part_bounds = s3_bounds(
+            min_block_size=settings.min_block_size,
+            max_block_size=settings.max_block_size,
+            alignment=BLOCK_ALIGNMENT,
+        )
     return Limits(
         default_block_size=settings.default_block_size,
         min_block_size=settings.min_block_size,
@@ -242,6 +332,7 @@ def _limits(settings: Settings) -> Limits:
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
         retention=timedelta(seconds=settings.retention_seconds),
+        part_bounds=part_bounds,
     )
 
 
@@ -269,6 +360,13 @@ def _fault_hook(spec: str) -> FaultHook:
 
 def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
     """``ferry fsck`` against the database and staging ``settings`` name."""
+    if settings.object_store is not None:
+        raise StartupError(
+            f"fsck checks the filesystem backend only; with storage={settings.storage} the "
+            "sweeper reconciles SQL and the store by itself (it aborts the uploads of ended "
+            "tasks, stores or reverts committed blocks left without their part, and removes "
+            "spool files), and Merge checks every part against ListParts before publishing"
+        )
     timeouts = DatabaseTimeouts()
     _migrate(settings, timeouts)
     engine = create_database_engine(
@@ -282,9 +380,15 @@ def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
         )
-        return check_storage(
-            SqlTaskRepository(engine), store, min_age=timedelta(seconds=min_age), repair=repair
-        )
+        repository = SqlTaskRepository(engine)
+        if repository.has_receipts():
+            # Checked against the local disk, every block in the store would look lost.
+            raise StartupError(
+                "this database records blocks stored in an object store: fsck checks the "
+                "filesystem backend only (give --storage to say which store; it is refused "
+                "too, the sweeper does this work there)"
+            )
+        return check_storage(repository, store, min_age=timedelta(seconds=min_age), repair=repair)
     finally:
         engine.dispose()
 
@@ -322,20 +426,20 @@ def create_server(settings: Settings) -> FerryServer:
     engine = create_database_engine(
         settings.resolved_database_url,
         fsync=settings.fsync,
+        # Every blocking thread may hold a connection, the background work too: by default the
+        # pool is blocking_threads + 2 (Settings refuses a smaller size + overflow).
         pool_size=PoolLimits(
-            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds
+            settings.effective_db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout_seconds,
         ),
         timeouts=timeouts,
         transaction_pooling=settings.db_transaction_pooling,
     )
+    loop = _EventLoop()
     try:
         repository = SqlTaskRepository(engine)
-        store = FileSystemStore(
-            settings.staging_dir,
-            settings.resolved_storage_root,
-            fsync=settings.fsync,
-            published_mode=settings.published_mode,
-        )
+        store = _byte_store(settings)
         prometheus = PrometheusMetrics() if settings.metrics_listen else None
         metrics: Metrics | None = prometheus
         replica = secrets.token_hex(6)
@@ -355,43 +459,40 @@ def create_server(settings: Settings) -> FerryServer:
             webhook_for=lambda _principal: webhook,
             watcher=watcher,
         )
-        grpc_server = grpc.server(
-            ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="ferry-rpc"),
-            options=[
-                ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE),
-                ("grpc.max_send_message_length", MAX_RECEIVE_MESSAGE),
-                # Without this a second replica could silently share the port with the first.
-                ("grpc.so_reuseport", 0),
-                # Clients keep idle connections alive with a ping a minute (e.g. during a
-                # long Merge); by default the server would count those as abuse.
-                ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
-                ("grpc.keepalive_permit_without_calls", 1),
-            ],
-            interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
+        blocking = BlockingPool(settings.blocking_threads)
+        servicer = FerryServicer(
+            service,
+            blocking,
+            OpenStreams(settings.max_streams, settings.stream_idle_timeout_seconds),
         )
-        servicer = FerryServicer(service)
-        grpc_server.add_generic_rpc_handlers((rpc_handlers(servicer),))
-        health_checker = _add_operations(grpc_server, settings, service)
-        try:
-            port = grpc_server.add_insecure_port(settings.listen)
-        except RuntimeError as exc:
-            raise StartupError(f"cannot listen on {settings.listen}: {exc}") from exc
-        if port == 0:
-            raise StartupError(f"cannot listen on {settings.listen} (address in use?)")
+        loop.start()
+        transport = loop.call(_transport(settings, servicer, prometheus))
+        checker = DatabaseHealth(
+            transport.health,
+            loop.loop,
+            [SERVICE_NAME],
+            service.check_database,
+            settings.health_interval_seconds,
+        )
+        # Checked once now (the schema was just migrated), so the first answer is true.
+        checker.probe()
         endpoint = None if prometheus is None else _metrics_endpoint(settings, prometheus)
     except BaseException:
+        if loop.is_alive():
+            loop.close()
         engine.dispose()
         raise
     return FerryServer(
         settings,
-        grpc_server,
-        port,
+        loop,
+        transport,
+        blocking,
         engine,
         _Sweeper(service, settings.sweep_interval_seconds),
         hasher,
         service,
         servicer,
-        health_checker,
+        checker,
         endpoint,
         deliveries,
         watcher,
@@ -424,23 +525,43 @@ def _deliveries(
     return _Deliveries(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
 
 
-def _add_operations(
-    grpc_server: grpc.Server, settings: Settings, service: TransferService
-) -> DatabaseHealth:
-    """grpc.health.v1 (checked once now: the schema was just migrated) and reflection."""
-    servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, grpc_server)
-    checker = DatabaseHealth(
-        servicer, [SERVICE_NAME], service.check_database, settings.health_interval_seconds
+async def _transport(
+    settings: Settings, servicer: FerryServicer, prometheus: PrometheusMetrics | None
+) -> _Transport:
+    """The gRPC aio server (built on the loop it will run on), its services, and its port."""
+    pending = max(1000, 2 * settings.max_streams)
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE),
+            ("grpc.max_send_message_length", MAX_RECEIVE_MESSAGE),
+            # Without this a second replica could silently share the port with the first.
+            ("grpc.so_reuseport", 0),
+            # Clients keep idle connections alive with a ping a minute (e.g. during a
+            # long Merge); by default the server would count those as abuse.
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            # Calls gRPC accepted but the loop has not yet taken up wait here; beyond the
+            # limit gRPC cancels new ones (CANCELLED, which clients rightly do not retry). A
+            # burst of new streams must wait to be answered instead: OK, or OVERLOADED.
+            ("grpc.server.max_pending_requests", pending),
+            ("grpc.server.max_pending_requests_hard_limit", 2 * pending),
+        ],
+        interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
     )
-    checker.probe()
+    server.add_generic_rpc_handlers((rpc_handlers(servicer),))
+    health_servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
         ferry = ferry_pb2.DESCRIPTOR.services_by_name["FerryService"].full_name
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-        reflection.enable_server_reflection(
-            (ferry, health_name, reflection.SERVICE_NAME), grpc_server
-        )
-    return checker
+        reflection.enable_server_reflection((ferry, health_name, reflection.SERVICE_NAME), server)
+    try:
+        port = server.add_insecure_port(settings.listen)
+    except RuntimeError as exc:
+        raise StartupError(f"cannot listen on {settings.listen}: {exc}") from exc
+    if port == 0:
+        raise StartupError(f"cannot listen on {settings.listen} (address in use?)")
+    return _Transport(server, port, health_servicer)
 
 
 def _metrics_endpoint(settings: Settings, metrics: PrometheusMetrics) -> MetricsEndpoint:

@@ -40,6 +40,11 @@ def _octal(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not an octal number such as 022") from None
 
 
+def _optional_int(value: object) -> int | None:
+    """An integer setting whose unset value (None) means "derived from others"."""
+    return None if value is None or value == "" else int(str(value))
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -193,10 +198,25 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="test only: POINT:kill|stop|sleep=S at a named point [FERRY_TEST_FAULT]",
     )
     add(
-        "--max-workers",
+        "--blocking-threads",
         type=int,
-        default=int(str(default("MAX_WORKERS", defaults.max_workers))),
-        help="RPC worker threads; each open upload stream holds one [FERRY_MAX_WORKERS, 64]",
+        default=int(str(default("BLOCKING_THREADS", defaults.blocking_threads))),
+        help="threads for blocking disk and SQL work (the SQL pool's default size is this "
+        "+ 2); an idle stream holds none [FERRY_BLOCKING_THREADS, 64]",
+    )
+    add(
+        "--max-streams",
+        type=int,
+        default=int(str(default("MAX_STREAMS", defaults.max_streams))),
+        help="most upload streams open at once; more are refused RESOURCE_EXHAUSTED "
+        "(OVERLOADED) with a retry delay [FERRY_MAX_STREAMS, 4096]",
+    )
+    add(
+        "--stream-idle-timeout",
+        type=float,
+        default=float(str(default("STREAM_IDLE_TIMEOUT", defaults.stream_idle_timeout_seconds))),
+        help="seconds an upload stream may send nothing while owed no acknowledgement before "
+        "it is ended with UNAVAILABLE (STREAM_IDLE) [FERRY_STREAM_IDLE_TIMEOUT, 60]",
     )
     add(
         "--shutdown-grace",
@@ -240,8 +260,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add(
         "--db-pool-size",
         type=int,
-        default=int(str(default("DB_POOL_SIZE", defaults.db_pool_size))),
-        help="database connections a replica keeps open [FERRY_DB_POOL_SIZE, 8]",
+        default=_optional_int(default("DB_POOL_SIZE", defaults.db_pool_size)),
+        help="database connections a replica keeps open; size + overflow must be at least "
+        "--blocking-threads + 2 [FERRY_DB_POOL_SIZE, --blocking-threads + 2]",
     )
     add(
         "--db-max-overflow",
@@ -354,7 +375,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         webhook_poll_seconds=args.webhook_poll,
         watch_interval_seconds=args.watch_interval,
         test_fault=args.test_fault,
-        max_workers=args.max_workers,
+        blocking_threads=args.blocking_threads,
+        max_streams=args.max_streams,
+        stream_idle_timeout_seconds=args.stream_idle_timeout,
         log_level=args.log_level.upper(),
         shutdown_grace_seconds=args.shutdown_grace,
         db_connect_timeout_seconds=args.db_connect_timeout,
@@ -405,13 +428,19 @@ def fsck_main(argv: Sequence[str]) -> int:
         help="leave attempt files and staging younger than this many seconds alone: they may "
         "belong to a stream or merge still running [FERRY_ORPHAN_AGE, %(default)s]",
     )
+    parser.add_argument("--storage", default=env.get("FERRY_STORAGE", ""),
+                        help="the servers' --storage: fsck refuses object-store mode "
+                        "[FERRY_STORAGE, the filesystem]")  # fmt: skip
     parser.add_argument("--repair", action="store_true", help="fix what is found")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="ferry fsck: %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = Settings(
-            data_dir=args.data_dir, storage_root=args.storage_root, database_url=args.database_url
+            data_dir=args.data_dir,
+            storage_root=args.storage_root,
+            database_url=args.database_url,
+            storage=args.storage,
         )
     except SettingsError as exc:
         parser.error(str(exc))

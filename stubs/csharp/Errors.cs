@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKtQFCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKo0GCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -39,11 +39,12 @@ namespace Ferry.V1 {
             "RUQQFhIVChFDSEVDS1NVTV9NSVNNQVRDSBAXEggKBEJVU1kQGBIVChFNRVJH",
             "RV9JTl9QUk9HUkVTUxAZEg0KCURJU0tfRlVMTBAaEg4KCk9WRVJMT0FERUQQ",
             "GxISCg5RVU9UQV9FWENFRURFRBAcEhIKDklOVEVSTkFMX0VSUk9SEB0SGAoU",
-            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SEgoO",
-            "RklMRV9OT1RfRk9VTkQQKBIWChJHRU5FUkFUSU9OX0NIQU5HRUQQKUJpChBk",
-            "ZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
-            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
-            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "REFUQUJBU0VfVU5BVkFJTEFCTEUQHhIRCg1TSFVUVElOR19ET1dOEB8SDwoL",
+            "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
+            "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
+            "TUFUQ0gQKkJpChBkZXYuZmVycnkuYXBpLnYxQgtFcnJvcnNQcm90b1ABWh5m",
+            "ZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5W",
+            "McoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -243,9 +244,11 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DISK_FULL")] DiskFull = 26,
     /// <summary>
-    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    /// RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-    /// connection of a replica's database pool stayed busy for --db-pool-timeout.
+    /// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+    /// UploadParts, the replica already holds its limit of open upload streams
+    /// (`--max-streams`); any call, every connection of the replica's database
+    /// pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+    /// RetryInfo's delay (or at once on another replica).
     /// </summary>
     [pbr::OriginalName("OVERLOADED")] Overloaded = 27,
     /// <summary>
@@ -264,12 +267,27 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("DATABASE_UNAVAILABLE")] DatabaseUnavailable = 30,
     /// <summary>
-    /// UNAVAILABLE. This replica is shutting down and takes no new upload
-    /// stream. RetryInfo. Retry: yes, at once on another connection (another
-    /// replica, or this one's successor). Streams already open are ended with
-    /// UNAVAILABLE and no details.
+    /// UNAVAILABLE. This replica is shutting down: it takes no new upload
+    /// stream, and ends every open one with this reason as shutdown starts.
+    /// RetryInfo. Retry: yes, at once on another connection (another replica,
+    /// or this one's successor).
     /// </summary>
     [pbr::OriginalName("SHUTTING_DOWN")] ShuttingDown = 31,
+    /// <summary>
+    /// UNAVAILABLE. UploadParts: the stream sent no message for the server's
+    /// idle timeout (`--stream-idle-timeout`) while the server owed it no
+    /// acknowledgement; the stream was ended and its unfinished block dropped
+    /// (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+    /// once there is something to send.
+    /// </summary>
+    [pbr::OriginalName("STREAM_IDLE")] StreamIdle = 32,
+    /// <summary>
+    /// DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+    /// its work (e.g. Merge waiting for another replica's merge); the server
+    /// stopped before recording anything more. Usually the client sees its own
+    /// DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+    /// </summary>
+    [pbr::OriginalName("DEADLINE_PASSED")] DeadlinePassed = 33,
     /// <summary>
     /// NOT_FOUND. ReadFile: no file is published at the store_path (or its task
     /// was forgotten by retention). Retry: no.
@@ -282,6 +300,15 @@ namespace Ferry.V1 {
     /// current one. Retry: no; read the new generation from offset 0.
     /// </summary>
     [pbr::OriginalName("GENERATION_CHANGED")] GenerationChanged = 41,
+    /// <summary>
+    /// INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+    /// whose size was deferred do not add up to (a block before the last
+    /// shorter than block_size, the last block not ending at the size, a block
+    /// committed beyond it), or a size other than a task's known size;
+    /// BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+    /// source or the client is wrong; cancel the task).
+    /// </summary>
+    [pbr::OriginalName("SIZE_MISMATCH")] SizeMismatch = 42,
   }
 
   #endregion

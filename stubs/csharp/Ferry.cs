@@ -25,7 +25,7 @@ namespace Ferry.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChRmZXJyeS92MS9mZXJyeS5wcm90bxIIZmVycnkudjEaH2dvb2dsZS9wcm90",
-            "b2J1Zi90aW1lc3RhbXAucHJvdG8i4QMKBFRhc2sSDwoHdGFza19pZBgBIAEo",
+            "b2J1Zi90aW1lc3RhbXAucHJvdG8iigQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
             "CRIRCglmaWxlX25hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYY",
             "BCABKAkSEgoKc3RvcmVfcGF0aBgFIAEoCRIuCghtZXRhZGF0YRgGIAMoCzIc",
             "LmZlcnJ5LnYxLlRhc2suTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAcg",
@@ -35,93 +35,95 @@ namespace Ferry.V1 {
             "cHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29v",
             "Z2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIa",
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
-            "DyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUY",
-            "AiABKAk6AjgBIigKCkJsb2NrUmFuZ2USDQoFc3RhcnQYASABKA0SCwoDZW5k",
-            "GAIgASgNIu0BChFDcmVhdGVUYXNrUmVxdWVzdBIRCglmaWxlX25hbWUYASAB",
-            "KAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkSEgoKc3RvcmVfcGF0",
-            "aBgEIAEoCRI7CghtZXRhZGF0YRgFIAMoCzIpLmZlcnJ5LnYxLkNyZWF0ZVRh",
-            "c2tSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKYmxvY2tfc2l6ZRgGIAEoDRIR",
-            "CglvdmVyd3JpdGUYByABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASAB",
-            "KAkSDQoFdmFsdWUYAiABKAk6AjgBIkMKEkNyZWF0ZVRhc2tSZXNwb25zZRIc",
-            "CgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgI",
-            "IngKElVwbG9hZFBhcnRzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEhMKC2Js",
-            "b2NrX2luZGV4GAIgASgNEg4KBm9mZnNldBgDIAEoBBITCgZjcmMzMmMYBCAB",
-            "KAdIAIgBARIMCgRkYXRhGAUgASgMQgkKB19jcmMzMmMijAEKE1VwbG9hZFBh",
-            "cnRzUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRleBgC",
-            "IAEoDRIlCgZzdGF0dXMYAyABKA4yFS5mZXJyeS52MS5CbG9ja1N0YXR1cxIX",
-            "Cg9yZWNlaXZlZF9jcmMzMmMYBCABKAcSDwoHbWVzc2FnZRgFIAEoCSKOAQoZ",
-            "UXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiAK",
-            "GGluY2x1ZGVfY29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0ZWRf",
-            "c3RhcnQYAyABKA0SEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4Y",
-            "BSABKAkijQIKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEiIKBXN0YXRl",
-            "GAEgASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2NrX3NpemUYAiAB",
-            "KA0SEwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVkX2J5dGVzGAQg",
-            "ASgEEiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9ja1JhbmdlEisK",
-            "CWNvbW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRlZEJsb2NrEhwK",
-            "FG5leHRfY29tbWl0dGVkX2luZGV4GAcgASgNEhcKD25leHRfcGFnZV90b2tl",
-            "bhgIIAEoCSIvCg5Db21taXR0ZWRCbG9jaxINCgVpbmRleBgBIAEoDRIOCgZj",
-            "cmMzMmMYAiABKA0iRgoPU2V0U3RhdGVSZXF1ZXN0Eg8KB3Rhc2tfaWQYASAB",
-            "KAkSIgoFc3RhdGUYAiABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUiMAoQU2V0",
-            "U3RhdGVSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzayIv",
-            "CgxNZXJnZVJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIOCgZzaGEyNTYYAiAB",
-            "KAkiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEu",
-            "VGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmlsZV9uYW1lGAEgASgJ",
-            "Eg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMgASgJEjsKCG1ldGFk",
-            "YXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJlcXVlc3QuTWV0YWRh",
-            "dGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3JjMzJjGAYgASgHSACI",
-            "AQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEo",
-            "CRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJDChJVcGxvYWRGaWxl",
-            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
-            "dW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoKc3RvcmVfcGF0aBgB",
-            "IAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgDIAEoBBIOCgZsZW5n",
-            "dGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7CgpHZW5lcmF0aW9u",
-            "Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEgwKBHNpemUYAyAB",
-            "KAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0aW9uGAEgASgLMhQu",
-            "ZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgD",
-            "IAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNrUmVxdWVzdBIPCgd0",
-            "YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNlEhwKBHRhc2sYASAB",
-            "KAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tf",
-            "aWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi5m",
-            "ZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEoCzIWLmZlcnJ5LnYx",
-            "Lk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAKCGV2ZW50X2lkGAEg",
-            "ASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90aWZpY2F0aW9uU3Rh",
-            "dGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJvchgEIAEoCRIwCgxk",
-            "ZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1w",
-            "KroBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhgK",
-            "FFRBU0tfU1RBVEVfVVBMT0FESU5HEAESFQoRVEFTS19TVEFURV9QQVVTRUQQ",
-            "AhIYChRUQVNLX1NUQVRFX0NPTVBMRVRFRBADEhcKE1RBU0tfU1RBVEVfQ0FO",
-            "Q0VMRUQQBBIWChJUQVNLX1NUQVRFX0VYUElSRUQQBRIVChFUQVNLX1NUQVRF",
-            "X0ZBSUxFRBAGKpEBCgtCbG9ja1N0YXR1cxIcChhCTE9DS19TVEFUVVNfVU5T",
-            "UEVDSUZJRUQQABIaChZCTE9DS19TVEFUVVNfQ09NTUlUVEVEEAESIgoeQkxP",
-            "Q0tfU1RBVFVTX0NIRUNLU1VNX01JU01BVENIEAISJAogQkxPQ0tfU1RBVFVT",
-            "X0NPTU1JVFRFRF9ESUZGRVJFTlQQAyqfAQoRTm90aWZpY2F0aW9uU3RhdGUS",
-            "IgoeTk9USUZJQ0FUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaTk9USUZJ",
-            "Q0FUSU9OX1NUQVRFX1BFTkRJTkcQARIgChxOT1RJRklDQVRJT05fU1RBVEVf",
-            "REVMSVZFUkVEEAISJAogTk9USUZJQ0FUSU9OX1NUQVRFX1VOREVMSVZFUkFC",
-            "TEUQAzKbBQoMRmVycnlTZXJ2aWNlEkcKCkNyZWF0ZVRhc2sSGy5mZXJyeS52",
-            "MS5DcmVhdGVUYXNrUmVxdWVzdBocLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXNw",
-            "b25zZRJOCgtVcGxvYWRQYXJ0cxIcLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVx",
-            "dWVzdBodLmZlcnJ5LnYxLlVwbG9hZFBhcnRzUmVzcG9uc2UoATABEl8KElF1",
-            "ZXJ5TWlzc2luZ0Jsb2NrcxIjLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nr",
-            "c1JlcXVlc3QaJC5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25z",
-            "ZRJBCghTZXRTdGF0ZRIZLmZlcnJ5LnYxLlNldFN0YXRlUmVxdWVzdBoaLmZl",
-            "cnJ5LnYxLlNldFN0YXRlUmVzcG9uc2USOAoFTWVyZ2USFi5mZXJyeS52MS5N",
-            "ZXJnZVJlcXVlc3QaFy5mZXJyeS52MS5NZXJnZVJlc3BvbnNlEj4KB0dldFRh",
-            "c2sSGC5mZXJyeS52MS5HZXRUYXNrUmVxdWVzdBoZLmZlcnJ5LnYxLkdldFRh",
-            "c2tSZXNwb25zZRJGCglXYXRjaFRhc2sSGi5mZXJyeS52MS5XYXRjaFRhc2tS",
-            "ZXF1ZXN0GhsuZmVycnkudjEuV2F0Y2hUYXNrUmVzcG9uc2UwARJDCghSZWFk",
-            "RmlsZRIZLmZlcnJ5LnYxLlJlYWRGaWxlUmVxdWVzdBoaLmZlcnJ5LnYxLlJl",
-            "YWRGaWxlUmVzcG9uc2UwARJHCgpVcGxvYWRGaWxlEhsuZmVycnkudjEuVXBs",
-            "b2FkRmlsZVJlcXVlc3QaHC5mZXJyeS52MS5VcGxvYWRGaWxlUmVzcG9uc2VC",
-            "aAoQZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYv",
-            "YXBpL2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5",
-            "XFYx6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
+            "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
+            "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
+            "KA0ilgIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
+            "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
+            "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
+            "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
+            "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
+            "aXplGAkgASgEGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZh",
+            "bHVlGAIgASgJOgI4ASJDChJDcmVhdGVUYXNrUmVzcG9uc2USHAoEdGFzaxgB",
+            "IAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJ4ChJVcGxv",
+            "YWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgtibG9ja19pbmRl",
+            "eBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJjGAQgASgHSACIAQES",
+            "DAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxvYWRQYXJ0c1Jlc3Bv",
+            "bnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5kZXgYAiABKA0SJQoG",
+            "c3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0dXMSFwoPcmVjZWl2",
+            "ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAkijgEKGVF1ZXJ5TWlz",
+            "c2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIgChhpbmNsdWRl",
+            "X2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0dGVkX3N0YXJ0GAMg",
+            "ASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIo0C",
+            "ChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVzdGF0ZRgBIAEoDjIT",
+            "LmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXplGAIgASgNEhMKC2Js",
+            "b2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRlcxgEIAEoBBIlCgdt",
+            "aXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5nZRIrCgljb21taXR0",
+            "ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9jaxIcChRuZXh0X2Nv",
+            "bW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2VfdG9rZW4YCCABKAki",
+            "LwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0SDgoGY3JjMzJjGAIg",
+            "ASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEiIKBXN0",
+            "YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAKEFNldFN0YXRlUmVz",
+            "cG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siSwoMTWVyZ2VS",
+            "ZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEhEKBHNp",
+            "emUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJlc3BvbnNlEhwKBHRh",
+            "c2sYASABKAsyDi5mZXJyeS52MS5UYXNrIvkBChFVcGxvYWRGaWxlUmVxdWVz",
+            "dBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJEhIKCnN0b3Jl",
+            "X3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5mZXJyeS52MS5VcGxv",
+            "YWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92ZXJ3cml0ZRgFIAEo",
+            "CBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcgASgMGi8KDU1ldGFk",
+            "YXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdf",
+            "Y3JjMzJjIkMKElVwbG9hZEZpbGVSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4u",
+            "ZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgIIm0KD1JlYWRGaWxlUmVx",
+            "dWVzdBISCgpzdG9yZV9wYXRoGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSDgoG",
+            "b2Zmc2V0GAMgASgEEg4KBmxlbmd0aBgEIAEoBBIVCg1pZl9nZW5lcmF0aW9u",
+            "GAUgASgJIjsKCkdlbmVyYXRpb24SDwoHdGFza19pZBgBIAEoCRIOCgZzaGEy",
+            "NTYYAiABKAkSDAoEc2l6ZRgDIAEoBCJqChBSZWFkRmlsZVJlc3BvbnNlEigK",
+            "CmdlbmVyYXRpb24YASABKAsyFC5mZXJyeS52MS5HZW5lcmF0aW9uEg4KBm9m",
+            "ZnNldBgCIAEoBBIMCgRkYXRhGAMgASgMEg4KBmNyYzMyYxgEIAEoDSIjChBX",
+            "YXRjaFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiMQoRV2F0Y2hUYXNr",
+            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siIQoOR2V0",
+            "VGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9HZXRUYXNrUmVzcG9u",
+            "c2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSLAoMbm90aWZpY2F0",
+            "aW9uGAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9uIqQBCgxOb3RpZmlj",
+            "YXRpb24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUYAiABKA4yGy5mZXJy",
+            "eS52MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0cxgDIAEoDRISCgps",
+            "YXN0X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2ds",
+            "ZS5wcm90b2J1Zi5UaW1lc3RhbXAqugEKCVRhc2tTdGF0ZRIaChZUQVNLX1NU",
+            "QVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9VUExPQURJTkcQARIV",
+            "ChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVE",
+            "EAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRBU0tfU1RBVEVfRVhQ",
+            "SVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2NrU3RhdHVz",
+            "EhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJMT0NLX1NUQVRV",
+            "U19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1fTUlTTUFU",
+            "Q0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVOVBADKp8B",
+            "ChFOb3RpZmljYXRpb25TdGF0ZRIiCh5OT1RJRklDQVRJT05fU1RBVEVfVU5T",
+            "UEVDSUZJRUQQABIeChpOT1RJRklDQVRJT05fU1RBVEVfUEVORElORxABEiAK",
+            "HE5PVElGSUNBVElPTl9TVEFURV9ERUxJVkVSRUQQAhIkCiBOT1RJRklDQVRJ",
+            "T05fU1RBVEVfVU5ERUxJVkVSQUJMRRADMpsFCgxGZXJyeVNlcnZpY2USRwoK",
+            "Q3JlYXRlVGFzaxIbLmZlcnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVy",
+            "cnkudjEuQ3JlYXRlVGFza1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVy",
+            "cnkudjEuVXBsb2FkUGFydHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFy",
+            "dHNSZXNwb25zZSgBMAESXwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnku",
+            "djEuUXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5",
+            "TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEu",
+            "U2V0U3RhdGVSZXF1ZXN0GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4",
+            "CgVNZXJnZRIWLmZlcnJ5LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1l",
+            "cmdlUmVzcG9uc2USPgoHR2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1",
+            "ZXN0GhkuZmVycnkudjEuR2V0VGFza1Jlc3BvbnNlEkYKCVdhdGNoVGFzaxIa",
+            "LmZlcnJ5LnYxLldhdGNoVGFza1JlcXVlc3QaGy5mZXJyeS52MS5XYXRjaFRh",
+            "c2tSZXNwb25zZTABEkMKCFJlYWRGaWxlEhkuZmVycnkudjEuUmVhZEZpbGVS",
+            "ZXF1ZXN0GhouZmVycnkudjEuUmVhZEZpbGVSZXNwb25zZTABEkcKClVwbG9h",
+            "ZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYx",
+            "LlVwbG9hZEZpbGVSZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJy",
+            "eVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZS",
+            "WaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
@@ -130,7 +132,7 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256", "Size" }, new[]{ "Size" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
@@ -289,6 +291,8 @@ namespace Ferry.V1 {
       updateTime_ = other.updateTime_ != null ? other.updateTime_.Clone() : null;
       expireTime_ = other.expireTime_ != null ? other.expireTime_.Clone() : null;
       failureReason_ = other.failureReason_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -524,6 +528,41 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 16;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// True while the task's size is deferred (declared with size_deferred and
+    /// not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+    /// `max_size` allows. False once Merge fixed the size, and for tasks
+    /// declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 17;
+    private ulong maxSize_;
+    /// <summary>
+    /// For a task declared with size_deferred: the most bytes it may hold (the
+    /// declared max_size, or the server's maximum file size when none was
+    /// declared). 0 for tasks declared with their size.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -554,6 +593,8 @@ namespace Ferry.V1 {
       if (!object.Equals(UpdateTime, other.UpdateTime)) return false;
       if (!object.Equals(ExpireTime, other.ExpireTime)) return false;
       if (FailureReason != other.FailureReason) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -576,6 +617,8 @@ namespace Ferry.V1 {
       if (updateTime_ != null) hash ^= UpdateTime.GetHashCode();
       if (expireTime_ != null) hash ^= ExpireTime.GetHashCode();
       if (FailureReason.Length != 0) hash ^= FailureReason.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -651,6 +694,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -718,6 +769,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(122);
         output.WriteString(FailureReason);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(128, 1);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(136, 1);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -770,6 +829,12 @@ namespace Ferry.V1 {
       }
       if (FailureReason.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(FailureReason);
+      }
+      if (SizeDeferred != false) {
+        size += 2 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 2 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -834,6 +899,12 @@ namespace Ferry.V1 {
       }
       if (other.FailureReason.Length != 0) {
         FailureReason = other.FailureReason;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -919,6 +990,14 @@ namespace Ferry.V1 {
             FailureReason = input.ReadString();
             break;
           }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -1001,6 +1080,14 @@ namespace Ferry.V1 {
           }
           case 122: {
             FailureReason = input.ReadString();
+            break;
+          }
+          case 128: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 136: {
+            MaxSize = input.ReadUInt64();
             break;
           }
         }
@@ -1289,6 +1376,8 @@ namespace Ferry.V1 {
       metadata_ = other.metadata_.Clone();
       blockSize_ = other.blockSize_;
       overwrite_ = other.overwrite_;
+      sizeDeferred_ = other.sizeDeferred_;
+      maxSize_ = other.maxSize_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1410,6 +1499,46 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size_deferred" field.</summary>
+    public const int SizeDeferredFieldNumber = 8;
+    private bool sizeDeferred_;
+    /// <summary>
+    /// The size is not known yet (a pipe): `size` must be 0, every block but
+    /// the last is exactly block_size bytes, the message carrying crc32c ends a
+    /// block (a block shorter than block_size is the last), and Merge declares
+    /// the size. Such a declaration never resumes another task: continue it by
+    /// its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+    /// not 0.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool SizeDeferred {
+      get { return sizeDeferred_; }
+      set {
+        sizeDeferred_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_size" field.</summary>
+    public const int MaxSizeFieldNumber = 9;
+    private ulong maxSize_;
+    /// <summary>
+    /// With size_deferred: the most bytes the file may have, or 0 for the
+    /// server's maximum file size. A backend that must choose its part size up
+    /// front (an object store) chooses it from this value. OUT_OF_RANGE
+    /// (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+    /// INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+    /// size_deferred.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong MaxSize {
+      get { return maxSize_; }
+      set {
+        maxSize_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1432,6 +1561,8 @@ namespace Ferry.V1 {
       if (!Metadata.Equals(other.Metadata)) return false;
       if (BlockSize != other.BlockSize) return false;
       if (Overwrite != other.Overwrite) return false;
+      if (SizeDeferred != other.SizeDeferred) return false;
+      if (MaxSize != other.MaxSize) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1446,6 +1577,8 @@ namespace Ferry.V1 {
       hash ^= Metadata.GetHashCode();
       if (BlockSize != 0) hash ^= BlockSize.GetHashCode();
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
+      if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
+      if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1489,6 +1622,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1524,6 +1665,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteBool(Overwrite);
       }
+      if (SizeDeferred != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(SizeDeferred);
+      }
+      if (MaxSize != 0UL) {
+        output.WriteRawTag(72);
+        output.WriteUInt64(MaxSize);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1552,6 +1701,12 @@ namespace Ferry.V1 {
       }
       if (Overwrite != false) {
         size += 1 + 1;
+      }
+      if (SizeDeferred != false) {
+        size += 1 + 1;
+      }
+      if (MaxSize != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1583,6 +1738,12 @@ namespace Ferry.V1 {
       }
       if (other.Overwrite != false) {
         Overwrite = other.Overwrite;
+      }
+      if (other.SizeDeferred != false) {
+        SizeDeferred = other.SizeDeferred;
+      }
+      if (other.MaxSize != 0UL) {
+        MaxSize = other.MaxSize;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1627,6 +1788,14 @@ namespace Ferry.V1 {
             Overwrite = input.ReadBool();
             break;
           }
+          case 64: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 72: {
+            MaxSize = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -1668,6 +1837,14 @@ namespace Ferry.V1 {
           }
           case 56: {
             Overwrite = input.ReadBool();
+            break;
+          }
+          case 64: {
+            SizeDeferred = input.ReadBool();
+            break;
+          }
+          case 72: {
+            MaxSize = input.ReadUInt64();
             break;
           }
         }
@@ -4157,6 +4334,7 @@ namespace Ferry.V1 {
   {
     private static readonly pb::MessageParser<MergeRequest> _parser = new pb::MessageParser<MergeRequest>(() => new MergeRequest());
     private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pb::MessageParser<MergeRequest> Parser { get { return _parser; } }
@@ -4184,8 +4362,10 @@ namespace Ferry.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public MergeRequest(MergeRequest other) : this() {
+      _hasBits0 = other._hasBits0;
       taskId_ = other.taskId_;
       sha256_ = other.sha256_;
+      size_ = other.size_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4228,6 +4408,42 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "size" field.</summary>
+    public const int SizeFieldNumber = 3;
+    private ulong size_;
+    /// <summary>
+    /// The file's size, for a task declared with size_deferred: required there
+    /// (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+    /// its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+    /// committed blocks: blocks [0, ceil(size / block_size)) committed
+    /// (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+    /// block_size bytes long, the last ending at `size`, none beyond it
+    /// (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+    /// and the task is an ordinary one. For a task declared with its size, a
+    /// given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Size {
+      get { if ((_hasBits0 & 1) != 0) { return size_; } else { return 0UL; } }
+      set {
+        _hasBits0 |= 1;
+        size_ = value;
+      }
+    }
+    /// <summary>Gets whether the "size" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSize {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "size" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSize() {
+      _hasBits0 &= ~1;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4245,6 +4461,7 @@ namespace Ferry.V1 {
       }
       if (TaskId != other.TaskId) return false;
       if (Sha256 != other.Sha256) return false;
+      if (Size != other.Size) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4254,6 +4471,7 @@ namespace Ferry.V1 {
       int hash = 1;
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
       if (Sha256.Length != 0) hash ^= Sha256.GetHashCode();
+      if (HasSize) hash ^= Size.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4280,6 +4498,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4298,6 +4520,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(18);
         output.WriteString(Sha256);
       }
+      if (HasSize) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(Size);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4313,6 +4539,9 @@ namespace Ferry.V1 {
       }
       if (Sha256.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Sha256);
+      }
+      if (HasSize) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Size);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4331,6 +4560,9 @@ namespace Ferry.V1 {
       }
       if (other.Sha256.Length != 0) {
         Sha256 = other.Sha256;
+      }
+      if (other.HasSize) {
+        Size = other.Size;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4355,6 +4587,10 @@ namespace Ferry.V1 {
             Sha256 = input.ReadString();
             break;
           }
+          case 24: {
+            Size = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -4376,6 +4612,10 @@ namespace Ferry.V1 {
           }
           case 18: {
             Sha256 = input.ReadString();
+            break;
+          }
+          case 24: {
+            Size = input.ReadUInt64();
             break;
           }
         }

@@ -51,7 +51,10 @@ LARGE = UPLOAD_FILE_MAX_SIZE + 8 * BLOCK
 
 @pytest.fixture
 def client(server: FerryServer, tmp_path: Path) -> Iterator[FerryClient]:
-    with FerryClient(server.address, state_file=tmp_path / "state.json", retry=QUICK_RETRY) as c:
+    # One block in flight a stream: upload_until_paused counts on it.
+    with FerryClient(
+        server.address, state_file=tmp_path / "state.json", retry=QUICK_RETRY, blocks_in_flight=1
+    ) as c:
         yield c
 
 
@@ -227,7 +230,8 @@ def test_a_permanent_error_cancels_the_task_this_upload_created(
 def upload_until_paused(client: FerryClient, source: Path, store_path: str) -> str:
     """Upload ``source`` until a few blocks are done, pause its task from the side, and return
     the task id once the upload raised TaskPaused. Progress counts the blocks in flight (at
-    most one a stream, two streams), so at four blocks done at least two are committed."""
+    most one a stream with ``blocks_in_flight=1``, two streams), so at four blocks done at least
+    two are committed."""
     gate = Gate(4 * BLOCK)
     events: list[UploadEvent] = []
     failure: list[BaseException] = []
@@ -359,7 +363,9 @@ def test_an_upload_interrupted_through_one_address_resumes_through_another(
     state_file = tmp_path / "state.json"
     with (
         FaultyProxy(server.address) as proxy,
-        FerryClient(proxy.address, state_file=state_file, retry=QUICK_RETRY) as first,
+        FerryClient(
+            proxy.address, state_file=state_file, retry=QUICK_RETRY, blocks_in_flight=1
+        ) as first,
     ):
         task_id = upload_until_paused(first, source, "moved.bin")
     stub.SetState(pb.SetStateRequest(task_id=task_id, state=pb.TASK_STATE_UPLOADING))

@@ -306,6 +306,32 @@ def _sha256_conflict(env: Env) -> tuple[grpc.RpcError, Expected]:
     )
 
 
+@case("SIZE_MISMATCH")
+def _size_mismatch(env: Env) -> tuple[grpc.RpcError, Expected]:
+    # A task whose size is deferred: one committed block of 1000 bytes, then a Merge that says
+    # the file is 999 bytes long.
+    request = pb.CreateTaskRequest(
+        file_name="pipe", store_path="size-mismatch.bin", block_size=64 * 1024,
+        size_deferred=True,
+    )  # fmt: skip
+    task = env.stub.CreateTask(request).task
+    block = os.urandom(1000)
+    part = pb.UploadPartsRequest(
+        task_id=task.task_id, block_index=0, offset=0, data=block,
+        crc32c=google_crc32c.value(block),
+    )  # fmt: skip
+    list(env.stub.UploadParts(iter([part])))
+    merge = pb.MergeRequest(task_id=task.task_id, size=999)
+    error = failing(lambda: env.stub.Merge(merge))
+    return error, Expected(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "SIZE_MISMATCH",
+        bad_field="size",
+        metadata={"taskId": task.task_id, "sizeBytes": "999"},
+        task_id=task.task_id,
+    )
+
+
 @case("WRONG_OFFSET")
 def _wrong_offset(env: Env) -> tuple[grpc.RpcError, Expected]:
     task, data = env.victim()
@@ -673,11 +699,14 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
     )
 
 
-#: Reasons no request can provoke today: reserved (QUOTA_EXCEEDED) or a bug in
-#: Ferry (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
-#: that take a failing database, an exhausted connection pool or a replica shutting down:
-#: tests/functional/test_server_database_outage.py, test_database_pool.py (OVERLOADED) and
-#: test_server_shutdown.py provoke those.
+#: Reasons no request can provoke today: reserved (QUOTA_EXCEEDED) or a bug in Ferry
+#: (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
+#: that take a failing database or a replica shutting down: tests/functional/
+#: test_server_database_outage.py and test_server_shutdown.py provoke those. OVERLOADED
+#: takes a replica's stream limit (test_server_many_streams.py, test_server_stream_limits.py)
+#: or an exhausted database pool (test_database_pool.py, at the engine); STREAM_IDLE a
+#: replica's idle timeout (test_server_stream_limits.py); DEADLINE_PASSED a call's deadline
+#: passing inside the server (test_server_deadlines.py).
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 NOT_PROVOKABLE = {
@@ -687,6 +716,8 @@ NOT_PROVOKABLE = {
     "DATABASE_UNAVAILABLE",
     "SHUTTING_DOWN",
     "BUSY",
+    "STREAM_IDLE",
+    "DEADLINE_PASSED",
 }
 
 

@@ -34,7 +34,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 def small_settings(tmp_path: Path, **changes: object) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", listen="127.0.0.1:0", min_block_size=BLOCK,
-        default_block_size=BLOCK, max_workers=8,
+        default_block_size=BLOCK, blocking_threads=8,
     ).replace(**changes)  # fmt: skip
 
 

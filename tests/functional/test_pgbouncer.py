@@ -88,7 +88,13 @@ def replicas(
     tmp_path: Path, bouncer: PgBouncer, database: OwnPostgresDatabase
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     url = database.url_via(bouncer.address)
-    extra = ["--db-transaction-pooling", "--db-pool-size", "2", "--db-max-overflow", "2"]
+    # Few connections a replica: 4 threads and a pool of 4 + 2 (at least threads + 2).
+    extra = [
+        "--db-transaction-pooling",
+        "--blocking-threads", "4",
+        "--db-pool-size", "4",
+        "--db-max-overflow", "2",
+    ]  # fmt: skip
     data_dir = tmp_path / "shared-data"
     a = ServerProcess(data_dir, database_url=url, extra_args=extra, name="replica-a")
     b = ServerProcess(data_dir, database_url=url, extra_args=extra, name="replica-b")

@@ -62,7 +62,7 @@ def outage_settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         min_block_size=BLOCK,
         default_block_size=BLOCK,
-        max_workers=16,
+        blocking_threads=16,
         db_connect_timeout_seconds=2,
         db_statement_timeout_seconds=2,
         db_call_timeout_seconds=3,

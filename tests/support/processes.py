@@ -1,5 +1,6 @@
-"""Running ``ferry serve`` as a real child process that tests can kill and restart, alone or
-as two replicas sharing one database and one data directory."""
+"""Running ``ferry serve`` as a real child process that tests can kill and restart, alone, as
+two replicas sharing one database and one data directory, or as replicas sharing nothing but
+PostgreSQL and an object store."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ class ServerProcess:
         database_url: str | None = None,
         extra_args: list[str] | None = None,
         name: str = "server",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.name = name
         self.database_url = database_url
         self.extra_args = list(extra_args or [])
+        self.env = dict(env or {})
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{name}.log"
@@ -58,7 +61,9 @@ class ServerProcess:
         if self.database_url:
             args += ["--database-url", self.database_url]
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=os.environ.copy())
+            self.proc = subprocess.Popen(
+                args, stdout=log, stderr=log, env={**os.environ, **self.env}
+            )
         deadline = time.monotonic() + timeout
         while not port_file.exists():
             if self.proc.poll() is not None:
@@ -110,3 +115,39 @@ def two_replicas(
         b.kill()
     logs = a.log_path.read_text() + b.log_path.read_text()
     assert "Traceback" not in logs
+
+
+@contextmanager
+def object_store_replicas(
+    base: Path,
+    database_url: str,
+    storage: str,
+    endpoint_url: str,
+    credentials: dict[str, str],
+    extra_args: list[list[str]],
+) -> Iterator[list[ServerProcess]]:
+    """One replica per entry of ``extra_args`` (its own flags), each with its own data
+    directory and spool: they share only ``database_url`` and the object store ``storage``
+    (credentials through the AWS chain's environment variables). Started at once; killed on
+    exit, after which no log may hold a traceback."""
+    replicas = [
+        ServerProcess(
+            base / f"replica-{n}" / "data",
+            database_url=database_url,
+            name=f"replica-{n}",
+            extra_args=["--storage", storage, "--s3-endpoint-url", endpoint_url, *args],
+            env=credentials,
+        )
+        for n, args in enumerate(extra_args)
+    ]
+    for replica in replicas:
+        replica.data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        list(pool.map(lambda p: p.start(), replicas))
+    try:
+        yield replicas
+    finally:
+        for replica in replicas:
+            replica.kill()
+    for replica in replicas:
+        assert "Traceback" not in replica.log_path.read_text()

@@ -8,6 +8,7 @@ Threads and blocking sockets; bounded: at most ``max_connections`` connections a
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import struct
 import threading
@@ -25,6 +26,8 @@ class FaultyProxy:
             this many bytes from the client to the server...
         cuts: ...for the first ``cuts`` connections that get that far; later ones pass.
         cut_down_after: the same, counting bytes from the server to the client (downloads).
+        cut_between: a flaky link: cut every connection after a number of client-to-server
+            bytes drawn for it uniformly from this range (inclusive), from ``seed``.
         rate: if set, client-to-server bytes per second, per connection (a slow link).
     """
 
@@ -36,6 +39,8 @@ class FaultyProxy:
         cuts: int = 0,
         cut_down_after: int | None = None,
         rate: float | None = None,
+        cut_between: tuple[int, int] | None = None,
+        seed: int = 0,
         max_connections: int = 16,
     ) -> None:
         host, _, port = target.rpartition(":")
@@ -43,6 +48,8 @@ class FaultyProxy:
         self._cut_after = cut_after
         self._cut_down_after = cut_down_after
         self._cuts_left = cuts
+        self._cut_between = cut_between
+        self._random = random.Random(seed)
         self._rate = rate
         self._max_connections = max_connections
         self._lock = threading.Lock()
@@ -132,7 +139,11 @@ class FaultyProxy:
                 continue
             upstream.settimeout(None)
             client.settimeout(None)
-            connection = _Connection(self, client, upstream)
+            limit = None
+            if self._cut_between is not None:
+                with self._lock:
+                    limit = self._random.randint(*self._cut_between)
+            connection = _Connection(self, client, upstream, limit)
             with self._lock:
                 self.connections += 1
                 self._sockets.update((client, upstream))
@@ -157,12 +168,34 @@ class FaultyProxy:
 
 
 class _Connection:
-    def __init__(self, proxy: FaultyProxy, client: socket.socket, upstream: socket.socket) -> None:
+    def __init__(
+        self,
+        proxy: FaultyProxy,
+        client: socket.socket,
+        upstream: socket.socket,
+        limit: int | None = None,
+    ) -> None:
         self._proxy = proxy
         self._client = client
         self._upstream = upstream
         self._carried = 0
         self._carried_down = 0
+        #: This connection's own cut (a flaky link); None: the proxy's ``cut_after``.
+        self._limit = limit
+
+    def _cut_here(self, nbytes: int) -> int | None:
+        """Where to cut if these ``nbytes`` reach the limit: the limit, else None."""
+        proxy = self._proxy
+        if self._limit is not None:
+            if self._carried + nbytes < self._limit:
+                return None
+            with proxy._lock:
+                proxy.cuts_done += 1
+            return self._limit
+        limit = proxy._cut_after
+        if limit is not None and self._carried + nbytes >= limit and proxy._take_cut():
+            return limit
+        return None
 
     def pump_up(self) -> None:
         proxy = self._proxy
@@ -171,8 +204,8 @@ class _Connection:
                 data = self._client.recv(_CHUNK)
                 if not data or not proxy._wait_flowing():
                     break
-                limit = proxy._cut_after
-                if limit is not None and self._carried + len(data) >= limit and proxy._take_cut():
+                limit = self._cut_here(len(data))
+                if limit is not None:
                     self._upstream.sendall(data[: max(0, limit - self._carried)])
                     break
                 self._upstream.sendall(data)

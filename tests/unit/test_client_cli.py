@@ -80,3 +80,27 @@ def test_serve_without_the_server_says_what_to_install(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "pip install 'ferry[server]'" in err
+
+
+def test_stdin_and_stall_options() -> None:
+    ns = build_parser({"FERRY_STALL_TIMEOUT": "15"}).parse_args(
+        ["upload", "-", "backups/db.dump", "--max-size", "200G"]
+    )
+    assert (ns.sources, ns.store_path, ns.max_size) == (["-"], "backups/db.dump", 200 << 30)
+    assert ns.stall_timeout == 15.0
+    assert build_parser({}).parse_args(["upload", "f", "d"]).stall_timeout == 60.0
+    with pytest.raises(SystemExit):
+        build_parser({}).parse_args(["upload", "f", "d", "--stall-timeout", "-1"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["upload", "-", "backups/", "--server", "127.0.0.1:9"],
+        ["upload", "-", "f", "backups/", "--server", "127.0.0.1:9"],
+        ["upload", "f", "d", "--max-size", "1M", "--server", "127.0.0.1:9"],
+    ],
+)
+def test_stdin_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == EXIT_USAGE
+    assert "ferry" in capsys.readouterr().err

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ferry_server.app import StartupError, create_server
 from ferry_server.cli import build_parser, settings_from_args
 from ferry_server.config import GiB, MiB, Settings, SettingsError
 from ferry_server.storage.s3location import InvalidLocation, S3Location
@@ -89,10 +88,3 @@ def test_the_filesystem_stays_the_default() -> None:
 def test_bad_object_store_settings_are_refused(changes: dict[str, object], complaint: str) -> None:
     with pytest.raises(SettingsError, match=complaint):
         Settings().replace(**changes)
-
-
-def test_the_server_refuses_object_storage_until_it_is_wired_in(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", listen="127.0.0.1:0", storage="s3://bkt/x")
-    with pytest.raises(StartupError, match="coming"):
-        create_server(settings)
-    assert not (tmp_path / "data").exists()

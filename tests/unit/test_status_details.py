@@ -37,7 +37,7 @@ def test_the_domain_reasons_are_exactly_the_proto_enum() -> None:
 @pytest.mark.parametrize(
     ("error", "code", "reason", "retried_after"),
     [
-        (Overloaded("too many streams"), grpc.StatusCode.RESOURCE_EXHAUSTED, "OVERLOADED", 1.0),
+        (Overloaded("too many streams"), grpc.StatusCode.RESOURCE_EXHAUSTED, "OVERLOADED", 2.0),
         (
             Unavailable("the database is unavailable: connection refused"),
             grpc.StatusCode.UNAVAILABLE,

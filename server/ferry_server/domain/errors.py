@@ -50,8 +50,11 @@ class Reason(enum.StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    STREAM_IDLE = "STREAM_IDLE"
+    DEADLINE_PASSED = "DEADLINE_PASSED"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
     GENERATION_CHANGED = "GENERATION_CHANGED"
+    SIZE_MISMATCH = "SIZE_MISMATCH"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -59,6 +62,9 @@ class Reason(enum.StrEnum):
 BUSY_RETRY_SECONDS = 1.0
 #: How long before retrying after the disk was full: space comes back on an operator's scale.
 DISK_FULL_RETRY_SECONDS = 30.0
+#: How long a client should wait before opening another stream when a replica is at its
+#: stream limit: long enough for some of the open ones to finish or go idle.
+OVERLOADED_RETRY_SECONDS = 2.0
 #: How long before retrying when the database is out of reach: failing over or restarting a
 #: database takes seconds.
 UNAVAILABLE_RETRY_SECONDS = 1.0
@@ -202,12 +208,13 @@ class Busy(FerryError):
 class Overloaded(FerryError):
     """The server is at its limit of concurrent work; retrying later may succeed.
 
-    Raised today when every connection of a replica's database pool stays in use for the pool
-    timeout (``--db-pool-timeout``): the database is fine, this replica is at its limit.
+    Two causes: a replica holding its limit of open upload streams (``--max-streams``), and
+    every connection of a replica's database pool staying in use for the pool timeout
+    (``--db-pool-timeout``): the database is fine, this replica is at its limit.
     """
 
     reason = Reason.OVERLOADED
-    default_retry_after = BUSY_RETRY_SECONDS
+    default_retry_after = OVERLOADED_RETRY_SECONDS
 
 
 class QuotaExceeded(FerryError):
@@ -248,3 +255,18 @@ class StoreUnavailable(Unavailable):
     """
 
     default_retry_after = STORE_RETRY_SECONDS
+
+
+class StreamIdle(Unavailable):
+    """An upload stream sent nothing for the idle timeout while the server owed it no
+    acknowledgement; it was ended and its partial block dropped. Reconnecting continues."""
+
+    reason = Reason.STREAM_IDLE
+    default_retry_after = 0.0
+
+
+class CallEnded(FerryError):
+    """The call's deadline passed, or its caller cancelled it, before its work was done: the
+    work stopped before recording anything more (DEADLINE_EXCEEDED)."""
+
+    reason = Reason.DEADLINE_PASSED

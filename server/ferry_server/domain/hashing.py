@@ -27,9 +27,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ferry_server.domain.calls import check_call, remaining_seconds
 from ferry_server.domain.errors import StorageFull, Unavailable
 from ferry_server.domain.model import Task
-from ferry_server.domain.ports import AssemblyWriter, BlockStore, CommittedBlock, StagingMissing
+from ferry_server.domain.ports import (
+    AssemblyWriter,
+    BlockElsewhere,
+    BlockStore,
+    CommittedBlock,
+    StagingMissing,
+)
 
 log = logging.getLogger("ferry.hashing")
 
@@ -50,6 +57,9 @@ class _Progress:
     pending: dict[int, CommittedBlock] = field(default_factory=dict)
     refreshed_at: float = 0.0
     finished: bool = False
+    #: The next block is not readable here (another replica spooled it): this replica's
+    #: background pass stops for the task and Merge reads the rest back from the store.
+    stalled: bool = False
     assembly: AssemblyWriter | None = None
 
     def close(self) -> None:
@@ -107,7 +117,8 @@ class PrefixHasher:
         """
         with self._caught_up:
             self._caught_up.wait_for(
-                lambda: self._unprocessed.get(task_id, 0) <= behind, timeout=_CATCH_UP_SECONDS
+                lambda: self._unprocessed.get(task_id, 0) <= behind,
+                timeout=max(0.0, remaining_seconds(_CATCH_UP_SECONDS)),
             )
 
     def hashed_bytes(self, task_id: str) -> int:
@@ -205,13 +216,29 @@ class PrefixHasher:
         with progress.lock:
             if progress.finished:
                 return
+            if progress.stalled or block.index < progress.offset // task.block_size:
+                # Never readable in order here, or hashed already (learned from SQL before
+                # its landing notice came): keep no local copy for it.
+                self._store.release_block(task.task_id, block)
+                return
             progress.pending[block.index] = block
-            self._extend(task, progress, final=False)
+            try:
+                self._extend(task, progress, final=False)
+            except BlockElsewhere:
+                progress.stalled = True
+                for waiting in progress.pending.values():
+                    self._store.release_block(task.task_id, waiting)
+                progress.pending.clear()
 
     def _extend(self, task: Task, progress: _Progress, *, final: bool) -> None:
         """Hash and copy the contiguous committed blocks from ``progress.offset`` on; at
         ``final`` every block must be committed."""
-        while progress.offset < task.size:
+        # A block shorter than block_size ends the file: with a deferred size (known only at
+        # Merge) nothing after it is assembled, and Merge refuses blocks past it.
+        while progress.offset < task.size_bound and progress.offset % task.block_size == 0:
+            if final:
+                # Merge's hashing of what is left runs for its call: stop once that has ended.
+                check_call()
             next_index = progress.offset // task.block_size
             block = progress.pending.pop(next_index, None)
             if block is None:
@@ -233,6 +260,7 @@ class PrefixHasher:
             if position != progress.offset + block.length:
                 raise StagingMissing(f"{task.task_id}: block {block.index} is short")
             progress.offset = position
+            self._store.release_block(task.task_id, block)
             if not final:
                 # Keep the assembly durable as it grows, so that Merge syncs only its tail.
                 progress.assembly.sync()

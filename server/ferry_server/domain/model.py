@@ -88,9 +88,20 @@ class Task:
     staging_layout: int = LAYOUT_ATTEMPTS
     #: Retention: the task has ended and its per-block records are gone (committed_bytes stays).
     blocks_purged: bool = False
+    #: The size is not known yet (a pipe): ``size`` is 0 until Merge fixes it, and
+    #: ``block_count`` is the most blocks ``max_size`` allows.
+    size_deferred: bool = False
+    #: With ``size_deferred``: the most bytes the task may hold; 0 otherwise.
+    max_size: int = 0
+
+    @property
+    def size_bound(self) -> int:
+        """The end no byte of the task may pass: its size, or its max_size while deferred."""
+        return self.max_size if self.size_deferred else self.size
 
     def block_length(self, index: int) -> int:
-        return block_length(self.size, self.block_size, index)
+        """Block ``index``'s length; while the size is deferred, the longest it may be."""
+        return block_length(self.size_bound, self.block_size, index)
 
 
 def block_count(size: int, block_size: int) -> int:

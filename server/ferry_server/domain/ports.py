@@ -7,7 +7,7 @@ Each is a small ``typing.Protocol``; implementations live in ``ferry_server.pers
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +33,9 @@ class NewTask:
     now: datetime
     expires_at: datetime
     staging_layout: int = LAYOUT_ATTEMPTS
+    #: The size is declared at Merge (see ``Task.size_deferred``); ``size`` is 0 meanwhile.
+    size_deferred: bool = False
+    max_size: int = 0
 
     def as_task(self, state: TaskState, *, sha256: str | None, committed_bytes: int) -> Task:
         """The task exactly as inserted: reading it back would only cost a query."""
@@ -42,7 +45,8 @@ class NewTask:
             metadata=self.metadata, block_size=self.block_size, block_count=self.block_count,
             state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
-            staging_layout=self.staging_layout,
+            staging_layout=self.staging_layout, size_deferred=self.size_deferred,
+            max_size=self.max_size,
         )  # fmt: skip
 
 
@@ -80,6 +84,19 @@ class CommittedBlock:
     length: int
     crc32c: int
     attempt: str | None
+    #: What the byte store answered when it landed the block (BlockStore.land_block: the
+    #: object store's part ETag); None when the store needs none, or has not landed it yet.
+    receipt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SizeFix:
+    """What fixing a deferred size found: ``fixed``, or the first committed block that does not
+    fit the size (``misfit``: its index and length), or neither when the task was no longer an
+    UPLOADING task with its size deferred (someone else fixed it, or its state changed)."""
+
+    fixed: bool
+    misfit: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +106,8 @@ class BlockProbe:
     state: TaskState
     #: The committed block's CRC32C, None if the block is not committed.
     committed_crc32c: int | None
+    #: Whether the committed block has its receipt recorded (see BlockStore.lands_blocks).
+    committed_landed: bool = False
 
 
 class TaskRepository(Protocol):
@@ -163,6 +182,23 @@ class TaskRepository(Protocol):
         """In one transaction, ordered against state changes: if the task is UPLOADING, insert
         the block's row unless one exists (first insert wins); never writes the task row."""
 
+    def record_receipt(self, task_id: str, index: int, attempt: str, receipt: str) -> bool:
+        """Record where the store landed block ``index`` promoted from ``attempt`` (a receipt
+        recorded first stays); False if that row is no longer there (reverted)."""
+
+    def has_receipts(self) -> bool:
+        """Whether any block row records a receipt (the database serves an object store)."""
+
+    def unlanded_blocks(
+        self, committed_before: datetime, limit: int
+    ) -> Sequence[tuple[str, CommittedBlock]]:
+        """Blocks of active tasks committed before ``committed_before`` still without a
+        receipt, as (task id, block)."""
+
+    def revert_unlanded(self, task_id: str, index: int, attempt: str) -> bool:
+        """Forget block ``index`` if ``attempt`` still holds it without a receipt (the block
+        becomes missing again); whether it was forgotten."""
+
     def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
         """Push an UPLOADING task's deadline (activity seen); no-op for other states."""
 
@@ -178,6 +214,12 @@ class TaskRepository(Protocol):
     def acquire_named_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew a cluster-wide lease (e.g. the storage sweeper's) if free, stale or
         already ``owner``'s."""
+
+    def fix_size(self, task_id: str, size: int, now: datetime) -> SizeFix:
+        """In one transaction: if the task is UPLOADING with its size deferred and no merge
+        lease, set its size and block count, provided every committed block fits the size
+        (each below the last exactly block_size long, the last ending at ``size``, none past
+        it); otherwise change nothing."""
 
     def change_state(
         self,
@@ -277,6 +319,20 @@ class StagingMissing(Exception):
     """The staging file is gone (the task was canceled, expired or failed meanwhile)."""
 
 
+class BlockElsewhere(StagingMissing):
+    """A committed block's bytes are not readable on this replica yet (another replica
+    spooled them; they become readable from the store once the task is sealed)."""
+
+
+class BlocksNotLanded(Exception):
+    """Committed blocks whose bytes the store does not hold yet (their upload is running, or
+    its committer died before recording the receipt)."""
+
+    def __init__(self, indices: Sequence[int]) -> None:
+        super().__init__(f"blocks {', '.join(map(str, indices[:20]))} are not stored yet")
+        self.indices = list(indices)
+
+
 class DestinationExists(Exception):
     """Publishing would replace an existing file and overwrite was not asked for."""
 
@@ -296,6 +352,13 @@ class StagingEntry:
 class BlockStore(Protocol):
     """Bytes on disk: per-task staging (attempt files, assemblies) and published files."""
 
+    @property
+    def lands_blocks(self) -> bool:
+        """Whether a committed block must still be landed (``land_block``) and its receipt
+        recorded before it is acknowledged: the object store, where an attempt is spooled
+        locally and only the winner of the commit becomes a part. False for the filesystem,
+        where the promoted attempt file already is the block."""
+
     def create(self, task_id: str, size: int) -> None:
         """Create the task's staging; raise StorageFull if the disk cannot hold ``size`` bytes
         twice (blocks and their assembly)."""
@@ -303,11 +366,35 @@ class BlockStore(Protocol):
     def write_whole(self, task_id: str, data: bytes) -> str:
         """Stage a whole small file durably; return the name to publish."""
 
-    def open_attempt(self, task_id: str, index: int, attempt: str) -> AttemptWriter:
-        """Create the private file of a new block attempt; raise StagingMissing if the task's
-        staging is gone."""
+    def open_attempt(
+        self, task_id: str, index: int, attempt: str, length: int = 0
+    ) -> AttemptWriter:
+        """Create the private file of a new block attempt of ``length`` bytes; raise
+        StagingMissing if the task's staging is gone, StorageFull if it cannot be held."""
 
     def discard_attempt(self, task_id: str, index: int, attempt: str) -> None: ...
+
+    def land_block(self, task_id: str, block: CommittedBlock, *, again: bool = False) -> str | None:
+        """Store a block whose attempt won its commit where Merge will find it; the receipt to
+        record (the part's ETag), or None when the store needs none. The committer calls it
+        once; ``again``: a retry, which first looks whether an earlier landing arrived (the
+        object store never uploads a part number twice). StagingMissing if this replica does
+        not hold the attempt's bytes."""
+
+    def release_block(self, task_id: str, block: CommittedBlock) -> None:
+        """This replica's assembly (hash) covers a landed block: a store keeping a local copy
+        only for it may drop that copy now."""
+
+    def seal(self, task_id: str, blocks: Sequence[CommittedBlock]) -> None:
+        """Before Merge's final hash: make the committed ``blocks`` (all of them, with their
+        receipts) readable as the task's staged whole, checked against what the store holds
+        (the object store: ListParts against the recorded ETags, then completion); raise
+        IntegrityFailure when the store does not hold them as recorded, and BlocksNotLanded
+        for blocks without a receipt that the store cannot vouch for. Idempotent."""
+
+    def sweep_local(self, older_than: float, keep: Callable[[str, int, str], bool]) -> int:
+        """Remove this replica's own leftovers (spool files) not written for ``older_than``
+        seconds that ``keep(task_id, index, attempt)`` does not claim; how many."""
 
     def read_block(self, task_id: str, block: CommittedBlock, offset: int) -> Iterator[bytes]:
         """A promoted block's bytes in chunks (``offset``: the block's place in the file, for

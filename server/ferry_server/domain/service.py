@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import google_crc32c
 
+from ferry_server.domain.calls import check_call
 from ferry_server.domain.errors import (
     BlocksMissing,
     Busy,
@@ -45,17 +46,18 @@ from ferry_server.domain.model import (
     TaskState,
     about,
     block_count,
-    block_length,
     can_transition,
     describe_ranges,
     missing_ranges,
 )
 from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
+from ferry_server.domain.part_size import PartBounds, choose_block_size
 from ferry_server.domain.paths import validate_store_path
 from ferry_server.domain.ports import (
     ActiveTaskExists,
     AttemptWriter,
     BlockCommit,
+    BlocksNotLanded,
     BlockStore,
     CommitOutcome,
     CommittedBlock,
@@ -80,6 +82,8 @@ _MERGE_POLL_SECONDS = 0.05
 #: Longest a task's deadline lags its newest block commit (it is pushed at most this often, so
 #: that committers of one task never queue on its row).
 _TOUCH_INTERVAL = timedelta(seconds=60)
+#: Longest a duplicate of a committed block waits for the winner's landing in the store.
+_LANDING_WAIT_SECONDS = 30.0
 #: The name of the storage sweeper's cluster-wide lease.
 _SWEEPER_LEASE = "storage-sweeper"
 _RETENTION_LEASE = "retention"
@@ -124,6 +128,8 @@ class Limits:
     sweep_batch: int = 1000
     #: How long an ended task's row is kept (its block rows go as soon as it ends).
     retention: timedelta = timedelta(days=30)
+    #: The object store's block sizes (S3 part bounds); None: the server's bounds alone.
+    part_bounds: PartBounds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,10 @@ class TaskSpec:
     block_size: int
     overwrite: bool
     principal: str = ANONYMOUS
+    #: The size is declared at Merge (a pipe); ``size`` must be 0.
+    size_deferred: bool = False
+    #: With ``size_deferred``: the most bytes the file may have (0: the server's maximum).
+    max_size: int = 0
 
 
 #: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
@@ -280,6 +290,10 @@ class TransferService:
     def limits(self) -> Limits:
         return self._limits
 
+    @property
+    def store(self) -> BlockStore:
+        return self._store
+
     # -- queries ---------------------------------------------------------------------------
 
     def check_database(self) -> None:
@@ -420,6 +434,14 @@ class TransferService:
         store_path = validate_store_path(spec.store_path)
         sha256 = spec.sha256.lower() or None
         block_size = spec.block_size or self._limits.default_block_size
+        max_size = (spec.max_size or self._limits.max_file_size) if spec.size_deferred else 0
+        if self._limits.part_bounds is not None:
+            block_size = choose_block_size(
+                max_size or spec.size,
+                self._limits.part_bounds,
+                default=self._limits.default_block_size,
+                requested=spec.block_size or None,
+            )
         self._store.check_destination(store_path)
         # Two attempts: a concurrent creator may win the store_path between our look and insert.
         for _ in range(2):
@@ -443,12 +465,16 @@ class TransferService:
                 store_path=store_path,
                 metadata=dict(spec.metadata),
                 block_size=block_size,
-                block_count=block_count(spec.size, block_size),
+                block_count=block_count(max_size or spec.size, block_size),
                 overwrite=spec.overwrite,
                 now=now,
                 expires_at=now + self._limits.task_ttl,
+                size_deferred=spec.size_deferred,
+                max_size=max_size,
             )
-            self._store.create(task_id, spec.size)
+            # A deferred size reserves what the caller declared as its most, nothing otherwise:
+            # each block then meets a full disk as it is written (DISK_FULL, retried).
+            self._store.create(task_id, spec.max_size if spec.size_deferred else spec.size)
             try:
                 self._repo.insert(new)
             except ActiveTaskExists:
@@ -472,6 +498,15 @@ class TransferService:
                 f"store_path {existing.store_path!r} is held by task {existing.task_id}, an "
                 "UploadFile not finished: send that UploadFile again to finish it, or cancel "
                 "the task",
+                task_id=existing.task_id,
+                reason=Reason.STORE_PATH_TAKEN,
+            )
+        if spec.size_deferred or existing.size_deferred:
+            raise Conflict(
+                f"store_path {existing.store_path!r} is already being uploaded by task "
+                f"{existing.task_id} ({existing.state}); a task whose size is not known yet "
+                "is never resumed by a declaration (nothing says it is the same stream): "
+                "continue that task by its id, or cancel it",
                 task_id=existing.task_id,
                 reason=Reason.STORE_PATH_TAKEN,
             )
@@ -513,6 +548,24 @@ class TransferService:
             raise InvalidArgument(problem, field="file_name")
         if spec.size < 0:
             raise InvalidArgument("size must not be negative", field="size")
+        if spec.size_deferred and spec.size:
+            raise InvalidArgument(
+                f"size is {spec.size} but size_deferred says it is not known yet: set one",
+                field="size",
+            )
+        if spec.max_size and not spec.size_deferred:
+            raise InvalidArgument(
+                "max_size is only for a task whose size is deferred; give size instead",
+                field="max_size",
+            )
+        if spec.max_size > limits.max_file_size:
+            raise OutOfRange(
+                f"max_size {spec.max_size} exceeds this server's maximum file size of "
+                f"{limits.max_file_size} bytes",
+                reason=Reason.FILE_TOO_LARGE,
+                field="max_size",
+                facts={"limitBytes": limits.max_file_size},
+            )
         if spec.size > limits.max_file_size:
             raise OutOfRange(
                 f"size {spec.size} exceeds this server's maximum file size of "
@@ -629,16 +682,67 @@ class TransferService:
 
     def _commit(self, task: Task, index: int, length: int, crc: int, attempt: str) -> CommitOutcome:
         """Race this attempt's durable file to be block ``index``'s bytes: one SQL transaction,
-        the first insert wins."""
+        the first insert wins. The winner then lands the block (``_land``) before its ack."""
         task_id = task.task_id
         now = self._clock()
         outcome = self._repo.commit_block(BlockCommit(task_id, index, length, crc, attempt, now))
         if outcome is CommitOutcome.COMMITTED:
-            self._hasher.block_committed(task, CommittedBlock(index, length, crc, attempt))
             self._touch(task_id, now)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
             raise self._not_committed(task_id, index)
         return outcome
+
+    def _land(self, task: Task, block: CommittedBlock) -> None:
+        """Store a block this replica just committed where Merge will find it, and record the
+        store's receipt, before it is acknowledged (the object store: upload it as its part,
+        record the ETag); then tell the assembler. A failure here leaves the block committed
+        without a receipt: a retry of the block lands it again from this replica's spool, or
+        the sweeper adopts or reverts it (docs/design.md, "Object store")."""
+        if self._store.lands_blocks:
+            assert block.attempt is not None
+            self._fault("block-before-land")
+            try:
+                receipt = self._store.land_block(task.task_id, block)
+            except StagingMissing as exc:
+                # Canceled, expired or merged meanwhile: the upload is gone.
+                raise self._not_committed(task.task_id, block.index) from exc
+            self._fault("block-before-receipt")
+            if receipt is not None:
+                if not self._repo.record_receipt(task.task_id, block.index, block.attempt, receipt):
+                    raise self._not_committed(task.task_id, block.index)
+                block = replace(block, receipt=receipt)
+        self._hasher.block_committed(task, block)
+
+    def _await_landing(self, task_id: str, index: int, deadline_seconds: float) -> None:
+        """A block another attempt committed but whose receipt is not recorded yet: land it
+        from this replica's spool if it is here (a retry after a failed landing), else wait
+        for its lander; Busy if neither happens in time."""
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            found = self._repo.committed_blocks(task_id, index, 1)
+            if not found or found[0].index != index:
+                raise Busy(
+                    f"block {index} of task {task_id} was un-committed meanwhile (its bytes "
+                    "never reached the store); send it again",
+                    task_id=task_id,
+                )
+            block = found[0]
+            if block.receipt is not None:
+                return
+            try:
+                receipt = self._store.land_block(task_id, block, again=True)
+            except StagingMissing:
+                receipt = None  # another replica spooled it: wait for its lander
+            if receipt is not None and block.attempt is not None:
+                self._repo.record_receipt(task_id, index, block.attempt, receipt)
+                continue
+            if time.monotonic() >= deadline:
+                raise Busy(
+                    f"block {index} of task {task_id} is committed and still being stored by "
+                    "another replica; send it again shortly",
+                    task_id=task_id,
+                )
+            time.sleep(_MERGE_POLL_SECONDS)
 
     def _not_committed(self, task_id: str, index: int) -> IllegalState:
         current = self._repo.get(task_id)
@@ -669,15 +773,17 @@ class TransferService:
         """Delete orphaned attempt files and the staging of terminal or unknown tasks, one
         bounded batch per call, on one replica at a time; return how many were deleted."""
         now = self._clock()
+        removed = self._sweep_local()
         lease = self._limits.orphan_age / 2
         if not self._repo.acquire_named_lease(_SWEEPER_LEASE, self._replica_id, now, now + lease):
-            return 0
+            return removed
+        if self._store.lands_blocks:
+            removed += self._sweep_unlanded(now)
         batch = self._limits.sweep_batch
         entries = self._store.staged_tasks(self._sweep_cursor, batch)
         self._sweep_cursor = entries[-1].task_id if len(entries) == batch else ""
         states = self._repo.task_states([entry.task_id for entry in entries])
         orphan_age = self._limits.orphan_age.total_seconds()
-        removed = 0
         for entry in entries:
             state = states.get(entry.task_id)
             if state is None and entry.age < orphan_age:
@@ -719,27 +825,76 @@ class TransferService:
                      "before %s", rows, tasks, cutoff)  # fmt: skip
         return rows, tasks
 
+    def _sweep_local(self) -> int:
+        """This replica's own leftovers (spool files of attempts that lost, ended or crashed),
+        keeping those of committed blocks still waiting for their landing."""
+
+        def keep(task_id: str, index: int, attempt: str) -> bool:
+            found = self._repo.committed_blocks(task_id, index, 1)
+            return bool(found) and found[0].attempt == attempt and found[0].receipt is None
+
+        removed = self._store.sweep_local(self._limits.orphan_age.total_seconds(), keep)
+        if removed:
+            log.info("storage sweep: deleted %d of this replica's spool files", removed)
+        return removed
+
+    def _sweep_unlanded(self, now: datetime) -> int:
+        """Blocks committed longer than the orphan age ago without a receipt: their lander
+        died or gave up. Adopt the part if the store holds it, land it from the spool if this
+        replica has it, else revert the block to missing so that the client sends it again."""
+        reverted = 0
+        for task_id, block in self._repo.unlanded_blocks(now - self._limits.orphan_age, 1000):
+            assert block.attempt is not None
+            try:
+                receipt = self._store.land_block(task_id, block, again=True)
+            except StagingMissing:
+                receipt = None
+            if receipt is not None:
+                self._repo.record_receipt(task_id, block.index, block.attempt, receipt)
+                log.info("task %s: block %d landed by the sweeper", task_id, block.index,
+                         extra=about(task_id))  # fmt: skip
+            elif self._repo.revert_unlanded(task_id, block.index, block.attempt):
+                reverted += 1
+                log.warning(
+                    "task %s: block %d was committed but never stored; it is missing again",
+                    task_id, block.index, extra=about(task_id),
+                )  # fmt: skip
+        return reverted
+
     # -- Merge -----------------------------------------------------------------------------
 
-    def merge(self, task_id: str, *, wait_seconds: float, sha256: str = "") -> Task:
+    def merge(
+        self, task_id: str, *, wait_seconds: float, sha256: str = "", size: int | None = None
+    ) -> Task:
         """Verify and publish the task's file; idempotent. Waits up to ``wait_seconds`` for a
         merge already running elsewhere (taking it over if its lease goes stale) before
         answering Busy.
 
         ``sha256`` is the whole-file hash to verify against when the task was declared
         without one (the client hashed while uploading); if both exist they must agree.
+        ``size`` fixes the size of a task declared with its size deferred (required there);
+        for any other task it must equal the known size.
         """
         started = time.monotonic()
         try:
-            return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256)
+            return self._merge(task_id, wait_seconds=wait_seconds, sha256=sha256, size=size)
         finally:
             self._metrics.merge_finished(time.monotonic() - started)
 
-    def _merge(self, task_id: str, *, wait_seconds: float, sha256: str) -> Task:
+    def _merge(self, task_id: str, *, wait_seconds: float, sha256: str, size: int | None) -> Task:
         task = self.get_task(task_id)
         expected = self._expected_sha256(task, sha256)
         deadline = time.monotonic() + max(0.0, wait_seconds)
         while True:
+            if size is not None and not task.size_deferred and size != task.size:
+                raise InvalidArgument(
+                    f"task {task.task_id} is {task.size} bytes, not {size}: this is not the same "
+                    "file",
+                    task_id=task.task_id,
+                    reason=Reason.SIZE_MISMATCH,
+                    field="size",
+                    facts={"sizeBytes": task.size},
+                )
             if task.state == TaskState.COMPLETED:
                 return task
             if task.state == TaskState.FAILED:
@@ -750,6 +905,9 @@ class TransferService:
                     task.state,
                     f"task {task.task_id} is {task.state}; only UPLOADING tasks merge",
                 )
+            if task.size_deferred:
+                task = self._fix_size(task, size)
+                continue
             missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
             if missing:
                 count = sum(r.end - r.start for r in missing)
@@ -780,8 +938,54 @@ class TransferService:
                     task_id=task.task_id,
                     reason=Reason.MERGE_IN_PROGRESS,
                 )
+            # The caller may have gone, or its deadline passed, while this waited.
+            check_call()
             time.sleep(_MERGE_POLL_SECONDS)
             task = self.get_task(task_id)
+
+    def _fix_size(self, task: Task, size: int | None) -> Task:
+        """Fix a deferred size at Merge (the blocks must add up to it); the task as it is now."""
+        if size is None:
+            raise InvalidArgument(
+                f"task {task.task_id} was declared without its size: Merge must give it",
+                task_id=task.task_id,
+                field="size",
+            )
+        if size > task.max_size:
+            raise OutOfRange(
+                f"size {size} exceeds task {task.task_id}'s max_size of {task.max_size} bytes",
+                task_id=task.task_id,
+                reason=Reason.FILE_TOO_LARGE,
+                field="size",
+                facts={"limitBytes": task.max_size},
+            )
+        count = block_count(size, task.block_size)
+        missing = missing_ranges(count, self._repo.committed_indices(task.task_id))
+        if missing:
+            raise BlocksMissing(
+                f"task {task.task_id} cannot merge {size} bytes: blocks "
+                f"{describe_ranges(missing)} of {count} are missing; upload them first",
+                task_id=task.task_id,
+                missing=missing,
+                block_count=count,
+            )
+        fix = self._repo.fix_size(task.task_id, size, self._clock())
+        if fix.misfit is not None:
+            index, length = fix.misfit
+            raise InvalidArgument(
+                f"task {task.task_id} cannot be {size} bytes: its committed block {index} is "
+                f"{length} bytes long (blocks are {task.block_size} bytes, the last one ends at "
+                "the size); the stream sent is not the one declared: cancel the task",
+                task_id=task.task_id,
+                reason=Reason.SIZE_MISMATCH,
+                field="size",
+                facts={"sizeBytes": size, "blockIndex": index, "blockLengthBytes": length},
+            )
+        if fix.fixed:
+            log.info("task %s: size fixed at %d bytes (%d blocks)", task.task_id, size, count,
+                     extra=about(task.task_id, task.principal))  # fmt: skip
+        # Fixed by this call or by a concurrent Merge, or its state changed: read it again.
+        return self.get_task(task.task_id)
 
     @staticmethod
     def _expected_sha256(task: Task, given: str) -> str | None:
@@ -814,11 +1018,13 @@ class TransferService:
         published = False
         if self._store.has_staging(task_id):
             try:
+                self._seal(task, lease)
                 digest = self._hasher.finish(task, name)
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task_id} has lost the staged bytes of a committed block ({exc}); "
-                    "run ferry fsck --repair, then upload the missing blocks again",
+                    "on the filesystem run ferry fsck --repair, then upload the missing blocks "
+                    "again",
                     task_id=task_id,
                     reason=Reason.STAGING_LOST,
                 ) from exc
@@ -877,6 +1083,41 @@ class TransferService:
             extra=about(task_id, task.principal),
         )  # fmt: skip
         return self.get_task(task_id)
+
+    def _seal(self, task: Task, lease: _MergeLease) -> None:
+        """Have the store check and join the committed blocks (the object store: ListParts
+        against the recorded ETags, then completion into the staging object). Bytes that are
+        not as acknowledged fail the task: nothing is published."""
+        task_id = task.task_id
+        try:
+            self._store.seal(task_id, self._repo.committed_blocks(task_id))
+        except BlocksNotLanded as exc:
+            raise Busy(
+                f"task {task_id}: {exc}; their upload to the store is still running or was cut "
+                "short (they are stored or become missing again within the orphan age); "
+                "merge again shortly",
+                task_id=task_id,
+                reason=Reason.MERGE_IN_PROGRESS,
+            ) from exc
+        except IntegrityFailure as exc:
+            if self._repo.finish_merge(
+                task_id,
+                lease.owner,
+                TaskState.FAILED,
+                self._clock(),
+                failure_reason=exc.message,
+                notice=self._notice(task.principal),
+            ):
+                self._hasher.forget(task_id)
+                self._store.discard(task_id)
+                log.warning("task %s FAILED: %s", task_id, exc.message,
+                            extra=about(task_id, task.principal))  # fmt: skip
+            raise IntegrityFailure(
+                f"task {task_id} failed: {exc.message}; nothing was published",
+                task_id=task_id,
+                reason=exc.reason,
+                facts=exc.facts,
+            ) from exc
 
     def _publish(self, task: Task, name: str, digest: str) -> None:
         try:
@@ -1194,6 +1435,11 @@ class _Block:
     attempt: str | None
     writer: AttemptWriter | None
     committed_crc: int | None = field(default=None)
+    #: The task's size is deferred: ``length`` is the most the block may hold, and the message
+    #: carrying crc32c ends it.
+    deferred: bool = False
+    #: Whether the committed block (if any) had its receipt when the stream began.
+    committed_landed: bool = field(default=False)
 
 
 class BlockReceiver:
@@ -1268,14 +1514,17 @@ class BlockReceiver:
                 block.writer.write(part.data)
             block.crc = google_crc32c.extend(block.crc, part.data)
             block.received = end
-        if end < block.length:
+        if end < block.length and not (block.deferred and part.crc32c is not None):
             return None
+        # A deferred size: the message carrying crc32c ends the block wherever it is.
+        block.length = end
         return self._finish(block, part.crc32c)
 
     def _start(self, part: Part) -> _Block:
         service = self._service
         task = self._tasks.get(part.task_id)
-        if task is None:
+        if task is None or task.size_deferred:
+            # A deferred size may have been fixed since: its bounds are read again per block.
             task = service.get_task(part.task_id)
             self._tasks[part.task_id] = task
         if not 0 <= part.block_index < task.block_count:
@@ -1309,10 +1558,13 @@ class BlockReceiver:
                 f"task {task.task_id} is {probe.state}; it takes no blocks{hint}",
             )
         attempt = writer = None
+        length = task.block_length(part.block_index)
         if probe.committed_crc32c is None:
             attempt = secrets.token_hex(8)
             try:
-                writer = service._store.open_attempt(task.task_id, part.block_index, attempt)
+                writer = service._store.open_attempt(
+                    task.task_id, part.block_index, attempt, length
+                )
             except StagingMissing as exc:
                 raise IllegalState(
                     f"task {task.task_id} no longer takes blocks",
@@ -1321,12 +1573,14 @@ class BlockReceiver:
         self._block = _Block(
             task_id=task.task_id,
             index=part.block_index,
-            length=block_length(task.size, task.block_size, part.block_index),
+            length=length,
+            deferred=task.size_deferred,
             received=0,
             crc=0,
             attempt=attempt,
             writer=writer,
             committed_crc=probe.committed_crc32c,
+            committed_landed=probe.committed_landed,
         )
         return self._block
 
@@ -1354,6 +1608,9 @@ class BlockReceiver:
                 outcome = (
                     CommitOutcome.ALREADY_COMMITTED if same else CommitOutcome.COMMITTED_DIFFERENT
                 )
+                if same and service._store.lands_blocks and not block.committed_landed:
+                    # Acknowledged means stored: not before the winner's receipt is recorded.
+                    service._await_landing(block.task_id, block.index, _LANDING_WAIT_SECONDS)
             else:
                 # Durable before it may win: bytes, fsync, then the SQL commit, then the ack.
                 try:
@@ -1369,6 +1626,12 @@ class BlockReceiver:
                 )  # fmt: skip
                 promoted = outcome is CommitOutcome.COMMITTED
                 if promoted:
+                    # Promoted first: a landing that fails keeps the spool file, from which a
+                    # retry of the block lands it (the row is committed, not acknowledged).
+                    task = self._tasks[block.task_id]
+                    service._land(
+                        task, CommittedBlock(block.index, block.length, block.crc, block.attempt)
+                    )
                     service._hasher.wait_until_caught_up(block.task_id)
             if outcome is CommitOutcome.COMMITTED_DIFFERENT:
                 service._metrics.block_rejected("committed_different")

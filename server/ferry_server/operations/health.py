@@ -1,17 +1,27 @@
 """grpc.health.v1 for a replica: SERVING while its database answers, NOT_SERVING while it does
-not, checked by a background probe on an interval."""
+not, checked by a background probe on an interval.
+
+The probe is a thread (the check is blocking SQL); the health servicer is grpc.health's asyncio
+one, living on the server's event loop, so the probe publishes through that loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from grpc_health.v1 import health, health_pb2
 
 from ferry_server.domain.errors import Unavailable
 
 log = logging.getLogger("ferry.health")
+
+#: grpc.health's asyncio servicer, ``grpc_health.v1.health.aio.HealthServicer`` (its stubs do
+#: not describe the aio module).
+HealthServicer: Any = health.aio.HealthServicer  # type: ignore[attr-defined]
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -24,13 +34,15 @@ class DatabaseHealth(threading.Thread):
 
     def __init__(
         self,
-        servicer: health.HealthServicer,
+        servicer: Any,
+        loop: asyncio.AbstractEventLoop,
         services: Sequence[str],
         check: Callable[[], None],
         interval: float,
     ) -> None:
         super().__init__(name="ferry-health", daemon=True)
         self._servicer = servicer
+        self._loop = loop
         self._services = ("", *services)
         self._check = check
         self._interval = interval
@@ -57,7 +69,10 @@ class DatabaseHealth(threading.Thread):
         log.log(level, "health: %s (%s)", name, why)
         self._status = status
         for service in self._services:
-            self._servicer.set(service, status)
+            self._on_loop(self._servicer.set(service, status))
+
+    def _on_loop(self, work: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
     def run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -69,4 +84,4 @@ class DatabaseHealth(threading.Thread):
     def stop(self) -> None:
         self._stop.set()
         # Clients watching health learn that this replica is going away.
-        self._servicer.enter_graceful_shutdown()
+        self._on_loop(self._servicer.enter_graceful_shutdown())

@@ -53,6 +53,10 @@ class TaskRow(Base):
     final_committed_bytes: Mapped[int | None] = mapped_column(BigInteger)
     #: Retention: whether the ended task's block rows are all gone.
     blocks_purged: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: The size is declared at Merge (a pipe); ``size`` is 0 until then.
+    size_deferred: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: With size_deferred: the most bytes the task may hold; 0 otherwise.
+    max_size: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
     __table_args__ = (
         # One active task per destination, enforced by the database so replicas need no lock.
@@ -92,6 +96,9 @@ class BlockRow(Base):
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: The attempt whose private file is the block's bytes; None: the layout-1 shared file.
     attempt: Mapped[str | None] = mapped_column(String(32))
+    #: Where the byte store put the block once it was committed (the object store's part
+    #: ETag); None on the filesystem, and in the object store while the part is being uploaded.
+    receipt: Mapped[str | None] = mapped_column(String(128))
 
 
 class LeaseRow(Base):

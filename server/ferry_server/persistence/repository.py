@@ -24,6 +24,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Table,
+    and_,
     case,
     delete,
     func,
@@ -39,12 +40,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ferry_server.domain.calls import check_call
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
     BlockRange,
     Task,
     TaskState,
+    block_count,
 )
 from ferry_server.domain.notifications import (
     DeliveryState,
@@ -59,6 +62,7 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     CommittedBlock,
     NewTask,
+    SizeFix,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
 from ferry_server.persistence.models import BlockRow, LeaseRow, OutboxRow, TaskRow
@@ -100,9 +104,23 @@ class SqlTaskRepository:
         )
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """One write transaction."""
+    def _writing(self, *, bounded: bool = True) -> Iterator[Session]:
+        """One write transaction; ``bounded``: not begun once the current call is past its
+        deadline or cancelled (domain.calls). Unbounded: cleanups and the record of work
+        already visible (a merge's outcome, after its publish), which must not be left out."""
+        if bounded:
+            check_call()
         with self._write_lock, self._sessions.begin() as session:
+            if bounded:
+                # Again after the wait for SQLite's writer mutex, which may have been long.
+                check_call()
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """One read transaction, not begun once the current call is past its deadline."""
+        check_call()
+        with self._reads.begin() as session:
             yield session
 
     # -- reads -----------------------------------------------------------------------------
@@ -160,15 +178,17 @@ class SqlTaskRepository:
             committed_bytes=int(row["committed_bytes"]),
             staging_layout=row["staging_layout"],
             blocks_purged=bool(row["blocks_purged"]),
+            size_deferred=bool(row["size_deferred"]),
+            max_size=int(row["max_size"]),
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).mappings().first()
             return None if found is None else self._to_task(found)
 
     def ping(self) -> None:
-        with self._reads.begin() as session:
+        with self._reading() as session:
             session.execute(select(1))
 
     def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
@@ -209,7 +229,7 @@ class SqlTaskRepository:
             .where(BlockRow.task_id == task_id)
             .order_by(BlockRow.block_index)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def missing_between(
@@ -226,7 +246,7 @@ class SqlTaskRepository:
         )
         gaps: list[BlockRange] = []
         cursor = start
-        with self._reads.begin() as session:
+        with self._reading() as session:
             for index in session.scalars(window):
                 if index > cursor:
                     if len(gaps) == limit:
@@ -252,37 +272,47 @@ class SqlTaskRepository:
         self, task_id: str, start: int = 0, limit: int | None = None
     ) -> Sequence[CommittedBlock]:
         stmt = (
-            select(BlockRow.block_index, BlockRow.length, BlockRow.crc32c, BlockRow.attempt)
+            select(
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+                BlockRow.receipt,
+            )
             .where(BlockRow.task_id == task_id, BlockRow.block_index >= start)
             .order_by(BlockRow.block_index)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [CommittedBlock(*row) for row in session.execute(stmt)]
 
     def probe_block(self, task_id: str, index: int) -> BlockProbe | None:
-        committed = (
-            select(BlockRow.crc32c)
-            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
-            .scalar_subquery()
+        stmt = (
+            select(TaskRow.state, BlockRow.crc32c, BlockRow.receipt)
+            .select_from(TaskRow)
+            .outerjoin(BlockRow, (BlockRow.task_id == TaskRow.id) & (BlockRow.block_index == index))
+            .where(TaskRow.id == task_id)
         )
-        stmt = select(TaskRow.state, committed).where(TaskRow.id == task_id)
-        with self._reads.begin() as session:
+        with self._reading() as session:
             found = session.execute(stmt).first()
             if found is None:
                 return None
-            return BlockProbe(state=TaskState(found[0]), committed_crc32c=found[1])
+            return BlockProbe(
+                state=TaskState(found[0]),
+                committed_crc32c=found[1],
+                committed_landed=found[2] is not None,
+            )
 
     def task_states(self, task_ids: Sequence[str]) -> Mapping[str, TaskState]:
         if not task_ids:
             return {}
         stmt = select(TaskRow.id, TaskRow.state).where(TaskRow.id.in_(list(task_ids)))
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return {task_id: TaskState(state) for task_id, state in session.execute(stmt)}
 
     def active_task_ids(self) -> list[str]:
         stmt = select(TaskRow.id).where(TaskRow.state.in_(_ACTIVE)).order_by(TaskRow.id)
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return list(session.scalars(stmt))
 
     def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
@@ -291,7 +321,7 @@ class SqlTaskRepository:
             .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
             .limit(limit)
         )
-        with self._reads.begin() as session:
+        with self._reading() as session:
             return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
 
     # -- writes ----------------------------------------------------------------------------
@@ -406,6 +436,8 @@ class SqlTaskRepository:
             "merge_owner": None,
             "merge_lease_until": None,
             "staging_layout": task.staging_layout,
+            "size_deferred": task.size_deferred,
+            "max_size": task.max_size,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
@@ -502,6 +534,62 @@ class SqlTaskRepository:
             return False
         return True
 
+    def record_receipt(self, task_id: str, index: int, attempt: str, receipt: str) -> bool:
+        stmt = (
+            update(BlockRow)
+            .where(
+                BlockRow.task_id == task_id,
+                BlockRow.block_index == index,
+                BlockRow.attempt == attempt,
+            )
+            # A concurrent retry may have recorded the same part first: keep the first.
+            .values(receipt=func.coalesce(BlockRow.receipt, receipt))
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
+    def has_receipts(self) -> bool:
+        stmt = select(BlockRow.block_index).where(BlockRow.receipt.is_not(None)).limit(1)
+        with self._reads.begin() as session:
+            return session.execute(stmt).first() is not None
+
+    def unlanded_blocks(
+        self, committed_before: datetime, limit: int
+    ) -> Sequence[tuple[str, CommittedBlock]]:
+        stmt = (
+            select(
+                BlockRow.task_id,
+                BlockRow.block_index,
+                BlockRow.length,
+                BlockRow.crc32c,
+                BlockRow.attempt,
+            )
+            .join(TaskRow, TaskRow.id == BlockRow.task_id)
+            .where(
+                TaskRow.state.in_(_ACTIVE),
+                BlockRow.receipt.is_(None),
+                BlockRow.attempt.is_not(None),
+                BlockRow.committed_at < committed_before,
+            )
+            .order_by(BlockRow.task_id, BlockRow.block_index)
+            .limit(limit)
+        )
+        with self._reads.begin() as session:
+            return [
+                (row[0], CommittedBlock(row[1], row[2], row[3], row[4]))
+                for row in session.execute(stmt)
+            ]
+
+    def revert_unlanded(self, task_id: str, index: int, attempt: str) -> bool:
+        stmt = delete(BlockRow).where(
+            BlockRow.task_id == task_id,
+            BlockRow.block_index == index,
+            BlockRow.attempt == attempt,
+            BlockRow.receipt.is_(None),
+        )
+        with self._writing() as session:
+            return _rowcount(session.execute(stmt)) == 1
+
     def touch(self, task_id: str, now: datetime, expires_at: datetime) -> None:
         stmt = (
             update(TaskRow)
@@ -597,6 +685,7 @@ class SqlTaskRepository:
         conditions: list[ColumnElement[bool]],
         *,
         notice: tuple[str, TaskState, NoticeRequest] | None = None,
+        bounded: bool = True,
         **values: object,
     ) -> bool:
         """Update the one task matching every condition; whether it did. Values that are None
@@ -607,7 +696,7 @@ class SqlTaskRepository:
             for name, value in values.items()
             if value is not None or name.startswith("merge_")
         }
-        with self._writing() as session:
+        with self._writing(bounded=bounded) as session:
             changed = (
                 _rowcount(session.execute(update(TaskRow).where(*conditions).values(changes))) == 1
             )
@@ -747,6 +836,49 @@ class SqlTaskRepository:
             failure_reason=failure_reason,
         )
 
+    def fix_size(self, task_id: str, size: int, now: datetime) -> SizeFix:
+        try:
+            with self._writing() as session:
+                # The UPDATE comes first: its row lock waits for committers holding the share
+                # lock, so every block committed before it is seen by the check below.
+                block_size = session.scalar(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == task_id,
+                        TaskRow.state == TaskState.UPLOADING.value,
+                        TaskRow.size_deferred.is_(True),
+                        self._lease_free(now),
+                    )
+                    .values(size=size, size_deferred=False, updated_at=now)
+                    .returning(TaskRow.block_size)
+                )
+                if block_size is None:
+                    return SizeFix(fixed=False)
+                count = block_count(size, block_size)
+                last = count - 1
+                last_length = size - last * block_size
+                misfit = session.execute(
+                    select(BlockRow.block_index, BlockRow.length)
+                    .where(
+                        BlockRow.task_id == task_id,
+                        or_(
+                            BlockRow.block_index > last,
+                            and_(BlockRow.block_index < last, BlockRow.length != block_size),
+                            and_(BlockRow.block_index == last, BlockRow.length != last_length),
+                        ),
+                    )
+                    .order_by(BlockRow.block_index)
+                    .limit(1)
+                ).first()
+                if misfit is not None:
+                    raise _Misfit(int(misfit[0]), int(misfit[1]))
+                session.execute(
+                    update(TaskRow).where(TaskRow.id == task_id).values(block_count=count)
+                )
+                return SizeFix(fixed=True)
+        except _Misfit as rolled_back:
+            return SizeFix(fixed=False, misfit=(rolled_back.index, rolled_back.length))
+
     def acquire_merge_lease(self, task_id: str, owner: str, now: datetime, until: datetime) -> bool:
         return self._compare_and_set(
             [
@@ -775,7 +907,7 @@ class SqlTaskRepository:
             .where(TaskRow.id == task_id, TaskRow.merge_owner == owner)
             .values(merge_owner=None, merge_lease_until=None)
         )
-        with self._writing() as session:
+        with self._writing(bounded=False) as session:
             session.execute(stmt)
 
     def finish_merge(
@@ -802,4 +934,14 @@ class SqlTaskRepository:
             merge_lease_until=None,
             sha256=sha256,
             failure_reason=failure_reason,
+            bounded=False,
         )
+
+
+class _Misfit(Exception):
+    """Rolls back a size fix: a committed block does not fit the size."""
+
+    def __init__(self, index: int, length: int) -> None:
+        super().__init__(index, length)
+        self.index = index
+        self.length = length

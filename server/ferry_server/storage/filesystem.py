@@ -15,7 +15,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ferry_server.domain.errors import (
@@ -237,7 +237,12 @@ class FileSystemStore:
         os.close(fd)
         return name
 
-    def open_attempt(self, task_id: str, index: int, attempt: str) -> _AttemptFile:
+    @property
+    def lands_blocks(self) -> bool:
+        # A promoted attempt file already is the block: nothing to upload after the commit.
+        return False
+
+    def open_attempt(self, task_id: str, index: int, attempt: str, length: int = 0) -> _AttemptFile:
         directory = self._task_dir(task_id)
         name = self._attempt_name(index, attempt)
         if not directory.is_dir() and self._shared_path(task_id).exists():
@@ -251,6 +256,21 @@ class FileSystemStore:
 
     def discard_attempt(self, task_id: str, index: int, attempt: str) -> None:
         (self._task_dir(task_id) / self._attempt_name(index, attempt)).unlink(missing_ok=True)
+
+    def land_block(self, task_id: str, block: CommittedBlock, *, again: bool = False) -> str | None:
+        return None
+
+    def release_block(self, task_id: str, block: CommittedBlock) -> None:
+        # Kept until Merge: another replica's assembler, or a merge taken over, may need it.
+        return
+
+    def seal(self, task_id: str, blocks: Sequence[CommittedBlock]) -> None:
+        # The staged attempt files are the whole already; the assembler checks each is there.
+        return
+
+    def sweep_local(self, older_than: float, keep: Callable[[str, int, str], bool]) -> int:
+        # Staging is shared by every replica: the lease-holding sweeper handles it.
+        return 0
 
     def _block_source(self, task_id: str, block: CommittedBlock, offset: int) -> tuple[Path, int]:
         if block.attempt is None:

@@ -40,9 +40,13 @@ from ferry_server.storage.s3location import S3Location
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
-    from types_boto3_s3.type_defs import CompletedPartTypeDef
+    from types_boto3_s3.type_defs import CompletedPartTypeDef, CopySourceTypeDef
 
 _READ_CHUNK = 1024 * 1024
+#: Largest object CopyObject copies in one request (S3's limit); larger ones are copied in
+#: parts of ``_COPY_PART`` with UploadPartCopy.
+COPY_OBJECT_LIMIT = 5 * 1024 * 1024 * 1024
+_COPY_PART = 1024 * 1024 * 1024
 
 #: Error codes that mean the store (or our access to it) is the problem, not the request:
 #: a later retry may succeed. Throttling and server errors reach us only after botocore's
@@ -317,6 +321,22 @@ class S3ObjectStore:
                 )
         return found
 
+    def find_part(self, key: str, upload_id: str, number: int) -> ListedPart | None:
+        """Part ``number`` of the upload as the store lists it, None if it holds none (or
+        several: only the first is answered, check_parts refuses those anyway)."""
+        with self._errors(upload_id=upload_id):
+            reply = self._s3.list_parts(
+                Bucket=self.location.bucket,
+                Key=self._key(key),
+                UploadId=upload_id,
+                PartNumberMarker=number - 1,
+                MaxParts=1,
+            )
+        for p in reply.get("Parts", []):
+            if p["PartNumber"] == number:
+                return ListedPart(number=number, etag=p["ETag"], size=p["Size"])
+        return None
+
     def part_upload_counts(self) -> dict[tuple[str, int], int]:
         """How often each (upload id, part number) was uploaded through this object."""
         with self._lock:
@@ -340,22 +360,97 @@ class S3ObjectStore:
             )
         return reply["ETag"]
 
-    def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
-        """The object's bytes ``[start, end)`` in chunks of up to 1 MiB; ObjectMissing if
-        there is no such object. ``end`` past the object's end reads to its end."""
+    def read(
+        self,
+        key: str,
+        start: int,
+        end: int,
+        *,
+        if_match: str | None = None,
+        chunk: int = _READ_CHUNK,
+    ) -> Iterator[bytes]:
+        """The object's bytes ``[start, end)`` in chunks of up to ``chunk``; ObjectMissing if
+        there is no such object. ``end`` past the object's end reads to its end. ``if_match``:
+        only that version (its ETag), else DestinationExists (the store's 412)."""
         if not 0 <= start <= end:
             raise ValueError(f"bad range [{start}, {end})")
         if start == end:
             return
+        extra: dict[str, Any] = {"IfMatch": if_match} if if_match is not None else {}
         with self._errors(key=key):
             reply = self._s3.get_object(
-                Bucket=self.location.bucket, Key=self._key(key), Range=f"bytes={start}-{end - 1}"
-            )
+                Bucket=self.location.bucket, Key=self._key(key), Range=f"bytes={start}-{end - 1}",
+                **extra,
+            )  # fmt: skip
             body = reply["Body"]
             try:
-                yield from body.iter_chunks(_READ_CHUNK)
+                yield from body.iter_chunks(chunk)
             finally:
                 body.close()
+
+    def copy(
+        self, source: str, key: str, *, if_none_match: bool, copy_limit: int = COPY_OBJECT_LIMIT
+    ) -> None:
+        """Copy object ``source`` to ``key`` inside the store (no bytes pass through Ferry):
+        one CopyObject up to ``copy_limit`` bytes, else a multipart copy. ``if_none_match``
+        as for ``complete``; ObjectMissing if ``source`` is gone."""
+        size = self.size(source)
+        extra: dict[str, Any] = {"IfNoneMatch": "*"} if if_none_match else {}
+        copy_source: CopySourceTypeDef = {"Bucket": self.location.bucket, "Key": self._key(source)}
+        if size <= copy_limit:
+            with self._errors(key=key):
+                self._s3.copy_object(
+                    Bucket=self.location.bucket, Key=self._key(key), CopySource=copy_source,
+                    **extra,
+                )  # fmt: skip
+            return
+        part = max(_COPY_PART, -(-size // MAX_PARTS))
+        with self._errors(key=key):
+            upload_id = self._s3.create_multipart_upload(
+                Bucket=self.location.bucket, Key=self._key(key)
+            )["UploadId"]
+        try:
+            parts: list[CompletedPartTypeDef] = []
+            for number, start in enumerate(range(0, size, part), start=1):
+                end = min(start + part, size) - 1
+                with self._errors(upload_id=upload_id, key=source):
+                    reply = self._s3.upload_part_copy(
+                        Bucket=self.location.bucket, Key=self._key(key), UploadId=upload_id,
+                        PartNumber=number, CopySource=copy_source,
+                        CopySourceRange=f"bytes={start}-{end}",
+                    )  # fmt: skip
+                parts.append({"PartNumber": number, "ETag": reply["CopyPartResult"]["ETag"]})
+            with self._errors(upload_id=upload_id, key=key):
+                self._s3.complete_multipart_upload(
+                    Bucket=self.location.bucket, Key=self._key(key), UploadId=upload_id,
+                    MultipartUpload={"Parts": parts}, **extra,
+                )  # fmt: skip
+        except BaseException:
+            self.abort(key, upload_id)
+            raise
+
+    def size(self, key: str) -> int:
+        """The object's size; ObjectMissing if there is none."""
+        return self.head(key)[0]
+
+    def head(self, key: str) -> tuple[int, str]:
+        """The object's size and ETag; ObjectMissing if there is none."""
+        with self._errors(key=key):
+            reply = self._s3.head_object(Bucket=self.location.bucket, Key=self._key(key))
+        return reply["ContentLength"], reply["ETag"]
+
+    def list_objects(self, prefix: str) -> list[tuple[str, datetime]]:
+        """(key, last modified) of every object under ``prefix``."""
+        found: list[tuple[str, datetime]] = []
+        with self._errors():
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.location.bucket, Prefix=self._key(prefix)
+            )
+            for page in pages:
+                found.extend(
+                    (self._relative(o["Key"]), o["LastModified"]) for o in page.get("Contents", [])
+                )
+        return found
 
     def exists(self, key: str) -> bool:
         try:

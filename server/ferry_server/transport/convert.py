@@ -53,6 +53,8 @@ def task_spec(request: pb.CreateTaskRequest) -> TaskSpec:
         metadata=dict(request.metadata),
         block_size=request.block_size,
         overwrite=request.overwrite,
+        size_deferred=request.size_deferred,
+        max_size=request.max_size,
     )
 
 
@@ -82,6 +84,8 @@ def task_message(task: Task) -> pb.Task:
         committed_bytes=task.committed_bytes,
         overwrite=task.overwrite,
         failure_reason=task.failure_reason or "",
+        size_deferred=task.size_deferred,
+        max_size=task.max_size,
     )
     message.create_time.FromDatetime(task.created_at)
     message.update_time.FromDatetime(task.updated_at)

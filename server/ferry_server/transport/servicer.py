@@ -2,64 +2,88 @@
 
 from __future__ import annotations
 
-import contextlib
-import queue
-from collections.abc import Iterator
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Any
 
 import google_crc32c
 import grpc
 from ferry.v1 import ferry_pb2 as pb
 
+from ferry_server.domain.calls import current_call
 from ferry_server.domain.errors import TaskNotFound
 from ferry_server.domain.model import Task
-from ferry_server.domain.service import TransferService
+from ferry_server.domain.notifications import NotificationStatus
+from ferry_server.domain.service import BlockAck, BlockReceiver, TransferService
 from ferry_server.transport import convert, wire
-from ferry_server.transport.status import parsing, server_stream_rpc, stream_rpc, unary_rpc
+from ferry_server.transport.blocking import BlockingPool
+from ferry_server.transport.status import (
+    Context,
+    parsing,
+    server_stream_rpc,
+    stream_rpc,
+    unary_rpc,
+)
 from ferry_server.transport.streams import OpenStreams
 
 SERVICE_NAME = "ferry.v1.FerryService"
 #: Longest a Merge waits for another replica's merge of the same task without a deadline.
 _MAX_MERGE_WAIT_SECONDS = 60.0
-#: How often a WatchTask stream with no change checks that its caller is still there.
-_WATCH_WAKE_SECONDS = 1.0
 
 
 class FerryServicer:
-    """Thin adapter from gRPC to :class:`TransferService`."""
+    """Thin adapter from gRPC's event loop to :class:`TransferService`, whose blocking calls
+    run on ``blocking``'s threads."""
 
-    def __init__(self, service: TransferService, streams: OpenStreams | None = None) -> None:
+    def __init__(
+        self, service: TransferService, blocking: BlockingPool, streams: OpenStreams
+    ) -> None:
         self._service = service
-        #: Open UploadParts streams, ended at once when the replica shuts down.
-        self.streams = streams if streams is not None else OpenStreams()
+        self._blocking = blocking
+        #: Open UploadParts streams: their limit, idle timeout, and shutdown.
+        self.streams = streams
 
     @unary_rpc
-    def CreateTask(
-        self, request: pb.CreateTaskRequest, context: grpc.ServicerContext
+    async def CreateTask(
+        self, request: pb.CreateTaskRequest, context: Context
     ) -> pb.CreateTaskResponse:
-        task, resumed = self._service.create_task(convert.task_spec(request))
+        task, resumed = await self._blocking.run(
+            self._service.create_task, convert.task_spec(request)
+        )
         return pb.CreateTaskResponse(task=convert.task_message(task), resumed=resumed)
 
     @stream_rpc
-    def UploadParts(
-        self, requests: Iterator[bytes], context: grpc.ServicerContext
-    ) -> Iterator[pb.UploadPartsResponse]:
-        with self.streams.tracking(context):
+    async def UploadParts(self, requests: AsyncIterator[bytes], context: Context) -> None:
+        async with self.streams.opened() as stream:
             receiver = self._service.open_receiver()
+            work: Future[BlockAck | None] | None = None
             try:
-                for raw in requests:
-                    ack = receiver.receive(wire.parse_part(raw))
+                while (raw := await stream.next_message(context)) is not None:
+                    work = self._blocking.submit(_receive, receiver, raw)
+                    ack = await asyncio.wrap_future(work)
                     if ack is not None:
-                        yield convert.ack_message(ack)
+                        await context.write(convert.ack_message(ack))
+            except asyncio.CancelledError:
+                # The message in hand stops at its next checkpoint, so the close below, which
+                # waits for it, comes soon.
+                call = current_call()
+                if call is not None:
+                    call.cancel()
+                raise
             finally:
-                receiver.close()
+                # On a thread, after the message in hand; before the stream's status is sent,
+                # so that a client told the stream ended finds its unfinished block dropped.
+                await asyncio.shield(self._blocking.run(_close, receiver, work))
 
     @unary_rpc
-    def QueryMissingBlocks(
-        self, request: pb.QueryMissingBlocksRequest, context: grpc.ServicerContext
+    async def QueryMissingBlocks(
+        self, request: pb.QueryMissingBlocksRequest, context: Context
     ) -> pb.QueryMissingBlocksResponse:
         crc32c_from = request.committed_start if request.include_committed_crc32c else None
-        report = self._service.missing_blocks(
+        report = await self._blocking.run(
+            self._service.missing_blocks,
             request.task_id,
             crc32c_from=crc32c_from,
             page_size=request.page_size,
@@ -68,36 +92,41 @@ class FerryServicer:
         return convert.missing_message(report)
 
     @unary_rpc
-    def SetState(
-        self, request: pb.SetStateRequest, context: grpc.ServicerContext
-    ) -> pb.SetStateResponse:
-        task = self._service.set_state(request.task_id, convert.state_from_pb(request.state))
+    async def SetState(self, request: pb.SetStateRequest, context: Context) -> pb.SetStateResponse:
+        task = await self._blocking.run(
+            self._service.set_state, request.task_id, convert.state_from_pb(request.state)
+        )
         return pb.SetStateResponse(task=convert.task_message(task))
 
     @unary_rpc
-    def Merge(self, request: pb.MergeRequest, context: grpc.ServicerContext) -> pb.MergeResponse:
+    async def Merge(self, request: pb.MergeRequest, context: Context) -> pb.MergeResponse:
         remaining = context.time_remaining()
         wait = _MAX_MERGE_WAIT_SECONDS if remaining is None else max(0.0, remaining - 0.5)
-        task = self._service.merge(
+        task = await self._blocking.run(
+            self._service.merge,
             request.task_id,
             wait_seconds=min(wait, _MAX_MERGE_WAIT_SECONDS),
             sha256=request.sha256,
+            size=request.size if request.HasField("size") else None,
         )
         return pb.MergeResponse(task=convert.task_message(task))
 
     @unary_rpc
-    def UploadFile(
-        self, request: pb.UploadFileRequest, context: grpc.ServicerContext
+    async def UploadFile(
+        self, request: pb.UploadFileRequest, context: Context
     ) -> pb.UploadFileResponse:
         crc = request.crc32c if request.HasField("crc32c") else None
-        task, resumed = self._service.upload_file(convert.file_spec(request), request.data, crc)
+        task, resumed = await self._blocking.run(
+            self._service.upload_file, convert.file_spec(request), request.data, crc
+        )
         return pb.UploadFileResponse(task=convert.task_message(task), resumed=resumed)
 
     @server_stream_rpc
-    def ReadFile(
-        self, request: pb.ReadFileRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.ReadFileResponse]:
-        read = self._service.read_file(
+    async def ReadFile(
+        self, request: pb.ReadFileRequest, context: Context
+    ) -> AsyncIterator[pb.ReadFileResponse]:
+        read = await self._blocking.run(
+            self._service.read_file,
             store_path=request.store_path,
             task_id=request.task_id,
             offset=request.offset,
@@ -106,21 +135,33 @@ class FerryServicer:
         )
         first = pb.ReadFileResponse(offset=read.offset, generation=convert.generation(read))
         offset = read.offset
-        for data in read.chunks:
-            message = first if offset == read.offset else pb.ReadFileResponse(offset=offset)
-            message.data = data
-            message.crc32c = google_crc32c.value(data)
-            offset += len(data)
-            yield message
+        try:
+            # Each read from disk on a thread; the loop only sends.
+            while (data := await self._blocking.run(next, read.chunks, None)) is not None:
+                message = first if offset == read.offset else pb.ReadFileResponse(offset=offset)
+                message.data = data
+                message.crc32c = google_crc32c.value(data)
+                offset += len(data)
+                yield message
+        finally:
+            close = getattr(read.chunks, "close", None)
+            if close is not None:
+                await asyncio.shield(self._blocking.run(close))
         if offset == read.offset:
             yield first  # nothing to read: the generation alone
 
     @server_stream_rpc
-    def WatchTask(
-        self, request: pb.WatchTaskRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.WatchTaskResponse]:
-        changes: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
-        task, unsubscribe = self._service.watch(request.task_id, changes.put)
+    async def WatchTask(
+        self, request: pb.WatchTaskRequest, context: Context
+    ) -> AsyncIterator[pb.WatchTaskResponse]:
+        loop = asyncio.get_running_loop()
+        changes: asyncio.Queue[Task | None] = asyncio.Queue()
+
+        def notify(task: Task | None) -> None:
+            # Called from the replica's watch poller thread.
+            loop.call_soon_threadsafe(changes.put_nowait, task)
+
+        task, unsubscribe = await self._blocking.run(self._service.watch, request.task_id, notify)
         try:
             sent = None
             current: Task | None = task
@@ -131,24 +172,35 @@ class FerryServicer:
                 if seen != sent:
                     sent = seen
                     yield pb.WatchTaskResponse(task=convert.task_message(current))
-                if current.state.is_terminal or not context.is_active():
+                if current.state.is_terminal:
                     return
-                with contextlib.suppress(queue.Empty):
-                    # Wakes now and then to notice a caller that went away.
-                    current = changes.get(timeout=_WATCH_WAKE_SECONDS)
+                # A caller that goes away cancels this wait: no thread, no polling.
+                current = await changes.get()
         finally:
             unsubscribe()
 
     @unary_rpc
-    def GetTask(
-        self, request: pb.GetTaskRequest, context: grpc.ServicerContext
-    ) -> pb.GetTaskResponse:
-        task = self._service.get_task(request.task_id)
-        notification = self._service.notification_status(task.task_id)
+    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> pb.GetTaskResponse:
+        task, notification = await self._blocking.run(self._task_and_notification, request.task_id)
         return pb.GetTaskResponse(
             task=convert.task_message(task),
             notification=None if notification is None else convert.notification(notification),
         )
+
+    def _task_and_notification(self, task_id: str) -> tuple[Task, NotificationStatus | None]:
+        task = self._service.get_task(task_id)
+        return task, self._service.notification_status(task.task_id)
+
+
+def _receive(receiver: BlockReceiver, raw: bytes) -> BlockAck | None:
+    return receiver.receive(wire.parse_part(raw))
+
+
+def _close(receiver: BlockReceiver, work: Future[BlockAck | None] | None) -> None:
+    if work is not None:
+        # Its outcome was the stream's to report; here it only has to be over.
+        concurrent.futures.wait((work,))
+    receiver.close()
 
 
 def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:

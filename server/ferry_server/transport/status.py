@@ -7,10 +7,12 @@ Every status a handler returns carries a ``google.rpc.Status`` in the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from typing import NoReturn, TypeVar
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -18,9 +20,11 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from ferry_server.domain.calls import Call, calling
 from ferry_server.domain.errors import (
     BlocksMissing,
     Busy,
+    CallEnded,
     Conflict,
     Corrupted,
     FerryError,
@@ -69,6 +73,7 @@ STATUS_BY_ERROR: Mapping[type[FerryError], grpc.StatusCode] = {
     Busy: grpc.StatusCode.ABORTED,
     Corrupted: grpc.StatusCode.ABORTED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    CallEnded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 _FIELD_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE})
@@ -155,7 +160,11 @@ def _is_header_value(value: str) -> bool:
     return value.isascii() and value.isprintable() and " " not in value and bool(value)
 
 
-def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoReturn:
+#: The aio servicer context every handler gets.
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def _abort(context: Context, method: str, error: Exception) -> NoReturn:
     if isinstance(error, FerryError):
         status = rpc_status.to_status(rich_status(error))
         log.debug("%s -> %s %s: %s", method, status.code.name, error.reason, error.message,
@@ -166,9 +175,8 @@ def _abort(context: grpc.ServicerContext, method: str, error: Exception) -> NoRe
     trailers = tuple(status.trailing_metadata)
     if isinstance(error, FerryError) and error.task_id and _is_header_value(error.task_id):
         trailers += ((TASK_ID_METADATA, error.task_id),)
-    # abort_with_status() would replace the trailers; abort() keeps those set here.
-    context.set_trailing_metadata(trailers)
-    context.abort(status.code, status.details)
+    await context.abort(status.code, status.details, trailers)
+    raise AssertionError("unreachable: abort() raises")  # for type checkers: abort -> NoReturn
 
 
 Req = TypeVar("Req")
@@ -178,73 +186,92 @@ Msg = TypeVar("Msg", bound=Message)
 
 
 def parsing(
-    request_type: type[Msg], handler: Callable[[Msg, grpc.ServicerContext], Resp]
-) -> Callable[[bytes, grpc.ServicerContext], Resp]:
+    request_type: type[Msg], handler: Callable[[Msg, Context], Awaitable[Resp]]
+) -> Callable[[bytes, Context], Awaitable[Resp]]:
     """``handler`` taking its request as wire bytes and parsing them itself: bytes that are no
     ``request_type`` answer INVALID_ARGUMENT, where gRPC's own deserializer would answer
     INTERNAL and log a traceback."""
     name = request_type.DESCRIPTOR.full_name
     method = getattr(handler, "__name__", name)
 
-    def handle(raw: bytes, context: grpc.ServicerContext) -> Resp:
+    async def handle(raw: bytes, context: Context) -> Resp:
         try:
             request = request_type.FromString(raw)
         except DecodeError as exc:
             malformed = InvalidArgument(
                 f"the request is not a valid {name}: {exc}", reason=Reason.MALFORMED_MESSAGE
             )
-            _abort(context, method, malformed)
-        return handler(request, context)
+            await _abort(context, method, malformed)
+        return await handler(request, context)
 
     return handle
 
 
+def _call_for(method: str, context: Context) -> Call:
+    remaining = context.time_remaining()
+    return Call(method, None if remaining is None else time.monotonic() + remaining)
+
+
 def unary_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext], Resp],
-) -> Callable[[Servicer, Req, grpc.ServicerContext], Resp]:
-    """Run a unary-unary handler, turning domain errors and bugs into gRPC statuses."""
+    method: Callable[[Servicer, Req, Context], Awaitable[Resp]],
+) -> Callable[[Servicer, Req, Context], Awaitable[Resp]]:
+    """Run a unary-unary handler as a :class:`Call` (its deadline and cancellation reach the
+    blocking work), turning domain errors and bugs into gRPC statuses."""
 
     @functools.wraps(method)
-    def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Resp:
-        try:
-            return method(self, request, context)
-        except Exception as exc:
-            _abort(context, method.__name__, exc)
+    async def handler(self: Servicer, request: Req, context: Context) -> Resp:
+        with calling(_call_for(method.__name__, context)) as call:
+            try:
+                return await method(self, request, context)
+            except asyncio.CancelledError:
+                # The caller went away or its deadline passed: the blocking work stops at its
+                # next checkpoint.
+                call.cancel()
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc)
 
     return handler
 
 
 def stream_rpc(
-    method: Callable[[Servicer, Iterator[Req], grpc.ServicerContext], Iterator[Resp]],
-) -> Callable[[Servicer, Iterator[Req], grpc.ServicerContext], Iterator[Resp]]:
-    """Run a stream-stream handler, turning domain errors and bugs into gRPC statuses."""
+    method: Callable[[Servicer, AsyncIterator[Req], Context], Awaitable[None]],
+) -> Callable[[Servicer, AsyncIterator[Req], Context], Awaitable[None]]:
+    """Run a stream-stream handler (written with ``context.read``/``context.write``) as a
+    :class:`Call`, turning domain errors and bugs into gRPC statuses."""
 
     @functools.wraps(method)
-    def handler(
-        self: Servicer, requests: Iterator[Req], context: grpc.ServicerContext
-    ) -> Iterator[Resp]:
-        try:
-            yield from method(self, requests, context)
-        except grpc.RpcError:
-            # The request iterator raises this when the client went away: nobody to answer.
-            log.debug("%s: the client cancelled the stream", method.__name__)
-        except Exception as exc:
-            _abort(context, method.__name__, exc)
+    async def handler(self: Servicer, requests: AsyncIterator[Req], context: Context) -> None:
+        with calling(_call_for(method.__name__, context)) as call:
+            try:
+                await method(self, requests, context)
+            except asyncio.CancelledError:
+                call.cancel()
+                log.debug("%s: the client cancelled the stream", method.__name__)
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc)
 
     return handler
 
 
 def server_stream_rpc(
-    method: Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]],
-) -> Callable[[Servicer, Req, grpc.ServicerContext], Iterator[Resp]]:
-    """Run a unary-stream handler, turning domain errors and bugs into gRPC statuses (also
-    those raised after the first message)."""
+    method: Callable[[Servicer, Req, Context], AsyncIterator[Resp]],
+) -> Callable[[Servicer, Req, Context], Awaitable[None]]:
+    """Run a unary-stream handler (an async generator) as a :class:`Call`, sending what it
+    yields, turning domain errors and bugs into gRPC statuses (also those raised after the
+    first message)."""
 
     @functools.wraps(method)
-    def handler(self: Servicer, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
-        try:
-            yield from method(self, request, context)
-        except Exception as exc:
-            _abort(context, method.__name__, exc)
+    async def handler(self: Servicer, request: Req, context: Context) -> None:
+        with calling(_call_for(method.__name__, context)) as call:
+            try:
+                async for reply in method(self, request, context):
+                    await context.write(reply)
+            except asyncio.CancelledError:
+                call.cancel()
+                raise
+            except Exception as exc:
+                await _abort(context, method.__name__, exc)
 
     return handler

@@ -31,7 +31,7 @@ static constexpr ::_pbi::MigrationSchema* schemas = nullptr;
 static constexpr ::_pb::Message* const* file_default_instances = nullptr;
 
 const char descriptor_table_protodef_ferry_2fv1_2ferrors_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
-  "\n\025ferry/v1/errors.proto\022\010ferry.v1*\324\005\n\013Er"
+  "\n\025ferry/v1/errors.proto\022\010ferry.v1*\215\006\n\013Er"
   "rorReason\022\034\n\030ERROR_REASON_UNSPECIFIED\020\000\022"
   "\022\n\016TASK_NOT_FOUND\020\001\022\021\n\rINVALID_FIELD\020\002\022\026"
   "\n\022INVALID_STORE_PATH\020\003\022\026\n\022INVALID_BLOCK_"
@@ -48,15 +48,17 @@ const char descriptor_table_protodef_ferry_2fv1_2ferrors_2eproto[] PROTOBUF_SECT
   "MATCH\020\027\022\010\n\004BUSY\020\030\022\025\n\021MERGE_IN_PROGRESS\020\031"
   "\022\r\n\tDISK_FULL\020\032\022\016\n\nOVERLOADED\020\033\022\022\n\016QUOTA"
   "_EXCEEDED\020\034\022\022\n\016INTERNAL_ERROR\020\035\022\030\n\024DATAB"
-  "ASE_UNAVAILABLE\020\036\022\021\n\rSHUTTING_DOWN\020\037\022\022\n\016"
-  "FILE_NOT_FOUND\020(\022\026\n\022GENERATION_CHANGED\020)"
-  "Bi\n\020dev.ferry.api.v1B\013ErrorsProtoP\001Z\036fer"
-  "ry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferr"
-  "y.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
+  "ASE_UNAVAILABLE\020\036\022\021\n\rSHUTTING_DOWN\020\037\022\017\n\013"
+  "STREAM_IDLE\020 \022\023\n\017DEADLINE_PASSED\020!\022\022\n\016FI"
+  "LE_NOT_FOUND\020(\022\026\n\022GENERATION_CHANGED\020)\022\021"
+  "\n\rSIZE_MISMATCH\020*Bi\n\020dev.ferry.api.v1B\013E"
+  "rrorsProtoP\001Z\036ferry.dev/api/ferry/v1;fer"
+  "ryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry"
+  "::V1b\006proto3"
   ;
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2ferrors_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2ferrors_2eproto = {
-    false, false, 875, descriptor_table_protodef_ferry_2fv1_2ferrors_2eproto,
+    false, false, 932, descriptor_table_protodef_ferry_2fv1_2ferrors_2eproto,
     "ferry/v1/errors.proto",
     &descriptor_table_ferry_2fv1_2ferrors_2eproto_once, nullptr, 0, 0,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2ferrors_2eproto::offsets,
@@ -109,8 +111,11 @@ bool ErrorReason_IsValid(int value) {
     case 29:
     case 30:
     case 31:
+    case 32:
+    case 33:
     case 40:
     case 41:
+    case 42:
       return true;
     default:
       return false;

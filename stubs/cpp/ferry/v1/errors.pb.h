@@ -81,14 +81,17 @@ enum ErrorReason : int {
   INTERNAL_ERROR = 29,
   DATABASE_UNAVAILABLE = 30,
   SHUTTING_DOWN = 31,
+  STREAM_IDLE = 32,
+  DEADLINE_PASSED = 33,
   FILE_NOT_FOUND = 40,
   GENERATION_CHANGED = 41,
+  SIZE_MISMATCH = 42,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool ErrorReason_IsValid(int value);
 constexpr ErrorReason ErrorReason_MIN = ERROR_REASON_UNSPECIFIED;
-constexpr ErrorReason ErrorReason_MAX = GENERATION_CHANGED;
+constexpr ErrorReason ErrorReason_MAX = SIZE_MISMATCH;
 constexpr int ErrorReason_ARRAYSIZE = ErrorReason_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* ErrorReason_descriptor();

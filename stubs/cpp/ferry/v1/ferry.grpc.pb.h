@@ -89,15 +89,17 @@ class FerryService final {
     // - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
     //   server's bounds or not a multiple of 64 KiB.
     // - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-    //   or control-character file_name, oversized metadata.
-    // - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-    //   size.
+    //   or control-character file_name, oversized metadata, a size with
+    //   size_deferred, a max_size without it.
+    // - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+    //   exceeds the server's maximum file size.
     // - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-    //   same store_path (for another file, or declared without sha256).
+    //   same store_path (for another file, or declared without sha256 or with
+    //   size_deferred).
     // - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
     //   `overwrite` is false.
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-    //   file.
+    //   file (its max_size, when its size is deferred).
     // - ABORTED (BUSY): the same store_path is being declared concurrently.
     virtual ::grpc::Status CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::ferry::v1::CreateTaskResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::CreateTaskResponse>> AsyncCreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::grpc::CompletionQueue* cq) {
@@ -135,6 +137,8 @@ class FerryService final {
     // - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
     // - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
     // - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+    //   For a task whose size is deferred, a block ends at the message that
+    //   carries crc32c, or at block_size bytes.
     // - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
     // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
     //   expired, completed or failed. A pause or cancel on any replica stops
@@ -200,6 +204,11 @@ class FerryService final {
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
     // - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
     //   one declared at CreateTask.
+    // - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+    //   whose size is deferred.
+    // - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+    //   add up to, or that differs from the task's known size.
+    // - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
     // - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
     //   storage root (a symlink was created after the task).
     // - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
@@ -335,15 +344,17 @@ class FerryService final {
       // - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
       //   server's bounds or not a multiple of 64 KiB.
       // - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-      //   or control-character file_name, oversized metadata.
-      // - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-      //   size.
+      //   or control-character file_name, oversized metadata, a size with
+      //   size_deferred, a max_size without it.
+      // - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+      //   exceeds the server's maximum file size.
       // - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-      //   same store_path (for another file, or declared without sha256).
+      //   same store_path (for another file, or declared without sha256 or with
+      //   size_deferred).
       // - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
       //   `overwrite` is false.
       // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-      //   file.
+      //   file (its max_size, when its size is deferred).
       // - ABORTED (BUSY): the same store_path is being declared concurrently.
       virtual void CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
@@ -376,6 +387,8 @@ class FerryService final {
       // - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
       // - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
       // - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+      //   For a task whose size is deferred, a block ends at the message that
+      //   carries crc32c, or at block_size bytes.
       // - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
       // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
       //   expired, completed or failed. A pause or cancel on any replica stops
@@ -423,6 +436,11 @@ class FerryService final {
       // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
       // - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
       //   one declared at CreateTask.
+      // - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+      //   whose size is deferred.
+      // - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+      //   add up to, or that differs from the task's known size.
+      // - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
       // - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
       //   storage root (a symlink was created after the task).
       // - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
@@ -689,15 +707,17 @@ class FerryService final {
     // - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
     //   server's bounds or not a multiple of 64 KiB.
     // - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-    //   or control-character file_name, oversized metadata.
-    // - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-    //   size.
+    //   or control-character file_name, oversized metadata, a size with
+    //   size_deferred, a max_size without it.
+    // - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+    //   exceeds the server's maximum file size.
     // - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-    //   same store_path (for another file, or declared without sha256).
+    //   same store_path (for another file, or declared without sha256 or with
+    //   size_deferred).
     // - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
     //   `overwrite` is false.
     // - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-    //   file.
+    //   file (its max_size, when its size is deferred).
     // - ABORTED (BUSY): the same store_path is being declared concurrently.
     virtual ::grpc::Status CreateTask(::grpc::ServerContext* context, const ::ferry::v1::CreateTaskRequest* request, ::ferry::v1::CreateTaskResponse* response);
     // Streams block data. Each client message carries a piece of one block;
@@ -729,6 +749,8 @@ class FerryService final {
     // - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
     // - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
     // - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+    //   For a task whose size is deferred, a block ends at the message that
+    //   carries crc32c, or at block_size bytes.
     // - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
     // - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
     //   expired, completed or failed. A pause or cancel on any replica stops
@@ -774,6 +796,11 @@ class FerryService final {
     // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
     // - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
     //   one declared at CreateTask.
+    // - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+    //   whose size is deferred.
+    // - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+    //   add up to, or that differs from the task's known size.
+    // - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
     // - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
     //   storage root (a symlink was created after the task).
     // - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message

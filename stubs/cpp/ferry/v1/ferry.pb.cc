@@ -50,6 +50,8 @@ PROTOBUF_CONSTEXPR Task::Task(
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct TaskDefaultTypeInternal {
   PROTOBUF_CONSTEXPR TaskDefaultTypeInternal()
@@ -94,6 +96,8 @@ PROTOBUF_CONSTEXPR CreateTaskRequest::CreateTaskRequest(
   , /*decltype(_impl_.size_)*/uint64_t{0u}
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.overwrite_)*/false
+  , /*decltype(_impl_.size_deferred_)*/false
+  , /*decltype(_impl_.max_size_)*/uint64_t{0u}
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct CreateTaskRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR CreateTaskRequestDefaultTypeInternal()
@@ -233,9 +237,11 @@ struct SetStateResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 SetStateResponseDefaultTypeInternal _SetStateResponse_default_instance_;
 PROTOBUF_CONSTEXPR MergeRequest::MergeRequest(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_._has_bits_)*/{}
+  , /*decltype(_impl_._cached_size_)*/{}
+  , /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
-  , /*decltype(_impl_._cached_size_)*/{}} {}
+  , /*decltype(_impl_.size_)*/uint64_t{0u}} {}
 struct MergeRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR MergeRequestDefaultTypeInternal()
       : _instance(::_pbi::ConstantInitialized{}) {}
@@ -459,6 +465,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.update_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.expire_time_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.failure_reason_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.max_size_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::BlockRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -490,6 +498,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.metadata_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.block_size_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.overwrite_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.size_deferred_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.max_size_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -573,7 +583,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _weak_field_map_
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::SetStateResponse, _impl_.task_),
-  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_._has_bits_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _internal_metadata_),
   ~0u,  // no _extensions_
   ~0u,  // no _oneof_case_
@@ -581,6 +591,10 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeRequest, _impl_.size_),
+  ~0u,
+  ~0u,
+  0,
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::MergeResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -700,30 +714,30 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
   { 10, -1, -1, sizeof(::ferry::v1::Task)},
-  { 31, -1, -1, sizeof(::ferry::v1::BlockRange)},
-  { 39, 47, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
-  { 49, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
-  { 62, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
-  { 70, 81, -1, sizeof(::ferry::v1::UploadPartsRequest)},
-  { 86, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
-  { 97, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 108, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 122, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 130, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 138, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 145, -1, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 153, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 160, 168, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 170, 183, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 190, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 198, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 209, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 218, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 228, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 235, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 242, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 249, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 257, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 33, -1, -1, sizeof(::ferry::v1::BlockRange)},
+  { 41, 49, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
+  { 51, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
+  { 66, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
+  { 74, 85, -1, sizeof(::ferry::v1::UploadPartsRequest)},
+  { 90, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
+  { 101, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
+  { 112, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 126, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 134, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 142, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 149, 158, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 161, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 168, 176, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 178, 191, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 198, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 206, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 217, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 226, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 236, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 243, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 250, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 257, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 265, -1, -1, sizeof(::ferry::v1::Notification)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -757,7 +771,7 @@ static const ::_pb::Message* const file_default_instances[] = {
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google"
-  "/protobuf/timestamp.proto\"\341\003\n\004Task\022\017\n\007ta"
+  "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta"
   "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003"
   " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t"
   "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad"
@@ -768,104 +782,107 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "protobuf.Timestamp\022/\n\013update_time\030\r \001(\0132"
   "\032.google.protobuf.Timestamp\022/\n\013expire_ti"
   "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016"
-  "failure_reason\030\017 \001(\t\032/\n\rMetadataEntry\022\013\n"
-  "\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockRa"
-  "nge\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\355\001\n\021Crea"
-  "teTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004size"
-  "\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 \001"
-  "(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateTa"
-  "skRequest.MetadataEntry\022\022\n\nblock_size\030\006 "
-  "\001(\r\022\021\n\toverwrite\030\007 \001(\010\032/\n\rMetadataEntry\022"
-  "\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Creat"
-  "eTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.T"
-  "ask\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReque"
-  "st\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r"
-  "\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n"
-  "\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadPartsRe"
-  "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002"
-  " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta"
-  "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030"
-  "\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n\007t"
-  "ask_id\030\001 \001(\t\022 \n\030include_committed_crc32c"
-  "\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpage_"
-  "size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Query"
-  "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f"
-  "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n"
-  "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 "
-  "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan"
-  "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ"
-  "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\022\027\n"
-  "\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlock"
-  "\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetSt"
-  "ateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001"
-  "(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRespo"
-  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014Mer"
-  "geRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001"
-  "(\t\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016.ferr"
-  "y.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\tfile_"
-  "name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path"
-  "\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1.Uplo"
-  "adFileRequest.MetadataEntry\022\021\n\toverwrite"
-  "\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001("
-  "\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value"
-  "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo"
-  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res"
-  "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p"
-  "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001"
-  "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001("
-  "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2"
-  "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon"
-  "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera"
-  "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr"
-  "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i"
-  "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001"
-  "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007"
-  "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task"
-  "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002"
-  " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific"
-  "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033"
-  ".ferry.v1.NotificationState\022\020\n\010attempts\030"
-  "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a"
-  "t\030\005 \001(\0132\032.google.protobuf.Timestamp*\272\001\n\t"
-  "TaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n"
-  "\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PA"
-  "USED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK"
-  "_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020"
-  "\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus"
-  "\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_"
-  "STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECK"
-  "SUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED"
-  "_DIFFERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NO"
-  "TIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFI"
-  "CATION_STATE_PENDING\020\001\022 \n\034NOTIFICATION_S"
-  "TATE_DELIVERED\020\002\022$\n NOTIFICATION_STATE_U"
-  "NDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\nCreat"
-  "eTask\022\033.ferry.v1.CreateTaskRequest\032\034.fer"
-  "ry.v1.CreateTaskResponse\022N\n\013UploadParts\022"
-  "\034.ferry.v1.UploadPartsRequest\032\035.ferry.v1"
-  ".UploadPartsResponse(\0010\001\022_\n\022QueryMissing"
-  "Blocks\022#.ferry.v1.QueryMissingBlocksRequ"
-  "est\032$.ferry.v1.QueryMissingBlocksRespons"
-  "e\022A\n\010SetState\022\031.ferry.v1.SetStateRequest"
-  "\032\032.ferry.v1.SetStateResponse\0228\n\005Merge\022\026."
-  "ferry.v1.MergeRequest\032\027.ferry.v1.MergeRe"
-  "sponse\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequ"
-  "est\032\031.ferry.v1.GetTaskResponse\022F\n\tWatchT"
-  "ask\022\032.ferry.v1.WatchTaskRequest\032\033.ferry."
-  "v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031.fer"
-  "ry.v1.ReadFileRequest\032\032.ferry.v1.ReadFil"
-  "eResponse0\001\022G\n\nUploadFile\022\033.ferry.v1.Upl"
-  "oadFileRequest\032\034.ferry.v1.UploadFileResp"
-  "onseBh\n\020dev.ferry.api.v1B\nFerryProtoP\001Z\036"
-  "ferry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010F"
-  "erry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
+  "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 "
+  "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013"
+  "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR"
+  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\226\002\n\021Cre"
+  "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz"
+  "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 "
+  "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT"
+  "askRequest.MetadataEntry\022\022\n\nblock_size\030\006"
+  " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred"
+  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\032/\n\rMetadataEntr"
+  "y\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Cre"
+  "ateTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1"
+  ".Task\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReq"
+  "uest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001"
+  "(\r\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022"
+  "\014\n\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadParts"
+  "Response\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index"
+  "\030\002 \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockS"
+  "tatus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007messag"
+  "e\030\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n"
+  "\007task_id\030\001 \001(\t\022 \n\030include_committed_crc3"
+  "2c\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpag"
+  "e_size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Que"
+  "ryMissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023"
+  ".ferry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022"
+  "\023\n\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030"
+  "\004 \001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockR"
+  "ange\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Commi"
+  "ttedBlock\022\034\n\024next_committed_index\030\007 \001(\r\022"
+  "\027\n\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlo"
+  "ck\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017Set"
+  "StateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002"
+  " \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRes"
+  "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014M"
+  "ergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002"
+  " \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMerg"
+  "eResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\""
+  "\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001(\t"
+  "\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010"
+  "metadata\030\004 \003(\0132).ferry.v1.UploadFileRequ"
+  "est.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006"
+  "crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetad"
+  "ataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001"
+  "B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004tas"
+  "k\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001(\010"
+  "\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001(\t\022"
+  "\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006leng"
+  "th\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGener"
+  "ation\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014"
+  "\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\ngene"
+  "ration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006of"
+  "fset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r"
+  "\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\"1\n"
+  "\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry"
+  ".v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030\001 "
+  "\001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016.f"
+  "erry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.fer"
+  "ry.v1.Notification\"\244\001\n\014Notification\022\020\n\010e"
+  "vent_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v1."
+  "NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n\nl"
+  "ast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132\032."
+  "google.protobuf.Timestamp*\272\001\n\tTaskState\022"
+  "\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_STAT"
+  "E_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024"
+  "TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE_CAN"
+  "CELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_"
+  "STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_"
+  "STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COM"
+  "MITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MISMAT"
+  "CH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFERENT"
+  "\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFICATION"
+  "_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATION_STA"
+  "TE_PENDING\020\001\022 \n\034NOTIFICATION_STATE_DELIV"
+  "ERED\020\002\022$\n NOTIFICATION_STATE_UNDELIVERAB"
+  "LE\020\0032\233\005\n\014FerryService\022G\n\nCreateTask\022\033.fe"
+  "rry.v1.CreateTaskRequest\032\034.ferry.v1.Crea"
+  "teTaskResponse\022N\n\013UploadParts\022\034.ferry.v1"
+  ".UploadPartsRequest\032\035.ferry.v1.UploadPar"
+  "tsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#.f"
+  "erry.v1.QueryMissingBlocksRequest\032$.ferr"
+  "y.v1.QueryMissingBlocksResponse\022A\n\010SetSt"
+  "ate\022\031.ferry.v1.SetStateRequest\032\032.ferry.v"
+  "1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1.M"
+  "ergeRequest\032\027.ferry.v1.MergeResponse\022>\n\007"
+  "GetTask\022\030.ferry.v1.GetTaskRequest\032\031.ferr"
+  "y.v1.GetTaskResponse\022F\n\tWatchTask\022\032.ferr"
+  "y.v1.WatchTaskRequest\032\033.ferry.v1.WatchTa"
+  "skResponse0\001\022C\n\010ReadFile\022\031.ferry.v1.Read"
+  "FileRequest\032\032.ferry.v1.ReadFileResponse0"
+  "\001\022G\n\nUploadFile\022\033.ferry.v1.UploadFileReq"
+  "uest\032\034.ferry.v1.UploadFileResponseBh\n\020de"
+  "v.ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/"
+  "api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010"
+  "Ferry\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4118, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4228, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 26,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -1013,6 +1030,8 @@ Task::Task(const Task& from)
     , decltype(_impl_.committed_bytes_){}
     , decltype(_impl_.state_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.max_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1067,8 +1086,8 @@ Task::Task(const Task& from)
     _this->_impl_.expire_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.expire_time_);
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.overwrite_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.Task)
 }
 
@@ -1092,6 +1111,8 @@ inline void Task::SharedCtor(
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
@@ -1173,8 +1194,8 @@ void Task::Clear() {
   }
   _impl_.expire_time_ = nullptr;
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.overwrite_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+      reinterpret_cast<char*>(&_impl_.max_size_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -1317,6 +1338,22 @@ const char* Task::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Task.failure_reason"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool size_deferred = 16;
+      case 16:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 128)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 17;
+      case 17:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 136)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -1487,6 +1524,18 @@ uint8_t* Task::_InternalSerialize(
         15, this->_internal_failure_reason(), target);
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(16, this->_internal_size_deferred(), target);
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(17, this->_internal_max_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1599,6 +1648,18 @@ size_t Task::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool size_deferred = 16;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 2 + 1;
+  }
+
+  // uint64 max_size = 17;
+  if (this->_internal_max_size() != 0) {
+    total_size += 2 +
+      ::_pbi::WireFormatLite::UInt64Size(
+        this->_internal_max_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -1663,6 +1724,12 @@ void Task::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -1704,8 +1771,8 @@ void Task::InternalSwap(Task* other) {
       &other->_impl_.failure_reason_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(Task, _impl_.overwrite_)
-      + sizeof(Task::_impl_.overwrite_)
+      PROTOBUF_FIELD_OFFSET(Task, _impl_.max_size_)
+      + sizeof(Task::_impl_.max_size_)
       - PROTOBUF_FIELD_OFFSET(Task, _impl_.create_time_)>(
           reinterpret_cast<char*>(&_impl_.create_time_),
           reinterpret_cast<char*>(&other->_impl_.create_time_));
@@ -1968,6 +2035,8 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     , decltype(_impl_.size_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.overwrite_){}
+    , decltype(_impl_.size_deferred_){}
+    , decltype(_impl_.max_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -1997,8 +2066,8 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
       _this->GetArenaForAllocation());
   }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.overwrite_) -
-    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.max_size_) -
+    reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.CreateTaskRequest)
 }
 
@@ -2014,6 +2083,8 @@ inline void CreateTaskRequest::SharedCtor(
     , decltype(_impl_.size_){uint64_t{0u}}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.overwrite_){false}
+    , decltype(_impl_.size_deferred_){false}
+    , decltype(_impl_.max_size_){uint64_t{0u}}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.file_name_.InitDefault();
@@ -2068,8 +2139,8 @@ void CreateTaskRequest::Clear() {
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.overwrite_) -
-      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.overwrite_));
+      reinterpret_cast<char*>(&_impl_.max_size_) -
+      reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.max_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -2142,6 +2213,22 @@ const char* CreateTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
       case 7:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 56)) {
           _impl_.overwrite_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool size_deferred = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 64)) {
+          _impl_.size_deferred_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 max_size = 9;
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
+          _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -2253,6 +2340,18 @@ uint8_t* CreateTaskRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(7, this->_internal_overwrite(), target);
   }
 
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(8, this->_internal_size_deferred(), target);
+  }
+
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(9, this->_internal_max_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2314,6 +2413,16 @@ size_t CreateTaskRequest::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool size_deferred = 8;
+  if (this->_internal_size_deferred() != 0) {
+    total_size += 1 + 1;
+  }
+
+  // uint64 max_size = 9;
+  if (this->_internal_max_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_max_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -2351,6 +2460,12 @@ void CreateTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
   }
+  if (from._internal_size_deferred() != 0) {
+    _this->_internal_set_size_deferred(from._internal_size_deferred());
+  }
+  if (from._internal_max_size() != 0) {
+    _this->_internal_set_max_size(from._internal_max_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -2384,8 +2499,8 @@ void CreateTaskRequest::InternalSwap(CreateTaskRequest* other) {
       &other->_impl_.store_path_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.overwrite_)
-      + sizeof(CreateTaskRequest::_impl_.overwrite_)
+      PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.max_size_)
+      + sizeof(CreateTaskRequest::_impl_.max_size_)
       - PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.size_)>(
           reinterpret_cast<char*>(&_impl_.size_),
           reinterpret_cast<char*>(&other->_impl_.size_));
@@ -4690,6 +4805,10 @@ void SetStateResponse::InternalSwap(SetStateResponse* other) {
 
 class MergeRequest::_Internal {
  public:
+  using HasBits = decltype(std::declval<MergeRequest>()._impl_._has_bits_);
+  static void set_has_size(HasBits* has_bits) {
+    (*has_bits)[0] |= 1u;
+  }
 };
 
 MergeRequest::MergeRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
@@ -4702,9 +4821,11 @@ MergeRequest::MergeRequest(const MergeRequest& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   MergeRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
+      decltype(_impl_._has_bits_){from._impl_._has_bits_}
+    , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
     , decltype(_impl_.sha256_){}
-    , /*decltype(_impl_._cached_size_)*/{}};
+    , decltype(_impl_.size_){}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   _impl_.task_id_.InitDefault();
@@ -4723,6 +4844,7 @@ MergeRequest::MergeRequest(const MergeRequest& from)
     _this->_impl_.sha256_.Set(from._internal_sha256(), 
       _this->GetArenaForAllocation());
   }
+  _this->_impl_.size_ = from._impl_.size_;
   // @@protoc_insertion_point(copy_constructor:ferry.v1.MergeRequest)
 }
 
@@ -4731,9 +4853,11 @@ inline void MergeRequest::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.task_id_){}
-    , decltype(_impl_.sha256_){}
+      decltype(_impl_._has_bits_){}
     , /*decltype(_impl_._cached_size_)*/{}
+    , decltype(_impl_.task_id_){}
+    , decltype(_impl_.sha256_){}
+    , decltype(_impl_.size_){uint64_t{0u}}
   };
   _impl_.task_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
@@ -4772,11 +4896,14 @@ void MergeRequest::Clear() {
 
   _impl_.task_id_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
+  _impl_.size_ = uint64_t{0u};
+  _impl_._has_bits_.Clear();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
 const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
 #define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  _Internal::HasBits has_bits{};
   while (!ctx->Done(&ptr)) {
     uint32_t tag;
     ptr = ::_pbi::ReadTag(ptr, &tag);
@@ -4801,6 +4928,15 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
         } else
           goto handle_unusual;
         continue;
+      // optional uint64 size = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _Internal::set_has_size(&has_bits);
+          _impl_.size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -4817,6 +4953,7 @@ const char* MergeRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* 
     CHK_(ptr != nullptr);
   }  // while
 message_done:
+  _impl_._has_bits_.Or(has_bits);
   return ptr;
 failure:
   ptr = nullptr;
@@ -4850,6 +4987,12 @@ uint8_t* MergeRequest::_InternalSerialize(
         2, this->_internal_sha256(), target);
   }
 
+  // optional uint64 size = 3;
+  if (_internal_has_size()) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_size(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4880,6 +5023,12 @@ size_t MergeRequest::ByteSizeLong() const {
         this->_internal_sha256());
   }
 
+  // optional uint64 size = 3;
+  cached_has_bits = _impl_._has_bits_[0];
+  if (cached_has_bits & 0x00000001u) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_size());
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -4904,6 +5053,9 @@ void MergeRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::P
   if (!from._internal_sha256().empty()) {
     _this->_internal_set_sha256(from._internal_sha256());
   }
+  if (from._internal_has_size()) {
+    _this->_internal_set_size(from._internal_size());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -4923,6 +5075,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  swap(_impl_._has_bits_[0], other->_impl_._has_bits_[0]);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
@@ -4931,6 +5084,7 @@ void MergeRequest::InternalSwap(MergeRequest* other) {
       &_impl_.sha256_, lhs_arena,
       &other->_impl_.sha256_, rhs_arena
   );
+  swap(_impl_.size_, other->_impl_.size_);
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata MergeRequest::GetMetadata() const {

@@ -415,6 +415,8 @@ class Task final :
     kCommittedBytesFieldNumber = 10,
     kStateFieldNumber = 9,
     kOverwriteFieldNumber = 11,
+    kSizeDeferredFieldNumber = 16,
+    kMaxSizeFieldNumber = 17,
   };
   // map<string, string> metadata = 6;
   int metadata_size() const;
@@ -611,6 +613,24 @@ class Task final :
   void _internal_set_overwrite(bool value);
   public:
 
+  // bool size_deferred = 16;
+  void clear_size_deferred();
+  bool size_deferred() const;
+  void set_size_deferred(bool value);
+  private:
+  bool _internal_size_deferred() const;
+  void _internal_set_size_deferred(bool value);
+  public:
+
+  // uint64 max_size = 17;
+  void clear_max_size();
+  uint64_t max_size() const;
+  void set_max_size(uint64_t value);
+  private:
+  uint64_t _internal_max_size() const;
+  void _internal_set_max_size(uint64_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.Task)
  private:
   class _Internal;
@@ -638,6 +658,8 @@ class Task final :
     uint64_t committed_bytes_;
     int state_;
     bool overwrite_;
+    bool size_deferred_;
+    uint64_t max_size_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -963,6 +985,8 @@ class CreateTaskRequest final :
     kSizeFieldNumber = 2,
     kBlockSizeFieldNumber = 6,
     kOverwriteFieldNumber = 7,
+    kSizeDeferredFieldNumber = 8,
+    kMaxSizeFieldNumber = 9,
   };
   // map<string, string> metadata = 5;
   int metadata_size() const;
@@ -1050,6 +1074,24 @@ class CreateTaskRequest final :
   void _internal_set_overwrite(bool value);
   public:
 
+  // bool size_deferred = 8;
+  void clear_size_deferred();
+  bool size_deferred() const;
+  void set_size_deferred(bool value);
+  private:
+  bool _internal_size_deferred() const;
+  void _internal_set_size_deferred(bool value);
+  public:
+
+  // uint64 max_size = 9;
+  void clear_max_size();
+  uint64_t max_size() const;
+  void set_max_size(uint64_t value);
+  private:
+  uint64_t _internal_max_size() const;
+  void _internal_set_max_size(uint64_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.CreateTaskRequest)
  private:
   class _Internal;
@@ -1069,6 +1111,8 @@ class CreateTaskRequest final :
     uint64_t size_;
     uint32_t block_size_;
     bool overwrite_;
+    bool size_deferred_;
+    uint64_t max_size_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -2706,6 +2750,7 @@ class MergeRequest final :
   enum : int {
     kTaskIdFieldNumber = 1,
     kSha256FieldNumber = 2,
+    kSizeFieldNumber = 3,
   };
   // string task_id = 1;
   void clear_task_id();
@@ -2735,6 +2780,19 @@ class MergeRequest final :
   std::string* _internal_mutable_sha256();
   public:
 
+  // optional uint64 size = 3;
+  bool has_size() const;
+  private:
+  bool _internal_has_size() const;
+  public:
+  void clear_size();
+  uint64_t size() const;
+  void set_size(uint64_t value);
+  private:
+  uint64_t _internal_size() const;
+  void _internal_set_size(uint64_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.MergeRequest)
  private:
   class _Internal;
@@ -2743,9 +2801,11 @@ class MergeRequest final :
   typedef void InternalArenaConstructable_;
   typedef void DestructorSkippable_;
   struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::HasBits<1> _has_bits_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
-    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+    uint64_t size_;
   };
   union { Impl_ _impl_; };
   friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
@@ -5457,6 +5517,46 @@ inline void Task::set_allocated_failure_reason(std::string* failure_reason) {
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.Task.failure_reason)
 }
 
+// bool size_deferred = 16;
+inline void Task::clear_size_deferred() {
+  _impl_.size_deferred_ = false;
+}
+inline bool Task::_internal_size_deferred() const {
+  return _impl_.size_deferred_;
+}
+inline bool Task::size_deferred() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Task.size_deferred)
+  return _internal_size_deferred();
+}
+inline void Task::_internal_set_size_deferred(bool value) {
+  
+  _impl_.size_deferred_ = value;
+}
+inline void Task::set_size_deferred(bool value) {
+  _internal_set_size_deferred(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.Task.size_deferred)
+}
+
+// uint64 max_size = 17;
+inline void Task::clear_max_size() {
+  _impl_.max_size_ = uint64_t{0u};
+}
+inline uint64_t Task::_internal_max_size() const {
+  return _impl_.max_size_;
+}
+inline uint64_t Task::max_size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Task.max_size)
+  return _internal_max_size();
+}
+inline void Task::_internal_set_max_size(uint64_t value) {
+  
+  _impl_.max_size_ = value;
+}
+inline void Task::set_max_size(uint64_t value) {
+  _internal_set_max_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.Task.max_size)
+}
+
 // -------------------------------------------------------------------
 
 // BlockRange
@@ -5744,6 +5844,46 @@ inline void CreateTaskRequest::_internal_set_overwrite(bool value) {
 inline void CreateTaskRequest::set_overwrite(bool value) {
   _internal_set_overwrite(value);
   // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.overwrite)
+}
+
+// bool size_deferred = 8;
+inline void CreateTaskRequest::clear_size_deferred() {
+  _impl_.size_deferred_ = false;
+}
+inline bool CreateTaskRequest::_internal_size_deferred() const {
+  return _impl_.size_deferred_;
+}
+inline bool CreateTaskRequest::size_deferred() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskRequest.size_deferred)
+  return _internal_size_deferred();
+}
+inline void CreateTaskRequest::_internal_set_size_deferred(bool value) {
+  
+  _impl_.size_deferred_ = value;
+}
+inline void CreateTaskRequest::set_size_deferred(bool value) {
+  _internal_set_size_deferred(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.size_deferred)
+}
+
+// uint64 max_size = 9;
+inline void CreateTaskRequest::clear_max_size() {
+  _impl_.max_size_ = uint64_t{0u};
+}
+inline uint64_t CreateTaskRequest::_internal_max_size() const {
+  return _impl_.max_size_;
+}
+inline uint64_t CreateTaskRequest::max_size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskRequest.max_size)
+  return _internal_max_size();
+}
+inline void CreateTaskRequest::_internal_set_max_size(uint64_t value) {
+  
+  _impl_.max_size_ = value;
+}
+inline void CreateTaskRequest::set_max_size(uint64_t value) {
+  _internal_set_max_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.max_size)
 }
 
 // -------------------------------------------------------------------
@@ -6908,6 +7048,34 @@ inline void MergeRequest::set_allocated_sha256(std::string* sha256) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.MergeRequest.sha256)
+}
+
+// optional uint64 size = 3;
+inline bool MergeRequest::_internal_has_size() const {
+  bool value = (_impl_._has_bits_[0] & 0x00000001u) != 0;
+  return value;
+}
+inline bool MergeRequest::has_size() const {
+  return _internal_has_size();
+}
+inline void MergeRequest::clear_size() {
+  _impl_.size_ = uint64_t{0u};
+  _impl_._has_bits_[0] &= ~0x00000001u;
+}
+inline uint64_t MergeRequest::_internal_size() const {
+  return _impl_.size_;
+}
+inline uint64_t MergeRequest::size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.MergeRequest.size)
+  return _internal_size();
+}
+inline void MergeRequest::_internal_set_size(uint64_t value) {
+  _impl_._has_bits_[0] |= 0x00000001u;
+  _impl_.size_ = value;
+}
+inline void MergeRequest::set_size(uint64_t value) {
+  _internal_set_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.MergeRequest.size)
 }
 
 // -------------------------------------------------------------------

@@ -231,9 +231,11 @@ export declare enum ErrorReason {
      */
     DISK_FULL = 26,
     /**
-     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-     * connection of a replica's database pool stayed busy for --db-pool-timeout.
+     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+     * UploadParts, the replica already holds its limit of open upload streams
+     * (`--max-streams`); any call, every connection of the replica's database
+     * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+     * RetryInfo's delay (or at once on another replica).
      */
     OVERLOADED = 27,
     /**
@@ -250,12 +252,27 @@ export declare enum ErrorReason {
      */
     DATABASE_UNAVAILABLE = 30,
     /**
-     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
-     * stream. RetryInfo. Retry: yes, at once on another connection (another
-     * replica, or this one's successor). Streams already open are ended with
-     * UNAVAILABLE and no details.
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down: it takes no new upload
+     * stream, and ends every open one with this reason as shutdown starts.
+     * RetryInfo. Retry: yes, at once on another connection (another replica,
+     * or this one's successor).
      */
     SHUTTING_DOWN = 31,
+    /**
+     * STREAM_IDLE - UNAVAILABLE. UploadParts: the stream sent no message for the server's
+     * idle timeout (`--stream-idle-timeout`) while the server owed it no
+     * acknowledgement; the stream was ended and its unfinished block dropped
+     * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+     * once there is something to send.
+     */
+    STREAM_IDLE = 32,
+    /**
+     * DEADLINE_PASSED - DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+     * its work (e.g. Merge waiting for another replica's merge); the server
+     * stopped before recording anything more. Usually the client sees its own
+     * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+     */
+    DEADLINE_PASSED = 33,
     /**
      * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
      * was forgotten by retention). Retry: no.
@@ -268,6 +285,15 @@ export declare enum ErrorReason {
      * current one. Retry: no; read the new generation from offset 0.
      */
     GENERATION_CHANGED = 41,
+    /**
+     * SIZE_MISMATCH - INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     */
+    SIZE_MISMATCH = 42,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

@@ -243,9 +243,11 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["DISK_FULL"] = 26] = "DISK_FULL";
     /**
-     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-     * connection of a replica's database pool stayed busy for --db-pool-timeout.
+     * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+     * UploadParts, the replica already holds its limit of open upload streams
+     * (`--max-streams`); any call, every connection of the replica's database
+     * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+     * RetryInfo's delay (or at once on another replica).
      */
     ErrorReason[ErrorReason["OVERLOADED"] = 27] = "OVERLOADED";
     /**
@@ -262,12 +264,27 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["DATABASE_UNAVAILABLE"] = 30] = "DATABASE_UNAVAILABLE";
     /**
-     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down and takes no new upload
-     * stream. RetryInfo. Retry: yes, at once on another connection (another
-     * replica, or this one's successor). Streams already open are ended with
-     * UNAVAILABLE and no details.
+     * SHUTTING_DOWN - UNAVAILABLE. This replica is shutting down: it takes no new upload
+     * stream, and ends every open one with this reason as shutdown starts.
+     * RetryInfo. Retry: yes, at once on another connection (another replica,
+     * or this one's successor).
      */
     ErrorReason[ErrorReason["SHUTTING_DOWN"] = 31] = "SHUTTING_DOWN";
+    /**
+     * STREAM_IDLE - UNAVAILABLE. UploadParts: the stream sent no message for the server's
+     * idle timeout (`--stream-idle-timeout`) while the server owed it no
+     * acknowledgement; the stream was ended and its unfinished block dropped
+     * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+     * once there is something to send.
+     */
+    ErrorReason[ErrorReason["STREAM_IDLE"] = 32] = "STREAM_IDLE";
+    /**
+     * DEADLINE_PASSED - DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+     * its work (e.g. Merge waiting for another replica's merge); the server
+     * stopped before recording anything more. Usually the client sees its own
+     * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+     */
+    ErrorReason[ErrorReason["DEADLINE_PASSED"] = 33] = "DEADLINE_PASSED";
     /**
      * FILE_NOT_FOUND - NOT_FOUND. ReadFile: no file is published at the store_path (or its task
      * was forgotten by retention). Retry: no.
@@ -280,6 +297,15 @@ var ErrorReason;
      * current one. Retry: no; read the new generation from offset 0.
      */
     ErrorReason[ErrorReason["GENERATION_CHANGED"] = 41] = "GENERATION_CHANGED";
+    /**
+     * SIZE_MISMATCH - INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     */
+    ErrorReason[ErrorReason["SIZE_MISMATCH"] = 42] = "SIZE_MISMATCH";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -380,12 +406,21 @@ function errorReasonFromJSON(object) {
         case 31:
         case "SHUTTING_DOWN":
             return ErrorReason.SHUTTING_DOWN;
+        case 32:
+        case "STREAM_IDLE":
+            return ErrorReason.STREAM_IDLE;
+        case 33:
+        case "DEADLINE_PASSED":
+            return ErrorReason.DEADLINE_PASSED;
         case 40:
         case "FILE_NOT_FOUND":
             return ErrorReason.FILE_NOT_FOUND;
         case 41:
         case "GENERATION_CHANGED":
             return ErrorReason.GENERATION_CHANGED;
+        case 42:
+        case "SIZE_MISMATCH":
+            return ErrorReason.SIZE_MISMATCH;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -458,10 +493,16 @@ function errorReasonToJSON(object) {
             return "DATABASE_UNAVAILABLE";
         case ErrorReason.SHUTTING_DOWN:
             return "SHUTTING_DOWN";
+        case ErrorReason.STREAM_IDLE:
+            return "STREAM_IDLE";
+        case ErrorReason.DEADLINE_PASSED:
+            return "DEADLINE_PASSED";
         case ErrorReason.FILE_NOT_FOUND:
             return "FILE_NOT_FOUND";
         case ErrorReason.GENERATION_CHANGED:
             return "GENERATION_CHANGED";
+        case ErrorReason.SIZE_MISMATCH:
+            return "SIZE_MISMATCH";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -142,6 +142,19 @@ export interface Task {
     expireTime: Date | undefined;
     /** Why the task FAILED (empty otherwise). */
     failureReason: string;
+    /**
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     */
+    sizeDeferred: boolean;
+    /**
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     */
+    maxSize: bigint;
 }
 export interface Task_MetadataEntry {
     key: string;
@@ -188,6 +201,24 @@ export interface CreateTaskRequest {
     blockSize: number;
     /** Replace an existing file at store_path at Merge. */
     overwrite: boolean;
+    /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     */
+    sizeDeferred: boolean;
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     */
+    maxSize: bigint;
 }
 export interface CreateTaskRequest_MetadataEntry {
     key: string;
@@ -331,6 +362,18 @@ export interface MergeRequest {
      * any. If both are given they must be equal.
      */
     sha256: string;
+    /**
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     */
+    size?: bigint | undefined;
 }
 /** Response for Merge: the completion notice. */
 export interface MergeResponse {
@@ -501,15 +544,17 @@ export declare const FerryServiceService: {
      * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
      *   server's bounds or not a multiple of 64 KiB.
      * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-     *   or control-character file_name, oversized metadata.
-     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-     *   size.
+     *   or control-character file_name, oversized metadata, a size with
+     *   size_deferred, a max_size without it.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+     *   exceeds the server's maximum file size.
      * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-     *   same store_path (for another file, or declared without sha256).
+     *   same store_path (for another file, or declared without sha256 or with
+     *   size_deferred).
      * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
      *   `overwrite` is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-     *   file.
+     *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
      */
     readonly createTask: {
@@ -551,6 +596,8 @@ export declare const FerryServiceService: {
      * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
      * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
      * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     *   For a task whose size is deferred, a block ends at the message that
+     *   carries crc32c, or at block_size bytes.
      * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
@@ -626,6 +673,11 @@ export declare const FerryServiceService: {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
      * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
      *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+     *   whose size is deferred.
+     * - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+     *   add up to, or that differs from the task's known size.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
      * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
      *   storage root (a symlink was created after the task).
      * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
@@ -776,15 +828,17 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
      *   server's bounds or not a multiple of 64 KiB.
      * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-     *   or control-character file_name, oversized metadata.
-     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-     *   size.
+     *   or control-character file_name, oversized metadata, a size with
+     *   size_deferred, a max_size without it.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+     *   exceeds the server's maximum file size.
      * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-     *   same store_path (for another file, or declared without sha256).
+     *   same store_path (for another file, or declared without sha256 or with
+     *   size_deferred).
      * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
      *   `overwrite` is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-     *   file.
+     *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
      */
     createTask: handleUnaryCall<CreateTaskRequest, CreateTaskResponse>;
@@ -818,6 +872,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
      * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
      * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     *   For a task whose size is deferred, a block ends at the message that
+     *   carries crc32c, or at block_size bytes.
      * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
@@ -869,6 +925,11 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
      * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
      *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+     *   whose size is deferred.
+     * - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+     *   add up to, or that differs from the task's known size.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
      * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
      *   storage root (a symlink was created after the task).
      * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message
@@ -979,15 +1040,17 @@ export interface FerryServiceClient extends Client {
      * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
      *   server's bounds or not a multiple of 64 KiB.
      * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-     *   or control-character file_name, oversized metadata.
-     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-     *   size.
+     *   or control-character file_name, oversized metadata, a size with
+     *   size_deferred, a max_size without it.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+     *   exceeds the server's maximum file size.
      * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-     *   same store_path (for another file, or declared without sha256).
+     *   same store_path (for another file, or declared without sha256 or with
+     *   size_deferred).
      * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
      *   `overwrite` is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-     *   file.
+     *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
      */
     createTask(request: CreateTaskRequest, callback: (error: ServiceError | null, response: CreateTaskResponse) => void): ClientUnaryCall;
@@ -1023,6 +1086,8 @@ export interface FerryServiceClient extends Client {
      * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
      * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
      * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     *   For a task whose size is deferred, a block ends at the message that
+     *   carries crc32c, or at block_size bytes.
      * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
@@ -1080,6 +1145,11 @@ export interface FerryServiceClient extends Client {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
      * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
      *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+     *   whose size is deferred.
+     * - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+     *   add up to, or that differs from the task's known size.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
      * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
      *   storage root (a symlink was created after the task).
      * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message

@@ -254,6 +254,8 @@ function createBaseTask() {
         updateTime: undefined,
         expireTime: undefined,
         failureReason: "",
+        sizeDeferred: false,
+        maxSize: 0n,
     };
 }
 exports.Task = {
@@ -308,6 +310,15 @@ exports.Task = {
         }
         if (message.failureReason !== "") {
             writer.uint32(122).string(message.failureReason);
+        }
+        if (message.sizeDeferred !== false) {
+            writer.uint32(128).bool(message.sizeDeferred);
+        }
+        if (message.maxSize !== 0n) {
+            if (BigInt.asUintN(64, message.maxSize) !== message.maxSize) {
+                throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
+            }
+            writer.uint32(136).uint64(message.maxSize);
         }
         return writer;
     },
@@ -432,6 +443,20 @@ exports.Task = {
                         message.failureReason = reader.string();
                         continue;
                     }
+                    case 16: {
+                        if (tag !== 128) {
+                            break;
+                        }
+                        message.sizeDeferred = reader.bool();
+                        continue;
+                    }
+                    case 17: {
+                        if (tag !== 136) {
+                            break;
+                        }
+                        message.maxSize = reader.uint64();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -511,6 +536,12 @@ exports.Task = {
                 : isSet(object.failure_reason)
                     ? globalThis.String(object.failure_reason)
                     : "",
+            sizeDeferred: isSet(object.sizeDeferred)
+                ? globalThis.Boolean(object.sizeDeferred)
+                : isSet(object.size_deferred)
+                    ? globalThis.Boolean(object.size_deferred)
+                    : false,
+            maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
         };
     },
     toJSON(message) {
@@ -566,6 +597,12 @@ exports.Task = {
         if (message.failureReason !== "") {
             obj.failureReason = message.failureReason;
         }
+        if (message.sizeDeferred !== false) {
+            obj.sizeDeferred = message.sizeDeferred;
+        }
+        if (message.maxSize !== 0n) {
+            obj.maxSize = message.maxSize.toString();
+        }
         return obj;
     },
     create(base) {
@@ -595,6 +632,8 @@ exports.Task = {
         message.updateTime = object.updateTime ?? undefined;
         message.expireTime = object.expireTime ?? undefined;
         message.failureReason = object.failureReason ?? "";
+        message.sizeDeferred = object.sizeDeferred ?? false;
+        message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
         return message;
     },
 };
@@ -755,7 +794,17 @@ exports.BlockRange = {
     },
 };
 function createBaseCreateTaskRequest() {
-    return { fileName: "", size: 0n, sha256: "", storePath: "", metadata: {}, blockSize: 0, overwrite: false };
+    return {
+        fileName: "",
+        size: 0n,
+        sha256: "",
+        storePath: "",
+        metadata: {},
+        blockSize: 0,
+        overwrite: false,
+        sizeDeferred: false,
+        maxSize: 0n,
+    };
 }
 exports.CreateTaskRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -782,6 +831,15 @@ exports.CreateTaskRequest = {
         }
         if (message.overwrite !== false) {
             writer.uint32(56).bool(message.overwrite);
+        }
+        if (message.sizeDeferred !== false) {
+            writer.uint32(64).bool(message.sizeDeferred);
+        }
+        if (message.maxSize !== 0n) {
+            if (BigInt.asUintN(64, message.maxSize) !== message.maxSize) {
+                throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
+            }
+            writer.uint32(72).uint64(message.maxSize);
         }
         return writer;
     },
@@ -850,6 +908,20 @@ exports.CreateTaskRequest = {
                         message.overwrite = reader.bool();
                         continue;
                     }
+                    case 8: {
+                        if (tag !== 64) {
+                            break;
+                        }
+                        message.sizeDeferred = reader.bool();
+                        continue;
+                    }
+                    case 9: {
+                        if (tag !== 72) {
+                            break;
+                        }
+                        message.maxSize = reader.uint64();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -893,6 +965,12 @@ exports.CreateTaskRequest = {
                     ? globalThis.Number(object.block_size)
                     : 0,
             overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+            sizeDeferred: isSet(object.sizeDeferred)
+                ? globalThis.Boolean(object.sizeDeferred)
+                : isSet(object.size_deferred)
+                    ? globalThis.Boolean(object.size_deferred)
+                    : false,
+            maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
         };
     },
     toJSON(message) {
@@ -924,6 +1002,12 @@ exports.CreateTaskRequest = {
         if (message.overwrite !== false) {
             obj.overwrite = message.overwrite;
         }
+        if (message.sizeDeferred !== false) {
+            obj.sizeDeferred = message.sizeDeferred;
+        }
+        if (message.maxSize !== 0n) {
+            obj.maxSize = message.maxSize.toString();
+        }
         return obj;
     },
     create(base) {
@@ -943,6 +1027,8 @@ exports.CreateTaskRequest = {
         }, {});
         message.blockSize = object.blockSize ?? 0;
         message.overwrite = object.overwrite ?? false;
+        message.sizeDeferred = object.sizeDeferred ?? false;
+        message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
         return message;
     },
 };
@@ -1942,7 +2028,7 @@ exports.SetStateResponse = {
     },
 };
 function createBaseMergeRequest() {
-    return { taskId: "", sha256: "" };
+    return { taskId: "", sha256: "", size: undefined };
 }
 exports.MergeRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1951,6 +2037,12 @@ exports.MergeRequest = {
         }
         if (message.sha256 !== "") {
             writer.uint32(18).string(message.sha256);
+        }
+        if (message.size !== undefined) {
+            if (BigInt.asUintN(64, message.size) !== message.size) {
+                throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.size);
         }
         return writer;
     },
@@ -1981,6 +2073,13 @@ exports.MergeRequest = {
                         message.sha256 = reader.string();
                         continue;
                     }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.size = reader.uint64();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -2001,6 +2100,7 @@ exports.MergeRequest = {
                     ? globalThis.String(object.task_id)
                     : "",
             sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+            size: isSet(object.size) ? BigInt(object.size) : undefined,
         };
     },
     toJSON(message) {
@@ -2011,6 +2111,9 @@ exports.MergeRequest = {
         if (message.sha256 !== "") {
             obj.sha256 = message.sha256;
         }
+        if (message.size !== undefined) {
+            obj.size = message.size.toString();
+        }
         return obj;
     },
     create(base) {
@@ -2020,6 +2123,7 @@ exports.MergeRequest = {
         const message = createBaseMergeRequest();
         message.taskId = object.taskId ?? "";
         message.sha256 = object.sha256 ?? "";
+        message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : undefined;
         return message;
     },
 };
@@ -3216,15 +3320,17 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (INVALID_BLOCK_SIZE): a block_size outside the
      *   server's bounds or not a multiple of 64 KiB.
      * - INVALID_ARGUMENT (INVALID_FIELD): malformed sha256, an empty, too long
-     *   or control-character file_name, oversized metadata.
-     * - OUT_OF_RANGE (FILE_TOO_LARGE): size exceeds the server's maximum file
-     *   size.
+     *   or control-character file_name, oversized metadata, a size with
+     *   size_deferred, a max_size without it.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): size (or, with size_deferred, max_size)
+     *   exceeds the server's maximum file size.
      * - ALREADY_EXISTS (STORE_PATH_TAKEN): another active task targets the
-     *   same store_path (for another file, or declared without sha256).
+     *   same store_path (for another file, or declared without sha256 or with
+     *   size_deferred).
      * - ALREADY_EXISTS (DESTINATION_EXISTS): a file exists at store_path and
      *   `overwrite` is false.
      * - RESOURCE_EXHAUSTED (DISK_FULL): not enough disk space to stage the
-     *   file.
+     *   file (its max_size, when its size is deferred).
      * - ABORTED (BUSY): the same store_path is being declared concurrently.
      */
     createTask: {
@@ -3266,6 +3372,8 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (MALFORMED_MESSAGE): a message that cannot be parsed.
      * - OUT_OF_RANGE (BLOCK_OUT_OF_RANGE): block_index >= block_count.
      * - OUT_OF_RANGE (DATA_PAST_BLOCK_END): data past the block's end.
+     *   For a task whose size is deferred, a block ends at the message that
+     *   carries crc32c, or at block_size bytes.
      * - FAILED_PRECONDITION (TASK_PAUSED): the task is PAUSED; resume it.
      * - FAILED_PRECONDITION (TASK_NOT_UPLOADING): the task is canceled,
      *   expired, completed or failed. A pause or cancel on any replica stops
@@ -3341,6 +3449,11 @@ exports.FerryServiceService = {
      * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a malformed sha256.
      * - INVALID_ARGUMENT (SHA256_CONFLICT): a sha256 that differs from the
      *   one declared at CreateTask.
+     * - INVALID_ARGUMENT (INVALID_FIELD, field "size"): no size for a task
+     *   whose size is deferred.
+     * - INVALID_ARGUMENT (SIZE_MISMATCH): a size the committed blocks do not
+     *   add up to, or that differs from the task's known size.
+     * - OUT_OF_RANGE (FILE_TOO_LARGE): a size beyond the task's max_size.
      * - INVALID_ARGUMENT (INVALID_STORE_PATH): store_path now escapes the
      *   storage root (a symlink was created after the task).
      * - FAILED_PRECONDITION (BLOCKS_MISSING): blocks are missing; the message

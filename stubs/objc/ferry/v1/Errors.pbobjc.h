@@ -253,9 +253,11 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_DiskFull = 26,
 
   /**
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-   * connection of a replica's database pool stayed busy for --db-pool-timeout.
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`); any call, every connection of the replica's database
+   * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+   * RetryInfo's delay (or at once on another replica).
    **/
   FRYErrorReason_Overloaded = 27,
 
@@ -276,12 +278,29 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_DatabaseUnavailable = 30,
 
   /**
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    **/
   FRYErrorReason_ShuttingDown = 31,
+
+  /**
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   **/
+  FRYErrorReason_StreamIdle = 32,
+
+  /**
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   **/
+  FRYErrorReason_DeadlinePassed = 33,
 
   /**
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -296,6 +315,16 @@ typedef GPB_ENUM(FRYErrorReason) {
    * current one. Retry: no; read the new generation from offset 0.
    **/
   FRYErrorReason_GenerationChanged = 41,
+
+  /**
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   **/
+  FRYErrorReason_SizeMismatch = 42,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

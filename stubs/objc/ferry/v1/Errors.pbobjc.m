@@ -47,8 +47,9 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "HashMismatch\000TaskFailed\000ChecksumMismatch"
         "\000Busy\000MergeInProgress\000DiskFull\000Overloade"
         "d\000QuotaExceeded\000InternalError\000DatabaseUn"
-        "available\000ShuttingDown\000FileNotFound\000Gene"
-        "rationChanged\000";
+        "available\000ShuttingDown\000StreamIdle\000Deadli"
+        "nePassed\000FileNotFound\000GenerationChanged\000"
+        "SizeMismatch\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -82,8 +83,11 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_InternalError,
         FRYErrorReason_DatabaseUnavailable,
         FRYErrorReason_ShuttingDown,
+        FRYErrorReason_StreamIdle,
+        FRYErrorReason_DeadlinePassed,
         FRYErrorReason_FileNotFound,
         FRYErrorReason_GenerationChanged,
+        FRYErrorReason_SizeMismatch,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -133,8 +137,11 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_InternalError:
     case FRYErrorReason_DatabaseUnavailable:
     case FRYErrorReason_ShuttingDown:
+    case FRYErrorReason_StreamIdle:
+    case FRYErrorReason_DeadlinePassed:
     case FRYErrorReason_FileNotFound:
     case FRYErrorReason_GenerationChanged:
+    case FRYErrorReason_SizeMismatch:
       return YES;
     default:
       return NO;

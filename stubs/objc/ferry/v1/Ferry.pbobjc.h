@@ -188,6 +188,8 @@ typedef GPB_ENUM(FRYTask_FieldNumber) {
   FRYTask_FieldNumber_UpdateTime = 13,
   FRYTask_FieldNumber_ExpireTime = 14,
   FRYTask_FieldNumber_FailureReason = 15,
+  FRYTask_FieldNumber_SizeDeferred = 16,
+  FRYTask_FieldNumber_MaxSize = 17,
 };
 
 /**
@@ -252,6 +254,21 @@ GPB_FINAL @interface FRYTask : GPBMessage
 /** Why the task FAILED (empty otherwise). */
 @property(nonatomic, readwrite, copy, null_resettable) NSString *failureReason;
 
+/**
+ * True while the task's size is deferred (declared with size_deferred and
+ * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+ * `max_size` allows. False once Merge fixed the size, and for tasks
+ * declared with their size.
+ **/
+@property(nonatomic, readwrite) BOOL sizeDeferred;
+
+/**
+ * For a task declared with size_deferred: the most bytes it may hold (the
+ * declared max_size, or the server's maximum file size when none was
+ * declared). 0 for tasks declared with their size.
+ **/
+@property(nonatomic, readwrite) uint64_t maxSize;
+
 @end
 
 /**
@@ -296,6 +313,8 @@ typedef GPB_ENUM(FRYCreateTaskRequest_FieldNumber) {
   FRYCreateTaskRequest_FieldNumber_Metadata = 5,
   FRYCreateTaskRequest_FieldNumber_BlockSize = 6,
   FRYCreateTaskRequest_FieldNumber_Overwrite = 7,
+  FRYCreateTaskRequest_FieldNumber_SizeDeferred = 8,
+  FRYCreateTaskRequest_FieldNumber_MaxSize = 9,
 };
 
 /**
@@ -341,6 +360,26 @@ GPB_FINAL @interface FRYCreateTaskRequest : GPBMessage
 
 /** Replace an existing file at store_path at Merge. */
 @property(nonatomic, readwrite) BOOL overwrite;
+
+/**
+ * The size is not known yet (a pipe): `size` must be 0, every block but
+ * the last is exactly block_size bytes, the message carrying crc32c ends a
+ * block (a block shorter than block_size is the last), and Merge declares
+ * the size. Such a declaration never resumes another task: continue it by
+ * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+ * not 0.
+ **/
+@property(nonatomic, readwrite) BOOL sizeDeferred;
+
+/**
+ * With size_deferred: the most bytes the file may have, or 0 for the
+ * server's maximum file size. A backend that must choose its part size up
+ * front (an object store) chooses it from this value. OUT_OF_RANGE
+ * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+ * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+ * size_deferred.
+ **/
+@property(nonatomic, readwrite) uint64_t maxSize;
 
 @end
 
@@ -653,6 +692,7 @@ GPB_FINAL @interface FRYSetStateResponse : GPBMessage
 typedef GPB_ENUM(FRYMergeRequest_FieldNumber) {
   FRYMergeRequest_FieldNumber_TaskId = 1,
   FRYMergeRequest_FieldNumber_Sha256 = 2,
+  FRYMergeRequest_FieldNumber_Size = 3,
 };
 
 /**
@@ -671,6 +711,20 @@ GPB_FINAL @interface FRYMergeRequest : GPBMessage
  **/
 @property(nonatomic, readwrite, copy, null_resettable) NSString *sha256;
 
+/**
+ * The file's size, for a task declared with size_deferred: required there
+ * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+ * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+ * committed blocks: blocks [0, ceil(size / block_size)) committed
+ * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+ * block_size bytes long, the last ending at `size`, none beyond it
+ * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+ * and the task is an ordinary one. For a task declared with its size, a
+ * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+ **/
+@property(nonatomic, readwrite) uint64_t size;
+
+@property(nonatomic, readwrite) BOOL hasSize;
 @end
 
 #pragma mark - FRYMergeResponse

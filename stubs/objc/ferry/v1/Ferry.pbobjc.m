@@ -208,6 +208,8 @@ BOOL FRYNotificationState_IsValidValue(int32_t value__) {
 @dynamic hasUpdateTime, updateTime;
 @dynamic hasExpireTime, expireTime;
 @dynamic failureReason;
+@dynamic sizeDeferred;
+@dynamic maxSize;
 
 typedef struct FRYTask__storage_ {
   uint32_t _has_storage_[1];
@@ -225,6 +227,7 @@ typedef struct FRYTask__storage_ {
   NSString *failureReason;
   uint64_t size;
   uint64_t committedBytes;
+  uint64_t maxSize;
 } FRYTask__storage_;
 
 // This method is threadsafe because it is initially called
@@ -368,6 +371,24 @@ typedef struct FRYTask__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeString,
       },
+      {
+        .name = "sizeDeferred",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYTask_FieldNumber_SizeDeferred,
+        .hasIndex = 15,
+        .offset = 16,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "maxSize",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYTask_FieldNumber_MaxSize,
+        .hasIndex = 17,
+        .offset = (uint32_t)offsetof(FRYTask__storage_, maxSize),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYTask class]
@@ -466,6 +487,8 @@ typedef struct FRYBlockRange__storage_ {
 @dynamic metadata, metadata_Count;
 @dynamic blockSize;
 @dynamic overwrite;
+@dynamic sizeDeferred;
+@dynamic maxSize;
 
 typedef struct FRYCreateTaskRequest__storage_ {
   uint32_t _has_storage_[1];
@@ -475,6 +498,7 @@ typedef struct FRYCreateTaskRequest__storage_ {
   NSString *storePath;
   NSMutableDictionary *metadata;
   uint64_t size;
+  uint64_t maxSize;
 } FRYCreateTaskRequest__storage_;
 
 // This method is threadsafe because it is initially called
@@ -545,6 +569,24 @@ typedef struct FRYCreateTaskRequest__storage_ {
         .offset = 6,  // Stored in _has_storage_ to save space.
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "sizeDeferred",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_SizeDeferred,
+        .hasIndex = 7,
+        .offset = 8,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+      {
+        .name = "maxSize",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_MaxSize,
+        .hasIndex = 9,
+        .offset = (uint32_t)offsetof(FRYCreateTaskRequest__storage_, maxSize),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
       },
     };
     GPBDescriptor *localDescriptor =
@@ -1227,11 +1269,13 @@ typedef struct FRYSetStateResponse__storage_ {
 
 @dynamic taskId;
 @dynamic sha256;
+@dynamic hasSize, size;
 
 typedef struct FRYMergeRequest__storage_ {
   uint32_t _has_storage_[1];
   NSString *taskId;
   NSString *sha256;
+  uint64_t size;
 } FRYMergeRequest__storage_;
 
 // This method is threadsafe because it is initially called
@@ -1257,6 +1301,15 @@ typedef struct FRYMergeRequest__storage_ {
         .offset = (uint32_t)offsetof(FRYMergeRequest__storage_, sha256),
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "size",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYMergeRequest_FieldNumber_Size,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYMergeRequest__storage_, size),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeUInt64,
       },
     };
     GPBDescriptor *localDescriptor =

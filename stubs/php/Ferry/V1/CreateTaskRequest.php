@@ -65,6 +65,28 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>bool overwrite = 7;</code>
      */
     protected $overwrite = false;
+    /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     */
+    protected $size_deferred = false;
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     */
+    protected $max_size = 0;
 
     /**
      * Constructor.
@@ -94,6 +116,20 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *           multiple of 64 KiB within the server's bounds.
      *     @type bool $overwrite
      *           Replace an existing file at store_path at Merge.
+     *     @type bool $size_deferred
+     *           The size is not known yet (a pipe): `size` must be 0, every block but
+     *           the last is exactly block_size bytes, the message carrying crc32c ends a
+     *           block (a block shorter than block_size is the last), and Merge declares
+     *           the size. Such a declaration never resumes another task: continue it by
+     *           its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     *           not 0.
+     *     @type int|string $max_size
+     *           With size_deferred: the most bytes the file may have, or 0 for the
+     *           server's maximum file size. A backend that must choose its part size up
+     *           front (an object store) chooses it from this value. OUT_OF_RANGE
+     *           (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     *           INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     *           size_deferred.
      * }
      */
     public function __construct($data = NULL) {
@@ -295,6 +331,78 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkBool($var);
         $this->overwrite = $var;
+
+        return $this;
+    }
+
+    /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     * @return bool
+     */
+    public function getSizeDeferred()
+    {
+        return $this->size_deferred;
+    }
+
+    /**
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 8;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setSizeDeferred($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->size_deferred = $var;
+
+        return $this;
+    }
+
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     * @return int|string
+     */
+    public function getMaxSize()
+    {
+        return $this->max_size;
+    }
+
+    /**
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 9;</code>
+     * @param int|string $var
+     * @return $this
+     */
+    public function setMaxSize($var)
+    {
+        GPBUtil::checkUint64($var);
+        $this->max_size = $var;
 
         return $this;
     }

@@ -254,9 +254,11 @@ class ErrorReason
      */
     const DISK_FULL = 26;
     /**
-     * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-     * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-     * connection of a replica's database pool stayed busy for --db-pool-timeout.
+     * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+     * UploadParts, the replica already holds its limit of open upload streams
+     * (`--max-streams`); any call, every connection of the replica's database
+     * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+     * RetryInfo's delay (or at once on another replica).
      *
      * Generated from protobuf enum <code>OVERLOADED = 27;</code>
      */
@@ -283,14 +285,33 @@ class ErrorReason
      */
     const DATABASE_UNAVAILABLE = 30;
     /**
-     * UNAVAILABLE. This replica is shutting down and takes no new upload
-     * stream. RetryInfo. Retry: yes, at once on another connection (another
-     * replica, or this one's successor). Streams already open are ended with
-     * UNAVAILABLE and no details.
+     * UNAVAILABLE. This replica is shutting down: it takes no new upload
+     * stream, and ends every open one with this reason as shutdown starts.
+     * RetryInfo. Retry: yes, at once on another connection (another replica,
+     * or this one's successor).
      *
      * Generated from protobuf enum <code>SHUTTING_DOWN = 31;</code>
      */
     const SHUTTING_DOWN = 31;
+    /**
+     * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+     * idle timeout (`--stream-idle-timeout`) while the server owed it no
+     * acknowledgement; the stream was ended and its unfinished block dropped
+     * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+     * once there is something to send.
+     *
+     * Generated from protobuf enum <code>STREAM_IDLE = 32;</code>
+     */
+    const STREAM_IDLE = 32;
+    /**
+     * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+     * its work (e.g. Merge waiting for another replica's merge); the server
+     * stopped before recording anything more. Usually the client sees its own
+     * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+     *
+     * Generated from protobuf enum <code>DEADLINE_PASSED = 33;</code>
+     */
+    const DEADLINE_PASSED = 33;
     /**
      * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
      * was forgotten by retention). Retry: no.
@@ -307,6 +328,17 @@ class ErrorReason
      * Generated from protobuf enum <code>GENERATION_CHANGED = 41;</code>
      */
     const GENERATION_CHANGED = 41;
+    /**
+     * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+     * whose size was deferred do not add up to (a block before the last
+     * shorter than block_size, the last block not ending at the size, a block
+     * committed beyond it), or a size other than a task's known size;
+     * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+     * source or the client is wrong; cancel the task).
+     *
+     * Generated from protobuf enum <code>SIZE_MISMATCH = 42;</code>
+     */
+    const SIZE_MISMATCH = 42;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -341,8 +373,11 @@ class ErrorReason
         self::INTERNAL_ERROR => 'INTERNAL_ERROR',
         self::DATABASE_UNAVAILABLE => 'DATABASE_UNAVAILABLE',
         self::SHUTTING_DOWN => 'SHUTTING_DOWN',
+        self::STREAM_IDLE => 'STREAM_IDLE',
+        self::DEADLINE_PASSED => 'DEADLINE_PASSED',
         self::FILE_NOT_FOUND => 'FILE_NOT_FOUND',
         self::GENERATION_CHANGED => 'GENERATION_CHANGED',
+        self::SIZE_MISMATCH => 'SIZE_MISMATCH',
     ];
 
     public static function name($value)

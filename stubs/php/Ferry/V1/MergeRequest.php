@@ -30,6 +30,20 @@ class MergeRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>string sha256 = 2;</code>
      */
     protected $sha256 = '';
+    /**
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     *
+     * Generated from protobuf field <code>optional uint64 size = 3;</code>
+     */
+    protected $size = null;
 
     /**
      * Constructor.
@@ -44,6 +58,16 @@ class MergeRequest extends \Google\Protobuf\Internal\Message
      *           created without one: a client may hash the file while it uploads instead
      *           of before. Empty: verify against the sha256 declared at CreateTask, if
      *           any. If both are given they must be equal.
+     *     @type int|string $size
+     *           The file's size, for a task declared with size_deferred: required there
+     *           (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     *           its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     *           committed blocks: blocks [0, ceil(size / block_size)) committed
+     *           (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     *           block_size bytes long, the last ending at `size`, none beyond it
+     *           (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     *           and the task is an ordinary one. For a task declared with its size, a
+     *           given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
      * }
      */
     public function __construct($data = NULL) {
@@ -105,6 +129,58 @@ class MergeRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkString($var, True);
         $this->sha256 = $var;
+
+        return $this;
+    }
+
+    /**
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     *
+     * Generated from protobuf field <code>optional uint64 size = 3;</code>
+     * @return int|string
+     */
+    public function getSize()
+    {
+        return isset($this->size) ? $this->size : 0;
+    }
+
+    public function hasSize()
+    {
+        return isset($this->size);
+    }
+
+    public function clearSize()
+    {
+        unset($this->size);
+    }
+
+    /**
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     *
+     * Generated from protobuf field <code>optional uint64 size = 3;</code>
+     * @param int|string $var
+     * @return $this
+     */
+    public function setSize($var)
+    {
+        GPBUtil::checkUint64($var);
+        $this->size = $var;
 
         return $this;
     }

@@ -107,6 +107,23 @@ class Task extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>string failure_reason = 15;</code>
      */
     protected $failure_reason = '';
+    /**
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 16;</code>
+     */
+    protected $size_deferred = false;
+    /**
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 17;</code>
+     */
+    protected $max_size = 0;
 
     /**
      * Constructor.
@@ -146,6 +163,15 @@ class Task extends \Google\Protobuf\Internal\Message
      *           When an UPLOADING or PAUSED task expires if nothing happens to it.
      *     @type string $failure_reason
      *           Why the task FAILED (empty otherwise).
+     *     @type bool $size_deferred
+     *           True while the task's size is deferred (declared with size_deferred and
+     *           not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     *           `max_size` allows. False once Merge fixed the size, and for tasks
+     *           declared with their size.
+     *     @type int|string $max_size
+     *           For a task declared with size_deferred: the most bytes it may hold (the
+     *           declared max_size, or the server's maximum file size when none was
+     *           declared). 0 for tasks declared with their size.
      * }
      */
     public function __construct($data = NULL) {
@@ -573,6 +599,68 @@ class Task extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkString($var, True);
         $this->failure_reason = $var;
+
+        return $this;
+    }
+
+    /**
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 16;</code>
+     * @return bool
+     */
+    public function getSizeDeferred()
+    {
+        return $this->size_deferred;
+    }
+
+    /**
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     *
+     * Generated from protobuf field <code>bool size_deferred = 16;</code>
+     * @param bool $var
+     * @return $this
+     */
+    public function setSizeDeferred($var)
+    {
+        GPBUtil::checkBool($var);
+        $this->size_deferred = $var;
+
+        return $this;
+    }
+
+    /**
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 17;</code>
+     * @return int|string
+     */
+    public function getMaxSize()
+    {
+        return $this->max_size;
+    }
+
+    /**
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     *
+     * Generated from protobuf field <code>uint64 max_size = 17;</code>
+     * @param int|string $var
+     * @return $this
+     */
+    public function setMaxSize($var)
+    {
+        GPBUtil::checkUint64($var);
+        $this->max_size = $var;
 
         return $this;
     }

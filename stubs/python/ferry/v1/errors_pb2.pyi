@@ -219,9 +219,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     delay (space may be freed).
     """
     OVERLOADED: _ErrorReason.ValueType  # 27
-    """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-    RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-    connection of a replica's database pool stayed busy for --db-pool-timeout.
+    """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+    UploadParts, the replica already holds its limit of open upload streams
+    (`--max-streams`); any call, every connection of the replica's database
+    pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+    RetryInfo's delay (or at once on another replica).
     """
     QUOTA_EXCEEDED: _ErrorReason.ValueType  # 28
     """RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
@@ -235,10 +237,23 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     changed. RetryInfo. Retry: yes, after RetryInfo's delay.
     """
     SHUTTING_DOWN: _ErrorReason.ValueType  # 31
-    """UNAVAILABLE. This replica is shutting down and takes no new upload
-    stream. RetryInfo. Retry: yes, at once on another connection (another
-    replica, or this one's successor). Streams already open are ended with
-    UNAVAILABLE and no details.
+    """UNAVAILABLE. This replica is shutting down: it takes no new upload
+    stream, and ends every open one with this reason as shutdown starts.
+    RetryInfo. Retry: yes, at once on another connection (another replica,
+    or this one's successor).
+    """
+    STREAM_IDLE: _ErrorReason.ValueType  # 32
+    """UNAVAILABLE. UploadParts: the stream sent no message for the server's
+    idle timeout (`--stream-idle-timeout`) while the server owed it no
+    acknowledgement; the stream was ended and its unfinished block dropped
+    (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+    once there is something to send.
+    """
+    DEADLINE_PASSED: _ErrorReason.ValueType  # 33
+    """DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+    its work (e.g. Merge waiting for another replica's merge); the server
+    stopped before recording anything more. Usually the client sees its own
+    DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
     """
     FILE_NOT_FOUND: _ErrorReason.ValueType  # 40
     """NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -249,6 +264,14 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     generation the request names (if_generation, or the task_id's upload): a
     later upload replaced it. ErrorInfo metadata "generation" names the
     current one. Retry: no; read the new generation from offset 0.
+    """
+    SIZE_MISMATCH: _ErrorReason.ValueType  # 42
+    """INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+    whose size was deferred do not add up to (a block before the last
+    shorter than block_size, the last block not ending at the size, a block
+    committed beyond it), or a size other than a task's known size;
+    BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+    source or the client is wrong; cancel the task).
     """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
@@ -414,9 +437,11 @@ RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
 delay (space may be freed).
 """
 OVERLOADED: ErrorReason.ValueType  # 27
-"""RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-connection of a replica's database pool stayed busy for --db-pool-timeout.
+"""RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+UploadParts, the replica already holds its limit of open upload streams
+(`--max-streams`); any call, every connection of the replica's database
+pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+RetryInfo's delay (or at once on another replica).
 """
 QUOTA_EXCEEDED: ErrorReason.ValueType  # 28
 """RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
@@ -430,10 +455,23 @@ answers too slowly, or has lost Ferry's tables (re-created); nothing was
 changed. RetryInfo. Retry: yes, after RetryInfo's delay.
 """
 SHUTTING_DOWN: ErrorReason.ValueType  # 31
-"""UNAVAILABLE. This replica is shutting down and takes no new upload
-stream. RetryInfo. Retry: yes, at once on another connection (another
-replica, or this one's successor). Streams already open are ended with
-UNAVAILABLE and no details.
+"""UNAVAILABLE. This replica is shutting down: it takes no new upload
+stream, and ends every open one with this reason as shutdown starts.
+RetryInfo. Retry: yes, at once on another connection (another replica,
+or this one's successor).
+"""
+STREAM_IDLE: ErrorReason.ValueType  # 32
+"""UNAVAILABLE. UploadParts: the stream sent no message for the server's
+idle timeout (`--stream-idle-timeout`) while the server owed it no
+acknowledgement; the stream was ended and its unfinished block dropped
+(committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+once there is something to send.
+"""
+DEADLINE_PASSED: ErrorReason.ValueType  # 33
+"""DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+its work (e.g. Merge waiting for another replica's merge); the server
+stopped before recording anything more. Usually the client sees its own
+DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
 """
 FILE_NOT_FOUND: ErrorReason.ValueType  # 40
 """NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -444,5 +482,13 @@ GENERATION_CHANGED: ErrorReason.ValueType  # 41
 generation the request names (if_generation, or the task_id's upload): a
 later upload replaced it. ErrorInfo metadata "generation" names the
 current one. Retry: no; read the new generation from offset 0.
+"""
+SIZE_MISMATCH: ErrorReason.ValueType  # 42
+"""INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+whose size was deferred do not add up to (a block before the last
+shorter than block_size, the last block not ending at the size, a block
+committed beyond it), or a size other than a task's known size;
+BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+source or the client is wrong; cancel the task).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

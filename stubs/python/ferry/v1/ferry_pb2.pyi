@@ -214,6 +214,8 @@ class Task(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    SIZE_DEFERRED_FIELD_NUMBER: _builtins.int
+    MAX_SIZE_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """Server-assigned, random, unguessable id (32 lowercase hex digits)."""
     file_name: _builtins.str
@@ -239,6 +241,17 @@ class Task(_message.Message):
     """Whether an existing file at store_path may be replaced at Merge."""
     failure_reason: _builtins.str
     """Why the task FAILED (empty otherwise)."""
+    size_deferred: _builtins.bool
+    """True while the task's size is deferred (declared with size_deferred and
+    not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+    `max_size` allows. False once Merge fixed the size, and for tasks
+    declared with their size.
+    """
+    max_size: _builtins.int
+    """For a task declared with size_deferred: the most bytes it may hold (the
+    declared max_size, or the server's maximum file size when none was
+    declared). 0 for tasks declared with their size.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Opaque caller metadata, returned unchanged."""
@@ -273,10 +286,12 @@ class Task(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
+        size_deferred: _builtins.bool = ...,
+        max_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed_bytes", b"committed_bytes", "create_time", b"create_time", "expire_time", b"expire_time", "failure_reason", b"failure_reason", "file_name", b"file_name", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "state", b"state", "store_path", b"store_path", "task_id", b"task_id", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed_bytes", b"committed_bytes", "create_time", b"create_time", "expire_time", b"expire_time", "failure_reason", b"failure_reason", "file_name", b"file_name", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "state", b"state", "store_path", b"store_path", "task_id", b"task_id", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -341,6 +356,8 @@ class CreateTaskRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     BLOCK_SIZE_FIELD_NUMBER: _builtins.int
     OVERWRITE_FIELD_NUMBER: _builtins.int
+    SIZE_DEFERRED_FIELD_NUMBER: _builtins.int
+    MAX_SIZE_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     """The file's name (1..255 bytes, informational)."""
     size: _builtins.int
@@ -363,6 +380,22 @@ class CreateTaskRequest(_message.Message):
     """
     overwrite: _builtins.bool
     """Replace an existing file at store_path at Merge."""
+    size_deferred: _builtins.bool
+    """The size is not known yet (a pipe): `size` must be 0, every block but
+    the last is exactly block_size bytes, the message carrying crc32c ends a
+    block (a block shorter than block_size is the last), and Merge declares
+    the size. Such a declaration never resumes another task: continue it by
+    its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+    not 0.
+    """
+    max_size: _builtins.int
+    """With size_deferred: the most bytes the file may have, or 0 for the
+    server's maximum file size. A backend that must choose its part size up
+    front (an object store) chooses it from this value. OUT_OF_RANGE
+    (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+    INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+    size_deferred.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Opaque metadata (at most 64 entries, 16 KiB in all), returned with the
@@ -379,10 +412,12 @@ class CreateTaskRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         block_size: _builtins.int = ...,
         overwrite: _builtins.bool = ...,
+        size_deferred: _builtins.bool = ...,
+        max_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "store_path", b"store_path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "store_path", b"store_path"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -701,6 +736,7 @@ class MergeRequest(_message.Message):
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to verify and publish."""
     sha256: _builtins.str
@@ -709,17 +745,31 @@ class MergeRequest(_message.Message):
     of before. Empty: verify against the sha256 declared at CreateTask, if
     any. If both are given they must be equal.
     """
+    size: _builtins.int
+    """The file's size, for a task declared with size_deferred: required there
+    (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+    its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+    committed blocks: blocks [0, ceil(size / block_size)) committed
+    (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+    block_size bytes long, the last ending at `size`, none beyond it
+    (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+    and the task is an ordinary one. For a task declared with its size, a
+    given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         sha256: _builtins.str = ...,
+        size: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "size", b"size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sha256", b"sha256", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "sha256", b"sha256", "size", b"size", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__size: _TypeAlias = _typing.Literal["size"]  # noqa: Y015
+    _WhichOneofArgType__size: _TypeAlias = _typing.Literal["_size", b"_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__size) -> _WhichOneofReturnType__size | None: ...
 
 Global___MergeRequest: _TypeAlias = MergeRequest  # noqa: Y015
 

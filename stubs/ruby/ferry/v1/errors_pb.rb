@@ -38,8 +38,11 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :INTERNAL_ERROR, 29
       value :DATABASE_UNAVAILABLE, 30
       value :SHUTTING_DOWN, 31
+      value :STREAM_IDLE, 32
+      value :DEADLINE_PASSED, 33
       value :FILE_NOT_FOUND, 40
       value :GENERATION_CHANGED, 41
+      value :SIZE_MISMATCH, 42
     end
   end
 end

@@ -23,6 +23,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :update_time, :message, 13, "google.protobuf.Timestamp"
       optional :expire_time, :message, 14, "google.protobuf.Timestamp"
       optional :failure_reason, :string, 15
+      optional :size_deferred, :bool, 16
+      optional :max_size, :uint64, 17
     end
     add_message "ferry.v1.BlockRange" do
       optional :start, :uint32, 1
@@ -36,6 +38,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       map :metadata, :string, :string, 5
       optional :block_size, :uint32, 6
       optional :overwrite, :bool, 7
+      optional :size_deferred, :bool, 8
+      optional :max_size, :uint64, 9
     end
     add_message "ferry.v1.CreateTaskResponse" do
       optional :task, :message, 1, "ferry.v1.Task"
@@ -86,6 +90,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
     add_message "ferry.v1.MergeRequest" do
       optional :task_id, :string, 1
       optional :sha256, :string, 2
+      proto3_optional :size, :uint64, 3
     end
     add_message "ferry.v1.MergeResponse" do
       optional :task, :message, 1, "ferry.v1.Task"

@@ -360,6 +360,46 @@ java.lang.String defaultValue) {
     return overwrite_;
   }
 
+  public static final int SIZE_DEFERRED_FIELD_NUMBER = 8;
+  private boolean sizeDeferred_ = false;
+  /**
+   * <pre>
+   * The size is not known yet (a pipe): `size` must be 0, every block but
+   * the last is exactly block_size bytes, the message carrying crc32c ends a
+   * block (a block shorter than block_size is the last), and Merge declares
+   * the size. Such a declaration never resumes another task: continue it by
+   * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+   * not 0.
+   * </pre>
+   *
+   * <code>bool size_deferred = 8;</code>
+   * @return The sizeDeferred.
+   */
+  @java.lang.Override
+  public boolean getSizeDeferred() {
+    return sizeDeferred_;
+  }
+
+  public static final int MAX_SIZE_FIELD_NUMBER = 9;
+  private long maxSize_ = 0L;
+  /**
+   * <pre>
+   * With size_deferred: the most bytes the file may have, or 0 for the
+   * server's maximum file size. A backend that must choose its part size up
+   * front (an object store) chooses it from this value. OUT_OF_RANGE
+   * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+   * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+   * size_deferred.
+   * </pre>
+   *
+   * <code>uint64 max_size = 9;</code>
+   * @return The maxSize.
+   */
+  @java.lang.Override
+  public long getMaxSize() {
+    return maxSize_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -397,6 +437,12 @@ java.lang.String defaultValue) {
     }
     if (overwrite_ != false) {
       output.writeBool(7, overwrite_);
+    }
+    if (sizeDeferred_ != false) {
+      output.writeBool(8, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      output.writeUInt64(9, maxSize_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -438,6 +484,14 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(7, overwrite_);
     }
+    if (sizeDeferred_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(8, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(9, maxSize_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -467,6 +521,10 @@ java.lang.String defaultValue) {
         != other.getBlockSize()) return false;
     if (getOverwrite()
         != other.getOverwrite()) return false;
+    if (getSizeDeferred()
+        != other.getSizeDeferred()) return false;
+    if (getMaxSize()
+        != other.getMaxSize()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -496,6 +554,12 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + OVERWRITE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getOverwrite());
+    hash = (37 * hash) + SIZE_DEFERRED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getSizeDeferred());
+    hash = (37 * hash) + MAX_SIZE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getMaxSize());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -658,6 +722,8 @@ java.lang.String defaultValue) {
       internalGetMutableMetadata().clear();
       blockSize_ = 0;
       overwrite_ = false;
+      sizeDeferred_ = false;
+      maxSize_ = 0L;
       return this;
     }
 
@@ -712,6 +778,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.overwrite_ = overwrite_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.sizeDeferred_ = sizeDeferred_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.maxSize_ = maxSize_;
       }
     }
 
@@ -786,6 +858,12 @@ java.lang.String defaultValue) {
       if (other.getOverwrite() != false) {
         setOverwrite(other.getOverwrite());
       }
+      if (other.getSizeDeferred() != false) {
+        setSizeDeferred(other.getSizeDeferred());
+      }
+      if (other.getMaxSize() != 0L) {
+        setMaxSize(other.getMaxSize());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -851,6 +929,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000040;
               break;
             } // case 56
+            case 64: {
+              sizeDeferred_ = input.readBool();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
+            case 72: {
+              maxSize_ = input.readUInt64();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1467,6 +1555,124 @@ java.lang.String defaultValue) {
     public Builder clearOverwrite() {
       bitField0_ = (bitField0_ & ~0x00000040);
       overwrite_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean sizeDeferred_ ;
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @return The sizeDeferred.
+     */
+    @java.lang.Override
+    public boolean getSizeDeferred() {
+      return sizeDeferred_;
+    }
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @param value The sizeDeferred to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSizeDeferred(boolean value) {
+      
+      sizeDeferred_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The size is not known yet (a pipe): `size` must be 0, every block but
+     * the last is exactly block_size bytes, the message carrying crc32c ends a
+     * block (a block shorter than block_size is the last), and Merge declares
+     * the size. Such a declaration never resumes another task: continue it by
+     * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+     * not 0.
+     * </pre>
+     *
+     * <code>bool size_deferred = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSizeDeferred() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      sizeDeferred_ = false;
+      onChanged();
+      return this;
+    }
+
+    private long maxSize_ ;
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @return The maxSize.
+     */
+    @java.lang.Override
+    public long getMaxSize() {
+      return maxSize_;
+    }
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @param value The maxSize to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxSize(long value) {
+      
+      maxSize_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With size_deferred: the most bytes the file may have, or 0 for the
+     * server's maximum file size. A backend that must choose its part size up
+     * front (an object store) chooses it from this value. OUT_OF_RANGE
+     * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+     * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+     * size_deferred.
+     * </pre>
+     *
+     * <code>uint64 max_size = 9;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxSize() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      maxSize_ = 0L;
       onChanged();
       return this;
     }

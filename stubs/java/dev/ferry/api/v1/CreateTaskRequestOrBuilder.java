@@ -168,4 +168,34 @@ java.lang.String defaultValue);
    * @return The overwrite.
    */
   boolean getOverwrite();
+
+  /**
+   * <pre>
+   * The size is not known yet (a pipe): `size` must be 0, every block but
+   * the last is exactly block_size bytes, the message carrying crc32c ends a
+   * block (a block shorter than block_size is the last), and Merge declares
+   * the size. Such a declaration never resumes another task: continue it by
+   * its task_id. INVALID_ARGUMENT (INVALID_FIELD, field "size") when size is
+   * not 0.
+   * </pre>
+   *
+   * <code>bool size_deferred = 8;</code>
+   * @return The sizeDeferred.
+   */
+  boolean getSizeDeferred();
+
+  /**
+   * <pre>
+   * With size_deferred: the most bytes the file may have, or 0 for the
+   * server's maximum file size. A backend that must choose its part size up
+   * front (an object store) chooses it from this value. OUT_OF_RANGE
+   * (FILE_TOO_LARGE, field "max_size") beyond the server's maximum file size;
+   * INVALID_ARGUMENT (INVALID_FIELD, field "max_size") when set without
+   * size_deferred.
+   * </pre>
+   *
+   * <code>uint64 max_size = 9;</code>
+   * @return The maxSize.
+   */
+  long getMaxSize();
 }

@@ -308,9 +308,11 @@ public enum ErrorReason
   DISK_FULL(26),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-   * connection of a replica's database pool stayed busy for --db-pool-timeout.
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`); any call, every connection of the replica's database
+   * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+   * RetryInfo's delay (or at once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -345,15 +347,38 @@ public enum ErrorReason
   DATABASE_UNAVAILABLE(30),
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   SHUTTING_DOWN(31),
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  STREAM_IDLE(32),
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  DEADLINE_PASSED(33),
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -374,6 +399,19 @@ public enum ErrorReason
    * <code>GENERATION_CHANGED = 41;</code>
    */
   GENERATION_CHANGED(41),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  SIZE_MISMATCH(42),
   UNRECOGNIZED(-1),
   ;
 
@@ -671,9 +709,11 @@ public enum ErrorReason
   public static final int DISK_FULL_VALUE = 26;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work.
-   * RetryInfo. Retry: yes, after RetryInfo's delay. Sent when every
-   * connection of a replica's database pool stayed busy for --db-pool-timeout.
+   * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
+   * UploadParts, the replica already holds its limit of open upload streams
+   * (`--max-streams`); any call, every connection of the replica's database
+   * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+   * RetryInfo's delay (or at once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -708,15 +748,38 @@ public enum ErrorReason
   public static final int DATABASE_UNAVAILABLE_VALUE = 30;
   /**
    * <pre>
-   * UNAVAILABLE. This replica is shutting down and takes no new upload
-   * stream. RetryInfo. Retry: yes, at once on another connection (another
-   * replica, or this one's successor). Streams already open are ended with
-   * UNAVAILABLE and no details.
+   * UNAVAILABLE. This replica is shutting down: it takes no new upload
+   * stream, and ends every open one with this reason as shutdown starts.
+   * RetryInfo. Retry: yes, at once on another connection (another replica,
+   * or this one's successor).
    * </pre>
    *
    * <code>SHUTTING_DOWN = 31;</code>
    */
   public static final int SHUTTING_DOWN_VALUE = 31;
+  /**
+   * <pre>
+   * UNAVAILABLE. UploadParts: the stream sent no message for the server's
+   * idle timeout (`--stream-idle-timeout`) while the server owed it no
+   * acknowledgement; the stream was ended and its unfinished block dropped
+   * (committed blocks stay). RetryInfo (zero). Retry: yes, on a new stream,
+   * once there is something to send.
+   * </pre>
+   *
+   * <code>STREAM_IDLE = 32;</code>
+   */
+  public static final int STREAM_IDLE_VALUE = 32;
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. The call's deadline passed before the server finished
+   * its work (e.g. Merge waiting for another replica's merge); the server
+   * stopped before recording anything more. Usually the client sees its own
+   * DEADLINE_EXCEEDED first. Retry: yes, with a longer deadline.
+   * </pre>
+   *
+   * <code>DEADLINE_PASSED = 33;</code>
+   */
+  public static final int DEADLINE_PASSED_VALUE = 33;
   /**
    * <pre>
    * NOT_FOUND. ReadFile: no file is published at the store_path (or its task
@@ -737,6 +800,19 @@ public enum ErrorReason
    * <code>GENERATION_CHANGED = 41;</code>
    */
   public static final int GENERATION_CHANGED_VALUE = 41;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Merge declared a size the committed blocks of a task
+   * whose size was deferred do not add up to (a block before the last
+   * shorter than block_size, the last block not ending at the size, a block
+   * committed beyond it), or a size other than a task's known size;
+   * BadRequest names the field "size"; metadata `sizeBytes`. Retry: no (the
+   * source or the client is wrong; cancel the task).
+   * </pre>
+   *
+   * <code>SIZE_MISMATCH = 42;</code>
+   */
+  public static final int SIZE_MISMATCH_VALUE = 42;
 
 
   public final int getNumber() {
@@ -795,8 +871,11 @@ public enum ErrorReason
       case 29: return INTERNAL_ERROR;
       case 30: return DATABASE_UNAVAILABLE;
       case 31: return SHUTTING_DOWN;
+      case 32: return STREAM_IDLE;
+      case 33: return DEADLINE_PASSED;
       case 40: return FILE_NOT_FOUND;
       case 41: return GENERATION_CHANGED;
+      case 42: return SIZE_MISMATCH;
       default: return null;
     }
   }

@@ -154,7 +154,7 @@ public final class FerryProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google" +
-      "/protobuf/timestamp.proto\"\341\003\n\004Task\022\017\n\007ta" +
+      "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta" +
       "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003" +
       " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t" +
       "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad" +
@@ -165,97 +165,100 @@ public final class FerryProto {
       "protobuf.Timestamp\022/\n\013update_time\030\r \001(\0132" +
       "\032.google.protobuf.Timestamp\022/\n\013expire_ti" +
       "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016" +
-      "failure_reason\030\017 \001(\t\032/\n\rMetadataEntry\022\013\n" +
-      "\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockRa" +
-      "nge\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\355\001\n\021Crea" +
-      "teTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004size" +
-      "\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 \001" +
-      "(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateTa" +
-      "skRequest.MetadataEntry\022\022\n\nblock_size\030\006 " +
-      "\001(\r\022\021\n\toverwrite\030\007 \001(\010\032/\n\rMetadataEntry\022" +
-      "\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Creat" +
-      "eTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.T" +
-      "ask\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReque" +
-      "st\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r" +
-      "\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n" +
-      "\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadPartsRe" +
-      "sponse\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002" +
-      " \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockSta" +
-      "tus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007message\030" +
-      "\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n\007t" +
-      "ask_id\030\001 \001(\t\022 \n\030include_committed_crc32c" +
-      "\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpage_" +
-      "size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Query" +
-      "MissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023.f" +
-      "erry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022\023\n" +
-      "\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030\004 " +
-      "\001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockRan" +
-      "ge\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Committ" +
-      "edBlock\022\034\n\024next_committed_index\030\007 \001(\r\022\027\n" +
-      "\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlock" +
-      "\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetSt" +
-      "ateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001" +
-      "(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRespo" +
-      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"/\n\014Mer" +
-      "geRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001" +
-      "(\t\"-\n\rMergeResponse\022\034\n\004task\030\001 \001(\0132\016.ferr" +
-      "y.v1.Task\"\371\001\n\021UploadFileRequest\022\021\n\tfile_" +
-      "name\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path" +
-      "\030\003 \001(\t\022;\n\010metadata\030\004 \003(\0132).ferry.v1.Uplo" +
-      "adFileRequest.MetadataEntry\022\021\n\toverwrite" +
-      "\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(" +
-      "\014\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value" +
-      "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo" +
-      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res" +
-      "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p" +
-      "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001" +
-      "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(" +
-      "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2" +
-      "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon" +
-      "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera" +
-      "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr" +
-      "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i" +
-      "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001" +
-      "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007" +
-      "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task" +
-      "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002" +
-      " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific" +
-      "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033" +
-      ".ferry.v1.NotificationState\022\020\n\010attempts\030" +
-      "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a" +
-      "t\030\005 \001(\0132\032.google.protobuf.Timestamp*\272\001\n\t" +
-      "TaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n" +
-      "\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PA" +
-      "USED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK" +
-      "_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020" +
-      "\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus" +
-      "\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_" +
-      "STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECK" +
-      "SUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED" +
-      "_DIFFERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NO" +
-      "TIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFI" +
-      "CATION_STATE_PENDING\020\001\022 \n\034NOTIFICATION_S" +
-      "TATE_DELIVERED\020\002\022$\n NOTIFICATION_STATE_U" +
-      "NDELIVERABLE\020\0032\233\005\n\014FerryService\022G\n\nCreat" +
-      "eTask\022\033.ferry.v1.CreateTaskRequest\032\034.fer" +
-      "ry.v1.CreateTaskResponse\022N\n\013UploadParts\022" +
-      "\034.ferry.v1.UploadPartsRequest\032\035.ferry.v1" +
-      ".UploadPartsResponse(\0010\001\022_\n\022QueryMissing" +
-      "Blocks\022#.ferry.v1.QueryMissingBlocksRequ" +
-      "est\032$.ferry.v1.QueryMissingBlocksRespons" +
-      "e\022A\n\010SetState\022\031.ferry.v1.SetStateRequest" +
-      "\032\032.ferry.v1.SetStateResponse\0228\n\005Merge\022\026." +
-      "ferry.v1.MergeRequest\032\027.ferry.v1.MergeRe" +
-      "sponse\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequ" +
-      "est\032\031.ferry.v1.GetTaskResponse\022F\n\tWatchT" +
-      "ask\022\032.ferry.v1.WatchTaskRequest\032\033.ferry." +
-      "v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031.fer" +
-      "ry.v1.ReadFileRequest\032\032.ferry.v1.ReadFil" +
-      "eResponse0\001\022G\n\nUploadFile\022\033.ferry.v1.Upl" +
-      "oadFileRequest\032\034.ferry.v1.UploadFileResp" +
-      "onseBh\n\020dev.ferry.api.v1B\nFerryProtoP\001Z\036" +
-      "ferry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010F" +
-      "erry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
+      "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 " +
+      "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013" +
+      "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR" +
+      "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\226\002\n\021Cre" +
+      "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz" +
+      "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 " +
+      "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT" +
+      "askRequest.MetadataEntry\022\022\n\nblock_size\030\006" +
+      " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred" +
+      "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\032/\n\rMetadataEntr" +
+      "y\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"C\n\022Cre" +
+      "ateTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1" +
+      ".Task\022\017\n\007resumed\030\002 \001(\010\"x\n\022UploadPartsReq" +
+      "uest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001" +
+      "(\r\022\016\n\006offset\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022" +
+      "\014\n\004data\030\005 \001(\014B\t\n\007_crc32c\"\214\001\n\023UploadParts" +
+      "Response\022\017\n\007task_id\030\001 \001(\t\022\023\n\013block_index" +
+      "\030\002 \001(\r\022%\n\006status\030\003 \001(\0162\025.ferry.v1.BlockS" +
+      "tatus\022\027\n\017received_crc32c\030\004 \001(\007\022\017\n\007messag" +
+      "e\030\005 \001(\t\"\216\001\n\031QueryMissingBlocksRequest\022\017\n" +
+      "\007task_id\030\001 \001(\t\022 \n\030include_committed_crc3" +
+      "2c\030\002 \001(\010\022\027\n\017committed_start\030\003 \001(\r\022\021\n\tpag" +
+      "e_size\030\004 \001(\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032Que" +
+      "ryMissingBlocksResponse\022\"\n\005state\030\001 \001(\0162\023" +
+      ".ferry.v1.TaskState\022\022\n\nblock_size\030\002 \001(\r\022" +
+      "\023\n\013block_count\030\003 \001(\r\022\027\n\017committed_bytes\030" +
+      "\004 \001(\004\022%\n\007missing\030\005 \003(\0132\024.ferry.v1.BlockR" +
+      "ange\022+\n\tcommitted\030\006 \003(\0132\030.ferry.v1.Commi" +
+      "ttedBlock\022\034\n\024next_committed_index\030\007 \001(\r\022" +
+      "\027\n\017next_page_token\030\010 \001(\t\"/\n\016CommittedBlo" +
+      "ck\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017Set" +
+      "StateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002" +
+      " \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateRes" +
+      "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014M" +
+      "ergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002" +
+      " \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMerg" +
+      "eResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"" +
+      "\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001(\t" +
+      "\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010" +
+      "metadata\030\004 \003(\0132).ferry.v1.UploadFileRequ" +
+      "est.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006" +
+      "crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetad" +
+      "ataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001" +
+      "B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004tas" +
+      "k\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001(\010" +
+      "\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001(\t\022" +
+      "\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006leng" +
+      "th\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGener" +
+      "ation\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014" +
+      "\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\ngene" +
+      "ration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006of" +
+      "fset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r" +
+      "\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\"1\n" +
+      "\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.ferry" +
+      ".v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030\001 " +
+      "\001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016.f" +
+      "erry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.fer" +
+      "ry.v1.Notification\"\244\001\n\014Notification\022\020\n\010e" +
+      "vent_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v1." +
+      "NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n\nl" +
+      "ast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132\032." +
+      "google.protobuf.Timestamp*\272\001\n\tTaskState\022" +
+      "\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TASK_STAT" +
+      "E_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024" +
+      "TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STATE_CAN" +
+      "CELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_" +
+      "STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_" +
+      "STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COM" +
+      "MITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_MISMAT" +
+      "CH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIFFERENT" +
+      "\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFICATION" +
+      "_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATION_STA" +
+      "TE_PENDING\020\001\022 \n\034NOTIFICATION_STATE_DELIV" +
+      "ERED\020\002\022$\n NOTIFICATION_STATE_UNDELIVERAB" +
+      "LE\020\0032\233\005\n\014FerryService\022G\n\nCreateTask\022\033.fe" +
+      "rry.v1.CreateTaskRequest\032\034.ferry.v1.Crea" +
+      "teTaskResponse\022N\n\013UploadParts\022\034.ferry.v1" +
+      ".UploadPartsRequest\032\035.ferry.v1.UploadPar" +
+      "tsResponse(\0010\001\022_\n\022QueryMissingBlocks\022#.f" +
+      "erry.v1.QueryMissingBlocksRequest\032$.ferr" +
+      "y.v1.QueryMissingBlocksResponse\022A\n\010SetSt" +
+      "ate\022\031.ferry.v1.SetStateRequest\032\032.ferry.v" +
+      "1.SetStateResponse\0228\n\005Merge\022\026.ferry.v1.M" +
+      "ergeRequest\032\027.ferry.v1.MergeResponse\022>\n\007" +
+      "GetTask\022\030.ferry.v1.GetTaskRequest\032\031.ferr" +
+      "y.v1.GetTaskResponse\022F\n\tWatchTask\022\032.ferr" +
+      "y.v1.WatchTaskRequest\032\033.ferry.v1.WatchTa" +
+      "skResponse0\001\022C\n\010ReadFile\022\031.ferry.v1.Read" +
+      "FileRequest\032\032.ferry.v1.ReadFileResponse0" +
+      "\001\022G\n\nUploadFile\022\033.ferry.v1.UploadFileReq" +
+      "uest\032\034.ferry.v1.UploadFileResponseBh\n\020de" +
+      "v.ferry.api.v1B\nFerryProtoP\001Z\036ferry.dev/" +
+      "api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010" +
+      "Ferry\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -267,7 +270,7 @@ public final class FerryProto {
     internal_static_ferry_v1_Task_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_Task_descriptor,
-        new java.lang.String[] { "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", });
+        new java.lang.String[] { "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize", });
     internal_static_ferry_v1_Task_MetadataEntry_descriptor =
       internal_static_ferry_v1_Task_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_Task_MetadataEntry_fieldAccessorTable = new
@@ -285,7 +288,7 @@ public final class FerryProto {
     internal_static_ferry_v1_CreateTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_CreateTaskRequest_descriptor,
-        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", });
+        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", });
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_descriptor =
       internal_static_ferry_v1_CreateTaskRequest_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_fieldAccessorTable = new
@@ -345,7 +348,7 @@ public final class FerryProto {
     internal_static_ferry_v1_MergeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_MergeRequest_descriptor,
-        new java.lang.String[] { "TaskId", "Sha256", });
+        new java.lang.String[] { "TaskId", "Sha256", "Size", "Size", });
     internal_static_ferry_v1_MergeResponse_descriptor =
       getDescriptor().getMessageTypes().get(12);
     internal_static_ferry_v1_MergeResponse_fieldAccessorTable = new

@@ -49,6 +49,7 @@ private static final long serialVersionUID = 0L;
             dev.ferry.api.v1.MergeRequest.class, dev.ferry.api.v1.MergeRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int TASK_ID_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
@@ -149,6 +150,49 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int SIZE_FIELD_NUMBER = 3;
+  private long size_ = 0L;
+  /**
+   * <pre>
+   * The file's size, for a task declared with size_deferred: required there
+   * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+   * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+   * committed blocks: blocks [0, ceil(size / block_size)) committed
+   * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+   * block_size bytes long, the last ending at `size`, none beyond it
+   * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+   * and the task is an ordinary one. For a task declared with its size, a
+   * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+   * </pre>
+   *
+   * <code>optional uint64 size = 3;</code>
+   * @return Whether the size field is set.
+   */
+  @java.lang.Override
+  public boolean hasSize() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * The file's size, for a task declared with size_deferred: required there
+   * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+   * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+   * committed blocks: blocks [0, ceil(size / block_size)) committed
+   * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+   * block_size bytes long, the last ending at `size`, none beyond it
+   * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+   * and the task is an ordinary one. For a task declared with its size, a
+   * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+   * </pre>
+   *
+   * <code>optional uint64 size = 3;</code>
+   * @return The size.
+   */
+  @java.lang.Override
+  public long getSize() {
+    return size_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -169,6 +213,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(sha256_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 2, sha256_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeUInt64(3, size_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -183,6 +230,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(sha256_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, sha256_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(3, size_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -203,6 +254,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getTaskId())) return false;
     if (!getSha256()
         .equals(other.getSha256())) return false;
+    if (hasSize() != other.hasSize()) return false;
+    if (hasSize()) {
+      if (getSize()
+          != other.getSize()) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -218,6 +274,11 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getTaskId().hashCode();
     hash = (37 * hash) + SHA256_FIELD_NUMBER;
     hash = (53 * hash) + getSha256().hashCode();
+    if (hasSize()) {
+      hash = (37 * hash) + SIZE_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          getSize());
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -353,6 +414,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       taskId_ = "";
       sha256_ = "";
+      size_ = 0L;
       return this;
     }
 
@@ -392,6 +454,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.sha256_ = sha256_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.size_ = size_;
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -448,6 +516,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
+      if (other.hasSize()) {
+        setSize(other.getSize());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -484,6 +555,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 24: {
+              size_ = input.readUInt64();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -696,6 +772,94 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       sha256_ = value;
       bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+
+    private long size_ ;
+    /**
+     * <pre>
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     * </pre>
+     *
+     * <code>optional uint64 size = 3;</code>
+     * @return Whether the size field is set.
+     */
+    @java.lang.Override
+    public boolean hasSize() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     * </pre>
+     *
+     * <code>optional uint64 size = 3;</code>
+     * @return The size.
+     */
+    @java.lang.Override
+    public long getSize() {
+      return size_;
+    }
+    /**
+     * <pre>
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     * </pre>
+     *
+     * <code>optional uint64 size = 3;</code>
+     * @param value The size to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSize(long value) {
+      
+      size_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The file's size, for a task declared with size_deferred: required there
+     * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+     * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+     * committed blocks: blocks [0, ceil(size / block_size)) committed
+     * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+     * block_size bytes long, the last ending at `size`, none beyond it
+     * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+     * and the task is an ordinary one. For a task declared with its size, a
+     * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+     * </pre>
+     *
+     * <code>optional uint64 size = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSize() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      size_ = 0L;
       onChanged();
       return this;
     }

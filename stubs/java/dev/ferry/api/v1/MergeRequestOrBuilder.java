@@ -52,4 +52,39 @@ public interface MergeRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getSha256Bytes();
+
+  /**
+   * <pre>
+   * The file's size, for a task declared with size_deferred: required there
+   * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+   * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+   * committed blocks: blocks [0, ceil(size / block_size)) committed
+   * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+   * block_size bytes long, the last ending at `size`, none beyond it
+   * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+   * and the task is an ordinary one. For a task declared with its size, a
+   * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+   * </pre>
+   *
+   * <code>optional uint64 size = 3;</code>
+   * @return Whether the size field is set.
+   */
+  boolean hasSize();
+  /**
+   * <pre>
+   * The file's size, for a task declared with size_deferred: required there
+   * (INVALID_ARGUMENT, INVALID_FIELD, field "size", when absent), at most
+   * its max_size (OUT_OF_RANGE, FILE_TOO_LARGE), and it must agree with the
+   * committed blocks: blocks [0, ceil(size / block_size)) committed
+   * (FAILED_PRECONDITION, BLOCKS_MISSING, otherwise), each but the last
+   * block_size bytes long, the last ending at `size`, none beyond it
+   * (INVALID_ARGUMENT, SIZE_MISMATCH, otherwise). Merge then fixes the size
+   * and the task is an ordinary one. For a task declared with its size, a
+   * given size must equal it (INVALID_ARGUMENT, SIZE_MISMATCH).
+   * </pre>
+   *
+   * <code>optional uint64 size = 3;</code>
+   * @return The size.
+   */
+  long getSize();
 }

@@ -614,6 +614,41 @@ java.lang.String defaultValue) {
     }
   }
 
+  public static final int SIZE_DEFERRED_FIELD_NUMBER = 16;
+  private boolean sizeDeferred_ = false;
+  /**
+   * <pre>
+   * True while the task's size is deferred (declared with size_deferred and
+   * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+   * `max_size` allows. False once Merge fixed the size, and for tasks
+   * declared with their size.
+   * </pre>
+   *
+   * <code>bool size_deferred = 16;</code>
+   * @return The sizeDeferred.
+   */
+  @java.lang.Override
+  public boolean getSizeDeferred() {
+    return sizeDeferred_;
+  }
+
+  public static final int MAX_SIZE_FIELD_NUMBER = 17;
+  private long maxSize_ = 0L;
+  /**
+   * <pre>
+   * For a task declared with size_deferred: the most bytes it may hold (the
+   * declared max_size, or the server's maximum file size when none was
+   * declared). 0 for tasks declared with their size.
+   * </pre>
+   *
+   * <code>uint64 max_size = 17;</code>
+   * @return The maxSize.
+   */
+  @java.lang.Override
+  public long getMaxSize() {
+    return maxSize_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -675,6 +710,12 @@ java.lang.String defaultValue) {
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(failureReason_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 15, failureReason_);
+    }
+    if (sizeDeferred_ != false) {
+      output.writeBool(16, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      output.writeUInt64(17, maxSize_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -746,6 +787,14 @@ java.lang.String defaultValue) {
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(failureReason_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(15, failureReason_);
     }
+    if (sizeDeferred_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(16, sizeDeferred_);
+    }
+    if (maxSize_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(17, maxSize_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -799,6 +848,10 @@ java.lang.String defaultValue) {
     }
     if (!getFailureReason()
         .equals(other.getFailureReason())) return false;
+    if (getSizeDeferred()
+        != other.getSizeDeferred()) return false;
+    if (getMaxSize()
+        != other.getMaxSize()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -851,6 +904,12 @@ java.lang.String defaultValue) {
     }
     hash = (37 * hash) + FAILURE_REASON_FIELD_NUMBER;
     hash = (53 * hash) + getFailureReason().hashCode();
+    hash = (37 * hash) + SIZE_DEFERRED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getSizeDeferred());
+    hash = (37 * hash) + MAX_SIZE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getMaxSize());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1033,6 +1092,8 @@ java.lang.String defaultValue) {
         expireTimeBuilder_ = null;
       }
       failureReason_ = "";
+      sizeDeferred_ = false;
+      maxSize_ = 0L;
       return this;
     }
 
@@ -1117,6 +1178,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00004000) != 0)) {
         result.failureReason_ = failureReason_;
+      }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.sizeDeferred_ = sizeDeferred_;
+      }
+      if (((from_bitField0_ & 0x00010000) != 0)) {
+        result.maxSize_ = maxSize_;
       }
     }
 
@@ -1218,6 +1285,12 @@ java.lang.String defaultValue) {
         failureReason_ = other.failureReason_;
         bitField0_ |= 0x00004000;
         onChanged();
+      }
+      if (other.getSizeDeferred() != false) {
+        setSizeDeferred(other.getSizeDeferred());
+      }
+      if (other.getMaxSize() != 0L) {
+        setMaxSize(other.getMaxSize());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1330,6 +1403,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00004000;
               break;
             } // case 122
+            case 128: {
+              sizeDeferred_ = input.readBool();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 128
+            case 136: {
+              maxSize_ = input.readUInt64();
+              bitField0_ |= 0x00010000;
+              break;
+            } // case 136
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2726,6 +2809,109 @@ java.lang.String defaultValue) {
       checkByteStringIsUtf8(value);
       failureReason_ = value;
       bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+
+    private boolean sizeDeferred_ ;
+    /**
+     * <pre>
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     * </pre>
+     *
+     * <code>bool size_deferred = 16;</code>
+     * @return The sizeDeferred.
+     */
+    @java.lang.Override
+    public boolean getSizeDeferred() {
+      return sizeDeferred_;
+    }
+    /**
+     * <pre>
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     * </pre>
+     *
+     * <code>bool size_deferred = 16;</code>
+     * @param value The sizeDeferred to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSizeDeferred(boolean value) {
+      
+      sizeDeferred_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True while the task's size is deferred (declared with size_deferred and
+     * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+     * `max_size` allows. False once Merge fixed the size, and for tasks
+     * declared with their size.
+     * </pre>
+     *
+     * <code>bool size_deferred = 16;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSizeDeferred() {
+      bitField0_ = (bitField0_ & ~0x00008000);
+      sizeDeferred_ = false;
+      onChanged();
+      return this;
+    }
+
+    private long maxSize_ ;
+    /**
+     * <pre>
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     * </pre>
+     *
+     * <code>uint64 max_size = 17;</code>
+     * @return The maxSize.
+     */
+    @java.lang.Override
+    public long getMaxSize() {
+      return maxSize_;
+    }
+    /**
+     * <pre>
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     * </pre>
+     *
+     * <code>uint64 max_size = 17;</code>
+     * @param value The maxSize to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxSize(long value) {
+      
+      maxSize_ = value;
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a task declared with size_deferred: the most bytes it may hold (the
+     * declared max_size, or the server's maximum file size when none was
+     * declared). 0 for tasks declared with their size.
+     * </pre>
+     *
+     * <code>uint64 max_size = 17;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxSize() {
+      bitField0_ = (bitField0_ & ~0x00010000);
+      maxSize_ = 0L;
       onChanged();
       return this;
     }

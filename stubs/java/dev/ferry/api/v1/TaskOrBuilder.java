@@ -314,4 +314,29 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getFailureReasonBytes();
+
+  /**
+   * <pre>
+   * True while the task's size is deferred (declared with size_deferred and
+   * not yet fixed by Merge): `size` is 0 and `block_count` is the most blocks
+   * `max_size` allows. False once Merge fixed the size, and for tasks
+   * declared with their size.
+   * </pre>
+   *
+   * <code>bool size_deferred = 16;</code>
+   * @return The sizeDeferred.
+   */
+  boolean getSizeDeferred();
+
+  /**
+   * <pre>
+   * For a task declared with size_deferred: the most bytes it may hold (the
+   * declared max_size, or the server's maximum file size when none was
+   * declared). 0 for tasks declared with their size.
+   * </pre>
+   *
+   * <code>uint64 max_size = 17;</code>
+   * @return The maxSize.
+   */
+  long getMaxSize();
 }
