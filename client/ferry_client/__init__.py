@@ -8,6 +8,13 @@ with FerryClient("ferry.example:50051") as client:
     print(result.task_id, result.sha256)
 """
 
+import os
+
+# gRPC's documented default verbosity is ERROR, but its current releases write every failed
+# TLS handshake to stderr at INFO; a TLS mismatch is reported by the client itself, in one line.
+# Read once, when grpc is first imported: an explicit GRPC_VERBOSITY still wins.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 from ferry_client.batch import BatchSummary, FileResult, Outcome, UploadItem, plan_sources
 from ferry_client.client import DEFAULT_TARGET, FerryClient
 from ferry_client.errors import (
@@ -22,6 +29,7 @@ from ferry_client.errors import (
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    QuotaExceeded,
     ServerError,
     ServerUnreachable,
     SourceChanged,
@@ -33,6 +41,7 @@ from ferry_client.events import UploadEvent
 from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.retry import RetryPolicy
 from ferry_client.state import default_state_path
+from ferry_client.tls import TlsOptions
 
 __all__ = [
     "DEFAULT_TARGET",
@@ -51,6 +60,7 @@ __all__ = [
     "Outcome",
     "PermissionDenied",
     "PreconditionFailed",
+    "QuotaExceeded",
     "RetryPolicy",
     "ServerError",
     "ServerUnreachable",
@@ -59,6 +69,7 @@ __all__ = [
     "TaskInfo",
     "TaskPaused",
     "TaskState",
+    "TlsOptions",
     "TransientError",
     "UploadEvent",
     "UploadItem",

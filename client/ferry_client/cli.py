@@ -44,6 +44,7 @@ from ferry_client.models import TaskInfo, TaskState, UploadResult
 from ferry_client.progress import ProgressBar, format_bytes
 from ferry_client.retry import RetryPolicy
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
+from ferry_client.tls import TlsOptions
 from ferry_client.window import DEFAULT_MAX_WINDOW
 
 EXIT_OK = 0
@@ -156,6 +157,31 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up on an address never reached after this long "
         "[FERRY_CONNECT_TIMEOUT, %(default)g]",
+    )
+    server.add_argument(
+        "--tls",
+        action="store_true",
+        default=env.get("FERRY_TLS", "").strip().lower() in ("1", "true", "yes", "on"),
+        help="speak TLS, trusting the system's CAs (implied by --tls-ca, --tls-cert and a "
+        "grpcs:// server address) [FERRY_TLS]",
+    )
+    server.add_argument(
+        "--tls-ca",
+        default=env.get("FERRY_TLS_CA") or None,
+        metavar="FILE",
+        help="speak TLS, trusting the CAs of this PEM bundle [FERRY_TLS_CA]",
+    )
+    server.add_argument(
+        "--tls-cert",
+        default=env.get("FERRY_TLS_CERT") or None,
+        metavar="FILE",
+        help="PEM client certificate for mutual TLS, with --tls-key [FERRY_TLS_CERT]",
+    )
+    server.add_argument(
+        "--tls-key",
+        default=env.get("FERRY_TLS_KEY") or None,
+        metavar="FILE",
+        help="PEM private key of --tls-cert [FERRY_TLS_KEY]",
     )
     server.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -361,8 +387,25 @@ def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
     return positive_float(text) if text else default
 
 
+def _tls_options(ns: argparse.Namespace) -> TlsOptions | None:
+    """The TLS flags as options; None when none asks for TLS (a grpcs:// address still may)."""
+    if (ns.tls_cert is None) != (ns.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together: give both or neither")
+    if not (ns.tls or ns.tls_ca or ns.tls_cert):
+        return None
+    return TlsOptions(ca_file=ns.tls_ca, cert_file=ns.tls_cert, key_file=ns.tls_key)
+
+
 def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
-    return FerryClient(ns.server, connect_timeout=ns.connect_timeout, **options)  # type: ignore[arg-type]
+    try:
+        return FerryClient(
+            ns.server,
+            connect_timeout=ns.connect_timeout,
+            tls=_tls_options(ns),
+            **options,  # type: ignore[arg-type]
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _upload(ns: argparse.Namespace, console: _Console) -> int:

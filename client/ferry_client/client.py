@@ -32,6 +32,7 @@ from ferry_client.source import UploadSource, read_whole
 from ferry_client.stall import DEFAULT_STALL_TIMEOUT
 from ferry_client.state import StateFile, StateStore, UploadKey, default_state_path
 from ferry_client.tasks import TaskControl
+from ferry_client.tls import TlsOptions, split_scheme
 from ferry_client.transport import UPLOAD_FILE_MAX_SIZE, Transport, open_channel
 from ferry_client.window import DEFAULT_MAX_WINDOW
 
@@ -50,13 +51,20 @@ class FerryClient:
     threads at once; each upload runs its own streams.
 
     Args:
-        target: ``HOST:PORT`` of the service.
+        target: ``HOST:PORT`` of the service; ``grpcs://HOST:PORT`` (or ``https://``) for
+            TLS with the system's trusted CAs unless ``tls`` says otherwise, ``grpc://`` (or
+            ``http://``) for plaintext, the default.
         retry: how transient failures are retried (default :class:`RetryPolicy`).
         state_file: where uploads in progress are remembered (default
             :func:`~ferry_client.state.default_state_path`).
         remember_uploads: ``False`` to neither read nor write a state file.
         timeout: deadline in seconds of each unary call (Merge gets more for large files).
-        credentials: TLS credentials; ``None`` for a plaintext channel.
+        tls: how to speak TLS (:class:`~ferry_client.TlsOptions`: the CA bundle, a client
+            certificate and key); ``None`` for plaintext unless the target says ``grpcs://``.
+            A TLS mismatch with the server (either side plaintext, an untrusted certificate, a
+            wrong host name, a missing client certificate) raises
+            :class:`~ferry_client.CannotConnect` at once, saying what to change.
+        credentials: gRPC channel credentials, for what ``tls`` cannot express (not both).
         channel_options: gRPC channel options overriding Ferry's defaults.
         interceptors: client interceptors to wrap the channel with.
         max_window: the most bytes one stream may have sent but not yet had acknowledged
@@ -87,6 +95,7 @@ class FerryClient:
         state_file: str | os.PathLike[str] | None = None,
         remember_uploads: bool = True,
         timeout: float = 30.0,
+        tls: TlsOptions | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         channel_options: Mapping[str, Any] | None = None,
         interceptors: Sequence[Any] = (),
@@ -105,6 +114,15 @@ class FerryClient:
         if max_window < 1:
             raise ValueError("max_window must be positive")
         self.blocks_in_flight = blocks_in_flight
+        target, scheme_tls = split_scheme(target)
+        if tls is not None and credentials is not None:
+            raise ValueError("give tls or credentials, not both")
+        if scheme_tls is False and (tls is not None or credentials is not None):
+            raise ValueError(f"{target!r} asks for plaintext, but TLS options were given")
+        if tls is None and scheme_tls:
+            tls = TlsOptions()
+        if tls is not None:
+            credentials = tls.credentials()
         self.max_window = max_window
         self.target = target
         self.retry = retry if retry is not None else RetryPolicy()
@@ -118,7 +136,12 @@ class FerryClient:
         self._channel, raw = open_channel(
             target, credentials=credentials, options=channel_options, interceptors=interceptors
         )
-        contact = FirstContact(raw, target, tls=credentials is not None, timeout=connect_timeout)
+        contact = FirstContact(
+            raw,
+            target,
+            tls=tls if tls is not None else credentials is not None,
+            timeout=connect_timeout,
+        )
         self._transport = Transport(self._channel, timeout=timeout, contact=contact, target=target)
         self._tasks = TaskControl(self._transport)
         #: Until the server answers UNIMPLEMENTED, small files go whole in one UploadFile

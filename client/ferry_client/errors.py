@@ -184,6 +184,12 @@ class ServerError(FerryError):
     """The server failed in a way it should not (INTERNAL, UNKNOWN, UNIMPLEMENTED...)."""
 
 
+class QuotaExceeded(FerryError):
+    """RESOURCE_EXHAUSTED with reason QUOTA_EXCEEDED: a limit of the caller's (active tasks,
+    declared bytes, open streams) or of the server's disk is reached; ``details.metadata``
+    names it (``limit``). Not retried: it changes when tasks complete or the operator acts."""
+
+
 class SourceChanged(FerryError):
     """The local file changed while it was being uploaded; upload it again."""
 
@@ -221,6 +227,10 @@ ERROR_BY_CODE: Mapping[grpc.StatusCode, type[FerryError]] = {
 }
 
 
+#: Reasons whose exception is not the code's (checked before :data:`ERROR_BY_CODE`).
+ERROR_BY_REASON: Mapping[str, type[FerryError]] = {"QUOTA_EXCEEDED": QuotaExceeded}
+
+
 def error_for(
     code: grpc.StatusCode,
     message: str,
@@ -229,7 +239,9 @@ def error_for(
     details: ErrorDetails | None = None,
 ) -> FerryError:
     """The exception for a status ``code`` carrying the server's ``message`` and ``details``."""
-    cls = ERROR_BY_CODE.get(code, ServerError)
+    cls = ERROR_BY_REASON.get(details.reason or "") if details is not None else None
+    if cls is None:
+        cls = ERROR_BY_CODE.get(code, ServerError)
     return cls(
         message or f"the server answered {code.name} without a message",
         code=code,

@@ -1,7 +1,9 @@
 """First contact with a server: wait until the channel is connected, within the connect timeout,
 and when it is not, find out why with a plain socket (the name does not resolve, the connection
-is refused or times out, an HTTP/1 server answers, TLS is spoken on one side only), so that an
-address that was never reachable fails at once with one line that names it and the reason.
+is refused or times out, an HTTP/1 server answers, TLS is spoken on one side only, the server's
+certificate is not trusted or does not name the host, a client certificate is missing or
+refused), so that an address that was never reachable fails at once with one line that names it,
+the reason and, for TLS, what to change.
 
 Only the first contact is judged here; once the client has talked to the server, losing it is a
 transient failure for the retry policy.
@@ -20,6 +22,7 @@ from typing import Any
 import grpc
 
 from ferry_client.errors import CannotConnect, ServerUnreachable
+from ferry_client.tls import TlsOptions
 
 #: The HTTP/2 client preface and an empty SETTINGS frame: what a gRPC client sends first.
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
@@ -68,9 +71,18 @@ def split_target(target: str) -> tuple[str, int] | None:
     return host, port
 
 
-def diagnose(target: str, *, tls: bool, timeout: float) -> Finding | None:
+#: What to do when the server speaks TLS and the client does not.
+PLAINTEXT_TO_TLS = (
+    "the server speaks TLS but this client connected in plaintext: connect with TLS "
+    "(--tls for the system's trusted CAs, or --tls-ca FILE; a grpcs:// address; "
+    "FerryClient(tls=TlsOptions(...)))"
+)
+
+
+def diagnose(target: str, *, tls: bool | TlsOptions, timeout: float) -> Finding | None:
     """What a plain socket finds at ``target``; ``None`` when it finds nothing wrong (or
-    cannot judge the target)."""
+    cannot judge the target). ``tls``: whether the client speaks TLS, with its options when
+    known (then the certificates are checked as the client would)."""
     parsed = split_target(target)
     if parsed is None:
         return None
@@ -94,8 +106,11 @@ def diagnose(target: str, *, tls: bool, timeout: float) -> Finding | None:
             if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
                 return Finding("no route to host", retry_later=True)
             return Finding(f"cannot connect ({exc.strerror or exc})", retry_later=True)
-        if tls:
-            return _judge_tls(sock, host, timeout)
+        if tls is not False:
+            finding = _judge_tls(sock, host, timeout)
+            if finding is None and isinstance(tls, TlsOptions):
+                return _judge_certificates(infos[0], host, tls, timeout)
+            return finding or Finding(_TLS_FAILED, False)
         finding = _judge_plaintext(sock, timeout)
     finally:
         sock.close()
@@ -104,7 +119,7 @@ def diagnose(target: str, *, tls: bool, timeout: float) -> Finding | None:
         and finding.why.startswith(_NO_ANSWER)
         and _speaks_tls(infos[0], timeout)
     ):
-        return Finding("the server speaks TLS but this client connected in plaintext", False)
+        return Finding(PLAINTEXT_TO_TLS, False)
     return finding
 
 
@@ -138,7 +153,7 @@ def _judge_plaintext(sock: socket.socket, timeout: float) -> Finding | None:
     except OSError as exc:
         return Finding(f"{_NO_ANSWER} ({exc.strerror or exc}): not a gRPC server?", False)
     if len(first) >= 2 and first[0] in _TLS_RECORDS and first[1] == 0x03:
-        return Finding("the server speaks TLS but this client connected in plaintext", False)
+        return Finding(PLAINTEXT_TO_TLS, False)
     if len(first) >= 4 and first[3] == _SETTINGS_FRAME:
         return None
     if not first:
@@ -151,8 +166,14 @@ def _judge_plaintext(sock: socket.socket, timeout: float) -> Finding | None:
     return Finding("not a gRPC server: it answered something other than HTTP/2", False)
 
 
+_TLS_FAILED = (
+    "the TLS handshake with gRPC failed (is the server's certificate trusted, and does it "
+    "name this host?)"
+)
+
+
 def _judge_tls(sock: socket.socket, host: str, timeout: float) -> Finding | None:
-    # Only whether TLS is spoken at all: the certificate is gRPC's to check.
+    """Whether TLS is spoken at all (the certificate is not checked here)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -161,22 +182,90 @@ def _judge_tls(sock: socket.socket, host: str, timeout: float) -> Finding | None
             tls.settimeout(timeout)
     except ssl.SSLError as exc:
         return Finding(
-            f"the client uses TLS but the server does not speak it ({exc.reason or exc})", False
+            f"the client uses TLS but the server does not speak it ({exc.reason or exc}): "
+            "connect in plaintext (no --tls/--tls-ca, no grpcs:// prefix) or configure TLS "
+            "on the server (ferry serve --tls-cert/--tls-key)",
+            False,
         )
     except OSError as exc:
         return Finding(f"the TLS handshake failed ({exc.strerror or exc})", False)
+    return None
+
+
+def _judge_certificates(
+    info: tuple[Any, ...], host: str, options: TlsOptions, timeout: float
+) -> Finding:
+    """Handshake as the client does (its CA, its certificate, the host name checked) and say
+    which part fails."""
+    family, kind, proto, _, sockaddr = info
+    context = ssl.create_default_context(
+        cafile=None if options.ca_file is None else str(options.ca_file)
+    )
+    context.set_alpn_protocols(["h2"])
+    if options.cert_file is not None and options.key_file is not None:
+        context.load_cert_chain(str(options.cert_file), str(options.key_file))
+    trust = (
+        "pass the CA that signed it with --tls-ca"
+        if options.ca_file is None
+        else f"the CA that signed it is not in {options.ca_file}; pass a --tls-ca bundle holding it"
+    )
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+            with context.wrap_socket(sock, server_hostname=host) as tls:
+                # TLS 1.3 servers refuse a client certificate after the handshake: the refusal
+                # arrives as an alert on the first read.
+                tls.sendall(HTTP2_PREFACE)
+                answer = tls.recv(16)
+    except ssl.SSLCertVerificationError as exc:
+        detail = exc.verify_message or exc.reason or str(exc)
+        if exc.verify_code in _NAME_MISMATCH:
+            return Finding(
+                f"TLS: the server's certificate does not name {host!r} ({detail}): connect by "
+                "a name or address the certificate holds",
+                False,
+            )
+        return Finding(
+            f"TLS: the server's certificate is not trusted ({detail}): {trust} "
+            "(TlsOptions(ca_file=...))",
+            False,
+        )
+    except ssl.SSLError as exc:
+        return _client_certificate_refused(options, str(exc.reason or exc))
+    except OSError as exc:
+        return Finding(f"TLS: the handshake failed ({exc.strerror or exc})", False)
+    if not answer:
+        # gRPC's server closes the connection without a word when it refuses the client.
+        return _client_certificate_refused(options, "the server closed the connection")
+    return Finding(_TLS_FAILED, False)
+
+
+def _client_certificate_refused(options: TlsOptions, detail: str) -> Finding:
+    if options.cert_file is None:
+        return Finding(
+            f"TLS: the server requires a client certificate (mutual TLS; {detail}): pass "
+            "--tls-cert and --tls-key (TlsOptions(cert_file=..., key_file=...))",
+            False,
+        )
     return Finding(
-        "the TLS handshake with gRPC failed (is the server's certificate trusted, and does it "
-        "name this host?)",
+        f"TLS: the server refused the client certificate ({detail}): it must be signed by a "
+        "CA the server trusts (its --tls-client-ca)",
         False,
     )
+
+
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = (62, 64)
 
 
 class FirstContact:
     """Waits once for the channel to connect; every call goes through :meth:`ensure`, which
     costs a flag check once the client has been connected. Thread-safe."""
 
-    def __init__(self, channel: grpc.Channel, target: str, *, tls: bool, timeout: float) -> None:
+    def __init__(
+        self, channel: grpc.Channel, target: str, *, tls: bool | TlsOptions, timeout: float
+    ) -> None:
         self._channel = channel
         self._target = target
         self._tls = tls

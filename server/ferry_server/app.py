@@ -6,6 +6,7 @@ The CLI and the tests build the server through this one function.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import secrets
@@ -38,6 +39,7 @@ from ferry_server.domain.hashing import PrefixHasher
 from ferry_server.domain.notifications import DeliveryPolicy, Notifier
 from ferry_server.domain.part_size import s3_bounds
 from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
+from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
 from ferry_server.operations.health import DatabaseHealth, HealthServicer
@@ -58,6 +60,7 @@ from ferry_server.transport.blocking import BlockingPool
 from ferry_server.transport.servicer import SERVICE_NAME, FerryServicer, rpc_handlers
 from ferry_server.transport.streams import OpenStreams
 from ferry_server.transport.timing import TimingInterceptor
+from ferry_server.transport.tls import ReloadingCertificates, TlsFilesInvalid
 
 T = TypeVar("T")
 
@@ -161,6 +164,29 @@ class _Transport:
     health: Any  # operations.health.HealthServicer
 
 
+class _StreamHeartbeat(threading.Thread):
+    """Every ``interval`` seconds until stopped: refreshes this replica's open-stream counts
+    in SQL, so that they expire only when the replica is gone (only with a stream quota)."""
+
+    def __init__(self, service: TransferService, interval: float) -> None:
+        super().__init__(name="ferry-stream-heartbeat", daemon=True)
+        self._service = service
+        self._interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._service.streams.heartbeat()
+            except Unavailable as exc:
+                log.warning("stream count heartbeat skipped: %s", exc.message)
+            except Exception:
+                log.exception("stream count heartbeat failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
@@ -179,6 +205,7 @@ class FerryServer:
         metrics: MetricsEndpoint | None,
         deliveries: _Deliveries | None = None,
         watcher: TaskWatcher | None = None,
+        certificates: ReloadingCertificates | None = None,
     ) -> None:
         self.settings = settings
         self._watcher = watcher
@@ -195,6 +222,14 @@ class FerryServer:
         self._health = health
         self._metrics = metrics
         self._stopped = threading.Event()
+        self._certificates = certificates
+        self._heartbeat = _StreamHeartbeat(service, settings.stream_heartbeat_seconds)
+
+    def reload_tls(self) -> None:
+        """Read the TLS files again before the next handshake (SIGHUP); changed files are
+        picked up without this too."""
+        if self._certificates is not None:
+            self._certificates.reload()
 
     @property
     def port(self) -> int:
@@ -222,8 +257,15 @@ class FerryServer:
             self._watcher.start()
         if self._deliveries is not None:
             self._deliveries.start()
+        if self.service.streams.enabled:
+            self._heartbeat.start()
         self._health.start()
-        log.info("ferry listening on %s (data dir %s)", self.address, self.settings.data_dir)
+        log.info(
+            "ferry listening on %s%s (data dir %s)",
+            self.address,
+            " with TLS" if self._certificates is not None else "",
+            self.settings.data_dir,
+        )
 
     def stop(self, grace: float | None = None) -> None:
         """Stop taking RPCs, end upload streams at once with UNAVAILABLE (clients reconnect and
@@ -233,6 +275,7 @@ class FerryServer:
             self._watcher.stop()
         if self._deliveries is not None:
             self._deliveries.stop()
+        self._heartbeat.stop()
         self._health.stop()
         self._loop.call(self._stop_serving(grace))
         self._blocking.shutdown()
@@ -332,6 +375,14 @@ def _limits(settings: Settings) -> Limits:
         fsync=settings.fsync,
         orphan_age=timedelta(seconds=settings.orphan_age_seconds),
         retention=timedelta(seconds=settings.retention_seconds),
+        quotas=Quotas(
+            active_tasks=settings.quota_active_tasks,
+            staged_bytes=settings.quota_staged_bytes,
+            streams=settings.quota_streams,
+            disk_reserve=settings.disk_reserve_bytes,
+            disk_overcommit=settings.disk_overcommit,
+            stream_heartbeat=timedelta(seconds=settings.stream_heartbeat_seconds),
+        ),
         part_bounds=part_bounds,
     )
 
@@ -412,8 +463,56 @@ def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:
         engine.dispose()
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether every address ``host`` stands for is a loopback one (an unresolvable name or a
+    wildcard is not)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(address).partition("%")[0]).is_loopback for address in addresses
+    )
+
+
+def insecure_exposure(settings: Settings) -> str | None:
+    """Why the server must not start as configured, or None.
+
+    Secure by default: without TLS *and* authentication, Ferry listens only on loopback
+    addresses unless ``allow_insecure`` says the operator knows (e.g. a private network, or
+    TLS ended by a proxy in front).
+    """
+    if settings.allow_insecure:
+        return None
+    if settings.tls_configured and settings.authentication_configured:
+        return None
+    host, _ = split_address(settings.listen)
+    if host and _is_loopback(host):
+        return None
+    missing = [] if settings.tls_configured else ["TLS (--tls-cert/--tls-key)"]
+    if not settings.authentication_configured:
+        missing.append("authentication (--tls-client-ca)")
+    return (
+        f"refusing to listen on {settings.listen}, a non-loopback address, without "
+        f"{' and '.join(missing)}; configure them, listen on 127.0.0.1, or pass "
+        "--allow-insecure [FERRY_ALLOW_INSECURE=1]"
+    )
+
+
 def create_server(settings: Settings) -> FerryServer:
     """Build a replica for ``settings``: directories, schema migrations, services, gRPC port."""
+    refusal = insecure_exposure(settings)
+    if refusal is not None:
+        raise StartupError(refusal)
+    try:
+        certificates = (
+            ReloadingCertificates(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+            if settings.tls_cert is not None and settings.tls_key is not None
+            else None
+        )
+    except TlsFilesInvalid as exc:
+        raise StartupError(f"cannot use the TLS files: {exc}") from exc
     _prepare_directories(settings)
     timeouts = DatabaseTimeouts(
         connect=settings.db_connect_timeout_seconds,
@@ -466,7 +565,7 @@ def create_server(settings: Settings) -> FerryServer:
             OpenStreams(settings.max_streams, settings.stream_idle_timeout_seconds),
         )
         loop.start()
-        transport = loop.call(_transport(settings, servicer, prometheus))
+        transport = loop.call(_transport(settings, servicer, prometheus, certificates))
         checker = DatabaseHealth(
             transport.health,
             loop.loop,
@@ -496,6 +595,7 @@ def create_server(settings: Settings) -> FerryServer:
         endpoint,
         deliveries,
         watcher,
+        certificates,
     )
 
 
@@ -526,7 +626,10 @@ def _deliveries(
 
 
 async def _transport(
-    settings: Settings, servicer: FerryServicer, prometheus: PrometheusMetrics | None
+    settings: Settings,
+    servicer: FerryServicer,
+    prometheus: PrometheusMetrics | None,
+    certificates: ReloadingCertificates | None,
 ) -> _Transport:
     """The gRPC aio server (built on the loop it will run on), its services, and its port."""
     pending = max(1000, 2 * settings.max_streams)
@@ -556,7 +659,11 @@ async def _transport(
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         reflection.enable_server_reflection((ferry, health_name, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(settings.listen)
+        port = (
+            server.add_insecure_port(settings.listen)
+            if certificates is None
+            else server.add_secure_port(settings.listen, certificates.credentials())
+        )
     except RuntimeError as exc:
         raise StartupError(f"cannot listen on {settings.listen}: {exc}") from exc
     if port == 0:

@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -47,6 +47,40 @@ def _optional_int(value: object) -> int | None:
 
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _add_pool_flags(
+    add: Callable[..., object], default: Callable[[str, object], object], defaults: Settings
+) -> None:
+    """The database pool's flags (issue 12)."""
+    add(
+        "--db-pool-size",
+        type=int,
+        default=_optional_int(default("DB_POOL_SIZE", defaults.db_pool_size)),
+        help="database connections a replica keeps open; size + overflow must be at least "
+        "--blocking-threads + 2 [FERRY_DB_POOL_SIZE, --blocking-threads + 2]",
+    )
+    add(
+        "--db-max-overflow",
+        type=int,
+        default=int(str(default("DB_MAX_OVERFLOW", defaults.db_max_overflow))),
+        help="database connections opened beyond the pool under load [FERRY_DB_MAX_OVERFLOW, 4]",
+    )
+    add(
+        "--db-pool-timeout",
+        type=float,
+        default=float(str(default("DB_POOL_TIMEOUT", defaults.db_pool_timeout_seconds))),
+        help="seconds a call waits for a free database connection before it is refused "
+        "(RESOURCE_EXHAUSTED, OVERLOADED) [FERRY_DB_POOL_TIMEOUT, 5]",
+    )
+    add(
+        "--db-transaction-pooling",
+        action="store_true",
+        default=_env_bool(str(default("DB_TRANSACTION_POOLING", "false"))),
+        help="PostgreSQL is reached through a transaction-mode pooler (PgBouncer): no "
+        "server-side prepared statements, per-transaction settings "
+        "[FERRY_DB_TRANSACTION_POOLING]",
+    )
 
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -257,34 +291,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=float(str(default("DB_KEEPALIVE", defaults.db_keepalive_seconds))),
         help="PostgreSQL: seconds of silence before TCP keepalive probes [FERRY_DB_KEEPALIVE, 5]",
     )
-    add(
-        "--db-pool-size",
-        type=int,
-        default=_optional_int(default("DB_POOL_SIZE", defaults.db_pool_size)),
-        help="database connections a replica keeps open; size + overflow must be at least "
-        "--blocking-threads + 2 [FERRY_DB_POOL_SIZE, --blocking-threads + 2]",
-    )
-    add(
-        "--db-max-overflow",
-        type=int,
-        default=int(str(default("DB_MAX_OVERFLOW", defaults.db_max_overflow))),
-        help="database connections opened beyond the pool under load [FERRY_DB_MAX_OVERFLOW, 4]",
-    )
-    add(
-        "--db-pool-timeout",
-        type=float,
-        default=float(str(default("DB_POOL_TIMEOUT", defaults.db_pool_timeout_seconds))),
-        help="seconds a call waits for a free database connection before it is refused "
-        "(RESOURCE_EXHAUSTED, OVERLOADED) [FERRY_DB_POOL_TIMEOUT, 5]",
-    )
-    add(
-        "--db-transaction-pooling",
-        action="store_true",
-        default=_env_bool(str(default("DB_TRANSACTION_POOLING", "false"))),
-        help="PostgreSQL is reached through a transaction-mode pooler (PgBouncer): no "
-        "server-side prepared statements, per-transaction settings "
-        "[FERRY_DB_TRANSACTION_POOLING]",
-    )
+    _add_pool_flags(add, default, defaults)
     add(
         "--log-level",
         default=default("LOG_LEVEL", defaults.log_level),
@@ -348,7 +355,84 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=default("LOG_FORMAT", defaults.log_format),
         help="text, or json: one object per line [FERRY_LOG_FORMAT, %(default)s]",
     )
+    _add_security_flags(add, default)
     return parser  # fmt: skip
+
+
+def _add_security_flags(
+    add: Callable[..., object], default: Callable[[str, object], object]
+) -> None:
+    """TLS, the secure-default override, quotas and reservations."""
+    defaults = Settings()
+    add(
+        "--tls-cert",
+        type=Path,
+        default=default("TLS_CERT", None),
+        help="PEM certificate chain to serve TLS with (needs --tls-key); reloaded when the "
+        "file changes or on SIGHUP [FERRY_TLS_CERT, plaintext]",
+    )
+    add(
+        "--tls-key",
+        type=Path,
+        default=default("TLS_KEY", None),
+        help="PEM private key of --tls-cert [FERRY_TLS_KEY]",
+    )
+    add(
+        "--tls-client-ca",
+        type=Path,
+        default=default("TLS_CLIENT_CA", None),
+        help="PEM CA bundle: require client certificates signed by it (mutual TLS) "
+        "[FERRY_TLS_CLIENT_CA, no client certificates]",
+    )
+    add(
+        "--allow-insecure",
+        action="store_true",
+        default=_env_bool(str(default("ALLOW_INSECURE", "false"))),
+        help="listen on a non-loopback address without TLS and authentication "
+        "[FERRY_ALLOW_INSECURE]",
+    )
+    add(
+        "--quota-active-tasks",
+        type=int,
+        default=int(str(default("QUOTA_ACTIVE_TASKS", defaults.quota_active_tasks))),
+        help="per principal: most tasks uploading or paused at once; 0: no limit "
+        "[FERRY_QUOTA_ACTIVE_TASKS, 0]",
+    )
+    add(
+        "--quota-staged-bytes",
+        type=parse_size,
+        default=parse_size(str(default("QUOTA_STAGED_BYTES", defaults.quota_staged_bytes))),
+        help="per principal: most bytes its active tasks may declare in all; 0: no limit "
+        "[FERRY_QUOTA_STAGED_BYTES, 0]",
+    )
+    add(
+        "--quota-streams",
+        type=int,
+        default=int(str(default("QUOTA_STREAMS", defaults.quota_streams))),
+        help="per principal: most UploadParts streams open at once on all replicas; 0: no "
+        "limit [FERRY_QUOTA_STREAMS, 0]",
+    )
+    add(
+        "--disk-reserve",
+        type=parse_size,
+        default=parse_size(str(default("DISK_RESERVE", defaults.disk_reserve_bytes))),
+        help="free space on the staging filesystem that declarations and blocks leave alone "
+        "[FERRY_DISK_RESERVE, 0]",
+    )
+    add(
+        "--disk-overcommit",
+        type=float,
+        default=float(str(default("DISK_OVERCOMMIT", defaults.disk_overcommit))),
+        help="active tasks may reserve this many times the free space less the reserve "
+        "[FERRY_DISK_OVERCOMMIT, 1]",
+    )
+    add(
+        "--stream-heartbeat",
+        type=float,
+        default=float(str(default("STREAM_HEARTBEAT", defaults.stream_heartbeat_seconds))),
+        help="with --quota-streams: seconds between refreshes of this replica's stream counts "
+        "in SQL; a count three times older is a dead replica's [FERRY_STREAM_HEARTBEAT, 10]",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -398,6 +482,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         reflection=not args.no_reflection,
         metrics_listen=args.metrics_listen,
         log_format=args.log_format,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        allow_insecure=args.allow_insecure,
+        quota_active_tasks=args.quota_active_tasks,
+        quota_staged_bytes=args.quota_staged_bytes,
+        quota_streams=args.quota_streams,
+        disk_reserve_bytes=args.disk_reserve,
+        disk_overcommit=args.disk_overcommit,
+        stream_heartbeat_seconds=args.stream_heartbeat,
     )
 
 
@@ -484,8 +578,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         stop.set()
 
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("ferry.server").info("SIGHUP received: reloading TLS certificates")
+        server.reload_tls()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     server.start()
     if args.port_file is not None:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")

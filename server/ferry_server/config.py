@@ -144,6 +144,32 @@ class Settings:
     metrics_listen: str = ""
     #: ``text`` (for people) or ``json`` (one object per line, for log collectors).
     log_format: str = "text"
+    #: PEM certificate chain the server presents; with ``tls_key``, the server speaks TLS only.
+    tls_cert: Path | None = None
+    #: PEM private key of ``tls_cert``.
+    tls_key: Path | None = None
+    #: PEM bundle of the CAs that sign client certificates: set, every client must present a
+    #: certificate one of them signed (mutual TLS).
+    tls_client_ca: Path | None = None
+    #: Listen on a non-loopback address without TLS and authentication (see
+    #: :func:`insecure_exposure`). Off: such a server refuses to start.
+    allow_insecure: bool = False
+    #: Per principal: most tasks UPLOADING or PAUSED at once; 0 for no limit.
+    quota_active_tasks: int = 0
+    #: Per principal: most bytes its active tasks may declare in all (reserved, whether or not
+    #: they have arrived yet); 0 for no limit.
+    quota_staged_bytes: int = 0
+    #: Per principal: most UploadParts streams open at once across all replicas; 0 for no limit.
+    quota_streams: int = 0
+    #: Bytes of the staging filesystem no declaration may count on: free space less this is
+    #: what active tasks may reserve; blocks that would eat into it are refused (DISK_FULL).
+    disk_reserve_bytes: int = 0
+    #: Active tasks may reserve this many times the free space less the reserve (1: no
+    #: overcommit; more trusts that not every declared upload is completed at once).
+    disk_overcommit: float = 1.0
+    #: How often a replica refreshes its count of open streams in SQL when ``quota_streams``
+    #: is set; a count not refreshed for three times this is a dead replica's and ignored.
+    stream_heartbeat_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("default_block_size", "min_block_size", "max_block_size"):
@@ -214,6 +240,8 @@ class Settings:
             raise SettingsError(f"log_format={self.log_format!r}: expected text or json")
         self._validate_object_store()
         self._validate_webhooks()
+        self._validate_tls()
+        self._validate_quotas()
 
     def _validate_webhooks(self) -> None:
         for name in (
@@ -236,6 +264,41 @@ class Settings:
             )
         if self.webhook_secret_file is None:
             raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
+
+    def _validate_quotas(self) -> None:
+        for name in ("quota_active_tasks", "quota_staged_bytes", "quota_streams",
+                     "disk_reserve_bytes"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative (0: no limit)")
+        if not self.disk_overcommit >= 1.0:
+            raise SettingsError("disk_overcommit must be at least 1")
+        if not self.stream_heartbeat_seconds > 0:
+            raise SettingsError("stream_heartbeat_seconds must be positive")
+
+    def _validate_tls(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("tls_cert and tls_key go together: give both or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise SettingsError("tls_client_ca (mutual TLS) needs tls_cert and tls_key")
+        for name in ("tls_cert", "tls_key", "tls_client_ca"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise SettingsError(f"{name}={str(path)!r}: no such file")
+
+    @property
+    def tls_configured(self) -> bool:
+        """Whether the server speaks TLS (and only TLS)."""
+        return self.tls_cert is not None
+
+    @property
+    def authentication_configured(self) -> bool:
+        """Whether callers must prove who they are.
+
+        Today only mutual TLS does (a client certificate signed by ``tls_client_ca``). The
+        authentication work (service tokens, JWT) extends this with its own sources; the
+        secure-by-default check (:func:`ferry_server.app.insecure_exposure`) relies on it.
+        """
+        return self.tls_client_ca is not None
 
     def _validate_object_store(self) -> None:
         if not self.storage:

@@ -238,9 +238,10 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("MERGE_IN_PROGRESS")] MergeInProgress = 25,
     /// <summary>
-    /// RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-    /// RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-    /// delay (space may be freed).
+    /// RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+    /// other active tasks' reservations (or the server's free-disk reserve) leave
+    /// no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+    /// after RetryInfo's delay (space may be freed).
     /// </summary>
     [pbr::OriginalName("DISK_FULL")] DiskFull = 26,
     /// <summary>
@@ -252,8 +253,12 @@ namespace Ferry.V1 {
     /// </summary>
     [pbr::OriginalName("OVERLOADED")] Overloaded = 27,
     /// <summary>
-    /// RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-    /// the quota changes). (Reserved: not sent yet.)
+    /// RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+    /// tasks, declared bytes, open UploadParts streams), or a declaration is
+    /// larger than the staging disk can ever hold. Metadata `limit`
+    /// (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+    /// `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+    /// changes).
     /// </summary>
     [pbr::OriginalName("QUOTA_EXCEEDED")] QuotaExceeded = 28,
     /// <summary>

@@ -24,9 +24,9 @@ import pytest
 from ferry.v1 import errors_pb2
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
-from ferry_client.errors import ERROR_BY_CODE, ServerError, from_rpc_error
+from ferry_client.errors import ERROR_BY_CODE, ERROR_BY_REASON, ServerError, from_rpc_error
 from ferry_client.planning import BlockRange
-from ferry_server.app import FerryServer
+from ferry_server.app import FerryServer, create_server
 from ferry_server.persistence.database import create_database_engine
 from ferry_server.persistence.repository import SqlTaskRepository
 from google.rpc import error_details_pb2
@@ -699,7 +699,26 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
     )
 
 
-#: Reasons no request can provoke today: reserved (QUOTA_EXCEEDED) or a bug in Ferry
+@case("QUOTA_EXCEEDED")
+def _quota_exceeded(env: Env) -> tuple[grpc.RpcError, Expected]:
+    # A replica of the same service with a quota of one active task per principal.
+    limited = create_server(env.server.settings.replace(quota_active_tasks=1))
+    limited.start()
+    try:
+        with grpc.insecure_channel(limited.address) as channel:
+            stub = rpc.FerryServiceStub(channel)
+            create(stub, b"first", "quota/first.bin")
+            error = failing(lambda: create(stub, b"second", "quota/second.bin"))
+    finally:
+        limited.stop(grace=0)
+    return error, Expected(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "QUOTA_EXCEEDED",
+        metadata={"limit": "active_tasks", "limitValue": "1"},
+    )
+
+
+#: Reasons no request can provoke today: a bug in Ferry
 #: (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
 #: that take a failing database or a replica shutting down: tests/functional/
 #: test_server_database_outage.py and test_server_shutdown.py provoke those. OVERLOADED
@@ -711,7 +730,6 @@ def _disk_full(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 NOT_PROVOKABLE = {
     "OVERLOADED",
-    "QUOTA_EXCEEDED",
     "INTERNAL_ERROR",
     "DATABASE_UNAVAILABLE",
     "SHUTTING_DOWN",
@@ -805,7 +823,9 @@ def test_raw_stubs_read_the_reason_and_details(env: Env, name: str) -> None:
 def test_the_client_exception_carries_the_reason_and_details(env: Env, name: str) -> None:
     error, expected = CASES[name](env)
     exc = from_rpc_error(error)
-    assert type(exc) is ERROR_BY_CODE.get(expected.code, ServerError)
+    assert type(exc) is ERROR_BY_REASON.get(
+        expected.reason, ERROR_BY_CODE.get(expected.code, ServerError)
+    )
     assert exc.code == expected.code
     assert (exc.reason, exc.domain) == (expected.reason, DOMAIN)
     assert exc.ferry_reason == expected.reason

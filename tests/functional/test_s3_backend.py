@@ -301,7 +301,7 @@ def test_the_sweeper_aborts_uploads_of_no_task_and_removes_crashed_spool_files(
 ):
     store = _store(s3_server)
     orphan = secrets.token_hex(16)
-    store.create(orphan, 0)  # as if CreateTask died before inserting its row
+    store.create(orphan)  # as if CreateTask died before inserting its row
     crashed = store.spool.open(orphan, 0, "deadbeef", 10)
     crashed.write(b"0123456789")
     crashed.close()

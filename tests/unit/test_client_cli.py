@@ -82,6 +82,22 @@ def test_serve_without_the_server_says_what_to_install(
     assert "pip install 'ferry[server]'" in err
 
 
+def test_tls_flags_and_environment() -> None:
+    ns = build_parser({"FERRY_TLS_CA": "ca.pem"}).parse_args(
+        ["status", "t", "--tls-cert", "c.pem", "--tls-key", "k.pem"]
+    )
+    assert (ns.tls, ns.tls_ca, ns.tls_cert, ns.tls_key) == (False, "ca.pem", "c.pem", "k.pem")
+    assert build_parser({"FERRY_TLS": "1"}).parse_args(["status", "t"]).tls
+    assert not build_parser({}).parse_args(["status", "t"]).tls
+
+
+def test_a_client_certificate_without_its_key_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["status", "0" * 32, "--tls-cert", "c.pem"]) == EXIT_USAGE
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
+
+
 def test_stdin_and_stall_options() -> None:
     ns = build_parser({"FERRY_STALL_TIMEOUT": "15"}).parse_args(
         ["upload", "-", "backups/db.dump", "--max-size", "200G"]

@@ -72,7 +72,7 @@ def staged(tmp_path: Path) -> Staged:
     store = CountingStore(tmp_path / "staging", tmp_path / "root", fsync=False)
     data = os.urandom(9 * BLOCK + 123)
     task = make_task(len(data))
-    store.create(task.task_id, len(data))
+    store.create(task.task_id)
     return Staged(store, task, data)
 
 
@@ -160,7 +160,7 @@ def test_tracking_is_bounded_and_evicted_tasks_still_assemble_correctly(staged) 
         hasher.block_committed(staged.task, staged.commit(0))
         wait_for(lambda: hasher.hashed_bytes(staged.task.task_id) == BLOCK)
         other = Staged(staged.store, make_task(10, task_id="b" * 32), b"0123456789")
-        staged.store.create(other.task.task_id, 10)
+        staged.store.create(other.task.task_id)
         hasher.block_committed(other.task, other.commit(0))
         wait_for(lambda: hasher.hashed_bytes(other.task.task_id) == 10)
         assert hasher.hashed_bytes(staged.task.task_id) == 0  # evicted

@@ -127,3 +127,62 @@ def test_database_pool_settings_come_from_flags_and_environment() -> None:
     assert settings.db_max_overflow == 1
     assert settings.db_pool_timeout_seconds == 2.5
     assert settings.db_transaction_pooling
+
+
+def test_tls_and_quota_settings_come_from_flags_and_environment(tmp_path: Path) -> None:
+    cert, key, ca = (tmp_path / name for name in ("c.pem", "k.pem", "ca.pem"))
+    for path in (cert, key, ca):
+        path.write_text("x")
+    env = {"FERRY_TLS_CERT": str(cert), "FERRY_TLS_KEY": str(key), "FERRY_ALLOW_INSECURE": "1",
+           "FERRY_QUOTA_STAGED_BYTES": "2G", "FERRY_DISK_RESERVE": "1G"}  # fmt: skip
+    settings = settings_from_args(
+        build_parser(env).parse_args(
+            [
+                "--tls-client-ca",
+                str(ca),
+                "--quota-active-tasks",
+                "5",
+                "--quota-streams",
+                "8",
+                "--disk-overcommit",
+                "1.5",
+                "--stream-heartbeat",
+                "2",
+            ]
+        )
+    )
+    assert (settings.tls_cert, settings.tls_key, settings.tls_client_ca) == (cert, key, ca)
+    assert settings.tls_configured and settings.authentication_configured
+    assert settings.allow_insecure
+    assert (settings.quota_active_tasks, settings.quota_staged_bytes, settings.quota_streams) == (
+        5, 2 << 30, 8
+    )  # fmt: skip
+    assert (settings.disk_reserve_bytes, settings.disk_overcommit) == (1 << 30, 1.5)
+    assert settings.stream_heartbeat_seconds == 2
+    defaults = Settings()
+    assert not defaults.tls_configured and not defaults.authentication_configured
+    assert not defaults.allow_insecure
+    assert (defaults.quota_active_tasks, defaults.quota_staged_bytes, defaults.quota_streams,
+            defaults.disk_reserve_bytes, defaults.disk_overcommit) == (0, 0, 0, 0, 1.0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"tls_cert": "c.pem"}, "tls_cert and tls_key go together"),
+        ({"tls_key": "k.pem"}, "tls_cert and tls_key go together"),
+        ({"tls_client_ca": "ca.pem"}, "needs tls_cert and tls_key"),
+        ({"tls_cert": "missing.pem", "tls_key": "k.pem"}, "no such file"),
+        ({"quota_streams": -1}, "quota_streams must not be negative"),
+        ({"disk_overcommit": 0.5}, "disk_overcommit must be at least 1"),
+        ({"stream_heartbeat_seconds": 0}, "stream_heartbeat_seconds must be positive"),
+    ],
+)
+def test_bad_tls_and_quota_settings_are_refused(
+    tmp_path: Path, changes: dict[str, object], named: str
+) -> None:
+    for name in ("c.pem", "k.pem", "ca.pem"):
+        (tmp_path / name).write_text("x")
+    resolved = {k: tmp_path / v if isinstance(v, str) else v for k, v in changes.items()}
+    with pytest.raises(SettingsError, match=named):
+        Settings(**resolved)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ def test_a_write_that_finds_no_space_is_storage_full(tmp_path: Path) -> None:
     (tmp_path / "staging").mkdir()
     (tmp_path / "files").mkdir()
     store = FileSystemStore(tmp_path / "staging", tmp_path / "files", fsync=False)
-    store.create("a1", 0)
+    store.create("a1")
     writer = store.open_attempt("a1", 0, "ab12")
     try:
         writer.write(b"x" * MiB)

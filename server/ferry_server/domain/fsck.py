@@ -77,7 +77,7 @@ def check_storage(
         if not store.has_staging(task_id) and task.staging_layout == LAYOUT_ATTEMPTS:
             report.add(f"task {task_id}: active but its staging is missing")
             if repair:
-                store.create(task_id, 0)
+                store.create(task_id)
         lost = [
             block.index
             for block in repository.committed_blocks(task_id)

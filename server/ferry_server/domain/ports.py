@@ -50,6 +50,18 @@ class NewTask:
         )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What active tasks hold when a task is admitted (see ``insert_admitted``)."""
+
+    #: The principal's active (UPLOADING or PAUSED) tasks.
+    principal_tasks: int
+    #: The bytes those tasks declare.
+    principal_bytes: int
+    #: Every principal's active tasks: (task id, declared size).
+    active_sizes: Sequence[tuple[str, int]]
+
+
 class ActiveTaskExists(Exception):
     """Persistence refused a task because another active one has the same store_path."""
 
@@ -116,6 +128,34 @@ class TaskRepository(Protocol):
     def insert(self, task: NewTask, *, lease: tuple[str, datetime] | None = None) -> None:
         """Insert an UPLOADING task, its merge lease held by ``lease`` (owner, until) if given;
         raise ActiveTaskExists if an active task has its store_path."""
+
+    def insert_admitted(self, task: NewTask, admit: Callable[[Usage], None]) -> None:
+        """Insert a task as ``insert`` does once ``admit`` accepted the usage it adds to; the
+        usage is read under a lock that admissions on every replica take in turn, so that two
+        cannot both pass a limit. ``admit`` raises to refuse (nothing is inserted)."""
+
+    def claim_stream(
+        self,
+        replica: str,
+        principal: str,
+        count: int,
+        admit: Callable[[int], None],
+        *,
+        now: datetime,
+        until: datetime,
+    ) -> None:
+        """Under the principal's stream lock: pass ``admit`` the principal's open streams on
+        every replica (unexpired rows) with this replica's taken as ``count``; unless it
+        raises, record ``count`` for this replica until ``until``."""
+
+    def replace_stream_counts(
+        self, replica: str, counts: Mapping[str, int], *, now: datetime, until: datetime
+    ) -> None:
+        """Make ``counts`` this replica's stream counts until ``until``, and delete every
+        replica's rows expired by ``now``."""
+
+    def committed_bytes_of_active(self) -> Mapping[str, int]:
+        """Bytes committed so far of each active task (a scan of their block rows: costly)."""
 
     def insert_completed(
         self,
@@ -359,9 +399,11 @@ class BlockStore(Protocol):
         locally and only the winner of the commit becomes a part. False for the filesystem,
         where the promoted attempt file already is the block."""
 
-    def create(self, task_id: str, size: int) -> None:
-        """Create the task's staging; raise StorageFull if the disk cannot hold ``size`` bytes
-        twice (blocks and their assembly)."""
+    def create(self, task_id: str) -> None:
+        """Create the task's (empty) staging: nothing of its size is allocated."""
+
+    def free_bytes(self) -> int:
+        """Bytes free for Ferry on the staging filesystem now."""
 
     def write_whole(self, task_id: str, data: bytes) -> str:
         """Stage a whole small file durably; return the name to publish."""

@@ -7,6 +7,7 @@ through the ports in ``ferry_server.domain.ports``.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import logging
 import re
@@ -30,7 +31,9 @@ from ferry_server.domain.errors import (
     IntegrityFailure,
     InvalidArgument,
     OutOfRange,
+    QuotaExceeded,
     Reason,
+    StorageFull,
     TaskNotFound,
     Unavailable,
     not_uploading,
@@ -69,6 +72,7 @@ from ferry_server.domain.ports import (
     StagingMissing,
     TaskRepository,
 )
+from ferry_server.domain.quotas import CommittedBytes, Quotas, StreamSlots, admit_task
 from ferry_server.domain.watching import Subscriber, TaskWatcher
 
 log = logging.getLogger("ferry.tasks")
@@ -128,6 +132,7 @@ class Limits:
     sweep_batch: int = 1000
     #: How long an ended task's row is kept (its block rows go as soon as it ends).
     retention: timedelta = timedelta(days=30)
+    quotas: Quotas = field(default_factory=Quotas)
     #: The object store's block sizes (S3 part bounds); None: the server's bounds alone.
     part_bounds: PartBounds | None = None
 
@@ -263,6 +268,8 @@ class TransferService:
         self._touched: dict[str, datetime] = {}
         self._touched_lock = threading.Lock()
         self._sweep_cursor = ""
+        self.streams = StreamSlots(repository, replica_id, limits.quotas, clock)
+        self._committed = CommittedBytes(repository, clock)
 
     def _notice(self, principal: str) -> NoticeRequest | None:
         """The completion notice to record with a task's end, if its principal has a hook."""
@@ -472,14 +479,28 @@ class TransferService:
                 size_deferred=spec.size_deferred,
                 max_size=max_size,
             )
-            # A deferred size reserves what the caller declared as its most, nothing otherwise:
-            # each block then meets a full disk as it is written (DISK_FULL, retried).
-            self._store.create(task_id, spec.max_size if spec.size_deferred else spec.size)
+            admit = functools.partial(
+                admit_task,
+                self._limits.quotas,
+                spec.principal,
+                # A deferred size is admitted as the most the caller declared.
+                max_size if spec.size_deferred else spec.size,
+                free=self._store.free_bytes(),
+                committed=self._committed.get(),
+            )
+            self._store.create(task_id)
             try:
-                self._repo.insert(new)
+                self._repo.insert_admitted(new, admit)
             except ActiveTaskExists:
                 self._store.discard(task_id)
                 continue
+            except (QuotaExceeded, StorageFull) as exc:
+                self._store.discard(task_id)
+                log.warning(
+                    "CreateTask refused for principal %s: %s", shown(spec.principal), exc.message,
+                    extra=about("", spec.principal),
+                )  # fmt: skip
+                raise
             except BaseException:
                 self._store.discard(task_id)
                 raise
@@ -673,6 +694,20 @@ class TransferService:
         return expired
 
     # -- UploadParts -----------------------------------------------------------------------
+
+    def _check_reserve(self, length: int) -> None:
+        """Refuse a block that would eat into the disk's reserve (space other programs, the
+        database or the assembly need), whatever was reserved at CreateTask."""
+        reserve = self._limits.quotas.disk_reserve
+        if not reserve:
+            return
+        free = self._store.free_bytes()
+        if free - length < reserve:
+            raise StorageFull(
+                f"the staging filesystem has {free} bytes free; a block of {length} would leave "
+                f"less than the {reserve} bytes kept free (--disk-reserve): retry later",
+                facts={"requestedBytes": length},
+            )
 
     def open_receiver(self) -> BlockReceiver:
         """A receiver for one UploadParts stream; close it when the stream ends."""
@@ -1455,6 +1490,8 @@ class BlockReceiver:
         self._service = service
         self._tasks: dict[str, Task] = {}
         self._block: _Block | None = None
+        #: Principals this stream holds a stream slot of (see quotas.StreamSlots).
+        self._principals: list[str] = []
 
     def receive(self, part: Part) -> BlockAck | None:
         """Take one message; return an acknowledgement when it completes a block."""
@@ -1526,6 +1563,16 @@ class BlockReceiver:
         if task is None or task.size_deferred:
             # A deferred size may have been fixed since: its bounds are read again per block.
             task = service.get_task(part.task_id)
+            if task.principal not in self._principals:
+                try:
+                    service.streams.acquire(task.principal)
+                except QuotaExceeded as exc:
+                    log.warning(
+                        "UploadParts refused for principal %s: %s", shown(task.principal),
+                        exc.message, extra=about(task.task_id, task.principal),
+                    )  # fmt: skip
+                    raise
+                self._principals.append(task.principal)
             self._tasks[part.task_id] = task
         if not 0 <= part.block_index < task.block_count:
             raise OutOfRange(
@@ -1560,6 +1607,7 @@ class BlockReceiver:
         attempt = writer = None
         length = task.block_length(part.block_index)
         if probe.committed_crc32c is None:
+            service._check_reserve(length)
             attempt = secrets.token_hex(8)
             try:
                 writer = service._store.open_attempt(
@@ -1664,6 +1712,9 @@ class BlockReceiver:
     def close(self) -> None:
         """End of stream: drop the block in progress (it stays missing)."""
         self._service._metrics.stream_closed()
+        principals, self._principals = self._principals, []
+        for principal in principals:
+            self._service.streams.release(principal)
         block, self._block = self._block, None
         if block is not None:
             self._abandon(block)

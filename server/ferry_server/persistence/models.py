@@ -81,6 +81,8 @@ class TaskRow(Base):
             sqlite_where=text(TERMINAL_STATES_SQL),
             postgresql_where=text(TERMINAL_STATES_SQL),
         ),
+        # A principal's active tasks, counted and summed by every admission (quotas).
+        Index("ix_ferry_tasks_principal_state", "principal", "state"),
     )
 
 
@@ -143,3 +145,24 @@ class OutboxRow(Base):
             postgresql_where=text("delivery = 'PENDING'"),
         ),
     )
+
+
+class QuotaLockRow(Base):
+    """A row an admission locks (FOR UPDATE) so that concurrent admissions on any replica
+    take turns: ``admission`` for tasks, ``streams:<principal>`` for a principal's streams."""
+
+    __tablename__ = "ferry_quota_locks"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
+class StreamCountRow(Base):
+    """How many UploadParts streams a replica has open for a principal, until ``expires_at``
+    (refreshed by the replica's heartbeat; a dead replica's count expires)."""
+
+    __tablename__ = "ferry_stream_counts"
+
+    replica: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(255), primary_key=True)
+    streams: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

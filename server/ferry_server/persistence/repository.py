@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -63,9 +63,17 @@ from ferry_server.domain.ports import (
     CommittedBlock,
     NewTask,
     SizeFix,
+    Usage,
 )
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
-from ferry_server.persistence.models import BlockRow, LeaseRow, OutboxRow, TaskRow
+from ferry_server.persistence.models import (
+    BlockRow,
+    LeaseRow,
+    OutboxRow,
+    QuotaLockRow,
+    StreamCountRow,
+    TaskRow,
+)
 
 _ACTIVE = [s.value for s in ACTIVE_STATES]
 _TERMINAL = sorted(s.value for s in TERMINAL_STATES)
@@ -74,6 +82,10 @@ _TASKS: Table = TaskRow.__table__  # type: ignore[assignment]
 _BLOCKS: Table = BlockRow.__table__  # type: ignore[assignment]
 _LEASES: Table = LeaseRow.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+_QUOTA_LOCKS: Table = QuotaLockRow.__table__  # type: ignore[assignment]
+_STREAM_COUNTS: Table = StreamCountRow.__table__  # type: ignore[assignment]
+#: The lock row every task admission takes (the disk reservation is global).
+ADMISSION_LOCK = "admission"
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -336,6 +348,102 @@ class SqlTaskRepository:
         except IntegrityError as exc:
             # The only unique constraint a fresh random id can meet is the active store_path.
             raise ActiveTaskExists(task.store_path) from exc
+
+    def insert_admitted(self, task: NewTask, admit: Callable[[Usage], None]) -> None:
+        try:
+            with self._writing() as session:
+                self._lock(session, ADMISSION_LOCK)
+                admit(self._usage(session, task.principal))
+                session.execute(insert(_TASKS), [self._row_values(task, TaskState.UPLOADING)])
+        except IntegrityError as exc:
+            raise ActiveTaskExists(task.store_path) from exc
+
+    def _lock(self, session: Session, name: str) -> None:
+        """Take the named quota lock until the transaction ends. SQLite needs none: its
+        write transactions begin IMMEDIATE, holding the database's one write lock."""
+        if self._dialect == "sqlite":
+            return
+        session.execute(pg_insert(_QUOTA_LOCKS).values(name=name).on_conflict_do_nothing())
+        session.execute(
+            select(QuotaLockRow.name).where(QuotaLockRow.name == name).with_for_update()
+        )
+
+    @staticmethod
+    def _usage(session: Session, principal: str) -> Usage:
+        active = TaskRow.state.in_(_ACTIVE)
+        # A task of deferred size reserves the most it declared.
+        reserved = case((TaskRow.size_deferred, TaskRow.max_size), else_=TaskRow.size)
+        tasks, declared = session.execute(
+            select(func.count(), func.coalesce(func.sum(reserved), 0)).where(
+                TaskRow.principal == principal, active
+            )
+        ).one()
+        sizes = session.execute(select(TaskRow.id, reserved).where(active)).all()
+        return Usage(
+            principal_tasks=int(tasks),
+            principal_bytes=int(declared),
+            active_sizes=[(task_id, int(size)) for task_id, size in sizes],
+        )
+
+    def committed_bytes_of_active(self) -> Mapping[str, int]:
+        with self._reads.begin() as session:
+            rows = session.execute(
+                select(BlockRow.task_id, func.sum(BlockRow.length))
+                .join(TaskRow, TaskRow.id == BlockRow.task_id)
+                .where(TaskRow.state.in_(_ACTIVE))
+                .group_by(BlockRow.task_id)
+            ).all()
+        return {task_id: int(total) for task_id, total in rows}
+
+    def claim_stream(
+        self,
+        replica: str,
+        principal: str,
+        count: int,
+        admit: Callable[[int], None],
+        *,
+        now: datetime,
+        until: datetime,
+    ) -> None:
+        with self._writing() as session:
+            self._lock(session, f"streams:{principal}")
+            others = session.execute(
+                select(func.coalesce(func.sum(StreamCountRow.streams), 0)).where(
+                    StreamCountRow.principal == principal,
+                    StreamCountRow.replica != replica,
+                    StreamCountRow.expires_at >= now,
+                )
+            ).scalar_one()
+            admit(int(others) + count)
+            values = {"replica": replica, "principal": principal, "streams": count,
+                      "expires_at": until}  # fmt: skip
+            upsert = (pg_insert if self._dialect == "postgresql" else sqlite_insert)(
+                _STREAM_COUNTS
+            ).values(**values)
+            session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["replica", "principal"],
+                    set_={"streams": count, "expires_at": until},
+                )
+            )
+
+    def replace_stream_counts(
+        self, replica: str, counts: Mapping[str, int], *, now: datetime, until: datetime
+    ) -> None:
+        with self._writing() as session:
+            session.execute(
+                delete(StreamCountRow).where(
+                    or_(StreamCountRow.replica == replica, StreamCountRow.expires_at < now)
+                )
+            )
+            rows = [
+                {"replica": replica, "principal": principal, "streams": streams,
+                 "expires_at": until}
+                for principal, streams in counts.items()
+                if streams > 0
+            ]  # fmt: skip
+            if rows:
+                session.execute(insert(_STREAM_COUNTS), rows)
 
     def insert_completed(
         self,

@@ -206,19 +206,17 @@ class FileSystemStore:
             raise InvalidArgument(f"attempt {attempt!r} is malformed")
         return f"b{index}.{attempt}"
 
-    def create(self, task_id: str, size: int) -> None:
+    def create(self, task_id: str) -> None:
         directory = self._task_dir(task_id)
-        # Nothing is preallocated: attempts write their own files. Refuse a file the disk
-        # cannot hold twice (its blocks, then their assembly) instead of failing halfway.
-        stats = os.statvfs(self._staging)
-        if stats.f_bavail * stats.f_frsize < 2 * size:
-            raise StorageFull(
-                f"not enough disk space to stage {size} bytes; free space or retry later",
-                facts={"requestedBytes": 2 * size},
-            )
+        # Nothing is preallocated: attempts write their own files as blocks arrive. Whether
+        # the disk can take the task is the domain's admission (quotas.admit_task).
         directory.mkdir(mode=0o700)
         if self._fsync:
             _fsync_dir(self._staging)
+
+    def free_bytes(self) -> int:
+        stats = os.statvfs(self._staging)
+        return stats.f_bavail * stats.f_frsize
 
     def write_whole(self, task_id: str, data: bytes) -> str:
         directory = self._task_dir(task_id)

@@ -103,6 +103,10 @@ class _PublishedObject:
         return
 
 
+#: What free_bytes() reports: more than any declaration can ask for.
+_UNCOUNTED_BYTES = 2**62
+
+
 class S3BlockStore:
     """BlockStore over an S3-compatible bucket (``S3ObjectStore``) and a local ``Spool``.
     Thread-safe: one per replica."""
@@ -152,12 +156,17 @@ class S3BlockStore:
 
     # --- BlockStore ---------------------------------------------------------------------------
 
-    def create(self, task_id: str, size: int) -> None:
+    def create(self, task_id: str) -> None:
         # Disk is reserved per attempt by the spool, not per task: a task's bytes live in the
         # store. The upload is created now so that every replica finds the same one.
         upload_id = self.s3.start_upload(self._task_key(task_id))
         with self._lock:
             self._uploads[task_id] = upload_id
+
+    def free_bytes(self) -> int:
+        # A task's bytes go to the store, whose space is not Ferry's to count; local disk holds
+        # only the spool, which keeps its own budget (--spool-size) per attempt.
+        return _UNCOUNTED_BYTES
 
     def write_whole(self, task_id: str, data: bytes) -> str:
         key = f"{self._task_key(task_id)}.{_WHOLE}"

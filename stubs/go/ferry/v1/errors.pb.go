@@ -193,9 +193,10 @@ const (
 	// another replica. RetryInfo; metadata `taskId`; ResourceInfo.
 	// Retry: yes, after RetryInfo's delay (Merge is idempotent).
 	ErrorReason_MERGE_IN_PROGRESS ErrorReason = 25
-	// RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-	// RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-	// delay (space may be freed).
+	// RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+	// other active tasks' reservations (or the server's free-disk reserve) leave
+	// no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+	// after RetryInfo's delay (space may be freed).
 	ErrorReason_DISK_FULL ErrorReason = 26
 	// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
 	// UploadParts, the replica already holds its limit of open upload streams
@@ -203,8 +204,12 @@ const (
 	// pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
 	// RetryInfo's delay (or at once on another replica).
 	ErrorReason_OVERLOADED ErrorReason = 27
-	// RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-	// the quota changes). (Reserved: not sent yet.)
+	// RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+	// tasks, declared bytes, open UploadParts streams), or a declaration is
+	// larger than the staging disk can ever hold. Metadata `limit`
+	// (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+	// `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+	// changes).
 	ErrorReason_QUOTA_EXCEEDED ErrorReason = 28
 	// INTERNAL. A bug in Ferry; the server's log has the details. Retry: no.
 	ErrorReason_INTERNAL_ERROR ErrorReason = 29

@@ -225,9 +225,10 @@ export declare enum ErrorReason {
      */
     MERGE_IN_PROGRESS = 25,
     /**
-     * DISK_FULL - RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-     * RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-     * delay (space may be freed).
+     * DISK_FULL - RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+     * other active tasks' reservations (or the server's free-disk reserve) leave
+     * no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+     * after RetryInfo's delay (space may be freed).
      */
     DISK_FULL = 26,
     /**
@@ -239,8 +240,12 @@ export declare enum ErrorReason {
      */
     OVERLOADED = 27,
     /**
-     * QUOTA_EXCEEDED - RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-     * the quota changes). (Reserved: not sent yet.)
+     * QUOTA_EXCEEDED - RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+     * tasks, declared bytes, open UploadParts streams), or a declaration is
+     * larger than the staging disk can ever hold. Metadata `limit`
+     * (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+     * `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+     * changes).
      */
     QUOTA_EXCEEDED = 28,
     /** INTERNAL_ERROR - INTERNAL. A bug in Ferry; the server's log has the details. Retry: no. */

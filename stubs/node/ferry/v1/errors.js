@@ -237,9 +237,10 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["MERGE_IN_PROGRESS"] = 25] = "MERGE_IN_PROGRESS";
     /**
-     * DISK_FULL - RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-     * RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-     * delay (space may be freed).
+     * DISK_FULL - RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+     * other active tasks' reservations (or the server's free-disk reserve) leave
+     * no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+     * after RetryInfo's delay (space may be freed).
      */
     ErrorReason[ErrorReason["DISK_FULL"] = 26] = "DISK_FULL";
     /**
@@ -251,8 +252,12 @@ var ErrorReason;
      */
     ErrorReason[ErrorReason["OVERLOADED"] = 27] = "OVERLOADED";
     /**
-     * QUOTA_EXCEEDED - RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-     * the quota changes). (Reserved: not sent yet.)
+     * QUOTA_EXCEEDED - RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+     * tasks, declared bytes, open UploadParts streams), or a declaration is
+     * larger than the staging disk can ever hold. Metadata `limit`
+     * (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+     * `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+     * changes).
      */
     ErrorReason[ErrorReason["QUOTA_EXCEEDED"] = 28] = "QUOTA_EXCEEDED";
     /** INTERNAL_ERROR - INTERNAL. A bug in Ferry; the server's log has the details. Retry: no. */

@@ -246,9 +246,10 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_MergeInProgress = 25,
 
   /**
-   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-   * RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-   * delay (space may be freed).
+   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+   * other active tasks' reservations (or the server's free-disk reserve) leave
+   * no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+   * after RetryInfo's delay (space may be freed).
    **/
   FRYErrorReason_DiskFull = 26,
 
@@ -262,8 +263,12 @@ typedef GPB_ENUM(FRYErrorReason) {
   FRYErrorReason_Overloaded = 27,
 
   /**
-   * RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-   * the quota changes). (Reserved: not sent yet.)
+   * RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+   * tasks, declared bytes, open UploadParts streams), or a declaration is
+   * larger than the staging disk can ever hold. Metadata `limit`
+   * (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+   * `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+   * changes).
    **/
   FRYErrorReason_QuotaExceeded = 28,
 

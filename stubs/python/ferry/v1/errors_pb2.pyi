@@ -214,9 +214,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Retry: yes, after RetryInfo's delay (Merge is idempotent).
     """
     DISK_FULL: _ErrorReason.ValueType  # 26
-    """RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-    RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-    delay (space may be freed).
+    """RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+    other active tasks' reservations (or the server's free-disk reserve) leave
+    no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+    after RetryInfo's delay (space may be freed).
     """
     OVERLOADED: _ErrorReason.ValueType  # 27
     """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
@@ -226,8 +227,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     RetryInfo's delay (or at once on another replica).
     """
     QUOTA_EXCEEDED: _ErrorReason.ValueType  # 28
-    """RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-    the quota changes). (Reserved: not sent yet.)
+    """RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+    tasks, declared bytes, open UploadParts streams), or a declaration is
+    larger than the staging disk can ever hold. Metadata `limit`
+    (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+    `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+    changes).
     """
     INTERNAL_ERROR: _ErrorReason.ValueType  # 29
     """INTERNAL. A bug in Ferry; the server's log has the details. Retry: no."""
@@ -432,9 +437,10 @@ another replica. RetryInfo; metadata `taskId`; ResourceInfo.
 Retry: yes, after RetryInfo's delay (Merge is idempotent).
 """
 DISK_FULL: ErrorReason.ValueType  # 26
-"""RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-delay (space may be freed).
+"""RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+other active tasks' reservations (or the server's free-disk reserve) leave
+no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+after RetryInfo's delay (space may be freed).
 """
 OVERLOADED: ErrorReason.ValueType  # 27
 """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
@@ -444,8 +450,12 @@ pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
 RetryInfo's delay (or at once on another replica).
 """
 QUOTA_EXCEEDED: ErrorReason.ValueType  # 28
-"""RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-the quota changes). (Reserved: not sent yet.)
+"""RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+tasks, declared bytes, open UploadParts streams), or a declaration is
+larger than the staging disk can ever hold. Metadata `limit`
+(`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+`requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+changes).
 """
 INTERNAL_ERROR: ErrorReason.ValueType  # 29
 """INTERNAL. A bug in Ferry; the server's log has the details. Retry: no."""

@@ -298,9 +298,10 @@ public enum ErrorReason
   MERGE_IN_PROGRESS(25),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-   * RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-   * delay (space may be freed).
+   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+   * other active tasks' reservations (or the server's free-disk reserve) leave
+   * no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+   * after RetryInfo's delay (space may be freed).
    * </pre>
    *
    * <code>DISK_FULL = 26;</code>
@@ -320,8 +321,12 @@ public enum ErrorReason
   OVERLOADED(27),
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-   * the quota changes). (Reserved: not sent yet.)
+   * RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+   * tasks, declared bytes, open UploadParts streams), or a declaration is
+   * larger than the staging disk can ever hold. Metadata `limit`
+   * (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+   * `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+   * changes).
    * </pre>
    *
    * <code>QUOTA_EXCEEDED = 28;</code>
@@ -699,9 +704,10 @@ public enum ErrorReason
   public static final int MERGE_IN_PROGRESS_VALUE = 25;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file.
-   * RetryInfo; metadata `requestedBytes`. Retry: yes, after RetryInfo's
-   * delay (space may be freed).
+   * RESOURCE_EXHAUSTED. Not enough disk space to stage or write the file, or
+   * other active tasks' reservations (or the server's free-disk reserve) leave
+   * no room for it now. RetryInfo; metadata `requestedBytes`. Retry: yes,
+   * after RetryInfo's delay (space may be freed).
    * </pre>
    *
    * <code>DISK_FULL = 26;</code>
@@ -721,8 +727,12 @@ public enum ErrorReason
   public static final int OVERLOADED_VALUE = 27;
   /**
    * <pre>
-   * RESOURCE_EXHAUSTED. The caller's quota is used up. Retry: no (not until
-   * the quota changes). (Reserved: not sent yet.)
+   * RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
+   * tasks, declared bytes, open UploadParts streams), or a declaration is
+   * larger than the staging disk can ever hold. Metadata `limit`
+   * (`active_tasks`, `staged_bytes`, `streams` or `disk`) and `limitValue`;
+   * `requestedBytes` for `disk`. Retry: no (not until the usage or the limit
+   * changes).
    * </pre>
    *
    * <code>QUOTA_EXCEEDED = 28;</code>
