@@ -35,8 +35,10 @@ from bench.procs import ProcessFailed
 from bench.workload import format_size, sha256_file, write_small_files
 
 MiB = 1 << 20
-#: Blocks each active stream's task declares: far more than a run sends, so no task completes.
-ACTIVE_TASK_BLOCKS = 64
+#: Blocks each active stream's task declares: far more than a run sends, so no task completes,
+#: yet 201 of them (reserved twice over, blocks and assembly) fit the disk admission on a
+#: disk with ~60 GB free.
+ACTIVE_TASK_BLOCKS = 16
 #: A stream the server ends within this long of opening was refused, not ended later.
 REFUSED_WITHIN = 1.0
 
