@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 PROTOS := $(wildcard protos/ferry/v1/*.proto)
 
 .PHONY: install run test lint typecheck proto proto-check bench bench-longlink clean \
-	stubs-deps stubs stubs-node stubs-check buf-lint buf-breaking api-baseline clients-deps
+	stubs-deps stubs stubs-node stubs-check buf-lint buf-breaking api-baseline clients-deps \
+	test-deps
 
 install: $(STAMP)
 
@@ -18,6 +19,17 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/ferry serve
+
+# PgBouncer for tests/functional/test_pgbouncer.py (Debian's package; apt-get needs root). The
+# suite starts it itself on a loopback port; without it that test skips, or fails when CI is set.
+PGBOUNCER_DEB = pgbouncer=1.18.0-1+deb12u1
+test-deps:
+	@have=$$(dpkg-query -W -f='$${Version}' pgbouncer 2>/dev/null || true); \
+	if [ "pgbouncer=$$have" != "$(PGBOUNCER_DEB)" ]; then \
+		echo "apt-get install (needs root): $(PGBOUNCER_DEB)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $(PGBOUNCER_DEB); \
+	fi
 
 # The Node and Go example clients run in the suite when their toolchains are here
 # (`make stubs-deps`); without them those tests skip, or fail when CI is set.
@@ -147,6 +159,7 @@ $(NODE_CLIENT)/node_modules/.package-lock.json: $(NODE_CLIENT)/package.json \
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.missing_blocks
 	$(BIN)/python -m bench.s3_upload
 	$(MAKE) --no-print-directory bench-longlink
 

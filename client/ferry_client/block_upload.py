@@ -592,7 +592,7 @@ class UploadRun:
         while True:
             try:
                 self.upload.raise_if_hashing_failed()
-                report = self.transport.query_missing(self.task_id)
+                report = self.transport.query_all_missing(self.task_id)
                 state = TaskState.from_pb(report.state)
                 self._raise_if_stopped(state, None)
                 missing = [BlockRange(r.start, r.end) for r in report.missing]

@@ -154,18 +154,31 @@ class Transport:
         return self._unary(self._stub.CreateTask, request, name="CreateTask")
 
     def query_missing(
-        self, task_id: str, *, committed_start: int | None = None
+        self, task_id: str, *, committed_start: int | None = None, page_token: str = ""
     ) -> pb.QueryMissingBlocksResponse:
-        """What the task lacks; with ``committed_start``, also a page of its committed
-        blocks' CRC32C from that index on."""
+        """One page of what the task lacks (from ``page_token``); with ``committed_start``,
+        also a page of its committed blocks' CRC32C from that index on."""
         request = pb.QueryMissingBlocksRequest(
             task_id=task_id,
             include_committed_crc32c=committed_start is not None,
             committed_start=committed_start or 0,
+            page_token=page_token,
         )
         return self._unary(
             self._stub.QueryMissingBlocks, request, task_id=task_id, name="QueryMissingBlocks"
         )
+
+    def query_all_missing(self, task_id: str) -> pb.QueryMissingBlocksResponse:
+        """What the task lacks, every page of it: the first answer with the missing ranges of
+        all pages in its ``missing``."""
+        report = self.query_missing(task_id)
+        token = report.next_page_token
+        while token:
+            page = self.query_missing(task_id, page_token=token)
+            report.missing.extend(page.missing)
+            token = page.next_page_token
+        report.next_page_token = ""
+        return report
 
     def get_task(self, task_id: str) -> pb.Task:
         request = pb.GetTaskRequest(task_id=task_id)

@@ -141,17 +141,27 @@ func (u *uploader) sendHalfThenCut(ctx context.Context, half uint32) error {
 }
 
 func (u *uploader) missingBlocks(ctx context.Context) ([]*ferryv1.BlockRange, []uint32, error) {
-	reply, err := u.client.QueryMissingBlocks(ctx, &ferryv1.QueryMissingBlocksRequest{TaskId: u.taskID})
-	if err != nil {
-		return nil, nil, err
+	// The answer comes in pages: follow NextPageToken until it is empty.
+	var missing []*ferryv1.BlockRange
+	token := ""
+	for {
+		reply, err := u.client.QueryMissingBlocks(ctx, &ferryv1.QueryMissingBlocksRequest{TaskId: u.taskID, PageToken: token})
+		if err != nil {
+			return nil, nil, err
+		}
+		missing = append(missing, reply.Missing...)
+		token = reply.NextPageToken
+		if token == "" {
+			break
+		}
 	}
 	var blocks []uint32
-	for _, r := range reply.Missing {
+	for _, r := range missing {
 		for i := r.Start; i < r.End; i++ {
 			blocks = append(blocks, i)
 		}
 	}
-	return reply.Missing, blocks, nil
+	return missing, blocks, nil
 }
 
 func main() {

@@ -111,11 +111,20 @@ class Uploader {
 
   async missingBlocks() {
     const query = promisify(this.client.queryMissingBlocks.bind(this.client));
-    const reply = await query(QueryMissingBlocksRequest.fromPartial({ taskId: this.taskId }));
-    const blocks = reply.missing.flatMap(({ start, end }) =>
+    // The answer comes in pages: follow nextPageToken until it is empty.
+    const missing = [];
+    let pageToken = "";
+    do {
+      const reply = await query(
+        QueryMissingBlocksRequest.fromPartial({ taskId: this.taskId, pageToken }),
+      );
+      missing.push(...reply.missing);
+      pageToken = reply.nextPageToken;
+    } while (pageToken);
+    const blocks = missing.flatMap(({ start, end }) =>
       Array.from({ length: end - start }, (_, k) => start + k),
     );
-    return { ranges: reply.missing.map(({ start, end }) => [start, end]), blocks };
+    return { ranges: missing.map(({ start, end }) => [start, end]), blocks };
   }
 }
 

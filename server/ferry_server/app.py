@@ -51,6 +51,7 @@ from ferry_server.operations.metrics import MetricsEndpoint, PrometheusMetrics
 from ferry_server.operations.webhooks import HttpWebhookSender
 from ferry_server.persistence.database import (
     DatabaseTimeouts,
+    PoolLimits,
     create_database_engine,
     migrate,
 )
@@ -460,8 +461,13 @@ def run_fsck(settings: Settings, *, min_age: float, repair: bool) -> FsckReport:
         )
     timeouts = DatabaseTimeouts()
     _migrate(settings, timeouts)
-    engine = create_database_engine(settings.resolved_database_url, fsync=settings.fsync,
-                                    pool_size=2, timeouts=timeouts)  # fmt: skip
+    engine = create_database_engine(
+        settings.resolved_database_url,
+        fsync=settings.fsync,
+        pool_size=2,
+        timeouts=timeouts,
+        transaction_pooling=settings.db_transaction_pooling,
+    )
     try:
         store = FileSystemStore(
             settings.staging_dir, settings.resolved_storage_root, fsync=settings.fsync
@@ -487,6 +493,7 @@ def _migrate(settings: Settings, timeouts: DatabaseTimeouts) -> None:
         fsync=settings.fsync,
         pool_size=1,
         timeouts=timeouts.for_migrations(),
+        transaction_pooling=settings.db_transaction_pooling,
     )
     try:
         migrate(engine)
@@ -559,9 +566,15 @@ def create_server(settings: Settings) -> FerryServer:
     engine = create_database_engine(
         settings.resolved_database_url,
         fsync=settings.fsync,
-        # Every blocking thread may hold a connection; the sweeper and the health probe too.
-        pool_size=settings.blocking_threads + 2,
+        # Every blocking thread may hold a connection, the background work too: by default the
+        # pool is blocking_threads + 2 (Settings refuses a smaller size + overflow).
+        pool_size=PoolLimits(
+            settings.effective_db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout_seconds,
+        ),
         timeouts=timeouts,
+        transaction_pooling=settings.db_transaction_pooling,
     )
     loop = _EventLoop()
     try:

@@ -48,8 +48,47 @@ def _octal(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not an octal number such as 022") from None
 
 
+def _optional_int(value: object) -> int | None:
+    """An integer setting whose unset value (None) means "derived from others"."""
+    return None if value is None or value == "" else int(str(value))
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _add_pool_flags(
+    add: Callable[..., object], default: Callable[[str, object], object], defaults: Settings
+) -> None:
+    """The database pool's flags (issue 12)."""
+    add(
+        "--db-pool-size",
+        type=int,
+        default=_optional_int(default("DB_POOL_SIZE", defaults.db_pool_size)),
+        help="database connections a replica keeps open; size + overflow must be at least "
+        "--blocking-threads + 2 [FERRY_DB_POOL_SIZE, --blocking-threads + 2]",
+    )
+    add(
+        "--db-max-overflow",
+        type=int,
+        default=int(str(default("DB_MAX_OVERFLOW", defaults.db_max_overflow))),
+        help="database connections opened beyond the pool under load [FERRY_DB_MAX_OVERFLOW, 4]",
+    )
+    add(
+        "--db-pool-timeout",
+        type=float,
+        default=float(str(default("DB_POOL_TIMEOUT", defaults.db_pool_timeout_seconds))),
+        help="seconds a call waits for a free database connection before it is refused "
+        "(RESOURCE_EXHAUSTED, OVERLOADED) [FERRY_DB_POOL_TIMEOUT, 5]",
+    )
+    add(
+        "--db-transaction-pooling",
+        action="store_true",
+        default=_env_bool(str(default("DB_TRANSACTION_POOLING", "false"))),
+        help="PostgreSQL is reached through a transaction-mode pooler (PgBouncer): no "
+        "server-side prepared statements, per-transaction settings "
+        "[FERRY_DB_TRANSACTION_POOLING]",
+    )
 
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -204,8 +243,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--blocking-threads",
         type=int,
         default=int(str(default("BLOCKING_THREADS", defaults.blocking_threads))),
-        help="threads for blocking disk and SQL work (also the SQL pool's size); an idle "
-        "stream holds none [FERRY_BLOCKING_THREADS, 64]",
+        help="threads for blocking disk and SQL work (the SQL pool's default size is this "
+        "+ 2); an idle stream holds none [FERRY_BLOCKING_THREADS, 64]",
     )
     add(
         "--max-streams",
@@ -260,6 +299,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=float(str(default("DB_KEEPALIVE", defaults.db_keepalive_seconds))),
         help="PostgreSQL: seconds of silence before TCP keepalive probes [FERRY_DB_KEEPALIVE, 5]",
     )
+    _add_pool_flags(add, default, defaults)
     add(
         "--log-level",
         default=default("LOG_LEVEL", defaults.log_level),
@@ -493,6 +533,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         db_call_timeout_seconds=args.db_call_timeout,
         db_tcp_user_timeout_seconds=args.db_tcp_user_timeout,
         db_keepalive_seconds=args.db_keepalive,
+        db_pool_size=args.db_pool_size,
+        db_max_overflow=args.db_max_overflow,
+        db_pool_timeout_seconds=args.db_pool_timeout,
+        db_transaction_pooling=args.db_transaction_pooling,
         storage=args.storage,
         s3_endpoint_url=args.s3_endpoint_url,
         s3_region=args.s3_region,

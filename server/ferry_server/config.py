@@ -114,6 +114,18 @@ class Settings:
     db_tcp_user_timeout_seconds: float = 10.0
     #: PostgreSQL: seconds of silence before TCP keepalive probes, and between them.
     db_keepalive_seconds: float = 5.0
+    #: Connections one replica keeps open to the database (SQLAlchemy pool_size). None (the
+    #: default): blocking_threads + 2, one for every blocking thread plus the background work.
+    #: A set value must leave db_pool_size + db_max_overflow >= blocking_threads + 2; to bound
+    #: a replica's connections lower --blocking-threads (see docs/design.md, "Scale").
+    db_pool_size: int | None = None
+    #: Connections opened beyond db_pool_size under load, closed again when returned.
+    db_max_overflow: int = 4
+    #: Seconds a call waits for a free pooled connection before it is refused as OVERLOADED.
+    db_pool_timeout_seconds: float = 5.0
+    #: The database is reached through a transaction-mode pooler (PgBouncer): no server-side
+    #: prepared statements, and the statement timeout is set per transaction (SET LOCAL).
+    db_transaction_pooling: bool = False
     #: Where bytes go: "" for the filesystem (data dir and storage root), or
     #: ``s3://bucket/prefix`` for an S3-compatible object store (coming: validated only).
     storage: str = ""
@@ -234,6 +246,7 @@ class Settings:
             raise SettingsError("max_streams must be at least 1")
         if not self.stream_idle_timeout_seconds > 0:
             raise SettingsError("stream_idle_timeout_seconds must be positive")
+        self._check_pool()
         if logging.getLevelName(self.log_level.upper()) not in range(0, 60):
             raise SettingsError(f"unknown log level {self.log_level!r}")
         _check_address("listen", self.listen)
@@ -373,6 +386,32 @@ class Settings:
     @property
     def resolved_spool_dir(self) -> Path:
         return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
+
+    def _check_pool(self) -> None:
+        """The database pool must fit every blocking thread plus the background work."""
+        if (self.db_pool_size is not None and self.db_pool_size < 1) or self.db_max_overflow < 0:
+            raise SettingsError(
+                "db_pool_size must be at least 1 and db_max_overflow must not be negative"
+            )
+        if self.db_pool_size is not None and (
+            self.db_pool_size + self.db_max_overflow < self.blocking_threads + 2
+        ):
+            raise SettingsError(
+                f"db_pool_size {self.db_pool_size} + db_max_overflow {self.db_max_overflow} "
+                f"is below blocking_threads {self.blocking_threads} + 2: every blocking thread "
+                "and the background work must find a connection; raise --db-pool-size or "
+                "--db-max-overflow, or lower --blocking-threads (which also bounds a replica's "
+                "database connections)"
+            )
+        if not self.db_pool_timeout_seconds > 0:
+            raise SettingsError("db_pool_timeout_seconds must be positive")
+
+    @property
+    def effective_db_pool_size(self) -> int:
+        """The pool's size: db_pool_size, or blocking_threads + 2 when unset."""
+        if self.db_pool_size is None:
+            return self.blocking_threads + 2
+        return self.db_pool_size
 
     @property
     def resolved_database_url(self) -> str:

@@ -55,77 +55,78 @@ namespace Ferry.V1 {
             "YWRQYXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5k",
             "ZXgYAiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0",
             "dXMSFwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAki",
-            "ZwoZUXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJ",
-            "EiAKGGluY2x1ZGVfY29tbWl0dGVkX2NyYzMyYxgCIAEoCBIXCg9jb21taXR0",
-            "ZWRfc3RhcnQYAyABKA0i9AEKGlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNl",
-            "EiIKBXN0YXRlGAEgASgOMhMuZmVycnkudjEuVGFza1N0YXRlEhIKCmJsb2Nr",
-            "X3NpemUYAiABKA0SEwoLYmxvY2tfY291bnQYAyABKA0SFwoPY29tbWl0dGVk",
-            "X2J5dGVzGAQgASgEEiUKB21pc3NpbmcYBSADKAsyFC5mZXJyeS52MS5CbG9j",
-            "a1JhbmdlEisKCWNvbW1pdHRlZBgGIAMoCzIYLmZlcnJ5LnYxLkNvbW1pdHRl",
-            "ZEJsb2NrEhwKFG5leHRfY29tbWl0dGVkX2luZGV4GAcgASgNIi8KDkNvbW1p",
-            "dHRlZEJsb2NrEg0KBWluZGV4GAEgASgNEg4KBmNyYzMyYxgCIAEoDSJGCg9T",
-            "ZXRTdGF0ZVJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIiCgVzdGF0ZRgCIAEo",
-            "DjITLmZlcnJ5LnYxLlRhc2tTdGF0ZSIwChBTZXRTdGF0ZVJlc3BvbnNlEhwK",
-            "BHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIksKDE1lcmdlUmVxdWVzdBIP",
-            "Cgd0YXNrX2lkGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIRCgRzaXplGAMgASgE",
-            "SACIAQFCBwoFX3NpemUiLQoNTWVyZ2VSZXNwb25zZRIcCgR0YXNrGAEgASgL",
-            "Mg4uZmVycnkudjEuVGFzayL5AQoRVXBsb2FkRmlsZVJlcXVlc3QSEQoJZmls",
-            "ZV9uYW1lGAEgASgJEg4KBnNoYTI1NhgCIAEoCRISCgpzdG9yZV9wYXRoGAMg",
-            "ASgJEjsKCG1ldGFkYXRhGAQgAygLMikuZmVycnkudjEuVXBsb2FkRmlsZVJl",
-            "cXVlc3QuTWV0YWRhdGFFbnRyeRIRCglvdmVyd3JpdGUYBSABKAgSEwoGY3Jj",
-            "MzJjGAYgASgHSACIAQESDAoEZGF0YRgHIAEoDBovCg1NZXRhZGF0YUVudHJ5",
-            "EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX2NyYzMyYyJD",
-            "ChJVcGxvYWRGaWxlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
-            "LlRhc2sSDwoHcmVzdW1lZBgCIAEoCCJtCg9SZWFkRmlsZVJlcXVlc3QSEgoK",
-            "c3RvcmVfcGF0aBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJEg4KBm9mZnNldBgD",
-            "IAEoBBIOCgZsZW5ndGgYBCABKAQSFQoNaWZfZ2VuZXJhdGlvbhgFIAEoCSI7",
-            "CgpHZW5lcmF0aW9uEg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJ",
-            "EgwKBHNpemUYAyABKAQiagoQUmVhZEZpbGVSZXNwb25zZRIoCgpnZW5lcmF0",
-            "aW9uGAEgASgLMhQuZmVycnkudjEuR2VuZXJhdGlvbhIOCgZvZmZzZXQYAiAB",
-            "KAQSDAoEZGF0YRgDIAEoDBIOCgZjcmMzMmMYBCABKA0iIwoQV2F0Y2hUYXNr",
-            "UmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIjEKEVdhdGNoVGFza1Jlc3BvbnNl",
-            "EhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIiEKDkdldFRhc2tSZXF1",
-            "ZXN0Eg8KB3Rhc2tfaWQYASABKAkiXQoPR2V0VGFza1Jlc3BvbnNlEhwKBHRh",
-            "c2sYASABKAsyDi5mZXJyeS52MS5UYXNrEiwKDG5vdGlmaWNhdGlvbhgCIAEo",
-            "CzIWLmZlcnJ5LnYxLk5vdGlmaWNhdGlvbiKkAQoMTm90aWZpY2F0aW9uEhAK",
-            "CGV2ZW50X2lkGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZmVycnkudjEuTm90",
-            "aWZpY2F0aW9uU3RhdGUSEAoIYXR0ZW1wdHMYAyABKA0SEgoKbGFzdF9lcnJv",
-            "chgEIAEoCRIwCgxkZWxpdmVyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9i",
-            "dWYuVGltZXN0YW1wIj8KF0lzc3VlVXBsb2FkVG9rZW5SZXF1ZXN0Eg8KB3Rh",
-            "c2tfaWQYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKA0iYQoYSXNzdWVVcGxv",
-            "YWRUb2tlblJlc3BvbnNlEhQKDHVwbG9hZF90b2tlbhgBIAEoCRIvCgtleHBp",
-            "cmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqugEK",
-            "CVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFT",
-            "S19TVEFURV9VUExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgK",
-            "FFRBU0tfU1RBVEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxF",
-            "RBAEEhYKElRBU0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJ",
-            "TEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJ",
-            "RklFRBAAEhoKFkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19T",
-            "VEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09N",
-            "TUlUVEVEX0RJRkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25TdGF0ZRIiCh5O",
-            "T1RJRklDQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpOT1RJRklDQVRJ",
-            "T05fU1RBVEVfUEVORElORxABEiAKHE5PVElGSUNBVElPTl9TVEFURV9ERUxJ",
-            "VkVSRUQQAhIkCiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJVkVSQUJMRRAD",
-            "MvYFCgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYxLkNy",
-            "ZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3BvbnNl",
-            "Ek4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1ZXN0",
-            "Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVlcnlN",
-            "aXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVx",
-            "dWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEkEK",
-            "CFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVycnku",
-            "djEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1lcmdl",
-            "UmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFzaxIY",
-            "LmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFza1Jl",
-            "c3BvbnNlEkYKCVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNoVGFza1JlcXVl",
-            "c3QaGy5mZXJyeS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMKCFJlYWRGaWxl",
-            "EhkuZmVycnkudjEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnkudjEuUmVhZEZp",
-            "bGVSZXNwb25zZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRG",
-            "aWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZRJZChBJ",
-            "c3N1ZVVwbG9hZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxvYWRUb2tlblJl",
-            "cXVlc3QaIi5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2VCaAoQ",
-            "ZGV2LmZlcnJ5LmFwaS52MUIKRmVycnlQcm90b1ABWh5mZXJyeS5kZXYvYXBp",
-            "L2ZlcnJ5L3YxO2ZlcnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx",
-            "6gIJRmVycnk6OlYxYgZwcm90bzM="));
+            "jgEKGVF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEo",
+            "CRIgChhpbmNsdWRlX2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0",
+            "dGVkX3N0YXJ0GAMgASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rv",
+            "a2VuGAUgASgJIo0CChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVz",
+            "dGF0ZRgBIAEoDjITLmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXpl",
+            "GAIgASgNEhMKC2Jsb2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRl",
+            "cxgEIAEoBBIlCgdtaXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5n",
+            "ZRIrCgljb21taXR0ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9j",
+            "axIcChRuZXh0X2NvbW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2Vf",
+            "dG9rZW4YCCABKAkiLwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0S",
+            "DgoGY3JjMzJjGAIgASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lk",
+            "GAEgASgJEiIKBXN0YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAK",
+            "EFNldFN0YXRlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRh",
+            "c2siSwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2",
+            "GAIgASgJEhEKBHNpemUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJl",
+            "c3BvbnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIvkBChFVcGxv",
+            "YWRGaWxlUmVxdWVzdBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIg",
+            "ASgJEhIKCnN0b3JlX3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5m",
+            "ZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92",
+            "ZXJ3cml0ZRgFIAEoCBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcg",
+            "ASgMGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIg",
+            "ASgJOgI4AUIJCgdfY3JjMzJjIkMKElVwbG9hZEZpbGVSZXNwb25zZRIcCgR0",
+            "YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgIIm0K",
+            "D1JlYWRGaWxlUmVxdWVzdBISCgpzdG9yZV9wYXRoGAEgASgJEg8KB3Rhc2tf",
+            "aWQYAiABKAkSDgoGb2Zmc2V0GAMgASgEEg4KBmxlbmd0aBgEIAEoBBIVCg1p",
+            "Zl9nZW5lcmF0aW9uGAUgASgJIjsKCkdlbmVyYXRpb24SDwoHdGFza19pZBgB",
+            "IAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEc2l6ZRgDIAEoBCJqChBSZWFkRmls",
+            "ZVJlc3BvbnNlEigKCmdlbmVyYXRpb24YASABKAsyFC5mZXJyeS52MS5HZW5l",
+            "cmF0aW9uEg4KBm9mZnNldBgCIAEoBBIMCgRkYXRhGAMgASgMEg4KBmNyYzMy",
+            "YxgEIAEoDSIjChBXYXRjaFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAki",
+            "MQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
+            "LlRhc2siIQoOR2V0VGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9H",
+            "ZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sS",
+            "LAoMbm90aWZpY2F0aW9uGAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9u",
+            "IqQBCgxOb3RpZmljYXRpb24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUY",
+            "AiABKA4yGy5mZXJyeS52MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0",
+            "cxgDIAEoDRISCgpsYXN0X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgF",
+            "IAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoXSXNzdWVVcGxv",
+            "YWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgt0dGxfc2Vjb25k",
+            "cxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2USFAoMdXBsb2Fk",
+            "X3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnBy",
+            "b3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRBU0tfU1RBVEVf",
+            "VU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElORxABEhUKEVRB",
+            "U0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01QTEVURUQQAxIX",
+            "ChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFURV9FWFBJUkVE",
+            "EAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tTdGF0dXMSHAoY",
+            "QkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tfU1RBVFVTX0NP",
+            "TU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9NSVNNQVRDSBAC",
+            "EiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5UEAMqnwEKEU5v",
+            "dGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFURV9VTlNQRUNJ",
+            "RklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5HEAESIAocTk9U",
+            "SUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElGSUNBVElPTl9T",
+            "VEFURV9VTkRFTElWRVJBQkxFEAMy9gUKDEZlcnJ5U2VydmljZRJHCgpDcmVh",
+            "dGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3QaHC5mZXJyeS52",
+            "MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMSHC5mZXJyeS52",
+            "MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxvYWRQYXJ0c1Jl",
+            "c3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5mZXJyeS52MS5R",
+            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEuUXVlcnlNaXNz",
+            "aW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJyeS52MS5TZXRT",
+            "dGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3BvbnNlEjgKBU1l",
+            "cmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnkudjEuTWVyZ2VS",
+            "ZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFza1JlcXVlc3Qa",
+            "GS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hUYXNrEhouZmVy",
+            "cnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldhdGNoVGFza1Jl",
+            "c3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFkRmlsZVJlcXVl",
+            "c3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoKVXBsb2FkRmls",
+            "ZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVycnkudjEuVXBs",
+            "b2FkRmlsZVJlc3BvbnNlElkKEElzc3VlVXBsb2FkVG9rZW4SIS5mZXJyeS52",
+            "MS5Jc3N1ZVVwbG9hZFRva2VuUmVxdWVzdBoiLmZlcnJ5LnYxLklzc3VlVXBs",
+            "b2FkVG9rZW5SZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVBy",
+            "b3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoC",
+            "CEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -135,8 +136,8 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksRequest), global::Ferry.V1.QueryMissingBlocksRequest.Parser, new[]{ "TaskId", "IncludeCommittedCrc32C", "CommittedStart", "PageSize", "PageToken" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.QueryMissingBlocksResponse), global::Ferry.V1.QueryMissingBlocksResponse.Parser, new[]{ "State", "BlockSize", "BlockCount", "CommittedBytes", "Missing", "Committed", "NextCommittedIndex", "NextPageToken" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CommittedBlock), global::Ferry.V1.CommittedBlock.Parser, new[]{ "Index", "Crc32C" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateRequest), global::Ferry.V1.SetStateRequest.Parser, new[]{ "TaskId", "State" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
@@ -3049,6 +3050,8 @@ namespace Ferry.V1 {
       taskId_ = other.taskId_;
       includeCommittedCrc32C_ = other.includeCommittedCrc32C_;
       committedStart_ = other.committedStart_;
+      pageSize_ = other.pageSize_;
+      pageToken_ = other.pageToken_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3107,6 +3110,40 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "page_size" field.</summary>
+    public const int PageSizeFieldNumber = 4;
+    private int pageSize_;
+    /// <summary>
+    /// Most missing ranges to return in this page (AIP-158). 0: the server's
+    /// default; values above the server's maximum (10000) are lowered to it. A
+    /// page may hold fewer ranges than asked even when more follow: the server
+    /// also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int PageSize {
+      get { return pageSize_; }
+      set {
+        pageSize_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "page_token" field.</summary>
+    public const int PageTokenFieldNumber = 5;
+    private string pageToken_ = "";
+    /// <summary>
+    /// The next_page_token of the previous answer, to continue the listing of
+    /// missing ranges; empty: from the first block. Opaque.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string PageToken {
+      get { return pageToken_; }
+      set {
+        pageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3125,6 +3162,8 @@ namespace Ferry.V1 {
       if (TaskId != other.TaskId) return false;
       if (IncludeCommittedCrc32C != other.IncludeCommittedCrc32C) return false;
       if (CommittedStart != other.CommittedStart) return false;
+      if (PageSize != other.PageSize) return false;
+      if (PageToken != other.PageToken) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3135,6 +3174,8 @@ namespace Ferry.V1 {
       if (TaskId.Length != 0) hash ^= TaskId.GetHashCode();
       if (IncludeCommittedCrc32C != false) hash ^= IncludeCommittedCrc32C.GetHashCode();
       if (CommittedStart != 0) hash ^= CommittedStart.GetHashCode();
+      if (PageSize != 0) hash ^= PageSize.GetHashCode();
+      if (PageToken.Length != 0) hash ^= PageToken.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3165,6 +3206,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(24);
         output.WriteUInt32(CommittedStart);
       }
+      if (PageSize != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(PageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3187,6 +3236,14 @@ namespace Ferry.V1 {
         output.WriteRawTag(24);
         output.WriteUInt32(CommittedStart);
       }
+      if (PageSize != 0) {
+        output.WriteRawTag(32);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(42);
+        output.WriteString(PageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3205,6 +3262,12 @@ namespace Ferry.V1 {
       }
       if (CommittedStart != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(CommittedStart);
+      }
+      if (PageSize != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(PageToken);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3226,6 +3289,12 @@ namespace Ferry.V1 {
       }
       if (other.CommittedStart != 0) {
         CommittedStart = other.CommittedStart;
+      }
+      if (other.PageSize != 0) {
+        PageSize = other.PageSize;
+      }
+      if (other.PageToken.Length != 0) {
+        PageToken = other.PageToken;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3254,6 +3323,14 @@ namespace Ferry.V1 {
             CommittedStart = input.ReadUInt32();
             break;
           }
+          case 32: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 42: {
+            PageToken = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -3279,6 +3356,14 @@ namespace Ferry.V1 {
           }
           case 24: {
             CommittedStart = input.ReadUInt32();
+            break;
+          }
+          case 32: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 42: {
+            PageToken = input.ReadString();
             break;
           }
         }
@@ -3332,6 +3417,7 @@ namespace Ferry.V1 {
       missing_ = other.missing_.Clone();
       committed_ = other.committed_.Clone();
       nextCommittedIndex_ = other.nextCommittedIndex_;
+      nextPageToken_ = other.nextPageToken_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3390,7 +3476,9 @@ namespace Ferry.V1 {
     public const int CommittedBytesFieldNumber = 4;
     private ulong committedBytes_;
     /// <summary>
-    /// Bytes in committed blocks.
+    /// Bytes in committed blocks. On the first page only (a request without
+    /// page_token); 0 on later pages, where counting them again would cost a
+    /// look at every block of the task.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -3407,7 +3495,9 @@ namespace Ferry.V1 {
         = pb::FieldCodec.ForMessage(42, global::Ferry.V1.BlockRange.Parser);
     private readonly pbc::RepeatedField<global::Ferry.V1.BlockRange> missing_ = new pbc::RepeatedField<global::Ferry.V1.BlockRange>();
     /// <summary>
-    /// Blocks not yet committed, as sorted, disjoint half-open ranges.
+    /// Blocks not yet committed, as sorted, disjoint half-open ranges: this
+    /// page's share of them (see next_page_token). A client that ignores
+    /// pagination sees the first page only.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -3446,6 +3536,23 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "next_page_token" field.</summary>
+    public const int NextPageTokenFieldNumber = 8;
+    private string nextPageToken_ = "";
+    /// <summary>
+    /// Non-empty when more missing ranges follow `missing`: pass it as
+    /// page_token (with the same task_id) for the next page. Empty: this page
+    /// ends the listing.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string NextPageToken {
+      get { return nextPageToken_; }
+      set {
+        nextPageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3468,6 +3575,7 @@ namespace Ferry.V1 {
       if(!missing_.Equals(other.missing_)) return false;
       if(!committed_.Equals(other.committed_)) return false;
       if (NextCommittedIndex != other.NextCommittedIndex) return false;
+      if (NextPageToken != other.NextPageToken) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3482,6 +3590,7 @@ namespace Ferry.V1 {
       hash ^= missing_.GetHashCode();
       hash ^= committed_.GetHashCode();
       if (NextCommittedIndex != 0) hash ^= NextCommittedIndex.GetHashCode();
+      if (NextPageToken.Length != 0) hash ^= NextPageToken.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3522,6 +3631,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(NextCommittedIndex);
       }
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(NextPageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3554,6 +3667,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(NextCommittedIndex);
       }
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(NextPageToken);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3580,6 +3697,9 @@ namespace Ferry.V1 {
       size += committed_.CalculateSize(_repeated_committed_codec);
       if (NextCommittedIndex != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(NextCommittedIndex);
+      }
+      if (NextPageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(NextPageToken);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3609,6 +3729,9 @@ namespace Ferry.V1 {
       committed_.Add(other.committed_);
       if (other.NextCommittedIndex != 0) {
         NextCommittedIndex = other.NextCommittedIndex;
+      }
+      if (other.NextPageToken.Length != 0) {
+        NextPageToken = other.NextPageToken;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3653,6 +3776,10 @@ namespace Ferry.V1 {
             NextCommittedIndex = input.ReadUInt32();
             break;
           }
+          case 66: {
+            NextPageToken = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -3694,6 +3821,10 @@ namespace Ferry.V1 {
           }
           case 56: {
             NextCommittedIndex = input.ReadUInt32();
+            break;
+          }
+          case 66: {
+            NextPageToken = input.ReadString();
             break;
           }
         }

@@ -721,10 +721,11 @@ def _quota_exceeded(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: Reasons no request can provoke today: a bug in Ferry
 #: (INTERNAL_ERROR); tests/unit/test_status_details.py covers their details. And reasons
 #: that take a failing database or a replica shutting down: tests/functional/
-#: test_server_database_outage.py and test_server_shutdown.py provoke those. OVERLOADED and
-#: STREAM_IDLE take a replica's stream limit or idle timeout (test_server_many_streams.py,
-#: test_server_stream_limits.py); DEADLINE_PASSED a call's deadline passing inside the
-#: server (test_server_deadlines.py).
+#: test_server_database_outage.py and test_server_shutdown.py provoke those. OVERLOADED
+#: takes a replica's stream limit (test_server_many_streams.py, test_server_stream_limits.py)
+#: or an exhausted database pool (test_database_pool.py, at the engine); STREAM_IDLE a
+#: replica's idle timeout (test_server_stream_limits.py); DEADLINE_PASSED a call's deadline
+#: passing inside the server (test_server_deadlines.py).
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 #: UNAUTHENTICATED, TOKEN_EXPIRED, PERMISSION_DENIED take a server with credentials configured:

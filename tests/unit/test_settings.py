@@ -38,6 +38,11 @@ def test_defaults_are_valid_and_documented_values() -> None:
         {"metrics_listen": "9100"},
         {"health_interval_seconds": 0},
         {"log_format": "xml"},
+        {"db_pool_size": 0},
+        {"db_pool_size": 8, "db_max_overflow": 4},  # 12 < blocking_threads 64 + 2
+        {"blocking_threads": 8, "db_pool_size": 6, "db_max_overflow": 3},
+        {"db_max_overflow": -1},
+        {"db_pool_timeout_seconds": 0},
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
@@ -97,6 +102,31 @@ def test_operations_settings_come_from_flags_and_environment() -> None:
     assert settings.health_interval_seconds == 2
     flagged = settings_from_args(build_parser({}).parse_args(["--no-reflection"]))
     assert not flagged.reflection
+
+
+def test_a_pool_smaller_than_the_blocking_threads_is_refused_with_the_flags_to_change() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings(blocking_threads=16, db_pool_size=10, db_max_overflow=4)
+    message = str(excinfo.value)
+    assert "blocking_threads 16 + 2" in message
+    assert "--db-pool-size" in message and "--blocking-threads" in message
+    assert Settings(blocking_threads=16, db_pool_size=10, db_max_overflow=8).db_pool_size == 10
+
+
+def test_database_pool_settings_come_from_flags_and_environment() -> None:
+    defaults = settings_from_args(build_parser({}).parse_args([]))
+    assert (defaults.db_pool_size, defaults.db_max_overflow) == (None, 4)
+    assert defaults.effective_db_pool_size == defaults.blocking_threads + 2 == 66
+    assert not defaults.db_transaction_pooling
+    env = {"FERRY_DB_POOL_SIZE": "3", "FERRY_DB_TRANSACTION_POOLING": "1"}
+    args = build_parser(env).parse_args(
+        ["--blocking-threads", "2", "--db-max-overflow", "1", "--db-pool-timeout", "2.5"]
+    )
+    settings = settings_from_args(args)
+    assert settings.db_pool_size == settings.effective_db_pool_size == 3
+    assert settings.db_max_overflow == 1
+    assert settings.db_pool_timeout_seconds == 2.5
+    assert settings.db_transaction_pooling
 
 
 def test_tls_and_quota_settings_come_from_flags_and_environment(tmp_path: Path) -> None:

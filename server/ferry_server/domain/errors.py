@@ -209,8 +209,12 @@ class Busy(FerryError):
 
 
 class Overloaded(FerryError):
-    """The server is at its limit of concurrent work (e.g. its open upload streams);
-    retrying later may succeed."""
+    """The server is at its limit of concurrent work; retrying later may succeed.
+
+    Two causes: a replica holding its limit of open upload streams (``--max-streams``), and
+    every connection of a replica's database pool staying in use for the pool timeout
+    (``--db-pool-timeout``): the database is fine, this replica is at its limit.
+    """
 
     reason = Reason.OVERLOADED
     default_retry_after = OVERLOADED_RETRY_SECONDS

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ferry_server.domain.identity import Caller
-from ferry_server.domain.model import LAYOUT_ATTEMPTS, Task, TaskState
+from ferry_server.domain.model import LAYOUT_ATTEMPTS, BlockRange, Task, TaskState
 from ferry_server.domain.notifications import NoticeRequest, NotificationStatus
 
 
@@ -215,7 +215,9 @@ class TaskRepository(Protocol):
         COMPLETED with ``sha256`` and exactly ``blocks`` (index, length, crc32c) committed,
         releasing the lease, and record ``notice``; False if ``owner`` no longer holds it."""
 
-    def get(self, task_id: str) -> Task | None: ...
+    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+        """The task, or None; without ``committed_bytes`` its ``committed_bytes`` is 0 and
+        costs nothing (counting a million block rows is not free)."""
 
     def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
         """The tasks of ``task_ids`` that exist, by id."""
@@ -230,6 +232,15 @@ class TaskRepository(Protocol):
         """The UPLOADING or PAUSED task for ``store_path``, if any."""
 
     def committed_indices(self, task_id: str) -> Sequence[int]: ...
+
+    def missing_between(
+        self, task_id: str, start: int, end: int, block_count: int, limit: int
+    ) -> tuple[list[BlockRange], int | None]:
+        """The gaps between committed blocks in ``[start, end)``, at most ``limit`` of them,
+        in order; a gap reaching ``end`` is extended to the next committed block (or
+        ``block_count``). With them, where the listing continues: the start of the first gap
+        left out, else the first index past the last gap when that is below ``block_count``
+        and the scan stopped at ``end``; ``None``: nothing is missing from there on."""
 
     def committed_blocks(
         self, task_id: str, start: int = 0, limit: int | None = None

@@ -164,6 +164,14 @@ class TaskSpec:
 
 #: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
 COMMITTED_CRC32C_PAGE = 4096
+#: Missing ranges in one QueryMissingBlocks page at most, and when the caller names no size
+#: (10,000 ranges: at most ~140 KiB of message, far below any message size limit).
+MISSING_PAGE_MAX = 10_000
+#: Block indexes one QueryMissingBlocks page looks at (committed or not), so one answer costs
+#: one bounded index range scan whatever the task's size (a gap reaching past it is followed
+#: by one more index lookup, not scanned).
+MISSING_PAGE_SPAN = 16_384
+_PAGE_TOKEN = re.compile(r"m([0-9]{1,10})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +207,8 @@ class MissingReport:
     committed: list[tuple[int, int]] = field(default_factory=list)
     #: Where the next page of ``committed`` starts; 0 when there is none.
     next_committed_index: int = 0
+    #: The token for the next page of ``missing``; empty when this page ends the listing.
+    next_page_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,10 +329,17 @@ class TransferService:
             raise TaskNotFound(task_id)
         return task
 
-    def _visible(self, task_id: str, caller: Caller, *, as_operator: bool = False) -> Task:
+    def _visible(
+        self,
+        task_id: str,
+        caller: Caller,
+        *,
+        as_operator: bool = False,
+        committed_bytes: bool = True,
+    ) -> Task:
         """The task if ``caller`` may see it; any other principal's task answers exactly as an
         unknown id does (same error, same message, no trailer), so ids cannot be probed."""
-        task = self._repo.get(_require_task_id(task_id))
+        task = self._repo.get(_require_task_id(task_id), committed_bytes=committed_bytes)
         if task is None or not caller.sees(task, as_operator=as_operator):
             raise TaskNotFound(task_id)
         return task
@@ -334,20 +351,36 @@ class TransferService:
         *,
         crc32c_from: int | None = None,
         page: int = COMMITTED_CRC32C_PAGE,
+        page_size: int = 0,
+        page_token: str = "",
     ) -> MissingReport:
-        """What the task lacks; with ``crc32c_from``, also the CRC32C of up to ``page``
+        """One page of what the task lacks (``page_size`` ranges at most, from where
+        ``page_token`` says); with ``crc32c_from``, also the CRC32C of up to ``page``
         committed blocks from that index on (a client proving that the task holds its file's
         bytes), so that a huge task is listed in bounded pages."""
         caller.require_any((Permission.UPLOAD, Permission.READ), "query tasks")
-        task = self._visible(task_id, caller)
+        if page_size < 0:
+            raise InvalidArgument(
+                f"page_size={page_size}: must not be negative (0: the server's default)",
+                field="page_size",
+            )
+        # Later pages leave committed_bytes out: it counts every block row of the task, which
+        # would make walking a huge task's pages cost that count on every page.
+        task = self._visible(task_id, caller, committed_bytes=not page_token)
+        start = _page_start(page_token, task.block_count)
+        limit = min(page_size or MISSING_PAGE_MAX, MISSING_PAGE_MAX)
+        missing: list[BlockRange] = []
+        following: int | None = None
         if task.blocks_purged:
             # Retention removed an ended task's block list: a COMPLETED task has every block;
             # another ended task takes no more, so it is reported as lacking them all.
-            missing = (
-                [] if task.state is TaskState.COMPLETED else missing_ranges(task.block_count, ())
+            if task.state is not TaskState.COMPLETED and start < task.block_count:
+                missing = [BlockRange(start, task.block_count)]
+        elif start < task.block_count:
+            end = min(start + MISSING_PAGE_SPAN, task.block_count)
+            missing, following = self._repo.missing_between(
+                task.task_id, start, end, task.block_count, limit
             )
-        else:
-            missing = missing_ranges(task.block_count, self._repo.committed_indices(task.task_id))
         listed: list[tuple[int, int]] = []
         next_index = 0
         if crc32c_from is not None:
@@ -364,6 +397,7 @@ class TransferService:
             missing=missing,
             committed=listed,
             next_committed_index=next_index,
+            next_page_token="" if following is None else f"m{following}",
         )
 
     # -- ReadFile --------------------------------------------------------------------------
@@ -1822,6 +1856,21 @@ def _require_task_id(task_id: str) -> str:
         # No task can have it; checked before SQL (PostgreSQL refuses NUL in text, for one).
         raise TaskNotFound(task_id)
     return task_id
+
+
+def _page_start(token: str, block_count: int) -> int:
+    """The block index a QueryMissingBlocks page token names (empty: 0); anything this server
+    does not issue for a task of ``block_count`` blocks is INVALID_ARGUMENT."""
+    if not token:
+        return 0
+    found = _PAGE_TOKEN.fullmatch(token)
+    if found is None or int(found.group(1)) >= block_count:
+        raise InvalidArgument(
+            f"page_token {shown(token)} is not one this server issued for this task; pass "
+            "the next_page_token of the previous answer, or none to start from the first block",
+            field="page_token",
+        )
+    return int(found.group(1))
 
 
 __all__ = [

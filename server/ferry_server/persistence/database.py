@@ -24,7 +24,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy import exc as sa_exc
 
-from ferry_server.domain.errors import StorageFull, Unavailable
+from ferry_server.domain.errors import Overloaded, StorageFull, Unavailable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 #: Execution option marking an engine whose transactions only read.
@@ -62,15 +62,49 @@ class DatabaseTimeouts:
         return dataclasses.replace(self, statement=None, call=None)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """How many connections one replica's engine holds, and how long a call queues for one.
+
+    Attributes:
+        size: connections kept open in the pool.
+        overflow: connections opened beyond ``size`` under load, closed when returned.
+        timeout: seconds a call waits for a free connection before it is refused as
+            ``Overloaded`` (RESOURCE_EXHAUSTED, reason OVERLOADED: retry later);
+            ``None``: the per-call bound of the timeouts, else 30 s.
+    """
+
+    size: int
+    overflow: int = 0
+    timeout: float | None = None
+
+
 def create_database_engine(
-    url: str, *, fsync: bool, pool_size: int, timeouts: DatabaseTimeouts | None = None
+    url: str,
+    *,
+    fsync: bool,
+    pool_size: int | PoolLimits,
+    timeouts: DatabaseTimeouts | None = None,
+    transaction_pooling: bool = False,
 ) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and write-ahead BEGIN IMMEDIATE;
-    a client-server database gets the bounds of ``timeouts``."""
+    a client-server database gets the bounds of ``timeouts``. ``transaction_pooling``: the
+    database is reached through a pooler in transaction mode (PgBouncer), which hands each
+    transaction to any server connection: no server-side prepared statements, and no
+    per-connection setting (the statement timeout is set per transaction instead)."""
+    pool = pool_size if isinstance(pool_size, PoolLimits) else PoolLimits(pool_size)
     parsed = make_url(url)
+    timeouts = timeouts or DatabaseTimeouts()
+    pool_args: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.overflow,
+        "pool_timeout": pool.timeout if pool.timeout is not None else (timeouts.call or 30.0),
+    }
     if parsed.get_backend_name() != "sqlite":
-        return _bounded_engine(url, pool_size, timeouts or DatabaseTimeouts())
-    engine = create_engine(parsed, connect_args={"timeout": 60.0})
+        return _bounded_engine(url, pool_args, timeouts, transaction_pooling=transaction_pooling)
+    if parsed.database in (None, "", ":memory:"):
+        pool_args = {}  # one in-memory database per thread: SQLAlchemy's own pool for it
+    engine = create_engine(parsed, connect_args={"timeout": 60.0}, **pool_args)
     synchronous = "FULL" if fsync else "NORMAL"
 
     @event.listens_for(engine, "connect")
@@ -115,18 +149,20 @@ def migrate(engine: Engine) -> None:
         log.info("database schema upgraded from %s to %s", before or "empty", after)
 
 
-def _bounded_engine(url: str, pool_size: int, timeouts: DatabaseTimeouts) -> Engine:
+def _bounded_engine(
+    url: str, pool_args: dict[str, Any], timeouts: DatabaseTimeouts, *, transaction_pooling: bool
+) -> Engine:
     parsed = make_url(url)
-    if timeouts.statement is not None:
+    statement_ms = None if timeouts.statement is None else max(1, round(timeouts.statement * 1000))
+    if statement_ms is not None and not transaction_pooling:
         options = parsed.query.get("options", "")
         if not isinstance(options, str):
             options = " ".join(options)
         # Appended to the URL's own options (tests, for one, set search_path there).
-        statement_ms = max(1, round(timeouts.statement * 1000))
         parsed = parsed.update_query_dict(
             {"options": f"{options} -c statement_timeout={statement_ms}".strip()}
         )
-    connect_args = {
+    connect_args: dict[str, Any] = {
         # libpq reads whole seconds and treats 1 as 2.
         "connect_timeout": max(2, math.ceil(timeouts.connect)),
         "tcp_user_timeout": max(1, round(timeouts.tcp_user * 1000)),
@@ -135,19 +171,32 @@ def _bounded_engine(url: str, pool_size: int, timeouts: DatabaseTimeouts) -> Eng
         "keepalives_interval": max(1, math.ceil(timeouts.keepalive)),
         "keepalives_count": 3,
     }
+    if transaction_pooling:
+        # psycopg prepares a statement on a server connection after its 5th use; behind a
+        # transaction-mode pooler the next use may land on another server connection, which
+        # has no such statement ("prepared statement does not exist").
+        connect_args["prepare_threshold"] = None
     # No pre-ping: it runs before the watchdog is armed and could wait forever on a stalled
     # link. A connection that died in the pool fails its first use instead, as a disconnect:
     # SQLAlchemy then discards every pooled connection, and that one call answers UNAVAILABLE.
-    engine = create_engine(
-        parsed,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_timeout=timeouts.call or 30.0,
-        connect_args=connect_args,
-    )
+    engine = create_engine(parsed, connect_args=connect_args, **pool_args)
+    if transaction_pooling and statement_ms is not None:
+        _limit_each_transaction(engine, statement_ms)
     if timeouts.call is not None:
         _watch(engine, _Watchdog(timeouts.call))
     return engine
+
+
+def _limit_each_transaction(engine: Engine, statement_ms: int) -> None:
+    """Bound every statement of every transaction of ``engine`` by ``statement_ms``, with a
+    transaction-local setting: behind a transaction-mode pooler a session setting would stay
+    on a server connection that other clients use next, and the startup ``options`` parameter
+    is refused there."""
+    setting = f"SET LOCAL statement_timeout = {int(statement_ms)}"
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql(setting)
 
 
 def _watch(engine: Engine, watchdog: _Watchdog) -> None:
@@ -246,7 +295,9 @@ _MISSING_SCHEMA = (
 )
 
 
-def domain_error(error: sa_exc.SQLAlchemyError) -> StorageFull | Unavailable | None:
+def domain_error(
+    error: sa_exc.SQLAlchemyError,
+) -> StorageFull | Unavailable | Overloaded | None:
     """The domain error that ``error`` amounts to, or ``None`` if it is none of the database's
     trouble (a constraint Ferry relies on, or a bug: left to the caller)."""
     orig = getattr(error, "orig", None)
@@ -259,7 +310,12 @@ def domain_error(error: sa_exc.SQLAlchemyError) -> StorageFull | Unavailable | N
     if sqlstate == _PG_UNDEFINED_TABLE or "no such table" in reason:
         return Unavailable(_MISSING_SCHEMA)
     if isinstance(error, sa_exc.TimeoutError):
-        return Unavailable(f"no database connection became free in time ({reason})")
+        # The replica's own pool is exhausted: every connection is in use by other calls.
+        # The database is fine; this replica is at its limit (--db-pool-size/-max-overflow).
+        return Overloaded(
+            "this replica's database connections are all busy; retry in a moment "
+            "(or raise --db-pool-size / --db-max-overflow)"
+        )
     if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
         isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
     ):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     CursorResult,
     Engine,
@@ -28,10 +29,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +44,7 @@ from ferry_server.domain.calls import check_call
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
+    BlockRange,
     Task,
     TaskState,
     block_count,
@@ -140,10 +144,21 @@ class SqlTaskRepository:
     _TASK_COLUMNS = tuple(_TASKS.columns)
 
     def _select_tasks(self) -> Select[Any]:
+        # Every block but the last is block_size long (a commit checks its length), so the
+        # committed bytes follow from the count of block rows, which the primary key's index
+        # answers alone, instead of summing lengths from every row (4x slower on SQLite at
+        # 1,000,000 blocks): count x block_size, less what the last block lacks if it is in.
+        block_size = sql_cast(TaskRow.block_size, BigInteger)
+        count = select(func.count()).where(BlockRow.task_id == TaskRow.id).scalar_subquery()
+        last_in = (
+            select(BlockRow.block_index)
+            .where(BlockRow.task_id == TaskRow.id, BlockRow.block_index == TaskRow.block_count - 1)
+            .exists()
+        )
+        shortfall = block_size * TaskRow.block_count - TaskRow.size
+        counted = count * block_size - case((last_in, shortfall), else_=0)
         # An ended task's count is frozen on its row before its block rows are purged.
-        committed = func.coalesce(
-            TaskRow.final_committed_bytes, self._sum_committed(TaskRow.id)
-        ).label("committed_bytes")
+        committed = func.coalesce(TaskRow.final_committed_bytes, counted).label("committed_bytes")
         return select(*self._TASK_COLUMNS, committed)
 
     @staticmethod
@@ -190,8 +205,13 @@ class SqlTaskRepository:
         with self._reading() as session:
             session.execute(select(1))
 
-    def get(self, task_id: str) -> Task | None:
-        return self._select_one(self._select_tasks().where(TaskRow.id == task_id))
+    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+        columns = (
+            self._select_tasks()
+            if committed_bytes
+            else select(*self._TASK_COLUMNS, literal(0).label("committed_bytes"))
+        )
+        return self._select_one(columns.where(TaskRow.id == task_id))
 
     def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
         found: dict[str, Task] = {}
@@ -225,6 +245,42 @@ class SqlTaskRepository:
         )
         with self._reading() as session:
             return list(session.scalars(stmt))
+
+    def missing_between(
+        self, task_id: str, start: int, end: int, block_count: int, limit: int
+    ) -> tuple[list[BlockRange], int | None]:
+        mine = BlockRow.task_id == task_id
+        # One range scan of the primary key; the gaps are found here rather than with a
+        # window function (lag), which both databases ran slower than they hand over the
+        # indexes (PostgreSQL 12 vs 14 ms, SQLite 4x, for 16,384 blocks).
+        window = (
+            select(BlockRow.block_index)
+            .where(mine, BlockRow.block_index >= start, BlockRow.block_index < end)
+            .order_by(BlockRow.block_index)
+        )
+        gaps: list[BlockRange] = []
+        cursor = start
+        with self._reading() as session:
+            for index in session.scalars(window):
+                if index > cursor:
+                    if len(gaps) == limit:
+                        return gaps, cursor
+                    gaps.append(BlockRange(cursor, index))
+                cursor = index + 1
+            if cursor >= end:  # the window ends with a committed block
+                return gaps, (end if end < block_count else None)
+            if len(gaps) == limit:
+                return gaps, cursor
+            following = None
+            if end < block_count:
+                following = session.scalar(
+                    select(func.min(BlockRow.block_index)).where(mine, BlockRow.block_index >= end)
+                )
+        # A gap reaching the window's end runs on to the next committed block, so a task with
+        # nothing committed is one range on one page.
+        gap_end = block_count if following is None else following
+        gaps.append(BlockRange(cursor, gap_end))
+        return gaps, (gap_end if gap_end < block_count else None)
 
     def committed_blocks(
         self, task_id: str, start: int = 0, limit: int | None = None
@@ -496,35 +552,78 @@ class SqlTaskRepository:
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:
+        values = {
+            "task_id": commit.task_id,
+            "block_index": commit.index,
+            "length": commit.length,
+            "crc32c": commit.crc32c,
+            "committed_at": commit.now,
+            "attempt": commit.attempt,
+        }
         with self._writing() as session:
-            # A share lock: committers of one task do not wait for each other, but a pause,
-            # cancel or merge lease (an UPDATE of this row) waits for them, and they for it.
-            # SQLite has no row locks; its writers are serialised anyway.
-            state = session.scalar(
-                select(TaskRow.state).where(TaskRow.id == commit.task_id).with_for_update(read=True)
-            )
+            if self._dialect in ("postgresql", "sqlite"):
+                # The usual case in one statement: the row goes in only through a share lock on
+                # an UPLOADING task's row (committers of one task do not wait for each other,
+                # but a pause, cancel or merge lease, an UPDATE of that row, waits for them and
+                # they for it; SQLite has no row locks and serialises its writers anyway).
+                if self._insert_if_uploading(session, values):
+                    return CommitOutcome.COMMITTED
+                # Not inserted: the task is gone or not UPLOADING, or another attempt won.
+                state, winner = self._state_and_winner(session, commit.task_id, commit.index)
+            else:
+                state = session.scalar(
+                    select(TaskRow.state)
+                    .where(TaskRow.id == commit.task_id)
+                    .with_for_update(read=True)
+                )
+                if state == TaskState.UPLOADING.value and self._insert_first(session, values):
+                    return CommitOutcome.COMMITTED
+                winner = session.scalar(
+                    select(BlockRow.crc32c).where(
+                        BlockRow.task_id == commit.task_id, BlockRow.block_index == commit.index
+                    )
+                )
             if state is None:
                 return CommitOutcome.GONE
-            if state != TaskState.UPLOADING.value:
+            # winner None with UPLOADING: the task was resumed after this insert found it not
+            # UPLOADING (each statement sees the latest commits); it was not, for this attempt.
+            if state != TaskState.UPLOADING.value or winner is None:
                 return CommitOutcome.NOT_UPLOADING
-            values = {
-                "task_id": commit.task_id,
-                "block_index": commit.index,
-                "length": commit.length,
-                "crc32c": commit.crc32c,
-                "committed_at": commit.now,
-                "attempt": commit.attempt,
-            }
-            if self._insert_first(session, values):
-                return CommitOutcome.COMMITTED
-            winner = session.scalar(
-                select(BlockRow.crc32c).where(
-                    BlockRow.task_id == commit.task_id, BlockRow.block_index == commit.index
-                )
-            )
             if winner == commit.crc32c:
                 return CommitOutcome.ALREADY_COMMITTED
             return CommitOutcome.COMMITTED_DIFFERENT
+
+    def _insert_if_uploading(self, session: Session, values: dict[str, object]) -> bool:
+        """``INSERT INTO ferry_blocks SELECT ... FROM ferry_tasks WHERE id AND state =
+        'UPLOADING' FOR SHARE ON CONFLICT DO NOTHING RETURNING``: whether this row went in."""
+        dialect_insert = pg_insert if self._dialect == "postgresql" else sqlite_insert
+        names = list(values)
+        source = (
+            select(*(literal(values[name], BlockRow.__table__.c[name].type) for name in names))
+            .where(TaskRow.id == values["task_id"], TaskRow.state == TaskState.UPLOADING.value)
+            .with_for_update(read=True)
+        )
+        stmt = (
+            dialect_insert(BlockRow)
+            .from_select(names, source)
+            .on_conflict_do_nothing()
+            .returning(BlockRow.block_index)
+        )
+        return session.execute(stmt).first() is not None
+
+    @staticmethod
+    def _state_and_winner(
+        session: Session, task_id: str, index: int
+    ) -> tuple[str | None, int | None]:
+        """The task's state (None: no such task) and the CRC32C of block ``index``'s row, if
+        any, in one statement."""
+        winner = (
+            select(BlockRow.crc32c)
+            .where(BlockRow.task_id == task_id, BlockRow.block_index == index)
+            .scalar_subquery()
+        )
+        found = session.execute(select(TaskRow.state, winner).where(TaskRow.id == task_id)).first()
+        return (None, None) if found is None else (found[0], found[1])
 
     def _insert_first(self, session: Session, values: dict[str, object]) -> bool:
         """Insert the row unless one with its key exists; whether this insert won. RETURNING

@@ -126,6 +126,7 @@ def missing_message(report: MissingReport) -> pb.QueryMissingBlocksResponse:
         missing=[pb.BlockRange(start=r.start, end=r.end) for r in report.missing],
         committed=[pb.CommittedBlock(index=i, crc32c=c) for i, c in report.committed],
         next_committed_index=report.next_committed_index,
+        next_page_token=report.next_page_token,
     )
 
 

@@ -124,7 +124,12 @@ class FerryServicer:
     ) -> pb.QueryMissingBlocksResponse:
         crc32c_from = request.committed_start if request.include_committed_crc32c else None
         report = await self._blocking.run(
-            self._service.missing_blocks, request.task_id, caller, crc32c_from=crc32c_from
+            self._service.missing_blocks,
+            request.task_id,
+            caller,
+            crc32c_from=crc32c_from,
+            page_size=request.page_size,
+            page_token=request.page_token,
         )
         return convert.missing_message(report)
 

@@ -180,14 +180,16 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncReaderWriterInterface< ::ferry::v1::UploadPartsRequest, ::ferry::v1::UploadPartsResponse>> PrepareAsyncUploadParts(::grpc::ClientContext* context, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncReaderWriterInterface< ::ferry::v1::UploadPartsRequest, ::ferry::v1::UploadPartsResponse>>(PrepareAsyncUploadPartsRaw(context, cq));
     }
-    // Reports which blocks the server still lacks, as half-open ranges. For a
+    // Reports which blocks the server still lacks, as half-open ranges, one page
+    // at a time (AIP-158): follow next_page_token until it is empty. For a
     // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
     // with include_committed_crc32c, it also lists committed blocks' CRC32C,
     // 4096 at a time, so a client can prove a task holds its file's bytes.
     //
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+    //   or a page_token this server did not issue for this task.
     // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
     //   "upload" nor the "read" permission.
     virtual ::grpc::Status QueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest& request, ::ferry::v1::QueryMissingBlocksResponse* response) = 0;
@@ -467,14 +469,16 @@ class FerryService final {
       // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
       //   permission.
       virtual void UploadParts(::grpc::ClientContext* context, ::grpc::ClientBidiReactor< ::ferry::v1::UploadPartsRequest,::ferry::v1::UploadPartsResponse>* reactor) = 0;
-      // Reports which blocks the server still lacks, as half-open ranges. For a
+      // Reports which blocks the server still lacks, as half-open ranges, one page
+      // at a time (AIP-158): follow next_page_token until it is empty. For a
       // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
       // with include_committed_crc32c, it also lists committed blocks' CRC32C,
       // 4096 at a time, so a client can prove a task holds its file's bytes.
       //
       // Status codes (reasons):
       // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-      // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+      // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+      //   or a page_token this server did not issue for this task.
       // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
       //   "upload" nor the "read" permission.
       virtual void QueryMissingBlocks(::grpc::ClientContext* context, const ::ferry::v1::QueryMissingBlocksRequest* request, ::ferry::v1::QueryMissingBlocksResponse* response, std::function<void(::grpc::Status)>) = 0;
@@ -883,14 +887,16 @@ class FerryService final {
     // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
     //   permission.
     virtual ::grpc::Status UploadParts(::grpc::ServerContext* context, ::grpc::ServerReaderWriter< ::ferry::v1::UploadPartsResponse, ::ferry::v1::UploadPartsRequest>* stream);
-    // Reports which blocks the server still lacks, as half-open ranges. For a
+    // Reports which blocks the server still lacks, as half-open ranges, one page
+    // at a time (AIP-158): follow next_page_token until it is empty. For a
     // task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
     // with include_committed_crc32c, it also lists committed blocks' CRC32C,
     // 4096 at a time, so a client can prove a task holds its file's bytes.
     //
     // Status codes (reasons):
     // - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    // - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+    //   or a page_token this server did not issue for this task.
     // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
     //   "upload" nor the "read" permission.
     virtual ::grpc::Status QueryMissingBlocks(::grpc::ServerContext* context, const ::ferry::v1::QueryMissingBlocksRequest* request, ::ferry::v1::QueryMissingBlocksResponse* response);

@@ -164,8 +164,10 @@ PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORIT
 PROTOBUF_CONSTEXPR QueryMissingBlocksRequest::QueryMissingBlocksRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.task_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.include_committed_crc32c_)*/false
   , /*decltype(_impl_.committed_start_)*/0u
+  , /*decltype(_impl_.page_size_)*/0
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct QueryMissingBlocksRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR QueryMissingBlocksRequestDefaultTypeInternal()
@@ -180,6 +182,7 @@ PROTOBUF_CONSTEXPR QueryMissingBlocksResponse::QueryMissingBlocksResponse(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.missing_)*/{}
   , /*decltype(_impl_.committed_)*/{}
+  , /*decltype(_impl_.next_page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.state_)*/0
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.committed_bytes_)*/uint64_t{0u}
@@ -577,6 +580,8 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.task_id_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.include_committed_crc32c_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.committed_start_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.page_size_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksRequest, _impl_.page_token_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -590,6 +595,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.missing_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.committed_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.next_committed_index_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::QueryMissingBlocksResponse, _impl_.next_page_token_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CommittedBlock, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -767,25 +773,25 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 78, 89, -1, sizeof(::ferry::v1::UploadPartsRequest)},
   { 94, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
   { 105, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 114, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 127, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 135, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 143, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 150, 159, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 162, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 169, 177, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 179, 192, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 199, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 207, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 218, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 227, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 237, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 244, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 251, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 258, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 266, -1, -1, sizeof(::ferry::v1::Notification)},
-  { 277, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
-  { 285, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
+  { 116, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 130, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 138, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 146, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 153, 162, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 165, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 172, 180, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 182, 195, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 202, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 210, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 221, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 230, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 240, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 247, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 254, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 261, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 269, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 280, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
+  { 288, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -854,94 +860,95 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t"
   "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta"
   "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece"
-  "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"g\n\031Qu"
-  "eryMissingBlocksRequest\022\017\n\007task_id\030\001 \001(\t"
-  "\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017co"
-  "mmitted_start\030\003 \001(\r\"\364\001\n\032QueryMissingBloc"
+  "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"\216\001\n\031Q"
+  "ueryMissingBlocksRequest\022\017\n\007task_id\030\001 \001("
+  "\t\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017c"
+  "ommitted_start\030\003 \001(\r\022\021\n\tpage_size\030\004 \001(\005\022"
+  "\022\n\npage_token\030\005 \001(\t\"\215\002\n\032QueryMissingBloc"
   "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas"
   "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun"
   "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss"
   "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi"
   "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024"
-  "next_committed_index\030\007 \001(\r\"/\n\016CommittedB"
-  "lock\022\r\n\005index\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017S"
-  "etStateRequest\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state"
-  "\030\002 \001(\0162\023.ferry.v1.TaskState\"0\n\020SetStateR"
-  "esponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"K\n"
-  "\014MergeRequest\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256"
-  "\030\002 \001(\t\022\021\n\004size\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMe"
-  "rgeResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Tas"
-  "k\"\371\001\n\021UploadFileRequest\022\021\n\tfile_name\030\001 \001"
-  "(\t\022\016\n\006sha256\030\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;"
-  "\n\010metadata\030\004 \003(\0132).ferry.v1.UploadFileRe"
-  "quest.MetadataEntry\022\021\n\toverwrite\030\005 \001(\010\022\023"
-  "\n\006crc32c\030\006 \001(\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMet"
-  "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002"
-  "8\001B\t\n\007_crc32c\"C\n\022UploadFileResponse\022\034\n\004t"
-  "ask\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030\002 \001"
-  "(\010\"m\n\017ReadFileRequest\022\022\n\nstore_path\030\001 \001("
-  "\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006le"
-  "ngth\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(\t\";\n\nGen"
-  "eration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t"
-  "\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileResponse\022(\n\nge"
-  "neration\030\001 \001(\0132\024.ferry.v1.Generation\022\016\n\006"
-  "offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001"
-  "(\r\"#\n\020WatchTaskRequest\022\017\n\007task_id\030\001 \001(\t\""
-  "1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
-  "ry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007task_id\030"
-  "\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task\030\001 \001(\0132\016"
-  ".ferry.v1.Task\022,\n\014notification\030\002 \001(\0132\026.f"
-  "erry.v1.Notification\"\244\001\n\014Notification\022\020\n"
-  "\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033.ferry.v"
-  "1.NotificationState\022\020\n\010attempts\030\003 \001(\r\022\022\n"
-  "\nlast_error\030\004 \001(\t\0220\n\014delivered_at\030\005 \001(\0132"
-  "\032.google.protobuf.Timestamp\"\?\n\027IssueUplo"
-  "adTokenRequest\022\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_s"
-  "econds\030\002 \001(\r\"a\n\030IssueUploadTokenResponse"
-  "\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire_time\030\002 "
-  "\001(\0132\032.google.protobuf.Timestamp*\272\001\n\tTask"
-  "State\022\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\030\n\024TAS"
-  "K_STATE_UPLOADING\020\001\022\025\n\021TASK_STATE_PAUSED"
-  "\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023TASK_STA"
-  "TE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n"
-  "\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockStatus\022\034\n\030"
-  "BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BLOCK_STAT"
-  "US_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_CHECKSUM_"
-  "MISMATCH\020\002\022$\n BLOCK_STATUS_COMMITTED_DIF"
-  "FERENT\020\003*\237\001\n\021NotificationState\022\"\n\036NOTIFI"
-  "CATION_STATE_UNSPECIFIED\020\000\022\036\n\032NOTIFICATI"
-  "ON_STATE_PENDING\020\001\022 \n\034NOTIFICATION_STATE"
-  "_DELIVERED\020\002\022$\n NOTIFICATION_STATE_UNDEL"
-  "IVERABLE\020\0032\366\005\n\014FerryService\022G\n\nCreateTas"
-  "k\022\033.ferry.v1.CreateTaskRequest\032\034.ferry.v"
-  "1.CreateTaskResponse\022N\n\013UploadParts\022\034.fe"
-  "rry.v1.UploadPartsRequest\032\035.ferry.v1.Upl"
-  "oadPartsResponse(\0010\001\022_\n\022QueryMissingBloc"
-  "ks\022#.ferry.v1.QueryMissingBlocksRequest\032"
-  "$.ferry.v1.QueryMissingBlocksResponse\022A\n"
-  "\010SetState\022\031.ferry.v1.SetStateRequest\032\032.f"
-  "erry.v1.SetStateResponse\0228\n\005Merge\022\026.ferr"
-  "y.v1.MergeRequest\032\027.ferry.v1.MergeRespon"
-  "se\022>\n\007GetTask\022\030.ferry.v1.GetTaskRequest\032"
-  "\031.ferry.v1.GetTaskResponse\022F\n\tWatchTask\022"
-  "\032.ferry.v1.WatchTaskRequest\032\033.ferry.v1.W"
-  "atchTaskResponse0\001\022C\n\010ReadFile\022\031.ferry.v"
-  "1.ReadFileRequest\032\032.ferry.v1.ReadFileRes"
-  "ponse0\001\022G\n\nUploadFile\022\033.ferry.v1.UploadF"
-  "ileRequest\032\034.ferry.v1.UploadFileResponse"
-  "\022Y\n\020IssueUploadToken\022!.ferry.v1.IssueUpl"
-  "oadTokenRequest\032\".ferry.v1.IssueUploadTo"
-  "kenResponseBh\n\020dev.ferry.api.v1B\nFerryPr"
-  "otoP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003"
-  "FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006p"
-  "roto3"
+  "next_committed_index\030\007 \001(\r\022\027\n\017next_page_"
+  "token\030\010 \001(\t\"/\n\016CommittedBlock\022\r\n\005index\030\001"
+  " \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetStateRequest\022"
+  "\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry."
+  "v1.TaskState\"0\n\020SetStateResponse\022\034\n\004task"
+  "\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014MergeRequest\022\017"
+  "\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030"
+  "\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMergeResponse\022\034\n\004"
+  "task\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFil"
+  "eRequest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 "
+  "\001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003("
+  "\0132).ferry.v1.UploadFileRequest.MetadataE"
+  "ntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H"
+  "\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003k"
+  "ey\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C"
+  "\n\022UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
+  "ry.v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileR"
+  "equest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 "
+  "\001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\ri"
+  "f_generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task"
+  "_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\""
+  "j\n\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132"
+  "\024.ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n"
+  "\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTask"
+  "Request\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRes"
+  "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016G"
+  "etTaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTas"
+  "kResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022"
+  ",\n\014notification\030\002 \001(\0132\026.ferry.v1.Notific"
+  "ation\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t"
+  "\022*\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationS"
+  "tate\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001"
+  "(\t\0220\n\014delivered_at\030\005 \001(\0132\032.google.protob"
+  "uf.Timestamp\"\?\n\027IssueUploadTokenRequest\022"
+  "\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_seconds\030\002 \001(\r\"a\n"
+  "\030IssueUploadTokenResponse\022\024\n\014upload_toke"
+  "n\030\001 \001(\t\022/\n\013expire_time\030\002 \001(\0132\032.google.pr"
+  "otobuf.Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_S"
+  "TATE_UNSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADI"
+  "NG\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STAT"
+  "E_COMPLETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026"
+  "\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAI"
+  "LED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UN"
+  "SPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022"
+  "\"\n\036BLOCK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n B"
+  "LOCK_STATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021No"
+  "tificationState\022\"\n\036NOTIFICATION_STATE_UN"
+  "SPECIFIED\020\000\022\036\n\032NOTIFICATION_STATE_PENDIN"
+  "G\020\001\022 \n\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n"
+  " NOTIFICATION_STATE_UNDELIVERABLE\020\0032\366\005\n\014"
+  "FerryService\022G\n\nCreateTask\022\033.ferry.v1.Cr"
+  "eateTaskRequest\032\034.ferry.v1.CreateTaskRes"
+  "ponse\022N\n\013UploadParts\022\034.ferry.v1.UploadPa"
+  "rtsRequest\032\035.ferry.v1.UploadPartsRespons"
+  "e(\0010\001\022_\n\022QueryMissingBlocks\022#.ferry.v1.Q"
+  "ueryMissingBlocksRequest\032$.ferry.v1.Quer"
+  "yMissingBlocksResponse\022A\n\010SetState\022\031.fer"
+  "ry.v1.SetStateRequest\032\032.ferry.v1.SetStat"
+  "eResponse\0228\n\005Merge\022\026.ferry.v1.MergeReque"
+  "st\032\027.ferry.v1.MergeResponse\022>\n\007GetTask\022\030"
+  ".ferry.v1.GetTaskRequest\032\031.ferry.v1.GetT"
+  "askResponse\022F\n\tWatchTask\022\032.ferry.v1.Watc"
+  "hTaskRequest\032\033.ferry.v1.WatchTaskRespons"
+  "e0\001\022C\n\010ReadFile\022\031.ferry.v1.ReadFileReque"
+  "st\032\032.ferry.v1.ReadFileResponse0\001\022G\n\nUplo"
+  "adFile\022\033.ferry.v1.UploadFileRequest\032\034.fe"
+  "rry.v1.UploadFileResponse\022Y\n\020IssueUpload"
+  "Token\022!.ferry.v1.IssueUploadTokenRequest"
+  "\032\".ferry.v1.IssueUploadTokenResponseBh\n\020"
+  "dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.de"
+  "v/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312"
+  "\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4565, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 4630, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 28,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -3644,8 +3651,10 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
   QueryMissingBlocksRequest* const _this = this; (void)_this;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.page_token_){}
     , decltype(_impl_.include_committed_crc32c_){}
     , decltype(_impl_.committed_start_){}
+    , decltype(_impl_.page_size_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -3657,9 +3666,17 @@ QueryMissingBlocksRequest::QueryMissingBlocksRequest(const QueryMissingBlocksReq
     _this->_impl_.task_id_.Set(from._internal_task_id(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_page_token().empty()) {
+    _this->_impl_.page_token_.Set(from._internal_page_token(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.include_committed_crc32c_, &from._impl_.include_committed_crc32c_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.committed_start_) -
-    reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.page_size_) -
+    reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.page_size_));
   // @@protoc_insertion_point(copy_constructor:ferry.v1.QueryMissingBlocksRequest)
 }
 
@@ -3669,13 +3686,19 @@ inline void QueryMissingBlocksRequest::SharedCtor(
   (void)is_message_owned;
   new (&_impl_) Impl_{
       decltype(_impl_.task_id_){}
+    , decltype(_impl_.page_token_){}
     , decltype(_impl_.include_committed_crc32c_){false}
     , decltype(_impl_.committed_start_){0u}
+    , decltype(_impl_.page_size_){0}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.task_id_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.task_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
@@ -3691,6 +3714,7 @@ QueryMissingBlocksRequest::~QueryMissingBlocksRequest() {
 inline void QueryMissingBlocksRequest::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.task_id_.Destroy();
+  _impl_.page_token_.Destroy();
 }
 
 void QueryMissingBlocksRequest::SetCachedSize(int size) const {
@@ -3704,9 +3728,10 @@ void QueryMissingBlocksRequest::Clear() {
   (void) cached_has_bits;
 
   _impl_.task_id_.ClearToEmpty();
+  _impl_.page_token_.ClearToEmpty();
   ::memset(&_impl_.include_committed_crc32c_, 0, static_cast<size_t>(
-      reinterpret_cast<char*>(&_impl_.committed_start_) -
-      reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.committed_start_));
+      reinterpret_cast<char*>(&_impl_.page_size_) -
+      reinterpret_cast<char*>(&_impl_.include_committed_crc32c_)) + sizeof(_impl_.page_size_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -3739,6 +3764,24 @@ const char* QueryMissingBlocksRequest::_InternalParse(const char* ptr, ::_pbi::P
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
           _impl_.committed_start_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // int32 page_size = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 32)) {
+          _impl_.page_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string page_token = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          auto str = _internal_mutable_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.QueryMissingBlocksRequest.page_token"));
         } else
           goto handle_unusual;
         continue;
@@ -3793,6 +3836,22 @@ uint8_t* QueryMissingBlocksRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt32ToArray(3, this->_internal_committed_start(), target);
   }
 
+  // int32 page_size = 4;
+  if (this->_internal_page_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(4, this->_internal_page_size(), target);
+  }
+
+  // string page_token = 5;
+  if (!this->_internal_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_page_token().data(), static_cast<int>(this->_internal_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.QueryMissingBlocksRequest.page_token");
+    target = stream->WriteStringMaybeAliased(
+        5, this->_internal_page_token(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -3816,6 +3875,13 @@ size_t QueryMissingBlocksRequest::ByteSizeLong() const {
         this->_internal_task_id());
   }
 
+  // string page_token = 5;
+  if (!this->_internal_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_page_token());
+  }
+
   // bool include_committed_crc32c = 2;
   if (this->_internal_include_committed_crc32c() != 0) {
     total_size += 1 + 1;
@@ -3824,6 +3890,11 @@ size_t QueryMissingBlocksRequest::ByteSizeLong() const {
   // uint32 committed_start = 3;
   if (this->_internal_committed_start() != 0) {
     total_size += ::_pbi::WireFormatLite::UInt32SizePlusOne(this->_internal_committed_start());
+  }
+
+  // int32 page_size = 4;
+  if (this->_internal_page_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_page_size());
   }
 
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
@@ -3847,11 +3918,17 @@ void QueryMissingBlocksRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_m
   if (!from._internal_task_id().empty()) {
     _this->_internal_set_task_id(from._internal_task_id());
   }
+  if (!from._internal_page_token().empty()) {
+    _this->_internal_set_page_token(from._internal_page_token());
+  }
   if (from._internal_include_committed_crc32c() != 0) {
     _this->_internal_set_include_committed_crc32c(from._internal_include_committed_crc32c());
   }
   if (from._internal_committed_start() != 0) {
     _this->_internal_set_committed_start(from._internal_committed_start());
+  }
+  if (from._internal_page_size() != 0) {
+    _this->_internal_set_page_size(from._internal_page_size());
   }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
@@ -3876,9 +3953,13 @@ void QueryMissingBlocksRequest::InternalSwap(QueryMissingBlocksRequest* other) {
       &_impl_.task_id_, lhs_arena,
       &other->_impl_.task_id_, rhs_arena
   );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.page_token_, lhs_arena,
+      &other->_impl_.page_token_, rhs_arena
+  );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.committed_start_)
-      + sizeof(QueryMissingBlocksRequest::_impl_.committed_start_)
+      PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.page_size_)
+      + sizeof(QueryMissingBlocksRequest::_impl_.page_size_)
       - PROTOBUF_FIELD_OFFSET(QueryMissingBlocksRequest, _impl_.include_committed_crc32c_)>(
           reinterpret_cast<char*>(&_impl_.include_committed_crc32c_),
           reinterpret_cast<char*>(&other->_impl_.include_committed_crc32c_));
@@ -3908,6 +3989,7 @@ QueryMissingBlocksResponse::QueryMissingBlocksResponse(const QueryMissingBlocksR
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){from._impl_.missing_}
     , decltype(_impl_.committed_){from._impl_.committed_}
+    , decltype(_impl_.next_page_token_){}
     , decltype(_impl_.state_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.committed_bytes_){}
@@ -3916,6 +3998,14 @@ QueryMissingBlocksResponse::QueryMissingBlocksResponse(const QueryMissingBlocksR
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_next_page_token().empty()) {
+    _this->_impl_.next_page_token_.Set(from._internal_next_page_token(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.state_, &from._impl_.state_,
     static_cast<size_t>(reinterpret_cast<char*>(&_impl_.next_committed_index_) -
     reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
@@ -3929,6 +4019,7 @@ inline void QueryMissingBlocksResponse::SharedCtor(
   new (&_impl_) Impl_{
       decltype(_impl_.missing_){arena}
     , decltype(_impl_.committed_){arena}
+    , decltype(_impl_.next_page_token_){}
     , decltype(_impl_.state_){0}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.committed_bytes_){uint64_t{0u}}
@@ -3936,6 +4027,10 @@ inline void QueryMissingBlocksResponse::SharedCtor(
     , decltype(_impl_.next_committed_index_){0u}
     , /*decltype(_impl_._cached_size_)*/{}
   };
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 QueryMissingBlocksResponse::~QueryMissingBlocksResponse() {
@@ -3951,6 +4046,7 @@ inline void QueryMissingBlocksResponse::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
   _impl_.missing_.~RepeatedPtrField();
   _impl_.committed_.~RepeatedPtrField();
+  _impl_.next_page_token_.Destroy();
 }
 
 void QueryMissingBlocksResponse::SetCachedSize(int size) const {
@@ -3965,6 +4061,7 @@ void QueryMissingBlocksResponse::Clear() {
 
   _impl_.missing_.Clear();
   _impl_.committed_.Clear();
+  _impl_.next_page_token_.ClearToEmpty();
   ::memset(&_impl_.state_, 0, static_cast<size_t>(
       reinterpret_cast<char*>(&_impl_.next_committed_index_) -
       reinterpret_cast<char*>(&_impl_.state_)) + sizeof(_impl_.next_committed_index_));
@@ -4044,6 +4141,16 @@ const char* QueryMissingBlocksResponse::_InternalParse(const char* ptr, ::_pbi::
         } else
           goto handle_unusual;
         continue;
+      // string next_page_token = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 66)) {
+          auto str = _internal_mutable_next_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.QueryMissingBlocksResponse.next_page_token"));
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -4120,6 +4227,16 @@ uint8_t* QueryMissingBlocksResponse::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt32ToArray(7, this->_internal_next_committed_index(), target);
   }
 
+  // string next_page_token = 8;
+  if (!this->_internal_next_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_next_page_token().data(), static_cast<int>(this->_internal_next_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.QueryMissingBlocksResponse.next_page_token");
+    target = stream->WriteStringMaybeAliased(
+        8, this->_internal_next_page_token(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -4148,6 +4265,13 @@ size_t QueryMissingBlocksResponse::ByteSizeLong() const {
   for (const auto& msg : this->_impl_.committed_) {
     total_size +=
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // string next_page_token = 8;
+  if (!this->_internal_next_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_next_page_token());
   }
 
   // .ferry.v1.TaskState state = 1;
@@ -4196,6 +4320,9 @@ void QueryMissingBlocksResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_
 
   _this->_impl_.missing_.MergeFrom(from._impl_.missing_);
   _this->_impl_.committed_.MergeFrom(from._impl_.committed_);
+  if (!from._internal_next_page_token().empty()) {
+    _this->_internal_set_next_page_token(from._internal_next_page_token());
+  }
   if (from._internal_state() != 0) {
     _this->_internal_set_state(from._internal_state());
   }
@@ -4227,9 +4354,15 @@ bool QueryMissingBlocksResponse::IsInitialized() const {
 
 void QueryMissingBlocksResponse::InternalSwap(QueryMissingBlocksResponse* other) {
   using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
   _impl_.missing_.InternalSwap(&other->_impl_.missing_);
   _impl_.committed_.InternalSwap(&other->_impl_.committed_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.next_page_token_, lhs_arena,
+      &other->_impl_.next_page_token_, rhs_arena
+  );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(QueryMissingBlocksResponse, _impl_.next_committed_index_)
       + sizeof(QueryMissingBlocksResponse::_impl_.next_committed_index_)

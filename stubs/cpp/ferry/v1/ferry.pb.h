@@ -1885,8 +1885,10 @@ class QueryMissingBlocksRequest final :
 
   enum : int {
     kTaskIdFieldNumber = 1,
+    kPageTokenFieldNumber = 5,
     kIncludeCommittedCrc32CFieldNumber = 2,
     kCommittedStartFieldNumber = 3,
+    kPageSizeFieldNumber = 4,
   };
   // string task_id = 1;
   void clear_task_id();
@@ -1900,6 +1902,20 @@ class QueryMissingBlocksRequest final :
   const std::string& _internal_task_id() const;
   inline PROTOBUF_ALWAYS_INLINE void _internal_set_task_id(const std::string& value);
   std::string* _internal_mutable_task_id();
+  public:
+
+  // string page_token = 5;
+  void clear_page_token();
+  const std::string& page_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_page_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_page_token();
+  PROTOBUF_NODISCARD std::string* release_page_token();
+  void set_allocated_page_token(std::string* page_token);
+  private:
+  const std::string& _internal_page_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_page_token(const std::string& value);
+  std::string* _internal_mutable_page_token();
   public:
 
   // bool include_committed_crc32c = 2;
@@ -1920,6 +1936,15 @@ class QueryMissingBlocksRequest final :
   void _internal_set_committed_start(uint32_t value);
   public:
 
+  // int32 page_size = 4;
+  void clear_page_size();
+  int32_t page_size() const;
+  void set_page_size(int32_t value);
+  private:
+  int32_t _internal_page_size() const;
+  void _internal_set_page_size(int32_t value);
+  public:
+
   // @@protoc_insertion_point(class_scope:ferry.v1.QueryMissingBlocksRequest)
  private:
   class _Internal;
@@ -1929,8 +1954,10 @@ class QueryMissingBlocksRequest final :
   typedef void DestructorSkippable_;
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr task_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr page_token_;
     bool include_committed_crc32c_;
     uint32_t committed_start_;
+    int32_t page_size_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -2061,6 +2088,7 @@ class QueryMissingBlocksResponse final :
   enum : int {
     kMissingFieldNumber = 5,
     kCommittedFieldNumber = 6,
+    kNextPageTokenFieldNumber = 8,
     kStateFieldNumber = 1,
     kBlockSizeFieldNumber = 2,
     kCommittedBytesFieldNumber = 4,
@@ -2102,6 +2130,20 @@ class QueryMissingBlocksResponse final :
   ::ferry::v1::CommittedBlock* add_committed();
   const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock >&
       committed() const;
+
+  // string next_page_token = 8;
+  void clear_next_page_token();
+  const std::string& next_page_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_next_page_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_next_page_token();
+  PROTOBUF_NODISCARD std::string* release_next_page_token();
+  void set_allocated_next_page_token(std::string* next_page_token);
+  private:
+  const std::string& _internal_next_page_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_next_page_token(const std::string& value);
+  std::string* _internal_mutable_next_page_token();
+  public:
 
   // .ferry.v1.TaskState state = 1;
   void clear_state();
@@ -2158,6 +2200,7 @@ class QueryMissingBlocksResponse final :
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::BlockRange > missing_;
     ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::CommittedBlock > committed_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr next_page_token_;
     int state_;
     uint32_t block_size_;
     uint64_t committed_bytes_;
@@ -6965,6 +7008,76 @@ inline void QueryMissingBlocksRequest::set_committed_start(uint32_t value) {
   // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksRequest.committed_start)
 }
 
+// int32 page_size = 4;
+inline void QueryMissingBlocksRequest::clear_page_size() {
+  _impl_.page_size_ = 0;
+}
+inline int32_t QueryMissingBlocksRequest::_internal_page_size() const {
+  return _impl_.page_size_;
+}
+inline int32_t QueryMissingBlocksRequest::page_size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksRequest.page_size)
+  return _internal_page_size();
+}
+inline void QueryMissingBlocksRequest::_internal_set_page_size(int32_t value) {
+  
+  _impl_.page_size_ = value;
+}
+inline void QueryMissingBlocksRequest::set_page_size(int32_t value) {
+  _internal_set_page_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksRequest.page_size)
+}
+
+// string page_token = 5;
+inline void QueryMissingBlocksRequest::clear_page_token() {
+  _impl_.page_token_.ClearToEmpty();
+}
+inline const std::string& QueryMissingBlocksRequest::page_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksRequest.page_token)
+  return _internal_page_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void QueryMissingBlocksRequest::set_page_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.page_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksRequest.page_token)
+}
+inline std::string* QueryMissingBlocksRequest::mutable_page_token() {
+  std::string* _s = _internal_mutable_page_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.QueryMissingBlocksRequest.page_token)
+  return _s;
+}
+inline const std::string& QueryMissingBlocksRequest::_internal_page_token() const {
+  return _impl_.page_token_.Get();
+}
+inline void QueryMissingBlocksRequest::_internal_set_page_token(const std::string& value) {
+  
+  _impl_.page_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* QueryMissingBlocksRequest::_internal_mutable_page_token() {
+  
+  return _impl_.page_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* QueryMissingBlocksRequest::release_page_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.QueryMissingBlocksRequest.page_token)
+  return _impl_.page_token_.Release();
+}
+inline void QueryMissingBlocksRequest::set_allocated_page_token(std::string* page_token) {
+  if (page_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.page_token_.SetAllocated(page_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.page_token_.IsDefault()) {
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.QueryMissingBlocksRequest.page_token)
+}
+
 // -------------------------------------------------------------------
 
 // QueryMissingBlocksResponse
@@ -7147,6 +7260,56 @@ inline void QueryMissingBlocksResponse::_internal_set_next_committed_index(uint3
 inline void QueryMissingBlocksResponse::set_next_committed_index(uint32_t value) {
   _internal_set_next_committed_index(value);
   // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksResponse.next_committed_index)
+}
+
+// string next_page_token = 8;
+inline void QueryMissingBlocksResponse::clear_next_page_token() {
+  _impl_.next_page_token_.ClearToEmpty();
+}
+inline const std::string& QueryMissingBlocksResponse::next_page_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.QueryMissingBlocksResponse.next_page_token)
+  return _internal_next_page_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void QueryMissingBlocksResponse::set_next_page_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.next_page_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.QueryMissingBlocksResponse.next_page_token)
+}
+inline std::string* QueryMissingBlocksResponse::mutable_next_page_token() {
+  std::string* _s = _internal_mutable_next_page_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.QueryMissingBlocksResponse.next_page_token)
+  return _s;
+}
+inline const std::string& QueryMissingBlocksResponse::_internal_next_page_token() const {
+  return _impl_.next_page_token_.Get();
+}
+inline void QueryMissingBlocksResponse::_internal_set_next_page_token(const std::string& value) {
+  
+  _impl_.next_page_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* QueryMissingBlocksResponse::_internal_mutable_next_page_token() {
+  
+  return _impl_.next_page_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* QueryMissingBlocksResponse::release_next_page_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.QueryMissingBlocksResponse.next_page_token)
+  return _impl_.next_page_token_.Release();
+}
+inline void QueryMissingBlocksResponse::set_allocated_next_page_token(std::string* next_page_token) {
+  if (next_page_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.next_page_token_.SetAllocated(next_page_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.next_page_token_.IsDefault()) {
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.QueryMissingBlocksResponse.next_page_token)
 }
 
 // -------------------------------------------------------------------

@@ -200,8 +200,9 @@ const (
 	ErrorReason_DISK_FULL ErrorReason = 26
 	// RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
 	// UploadParts, the replica already holds its limit of open upload streams
-	// (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-	// once on another replica).
+	// (`--max-streams`); any call, every connection of the replica's database
+	// pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+	// RetryInfo's delay (or at once on another replica).
 	ErrorReason_OVERLOADED ErrorReason = 27
 	// RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
 	// tasks, declared bytes, open UploadParts streams), or a declaration is

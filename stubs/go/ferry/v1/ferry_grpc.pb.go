@@ -96,14 +96,16 @@ type FerryServiceClient interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
 	//     permission.
 	UploadParts(ctx context.Context, opts ...grpc.CallOption) (FerryService_UploadPartsClient, error)
-	// Reports which blocks the server still lacks, as half-open ranges. For a
+	// Reports which blocks the server still lacks, as half-open ranges, one page
+	// at a time (AIP-158): follow next_page_token until it is empty. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
 	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
 	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+	//     or a page_token this server did not issue for this task.
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
 	//     "upload" nor the "read" permission.
 	QueryMissingBlocks(ctx context.Context, in *QueryMissingBlocksRequest, opts ...grpc.CallOption) (*QueryMissingBlocksResponse, error)
@@ -501,14 +503,16 @@ type FerryServiceServer interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "upload"
 	//     permission.
 	UploadParts(FerryService_UploadPartsServer) error
-	// Reports which blocks the server still lacks, as half-open ranges. For a
+	// Reports which blocks the server still lacks, as half-open ranges, one page
+	// at a time (AIP-158): follow next_page_token until it is empty. For a
 	// task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
 	// with include_committed_crc32c, it also lists committed blocks' CRC32C,
 	// 4096 at a time, so a client can prove a task holds its file's bytes.
 	//
 	// Status codes (reasons):
 	//   - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+	//   - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+	//     or a page_token this server did not issue for this task.
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
 	//     "upload" nor the "read" permission.
 	QueryMissingBlocks(context.Context, *QueryMissingBlocksRequest) (*QueryMissingBlocksResponse, error)

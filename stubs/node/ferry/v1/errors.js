@@ -246,8 +246,9 @@ var ErrorReason;
     /**
      * OVERLOADED - RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
      * UploadParts, the replica already holds its limit of open upload streams
-     * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-     * once on another replica).
+     * (`--max-streams`); any call, every connection of the replica's database
+     * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+     * RetryInfo's delay (or at once on another replica).
      */
     ErrorReason[ErrorReason["OVERLOADED"] = 27] = "OVERLOADED";
     /**

@@ -316,6 +316,18 @@ export interface QueryMissingBlocksRequest {
      * again from `next_committed_index` for the rest.
      */
     committedStart: number;
+    /**
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     */
+    pageSize: number;
+    /**
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     */
+    pageToken: string;
 }
 /** Response for QueryMissingBlocks. */
 export interface QueryMissingBlocksResponse {
@@ -325,9 +337,17 @@ export interface QueryMissingBlocksResponse {
     blockSize: number;
     /** The task's number of blocks. */
     blockCount: number;
-    /** Bytes in committed blocks. */
+    /**
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
+     */
     committedBytes: bigint;
-    /** Blocks not yet committed, as sorted, disjoint half-open ranges. */
+    /**
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
+     */
     missing: BlockRange[];
     /**
      * With include_committed_crc32c: committed blocks from committed_start on,
@@ -339,6 +359,12 @@ export interface QueryMissingBlocksResponse {
      * the committed_start to ask from for the next page. 0: nothing more.
      */
     nextCommittedIndex: number;
+    /**
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     */
+    nextPageToken: string;
 }
 /** A committed block and the CRC32C (Castagnoli) of its bytes. */
 export interface CommittedBlock {
@@ -658,14 +684,16 @@ export declare const FerryServiceService: {
         readonly responseDeserialize: (value: Buffer) => UploadPartsResponse;
     };
     /**
-     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * Reports which blocks the server still lacks, as half-open ranges, one page
+     * at a time (AIP-158): follow next_page_token until it is empty. For a
      * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
      * with include_committed_crc32c, it also lists committed blocks' CRC32C,
      * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+     *   or a page_token this server did not issue for this task.
      * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
      *   "upload" nor the "read" permission.
      */
@@ -975,14 +1003,16 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      */
     uploadParts: handleBidiStreamingCall<UploadPartsRequest, UploadPartsResponse>;
     /**
-     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * Reports which blocks the server still lacks, as half-open ranges, one page
+     * at a time (AIP-158): follow next_page_token until it is empty. For a
      * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
      * with include_committed_crc32c, it also lists committed blocks' CRC32C,
      * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+     *   or a page_token this server did not issue for this task.
      * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
      *   "upload" nor the "read" permission.
      */
@@ -1232,14 +1262,16 @@ export interface FerryServiceClient extends Client {
     uploadParts(options: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
     uploadParts(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<UploadPartsRequest, UploadPartsResponse>;
     /**
-     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * Reports which blocks the server still lacks, as half-open ranges, one page
+     * at a time (AIP-158): follow next_page_token until it is empty. For a
      * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
      * with include_committed_crc32c, it also lists committed blocks' CRC32C,
      * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+     *   or a page_token this server did not issue for this task.
      * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
      *   "upload" nor the "read" permission.
      */

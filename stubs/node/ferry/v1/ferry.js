@@ -1552,7 +1552,7 @@ exports.UploadPartsResponse = {
     },
 };
 function createBaseQueryMissingBlocksRequest() {
-    return { taskId: "", includeCommittedCrc32c: false, committedStart: 0 };
+    return { taskId: "", includeCommittedCrc32c: false, committedStart: 0, pageSize: 0, pageToken: "" };
 }
 exports.QueryMissingBlocksRequest = {
     encode(message, writer = new wire_1.BinaryWriter()) {
@@ -1564,6 +1564,12 @@ exports.QueryMissingBlocksRequest = {
         }
         if (message.committedStart !== 0) {
             writer.uint32(24).uint32(message.committedStart);
+        }
+        if (message.pageSize !== 0) {
+            writer.uint32(32).int32(message.pageSize);
+        }
+        if (message.pageToken !== "") {
+            writer.uint32(42).string(message.pageToken);
         }
         return writer;
     },
@@ -1601,6 +1607,20 @@ exports.QueryMissingBlocksRequest = {
                         message.committedStart = reader.uint32();
                         continue;
                     }
+                    case 4: {
+                        if (tag !== 32) {
+                            break;
+                        }
+                        message.pageSize = reader.int32();
+                        continue;
+                    }
+                    case 5: {
+                        if (tag !== 42) {
+                            break;
+                        }
+                        message.pageToken = reader.string();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1630,6 +1650,16 @@ exports.QueryMissingBlocksRequest = {
                 : isSet(object.committed_start)
                     ? globalThis.Number(object.committed_start)
                     : 0,
+            pageSize: isSet(object.pageSize)
+                ? globalThis.Number(object.pageSize)
+                : isSet(object.page_size)
+                    ? globalThis.Number(object.page_size)
+                    : 0,
+            pageToken: isSet(object.pageToken)
+                ? globalThis.String(object.pageToken)
+                : isSet(object.page_token)
+                    ? globalThis.String(object.page_token)
+                    : "",
         };
     },
     toJSON(message) {
@@ -1643,6 +1673,12 @@ exports.QueryMissingBlocksRequest = {
         if (message.committedStart !== 0) {
             obj.committedStart = Math.round(message.committedStart);
         }
+        if (message.pageSize !== 0) {
+            obj.pageSize = Math.round(message.pageSize);
+        }
+        if (message.pageToken !== "") {
+            obj.pageToken = message.pageToken;
+        }
         return obj;
     },
     create(base) {
@@ -1653,6 +1689,8 @@ exports.QueryMissingBlocksRequest = {
         message.taskId = object.taskId ?? "";
         message.includeCommittedCrc32c = object.includeCommittedCrc32c ?? false;
         message.committedStart = object.committedStart ?? 0;
+        message.pageSize = object.pageSize ?? 0;
+        message.pageToken = object.pageToken ?? "";
         return message;
     },
 };
@@ -1665,6 +1703,7 @@ function createBaseQueryMissingBlocksResponse() {
         missing: [],
         committed: [],
         nextCommittedIndex: 0,
+        nextPageToken: "",
     };
 }
 exports.QueryMissingBlocksResponse = {
@@ -1692,6 +1731,9 @@ exports.QueryMissingBlocksResponse = {
         }
         if (message.nextCommittedIndex !== 0) {
             writer.uint32(56).uint32(message.nextCommittedIndex);
+        }
+        if (message.nextPageToken !== "") {
+            writer.uint32(66).string(message.nextPageToken);
         }
         return writer;
     },
@@ -1757,6 +1799,13 @@ exports.QueryMissingBlocksResponse = {
                         message.nextCommittedIndex = reader.uint32();
                         continue;
                     }
+                    case 8: {
+                        if (tag !== 66) {
+                            break;
+                        }
+                        message.nextPageToken = reader.string();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1798,6 +1847,11 @@ exports.QueryMissingBlocksResponse = {
                 : isSet(object.next_committed_index)
                     ? globalThis.Number(object.next_committed_index)
                     : 0,
+            nextPageToken: isSet(object.nextPageToken)
+                ? globalThis.String(object.nextPageToken)
+                : isSet(object.next_page_token)
+                    ? globalThis.String(object.next_page_token)
+                    : "",
         };
     },
     toJSON(message) {
@@ -1823,6 +1877,9 @@ exports.QueryMissingBlocksResponse = {
         if (message.nextCommittedIndex !== 0) {
             obj.nextCommittedIndex = Math.round(message.nextCommittedIndex);
         }
+        if (message.nextPageToken !== "") {
+            obj.nextPageToken = message.nextPageToken;
+        }
         return obj;
     },
     create(base) {
@@ -1839,6 +1896,7 @@ exports.QueryMissingBlocksResponse = {
         message.missing = object.missing?.map((e) => exports.BlockRange.fromPartial(e)) || [];
         message.committed = object.committed?.map((e) => exports.CommittedBlock.fromPartial(e)) || [];
         message.nextCommittedIndex = object.nextCommittedIndex ?? 0;
+        message.nextPageToken = object.nextPageToken ?? "";
         return message;
     },
 };
@@ -3609,14 +3667,16 @@ exports.FerryServiceService = {
         responseDeserialize: (value) => exports.UploadPartsResponse.decode(value),
     },
     /**
-     * Reports which blocks the server still lacks, as half-open ranges. For a
+     * Reports which blocks the server still lacks, as half-open ranges, one page
+     * at a time (AIP-158): follow next_page_token until it is empty. For a
      * task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
      * with include_committed_crc32c, it also lists committed blocks' CRC32C,
      * 4096 at a time, so a client can prove a task holds its file's bytes.
      *
      * Status codes (reasons):
      * - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+     * - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+     *   or a page_token this server did not issue for this task.
      * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
      *   "upload" nor the "read" permission.
      */

@@ -525,6 +525,8 @@ typedef GPB_ENUM(FRYQueryMissingBlocksRequest_FieldNumber) {
   FRYQueryMissingBlocksRequest_FieldNumber_TaskId = 1,
   FRYQueryMissingBlocksRequest_FieldNumber_IncludeCommittedCrc32C = 2,
   FRYQueryMissingBlocksRequest_FieldNumber_CommittedStart = 3,
+  FRYQueryMissingBlocksRequest_FieldNumber_PageSize = 4,
+  FRYQueryMissingBlocksRequest_FieldNumber_PageToken = 5,
 };
 
 /**
@@ -549,6 +551,20 @@ GPB_FINAL @interface FRYQueryMissingBlocksRequest : GPBMessage
  **/
 @property(nonatomic, readwrite) uint32_t committedStart;
 
+/**
+ * Most missing ranges to return in this page (AIP-158). 0: the server's
+ * default; values above the server's maximum (10000) are lowered to it. A
+ * page may hold fewer ranges than asked even when more follow: the server
+ * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+ **/
+@property(nonatomic, readwrite) int32_t pageSize;
+
+/**
+ * The next_page_token of the previous answer, to continue the listing of
+ * missing ranges; empty: from the first block. Opaque.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *pageToken;
+
 @end
 
 #pragma mark - FRYQueryMissingBlocksResponse
@@ -561,6 +577,7 @@ typedef GPB_ENUM(FRYQueryMissingBlocksResponse_FieldNumber) {
   FRYQueryMissingBlocksResponse_FieldNumber_MissingArray = 5,
   FRYQueryMissingBlocksResponse_FieldNumber_CommittedArray = 6,
   FRYQueryMissingBlocksResponse_FieldNumber_NextCommittedIndex = 7,
+  FRYQueryMissingBlocksResponse_FieldNumber_NextPageToken = 8,
 };
 
 /**
@@ -577,10 +594,18 @@ GPB_FINAL @interface FRYQueryMissingBlocksResponse : GPBMessage
 /** The task's number of blocks. */
 @property(nonatomic, readwrite) uint32_t blockCount;
 
-/** Bytes in committed blocks. */
+/**
+ * Bytes in committed blocks. On the first page only (a request without
+ * page_token); 0 on later pages, where counting them again would cost a
+ * look at every block of the task.
+ **/
 @property(nonatomic, readwrite) uint64_t committedBytes;
 
-/** Blocks not yet committed, as sorted, disjoint half-open ranges. */
+/**
+ * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+ * page's share of them (see next_page_token). A client that ignores
+ * pagination sees the first page only.
+ **/
 @property(nonatomic, readwrite, strong, null_resettable) NSMutableArray<FRYBlockRange*> *missingArray;
 /** The number of items in @c missingArray without causing the array to be created. */
 @property(nonatomic, readonly) NSUInteger missingArray_Count;
@@ -598,6 +623,13 @@ GPB_FINAL @interface FRYQueryMissingBlocksResponse : GPBMessage
  * the committed_start to ask from for the next page. 0: nothing more.
  **/
 @property(nonatomic, readwrite) uint32_t nextCommittedIndex;
+
+/**
+ * Non-empty when more missing ranges follow `missing`: pass it as
+ * page_token (with the same task_id) for the next page. Empty: this page
+ * ends the listing.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *nextPageToken;
 
 @end
 

@@ -912,11 +912,15 @@ void SetFRYUploadPartsResponse_Status_RawValue(FRYUploadPartsResponse *message, 
 @dynamic taskId;
 @dynamic includeCommittedCrc32C;
 @dynamic committedStart;
+@dynamic pageSize;
+@dynamic pageToken;
 
 typedef struct FRYQueryMissingBlocksRequest__storage_ {
   uint32_t _has_storage_[1];
   uint32_t committedStart;
+  int32_t pageSize;
   NSString *taskId;
+  NSString *pageToken;
 } FRYQueryMissingBlocksRequest__storage_;
 
 // This method is threadsafe because it is initially called
@@ -951,6 +955,24 @@ typedef struct FRYQueryMissingBlocksRequest__storage_ {
         .offset = (uint32_t)offsetof(FRYQueryMissingBlocksRequest__storage_, committedStart),
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt32,
+      },
+      {
+        .name = "pageSize",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksRequest_FieldNumber_PageSize,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksRequest__storage_, pageSize),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeInt32,
+      },
+      {
+        .name = "pageToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksRequest_FieldNumber_PageToken,
+        .hasIndex = 5,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksRequest__storage_, pageToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
       },
     };
     GPBDescriptor *localDescriptor =
@@ -987,6 +1009,7 @@ typedef struct FRYQueryMissingBlocksRequest__storage_ {
 @dynamic missingArray, missingArray_Count;
 @dynamic committedArray, committedArray_Count;
 @dynamic nextCommittedIndex;
+@dynamic nextPageToken;
 
 typedef struct FRYQueryMissingBlocksResponse__storage_ {
   uint32_t _has_storage_[1];
@@ -996,6 +1019,7 @@ typedef struct FRYQueryMissingBlocksResponse__storage_ {
   uint32_t nextCommittedIndex;
   NSMutableArray *missingArray;
   NSMutableArray *committedArray;
+  NSString *nextPageToken;
   uint64_t committedBytes;
 } FRYQueryMissingBlocksResponse__storage_;
 
@@ -1067,6 +1091,15 @@ typedef struct FRYQueryMissingBlocksResponse__storage_ {
         .offset = (uint32_t)offsetof(FRYQueryMissingBlocksResponse__storage_, nextCommittedIndex),
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt32,
+      },
+      {
+        .name = "nextPageToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYQueryMissingBlocksResponse_FieldNumber_NextPageToken,
+        .hasIndex = 5,
+        .offset = (uint32_t)offsetof(FRYQueryMissingBlocksResponse__storage_, nextPageToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
       },
     };
     GPBDescriptor *localDescriptor =

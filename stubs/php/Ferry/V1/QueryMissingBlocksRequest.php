@@ -37,6 +37,22 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>uint32 committed_start = 3;</code>
      */
     protected $committed_start = 0;
+    /**
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     *
+     * Generated from protobuf field <code>int32 page_size = 4;</code>
+     */
+    protected $page_size = 0;
+    /**
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     *
+     * Generated from protobuf field <code>string page_token = 5;</code>
+     */
+    protected $page_token = '';
 
     /**
      * Constructor.
@@ -54,6 +70,14 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
      *           With include_committed_crc32c: list committed blocks from this block
      *           index on (0: from the first). The answer holds at most 4096 of them; ask
      *           again from `next_committed_index` for the rest.
+     *     @type int $page_size
+     *           Most missing ranges to return in this page (AIP-158). 0: the server's
+     *           default; values above the server's maximum (10000) are lowered to it. A
+     *           page may hold fewer ranges than asked even when more follow: the server
+     *           also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     *     @type string $page_token
+     *           The next_page_token of the previous answer, to continue the listing of
+     *           missing ranges; empty: from the first block. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -143,6 +167,66 @@ class QueryMissingBlocksRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkUint32($var);
         $this->committed_start = $var;
+
+        return $this;
+    }
+
+    /**
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     *
+     * Generated from protobuf field <code>int32 page_size = 4;</code>
+     * @return int
+     */
+    public function getPageSize()
+    {
+        return $this->page_size;
+    }
+
+    /**
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     *
+     * Generated from protobuf field <code>int32 page_size = 4;</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setPageSize($var)
+    {
+        GPBUtil::checkInt32($var);
+        $this->page_size = $var;
+
+        return $this;
+    }
+
+    /**
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     *
+     * Generated from protobuf field <code>string page_token = 5;</code>
+     * @return string
+     */
+    public function getPageToken()
+    {
+        return $this->page_token;
+    }
+
+    /**
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     *
+     * Generated from protobuf field <code>string page_token = 5;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setPageToken($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->page_token = $var;
 
         return $this;
     }

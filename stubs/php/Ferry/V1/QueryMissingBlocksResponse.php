@@ -34,13 +34,17 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      */
     protected $block_count = 0;
     /**
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      */
     protected $committed_bytes = 0;
     /**
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      *
      * Generated from protobuf field <code>repeated .ferry.v1.BlockRange missing = 5;</code>
      */
@@ -59,6 +63,14 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>uint32 next_committed_index = 7;</code>
      */
     protected $next_committed_index = 0;
+    /**
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     *
+     * Generated from protobuf field <code>string next_page_token = 8;</code>
+     */
+    protected $next_page_token = '';
 
     /**
      * Constructor.
@@ -73,15 +85,23 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      *     @type int $block_count
      *           The task's number of blocks.
      *     @type int|string $committed_bytes
-     *           Bytes in committed blocks.
+     *           Bytes in committed blocks. On the first page only (a request without
+     *           page_token); 0 on later pages, where counting them again would cost a
+     *           look at every block of the task.
      *     @type array<\Ferry\V1\BlockRange>|\Google\Protobuf\Internal\RepeatedField $missing
-     *           Blocks not yet committed, as sorted, disjoint half-open ranges.
+     *           Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     *           page's share of them (see next_page_token). A client that ignores
+     *           pagination sees the first page only.
      *     @type array<\Ferry\V1\CommittedBlock>|\Google\Protobuf\Internal\RepeatedField $committed
      *           With include_committed_crc32c: committed blocks from committed_start on,
      *           in index order, at most 4096 of them. Empty otherwise.
      *     @type int $next_committed_index
      *           With include_committed_crc32c, when `committed` was cut at 4096 blocks:
      *           the committed_start to ask from for the next page. 0: nothing more.
+     *     @type string $next_page_token
+     *           Non-empty when more missing ranges follow `missing`: pass it as
+     *           page_token (with the same task_id) for the next page. Empty: this page
+     *           ends the listing.
      * }
      */
     public function __construct($data = NULL) {
@@ -168,7 +188,9 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      * @return int|string
@@ -179,7 +201,9 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      * @param int|string $var
@@ -194,7 +218,9 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      *
      * Generated from protobuf field <code>repeated .ferry.v1.BlockRange missing = 5;</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -205,7 +231,9 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      *
      * Generated from protobuf field <code>repeated .ferry.v1.BlockRange missing = 5;</code>
      * @param array<\Ferry\V1\BlockRange>|\Google\Protobuf\Internal\RepeatedField $var
@@ -271,6 +299,36 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkUint32($var);
         $this->next_committed_index = $var;
+
+        return $this;
+    }
+
+    /**
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     *
+     * Generated from protobuf field <code>string next_page_token = 8;</code>
+     * @return string
+     */
+    public function getNextPageToken()
+    {
+        return $this->next_page_token;
+    }
+
+    /**
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     *
+     * Generated from protobuf field <code>string next_page_token = 8;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setNextPageToken($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->next_page_token = $var;
 
         return $this;
     }

@@ -222,8 +222,9 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     OVERLOADED: _ErrorReason.ValueType  # 27
     """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
     UploadParts, the replica already holds its limit of open upload streams
-    (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-    once on another replica).
+    (`--max-streams`); any call, every connection of the replica's database
+    pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+    RetryInfo's delay (or at once on another replica).
     """
     QUOTA_EXCEEDED: _ErrorReason.ValueType  # 28
     """RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active
@@ -461,8 +462,9 @@ after RetryInfo's delay (space may be freed).
 OVERLOADED: ErrorReason.ValueType  # 27
 """RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
 UploadParts, the replica already holds its limit of open upload streams
-(`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-once on another replica).
+(`--max-streams`); any call, every connection of the replica's database
+pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+RetryInfo's delay (or at once on another replica).
 """
 QUOTA_EXCEEDED: ErrorReason.ValueType  # 28
 """RESOURCE_EXHAUSTED. A limit of the caller's principal is reached (active

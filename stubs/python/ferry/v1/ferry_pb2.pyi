@@ -585,6 +585,8 @@ class QueryMissingBlocksRequest(_message.Message):
     TASK_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_COMMITTED_CRC32C_FIELD_NUMBER: _builtins.int
     COMMITTED_START_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to ask about."""
     include_committed_crc32c: _builtins.bool
@@ -597,16 +599,28 @@ class QueryMissingBlocksRequest(_message.Message):
     index on (0: from the first). The answer holds at most 4096 of them; ask
     again from `next_committed_index` for the rest.
     """
+    page_size: _builtins.int
+    """Most missing ranges to return in this page (AIP-158). 0: the server's
+    default; values above the server's maximum (10000) are lowered to it. A
+    page may hold fewer ranges than asked even when more follow: the server
+    also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """The next_page_token of the previous answer, to continue the listing of
+    missing ranges; empty: from the first block. Opaque.
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         include_committed_crc32c: _builtins.bool = ...,
         committed_start: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_start", b"committed_start", "include_committed_crc32c", b"include_committed_crc32c", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_start", b"committed_start", "include_committed_crc32c", b"include_committed_crc32c", "page_size", b"page_size", "page_token", b"page_token", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -625,6 +639,7 @@ class QueryMissingBlocksResponse(_message.Message):
     MISSING_FIELD_NUMBER: _builtins.int
     COMMITTED_FIELD_NUMBER: _builtins.int
     NEXT_COMMITTED_INDEX_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     state: Global___TaskState.ValueType
     """The task's current state."""
     block_size: _builtins.int
@@ -632,14 +647,25 @@ class QueryMissingBlocksResponse(_message.Message):
     block_count: _builtins.int
     """The task's number of blocks."""
     committed_bytes: _builtins.int
-    """Bytes in committed blocks."""
+    """Bytes in committed blocks. On the first page only (a request without
+    page_token); 0 on later pages, where counting them again would cost a
+    look at every block of the task.
+    """
     next_committed_index: _builtins.int
     """With include_committed_crc32c, when `committed` was cut at 4096 blocks:
     the committed_start to ask from for the next page. 0: nothing more.
     """
+    next_page_token: _builtins.str
+    """Non-empty when more missing ranges follow `missing`: pass it as
+    page_token (with the same task_id) for the next page. Empty: this page
+    ends the listing.
+    """
     @_builtins.property
     def missing(self) -> _containers.RepeatedCompositeFieldContainer[Global___BlockRange]:
-        """Blocks not yet committed, as sorted, disjoint half-open ranges."""
+        """Blocks not yet committed, as sorted, disjoint half-open ranges: this
+        page's share of them (see next_page_token). A client that ignores
+        pagination sees the first page only.
+        """
 
     @_builtins.property
     def committed(self) -> _containers.RepeatedCompositeFieldContainer[Global___CommittedBlock]:
@@ -657,10 +683,11 @@ class QueryMissingBlocksResponse(_message.Message):
         missing: _abc.Iterable[Global___BlockRange] | None = ...,
         committed: _abc.Iterable[Global___CommittedBlock] | None = ...,
         next_committed_index: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed", b"committed", "committed_bytes", b"committed_bytes", "missing", b"missing", "next_committed_index", b"next_committed_index", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed", b"committed", "committed_bytes", b"committed_bytes", "missing", b"missing", "next_committed_index", b"next_committed_index", "next_page_token", b"next_page_token", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

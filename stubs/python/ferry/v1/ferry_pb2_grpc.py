@@ -180,14 +180,16 @@ class FerryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def QueryMissingBlocks(self, request, context):
-        """Reports which blocks the server still lacks, as half-open ranges. For a
+        """Reports which blocks the server still lacks, as half-open ranges, one page
+        at a time (AIP-158): follow next_page_token until it is empty. For a
         task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
         with include_committed_crc32c, it also lists committed blocks' CRC32C,
         4096 at a time, so a client can prove a task holds its file's bytes.
 
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+        or a page_token this server did not issue for this task.
         - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
         "upload" nor the "read" permission.
         """

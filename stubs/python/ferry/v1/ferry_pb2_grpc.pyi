@@ -164,14 +164,16 @@ class FerryServiceStub:
       permission.
     """
     QueryMissingBlocks: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]
-    """Reports which blocks the server still lacks, as half-open ranges. For a
+    """Reports which blocks the server still lacks, as half-open ranges, one page
+    at a time (AIP-158): follow next_page_token until it is empty. For a
     task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
     with include_committed_crc32c, it also lists committed blocks' CRC32C,
     4096 at a time, so a client can prove a task holds its file's bytes.
 
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+      or a page_token this server did not issue for this task.
     - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
       "upload" nor the "read" permission.
     """
@@ -411,14 +413,16 @@ class FerryServiceAsyncStub(FerryServiceStub):
       permission.
     """
     QueryMissingBlocks: _aio.UnaryUnaryMultiCallable[_ferry_pb2.QueryMissingBlocksRequest, _ferry_pb2.QueryMissingBlocksResponse]  # type: ignore[assignment]
-    """Reports which blocks the server still lacks, as half-open ranges. For a
+    """Reports which blocks the server still lacks, as half-open ranges, one page
+    at a time (AIP-158): follow next_page_token until it is empty. For a
     task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
     with include_committed_crc32c, it also lists committed blocks' CRC32C,
     4096 at a time, so a client can prove a task holds its file's bytes.
 
     Status codes (reasons):
     - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+    - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+      or a page_token this server did not issue for this task.
     - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
       "upload" nor the "read" permission.
     """
@@ -673,14 +677,16 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ferry_pb2.QueryMissingBlocksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ferry_pb2.QueryMissingBlocksResponse, _abc.Awaitable[_ferry_pb2.QueryMissingBlocksResponse]]:
-        """Reports which blocks the server still lacks, as half-open ranges. For a
+        """Reports which blocks the server still lacks, as half-open ranges, one page
+        at a time (AIP-158): follow next_page_token until it is empty. For a
         task that stays UPLOADING or PAUSED the missing set only shrinks. Asked
         with include_committed_crc32c, it also lists committed blocks' CRC32C,
         4096 at a time, so a client can prove a task holds its file's bytes.
 
         Status codes (reasons):
         - NOT_FOUND (TASK_NOT_FOUND): unknown task_id.
-        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id.
+        - INVALID_ARGUMENT (INVALID_FIELD): empty task_id, a negative page_size,
+          or a page_token this server did not issue for this task.
         - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
           "upload" nor the "read" permission.
         """

@@ -67,6 +67,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :task_id, :string, 1
       optional :include_committed_crc32c, :bool, 2
       optional :committed_start, :uint32, 3
+      optional :page_size, :int32, 4
+      optional :page_token, :string, 5
     end
     add_message "ferry.v1.QueryMissingBlocksResponse" do
       optional :state, :enum, 1, "ferry.v1.TaskState"
@@ -76,6 +78,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       repeated :missing, :message, 5, "ferry.v1.BlockRange"
       repeated :committed, :message, 6, "ferry.v1.CommittedBlock"
       optional :next_committed_index, :uint32, 7
+      optional :next_page_token, :string, 8
     end
     add_message "ferry.v1.CommittedBlock" do
       optional :index, :uint32, 1

@@ -311,8 +311,9 @@ public enum ErrorReason
    * <pre>
    * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
    * UploadParts, the replica already holds its limit of open upload streams
-   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-   * once on another replica).
+   * (`--max-streams`); any call, every connection of the replica's database
+   * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+   * RetryInfo's delay (or at once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>
@@ -748,8 +749,9 @@ public enum ErrorReason
    * <pre>
    * RESOURCE_EXHAUSTED. The server is at its limit of concurrent work:
    * UploadParts, the replica already holds its limit of open upload streams
-   * (`--max-streams`). RetryInfo. Retry: yes, after RetryInfo's delay (or at
-   * once on another replica).
+   * (`--max-streams`); any call, every connection of the replica's database
+   * pool stayed busy for `--db-pool-timeout`. RetryInfo. Retry: yes, after
+   * RetryInfo's delay (or at once on another replica).
    * </pre>
    *
    * <code>OVERLOADED = 27;</code>

@@ -21,6 +21,7 @@ private static final long serialVersionUID = 0L;
   }
   private QueryMissingBlocksRequest() {
     taskId_ = "";
+    pageToken_ = "";
   }
 
   @java.lang.Override
@@ -129,6 +130,73 @@ private static final long serialVersionUID = 0L;
     return committedStart_;
   }
 
+  public static final int PAGE_SIZE_FIELD_NUMBER = 4;
+  private int pageSize_ = 0;
+  /**
+   * <pre>
+   * Most missing ranges to return in this page (AIP-158). 0: the server's
+   * default; values above the server's maximum (10000) are lowered to it. A
+   * page may hold fewer ranges than asked even when more follow: the server
+   * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>int32 page_size = 4;</code>
+   * @return The pageSize.
+   */
+  @java.lang.Override
+  public int getPageSize() {
+    return pageSize_;
+  }
+
+  public static final int PAGE_TOKEN_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object pageToken_ = "";
+  /**
+   * <pre>
+   * The next_page_token of the previous answer, to continue the listing of
+   * missing ranges; empty: from the first block. Opaque.
+   * </pre>
+   *
+   * <code>string page_token = 5;</code>
+   * @return The pageToken.
+   */
+  @java.lang.Override
+  public java.lang.String getPageToken() {
+    java.lang.Object ref = pageToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      pageToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The next_page_token of the previous answer, to continue the listing of
+   * missing ranges; empty: from the first block. Opaque.
+   * </pre>
+   *
+   * <code>string page_token = 5;</code>
+   * @return The bytes for pageToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPageTokenBytes() {
+    java.lang.Object ref = pageToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      pageToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -152,6 +220,12 @@ private static final long serialVersionUID = 0L;
     if (committedStart_ != 0) {
       output.writeUInt32(3, committedStart_);
     }
+    if (pageSize_ != 0) {
+      output.writeInt32(4, pageSize_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(pageToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 5, pageToken_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -171,6 +245,13 @@ private static final long serialVersionUID = 0L;
     if (committedStart_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(3, committedStart_);
+    }
+    if (pageSize_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(4, pageSize_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(pageToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(5, pageToken_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -193,6 +274,10 @@ private static final long serialVersionUID = 0L;
         != other.getIncludeCommittedCrc32C()) return false;
     if (getCommittedStart()
         != other.getCommittedStart()) return false;
+    if (getPageSize()
+        != other.getPageSize()) return false;
+    if (!getPageToken()
+        .equals(other.getPageToken())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -211,6 +296,10 @@ private static final long serialVersionUID = 0L;
         getIncludeCommittedCrc32C());
     hash = (37 * hash) + COMMITTED_START_FIELD_NUMBER;
     hash = (53 * hash) + getCommittedStart();
+    hash = (37 * hash) + PAGE_SIZE_FIELD_NUMBER;
+    hash = (53 * hash) + getPageSize();
+    hash = (37 * hash) + PAGE_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getPageToken().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -347,6 +436,8 @@ private static final long serialVersionUID = 0L;
       taskId_ = "";
       includeCommittedCrc32C_ = false;
       committedStart_ = 0;
+      pageSize_ = 0;
+      pageToken_ = "";
       return this;
     }
 
@@ -388,6 +479,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.committedStart_ = committedStart_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.pageSize_ = pageSize_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.pageToken_ = pageToken_;
       }
     }
 
@@ -446,6 +543,14 @@ private static final long serialVersionUID = 0L;
       if (other.getCommittedStart() != 0) {
         setCommittedStart(other.getCommittedStart());
       }
+      if (other.getPageSize() != 0) {
+        setPageSize(other.getPageSize());
+      }
+      if (!other.getPageToken().isEmpty()) {
+        pageToken_ = other.pageToken_;
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -487,6 +592,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 32: {
+              pageSize_ = input.readInt32();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
+            case 42: {
+              pageToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -692,6 +807,156 @@ private static final long serialVersionUID = 0L;
     public Builder clearCommittedStart() {
       bitField0_ = (bitField0_ & ~0x00000004);
       committedStart_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int pageSize_ ;
+    /**
+     * <pre>
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>int32 page_size = 4;</code>
+     * @return The pageSize.
+     */
+    @java.lang.Override
+    public int getPageSize() {
+      return pageSize_;
+    }
+    /**
+     * <pre>
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>int32 page_size = 4;</code>
+     * @param value The pageSize to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPageSize(int value) {
+      
+      pageSize_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most missing ranges to return in this page (AIP-158). 0: the server's
+     * default; values above the server's maximum (10000) are lowered to it. A
+     * page may hold fewer ranges than asked even when more follow: the server
+     * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>int32 page_size = 4;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPageSize() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      pageSize_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object pageToken_ = "";
+    /**
+     * <pre>
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     * </pre>
+     *
+     * <code>string page_token = 5;</code>
+     * @return The pageToken.
+     */
+    public java.lang.String getPageToken() {
+      java.lang.Object ref = pageToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        pageToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     * </pre>
+     *
+     * <code>string page_token = 5;</code>
+     * @return The bytes for pageToken.
+     */
+    public com.google.protobuf.ByteString
+        getPageTokenBytes() {
+      java.lang.Object ref = pageToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        pageToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     * </pre>
+     *
+     * <code>string page_token = 5;</code>
+     * @param value The pageToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPageToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      pageToken_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     * </pre>
+     *
+     * <code>string page_token = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPageToken() {
+      pageToken_ = getDefaultInstance().getPageToken();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The next_page_token of the previous answer, to continue the listing of
+     * missing ranges; empty: from the first block. Opaque.
+     * </pre>
+     *
+     * <code>string page_token = 5;</code>
+     * @param value The bytes for pageToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      pageToken_ = value;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }

@@ -50,4 +50,39 @@ public interface QueryMissingBlocksRequestOrBuilder extends
    * @return The committedStart.
    */
   int getCommittedStart();
+
+  /**
+   * <pre>
+   * Most missing ranges to return in this page (AIP-158). 0: the server's
+   * default; values above the server's maximum (10000) are lowered to it. A
+   * page may hold fewer ranges than asked even when more follow: the server
+   * also bounds how many blocks one page looks at. Negative: INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>int32 page_size = 4;</code>
+   * @return The pageSize.
+   */
+  int getPageSize();
+
+  /**
+   * <pre>
+   * The next_page_token of the previous answer, to continue the listing of
+   * missing ranges; empty: from the first block. Opaque.
+   * </pre>
+   *
+   * <code>string page_token = 5;</code>
+   * @return The pageToken.
+   */
+  java.lang.String getPageToken();
+  /**
+   * <pre>
+   * The next_page_token of the previous answer, to continue the listing of
+   * missing ranges; empty: from the first block. Opaque.
+   * </pre>
+   *
+   * <code>string page_token = 5;</code>
+   * @return The bytes for pageToken.
+   */
+  com.google.protobuf.ByteString
+      getPageTokenBytes();
 }

@@ -23,6 +23,7 @@ private static final long serialVersionUID = 0L;
     state_ = 0;
     missing_ = java.util.Collections.emptyList();
     committed_ = java.util.Collections.emptyList();
+    nextPageToken_ = "";
   }
 
   @java.lang.Override
@@ -110,7 +111,9 @@ private static final long serialVersionUID = 0L;
   private long committedBytes_ = 0L;
   /**
    * <pre>
-   * Bytes in committed blocks.
+   * Bytes in committed blocks. On the first page only (a request without
+   * page_token); 0 on later pages, where counting them again would cost a
+   * look at every block of the task.
    * </pre>
    *
    * <code>uint64 committed_bytes = 4;</code>
@@ -126,7 +129,9 @@ private static final long serialVersionUID = 0L;
   private java.util.List<dev.ferry.api.v1.BlockRange> missing_;
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -137,7 +142,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -149,7 +156,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -160,7 +169,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -171,7 +182,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -264,6 +277,57 @@ private static final long serialVersionUID = 0L;
     return nextCommittedIndex_;
   }
 
+  public static final int NEXT_PAGE_TOKEN_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object nextPageToken_ = "";
+  /**
+   * <pre>
+   * Non-empty when more missing ranges follow `missing`: pass it as
+   * page_token (with the same task_id) for the next page. Empty: this page
+   * ends the listing.
+   * </pre>
+   *
+   * <code>string next_page_token = 8;</code>
+   * @return The nextPageToken.
+   */
+  @java.lang.Override
+  public java.lang.String getNextPageToken() {
+    java.lang.Object ref = nextPageToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      nextPageToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Non-empty when more missing ranges follow `missing`: pass it as
+   * page_token (with the same task_id) for the next page. Empty: this page
+   * ends the listing.
+   * </pre>
+   *
+   * <code>string next_page_token = 8;</code>
+   * @return The bytes for nextPageToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getNextPageTokenBytes() {
+    java.lang.Object ref = nextPageToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      nextPageToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -298,6 +362,9 @@ private static final long serialVersionUID = 0L;
     }
     if (nextCommittedIndex_ != 0) {
       output.writeUInt32(7, nextCommittedIndex_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(nextPageToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 8, nextPageToken_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -336,6 +403,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(7, nextCommittedIndex_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(nextPageToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(8, nextPageToken_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -364,6 +434,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getCommittedList())) return false;
     if (getNextCommittedIndex()
         != other.getNextCommittedIndex()) return false;
+    if (!getNextPageToken()
+        .equals(other.getNextPageToken())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -394,6 +466,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + NEXT_COMMITTED_INDEX_FIELD_NUMBER;
     hash = (53 * hash) + getNextCommittedIndex();
+    hash = (37 * hash) + NEXT_PAGE_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getNextPageToken().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -546,6 +620,7 @@ private static final long serialVersionUID = 0L;
       }
       bitField0_ = (bitField0_ & ~0x00000020);
       nextCommittedIndex_ = 0;
+      nextPageToken_ = "";
       return this;
     }
 
@@ -615,6 +690,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.nextCommittedIndex_ = nextCommittedIndex_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.nextPageToken_ = nextPageToken_;
       }
     }
 
@@ -729,6 +807,11 @@ private static final long serialVersionUID = 0L;
       if (other.getNextCommittedIndex() != 0) {
         setNextCommittedIndex(other.getNextCommittedIndex());
       }
+      if (!other.getNextPageToken().isEmpty()) {
+        nextPageToken_ = other.nextPageToken_;
+        bitField0_ |= 0x00000080;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -806,6 +889,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 56
+            case 66: {
+              nextPageToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -987,7 +1075,9 @@ private static final long serialVersionUID = 0L;
     private long committedBytes_ ;
     /**
      * <pre>
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
@@ -999,7 +1089,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
@@ -1015,7 +1107,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Bytes in committed blocks.
+     * Bytes in committed blocks. On the first page only (a request without
+     * page_token); 0 on later pages, where counting them again would cost a
+     * look at every block of the task.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
@@ -1042,7 +1136,9 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1056,7 +1152,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1070,7 +1168,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1084,7 +1184,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1105,7 +1207,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1123,7 +1227,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1143,7 +1249,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1164,7 +1272,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1182,7 +1292,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1200,7 +1312,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1219,7 +1333,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1236,7 +1352,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1253,7 +1371,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1264,7 +1384,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1278,7 +1400,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1293,7 +1417,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1304,7 +1430,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1316,7 +1444,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Blocks not yet committed, as sorted, disjoint half-open ranges.
+     * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+     * page's share of them (see next_page_token). A client that ignores
+     * pagination sees the first page only.
      * </pre>
      *
      * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -1713,6 +1843,108 @@ private static final long serialVersionUID = 0L;
     public Builder clearNextCommittedIndex() {
       bitField0_ = (bitField0_ & ~0x00000040);
       nextCommittedIndex_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object nextPageToken_ = "";
+    /**
+     * <pre>
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     * </pre>
+     *
+     * <code>string next_page_token = 8;</code>
+     * @return The nextPageToken.
+     */
+    public java.lang.String getNextPageToken() {
+      java.lang.Object ref = nextPageToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        nextPageToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     * </pre>
+     *
+     * <code>string next_page_token = 8;</code>
+     * @return The bytes for nextPageToken.
+     */
+    public com.google.protobuf.ByteString
+        getNextPageTokenBytes() {
+      java.lang.Object ref = nextPageToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        nextPageToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     * </pre>
+     *
+     * <code>string next_page_token = 8;</code>
+     * @param value The nextPageToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setNextPageToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      nextPageToken_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     * </pre>
+     *
+     * <code>string next_page_token = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearNextPageToken() {
+      nextPageToken_ = getDefaultInstance().getNextPageToken();
+      bitField0_ = (bitField0_ & ~0x00000080);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Non-empty when more missing ranges follow `missing`: pass it as
+     * page_token (with the same task_id) for the next page. Empty: this page
+     * ends the listing.
+     * </pre>
+     *
+     * <code>string next_page_token = 8;</code>
+     * @param value The bytes for nextPageToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setNextPageTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      nextPageToken_ = value;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }

@@ -48,7 +48,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
 
   /**
    * <pre>
-   * Bytes in committed blocks.
+   * Bytes in committed blocks. On the first page only (a request without
+   * page_token); 0 on later pages, where counting them again would cost a
+   * look at every block of the task.
    * </pre>
    *
    * <code>uint64 committed_bytes = 4;</code>
@@ -58,7 +60,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
 
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -67,7 +71,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
       getMissingList();
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -75,7 +81,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
   dev.ferry.api.v1.BlockRange getMissing(int index);
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -83,7 +91,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
   int getMissingCount();
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -92,7 +102,9 @@ public interface QueryMissingBlocksResponseOrBuilder extends
       getMissingOrBuilderList();
   /**
    * <pre>
-   * Blocks not yet committed, as sorted, disjoint half-open ranges.
+   * Blocks not yet committed, as sorted, disjoint half-open ranges: this
+   * page's share of them (see next_page_token). A client that ignores
+   * pagination sees the first page only.
    * </pre>
    *
    * <code>repeated .ferry.v1.BlockRange missing = 5;</code>
@@ -159,4 +171,28 @@ public interface QueryMissingBlocksResponseOrBuilder extends
    * @return The nextCommittedIndex.
    */
   int getNextCommittedIndex();
+
+  /**
+   * <pre>
+   * Non-empty when more missing ranges follow `missing`: pass it as
+   * page_token (with the same task_id) for the next page. Empty: this page
+   * ends the listing.
+   * </pre>
+   *
+   * <code>string next_page_token = 8;</code>
+   * @return The nextPageToken.
+   */
+  java.lang.String getNextPageToken();
+  /**
+   * <pre>
+   * Non-empty when more missing ranges follow `missing`: pass it as
+   * page_token (with the same task_id) for the next page. Empty: this page
+   * ends the listing.
+   * </pre>
+   *
+   * <code>string next_page_token = 8;</code>
+   * @return The bytes for nextPageToken.
+   */
+  com.google.protobuf.ByteString
+      getNextPageTokenBytes();
 }
