@@ -418,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = _Console(sys.stderr)
     handler = _ConsoleLogHandler(console)
     logger = logging.getLogger("ferry")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     try:
@@ -446,7 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error("interrupted" + (f"; {note}" if note else ""))
         return EXIT_INTERRUPTED
     finally:
+        # As found: a program (or a test) calling main() in-process keeps its own logging.
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 #: Top-level modules of the ``server`` extra (and the server itself): missing where only the
