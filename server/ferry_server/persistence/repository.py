@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry_server.domain.calls import check_call
+from ferry_server.domain.catalog import ListQuery, StateCount, TaskStats
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -66,6 +67,7 @@ from ferry_server.domain.ports import (
     UploadTokenGrant,
     Usage,
 )
+from ferry_server.persistence import catalog
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
 from ferry_server.persistence.models import (
     BlockRow,
@@ -223,6 +225,22 @@ class SqlTaskRepository:
                     task = self._to_task(row)
                     found[task.task_id] = task
         return found
+
+    def list_tasks(self, query: ListQuery) -> Sequence[Task]:
+        stmt = catalog.listing(self._select_tasks(), query, self._dialect)
+        with self._reading() as session:
+            return [self._to_task(row) for row in session.execute(stmt).mappings()]
+
+    def task_stats(self, principal: str | None) -> TaskStats:
+        with self._reading() as session:
+            rows = session.execute(catalog.counts_by_state(principal)).all()
+            staged = session.execute(catalog.staged_bytes(principal)).scalar_one()
+        counts = {TaskState(state): (int(n), int(size)) for state, n, size in rows}
+        return TaskStats(
+            states=[StateCount(s, *counts[s]) for s in TaskState if s in counts],
+            staged_bytes=int(staged),
+            published_bytes=counts.get(catalog.PUBLISHED, (0, 0))[1],
+        )
 
     def find_active(self, store_path: str) -> Task | None:
         return self._select_one(
