@@ -154,6 +154,31 @@ public final class FerryProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_IssueUploadTokenResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ListTasksRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ListTasksRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ListTasksResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ListTasksResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_GetStatsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_GetStatsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_StateStats_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_StateStats_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_GetStatsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_GetStatsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -244,41 +269,60 @@ public final class FerryProto {
       "\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_seconds\030\002 \001(\r\"a\n" +
       "\030IssueUploadTokenResponse\022\024\n\014upload_toke" +
       "n\030\001 \001(\t\022/\n\013expire_time\030\002 \001(\0132\032.google.pr" +
-      "otobuf.Timestamp*\272\001\n\tTaskState\022\032\n\026TASK_S" +
-      "TATE_UNSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOADI" +
-      "NG\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STAT" +
-      "E_COMPLETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022\026" +
-      "\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FAI" +
-      "LED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_UN" +
-      "SPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001\022" +
-      "\"\n\036BLOCK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n B" +
-      "LOCK_STATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021No" +
-      "tificationState\022\"\n\036NOTIFICATION_STATE_UN" +
-      "SPECIFIED\020\000\022\036\n\032NOTIFICATION_STATE_PENDIN" +
-      "G\020\001\022 \n\034NOTIFICATION_STATE_DELIVERED\020\002\022$\n" +
-      " NOTIFICATION_STATE_UNDELIVERABLE\020\0032\366\005\n\014" +
-      "FerryService\022G\n\nCreateTask\022\033.ferry.v1.Cr" +
-      "eateTaskRequest\032\034.ferry.v1.CreateTaskRes" +
-      "ponse\022N\n\013UploadParts\022\034.ferry.v1.UploadPa" +
-      "rtsRequest\032\035.ferry.v1.UploadPartsRespons" +
-      "e(\0010\001\022_\n\022QueryMissingBlocks\022#.ferry.v1.Q" +
-      "ueryMissingBlocksRequest\032$.ferry.v1.Quer" +
-      "yMissingBlocksResponse\022A\n\010SetState\022\031.fer" +
-      "ry.v1.SetStateRequest\032\032.ferry.v1.SetStat" +
-      "eResponse\0228\n\005Merge\022\026.ferry.v1.MergeReque" +
-      "st\032\027.ferry.v1.MergeResponse\022>\n\007GetTask\022\030" +
-      ".ferry.v1.GetTaskRequest\032\031.ferry.v1.GetT" +
-      "askResponse\022F\n\tWatchTask\022\032.ferry.v1.Watc" +
-      "hTaskRequest\032\033.ferry.v1.WatchTaskRespons" +
-      "e0\001\022C\n\010ReadFile\022\031.ferry.v1.ReadFileReque" +
-      "st\032\032.ferry.v1.ReadFileResponse0\001\022G\n\nUplo" +
-      "adFile\022\033.ferry.v1.UploadFileRequest\032\034.fe" +
-      "rry.v1.UploadFileResponse\022Y\n\020IssueUpload" +
-      "Token\022!.ferry.v1.IssueUploadTokenRequest" +
-      "\032\".ferry.v1.IssueUploadTokenResponseBh\n\020" +
-      "dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.de" +
-      "v/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1\312" +
-      "\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
+      "otobuf.Timestamp\"\234\002\n\020ListTasksRequest\022\021\n" +
+      "\tpage_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t\022#\n\006" +
+      "states\030\003 \003(\0162\023.ferry.v1.TaskState\022\031\n\021sto" +
+      "re_path_prefix\030\004 \001(\t\022\020\n\010metadata\030\005 \003(\t\0221" +
+      "\n\rcreated_after\030\006 \001(\0132\032.google.protobuf." +
+      "Timestamp\0222\n\016created_before\030\007 \001(\0132\032.goog" +
+      "le.protobuf.Timestamp\022\020\n\010order_by\030\010 \001(\t\022" +
+      "\026\n\016all_principals\030\t \001(\010\"K\n\021ListTasksResp" +
+      "onse\022\035\n\005tasks\030\001 \003(\0132\016.ferry.v1.Task\022\027\n\017n" +
+      "ext_page_token\030\002 \001(\t\")\n\017GetStatsRequest\022" +
+      "\026\n\016all_principals\030\001 \001(\010\"W\n\nStateStats\022\"\n" +
+      "\005state\030\001 \001(\0162\023.ferry.v1.TaskState\022\r\n\005tas" +
+      "ks\030\002 \001(\004\022\026\n\016declared_bytes\030\003 \001(\004\"g\n\020GetS" +
+      "tatsResponse\022$\n\006states\030\001 \003(\0132\024.ferry.v1." +
+      "StateStats\022\024\n\014staged_bytes\030\002 \001(\004\022\027\n\017publ" +
+      "ished_bytes\030\003 \001(\004*\272\001\n\tTaskState\022\032\n\026TASK_" +
+      "STATE_UNSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOAD" +
+      "ING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STA" +
+      "TE_COMPLETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022" +
+      "\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FA" +
+      "ILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_U" +
+      "NSPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001" +
+      "\022\"\n\036BLOCK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n " +
+      "BLOCK_STATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021N" +
+      "otificationState\022\"\n\036NOTIFICATION_STATE_U" +
+      "NSPECIFIED\020\000\022\036\n\032NOTIFICATION_STATE_PENDI" +
+      "NG\020\001\022 \n\034NOTIFICATION_STATE_DELIVERED\020\002\022$" +
+      "\n NOTIFICATION_STATE_UNDELIVERABLE\020\0032\377\006\n" +
+      "\014FerryService\022G\n\nCreateTask\022\033.ferry.v1.C" +
+      "reateTaskRequest\032\034.ferry.v1.CreateTaskRe" +
+      "sponse\022N\n\013UploadParts\022\034.ferry.v1.UploadP" +
+      "artsRequest\032\035.ferry.v1.UploadPartsRespon" +
+      "se(\0010\001\022_\n\022QueryMissingBlocks\022#.ferry.v1." +
+      "QueryMissingBlocksRequest\032$.ferry.v1.Que" +
+      "ryMissingBlocksResponse\022A\n\010SetState\022\031.fe" +
+      "rry.v1.SetStateRequest\032\032.ferry.v1.SetSta" +
+      "teResponse\0228\n\005Merge\022\026.ferry.v1.MergeRequ" +
+      "est\032\027.ferry.v1.MergeResponse\022>\n\007GetTask\022" +
+      "\030.ferry.v1.GetTaskRequest\032\031.ferry.v1.Get" +
+      "TaskResponse\022F\n\tWatchTask\022\032.ferry.v1.Wat" +
+      "chTaskRequest\032\033.ferry.v1.WatchTaskRespon" +
+      "se0\001\022C\n\010ReadFile\022\031.ferry.v1.ReadFileRequ" +
+      "est\032\032.ferry.v1.ReadFileResponse0\001\022G\n\nUpl" +
+      "oadFile\022\033.ferry.v1.UploadFileRequest\032\034.f" +
+      "erry.v1.UploadFileResponse\022Y\n\020IssueUploa" +
+      "dToken\022!.ferry.v1.IssueUploadTokenReques" +
+      "t\032\".ferry.v1.IssueUploadTokenResponse\022D\n" +
+      "\tListTasks\022\032.ferry.v1.ListTasksRequest\032\033" +
+      ".ferry.v1.ListTasksResponse\022A\n\010GetStats\022" +
+      "\031.ferry.v1.GetStatsRequest\032\032.ferry.v1.Ge" +
+      "tStatsResponseBh\n\020dev.ferry.api.v1B\nFerr" +
+      "yProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv1" +
+      "\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1" +
+      "b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -453,6 +497,36 @@ public final class FerryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_IssueUploadTokenResponse_descriptor,
         new java.lang.String[] { "UploadToken", "ExpireTime", });
+    internal_static_ferry_v1_ListTasksRequest_descriptor =
+      getDescriptor().getMessageTypes().get(25);
+    internal_static_ferry_v1_ListTasksRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ListTasksRequest_descriptor,
+        new java.lang.String[] { "PageSize", "PageToken", "States", "StorePathPrefix", "Metadata", "CreatedAfter", "CreatedBefore", "OrderBy", "AllPrincipals", });
+    internal_static_ferry_v1_ListTasksResponse_descriptor =
+      getDescriptor().getMessageTypes().get(26);
+    internal_static_ferry_v1_ListTasksResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ListTasksResponse_descriptor,
+        new java.lang.String[] { "Tasks", "NextPageToken", });
+    internal_static_ferry_v1_GetStatsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(27);
+    internal_static_ferry_v1_GetStatsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_GetStatsRequest_descriptor,
+        new java.lang.String[] { "AllPrincipals", });
+    internal_static_ferry_v1_StateStats_descriptor =
+      getDescriptor().getMessageTypes().get(28);
+    internal_static_ferry_v1_StateStats_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_StateStats_descriptor,
+        new java.lang.String[] { "State", "Tasks", "DeclaredBytes", });
+    internal_static_ferry_v1_GetStatsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(29);
+    internal_static_ferry_v1_GetStatsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_GetStatsResponse_descriptor,
+        new java.lang.String[] { "States", "StagedBytes", "PublishedBytes", });
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 
