@@ -145,7 +145,7 @@ class SqlTaskRepository:
     # more than these one-row reads and inserts do.
     _TASK_COLUMNS = tuple(_TASKS.columns)
 
-    def _select_tasks(self) -> Select[Any]:
+    def _select_tasks(self, count_up_to: int | None = None) -> Select[Any]:
         # Every block but the last is block_size long (a commit checks its length), so the
         # committed bytes follow from the count of block rows, which the primary key's index
         # answers alone, instead of summing lengths from every row (4x slower on SQLite at
@@ -159,6 +159,9 @@ class SqlTaskRepository:
         )
         shortfall = block_size * TaskRow.block_count - TaskRow.size
         counted = count * block_size - case((last_in, shortfall), else_=0)
+        if count_up_to is not None:
+            # CASE evaluates its subqueries only for the rows that reach them (both databases).
+            counted = case((TaskRow.block_count <= count_up_to, counted), else_=0)
         # An ended task's count is frozen on its row before its block rows are purged.
         committed = func.coalesce(TaskRow.final_committed_bytes, counted).label("committed_bytes")
         return select(*self._TASK_COLUMNS, committed)
@@ -207,9 +210,11 @@ class SqlTaskRepository:
         with self._reading() as session:
             session.execute(select(1))
 
-    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+    def get(
+        self, task_id: str, *, committed_bytes: bool = True, count_up_to: int | None = None
+    ) -> Task | None:
         columns = (
-            self._select_tasks()
+            self._select_tasks(count_up_to)
             if committed_bytes
             else select(*self._TASK_COLUMNS, literal(0).label("committed_bytes"))
         )

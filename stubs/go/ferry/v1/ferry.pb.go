@@ -1037,8 +1037,10 @@ type QueryMissingBlocksResponse struct {
 	// The task's number of blocks.
 	BlockCount uint32 `protobuf:"varint,3,opt,name=block_count,json=blockCount,proto3" json:"block_count,omitempty"`
 	// Bytes in committed blocks. On the first page only (a request without
-	// page_token); 0 on later pages, where counting them again would cost a
-	// look at every block of the task.
+	// page_token), and only for a task of at most 8,192 blocks (one page spans
+	// it) or one that has ended; 0 otherwise, where counting them would cost a
+	// look at every block of the task: sum the missing ranges of every page, or
+	// ask GetTask, which counts.
 	CommittedBytes uint64 `protobuf:"varint,4,opt,name=committed_bytes,json=committedBytes,proto3" json:"committed_bytes,omitempty"`
 	// Blocks not yet committed, as sorted, disjoint half-open ranges: this
 	// page's share of them (see next_page_token). A client that ignores
