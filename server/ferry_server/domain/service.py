@@ -823,8 +823,6 @@ class TransferService:
         task_id = task.task_id
         now = self._clock()
         outcome = self._repo.commit_block(BlockCommit(task_id, index, length, crc, attempt, now))
-        if outcome is CommitOutcome.COMMITTED:
-            self._touch(task_id, now)
         if outcome is CommitOutcome.NOT_UPLOADING or outcome is CommitOutcome.GONE:
             raise self._not_committed(task_id, index)
         return outcome
@@ -1791,6 +1789,9 @@ class BlockReceiver:
                 )  # fmt: skip
                 promoted = outcome is CommitOutcome.COMMITTED
                 if promoted:
+                    # Only once ``promoted`` is set: the file is the block's bytes now, and a
+                    # failure from here on (a cut stream's CallEnded) must not discard it.
+                    service._touch(block.task_id, service._clock())
                     # Promoted first: a landing that fails keeps the spool file, from which a
                     # retry of the block lands it (the row is committed, not acknowledged).
                     task = self._tasks[block.task_id]

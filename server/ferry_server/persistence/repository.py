@@ -730,7 +730,9 @@ class SqlTaskRepository:
             .where(TaskRow.id == task_id, TaskRow.state == TaskState.UPLOADING.value)
             .values(updated_at=now, expires_at=expires_at)
         )
-        with self._writing() as session:
+        # Unbounded: it follows a block commit already made, which a cancelled call must not
+        # leave half-recorded (the block's ack and landing come after it).
+        with self._writing(bounded=False) as session:
             session.execute(stmt)
 
     def uncommit_blocks(self, task_id: str, indices: Sequence[int]) -> int:
