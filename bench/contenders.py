@@ -170,6 +170,9 @@ class Ferry:
             "--data-dir", str(run_dir / "data"),
             "--storage-root", str(run_dir / "published"),
             "--port-file", str(port_file),
+            # The long-link bench listens on its namespace's link address, which the server
+            # refuses without TLS and authentication unless told (a benchmark needs neither).
+            *([] if self.host.startswith("127.") else ["--allow-insecure"]),
         ]  # fmt: skip
 
     def client_argv(self, port: int, workload: Workload, run_dir: Path, tag: str) -> list[str]:
