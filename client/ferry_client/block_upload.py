@@ -18,6 +18,7 @@ Decisions live in ``planning``; the streams of a round in ``streams``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
@@ -581,6 +582,16 @@ class UploadRun:
         self._carried: list[int] = []
         #: The most committed bytes a query has shown, to notice progress whose acks were lost.
         self._most_committed = -1
+
+    @property
+    def stream_window_limits(self) -> WindowLimits:
+        """The window limits for a new stream: after a round of this run was cut, a stream
+        starts at one block and grows only from its own acknowledgements (as TCP's window
+        collapses after a loss), so that a link cut every few megabytes is not filled ahead
+        of the first block that can get through."""
+        if self._carried and self.window_limits.initial_blocks > 1:
+            return dataclasses.replace(self.window_limits, initial_blocks=1)
+        return self.window_limits
 
     def run(self) -> pb.Task:
         try:

@@ -266,8 +266,16 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=None,
         metavar="SIZE",
         help="send ahead of acknowledgements in a window sized from the measured bandwidth-"
-        "delay product, at most SIZE per stream (e.g. 32M; a cut connection costs at most this "
-        "per stream again); for long links. Default: one block in flight per stream",
+        "delay product, at most SIZE per stream (a cut connection costs at most this per stream "
+        "again; default 32M)",
+    )
+    upload.add_argument(
+        "--blocks-in-flight",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a fixed window of N unacknowledged blocks per stream instead of the measured one "
+        "(1: wait for each block's acknowledgement)",
     )
     upload.add_argument(
         "--meta",
@@ -516,10 +524,13 @@ def _client(ns: argparse.Namespace, **options: object) -> FerryClient:
 
 
 def _window_options(ns: argparse.Namespace) -> dict[str, object]:
-    """One block in flight per stream, or with --max-window the measured sliding window."""
-    if ns.max_window is None:
-        return {}
-    return {"max_window": ns.max_window, "blocks_in_flight": None}
+    """The measured sliding window (bounded by --max-window), or --blocks-in-flight's."""
+    if ns.blocks_in_flight is not None and ns.blocks_in_flight < 1:
+        raise UsageError("--blocks-in-flight must be at least 1")
+    options: dict[str, object] = {"blocks_in_flight": ns.blocks_in_flight}
+    if ns.max_window is not None:
+        options["max_window"] = ns.max_window
+    return options
 
 
 def _write_secret(path: Path, secret: str) -> None:

@@ -75,12 +75,12 @@ class FerryClient:
             bandwidth-delay product it measures (one block plus twice the acknowledged rate
             times the acknowledgement delay), so one stream keeps a long link full; this bound
             is what a cut connection costs at most to send again, per stream.
-        blocks_in_flight: a fixed window of this many blocks per stream (1, the default), or
-            ``None`` for the measured window bounded by ``max_window``. At 1 a cut connection
-            costs at most ``parallelism`` blocks sent again, but a stream leaves a long link
-            idle while each block's acknowledgement travels back. The measured window is not
-            the default yet: on a link reset every few megabytes (the flaky-link test) it sent
-            so far ahead that no block completed before the next reset.
+        blocks_in_flight: ``None`` (the default) for the measured window bounded by
+            ``max_window``, or a fixed window of this many blocks per stream. At 1 a cut
+            connection costs at most ``parallelism`` blocks sent again, but a stream leaves a
+            long link idle while each block's acknowledgement travels back. After a cut, the
+            measured window starts again at one block and grows from the new stream's own
+            acknowledgements, so a link reset every few megabytes still lets blocks through.
         connect_timeout: seconds the first call waits for the channel to connect. An address
             that was never reachable raises :class:`~ferry_client.CannotConnect` (or its
             subclass :class:`~ferry_client.ServerUnreachable` when retrying later may help)
@@ -111,7 +111,7 @@ class FerryClient:
         channel_options: Mapping[str, Any] | None = None,
         interceptors: Sequence[Any] = (),
         max_window: int = DEFAULT_MAX_WINDOW,
-        blocks_in_flight: int | None = 1,
+        blocks_in_flight: int | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         token: str | None = None,
         insecure_token: bool = False,

@@ -108,7 +108,7 @@ class StreamWorker:
         self._pending: collections.deque[Block] = collections.deque()
         #: Bytes of the pending blocks sent so far (what a cut would cost to send again).
         self._outstanding = 0
-        self._window = WindowSizer(self.upload.window_limits)
+        self._window = WindowSizer(self.upload.stream_window_limits)
         #: Set once the stream failed: its generator must take no more blocks.
         self._failed = False
         self._stream: PartsStream | None = None
