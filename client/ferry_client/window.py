@@ -25,6 +25,7 @@ bound on what a cut connection costs to send again.
 from __future__ import annotations
 
 import collections
+import math
 from dataclasses import dataclass
 
 #: Headroom over the measured bandwidth-delay product (see the module's docstring).
@@ -66,6 +67,10 @@ class WindowLimits:
         return self.clamp(self.initial_blocks * self.block_size)
 
     def clamp(self, nbytes: float) -> int:
+        if math.isnan(nbytes):
+            # An infinite rate (two samples in one clock tick) times a zero delay: no product
+            # was measured, so the smallest window.
+            return self.block_size
         return int(min(max(nbytes, self.block_size), self.ceiling))
 
 
