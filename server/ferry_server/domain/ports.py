@@ -35,6 +35,12 @@ class Credentials:
 class Authenticator(Protocol):
     """Turns a call's credentials into its :class:`Caller`."""
 
+    @property
+    def configured(self) -> bool:
+        """Whether any credential is configured. If not, :meth:`authenticate` answers the
+        anonymous caller at once, without blocking work (no SQL, no files)."""
+        ...
+
     def authenticate(self, credentials: Credentials) -> Caller:
         """The caller, or raise Unauthenticated (no or bad credentials)."""
         ...
