@@ -725,7 +725,8 @@ def _quota_exceeded(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: takes a replica's stream limit (test_server_many_streams.py, test_server_stream_limits.py)
 #: or an exhausted database pool (test_database_pool.py, at the engine); STREAM_IDLE a
 #: replica's idle timeout (test_server_stream_limits.py); DEADLINE_PASSED a call's deadline
-#: passing inside the server (test_server_deadlines.py).
+#: passing inside the server (test_server_deadlines.py); STORE_UNAVAILABLE an object store
+#: stopped mid-upload (test_s3_store_outage.py).
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 #: UNAUTHENTICATED, TOKEN_EXPIRED, PERMISSION_DENIED take a server with credentials configured:
@@ -738,6 +739,7 @@ NOT_PROVOKABLE = {
     "INTERNAL_ERROR",
     "DATABASE_UNAVAILABLE",
     "SHUTTING_DOWN",
+    "STORE_UNAVAILABLE",
     "BUSY",
     "STREAM_IDLE",
     "DEADLINE_PASSED",

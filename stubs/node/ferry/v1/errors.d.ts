@@ -319,6 +319,14 @@ export declare enum ErrorReason {
      * its own task's uploads and queries. Retry: no.
      */
     PERMISSION_DENIED = 45,
+    /**
+     * STORE_UNAVAILABLE - UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     */
+    STORE_UNAVAILABLE = 46,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

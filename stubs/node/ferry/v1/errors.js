@@ -331,6 +331,14 @@ var ErrorReason;
      * its own task's uploads and queries. Retry: no.
      */
     ErrorReason[ErrorReason["PERMISSION_DENIED"] = 45] = "PERMISSION_DENIED";
+    /**
+     * STORE_UNAVAILABLE - UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     */
+    ErrorReason[ErrorReason["STORE_UNAVAILABLE"] = 46] = "STORE_UNAVAILABLE";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -455,6 +463,9 @@ function errorReasonFromJSON(object) {
         case 45:
         case "PERMISSION_DENIED":
             return ErrorReason.PERMISSION_DENIED;
+        case 46:
+        case "STORE_UNAVAILABLE":
+            return ErrorReason.STORE_UNAVAILABLE;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -543,6 +554,8 @@ function errorReasonToJSON(object) {
             return "TOKEN_EXPIRED";
         case ErrorReason.PERMISSION_DENIED:
             return "PERMISSION_DENIED";
+        case ErrorReason.STORE_UNAVAILABLE:
+            return "STORE_UNAVAILABLE";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -353,6 +353,15 @@ typedef GPB_ENUM(FRYErrorReason) {
    * its own task's uploads and queries. Retry: no.
    **/
   FRYErrorReason_PermissionDenied = 45,
+
+  /**
+   * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+   * client's own retries (down, unreachable, timing out), was throttling, or
+   * refused Ferry's credentials; nothing acknowledged was lost, and a block
+   * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+   * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+   **/
+  FRYErrorReason_StoreUnavailable = 46,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

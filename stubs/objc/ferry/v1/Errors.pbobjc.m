@@ -50,7 +50,7 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "available\000ShuttingDown\000StreamIdle\000Deadli"
         "nePassed\000FileNotFound\000GenerationChanged\000"
         "SizeMismatch\000Unauthenticated\000TokenExpire"
-        "d\000PermissionDenied\000";
+        "d\000PermissionDenied\000StoreUnavailable\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -92,6 +92,7 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_Unauthenticated,
         FRYErrorReason_TokenExpired,
         FRYErrorReason_PermissionDenied,
+        FRYErrorReason_StoreUnavailable,
     };
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
@@ -149,6 +150,7 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_Unauthenticated:
     case FRYErrorReason_TokenExpired:
     case FRYErrorReason_PermissionDenied:
+    case FRYErrorReason_StoreUnavailable:
       return YES;
     default:
       return NO;

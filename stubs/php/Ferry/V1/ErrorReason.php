@@ -370,6 +370,16 @@ class ErrorReason
      * Generated from protobuf enum <code>PERMISSION_DENIED = 45;</code>
      */
     const PERMISSION_DENIED = 45;
+    /**
+     * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     *
+     * Generated from protobuf enum <code>STORE_UNAVAILABLE = 46;</code>
+     */
+    const STORE_UNAVAILABLE = 46;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -412,6 +422,7 @@ class ErrorReason
         self::UNAUTHENTICATED => 'UNAUTHENTICATED',
         self::TOKEN_EXPIRED => 'TOKEN_EXPIRED',
         self::PERMISSION_DENIED => 'PERMISSION_DENIED',
+        self::STORE_UNAVAILABLE => 'STORE_UNAVAILABLE',
     ];
 
     public static function name($value)

@@ -449,6 +449,18 @@ public enum ErrorReason
    * <code>PERMISSION_DENIED = 45;</code>
    */
   PERMISSION_DENIED(45),
+  /**
+   * <pre>
+   * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+   * client's own retries (down, unreachable, timing out), was throttling, or
+   * refused Ferry's credentials; nothing acknowledged was lost, and a block
+   * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+   * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 46;</code>
+   */
+  STORE_UNAVAILABLE(46),
   UNRECOGNIZED(-1),
   ;
 
@@ -887,6 +899,18 @@ public enum ErrorReason
    * <code>PERMISSION_DENIED = 45;</code>
    */
   public static final int PERMISSION_DENIED_VALUE = 45;
+  /**
+   * <pre>
+   * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+   * client's own retries (down, unreachable, timing out), was throttling, or
+   * refused Ferry's credentials; nothing acknowledged was lost, and a block
+   * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+   * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 46;</code>
+   */
+  public static final int STORE_UNAVAILABLE_VALUE = 46;
 
 
   public final int getNumber() {
@@ -953,6 +977,7 @@ public enum ErrorReason
       case 43: return UNAUTHENTICATED;
       case 44: return TOKEN_EXPIRED;
       case 45: return PERMISSION_DENIED;
+      case 46: return STORE_UNAVAILABLE;
       default: return null;
     }
   }
