@@ -157,9 +157,16 @@ class SeaweedFS:
                     raise
         raise SeaweedUnavailable(f"weed could not bind its ports {attempts} times: {last}")
 
-    def _start_once(self, timeout: float) -> S3Endpoint:
+    def restart(self, timeout: float = 60.0) -> S3Endpoint:
+        """Start weed again on the ports and data it had (after ``stop()``): the same endpoint,
+        as a store that was down and came back."""
+        if not self._ports:
+            raise SeaweedUnavailable("restart() before start()")
+        return self._start_once(timeout, self._ports)
+
+    def _start_once(self, timeout: float, ports: list[int] | None = None) -> S3Endpoint:
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
-        ports = self._ports = free_service_ports()
+        ports = self._ports = ports or free_service_ports()
         began = time.monotonic()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
