@@ -10,7 +10,6 @@ not see it stop), restarted on its ports and data as a store restarted by its op
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,30 +25,18 @@ from ferry_server.config import KiB, Settings
 from ferry_server.domain.part_size import MIN_PART_SIZE
 from ferry_server.storage.s3blocks import S3BlockStore
 
-from tests.support.components import unavailable
 from tests.support.databases import fresh_postgres_schema
 from tests.support.protocol import create, merge, missing, statuses, upload
-from tests.support.seaweedfs import SeaweedFS, SeaweedUnavailable
+from tests.support.seaweedfs import SeaweedFS, aws_credentials, running_seaweedfs
 
 MiB = 1024 * KiB
 BLOCK = MIN_PART_SIZE
-_AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def own_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs-outage"))
-    try:
-        store.start()
-    except SeaweedUnavailable as exc:
-        store.stop()
-        unavailable(f"SeaweedFS could not start: {exc}")
-    try:
+    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs-outage")) as store:
         yield store
-    finally:
-        store.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -58,42 +45,28 @@ def server(
 ) -> Iterator[FerryServer]:
     endpoint = own_store.endpoint
     assert endpoint is not None
-    saved = {k: os.environ.get(k) for k in _AWS_VARIABLES}
-    os.environ.update(
-        AWS_ACCESS_KEY_ID=endpoint.access_key,
-        AWS_SECRET_ACCESS_KEY=endpoint.secret_key,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    try:
-        with contextlib.ExitStack() as stack:
-            url = None
-            if request.param == "postgres":
-                url = stack.enter_context(fresh_postgres_schema())
-            settings = Settings(
-                data_dir=tmp_path / "data",
-                listen="127.0.0.1:0",
-                database_url=url,
-                storage=f"s3://{endpoint.bucket}/o-{secrets.token_hex(4)}",
-                s3_endpoint_url=endpoint.url,
-                s3_region=endpoint.region,
-                min_block_size=64 * KiB,
-                default_block_size=256 * KiB,
-                max_block_size=8 * MiB,
-                max_file_size=64 * MiB,
-            )
-            ferry = create_server(settings)
-            ferry.start()
-            try:
-                yield ferry
-            finally:
-                ferry.stop(grace=0)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with aws_credentials(endpoint), contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_schema())
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            listen="127.0.0.1:0",
+            database_url=url,
+            storage=f"s3://{endpoint.bucket}/o-{secrets.token_hex(4)}",
+            s3_endpoint_url=endpoint.url,
+            s3_region=endpoint.region,
+            min_block_size=64 * KiB,
+            default_block_size=256 * KiB,
+            max_block_size=8 * MiB,
+            max_file_size=64 * MiB,
+        )
+        ferry = create_server(settings)
+        ferry.start()
+        try:
+            yield ferry
+        finally:
+            ferry.stop(grace=0)
 
 
 def test_a_store_outage_mid_upload_is_store_unavailable_and_the_upload_completes_after_it(
