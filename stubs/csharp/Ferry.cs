@@ -25,7 +25,7 @@ namespace Ferry.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChRmZXJyeS92MS9mZXJyeS5wcm90bxIIZmVycnkudjEaH2dvb2dsZS9wcm90",
-            "b2J1Zi90aW1lc3RhbXAucHJvdG8iigQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
+            "b2J1Zi90aW1lc3RhbXAucHJvdG8inwQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
             "CRIRCglmaWxlX25hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYY",
             "BCABKAkSEgoKc3RvcmVfcGF0aBgFIAEoCRIuCghtZXRhZGF0YRgGIAMoCzIc",
             "LmZlcnJ5LnYxLlRhc2suTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAcg",
@@ -36,103 +36,105 @@ namespace Ferry.V1 {
             "Z2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIa",
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
             "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
-            "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
-            "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
-            "KA0i1AIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
-            "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
-            "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
-            "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
-            "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
-            "aXplGAkgASgEEhoKEmlzc3VlX3VwbG9hZF90b2tlbhgKIAEoCBIgChh1cGxv",
-            "YWRfdG9rZW5fdHRsX3NlY29uZHMYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRIL",
-            "CgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNr",
-            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
-            "dW1lZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rv",
-            "a2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVz",
-            "dGFtcCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIT",
-            "CgtibG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJj",
-            "GAQgASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxv",
-            "YWRQYXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5k",
-            "ZXgYAiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0",
-            "dXMSFwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAki",
-            "jgEKGVF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEo",
-            "CRIgChhpbmNsdWRlX2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0",
-            "dGVkX3N0YXJ0GAMgASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rv",
-            "a2VuGAUgASgJIo0CChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVz",
-            "dGF0ZRgBIAEoDjITLmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXpl",
-            "GAIgASgNEhMKC2Jsb2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRl",
-            "cxgEIAEoBBIlCgdtaXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5n",
-            "ZRIrCgljb21taXR0ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9j",
-            "axIcChRuZXh0X2NvbW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2Vf",
-            "dG9rZW4YCCABKAkiLwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0S",
-            "DgoGY3JjMzJjGAIgASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lk",
-            "GAEgASgJEiIKBXN0YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAK",
-            "EFNldFN0YXRlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRh",
-            "c2siSwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2",
-            "GAIgASgJEhEKBHNpemUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJl",
-            "c3BvbnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIvkBChFVcGxv",
-            "YWRGaWxlUmVxdWVzdBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIg",
-            "ASgJEhIKCnN0b3JlX3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5m",
-            "ZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92",
-            "ZXJ3cml0ZRgFIAEoCBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcg",
-            "ASgMGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIg",
-            "ASgJOgI4AUIJCgdfY3JjMzJjIkMKElVwbG9hZEZpbGVSZXNwb25zZRIcCgR0",
-            "YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgIIm0K",
-            "D1JlYWRGaWxlUmVxdWVzdBISCgpzdG9yZV9wYXRoGAEgASgJEg8KB3Rhc2tf",
-            "aWQYAiABKAkSDgoGb2Zmc2V0GAMgASgEEg4KBmxlbmd0aBgEIAEoBBIVCg1p",
-            "Zl9nZW5lcmF0aW9uGAUgASgJIjsKCkdlbmVyYXRpb24SDwoHdGFza19pZBgB",
-            "IAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEc2l6ZRgDIAEoBCJqChBSZWFkRmls",
-            "ZVJlc3BvbnNlEigKCmdlbmVyYXRpb24YASABKAsyFC5mZXJyeS52MS5HZW5l",
-            "cmF0aW9uEg4KBm9mZnNldBgCIAEoBBIMCgRkYXRhGAMgASgMEg4KBmNyYzMy",
-            "YxgEIAEoDSIjChBXYXRjaFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAki",
-            "MQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
-            "LlRhc2siIQoOR2V0VGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9H",
-            "ZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sS",
-            "LAoMbm90aWZpY2F0aW9uGAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9u",
-            "IqQBCgxOb3RpZmljYXRpb24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUY",
-            "AiABKA4yGy5mZXJyeS52MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0",
-            "cxgDIAEoDRISCgpsYXN0X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgF",
-            "IAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoXSXNzdWVVcGxv",
-            "YWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgt0dGxfc2Vjb25k",
-            "cxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2USFAoMdXBsb2Fk",
-            "X3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnBy",
-            "b3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0YXRlEhoKFlRBU0tfU1RBVEVf",
-            "VU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRFX1VQTE9BRElORxABEhUKEVRB",
-            "U0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19TVEFURV9DT01QTEVURUQQAxIX",
-            "ChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoSVEFTS19TVEFURV9FWFBJUkVE",
-            "EAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqRAQoLQmxvY2tTdGF0dXMSHAoY",
-            "QkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQkxPQ0tfU1RBVFVTX0NP",
-            "TU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19DSEVDS1NVTV9NSVNNQVRDSBAC",
-            "EiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURfRElGRkVSRU5UEAMqnwEKEU5v",
-            "dGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNBVElPTl9TVEFURV9VTlNQRUNJ",
-            "RklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFURV9QRU5ESU5HEAESIAocTk9U",
-            "SUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBACEiQKIE5PVElGSUNBVElPTl9T",
-            "VEFURV9VTkRFTElWRVJBQkxFEAMy9gUKDEZlcnJ5U2VydmljZRJHCgpDcmVh",
-            "dGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3QaHC5mZXJyeS52",
-            "MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBsb2FkUGFydHMSHC5mZXJyeS52",
-            "MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJyeS52MS5VcGxvYWRQYXJ0c1Jl",
-            "c3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdCbG9ja3MSIy5mZXJyeS52MS5R",
-            "dWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQuZmVycnkudjEuUXVlcnlNaXNz",
-            "aW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3RhdGUSGS5mZXJyeS52MS5TZXRT",
-            "dGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRTdGF0ZVJlc3BvbnNlEjgKBU1l",
-            "cmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0GhcuZmVycnkudjEuTWVyZ2VS",
-            "ZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnkudjEuR2V0VGFza1JlcXVlc3Qa",
-            "GS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2USRgoJV2F0Y2hUYXNrEhouZmVy",
-            "cnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZlcnJ5LnYxLldhdGNoVGFza1Jl",
-            "c3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJyeS52MS5SZWFkRmlsZVJlcXVl",
-            "c3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3BvbnNlMAESRwoKVXBsb2FkRmls",
-            "ZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1ZXN0GhwuZmVycnkudjEuVXBs",
-            "b2FkRmlsZVJlc3BvbnNlElkKEElzc3VlVXBsb2FkVG9rZW4SIS5mZXJyeS52",
-            "MS5Jc3N1ZVVwbG9hZFRva2VuUmVxdWVzdBoiLmZlcnJ5LnYxLklzc3VlVXBs",
-            "b2FkVG9rZW5SZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVBy",
-            "b3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoC",
-            "CEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
+            "BBITCgt3ZWJob29rX3VybBgSIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tl",
+            "eRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKAoKQmxvY2tSYW5nZRINCgVz",
+            "dGFydBgBIAEoDRILCgNlbmQYAiABKA0i6QIKEUNyZWF0ZVRhc2tSZXF1ZXN0",
+            "EhEKCWZpbGVfbmFtZRgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgD",
+            "IAEoCRISCgpzdG9yZV9wYXRoGAQgASgJEjsKCG1ldGFkYXRhGAUgAygLMiku",
+            "ZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpi",
+            "bG9ja19zaXplGAYgASgNEhEKCW92ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2Rl",
+            "ZmVycmVkGAggASgIEhAKCG1heF9zaXplGAkgASgEEhoKEmlzc3VlX3VwbG9h",
+            "ZF90b2tlbhgKIAEoCBIgChh1cGxvYWRfdG9rZW5fdHRsX3NlY29uZHMYCyAB",
+            "KA0SEwoLd2ViaG9va191cmwYDCABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNr",
+            "ZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNrUmVz",
+            "cG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVzdW1l",
+            "ZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rva2Vu",
+            "X2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFt",
+            "cCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgti",
+            "bG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJjGAQg",
+            "ASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxvYWRQ",
+            "YXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5kZXgY",
+            "AiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0dXMS",
+            "FwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAkijgEK",
+            "GVF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIg",
+            "ChhpbmNsdWRlX2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0dGVk",
+            "X3N0YXJ0GAMgASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2Vu",
+            "GAUgASgJIo0CChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVzdGF0",
+            "ZRgBIAEoDjITLmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXplGAIg",
+            "ASgNEhMKC2Jsb2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRlcxgE",
+            "IAEoBBIlCgdtaXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5nZRIr",
+            "Cgljb21taXR0ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9jaxIc",
+            "ChRuZXh0X2NvbW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2VfdG9r",
+            "ZW4YCCABKAkiLwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0SDgoG",
+            "Y3JjMzJjGAIgASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEg",
+            "ASgJEiIKBXN0YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAKEFNl",
+            "dFN0YXRlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si",
+            "SwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIg",
+            "ASgJEhEKBHNpemUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJlc3Bv",
+            "bnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIo4CChFVcGxvYWRG",
+            "aWxlUmVxdWVzdBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJ",
+            "EhIKCnN0b3JlX3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5mZXJy",
+            "eS52MS5VcGxvYWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92ZXJ3",
+            "cml0ZRgFIAEoCBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcgASgM",
+            "EhMKC3dlYmhvb2tfdXJsGAggASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5",
+            "GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdfY3JjMzJjIkMKElVwbG9h",
+            "ZEZpbGVSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIP",
+            "CgdyZXN1bWVkGAIgASgIIm0KD1JlYWRGaWxlUmVxdWVzdBISCgpzdG9yZV9w",
+            "YXRoGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSDgoGb2Zmc2V0GAMgASgEEg4K",
+            "Bmxlbmd0aBgEIAEoBBIVCg1pZl9nZW5lcmF0aW9uGAUgASgJIjsKCkdlbmVy",
+            "YXRpb24SDwoHdGFza19pZBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEc2l6",
+            "ZRgDIAEoBCJqChBSZWFkRmlsZVJlc3BvbnNlEigKCmdlbmVyYXRpb24YASAB",
+            "KAsyFC5mZXJyeS52MS5HZW5lcmF0aW9uEg4KBm9mZnNldBgCIAEoBBIMCgRk",
+            "YXRhGAMgASgMEg4KBmNyYzMyYxgEIAEoDSIjChBXYXRjaFRhc2tSZXF1ZXN0",
+            "Eg8KB3Rhc2tfaWQYASABKAkiMQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFz",
+            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siIQoOR2V0VGFza1JlcXVlc3QSDwoH",
+            "dGFza19pZBgBIAEoCSJdCg9HZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEo",
+            "CzIOLmZlcnJ5LnYxLlRhc2sSLAoMbm90aWZpY2F0aW9uGAIgASgLMhYuZmVy",
+            "cnkudjEuTm90aWZpY2F0aW9uIqQBCgxOb3RpZmljYXRpb24SEAoIZXZlbnRf",
+            "aWQYASABKAkSKgoFc3RhdGUYAiABKA4yGy5mZXJyeS52MS5Ob3RpZmljYXRp",
+            "b25TdGF0ZRIQCghhdHRlbXB0cxgDIAEoDRISCgpsYXN0X2Vycm9yGAQgASgJ",
+            "EjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1l",
+            "c3RhbXAiPwoXSXNzdWVVcGxvYWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgB",
+            "IAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2Vu",
+            "UmVzcG9uc2USFAoMdXBsb2FkX3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1l",
+            "GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0",
+            "YXRlEhoKFlRBU0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRF",
+            "X1VQTE9BRElORxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19T",
+            "VEFURV9DT01QTEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoS",
+            "VEFTS19TVEFURV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqR",
+            "AQoLQmxvY2tTdGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAAS",
+            "GgoWQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19D",
+            "SEVDS1NVTV9NSVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURf",
+            "RElGRkVSRU5UEAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNB",
+            "VElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFU",
+            "RV9QRU5ESU5HEAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBAC",
+            "EiQKIE5PVElGSUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMy9gUKDEZl",
+            "cnJ5U2VydmljZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFz",
+            "a1JlcXVlc3QaHC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBs",
+            "b2FkUGFydHMSHC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJy",
+            "eS52MS5VcGxvYWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdC",
+            "bG9ja3MSIy5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQu",
+            "ZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3Rh",
+            "dGUSGS5mZXJyeS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRT",
+            "dGF0ZVJlc3BvbnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0",
+            "GhcuZmVycnkudjEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnku",
+            "djEuR2V0VGFza1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2US",
+            "RgoJV2F0Y2hUYXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZl",
+            "cnJ5LnYxLldhdGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJy",
+            "eS52MS5SZWFkRmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3Bv",
+            "bnNlMAESRwoKVXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1",
+            "ZXN0GhwuZmVycnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlElkKEElzc3VlVXBs",
+            "b2FkVG9rZW4SIS5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVxdWVzdBoi",
+            "LmZlcnJ5LnYxLklzc3VlVXBsb2FkVG9rZW5SZXNwb25zZUJoChBkZXYuZmVy",
+            "cnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkv",
+            "djE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJy",
+            "eTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize", "WebhookUrl" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds", "WebhookUrl" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
@@ -143,7 +145,7 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256", "Size" }, new[]{ "Size" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data", "WebhookUrl" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileRequest), global::Ferry.V1.ReadFileRequest.Parser, new[]{ "StorePath", "TaskId", "Offset", "Length", "IfGeneration" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Generation), global::Ferry.V1.Generation.Parser, new[]{ "TaskId", "Sha256", "Size" }, null, null, null, null),
@@ -304,6 +306,7 @@ namespace Ferry.V1 {
       failureReason_ = other.failureReason_;
       sizeDeferred_ = other.sizeDeferred_;
       maxSize_ = other.maxSize_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -574,6 +577,23 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 18;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where the task's completion notice is POSTed when it ends, chosen when it
+    /// was created (the URL given at CreateTask, else its principal's, else the
+    /// server's); empty when no notice will be sent.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -606,6 +626,7 @@ namespace Ferry.V1 {
       if (FailureReason != other.FailureReason) return false;
       if (SizeDeferred != other.SizeDeferred) return false;
       if (MaxSize != other.MaxSize) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -630,6 +651,7 @@ namespace Ferry.V1 {
       if (FailureReason.Length != 0) hash ^= FailureReason.GetHashCode();
       if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
       if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -713,6 +735,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(136, 1);
         output.WriteUInt64(MaxSize);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(146, 1);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -788,6 +814,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(136, 1);
         output.WriteUInt64(MaxSize);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(146, 1);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -846,6 +876,9 @@ namespace Ferry.V1 {
       }
       if (MaxSize != 0UL) {
         size += 2 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 2 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -916,6 +949,9 @@ namespace Ferry.V1 {
       }
       if (other.MaxSize != 0UL) {
         MaxSize = other.MaxSize;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1009,6 +1045,10 @@ namespace Ferry.V1 {
             MaxSize = input.ReadUInt64();
             break;
           }
+          case 146: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -1099,6 +1139,10 @@ namespace Ferry.V1 {
           }
           case 136: {
             MaxSize = input.ReadUInt64();
+            break;
+          }
+          case 146: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }
@@ -1391,6 +1435,7 @@ namespace Ferry.V1 {
       maxSize_ = other.maxSize_;
       issueUploadToken_ = other.issueUploadToken_;
       uploadTokenTtlSeconds_ = other.uploadTokenTtlSeconds_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1586,6 +1631,27 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 12;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where to POST this task's completion notice instead of the principal's
+    /// own webhook URL: an http(s) URL under one of the prefixes the principals
+    /// file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+    /// the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+    /// "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+    /// when outside the caller's allowlist. A declaration that resumes a task
+    /// keeps the URL recorded when the task was created.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1612,6 +1678,7 @@ namespace Ferry.V1 {
       if (MaxSize != other.MaxSize) return false;
       if (IssueUploadToken != other.IssueUploadToken) return false;
       if (UploadTokenTtlSeconds != other.UploadTokenTtlSeconds) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1630,6 +1697,7 @@ namespace Ferry.V1 {
       if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (IssueUploadToken != false) hash ^= IssueUploadToken.GetHashCode();
       if (UploadTokenTtlSeconds != 0) hash ^= UploadTokenTtlSeconds.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1689,6 +1757,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(98);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1740,6 +1812,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(98);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1780,6 +1856,9 @@ namespace Ferry.V1 {
       }
       if (UploadTokenTtlSeconds != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(UploadTokenTtlSeconds);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1823,6 +1902,9 @@ namespace Ferry.V1 {
       }
       if (other.UploadTokenTtlSeconds != 0) {
         UploadTokenTtlSeconds = other.UploadTokenTtlSeconds;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1883,6 +1965,10 @@ namespace Ferry.V1 {
             UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
+          case 98: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -1940,6 +2026,10 @@ namespace Ferry.V1 {
           }
           case 88: {
             UploadTokenTtlSeconds = input.ReadUInt32();
+            break;
+          }
+          case 98: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }
@@ -5061,6 +5151,7 @@ namespace Ferry.V1 {
       overwrite_ = other.overwrite_;
       crc32C_ = other.crc32C_;
       data_ = other.data_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5188,6 +5279,21 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 8;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where to POST the task's completion notice (same rules as CreateTask).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5210,6 +5316,7 @@ namespace Ferry.V1 {
       if (Overwrite != other.Overwrite) return false;
       if (Crc32C != other.Crc32C) return false;
       if (Data != other.Data) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5224,6 +5331,7 @@ namespace Ferry.V1 {
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
       if (HasCrc32C) hash ^= Crc32C.GetHashCode();
       if (Data.Length != 0) hash ^= Data.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5267,6 +5375,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(58);
         output.WriteBytes(Data);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5302,6 +5414,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(58);
         output.WriteBytes(Data);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5330,6 +5446,9 @@ namespace Ferry.V1 {
       }
       if (Data.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeBytesSize(Data);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5361,6 +5480,9 @@ namespace Ferry.V1 {
       }
       if (other.Data.Length != 0) {
         Data = other.Data;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5405,6 +5527,10 @@ namespace Ferry.V1 {
             Data = input.ReadBytes();
             break;
           }
+          case 66: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -5446,6 +5572,10 @@ namespace Ferry.V1 {
           }
           case 58: {
             Data = input.ReadBytes();
+            break;
+          }
+          case 66: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }

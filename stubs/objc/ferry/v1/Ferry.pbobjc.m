@@ -210,6 +210,7 @@ BOOL FRYNotificationState_IsValidValue(int32_t value__) {
 @dynamic failureReason;
 @dynamic sizeDeferred;
 @dynamic maxSize;
+@dynamic webhookURL;
 
 typedef struct FRYTask__storage_ {
   uint32_t _has_storage_[1];
@@ -225,6 +226,7 @@ typedef struct FRYTask__storage_ {
   GPBTimestamp *updateTime;
   GPBTimestamp *expireTime;
   NSString *failureReason;
+  NSString *webhookURL;
   uint64_t size;
   uint64_t committedBytes;
   uint64_t maxSize;
@@ -389,6 +391,15 @@ typedef struct FRYTask__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt64,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYTask_FieldNumber_WebhookURL,
+        .hasIndex = 18,
+        .offset = (uint32_t)offsetof(FRYTask__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYTask class]
@@ -398,6 +409,11 @@ typedef struct FRYTask__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYTask__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\022\007\241!!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG
@@ -491,6 +507,7 @@ typedef struct FRYBlockRange__storage_ {
 @dynamic maxSize;
 @dynamic issueUploadToken;
 @dynamic uploadTokenTtlSeconds;
+@dynamic webhookURL;
 
 typedef struct FRYCreateTaskRequest__storage_ {
   uint32_t _has_storage_[1];
@@ -500,6 +517,7 @@ typedef struct FRYCreateTaskRequest__storage_ {
   NSString *sha256;
   NSString *storePath;
   NSMutableDictionary *metadata;
+  NSString *webhookURL;
   uint64_t size;
   uint64_t maxSize;
 } FRYCreateTaskRequest__storage_;
@@ -609,6 +627,15 @@ typedef struct FRYCreateTaskRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt32,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_WebhookURL,
+        .hasIndex = 13,
+        .offset = (uint32_t)offsetof(FRYCreateTaskRequest__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYCreateTaskRequest class]
@@ -618,6 +645,11 @@ typedef struct FRYCreateTaskRequest__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYCreateTaskRequest__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\014\007\241!!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG
@@ -1429,6 +1461,7 @@ typedef struct FRYMergeResponse__storage_ {
 @dynamic overwrite;
 @dynamic hasCrc32C, crc32C;
 @dynamic data_p;
+@dynamic webhookURL;
 
 typedef struct FRYUploadFileRequest__storage_ {
   uint32_t _has_storage_[1];
@@ -1438,6 +1471,7 @@ typedef struct FRYUploadFileRequest__storage_ {
   NSString *storePath;
   NSMutableDictionary *metadata;
   NSData *data_p;
+  NSString *webhookURL;
 } FRYUploadFileRequest__storage_;
 
 // This method is threadsafe because it is initially called
@@ -1509,6 +1543,15 @@ typedef struct FRYUploadFileRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeBytes,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYUploadFileRequest_FieldNumber_WebhookURL,
+        .hasIndex = 7,
+        .offset = (uint32_t)offsetof(FRYUploadFileRequest__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYUploadFileRequest class]
@@ -1520,7 +1563,7 @@ typedef struct FRYUploadFileRequest__storage_ {
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
 #if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     static const char *extraTextFormatInfo =
-        "\001\006\005!\000";
+        "\002\006\005!\000\010\007\241!!\000";
     [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
 #endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
