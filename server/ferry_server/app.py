@@ -42,6 +42,7 @@ from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
 from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
+from ferry_server.domain.webhook_targets import NO_ROUTE, WebhookRoute, parse_webhook_url
 from ferry_server.identity.gate import Gate
 from ferry_server.identity.jwt_tokens import JwksError, JwtVerifier
 from ferry_server.identity.principals import PrincipalsFile, PrincipalsFileError
@@ -586,7 +587,7 @@ def create_server(settings: Settings) -> FerryServer:
         replica_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}"
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
         deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id)
-        webhook = settings.webhook_url or None
+        gate = _gate(settings, repository)
         watcher = TaskWatcher(repository.get_many, settings.watch_interval_seconds)
         service = TransferService(
             repository,
@@ -596,10 +597,9 @@ def create_server(settings: Settings) -> FerryServer:
             replica_id=replica_id,
             fault=_fault_hook(settings.test_fault),
             metrics=metrics,
-            webhook_for=lambda _principal: webhook,
+            webhook_for=_webhook_routes(settings, gate, delivering=deliveries is not None),
             watcher=watcher,
         )
-        gate = _gate(settings, repository)
         blocking = BlockingPool(settings.blocking_threads)
         servicer = FerryServicer(
             service,
@@ -643,11 +643,31 @@ def create_server(settings: Settings) -> FerryServer:
     )
 
 
+def _webhook_routes(
+    settings: Settings, gate: Gate, *, delivering: bool
+) -> Callable[[str], WebhookRoute]:
+    """Each principal's webhook settings: its ``[[principal]]`` entry's, the server's
+    ``--webhook-url`` standing in for a URL it lacks; none at all when this server sends no
+    notices (no signing secret), so that no notice is recorded that nothing would send."""
+    if not delivering:
+        return lambda _principal: NO_ROUTE
+    fallback = parse_webhook_url(settings.webhook_url).text if settings.webhook_url else None
+
+    def route(principal: str) -> WebhookRoute:
+        own = gate.webhook_route(principal)
+        if own is None:
+            return WebhookRoute(fallback)
+        return own if own.url is not None else WebhookRoute(fallback, own.allow)
+
+    return route
+
+
 def _deliveries(
     settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str
 ) -> _Deliveries | None:
-    """The completion notices' delivery loop, when a webhook is configured."""
-    if not settings.webhook_url or settings.webhook_secret_file is None:
+    """The completion notices' delivery loop, when notices are signed (a secret is given:
+    with the server's --webhook-url, or the principals file's URLs)."""
+    if settings.webhook_secret_file is None:
         return None
     try:
         secret = settings.webhook_secret_file.read_text().strip()

@@ -58,6 +58,7 @@ class Reason(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
