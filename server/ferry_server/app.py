@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -76,66 +76,72 @@ class StartupError(RuntimeError):
     """The server cannot start with these settings; the message says what to change."""
 
 
-class _Sweeper(threading.Thread):
-    """Every ``interval`` seconds until stopped: expires idle tasks, and sweeps orphaned
-    staging (one replica at a time, in bounded batches)."""
-
-    def __init__(self, service: TransferService, interval: float) -> None:
-        super().__init__(name="ferry-sweeper", daemon=True)
-        self._service = service
-        self._interval = interval
-        self._stop = threading.Event()
-
-    def run(self) -> None:
-        sweeps = (
-            ("expiry", self._service.expire_idle),
-            ("storage", self._service.sweep_storage),
-            ("retention", self._service.apply_retention),
-        )
-        while not self._stop.wait(self._interval):
-            for name, sweep in sweeps:
-                try:
-                    sweep()
-                except Unavailable as exc:
-                    # The database may be briefly unreachable; the next sweep tries again.
-                    log.warning("%s sweep skipped: %s", name, exc.message)
-                except Exception:
-                    log.exception("%s sweep failed", name)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-class _Deliveries(threading.Thread):
-    """Every ``interval`` seconds until stopped: delivers due completion notices (all of them,
-    in batches) and reports the outbox's depth."""
-
-    _BATCH = 50
+class _Periodic(threading.Thread):
+    """Every ``interval`` seconds until stopped, runs each of its named jobs in turn. A job
+    that finds the database out of reach (Unavailable) is logged as one WARNING line and
+    tried again at the next round; any other failure is logged with its traceback (a bug)."""
 
     def __init__(
-        self, notifier: Notifier, depth: Callable[[], int], metrics: Metrics, interval: float
+        self, name: str, interval: float, jobs: Sequence[tuple[str, Callable[[], object]]]
     ) -> None:
-        super().__init__(name="ferry-webhooks", daemon=True)
-        self._notifier = notifier
-        self._depth = depth
-        self._metrics = metrics
+        super().__init__(name=f"ferry-{name}", daemon=True)
         self._interval = interval
-        self._stop = threading.Event()
+        self._jobs = tuple(jobs)
+        # Not ``_stop``: threading.Thread has a method of that name, which join() calls.
+        self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                while self._notifier.deliver_due(self._BATCH) == self._BATCH:
-                    if self._stop.is_set():
-                        return
-                self._metrics.outbox_depth(self._depth())
-            except Unavailable as exc:
-                log.warning("notice delivery skipped: %s", exc.message)
-            except Exception:
-                log.exception("notice delivery failed")
+        while not self._stopping.wait(self._interval):
+            for name, job in self._jobs:
+                if self._stopping.is_set():
+                    return
+                try:
+                    job()
+                except Unavailable as exc:
+                    log.warning("%s skipped: %s", name, exc.message)
+                except Exception:
+                    log.exception("%s failed", name)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+
+def _sweeper(service: TransferService, interval: float) -> _Periodic:
+    """Expires idle tasks, sweeps orphaned staging (one replica at a time, in bounded
+    batches) and applies retention."""
+    return _Periodic(
+        "sweeper",
+        interval,
+        (
+            ("expiry sweep", service.expire_idle),
+            ("storage sweep", service.sweep_storage),
+            ("retention sweep", service.apply_retention),
+        ),
+    )
+
+
+#: Notices one claim takes at most.
+_DELIVERY_BATCH = 50
+
+
+def _delivery_loop(
+    notifier: Notifier, depth: Callable[[], int], metrics: Metrics, interval: float
+) -> _Periodic:
+    """Delivers due completion notices (all of them, in batches) and reports the outbox's
+    depth."""
+    loop: _Periodic
+
+    def deliver() -> None:
+        while notifier.deliver_due(_DELIVERY_BATCH) == _DELIVERY_BATCH and not loop.stopping:
+            pass
+        metrics.outbox_depth(depth())
+
+    loop = _Periodic("webhooks", interval, (("notice delivery", deliver),))
+    return loop
 
 
 class _EventLoop(threading.Thread):
@@ -169,29 +175,6 @@ class _Transport:
     health: Any  # operations.health.HealthServicer
 
 
-class _StreamHeartbeat(threading.Thread):
-    """Every ``interval`` seconds until stopped: refreshes this replica's open-stream counts
-    in SQL, so that they expire only when the replica is gone (only with a stream quota)."""
-
-    def __init__(self, service: TransferService, interval: float) -> None:
-        super().__init__(name="ferry-stream-heartbeat", daemon=True)
-        self._service = service
-        self._interval = interval
-        self._stop = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._service.streams.heartbeat()
-            except Unavailable as exc:
-                log.warning("stream count heartbeat skipped: %s", exc.message)
-            except Exception:
-                log.exception("stream count heartbeat failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
@@ -202,14 +185,14 @@ class FerryServer:
         transport: _Transport,
         blocking: BlockingPool,
         engine: Engine,
-        sweeper: _Sweeper,
+        sweeper: _Periodic,
         hasher: PrefixHasher,
         service: TransferService,
         servicer: FerryServicer,
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
         gate: Gate,
-        deliveries: _Deliveries | None = None,
+        deliveries: _Periodic | None = None,
         watcher: TaskWatcher | None = None,
         certificates: ReloadingCertificates | None = None,
     ) -> None:
@@ -230,7 +213,13 @@ class FerryServer:
         self._gate = gate
         self._stopped = threading.Event()
         self._certificates = certificates
-        self._heartbeat = _StreamHeartbeat(service, settings.stream_heartbeat_seconds)
+        # Refreshes this replica's open-stream counts in SQL, so that they expire only when
+        # the replica is gone (only with a stream quota).
+        self._heartbeat = _Periodic(
+            "stream-heartbeat",
+            settings.stream_heartbeat_seconds,
+            (("stream count heartbeat", service.streams.heartbeat),),
+        )
 
     def reload_tls(self) -> None:
         """Read the TLS files again before the next handshake (SIGHUP); changed files are
@@ -630,7 +619,7 @@ def create_server(settings: Settings) -> FerryServer:
         transport,
         blocking,
         engine,
-        _Sweeper(service, settings.sweep_interval_seconds),
+        _sweeper(service, settings.sweep_interval_seconds),
         hasher,
         service,
         servicer,
@@ -664,7 +653,7 @@ def _webhook_routes(
 
 def _deliveries(
     settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str
-) -> _Deliveries | None:
+) -> _Periodic | None:
     """The completion notices' delivery loop, when notices are signed (a secret is given:
     with the server's --webhook-url, or the principals file's URLs)."""
     if settings.webhook_secret_file is None:
@@ -686,7 +675,7 @@ def _deliveries(
         repository, sender, policy, owner=owner, clock=utc_now,
         on_outcome=metrics.notice_attempted,
     )  # fmt: skip
-    return _Deliveries(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
+    return _delivery_loop(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
 
 
 async def _transport(
