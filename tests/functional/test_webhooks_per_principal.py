@@ -19,6 +19,7 @@ import grpc
 import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
+from ferry_client import FerryClient
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import Settings
 from google.rpc import error_details_pb2
@@ -145,7 +146,7 @@ def test_each_principal_s_notices_go_to_its_own_url_and_the_rest_to_the_server_s
 
 
 def test_a_url_given_at_create_inside_the_allowlist_is_used(
-    stubs: dict[str, rpc.FerryServiceStub], receivers: dict[str, Receiver]
+    server: FerryServer, stubs: dict[str, rpc.FerryServiceStub], receivers: dict[str, Receiver]
 ) -> None:
     alice = receivers["alice"]
     chosen = alice.origin + "/tasks/video-42?tenant=7"
@@ -164,13 +165,19 @@ def test_a_url_given_at_create_inside_the_allowlist_is_used(
         stubs["alice"], b"x" * 10, "alice/canceled.bin", webhook_url=alice.origin + "/tasks/gone"
     )
     set_state(stubs["alice"], canceled.task_id, pb.TASK_STATE_CANCELED)
-    for task_id in (task.task_id, small.task.task_id, canceled.task_id):
+    # The client library's declare() (a backend handing an upload token to an uploader).
+    with FerryClient(server.address, token=ALICE.token, remember_uploads=False) as client:
+        grant = client.declare("alice/declared.bin", 10, webhook_url=alice.origin + "/tasks/d")
+        assert grant.task.webhook_url == alice.origin + "/tasks/d"
+        client.cancel(grant.task.task_id)
+    for task_id in (task.task_id, small.task.task_id, canceled.task_id, grant.task.task_id):
         notification(stubs["alice"], task_id, pb.NOTIFICATION_STATE_DELIVERED)
 
     assert told(alice) == {
         task.task_id: "/tasks/video-42?tenant=7",
         small.task.task_id: "/tasks/small",
         canceled.task_id: "/tasks/gone",
+        grant.task.task_id: "/tasks/d",
     }
     assert receivers["fallback"].posts == []
 
