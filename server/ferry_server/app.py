@@ -575,8 +575,8 @@ def create_server(settings: Settings) -> FerryServer:
         replica = secrets.token_hex(6)
         replica_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}"
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
-        deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id)
         gate = _gate(settings, repository)
+        deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id, gate)
         watcher = TaskWatcher(repository.get_many, settings.watch_interval_seconds)
         service = TransferService(
             repository,
@@ -652,7 +652,7 @@ def _webhook_routes(
 
 
 def _deliveries(
-    settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str
+    settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str, gate: Gate
 ) -> _Periodic | None:
     """The completion notices' delivery loop, when notices are signed (a secret is given:
     with the server's --webhook-url, or the principals file's URLs)."""
@@ -673,7 +673,7 @@ def _deliveries(
     policy = DeliveryPolicy(retry_for=timedelta(seconds=settings.webhook_retry_seconds))
     notifier = Notifier(
         repository, sender, policy, owner=owner, clock=utc_now,
-        on_outcome=metrics.notice_attempted,
+        on_outcome=metrics.notice_attempted, secret_for=gate.webhook_secret,
     )  # fmt: skip
     return _delivery_loop(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
 

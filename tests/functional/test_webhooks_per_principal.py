@@ -24,7 +24,7 @@ from ferry_server.app import FerryServer, create_server
 from ferry_server.config import Settings
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support.identity import Entry, token_stub, write_principals
 from tests.support.protocol import KiB, create, merge, notification, set_state, upload
@@ -50,7 +50,8 @@ def receivers() -> Iterator[dict[str, Receiver]]:
 
 def principal_entries(receivers: dict[str, Receiver], *, alice_url: str | None = None) -> str:
     """``[[principal]]`` entries: alice has a URL and may choose URLs under her receiver's
-    /tasks/; bob has a URL and may choose none; carol has no entry."""
+    /tasks/; bob has a URL and a secret of his own (bob.secret, beside the file) and may
+    choose no URL; carol has no entry."""
     alice = receivers["alice"]
     return (
         "\n[[principal]]\n"
@@ -60,18 +61,34 @@ def principal_entries(receivers: dict[str, Receiver], *, alice_url: str | None =
         "\n[[principal]]\n"
         'name = "bob"\n'
         f"webhook_url = {json.dumps(receivers['bob'].url)}\n"
+        'webhook_secret_file = "bob.secret"\n'
     )
 
 
-@pytest.fixture
-def secret() -> str:
+def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture
+def secret() -> str:
+    """The server's secret (--webhook-secret-file)."""
+    return new_secret()
+
+
+@pytest.fixture
+def bob_secret() -> str:
+    return new_secret()
+
+
+@pytest.fixture
 def hooked(
-    settings: Settings, tmp_path: Path, receivers: dict[str, Receiver], secret: str
+    settings: Settings,
+    tmp_path: Path,
+    receivers: dict[str, Receiver],
+    secret: str,
+    bob_secret: str,
 ) -> Settings:
+    (tmp_path / "bob.secret").write_text(bob_secret + "\n")
     principals = tmp_path / "principals.toml"
     write_principals(principals, [ALICE, BOB, CAROL], principal_entries(receivers))
     secret_file = tmp_path / "webhook.secret"
@@ -128,7 +145,10 @@ def reason_of(error: grpc.RpcError) -> str:
 
 
 def test_each_principal_s_notices_go_to_its_own_url_and_the_rest_to_the_server_s(
-    stubs: dict[str, rpc.FerryServiceStub], receivers: dict[str, Receiver], secret: str
+    stubs: dict[str, rpc.FerryServiceStub],
+    receivers: dict[str, Receiver],
+    secret: str,
+    bob_secret: str,
 ) -> None:
     tasks = {name: finish(stubs[name], f"{name}/done.bin") for name in ("alice", "bob", "carol")}
     for name, task in tasks.items():
@@ -137,8 +157,17 @@ def test_each_principal_s_notices_go_to_its_own_url_and_the_rest_to_the_server_s
     assert told(receivers["alice"]) == {tasks["alice"].task_id: "/hooks/ferry"}
     assert told(receivers["bob"]) == {tasks["bob"].task_id: "/hooks/ferry"}
     assert told(receivers["fallback"]) == {tasks["carol"].task_id: "/hooks/ferry"}
+    # Bob's notices are signed with his own secret, the others' with the server's: a
+    # receiver holding one cannot forge notices to the other.
     [post] = receivers["bob"].posts
-    assert Webhook(secret).verify(post.body, post.headers)["data"]["state"] == "COMPLETED"
+    assert Webhook(bob_secret).verify(post.body, post.headers)["data"]["state"] == "COMPLETED"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(post.body, post.headers)
+    for receiver in ("alice", "fallback"):
+        [post] = receivers[receiver].posts
+        Webhook(secret).verify(post.body, post.headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(bob_secret).verify(post.body, post.headers)
     # GetTask shows where each notice goes.
     for name, receiver in (("alice", "alice"), ("bob", "bob"), ("carol", "fallback")):
         shown = stubs[name].GetTask(pb.GetTaskRequest(task_id=tasks[name].task_id)).task

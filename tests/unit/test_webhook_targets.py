@@ -3,6 +3,8 @@ parsed (scheme, host, port, path segments), never as raw string prefixes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from ferry_server.domain.errors import InvalidArgument, PermissionDenied, Reason
 from ferry_server.domain.webhook_targets import (
@@ -11,6 +13,7 @@ from ferry_server.domain.webhook_targets import (
     choose_webhook,
     parse_webhook_url,
 )
+from ferry_server.identity.principals import PrincipalsFileError, parse_principals
 
 PREFIX = "https://hooks.example.com/ferry/"
 
@@ -106,3 +109,39 @@ def test_a_refused_choice_says_why_with_its_reason() -> None:
     assert PREFIX not in outside.value.message, "the allowlist is not revealed"
     with pytest.raises(PermissionDenied, match="allows it none"):
         choose_webhook(PREFIX + "x", WebhookRoute("https://own.example.com/hook"), "p")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("webhook_url = 'ftp://a.com/x'", "http"),
+        ("webhook_allow = ['https://a.com/x?y=1']", "query"),
+        ("webhook_allow = 'https://a.com/'", "array of strings"),
+        ("webhook_secret_file = 'missing.secret'", "cannot use the webhook secret"),
+        ("webhook_secret_file = 'short.secret'", "at least 24"),
+        ("webhook_urls = 'https://a.com/'", "unknown key"),
+    ],
+)
+def test_malformed_principal_entries_say_where(entry: str, problem: str, tmp_path: Path) -> None:
+    (tmp_path / "short.secret").write_text("whsec_" + "A" * 16)
+    text = f"[[principal]]\nname = 'billing'\n{entry}\n"
+    with pytest.raises(PrincipalsFileError, match=problem):
+        parse_principals(text, "p.toml", base=tmp_path)
+
+
+def test_principal_entries_are_read(tmp_path: Path) -> None:
+    secret = "whsec_" + "B" * 32
+    (tmp_path / "billing.secret").write_text(secret + "\n")
+    text = (
+        "[[principal]]\nname = 'billing'\nwebhook_url = 'https://B.example.com/done'\n"
+        f"webhook_allow = [{PREFIX!r}]\nwebhook_secret_file = 'billing.secret'\n"
+        "[[principal]]\nname = 'ingest'\n"
+    )
+    parsed = parse_principals(text, "p.toml", base=tmp_path)
+    assert parsed.webhooks["billing"] == WebhookRoute(
+        "https://b.example.com/done", (parse_webhook_url(PREFIX, prefix=True),)
+    )
+    assert parsed.webhooks["ingest"] == WebhookRoute()
+    assert parsed.webhook_secrets == {"billing": secret}
+    with pytest.raises(PrincipalsFileError, match="twice"):
+        parse_principals(text + "[[principal]]\nname = 'ingest'\n", "p.toml", base=tmp_path)

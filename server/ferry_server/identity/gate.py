@@ -47,6 +47,11 @@ class Gate:
         too: claims never choose webhooks), None when it names none."""
         return None if self._principals is None else self._principals.webhook_route(principal)
 
+    def webhook_secret(self, principal: str) -> str | None:
+        """The secret that signs ``principal``'s notices (principals file), None for the
+        server's."""
+        return None if self._principals is None else self._principals.webhook_secret(principal)
+
     def authenticate(self, credentials: Credentials) -> Caller:
         if not self.configured:
             return ANONYMOUS_CALLER

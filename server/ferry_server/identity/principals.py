@@ -20,6 +20,7 @@ The file is TOML::
     name = "billing-backend"
     webhook_url = "https://billing.example.com/ferry/done"      # its tasks' notices go here
     webhook_allow = ["https://billing.example.com/ferry/"]     # URLs CreateTask may give
+    webhook_secret_file = "billing-webhook.secret"   # signs its notices (relative: to this file)
 
 ``ferry token`` prints a new ``[[token]]`` entry with a fresh token's hash.
 """
@@ -32,12 +33,13 @@ import threading
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ferry_server.domain.identity import Caller, CredentialKind, Permission
 from ferry_server.domain.webhook_targets import WebhookRoute, WebhookUrlInvalid, parse_webhook_url
+from ferry_server.operations.webhooks import check_secret
 
 log = logging.getLogger("ferry.auth")
 
@@ -65,10 +67,13 @@ class Principals:
     certificates: Mapping[str, Caller]
     #: ``[[principal]]`` entries' webhook settings, by principal.
     webhooks: Mapping[str, WebhookRoute]
+    #: The secrets of the ``[[principal]]`` entries with a ``webhook_secret_file``.
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict)
 
 
-def parse_principals(text: str, source: str) -> Principals:
-    """The entries of a principals file's ``text``; PrincipalsFileError if malformed."""
+def parse_principals(text: str, source: str, *, base: Path | None = None) -> Principals:
+    """The entries of a principals file's ``text``; PrincipalsFileError if malformed.
+    Relative secret file names are taken from ``base`` (the file's directory)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -96,18 +101,36 @@ def parse_principals(text: str, source: str) -> Principals:
             raise PrincipalsFileError(f"{where}: identity {identity!r} appears twice")
         certificates[identity] = _caller(entry, where, CredentialKind.CERTIFICATE, {"identity"})
     webhooks: dict[str, WebhookRoute] = {}
+    secrets: dict[str, str] = {}
     for number, entry in enumerate(_entries(document, "principal", source), 1):
         where = f"{source}: [[principal]] #{number}"
         name, route = _webhook_route(entry, where)
         if name in webhooks:
             raise PrincipalsFileError(f"{where}: principal {name!r} appears twice")
         webhooks[name] = route
-    return Principals(tokens, certificates, webhooks)
+        if "webhook_secret_file" in entry:
+            secrets[name] = _webhook_secret(entry, where, base or Path.cwd())
+    return Principals(tokens, certificates, webhooks, secrets)
+
+
+def _webhook_secret(entry: Mapping[str, Any], where: str, base: Path) -> str:
+    """The secret in the entry's ``webhook_secret_file`` (kept out of the principals file, which
+    holds no secret, only hashes)."""
+    path = base / _string(entry, "webhook_secret_file", where)
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+        check_secret(secret)
+    except (OSError, ValueError) as exc:
+        raise PrincipalsFileError(
+            f"{where}: cannot use the webhook secret in {path}: {exc} (expected whsec_ "
+            "followed by base64)"
+        ) from None
+    return secret
 
 
 def _webhook_route(entry: Mapping[str, Any], where: str) -> tuple[str, WebhookRoute]:
     """A ``[[principal]]`` entry: its name and webhook settings."""
-    unknown = set(entry) - {"name", "webhook_url", "webhook_allow"}
+    unknown = set(entry) - {"name", "webhook_url", "webhook_allow", "webhook_secret_file"}
     if unknown:
         raise PrincipalsFileError(f"{where}: unknown key(s) {sorted(unknown)}")
     name = _string(entry, "name", where)
@@ -190,7 +213,7 @@ class PrincipalsFile:
             raise PrincipalsFileError(
                 f"cannot read the principals file {self._path}: {exc}"
             ) from exc
-        principals = parse_principals(text, str(self._path))
+        principals = parse_principals(text, str(self._path), base=self._path.parent)
         self._stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         self._checked = time.monotonic()
         return principals
@@ -250,6 +273,10 @@ class PrincipalsFile:
     def webhook_route(self, principal: str) -> WebhookRoute | None:
         """The webhook settings of ``principal``'s ``[[principal]]`` entry, None without one."""
         return self.current().webhooks.get(principal)
+
+    def webhook_secret(self, principal: str) -> str | None:
+        """The secret that signs ``principal``'s notices, None for the server's."""
+        return self.current().webhook_secrets.get(principal)
 
     def by_certificate(self, identities: tuple[str, ...]) -> Caller | None:
         """The entry of the first of a certificate's ``identities`` the file names."""
