@@ -26,7 +26,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.support.identity import Entry, token_stub, write_principals
+from tests.support.identity import Entry, IdentityProvider, token_stub, write_principals
 from tests.support.protocol import KiB, create, merge, notification, set_state, upload
 from tests.support.receiver import Receiver, webhook_receiver
 
@@ -308,3 +308,26 @@ def test_private_addresses_are_still_refused_at_delivery_unless_allowed(
         server.stop(grace=0)
     assert "--webhook-allow-private" in status.last_error
     assert receivers["alice"].posts == [], "nothing was sent to the loopback address"
+
+
+def test_a_jwt_principal_gets_its_principals_file_url_and_claims_choose_none(
+    hooked: Settings, tmp_path: Path, receivers: dict[str, Receiver]
+) -> None:
+    idp = IdentityProvider()
+    jwks = tmp_path / "jwks.json"
+    idp.write_jwks(jwks)
+    settings = hooked.replace(jwt_jwks=str(jwks), jwt_issuer=idp.issuer, jwt_audience=idp.audience)
+    # "bob" from a JWT is the principal of bob's [[principal]] entry; a claim naming another
+    # URL changes nothing.
+    token = idp.token("bob", prefixes=["bob"], claims={"ferry_webhook_url": receivers["alice"].url})
+    server = create_server(settings)
+    server.start()
+    try:
+        with token_stub(server.address, token) as bob:
+            task = finish(bob, "bob/jwt.bin")
+            notification(bob, task.task_id, pb.NOTIFICATION_STATE_DELIVERED)
+    finally:
+        server.stop(grace=0)
+    assert task.webhook_url == receivers["bob"].url
+    assert told(receivers["bob"]) == {task.task_id: "/hooks/ferry"}
+    assert receivers["alice"].posts == []
