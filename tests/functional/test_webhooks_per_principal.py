@@ -22,12 +22,18 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import FerryClient
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import Settings
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.support.identity import Entry, IdentityProvider, token_stub, write_principals
-from tests.support.protocol import KiB, create, merge, notification, set_state, upload
+from tests.support.protocol import (
+    KiB,
+    create,
+    merge,
+    notification,
+    reason_of,
+    set_state,
+    upload,
+)
 from tests.support.receiver import Receiver, webhook_receiver
 
 BLOCK = 64 * KiB
@@ -81,7 +87,7 @@ def bob_secret() -> str:
 
 
 @pytest.fixture
-def hooked(
+def settings(
     settings: Settings,
     tmp_path: Path,
     receivers: dict[str, Receiver],
@@ -100,16 +106,6 @@ def hooked(
         webhook_allow_private=True,  # the receivers are on loopback
         webhook_poll_seconds=0.05,
     )
-
-
-@pytest.fixture
-def server(hooked: Settings) -> Iterator[FerryServer]:
-    ferry = create_server(hooked)
-    ferry.start()
-    try:
-        yield ferry
-    finally:
-        ferry.stop(grace=0)
 
 
 @pytest.fixture
@@ -132,16 +128,6 @@ def finish(stub: rpc.FerryServiceStub, store_path: str, webhook_url: str = "") -
 def told(receiver: Receiver) -> dict[str, str]:
     """The task ids of the notices ``receiver`` got, and the path each was POSTed to."""
     return {json.loads(post.body)["data"]["task_id"]: post.path for post in receiver.posts}
-
-
-def reason_of(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            return info.reason
-    raise AssertionError("no ErrorInfo")
 
 
 def test_each_principal_s_notices_go_to_its_own_url_and_the_rest_to_the_server_s(
@@ -270,16 +256,16 @@ def test_a_url_outside_the_allowlist_is_refused_and_nothing_is_created(
 
 def test_the_url_is_fixed_when_the_task_is_declared(
     server: FerryServer,
-    hooked: Settings,
+    settings: Settings,
     stubs: dict[str, rpc.FerryServiceStub],
     receivers: dict[str, Receiver],
 ) -> None:
     data = os.urandom(BLOCK)
     task = create(stubs["alice"], data, "alice/early.bin", block_size=BLOCK)
     # The operator points alice's notices elsewhere while the upload runs.
-    assert hooked.principals_file is not None
+    assert settings.principals_file is not None
     write_principals(
-        hooked.principals_file,
+        settings.principals_file,
         [ALICE, BOB, CAROL],
         principal_entries(receivers, alice_url=receivers["bob"].origin + "/new"),
     )
@@ -295,9 +281,9 @@ def test_the_url_is_fixed_when_the_task_is_declared(
 
 
 def test_private_addresses_are_still_refused_at_delivery_unless_allowed(
-    hooked: Settings, receivers: dict[str, Receiver]
+    settings: Settings, receivers: dict[str, Receiver]
 ) -> None:
-    server = create_server(hooked.replace(webhook_allow_private=False))
+    server = create_server(settings.replace(webhook_allow_private=False))
     server.start()
     try:
         with token_stub(server.address, ALICE.token) as alice:
@@ -311,16 +297,18 @@ def test_private_addresses_are_still_refused_at_delivery_unless_allowed(
 
 
 def test_a_jwt_principal_gets_its_principals_file_url_and_claims_choose_none(
-    hooked: Settings, tmp_path: Path, receivers: dict[str, Receiver]
+    settings: Settings, tmp_path: Path, receivers: dict[str, Receiver]
 ) -> None:
     idp = IdentityProvider()
     jwks = tmp_path / "jwks.json"
     idp.write_jwks(jwks)
-    settings = hooked.replace(jwt_jwks=str(jwks), jwt_issuer=idp.issuer, jwt_audience=idp.audience)
+    with_jwt = settings.replace(
+        jwt_jwks=str(jwks), jwt_issuer=idp.issuer, jwt_audience=idp.audience
+    )
     # "bob" from a JWT is the principal of bob's [[principal]] entry; a claim naming another
     # URL changes nothing.
     token = idp.token("bob", prefixes=["bob"], claims={"ferry_webhook_url": receivers["alice"].url})
-    server = create_server(settings)
+    server = create_server(with_jwt)
     server.start()
     try:
         with token_stub(server.address, token) as bob:

@@ -7,8 +7,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import google_crc32c
+import grpc
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 KiB = 1024
 
@@ -115,3 +118,14 @@ def notification(
             assert reply.notification.state == state, reply.notification
             return reply.notification
         time.sleep(0.05)
+
+
+def reason_of(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason of a failed call (AssertionError if it has none)."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    raise AssertionError("no ErrorInfo")
