@@ -101,9 +101,9 @@ def _write(rows: list[list[str]], runs: int) -> None:
         f"{os.cpu_count()} cores, {platform.python_version()}, load average at the end "
         f"{load[0]:.1f}): a real server on loopback, the task's rows inserted in bulk; "
         "milliseconds, "
-        f"median of {runs} calls (the walk: of {max(3, runs // 2)}). A page looks at 16,384 "
-        "blocks at most and holds 10,000 ranges at most; the first page also counts the "
-        "committed bytes (every block row of the task), later pages do not.",
+        f"median of {runs} calls (the walk: of {max(3, runs // 2)}). A page looks at 8,192 "
+        "blocks at most and holds 10,000 ranges at most; committed bytes are counted on the "
+        "first page of a task of at most 8,192 blocks only, so no page here counts them.",
         "",
         "| database | committed | first page ms | later page ms | pages | every page ms |",
         "|---|---|---|---|---|---|",

@@ -39,7 +39,7 @@ from ferry_client.errors import (
     TransientError,
 )
 from ferry_client.events import UploadEvent
-from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, StateStats, TaskInfo, TaskState, TaskStats, UploadResult
 from ferry_client.retry import RetryPolicy
 from ferry_client.state import default_state_path
 from ferry_client.tls import TlsOptions
@@ -67,10 +67,12 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "SourceChanged",
+    "StateStats",
     "TaskEnded",
     "TaskInfo",
     "TaskPaused",
     "TaskState",
+    "TaskStats",
     "TlsOptions",
     "TokenRefused",
     "TransientError",

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ferry_client import cli_listing
 from ferry_client.batch import (
     BatchSummary,
     FileResult,
@@ -330,6 +331,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     watch.set_defaults(handler=_watch)
 
     _add_delegation_commands(commands, server, env)
+    cli_listing.add_commands(commands, server, _listing)
 
     for name, text in (
         ("status", "show a task"),
@@ -817,6 +819,12 @@ def _watch(ns: argparse.Namespace, _console: _Console) -> int:
                 done = f"{task.committed_bytes}/{task.size} bytes"
                 print(f"task {task.task_id} is {task.state} ({done})", flush=True)
     return EXIT_OK if task is not None and task.state == TaskState.COMPLETED else EXIT_ERROR
+
+
+def _listing(ns: argparse.Namespace, _console: object) -> int:
+    with _client(ns, retry=COMMAND_RETRY, remember_uploads=False) as client:
+        code: int = ns.run_listing(client, ns)
+        return code
 
 
 def _task_command(ns: argparse.Namespace, _console: _Console) -> int:

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,7 +25,7 @@ from ferry_client.download import DownloadResult, download
 from ferry_client.events import EventCallback, EventSink
 from ferry_client.hashing import sha256_hex
 from ferry_client.many import BatchRun, FileCallback
-from ferry_client.models import Grant, TaskInfo, TaskState, UploadResult
+from ferry_client.models import Grant, TaskInfo, TaskState, TaskStats, UploadResult
 from ferry_client.pipe_upload import StreamSource, StreamUpload
 from ferry_client.planning import ProgressCallback
 from ferry_client.reachability import FirstContact
@@ -224,6 +224,43 @@ class FerryClient:
         (made through any replica), until it is COMPLETED, FAILED, CANCELED or EXPIRED. A
         lost connection is watched again under the retry policy."""
         return self._tasks.watch(task_id, self.retry.budget())
+
+    def list_tasks(
+        self,
+        *,
+        states: Iterable[TaskState | str] = (),
+        store_path_prefix: str = "",
+        metadata: Mapping[str, str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        oldest_first: bool = False,
+        all_principals: bool = False,
+        page_size: int = 0,
+    ) -> Iterator[TaskInfo]:
+        """Your tasks, newest first (``oldest_first``: oldest first), that match every filter
+        given: one of ``states``, a store_path starting with ``store_path_prefix``, each
+        ``metadata`` entry, created at or after ``created_after`` and before
+        ``created_before`` (aware datetimes). Fetched a page (``page_size``, 0: the server's
+        default) at a time as you iterate; tasks created meanwhile never shift the listing.
+        ``all_principals``: every principal's tasks (needs the "operator" permission)."""
+        request = pb.ListTasksRequest(
+            page_size=page_size,
+            states=[TaskState(s).to_pb() for s in states],
+            store_path_prefix=store_path_prefix,
+            metadata=[f"{k}={v}" for k, v in (metadata or {}).items()],
+            order_by="create_time" if oldest_first else "create_time desc",
+            all_principals=all_principals,
+        )
+        if created_after is not None:
+            request.created_after.FromDatetime(created_after)
+        if created_before is not None:
+            request.created_before.FromDatetime(created_before)
+        return self._tasks.list(request, self.retry.budget())
+
+    def stats(self, *, all_principals: bool = False) -> TaskStats:
+        """How many of your tasks are in each state, and the bytes staged and published
+        (``all_principals``: everyone's; needs "operator")."""
+        return self._tasks.stats(all_principals, self.retry.budget())
 
     def pause(self, task_id: str) -> TaskInfo:
         """Pause the task: its streams stop within one block, on every replica."""

@@ -189,3 +189,49 @@ class Grant:
     #: Secret: lets its bearer upload, query and merge this one task until ``expires_at``.
     upload_token: str = field(repr=False)
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateStats:
+    """How many tasks are in one state, and the sizes they declare."""
+
+    state: TaskState
+    tasks: int
+    declared_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """Counts of a principal's tasks (GetStats)."""
+
+    #: One entry per state that has tasks.
+    states: tuple[StateStats, ...]
+    #: Bytes in committed blocks of UPLOADING and PAUSED tasks.
+    staged_bytes: int
+    #: Sizes of COMPLETED tasks.
+    published_bytes: int
+
+    @classmethod
+    def from_pb(cls, reply: pb.GetStatsResponse) -> TaskStats:
+        return cls(
+            states=tuple(
+                StateStats(TaskState.from_pb(s.state), s.tasks, s.declared_bytes)
+                for s in reply.states
+            ),
+            staged_bytes=reply.staged_bytes,
+            published_bytes=reply.published_bytes,
+        )
+
+    def count(self, state: TaskState) -> int:
+        """Tasks in ``state`` (0 when none)."""
+        return next((s.tasks for s in self.states if s.state == state), 0)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "states": {
+                s.state.value: {"tasks": s.tasks, "declared_bytes": s.declared_bytes}
+                for s in self.states
+            },
+            "staged_bytes": self.staged_bytes,
+            "published_bytes": self.published_bytes,
+        }

@@ -16,7 +16,7 @@ from ferry_client.errors import (
     TaskPaused,
     TransientError,
 )
-from ferry_client.models import TaskInfo, TaskState
+from ferry_client.models import TaskInfo, TaskState, TaskStats
 from ferry_client.retry import RetryBudget, pause_or_raise, retrying
 from ferry_client.transport import Transport
 
@@ -56,6 +56,22 @@ class TaskControl:
                 raise TransientError(f"the watch of task {task_id} ended early")
             except FerryError as exc:
                 pause_or_raise(budget, exc)
+
+    def list(self, request: pb.ListTasksRequest, budget: RetryBudget) -> Iterator[TaskInfo]:
+        """Every task the listing holds, page after page; a failed page is asked again
+        (with the same token) under ``budget``."""
+        while True:
+            page = retrying(budget, lambda: self._transport.list_tasks(request))
+            budget.progressed()
+            for task in page.tasks:
+                yield TaskInfo.from_pb(task)
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+    def stats(self, all_principals: bool, budget: RetryBudget) -> TaskStats:
+        reply = retrying(budget, lambda: self._transport.get_stats(all_principals))
+        return TaskStats.from_pb(reply)
 
     def set_state(self, task_id: str, state: TaskState, budget: RetryBudget) -> TaskInfo:
         # Setting the state a task is already in is a no-op, so a retry is safe.

@@ -184,6 +184,13 @@ class Transport:
         request = pb.GetTaskRequest(task_id=task_id)
         return self._unary(self._stub.GetTask, request, task_id=task_id, name="GetTask").task
 
+    def list_tasks(self, request: pb.ListTasksRequest) -> pb.ListTasksResponse:
+        return self._unary(self._stub.ListTasks, request, name="ListTasks")
+
+    def get_stats(self, all_principals: bool) -> pb.GetStatsResponse:
+        request = pb.GetStatsRequest(all_principals=all_principals)
+        return self._unary(self._stub.GetStats, request, name="GetStats")
+
     def set_state(self, task_id: str, state: pb.TaskState.ValueType) -> pb.Task:
         request = pb.SetStateRequest(task_id=task_id, state=state)
         return self._unary(self._stub.SetState, request, task_id=task_id, name="SetState").task

@@ -33,6 +33,7 @@ from ferry_server.config import (
     Settings,
     split_address,
 )
+from ferry_server.domain.catalog import TaskCatalog
 from ferry_server.domain.errors import StoreUnavailable, Unavailable
 from ferry_server.domain.fsck import FsckReport, check_storage
 from ferry_server.domain.hashing import PrefixHasher
@@ -592,6 +593,7 @@ def create_server(settings: Settings) -> FerryServer:
         blocking = BlockingPool(settings.blocking_threads)
         servicer = FerryServicer(
             service,
+            TaskCatalog(repository),
             gate,
             blocking,
             OpenStreams(settings.max_streams, settings.stream_idle_timeout_seconds),

@@ -97,38 +97,54 @@ namespace Ferry.V1 {
             "c3RhbXAiPwoXSXNzdWVVcGxvYWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgB",
             "IAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2Vu",
             "UmVzcG9uc2USFAoMdXBsb2FkX3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1l",
-            "GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq6AQoJVGFza1N0",
-            "YXRlEhoKFlRBU0tfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVNLX1NUQVRF",
-            "X1VQTE9BRElORxABEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAISGAoUVEFTS19T",
-            "VEFURV9DT01QTEVURUQQAxIXChNUQVNLX1NUQVRFX0NBTkNFTEVEEAQSFgoS",
-            "VEFTS19TVEFURV9FWFBJUkVEEAUSFQoRVEFTS19TVEFURV9GQUlMRUQQBiqR",
-            "AQoLQmxvY2tTdGF0dXMSHAoYQkxPQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAAS",
-            "GgoWQkxPQ0tfU1RBVFVTX0NPTU1JVFRFRBABEiIKHkJMT0NLX1NUQVRVU19D",
-            "SEVDS1NVTV9NSVNNQVRDSBACEiQKIEJMT0NLX1NUQVRVU19DT01NSVRURURf",
-            "RElGRkVSRU5UEAMqnwEKEU5vdGlmaWNhdGlvblN0YXRlEiIKHk5PVElGSUNB",
-            "VElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh4KGk5PVElGSUNBVElPTl9TVEFU",
-            "RV9QRU5ESU5HEAESIAocTk9USUZJQ0FUSU9OX1NUQVRFX0RFTElWRVJFRBAC",
-            "EiQKIE5PVElGSUNBVElPTl9TVEFURV9VTkRFTElWRVJBQkxFEAMy9gUKDEZl",
-            "cnJ5U2VydmljZRJHCgpDcmVhdGVUYXNrEhsuZmVycnkudjEuQ3JlYXRlVGFz",
-            "a1JlcXVlc3QaHC5mZXJyeS52MS5DcmVhdGVUYXNrUmVzcG9uc2USTgoLVXBs",
-            "b2FkUGFydHMSHC5mZXJyeS52MS5VcGxvYWRQYXJ0c1JlcXVlc3QaHS5mZXJy",
-            "eS52MS5VcGxvYWRQYXJ0c1Jlc3BvbnNlKAEwARJfChJRdWVyeU1pc3NpbmdC",
-            "bG9ja3MSIy5mZXJyeS52MS5RdWVyeU1pc3NpbmdCbG9ja3NSZXF1ZXN0GiQu",
-            "ZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVzcG9uc2USQQoIU2V0U3Rh",
-            "dGUSGS5mZXJyeS52MS5TZXRTdGF0ZVJlcXVlc3QaGi5mZXJyeS52MS5TZXRT",
-            "dGF0ZVJlc3BvbnNlEjgKBU1lcmdlEhYuZmVycnkudjEuTWVyZ2VSZXF1ZXN0",
-            "GhcuZmVycnkudjEuTWVyZ2VSZXNwb25zZRI+CgdHZXRUYXNrEhguZmVycnku",
-            "djEuR2V0VGFza1JlcXVlc3QaGS5mZXJyeS52MS5HZXRUYXNrUmVzcG9uc2US",
-            "RgoJV2F0Y2hUYXNrEhouZmVycnkudjEuV2F0Y2hUYXNrUmVxdWVzdBobLmZl",
-            "cnJ5LnYxLldhdGNoVGFza1Jlc3BvbnNlMAESQwoIUmVhZEZpbGUSGS5mZXJy",
-            "eS52MS5SZWFkRmlsZVJlcXVlc3QaGi5mZXJyeS52MS5SZWFkRmlsZVJlc3Bv",
-            "bnNlMAESRwoKVXBsb2FkRmlsZRIbLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXF1",
-            "ZXN0GhwuZmVycnkudjEuVXBsb2FkRmlsZVJlc3BvbnNlElkKEElzc3VlVXBs",
-            "b2FkVG9rZW4SIS5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVxdWVzdBoi",
-            "LmZlcnJ5LnYxLklzc3VlVXBsb2FkVG9rZW5SZXNwb25zZUJoChBkZXYuZmVy",
-            "cnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkv",
-            "djE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJy",
-            "eTo6VjFiBnByb3RvMw=="));
+            "GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKcAgoQTGlzdFRh",
+            "c2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgC",
+            "IAEoCRIjCgZzdGF0ZXMYAyADKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSGQoR",
+            "c3RvcmVfcGF0aF9wcmVmaXgYBCABKAkSEAoIbWV0YWRhdGEYBSADKAkSMQoN",
+            "Y3JlYXRlZF9hZnRlchgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3Rh",
+            "bXASMgoOY3JlYXRlZF9iZWZvcmUYByABKAsyGi5nb29nbGUucHJvdG9idWYu",
+            "VGltZXN0YW1wEhAKCG9yZGVyX2J5GAggASgJEhYKDmFsbF9wcmluY2lwYWxz",
+            "GAkgASgIIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4u",
+            "ZmVycnkudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoPR2V0",
+            "U3RhdHNSZXF1ZXN0EhYKDmFsbF9wcmluY2lwYWxzGAEgASgIIlcKClN0YXRl",
+            "U3RhdHMSIgoFc3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSDQoF",
+            "dGFza3MYAiABKAQSFgoOZGVjbGFyZWRfYnl0ZXMYAyABKAQiZwoQR2V0U3Rh",
+            "dHNSZXNwb25zZRIkCgZzdGF0ZXMYASADKAsyFC5mZXJyeS52MS5TdGF0ZVN0",
+            "YXRzEhQKDHN0YWdlZF9ieXRlcxgCIAEoBBIXCg9wdWJsaXNoZWRfYnl0ZXMY",
+            "AyABKAQqugEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVE",
+            "EAASGAoUVEFTS19TVEFURV9VUExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BB",
+            "VVNFRBACEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFU",
+            "RV9DQU5DRUxFRBAEEhYKElRBU0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tf",
+            "U1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRV",
+            "U19VTlNQRUNJRklFRBAAEhoKFkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIi",
+            "Ch5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19T",
+            "VEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25T",
+            "dGF0ZRIiCh5OT1RJRklDQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpO",
+            "T1RJRklDQVRJT05fU1RBVEVfUEVORElORxABEiAKHE5PVElGSUNBVElPTl9T",
+            "VEFURV9ERUxJVkVSRUQQAhIkCiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJ",
+            "VkVSQUJMRRADMv8GCgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZl",
+            "cnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFz",
+            "a1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFy",
+            "dHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAES",
+            "XwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5n",
+            "QmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jl",
+            "c3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0",
+            "GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5",
+            "LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoH",
+            "R2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEu",
+            "R2V0VGFza1Jlc3BvbnNlEkYKCVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNo",
+            "VGFza1JlcXVlc3QaGy5mZXJyeS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMK",
+            "CFJlYWRGaWxlEhkuZmVycnkudjEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnku",
+            "djEuUmVhZEZpbGVSZXNwb25zZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52",
+            "MS5VcGxvYWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNw",
+            "b25zZRJZChBJc3N1ZVVwbG9hZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxv",
+            "YWRUb2tlblJlcXVlc3QaIi5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVz",
+            "cG9uc2USRAoJTGlzdFRhc2tzEhouZmVycnkudjEuTGlzdFRhc2tzUmVxdWVz",
+            "dBobLmZlcnJ5LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEkEKCEdldFN0YXRzEhku",
+            "ZmVycnkudjEuR2V0U3RhdHNSZXF1ZXN0GhouZmVycnkudjEuR2V0U3RhdHNS",
+            "ZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZl",
+            "cnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYx",
+            "ygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -156,7 +172,12 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetTaskResponse), global::Ferry.V1.GetTaskResponse.Parser, new[]{ "Task", "Notification" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Notification), global::Ferry.V1.Notification.Parser, new[]{ "EventId", "State", "Attempts", "LastError", "DeliveredAt" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenRequest), global::Ferry.V1.IssueUploadTokenRequest.Parser, new[]{ "TaskId", "TtlSeconds" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenResponse), global::Ferry.V1.IssueUploadTokenResponse.Parser, new[]{ "UploadToken", "ExpireTime" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.IssueUploadTokenResponse), global::Ferry.V1.IssueUploadTokenResponse.Parser, new[]{ "UploadToken", "ExpireTime" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ListTasksRequest), global::Ferry.V1.ListTasksRequest.Parser, new[]{ "PageSize", "PageToken", "States", "StorePathPrefix", "Metadata", "CreatedAfter", "CreatedBefore", "OrderBy", "AllPrincipals" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ListTasksResponse), global::Ferry.V1.ListTasksResponse.Parser, new[]{ "Tasks", "NextPageToken" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetStatsRequest), global::Ferry.V1.GetStatsRequest.Parser, new[]{ "AllPrincipals" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.StateStats), global::Ferry.V1.StateStats.Parser, new[]{ "State", "Tasks", "DeclaredBytes" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.GetStatsResponse), global::Ferry.V1.GetStatsResponse.Parser, new[]{ "States", "StagedBytes", "PublishedBytes" }, null, null, null, null)
           }));
     }
     #endregion
@@ -3567,8 +3588,10 @@ namespace Ferry.V1 {
     private ulong committedBytes_;
     /// <summary>
     /// Bytes in committed blocks. On the first page only (a request without
-    /// page_token); 0 on later pages, where counting them again would cost a
-    /// look at every block of the task.
+    /// page_token), and only for a task of at most 8,192 blocks (one page spans
+    /// it) or one that has ended; 0 otherwise, where counting them would cost a
+    /// look at every block of the task: sum the missing ranges of every page, or
+    /// ask GetTask, which counts.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -8471,6 +8494,1481 @@ namespace Ferry.V1 {
               ExpireTime = new global::Google.Protobuf.WellKnownTypes.Timestamp();
             }
             input.ReadMessage(ExpireTime);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Request for ListTasks. Every filter set must hold (AND); within states and
+  /// metadata, states match any (OR), metadata entries must all match (AND).
+  /// </summary>
+  public sealed partial class ListTasksRequest : pb::IMessage<ListTasksRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<ListTasksRequest> _parser = new pb::MessageParser<ListTasksRequest>(() => new ListTasksRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<ListTasksRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[25]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksRequest(ListTasksRequest other) : this() {
+      pageSize_ = other.pageSize_;
+      pageToken_ = other.pageToken_;
+      states_ = other.states_.Clone();
+      storePathPrefix_ = other.storePathPrefix_;
+      metadata_ = other.metadata_.Clone();
+      createdAfter_ = other.createdAfter_ != null ? other.createdAfter_.Clone() : null;
+      createdBefore_ = other.createdBefore_ != null ? other.createdBefore_.Clone() : null;
+      orderBy_ = other.orderBy_;
+      allPrincipals_ = other.allPrincipals_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksRequest Clone() {
+      return new ListTasksRequest(this);
+    }
+
+    /// <summary>Field number for the "page_size" field.</summary>
+    public const int PageSizeFieldNumber = 1;
+    private int pageSize_;
+    /// <summary>
+    /// Most tasks in the page: 0 means 100; more than 1000 means 1000.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int PageSize {
+      get { return pageSize_; }
+      set {
+        pageSize_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "page_token" field.</summary>
+    public const int PageTokenFieldNumber = 2;
+    private string pageToken_ = "";
+    /// <summary>
+    /// The next_page_token of the previous page, with the same filters and
+    /// order; empty for the first page.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string PageToken {
+      get { return pageToken_; }
+      set {
+        pageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "states" field.</summary>
+    public const int StatesFieldNumber = 3;
+    private static readonly pb::FieldCodec<global::Ferry.V1.TaskState> _repeated_states_codec
+        = pb::FieldCodec.ForEnum(26, x => (int) x, x => (global::Ferry.V1.TaskState) x);
+    private readonly pbc::RepeatedField<global::Ferry.V1.TaskState> states_ = new pbc::RepeatedField<global::Ferry.V1.TaskState>();
+    /// <summary>
+    /// Only tasks in one of these states (empty: any state).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::Ferry.V1.TaskState> States {
+      get { return states_; }
+    }
+
+    /// <summary>Field number for the "store_path_prefix" field.</summary>
+    public const int StorePathPrefixFieldNumber = 4;
+    private string storePathPrefix_ = "";
+    /// <summary>
+    /// Only tasks whose store_path starts with this prefix (plain characters,
+    /// no patterns).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string StorePathPrefix {
+      get { return storePathPrefix_; }
+      set {
+        storePathPrefix_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "metadata" field.</summary>
+    public const int MetadataFieldNumber = 5;
+    private static readonly pb::FieldCodec<string> _repeated_metadata_codec
+        = pb::FieldCodec.ForString(42);
+    private readonly pbc::RepeatedField<string> metadata_ = new pbc::RepeatedField<string>();
+    /// <summary>
+    /// Only tasks whose metadata has each of these entries, written "key=value"
+    /// (the first "=" splits).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Metadata {
+      get { return metadata_; }
+    }
+
+    /// <summary>Field number for the "created_after" field.</summary>
+    public const int CreatedAfterFieldNumber = 6;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp createdAfter_;
+    /// <summary>
+    /// Only tasks created at or after this time.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp CreatedAfter {
+      get { return createdAfter_; }
+      set {
+        createdAfter_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "created_before" field.</summary>
+    public const int CreatedBeforeFieldNumber = 7;
+    private global::Google.Protobuf.WellKnownTypes.Timestamp createdBefore_;
+    /// <summary>
+    /// Only tasks created before this time.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Google.Protobuf.WellKnownTypes.Timestamp CreatedBefore {
+      get { return createdBefore_; }
+      set {
+        createdBefore_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "order_by" field.</summary>
+    public const int OrderByFieldNumber = 8;
+    private string orderBy_ = "";
+    /// <summary>
+    /// "create_time desc" (the default when empty) or "create_time".
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string OrderBy {
+      get { return orderBy_; }
+      set {
+        orderBy_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "all_principals" field.</summary>
+    public const int AllPrincipalsFieldNumber = 9;
+    private bool allPrincipals_;
+    /// <summary>
+    /// Every principal's tasks, not only the caller's: needs "operator".
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool AllPrincipals {
+      get { return allPrincipals_; }
+      set {
+        allPrincipals_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as ListTasksRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(ListTasksRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (PageSize != other.PageSize) return false;
+      if (PageToken != other.PageToken) return false;
+      if(!states_.Equals(other.states_)) return false;
+      if (StorePathPrefix != other.StorePathPrefix) return false;
+      if(!metadata_.Equals(other.metadata_)) return false;
+      if (!object.Equals(CreatedAfter, other.CreatedAfter)) return false;
+      if (!object.Equals(CreatedBefore, other.CreatedBefore)) return false;
+      if (OrderBy != other.OrderBy) return false;
+      if (AllPrincipals != other.AllPrincipals) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (PageSize != 0) hash ^= PageSize.GetHashCode();
+      if (PageToken.Length != 0) hash ^= PageToken.GetHashCode();
+      hash ^= states_.GetHashCode();
+      if (StorePathPrefix.Length != 0) hash ^= StorePathPrefix.GetHashCode();
+      hash ^= metadata_.GetHashCode();
+      if (createdAfter_ != null) hash ^= CreatedAfter.GetHashCode();
+      if (createdBefore_ != null) hash ^= CreatedBefore.GetHashCode();
+      if (OrderBy.Length != 0) hash ^= OrderBy.GetHashCode();
+      if (AllPrincipals != false) hash ^= AllPrincipals.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (PageSize != 0) {
+        output.WriteRawTag(8);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(PageToken);
+      }
+      states_.WriteTo(output, _repeated_states_codec);
+      if (StorePathPrefix.Length != 0) {
+        output.WriteRawTag(34);
+        output.WriteString(StorePathPrefix);
+      }
+      metadata_.WriteTo(output, _repeated_metadata_codec);
+      if (createdAfter_ != null) {
+        output.WriteRawTag(50);
+        output.WriteMessage(CreatedAfter);
+      }
+      if (createdBefore_ != null) {
+        output.WriteRawTag(58);
+        output.WriteMessage(CreatedBefore);
+      }
+      if (OrderBy.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(OrderBy);
+      }
+      if (AllPrincipals != false) {
+        output.WriteRawTag(72);
+        output.WriteBool(AllPrincipals);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (PageSize != 0) {
+        output.WriteRawTag(8);
+        output.WriteInt32(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(PageToken);
+      }
+      states_.WriteTo(ref output, _repeated_states_codec);
+      if (StorePathPrefix.Length != 0) {
+        output.WriteRawTag(34);
+        output.WriteString(StorePathPrefix);
+      }
+      metadata_.WriteTo(ref output, _repeated_metadata_codec);
+      if (createdAfter_ != null) {
+        output.WriteRawTag(50);
+        output.WriteMessage(CreatedAfter);
+      }
+      if (createdBefore_ != null) {
+        output.WriteRawTag(58);
+        output.WriteMessage(CreatedBefore);
+      }
+      if (OrderBy.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(OrderBy);
+      }
+      if (AllPrincipals != false) {
+        output.WriteRawTag(72);
+        output.WriteBool(AllPrincipals);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (PageSize != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeInt32Size(PageSize);
+      }
+      if (PageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(PageToken);
+      }
+      size += states_.CalculateSize(_repeated_states_codec);
+      if (StorePathPrefix.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(StorePathPrefix);
+      }
+      size += metadata_.CalculateSize(_repeated_metadata_codec);
+      if (createdAfter_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(CreatedAfter);
+      }
+      if (createdBefore_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(CreatedBefore);
+      }
+      if (OrderBy.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(OrderBy);
+      }
+      if (AllPrincipals != false) {
+        size += 1 + 1;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(ListTasksRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.PageSize != 0) {
+        PageSize = other.PageSize;
+      }
+      if (other.PageToken.Length != 0) {
+        PageToken = other.PageToken;
+      }
+      states_.Add(other.states_);
+      if (other.StorePathPrefix.Length != 0) {
+        StorePathPrefix = other.StorePathPrefix;
+      }
+      metadata_.Add(other.metadata_);
+      if (other.createdAfter_ != null) {
+        if (createdAfter_ == null) {
+          CreatedAfter = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        CreatedAfter.MergeFrom(other.CreatedAfter);
+      }
+      if (other.createdBefore_ != null) {
+        if (createdBefore_ == null) {
+          CreatedBefore = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+        }
+        CreatedBefore.MergeFrom(other.CreatedBefore);
+      }
+      if (other.OrderBy.Length != 0) {
+        OrderBy = other.OrderBy;
+      }
+      if (other.AllPrincipals != false) {
+        AllPrincipals = other.AllPrincipals;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 8: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 18: {
+            PageToken = input.ReadString();
+            break;
+          }
+          case 26:
+          case 24: {
+            states_.AddEntriesFrom(input, _repeated_states_codec);
+            break;
+          }
+          case 34: {
+            StorePathPrefix = input.ReadString();
+            break;
+          }
+          case 42: {
+            metadata_.AddEntriesFrom(input, _repeated_metadata_codec);
+            break;
+          }
+          case 50: {
+            if (createdAfter_ == null) {
+              CreatedAfter = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(CreatedAfter);
+            break;
+          }
+          case 58: {
+            if (createdBefore_ == null) {
+              CreatedBefore = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(CreatedBefore);
+            break;
+          }
+          case 66: {
+            OrderBy = input.ReadString();
+            break;
+          }
+          case 72: {
+            AllPrincipals = input.ReadBool();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 8: {
+            PageSize = input.ReadInt32();
+            break;
+          }
+          case 18: {
+            PageToken = input.ReadString();
+            break;
+          }
+          case 26:
+          case 24: {
+            states_.AddEntriesFrom(ref input, _repeated_states_codec);
+            break;
+          }
+          case 34: {
+            StorePathPrefix = input.ReadString();
+            break;
+          }
+          case 42: {
+            metadata_.AddEntriesFrom(ref input, _repeated_metadata_codec);
+            break;
+          }
+          case 50: {
+            if (createdAfter_ == null) {
+              CreatedAfter = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(CreatedAfter);
+            break;
+          }
+          case 58: {
+            if (createdBefore_ == null) {
+              CreatedBefore = new global::Google.Protobuf.WellKnownTypes.Timestamp();
+            }
+            input.ReadMessage(CreatedBefore);
+            break;
+          }
+          case 66: {
+            OrderBy = input.ReadString();
+            break;
+          }
+          case 72: {
+            AllPrincipals = input.ReadBool();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Response for ListTasks.
+  /// </summary>
+  public sealed partial class ListTasksResponse : pb::IMessage<ListTasksResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<ListTasksResponse> _parser = new pb::MessageParser<ListTasksResponse>(() => new ListTasksResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<ListTasksResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[26]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksResponse(ListTasksResponse other) : this() {
+      tasks_ = other.tasks_.Clone();
+      nextPageToken_ = other.nextPageToken_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ListTasksResponse Clone() {
+      return new ListTasksResponse(this);
+    }
+
+    /// <summary>Field number for the "tasks" field.</summary>
+    public const int TasksFieldNumber = 1;
+    private static readonly pb::FieldCodec<global::Ferry.V1.Task> _repeated_tasks_codec
+        = pb::FieldCodec.ForMessage(10, global::Ferry.V1.Task.Parser);
+    private readonly pbc::RepeatedField<global::Ferry.V1.Task> tasks_ = new pbc::RepeatedField<global::Ferry.V1.Task>();
+    /// <summary>
+    /// The page's tasks, in the order asked for.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::Ferry.V1.Task> Tasks {
+      get { return tasks_; }
+    }
+
+    /// <summary>Field number for the "next_page_token" field.</summary>
+    public const int NextPageTokenFieldNumber = 2;
+    private string nextPageToken_ = "";
+    /// <summary>
+    /// Pass as page_token for the next page; empty on the last page.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string NextPageToken {
+      get { return nextPageToken_; }
+      set {
+        nextPageToken_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as ListTasksResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(ListTasksResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!tasks_.Equals(other.tasks_)) return false;
+      if (NextPageToken != other.NextPageToken) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= tasks_.GetHashCode();
+      if (NextPageToken.Length != 0) hash ^= NextPageToken.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      tasks_.WriteTo(output, _repeated_tasks_codec);
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(NextPageToken);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      tasks_.WriteTo(ref output, _repeated_tasks_codec);
+      if (NextPageToken.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(NextPageToken);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += tasks_.CalculateSize(_repeated_tasks_codec);
+      if (NextPageToken.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(NextPageToken);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(ListTasksResponse other) {
+      if (other == null) {
+        return;
+      }
+      tasks_.Add(other.tasks_);
+      if (other.NextPageToken.Length != 0) {
+        NextPageToken = other.NextPageToken;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            tasks_.AddEntriesFrom(input, _repeated_tasks_codec);
+            break;
+          }
+          case 18: {
+            NextPageToken = input.ReadString();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            tasks_.AddEntriesFrom(ref input, _repeated_tasks_codec);
+            break;
+          }
+          case 18: {
+            NextPageToken = input.ReadString();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Request for GetStats.
+  /// </summary>
+  public sealed partial class GetStatsRequest : pb::IMessage<GetStatsRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<GetStatsRequest> _parser = new pb::MessageParser<GetStatsRequest>(() => new GetStatsRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<GetStatsRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[27]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsRequest(GetStatsRequest other) : this() {
+      allPrincipals_ = other.allPrincipals_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsRequest Clone() {
+      return new GetStatsRequest(this);
+    }
+
+    /// <summary>Field number for the "all_principals" field.</summary>
+    public const int AllPrincipalsFieldNumber = 1;
+    private bool allPrincipals_;
+    /// <summary>
+    /// Every principal's tasks, not only the caller's: needs "operator".
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool AllPrincipals {
+      get { return allPrincipals_; }
+      set {
+        allPrincipals_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as GetStatsRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(GetStatsRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (AllPrincipals != other.AllPrincipals) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (AllPrincipals != false) hash ^= AllPrincipals.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (AllPrincipals != false) {
+        output.WriteRawTag(8);
+        output.WriteBool(AllPrincipals);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (AllPrincipals != false) {
+        output.WriteRawTag(8);
+        output.WriteBool(AllPrincipals);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (AllPrincipals != false) {
+        size += 1 + 1;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(GetStatsRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.AllPrincipals != false) {
+        AllPrincipals = other.AllPrincipals;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 8: {
+            AllPrincipals = input.ReadBool();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 8: {
+            AllPrincipals = input.ReadBool();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// The count and bytes of tasks in one state.
+  /// </summary>
+  public sealed partial class StateStats : pb::IMessage<StateStats>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<StateStats> _parser = new pb::MessageParser<StateStats>(() => new StateStats());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<StateStats> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[28]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public StateStats() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public StateStats(StateStats other) : this() {
+      state_ = other.state_;
+      tasks_ = other.tasks_;
+      declaredBytes_ = other.declaredBytes_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public StateStats Clone() {
+      return new StateStats(this);
+    }
+
+    /// <summary>Field number for the "state" field.</summary>
+    public const int StateFieldNumber = 1;
+    private global::Ferry.V1.TaskState state_ = global::Ferry.V1.TaskState.Unspecified;
+    /// <summary>
+    /// The state.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Ferry.V1.TaskState State {
+      get { return state_; }
+      set {
+        state_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "tasks" field.</summary>
+    public const int TasksFieldNumber = 2;
+    private ulong tasks_;
+    /// <summary>
+    /// Tasks in this state.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Tasks {
+      get { return tasks_; }
+      set {
+        tasks_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "declared_bytes" field.</summary>
+    public const int DeclaredBytesFieldNumber = 3;
+    private ulong declaredBytes_;
+    /// <summary>
+    /// Their declared sizes, summed (deferred sizes count 0 until Merge).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong DeclaredBytes {
+      get { return declaredBytes_; }
+      set {
+        declaredBytes_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as StateStats);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(StateStats other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (State != other.State) return false;
+      if (Tasks != other.Tasks) return false;
+      if (DeclaredBytes != other.DeclaredBytes) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (State != global::Ferry.V1.TaskState.Unspecified) hash ^= State.GetHashCode();
+      if (Tasks != 0UL) hash ^= Tasks.GetHashCode();
+      if (DeclaredBytes != 0UL) hash ^= DeclaredBytes.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (State != global::Ferry.V1.TaskState.Unspecified) {
+        output.WriteRawTag(8);
+        output.WriteEnum((int) State);
+      }
+      if (Tasks != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(Tasks);
+      }
+      if (DeclaredBytes != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(DeclaredBytes);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (State != global::Ferry.V1.TaskState.Unspecified) {
+        output.WriteRawTag(8);
+        output.WriteEnum((int) State);
+      }
+      if (Tasks != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(Tasks);
+      }
+      if (DeclaredBytes != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(DeclaredBytes);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (State != global::Ferry.V1.TaskState.Unspecified) {
+        size += 1 + pb::CodedOutputStream.ComputeEnumSize((int) State);
+      }
+      if (Tasks != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Tasks);
+      }
+      if (DeclaredBytes != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(DeclaredBytes);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(StateStats other) {
+      if (other == null) {
+        return;
+      }
+      if (other.State != global::Ferry.V1.TaskState.Unspecified) {
+        State = other.State;
+      }
+      if (other.Tasks != 0UL) {
+        Tasks = other.Tasks;
+      }
+      if (other.DeclaredBytes != 0UL) {
+        DeclaredBytes = other.DeclaredBytes;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 8: {
+            State = (global::Ferry.V1.TaskState) input.ReadEnum();
+            break;
+          }
+          case 16: {
+            Tasks = input.ReadUInt64();
+            break;
+          }
+          case 24: {
+            DeclaredBytes = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 8: {
+            State = (global::Ferry.V1.TaskState) input.ReadEnum();
+            break;
+          }
+          case 16: {
+            Tasks = input.ReadUInt64();
+            break;
+          }
+          case 24: {
+            DeclaredBytes = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Response for GetStats.
+  /// </summary>
+  public sealed partial class GetStatsResponse : pb::IMessage<GetStatsResponse>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<GetStatsResponse> _parser = new pb::MessageParser<GetStatsResponse>(() => new GetStatsResponse());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<GetStatsResponse> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Ferry.V1.FerryReflection.Descriptor.MessageTypes[29]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsResponse() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsResponse(GetStatsResponse other) : this() {
+      states_ = other.states_.Clone();
+      stagedBytes_ = other.stagedBytes_;
+      publishedBytes_ = other.publishedBytes_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public GetStatsResponse Clone() {
+      return new GetStatsResponse(this);
+    }
+
+    /// <summary>Field number for the "states" field.</summary>
+    public const int StatesFieldNumber = 1;
+    private static readonly pb::FieldCodec<global::Ferry.V1.StateStats> _repeated_states_codec
+        = pb::FieldCodec.ForMessage(10, global::Ferry.V1.StateStats.Parser);
+    private readonly pbc::RepeatedField<global::Ferry.V1.StateStats> states_ = new pbc::RepeatedField<global::Ferry.V1.StateStats>();
+    /// <summary>
+    /// One entry per state that has tasks, in TaskState order.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::Ferry.V1.StateStats> States {
+      get { return states_; }
+    }
+
+    /// <summary>Field number for the "staged_bytes" field.</summary>
+    public const int StagedBytesFieldNumber = 2;
+    private ulong stagedBytes_;
+    /// <summary>
+    /// Bytes in committed blocks of UPLOADING and PAUSED tasks.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong StagedBytes {
+      get { return stagedBytes_; }
+      set {
+        stagedBytes_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "published_bytes" field.</summary>
+    public const int PublishedBytesFieldNumber = 3;
+    private ulong publishedBytes_;
+    /// <summary>
+    /// Sizes of COMPLETED tasks, summed.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong PublishedBytes {
+      get { return publishedBytes_; }
+      set {
+        publishedBytes_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as GetStatsResponse);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(GetStatsResponse other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!states_.Equals(other.states_)) return false;
+      if (StagedBytes != other.StagedBytes) return false;
+      if (PublishedBytes != other.PublishedBytes) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= states_.GetHashCode();
+      if (StagedBytes != 0UL) hash ^= StagedBytes.GetHashCode();
+      if (PublishedBytes != 0UL) hash ^= PublishedBytes.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      states_.WriteTo(output, _repeated_states_codec);
+      if (StagedBytes != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(StagedBytes);
+      }
+      if (PublishedBytes != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(PublishedBytes);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      states_.WriteTo(ref output, _repeated_states_codec);
+      if (StagedBytes != 0UL) {
+        output.WriteRawTag(16);
+        output.WriteUInt64(StagedBytes);
+      }
+      if (PublishedBytes != 0UL) {
+        output.WriteRawTag(24);
+        output.WriteUInt64(PublishedBytes);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += states_.CalculateSize(_repeated_states_codec);
+      if (StagedBytes != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(StagedBytes);
+      }
+      if (PublishedBytes != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(PublishedBytes);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(GetStatsResponse other) {
+      if (other == null) {
+        return;
+      }
+      states_.Add(other.states_);
+      if (other.StagedBytes != 0UL) {
+        StagedBytes = other.StagedBytes;
+      }
+      if (other.PublishedBytes != 0UL) {
+        PublishedBytes = other.PublishedBytes;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            states_.AddEntriesFrom(input, _repeated_states_codec);
+            break;
+          }
+          case 16: {
+            StagedBytes = input.ReadUInt64();
+            break;
+          }
+          case 24: {
+            PublishedBytes = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            states_.AddEntriesFrom(ref input, _repeated_states_codec);
+            break;
+          }
+          case 16: {
+            StagedBytes = input.ReadUInt64();
+            break;
+          }
+          case 24: {
+            PublishedBytes = input.ReadUInt64();
             break;
           }
         }

@@ -117,6 +117,18 @@ def _valid_requests(rng: random.Random, task_id: str) -> dict[str, Callable[[], 
         ).SerializeToString(),
         "UploadFile": upload_file,
         "GetTask": lambda: pb.GetTaskRequest(task_id=ident()).SerializeToString(),
+        "ListTasks": lambda: pb.ListTasksRequest(
+            page_size=rng.choice([0, 1, -1, 2**31 - 1]),
+            page_token=rng.choice(["", _text(rng, "eyJ2IjoxfQ"), ident()]),
+            states=rng.sample([0, 1, 3, 6, 99, -1], k=rng.randint(0, 2)),  # type: ignore[arg-type]
+            store_path_prefix=_text(rng, "fuzz/"),
+            metadata=rng.choice([[], [_text(rng, "k=v")], ["=", "k"]]),
+            order_by=rng.choice(["", "create_time", "size desc", _text(rng, "x")]),
+            all_principals=rng.random() < 0.5,
+        ).SerializeToString(),
+        "GetStats": lambda: pb.GetStatsRequest(
+            all_principals=rng.random() < 0.5
+        ).SerializeToString(),
         "ReadFile": lambda: pb.ReadFileRequest(
             store_path=rng.choice(["", _text(rng, READABLE)]),
             task_id=rng.choice(["", ident()]),
@@ -191,7 +203,8 @@ def _assert_quiet(records: list[logging.LogRecord]) -> None:
 
 
 @pytest.mark.parametrize("method", ["CreateTask", "QueryMissingBlocks", "SetState", "Merge",
-                                    "UploadFile", "GetTask"])  # fmt: skip
+                                    "UploadFile", "GetTask", "ListTasks",
+                                    "GetStats"])  # fmt: skip
 def test_random_and_mutated_bytes_to_a_unary_rpc_are_never_a_bug(
     server: FerryServer,
     channel: grpc.Channel,

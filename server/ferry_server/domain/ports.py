@@ -229,9 +229,13 @@ class TaskRepository(Protocol):
         COMPLETED with ``sha256`` and exactly ``blocks`` (index, length, crc32c) committed,
         releasing the lease, and record ``notice``; False if ``owner`` no longer holds it."""
 
-    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+    def get(
+        self, task_id: str, *, committed_bytes: bool = True, count_up_to: int | None = None
+    ) -> Task | None:
         """The task, or None; without ``committed_bytes`` its ``committed_bytes`` is 0 and
-        costs nothing (counting a million block rows is not free)."""
+        nothing is counted. With ``count_up_to``, committed bytes are counted only for a task
+        of at most that many blocks (0 for a larger one, unless its count was frozen when it
+        ended): counting a huge task's blocks costs a look at each of them."""
 
     def get_many(self, task_ids: Sequence[str]) -> Mapping[str, Task]:
         """The tasks of ``task_ids`` that exist, by id."""

@@ -175,7 +175,7 @@ MISSING_PAGE_MAX = 10_000
 #: Block indexes one QueryMissingBlocks page looks at (committed or not), so one answer costs
 #: one bounded index range scan whatever the task's size (a gap reaching past it is followed
 #: by one more index lookup, not scanned).
-MISSING_PAGE_SPAN = 16_384
+MISSING_PAGE_SPAN = 8_192
 _PAGE_TOKEN = re.compile(r"m([0-9]{1,10})")
 
 
@@ -346,10 +346,13 @@ class TransferService:
         *,
         as_operator: bool = False,
         committed_bytes: bool = True,
+        count_up_to: int | None = None,
     ) -> Task:
         """The task if ``caller`` may see it; any other principal's task answers exactly as an
         unknown id does (same error, same message, no trailer), so ids cannot be probed."""
-        task = self._repo.get(_require_task_id(task_id), committed_bytes=committed_bytes)
+        task = self._repo.get(
+            _require_task_id(task_id), committed_bytes=committed_bytes, count_up_to=count_up_to
+        )
         if task is None or not caller.sees(task, as_operator=as_operator):
             raise TaskNotFound(task_id)
         return task
@@ -374,9 +377,12 @@ class TransferService:
                 f"page_size={page_size}: must not be negative (0: the server's default)",
                 field="page_size",
             )
-        # Later pages leave committed_bytes out: it counts every block row of the task, which
-        # would make walking a huge task's pages cost that count on every page.
-        task = self._visible(task_id, caller, committed_bytes=not page_token)
+        # committed_bytes counts every block row of the task: only on the first page, and only
+        # for a task one page spans (a reconnecting client of a million-block task would
+        # otherwise wait for a million-row count; it has the ranges, and GetTask counts).
+        task = self._visible(
+            task_id, caller, committed_bytes=not page_token, count_up_to=MISSING_PAGE_SPAN
+        )
         start = _page_start(page_token, task.block_count)
         limit = min(page_size or MISSING_PAGE_MAX, MISSING_PAGE_MAX)
         missing: list[BlockRange] = []

@@ -87,6 +87,9 @@ class TaskRow(Base):
         ),
         # A principal's active tasks, counted and summed by every admission (quotas).
         Index("ix_ferry_tasks_principal_state", "principal", "state"),
+        # ListTasks' keyset pages: a principal's tasks, and every task (operators), by age.
+        Index("ix_ferry_tasks_principal_created", "principal", "created_at", "id"),
+        Index("ix_ferry_tasks_created", "created_at", "id"),
     )
 
 

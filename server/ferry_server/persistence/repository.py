@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ferry_server.domain.calls import check_call
+from ferry_server.domain.catalog import ListQuery, StateCount, TaskStats
 from ferry_server.domain.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -67,6 +68,7 @@ from ferry_server.domain.ports import (
     UploadTokenGrant,
     Usage,
 )
+from ferry_server.persistence import catalog
 from ferry_server.persistence.database import READ_ONLY, translating_database_trouble
 from ferry_server.persistence.models import (
     BlockRow,
@@ -144,7 +146,7 @@ class SqlTaskRepository:
     # more than these one-row reads and inserts do.
     _TASK_COLUMNS = tuple(_TASKS.columns)
 
-    def _select_tasks(self) -> Select[Any]:
+    def _select_tasks(self, count_up_to: int | None = None) -> Select[Any]:
         # Every block but the last is block_size long (a commit checks its length), so the
         # committed bytes follow from the count of block rows, which the primary key's index
         # answers alone, instead of summing lengths from every row (4x slower on SQLite at
@@ -158,6 +160,9 @@ class SqlTaskRepository:
         )
         shortfall = block_size * TaskRow.block_count - TaskRow.size
         counted = count * block_size - case((last_in, shortfall), else_=0)
+        if count_up_to is not None:
+            # CASE evaluates its subqueries only for the rows that reach them (both databases).
+            counted = case((TaskRow.block_count <= count_up_to, counted), else_=0)
         # An ended task's count is frozen on its row before its block rows are purged.
         committed = func.coalesce(TaskRow.final_committed_bytes, counted).label("committed_bytes")
         return select(*self._TASK_COLUMNS, committed)
@@ -207,9 +212,11 @@ class SqlTaskRepository:
         with self._reading() as session:
             session.execute(select(1))
 
-    def get(self, task_id: str, *, committed_bytes: bool = True) -> Task | None:
+    def get(
+        self, task_id: str, *, committed_bytes: bool = True, count_up_to: int | None = None
+    ) -> Task | None:
         columns = (
-            self._select_tasks()
+            self._select_tasks(count_up_to)
             if committed_bytes
             else select(*self._TASK_COLUMNS, literal(0).label("committed_bytes"))
         )
@@ -225,6 +232,22 @@ class SqlTaskRepository:
                     task = self._to_task(row)
                     found[task.task_id] = task
         return found
+
+    def list_tasks(self, query: ListQuery) -> Sequence[Task]:
+        stmt = catalog.listing(self._select_tasks(), query, self._dialect)
+        with self._reading() as session:
+            return [self._to_task(row) for row in session.execute(stmt).mappings()]
+
+    def task_stats(self, principal: str | None) -> TaskStats:
+        with self._reading() as session:
+            rows = session.execute(catalog.counts_by_state(principal)).all()
+            staged = session.execute(catalog.staged_bytes(principal)).scalar_one()
+        counts = {TaskState(state): (int(n), int(size)) for state, n, size in rows}
+        return TaskStats(
+            states=[StateCount(s, *counts[s]) for s in TaskState if s in counts],
+            staged_bytes=int(staged),
+            published_bytes=counts.get(catalog.PUBLISHED, (0, 0))[1],
+        )
 
     def find_active(self, store_path: str) -> Task | None:
         return self._select_one(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Literal
 
 from ferry.v1 import ferry_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from ferry_server.domain.catalog import ListRequest, TaskPage, TaskStats
 from ferry_server.domain.errors import InvalidArgument
 from ferry_server.domain.model import Task, TaskState
 from ferry_server.domain.notifications import DeliveryState, NotificationStatus
@@ -140,4 +144,62 @@ def ack_message(ack: BlockAck) -> pb.UploadPartsResponse:
         status=_BLOCK_STATUS[ack.outcome],
         received_crc32c=ack.received_crc32c,
         message=ack.message,
+    )
+
+
+def list_request(request: pb.ListTasksRequest) -> ListRequest:
+    states = []
+    for value in request.states:
+        if value not in _STATE_FROM_PB:
+            known = ", ".join(pb.TaskState.Name(v) for v in _STATE_TO_PB.values())
+            raise InvalidArgument(
+                f"states holds {value}, which is not a task state: use {known}", field="states"
+            )
+        states.append(_STATE_FROM_PB[value])
+    return ListRequest(
+        page_size=request.page_size,
+        page_token=request.page_token,
+        states=states,
+        store_path_prefix=request.store_path_prefix,
+        metadata=list(request.metadata),
+        created_after=_time(request, "created_after"),
+        created_before=_time(request, "created_before"),
+        order_by=request.order_by,
+        all_principals=request.all_principals,
+    )
+
+
+def _time(
+    request: pb.ListTasksRequest, name: Literal["created_after", "created_before"]
+) -> datetime | None:
+    if not request.HasField(name):
+        return None
+    stamp: Timestamp = getattr(request, name)
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument(
+            f"{name} ({stamp.seconds} s, {stamp.nanos} ns) is not a valid time: {exc}",
+            field=name,
+        ) from None
+
+
+def page_message(page: TaskPage) -> pb.ListTasksResponse:
+    return pb.ListTasksResponse(
+        tasks=[task_message(task) for task in page.tasks], next_page_token=page.next_page_token
+    )
+
+
+def stats_message(stats: TaskStats) -> pb.GetStatsResponse:
+    return pb.GetStatsResponse(
+        states=[
+            pb.StateStats(
+                state=_STATE_TO_PB[count.state],
+                tasks=count.tasks,
+                declared_bytes=count.declared_bytes,
+            )
+            for count in stats.states
+        ],
+        staged_bytes=stats.staged_bytes,
+        published_bytes=stats.published_bytes,
     )

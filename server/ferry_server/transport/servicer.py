@@ -13,6 +13,7 @@ import grpc
 from ferry.v1 import ferry_pb2 as pb
 
 from ferry_server.domain.calls import current_call
+from ferry_server.domain.catalog import TaskCatalog
 from ferry_server.domain.errors import TaskNotFound
 from ferry_server.domain.identity import Caller
 from ferry_server.domain.model import Task
@@ -45,11 +46,13 @@ class FerryServicer:
     def __init__(
         self,
         service: TransferService,
+        catalog: TaskCatalog,
         authenticator: Authenticator,
         blocking: BlockingPool,
         streams: OpenStreams,
     ) -> None:
         self._service = service
+        self._catalog = catalog
         self._authenticator = authenticator
         self._blocking = blocking
         #: This replica's log of refused calls.
@@ -241,6 +244,24 @@ class FerryServicer:
             notification=None if notification is None else convert.notification(notification),
         )
 
+    @unary_rpc
+    async def ListTasks(
+        self, request: pb.ListTasksRequest, context: Context, caller: Caller
+    ) -> pb.ListTasksResponse:
+        page = await self._blocking.run(
+            self._catalog.list_tasks, convert.list_request(request), caller
+        )
+        return convert.page_message(page)
+
+    @unary_rpc
+    async def GetStats(
+        self, request: pb.GetStatsRequest, context: Context, caller: Caller
+    ) -> pb.GetStatsResponse:
+        stats = await self._blocking.run(
+            self._catalog.stats, caller, all_principals=request.all_principals
+        )
+        return convert.stats_message(stats)
+
     def _task_and_notification(
         self, task_id: str, caller: Caller
     ) -> tuple[Task, NotificationStatus | None]:
@@ -302,5 +323,7 @@ def rpc_handlers(servicer: FerryServicer) -> grpc.GenericRpcHandler[Any, Any]:
             "IssueUploadToken": unary(
                 servicer.IssueUploadToken, pb.IssueUploadTokenRequest, pb.IssueUploadTokenResponse
             ),
+            "ListTasks": unary(servicer.ListTasks, pb.ListTasksRequest, pb.ListTasksResponse),
+            "GetStats": unary(servicer.GetStats, pb.GetStatsRequest, pb.GetStatsResponse),
         },
     )

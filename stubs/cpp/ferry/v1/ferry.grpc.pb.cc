@@ -33,6 +33,8 @@ static const char* FerryService_method_names[] = {
   "/ferry.v1.FerryService/ReadFile",
   "/ferry.v1.FerryService/UploadFile",
   "/ferry.v1.FerryService/IssueUploadToken",
+  "/ferry.v1.FerryService/ListTasks",
+  "/ferry.v1.FerryService/GetStats",
 };
 
 std::unique_ptr< FerryService::Stub> FerryService::NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options) {
@@ -52,6 +54,8 @@ FerryService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& chann
   , rpcmethod_ReadFile_(FerryService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
   , rpcmethod_UploadFile_(FerryService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_IssueUploadToken_(FerryService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_ListTasks_(FerryService_method_names[10], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_GetStats_(FerryService_method_names[11], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   {}
 
 ::grpc::Status FerryService::Stub::CreateTask(::grpc::ClientContext* context, const ::ferry::v1::CreateTaskRequest& request, ::ferry::v1::CreateTaskResponse* response) {
@@ -263,6 +267,52 @@ void FerryService::Stub::async::IssueUploadToken(::grpc::ClientContext* context,
   return result;
 }
 
+::grpc::Status FerryService::Stub::ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::ferry::v1::ListTasksResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_ListTasks_, context, request, response);
+}
+
+void FerryService::Stub::async::ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTasks_, context, request, response, std::move(f));
+}
+
+void FerryService::Stub::async::ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_ListTasks_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>* FerryService::Stub::PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::ferry::v1::ListTasksResponse, ::ferry::v1::ListTasksRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_ListTasks_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>* FerryService::Stub::AsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncListTasksRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
+::grpc::Status FerryService::Stub::GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::ferry::v1::GetStatsResponse* response) {
+  return ::grpc::internal::BlockingUnaryCall< ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_GetStats_, context, request, response);
+}
+
+void FerryService::Stub::async::GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, std::function<void(::grpc::Status)> f) {
+  ::grpc::internal::CallbackUnaryCall< ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_GetStats_, context, request, response, std::move(f));
+}
+
+void FerryService::Stub::async::GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, ::grpc::ClientUnaryReactor* reactor) {
+  ::grpc::internal::ClientCallbackUnaryFactory::Create< ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(stub_->channel_.get(), stub_->rpcmethod_GetStats_, context, request, response, reactor);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>* FerryService::Stub::PrepareAsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncResponseReaderHelper::Create< ::ferry::v1::GetStatsResponse, ::ferry::v1::GetStatsRequest, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), cq, rpcmethod_GetStats_, context, request);
+}
+
+::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>* FerryService::Stub::AsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+  auto* result =
+    this->PrepareAsyncGetStatsRaw(context, request, cq);
+  result->StartCall();
+  return result;
+}
+
 FerryService::Service::Service() {
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       FerryService_method_names[0],
@@ -364,6 +414,26 @@ FerryService::Service::Service() {
              ::ferry::v1::IssueUploadTokenResponse* resp) {
                return service->IssueUploadToken(ctx, req, resp);
              }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      FerryService_method_names[10],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< FerryService::Service, ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](FerryService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::ferry::v1::ListTasksRequest* req,
+             ::ferry::v1::ListTasksResponse* resp) {
+               return service->ListTasks(ctx, req, resp);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      FerryService_method_names[11],
+      ::grpc::internal::RpcMethod::NORMAL_RPC,
+      new ::grpc::internal::RpcMethodHandler< FerryService::Service, ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
+          [](FerryService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::ferry::v1::GetStatsRequest* req,
+             ::ferry::v1::GetStatsResponse* resp) {
+               return service->GetStats(ctx, req, resp);
+             }, this)));
 }
 
 FerryService::Service::~Service() {
@@ -432,6 +502,20 @@ FerryService::Service::~Service() {
 }
 
 ::grpc::Status FerryService::Service::IssueUploadToken(::grpc::ServerContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status FerryService::Service::ListTasks(::grpc::ServerContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response) {
+  (void) context;
+  (void) request;
+  (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status FerryService::Service::GetStats(::grpc::ServerContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response) {
   (void) context;
   (void) request;
   (void) response;

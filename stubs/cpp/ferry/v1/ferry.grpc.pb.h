@@ -389,6 +389,43 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>> PrepareAsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>>(PrepareAsyncIssueUploadTokenRaw(context, request, cq));
     }
+    // Lists the caller's tasks, newest first unless order_by says otherwise, one
+    // page at a time (AIP-158): follow next_page_token until it is empty. Pages
+    // are keyset pages, so tasks created meanwhile never shift a listing in
+    // progress (newest first, they appear only in a new listing). An operator
+    // may list every principal's tasks with all_principals. committed_bytes is
+    // exact for every entry, as in GetTask.
+    //
+    // Status codes (reasons):
+    // - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+    //   order_by, an unspecified state, a metadata filter without "=", a
+    //   created_after not before created_before, control characters in a
+    //   filter, or a page_token this server did not issue for the same filters
+    //   and order (the message says which field).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission (an upload token lists nothing),
+    //   or asked for all_principals without "operator".
+    virtual ::grpc::Status ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::ferry::v1::ListTasksResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>> AsyncListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>>(AsyncListTasksRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>> PrepareAsyncListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>>(PrepareAsyncListTasksRaw(context, request, cq));
+    }
+    // Counts the caller's tasks by state, with the bytes they hold: staged
+    // (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+    // COMPLETED tasks whose rows retention has not yet removed). An operator may
+    // ask for every principal's with all_principals.
+    //
+    // Status codes (reasons):
+    // - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+    virtual ::grpc::Status GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::ferry::v1::GetStatsResponse* response) = 0;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>> AsyncGetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>>(AsyncGetStatsRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>> PrepareAsyncGetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>>(PrepareAsyncGetStatsRaw(context, request, cq));
+    }
     class async_interface {
      public:
       virtual ~async_interface() {}
@@ -634,6 +671,33 @@ class FerryService final {
       //   permission, or is itself an upload token.
       virtual void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Lists the caller's tasks, newest first unless order_by says otherwise, one
+      // page at a time (AIP-158): follow next_page_token until it is empty. Pages
+      // are keyset pages, so tasks created meanwhile never shift a listing in
+      // progress (newest first, they appear only in a new listing). An operator
+      // may list every principal's tasks with all_principals. committed_bytes is
+      // exact for every entry, as in GetTask.
+      //
+      // Status codes (reasons):
+      // - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+      //   order_by, an unspecified state, a metadata filter without "=", a
+      //   created_after not before created_before, control characters in a
+      //   filter, or a page_token this server did not issue for the same filters
+      //   and order (the message says which field).
+      // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      //   "read" nor the "operator" permission (an upload token lists nothing),
+      //   or asked for all_principals without "operator".
+      virtual void ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Counts the caller's tasks by state, with the bytes they hold: staged
+      // (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+      // COMPLETED tasks whose rows retention has not yet removed). An operator may
+      // ask for every principal's with all_principals.
+      //
+      // Status codes (reasons):
+      // - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+      virtual void GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, std::function<void(::grpc::Status)>) = 0;
+      virtual void GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
     };
     typedef class async_interface experimental_async_interface;
     virtual class async_interface* async() { return nullptr; }
@@ -662,6 +726,10 @@ class FerryService final {
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>* AsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::IssueUploadTokenResponse>* PrepareAsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>* AsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::ListTasksResponse>* PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>* AsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::GetStatsResponse>* PrepareAsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) = 0;
   };
   class Stub final : public StubInterface {
    public:
@@ -742,6 +810,20 @@ class FerryService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>> PrepareAsyncIssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>>(PrepareAsyncIssueUploadTokenRaw(context, request, cq));
     }
+    ::grpc::Status ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::ferry::v1::ListTasksResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>> AsyncListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>>(AsyncListTasksRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>> PrepareAsyncListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>>(PrepareAsyncListTasksRaw(context, request, cq));
+    }
+    ::grpc::Status GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::ferry::v1::GetStatsResponse* response) override;
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>> AsyncGetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>>(AsyncGetStatsRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>> PrepareAsyncGetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>>(PrepareAsyncGetStatsRaw(context, request, cq));
+    }
     class async final :
       public StubInterface::async_interface {
      public:
@@ -762,6 +844,10 @@ class FerryService final {
       void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
       void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, std::function<void(::grpc::Status)>) override;
       void IssueUploadToken(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, std::function<void(::grpc::Status)>) override;
+      void ListTasks(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, std::function<void(::grpc::Status)>) override;
+      void GetStats(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response, ::grpc::ClientUnaryReactor* reactor) override;
      private:
       friend class Stub;
       explicit async(Stub* stub): stub_(stub) { }
@@ -796,6 +882,10 @@ class FerryService final {
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::UploadFileResponse>* PrepareAsyncUploadFileRaw(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* AsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::ferry::v1::IssueUploadTokenResponse>* PrepareAsyncIssueUploadTokenRaw(::grpc::ClientContext* context, const ::ferry::v1::IssueUploadTokenRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>* AsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::ListTasksResponse>* PrepareAsyncListTasksRaw(::grpc::ClientContext* context, const ::ferry::v1::ListTasksRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>* AsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientAsyncResponseReader< ::ferry::v1::GetStatsResponse>* PrepareAsyncGetStatsRaw(::grpc::ClientContext* context, const ::ferry::v1::GetStatsRequest& request, ::grpc::CompletionQueue* cq) override;
     const ::grpc::internal::RpcMethod rpcmethod_CreateTask_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadParts_;
     const ::grpc::internal::RpcMethod rpcmethod_QueryMissingBlocks_;
@@ -806,6 +896,8 @@ class FerryService final {
     const ::grpc::internal::RpcMethod rpcmethod_ReadFile_;
     const ::grpc::internal::RpcMethod rpcmethod_UploadFile_;
     const ::grpc::internal::RpcMethod rpcmethod_IssueUploadToken_;
+    const ::grpc::internal::RpcMethod rpcmethod_ListTasks_;
+    const ::grpc::internal::RpcMethod rpcmethod_GetStats_;
   };
   static std::unique_ptr<Stub> NewStub(const std::shared_ptr< ::grpc::ChannelInterface>& channel, const ::grpc::StubOptions& options = ::grpc::StubOptions());
 
@@ -1048,6 +1140,31 @@ class FerryService final {
     // - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
     //   permission, or is itself an upload token.
     virtual ::grpc::Status IssueUploadToken(::grpc::ServerContext* context, const ::ferry::v1::IssueUploadTokenRequest* request, ::ferry::v1::IssueUploadTokenResponse* response);
+    // Lists the caller's tasks, newest first unless order_by says otherwise, one
+    // page at a time (AIP-158): follow next_page_token until it is empty. Pages
+    // are keyset pages, so tasks created meanwhile never shift a listing in
+    // progress (newest first, they appear only in a new listing). An operator
+    // may list every principal's tasks with all_principals. committed_bytes is
+    // exact for every entry, as in GetTask.
+    //
+    // Status codes (reasons):
+    // - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+    //   order_by, an unspecified state, a metadata filter without "=", a
+    //   created_after not before created_before, control characters in a
+    //   filter, or a page_token this server did not issue for the same filters
+    //   and order (the message says which field).
+    // - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+    //   "read" nor the "operator" permission (an upload token lists nothing),
+    //   or asked for all_principals without "operator".
+    virtual ::grpc::Status ListTasks(::grpc::ServerContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response);
+    // Counts the caller's tasks by state, with the bytes they hold: staged
+    // (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+    // COMPLETED tasks whose rows retention has not yet removed). An operator may
+    // ask for every principal's with all_principals.
+    //
+    // Status codes (reasons):
+    // - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+    virtual ::grpc::Status GetStats(::grpc::ServerContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response);
   };
   template <class BaseClass>
   class WithAsyncMethod_CreateTask : public BaseClass {
@@ -1249,7 +1366,47 @@ class FerryService final {
       ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_WatchTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<WithAsyncMethod_IssueUploadToken<Service > > > > > > > > > > AsyncService;
+  template <class BaseClass>
+  class WithAsyncMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_ListTasks() {
+      ::grpc::Service::MarkMethodAsync(10);
+    }
+    ~WithAsyncMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTasks(::grpc::ServerContext* context, ::ferry::v1::ListTasksRequest* request, ::grpc::ServerAsyncResponseWriter< ::ferry::v1::ListTasksResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithAsyncMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_GetStats() {
+      ::grpc::Service::MarkMethodAsync(11);
+    }
+    ~WithAsyncMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestGetStats(::grpc::ServerContext* context, ::ferry::v1::GetStatsRequest* request, ::grpc::ServerAsyncResponseWriter< ::ferry::v1::GetStatsResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  typedef WithAsyncMethod_CreateTask<WithAsyncMethod_UploadParts<WithAsyncMethod_QueryMissingBlocks<WithAsyncMethod_SetState<WithAsyncMethod_Merge<WithAsyncMethod_GetTask<WithAsyncMethod_WatchTask<WithAsyncMethod_ReadFile<WithAsyncMethod_UploadFile<WithAsyncMethod_IssueUploadToken<WithAsyncMethod_ListTasks<WithAsyncMethod_GetStats<Service > > > > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_CreateTask : public BaseClass {
    private:
@@ -1506,7 +1663,61 @@ class FerryService final {
     virtual ::grpc::ServerUnaryReactor* IssueUploadToken(
       ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_WatchTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<WithCallbackMethod_IssueUploadToken<Service > > > > > > > > > > CallbackService;
+  template <class BaseClass>
+  class WithCallbackMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_ListTasks() {
+      ::grpc::Service::MarkMethodCallback(10,
+          new ::grpc::internal::CallbackUnaryHandler< ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::ferry::v1::ListTasksRequest* request, ::ferry::v1::ListTasksResponse* response) { return this->ListTasks(context, request, response); }));}
+    void SetMessageAllocatorFor_ListTasks(
+        ::grpc::MessageAllocator< ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(10);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTasks(
+      ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithCallbackMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_GetStats() {
+      ::grpc::Service::MarkMethodCallback(11,
+          new ::grpc::internal::CallbackUnaryHandler< ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::ferry::v1::GetStatsRequest* request, ::ferry::v1::GetStatsResponse* response) { return this->GetStats(context, request, response); }));}
+    void SetMessageAllocatorFor_GetStats(
+        ::grpc::MessageAllocator< ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse>* allocator) {
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(11);
+      static_cast<::grpc::internal::CallbackUnaryHandler< ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse>*>(handler)
+              ->SetMessageAllocator(allocator);
+    }
+    ~WithCallbackMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* GetStats(
+      ::grpc::CallbackServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/)  { return nullptr; }
+  };
+  typedef WithCallbackMethod_CreateTask<WithCallbackMethod_UploadParts<WithCallbackMethod_QueryMissingBlocks<WithCallbackMethod_SetState<WithCallbackMethod_Merge<WithCallbackMethod_GetTask<WithCallbackMethod_WatchTask<WithCallbackMethod_ReadFile<WithCallbackMethod_UploadFile<WithCallbackMethod_IssueUploadToken<WithCallbackMethod_ListTasks<WithCallbackMethod_GetStats<Service > > > > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_CreateTask : public BaseClass {
@@ -1674,6 +1885,40 @@ class FerryService final {
     }
     // disable synchronous version of this method
     ::grpc::Status IssueUploadToken(::grpc::ServerContext* /*context*/, const ::ferry::v1::IssueUploadTokenRequest* /*request*/, ::ferry::v1::IssueUploadTokenResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_ListTasks() {
+      ::grpc::Service::MarkMethodGeneric(10);
+    }
+    ~WithGenericMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
+  class WithGenericMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_GetStats() {
+      ::grpc::Service::MarkMethodGeneric(11);
+    }
+    ~WithGenericMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
       abort();
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
@@ -1876,6 +2121,46 @@ class FerryService final {
     }
     void RequestIssueUploadToken(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
       ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_ListTasks() {
+      ::grpc::Service::MarkMethodRaw(10);
+    }
+    ~WithRawMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestListTasks(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
+  class WithRawMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_GetStats() {
+      ::grpc::Service::MarkMethodRaw(11);
+    }
+    ~WithRawMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestGetStats(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -2100,6 +2385,50 @@ class FerryService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_ListTasks() {
+      ::grpc::Service::MarkMethodRawCallback(10,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListTasks(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* ListTasks(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
+  class WithRawCallbackMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_GetStats() {
+      ::grpc::Service::MarkMethodRawCallback(11,
+          new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->GetStats(context, request, response); }));
+    }
+    ~WithRawCallbackMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerUnaryReactor* GetStats(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithStreamedUnaryMethod_CreateTask : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
@@ -2288,7 +2617,61 @@ class FerryService final {
     // replace default version of method with streamed unary
     virtual ::grpc::Status StreamedIssueUploadToken(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::IssueUploadTokenRequest,::ferry::v1::IssueUploadTokenResponse>* server_unary_streamer) = 0;
   };
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<Service > > > > > > > StreamedUnaryService;
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_ListTasks : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_ListTasks() {
+      ::grpc::Service::MarkMethodStreamed(10,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::ferry::v1::ListTasksRequest, ::ferry::v1::ListTasksResponse>* streamer) {
+                       return this->StreamedListTasks(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_ListTasks() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status ListTasks(::grpc::ServerContext* /*context*/, const ::ferry::v1::ListTasksRequest* /*request*/, ::ferry::v1::ListTasksResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedListTasks(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::ListTasksRequest,::ferry::v1::ListTasksResponse>* server_unary_streamer) = 0;
+  };
+  template <class BaseClass>
+  class WithStreamedUnaryMethod_GetStats : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithStreamedUnaryMethod_GetStats() {
+      ::grpc::Service::MarkMethodStreamed(11,
+        new ::grpc::internal::StreamedUnaryHandler<
+          ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerUnaryStreamer<
+                     ::ferry::v1::GetStatsRequest, ::ferry::v1::GetStatsResponse>* streamer) {
+                       return this->StreamedGetStats(context,
+                         streamer);
+                  }));
+    }
+    ~WithStreamedUnaryMethod_GetStats() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status GetStats(::grpc::ServerContext* /*context*/, const ::ferry::v1::GetStatsRequest* /*request*/, ::ferry::v1::GetStatsResponse* /*response*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with streamed unary
+    virtual ::grpc::Status StreamedGetStats(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::ferry::v1::GetStatsRequest,::ferry::v1::GetStatsResponse>* server_unary_streamer) = 0;
+  };
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<WithStreamedUnaryMethod_ListTasks<WithStreamedUnaryMethod_GetStats<Service > > > > > > > > > StreamedUnaryService;
   template <class BaseClass>
   class WithSplitStreamingMethod_WatchTask : public BaseClass {
    private:
@@ -2344,7 +2727,7 @@ class FerryService final {
     virtual ::grpc::Status StreamedReadFile(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::ferry::v1::ReadFileRequest,::ferry::v1::ReadFileResponse>* server_split_streamer) = 0;
   };
   typedef WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<Service > > SplitStreamedService;
-  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<Service > > > > > > > > > StreamedService;
+  typedef WithStreamedUnaryMethod_CreateTask<WithStreamedUnaryMethod_QueryMissingBlocks<WithStreamedUnaryMethod_SetState<WithStreamedUnaryMethod_Merge<WithStreamedUnaryMethod_GetTask<WithSplitStreamingMethod_WatchTask<WithSplitStreamingMethod_ReadFile<WithStreamedUnaryMethod_UploadFile<WithStreamedUnaryMethod_IssueUploadToken<WithStreamedUnaryMethod_ListTasks<WithStreamedUnaryMethod_GetStats<Service > > > > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

@@ -462,9 +462,88 @@ struct IssueUploadTokenResponseDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 IssueUploadTokenResponseDefaultTypeInternal _IssueUploadTokenResponse_default_instance_;
+PROTOBUF_CONSTEXPR ListTasksRequest::ListTasksRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.states_)*/{}
+  , /*decltype(_impl_._states_cached_byte_size_)*/{0}
+  , /*decltype(_impl_.metadata_)*/{}
+  , /*decltype(_impl_.page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.store_path_prefix_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.order_by_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.created_after_)*/nullptr
+  , /*decltype(_impl_.created_before_)*/nullptr
+  , /*decltype(_impl_.page_size_)*/0
+  , /*decltype(_impl_.all_principals_)*/false
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct ListTasksRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR ListTasksRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~ListTasksRequestDefaultTypeInternal() {}
+  union {
+    ListTasksRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ListTasksRequestDefaultTypeInternal _ListTasksRequest_default_instance_;
+PROTOBUF_CONSTEXPR ListTasksResponse::ListTasksResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.tasks_)*/{}
+  , /*decltype(_impl_.next_page_token_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct ListTasksResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR ListTasksResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~ListTasksResponseDefaultTypeInternal() {}
+  union {
+    ListTasksResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 ListTasksResponseDefaultTypeInternal _ListTasksResponse_default_instance_;
+PROTOBUF_CONSTEXPR GetStatsRequest::GetStatsRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.all_principals_)*/false
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct GetStatsRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR GetStatsRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~GetStatsRequestDefaultTypeInternal() {}
+  union {
+    GetStatsRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GetStatsRequestDefaultTypeInternal _GetStatsRequest_default_instance_;
+PROTOBUF_CONSTEXPR StateStats::StateStats(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.tasks_)*/uint64_t{0u}
+  , /*decltype(_impl_.declared_bytes_)*/uint64_t{0u}
+  , /*decltype(_impl_.state_)*/0
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct StateStatsDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR StateStatsDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~StateStatsDefaultTypeInternal() {}
+  union {
+    StateStats _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 StateStatsDefaultTypeInternal _StateStats_default_instance_;
+PROTOBUF_CONSTEXPR GetStatsResponse::GetStatsResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.states_)*/{}
+  , /*decltype(_impl_.staged_bytes_)*/uint64_t{0u}
+  , /*decltype(_impl_.published_bytes_)*/uint64_t{0u}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct GetStatsResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR GetStatsResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~GetStatsResponseDefaultTypeInternal() {}
+  union {
+    GetStatsResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 GetStatsResponseDefaultTypeInternal _GetStatsResponse_default_instance_;
 }  // namespace v1
 }  // namespace ferry
-static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[28];
+static ::_pb::Metadata file_level_metadata_ferry_2fv1_2fferry_2eproto[33];
 static const ::_pb::EnumDescriptor* file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto[3];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_ferry_2fv1_2fferry_2eproto = nullptr;
 
@@ -769,6 +848,54 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenResponse, _impl_.upload_token_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::IssueUploadTokenResponse, _impl_.expire_time_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.page_size_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.page_token_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.states_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.store_path_prefix_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.metadata_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.created_after_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.created_before_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.order_by_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksRequest, _impl_.all_principals_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksResponse, _impl_.tasks_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::ListTasksResponse, _impl_.next_page_token_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsRequest, _impl_.all_principals_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::StateStats, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::StateStats, _impl_.state_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::StateStats, _impl_.tasks_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::StateStats, _impl_.declared_bytes_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsResponse, _impl_.states_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsResponse, _impl_.staged_bytes_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::GetStatsResponse, _impl_.published_bytes_),
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
@@ -799,6 +926,11 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 273, -1, -1, sizeof(::ferry::v1::Notification)},
   { 284, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
   { 292, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
+  { 300, -1, -1, sizeof(::ferry::v1::ListTasksRequest)},
+  { 315, -1, -1, sizeof(::ferry::v1::ListTasksResponse)},
+  { 323, -1, -1, sizeof(::ferry::v1::GetStatsRequest)},
+  { 330, -1, -1, sizeof(::ferry::v1::StateStats)},
+  { 339, -1, -1, sizeof(::ferry::v1::GetStatsResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -830,6 +962,11 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::ferry::v1::_Notification_default_instance_._instance,
   &::ferry::v1::_IssueUploadTokenRequest_default_instance_._instance,
   &::ferry::v1::_IssueUploadTokenResponse_default_instance_._instance,
+  &::ferry::v1::_ListTasksRequest_default_instance_._instance,
+  &::ferry::v1::_ListTasksResponse_default_instance_._instance,
+  &::ferry::v1::_GetStatsRequest_default_instance_._instance,
+  &::ferry::v1::_StateStats_default_instance_._instance,
+  &::ferry::v1::_GetStatsResponse_default_instance_._instance,
 };
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
@@ -915,51 +1052,69 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "ssueUploadTokenRequest\022\017\n\007task_id\030\001 \001(\t\022"
   "\023\n\013ttl_seconds\030\002 \001(\r\"a\n\030IssueUploadToken"
   "Response\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire"
-  "_time\030\002 \001(\0132\032.google.protobuf.Timestamp*"
-  "\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020"
-  "\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STAT"
-  "E_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023"
-  "TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPI"
-  "RED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockSt"
-  "atus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BL"
-  "OCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_C"
-  "HECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMI"
-  "TTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022\""
-  "\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NO"
-  "TIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICATI"
-  "ON_STATE_DELIVERED\020\002\022$\n NOTIFICATION_STA"
-  "TE_UNDELIVERABLE\020\0032\366\005\n\014FerryService\022G\n\nC"
-  "reateTask\022\033.ferry.v1.CreateTaskRequest\032\034"
-  ".ferry.v1.CreateTaskResponse\022N\n\013UploadPa"
-  "rts\022\034.ferry.v1.UploadPartsRequest\032\035.ferr"
-  "y.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMis"
-  "singBlocks\022#.ferry.v1.QueryMissingBlocks"
-  "Request\032$.ferry.v1.QueryMissingBlocksRes"
-  "ponse\022A\n\010SetState\022\031.ferry.v1.SetStateReq"
-  "uest\032\032.ferry.v1.SetStateResponse\0228\n\005Merg"
-  "e\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Mer"
-  "geResponse\022>\n\007GetTask\022\030.ferry.v1.GetTask"
-  "Request\032\031.ferry.v1.GetTaskResponse\022F\n\tWa"
-  "tchTask\022\032.ferry.v1.WatchTaskRequest\032\033.fe"
-  "rry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031"
-  ".ferry.v1.ReadFileRequest\032\032.ferry.v1.Rea"
-  "dFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v1"
-  ".UploadFileRequest\032\034.ferry.v1.UploadFile"
-  "Response\022Y\n\020IssueUploadToken\022!.ferry.v1."
-  "IssueUploadTokenRequest\032\".ferry.v1.Issue"
-  "UploadTokenResponseBh\n\020dev.ferry.api.v1B"
-  "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe"
-  "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr"
-  "y::V1b\006proto3"
+  "_time\030\002 \001(\0132\032.google.protobuf.Timestamp\""
+  "\234\002\n\020ListTasksRequest\022\021\n\tpage_size\030\001 \001(\005\022"
+  "\022\n\npage_token\030\002 \001(\t\022#\n\006states\030\003 \003(\0162\023.fe"
+  "rry.v1.TaskState\022\031\n\021store_path_prefix\030\004 "
+  "\001(\t\022\020\n\010metadata\030\005 \003(\t\0221\n\rcreated_after\030\006"
+  " \001(\0132\032.google.protobuf.Timestamp\0222\n\016crea"
+  "ted_before\030\007 \001(\0132\032.google.protobuf.Times"
+  "tamp\022\020\n\010order_by\030\010 \001(\t\022\026\n\016all_principals"
+  "\030\t \001(\010\"K\n\021ListTasksResponse\022\035\n\005tasks\030\001 \003"
+  "(\0132\016.ferry.v1.Task\022\027\n\017next_page_token\030\002 "
+  "\001(\t\")\n\017GetStatsRequest\022\026\n\016all_principals"
+  "\030\001 \001(\010\"W\n\nStateStats\022\"\n\005state\030\001 \001(\0162\023.fe"
+  "rry.v1.TaskState\022\r\n\005tasks\030\002 \001(\004\022\026\n\016decla"
+  "red_bytes\030\003 \001(\004\"g\n\020GetStatsResponse\022$\n\006s"
+  "tates\030\001 \003(\0132\024.ferry.v1.StateStats\022\024\n\014sta"
+  "ged_bytes\030\002 \001(\004\022\027\n\017published_bytes\030\003 \001(\004"
+  "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED"
+  "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA"
+  "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n"
+  "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP"
+  "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS"
+  "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B"
+  "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_"
+  "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM"
+  "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022"
+  "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N"
+  "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT"
+  "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST"
+  "ATE_UNDELIVERABLE\020\0032\377\006\n\014FerryService\022G\n\n"
+  "CreateTask\022\033.ferry.v1.CreateTaskRequest\032"
+  "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP"
+  "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer"
+  "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi"
+  "ssingBlocks\022#.ferry.v1.QueryMissingBlock"
+  "sRequest\032$.ferry.v1.QueryMissingBlocksRe"
+  "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe"
+  "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer"
+  "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me"
+  "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas"
+  "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW"
+  "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f"
+  "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022"
+  "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re"
+  "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v"
+  "1.UploadFileRequest\032\034.ferry.v1.UploadFil"
+  "eResponse\022Y\n\020IssueUploadToken\022!.ferry.v1"
+  ".IssueUploadTokenRequest\032\".ferry.v1.Issu"
+  "eUploadTokenResponse\022D\n\tListTasks\022\032.ferr"
+  "y.v1.ListTasksRequest\032\033.ferry.v1.ListTas"
+  "ksResponse\022A\n\010GetStats\022\031.ferry.v1.GetSta"
+  "tsRequest\032\032.ferry.v1.GetStatsResponseBh\n"
+  "\020dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.d"
+  "ev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1"
+  "\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 4693, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 5431, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
-    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 28,
+    &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 33,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
     file_level_metadata_ferry_2fv1_2fferry_2eproto, file_level_enum_descriptors_ferry_2fv1_2fferry_2eproto,
     file_level_service_descriptors_ferry_2fv1_2fferry_2eproto,
@@ -9007,6 +9162,1446 @@ void IssueUploadTokenResponse::InternalSwap(IssueUploadTokenResponse* other) {
       file_level_metadata_ferry_2fv1_2fferry_2eproto[27]);
 }
 
+// ===================================================================
+
+class ListTasksRequest::_Internal {
+ public:
+  static const ::PROTOBUF_NAMESPACE_ID::Timestamp& created_after(const ListTasksRequest* msg);
+  static const ::PROTOBUF_NAMESPACE_ID::Timestamp& created_before(const ListTasksRequest* msg);
+};
+
+const ::PROTOBUF_NAMESPACE_ID::Timestamp&
+ListTasksRequest::_Internal::created_after(const ListTasksRequest* msg) {
+  return *msg->_impl_.created_after_;
+}
+const ::PROTOBUF_NAMESPACE_ID::Timestamp&
+ListTasksRequest::_Internal::created_before(const ListTasksRequest* msg) {
+  return *msg->_impl_.created_before_;
+}
+void ListTasksRequest::clear_created_after() {
+  if (GetArenaForAllocation() == nullptr && _impl_.created_after_ != nullptr) {
+    delete _impl_.created_after_;
+  }
+  _impl_.created_after_ = nullptr;
+}
+void ListTasksRequest::clear_created_before() {
+  if (GetArenaForAllocation() == nullptr && _impl_.created_before_ != nullptr) {
+    delete _impl_.created_before_;
+  }
+  _impl_.created_before_ = nullptr;
+}
+ListTasksRequest::ListTasksRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.ListTasksRequest)
+}
+ListTasksRequest::ListTasksRequest(const ListTasksRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  ListTasksRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.states_){from._impl_.states_}
+    , /*decltype(_impl_._states_cached_byte_size_)*/{0}
+    , decltype(_impl_.metadata_){from._impl_.metadata_}
+    , decltype(_impl_.page_token_){}
+    , decltype(_impl_.store_path_prefix_){}
+    , decltype(_impl_.order_by_){}
+    , decltype(_impl_.created_after_){nullptr}
+    , decltype(_impl_.created_before_){nullptr}
+    , decltype(_impl_.page_size_){}
+    , decltype(_impl_.all_principals_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_page_token().empty()) {
+    _this->_impl_.page_token_.Set(from._internal_page_token(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.store_path_prefix_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.store_path_prefix_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_store_path_prefix().empty()) {
+    _this->_impl_.store_path_prefix_.Set(from._internal_store_path_prefix(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.order_by_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.order_by_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_order_by().empty()) {
+    _this->_impl_.order_by_.Set(from._internal_order_by(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_created_after()) {
+    _this->_impl_.created_after_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.created_after_);
+  }
+  if (from._internal_has_created_before()) {
+    _this->_impl_.created_before_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.created_before_);
+  }
+  ::memcpy(&_impl_.page_size_, &from._impl_.page_size_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.all_principals_) -
+    reinterpret_cast<char*>(&_impl_.page_size_)) + sizeof(_impl_.all_principals_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.ListTasksRequest)
+}
+
+inline void ListTasksRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.states_){arena}
+    , /*decltype(_impl_._states_cached_byte_size_)*/{0}
+    , decltype(_impl_.metadata_){arena}
+    , decltype(_impl_.page_token_){}
+    , decltype(_impl_.store_path_prefix_){}
+    , decltype(_impl_.order_by_){}
+    , decltype(_impl_.created_after_){nullptr}
+    , decltype(_impl_.created_before_){nullptr}
+    , decltype(_impl_.page_size_){0}
+    , decltype(_impl_.all_principals_){false}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.store_path_prefix_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.store_path_prefix_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.order_by_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.order_by_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+ListTasksRequest::~ListTasksRequest() {
+  // @@protoc_insertion_point(destructor:ferry.v1.ListTasksRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void ListTasksRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.states_.~RepeatedField();
+  _impl_.metadata_.~RepeatedPtrField();
+  _impl_.page_token_.Destroy();
+  _impl_.store_path_prefix_.Destroy();
+  _impl_.order_by_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.created_after_;
+  if (this != internal_default_instance()) delete _impl_.created_before_;
+}
+
+void ListTasksRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void ListTasksRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.ListTasksRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.states_.Clear();
+  _impl_.metadata_.Clear();
+  _impl_.page_token_.ClearToEmpty();
+  _impl_.store_path_prefix_.ClearToEmpty();
+  _impl_.order_by_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.created_after_ != nullptr) {
+    delete _impl_.created_after_;
+  }
+  _impl_.created_after_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.created_before_ != nullptr) {
+    delete _impl_.created_before_;
+  }
+  _impl_.created_before_ = nullptr;
+  ::memset(&_impl_.page_size_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.all_principals_) -
+      reinterpret_cast<char*>(&_impl_.page_size_)) + sizeof(_impl_.all_principals_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* ListTasksRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // int32 page_size = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.page_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string page_token = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ListTasksRequest.page_token"));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated .ferry.v1.TaskState states = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr = ::PROTOBUF_NAMESPACE_ID::internal::PackedEnumParser(_internal_mutable_states(), ptr, ctx);
+          CHK_(ptr);
+        } else if (static_cast<uint8_t>(tag) == 24) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_add_states(static_cast<::ferry::v1::TaskState>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // string store_path_prefix = 4;
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          auto str = _internal_mutable_store_path_prefix();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ListTasksRequest.store_path_prefix"));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated string metadata = 5;
+      case 5:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 42)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            auto str = _internal_add_metadata();
+            ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+            CHK_(ptr);
+            CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ListTasksRequest.metadata"));
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<42>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Timestamp created_after = 6;
+      case 6:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 50)) {
+          ptr = ctx->ParseMessage(_internal_mutable_created_after(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .google.protobuf.Timestamp created_before = 7;
+      case 7:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 58)) {
+          ptr = ctx->ParseMessage(_internal_mutable_created_before(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string order_by = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 66)) {
+          auto str = _internal_mutable_order_by();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ListTasksRequest.order_by"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool all_principals = 9;
+      case 9:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 72)) {
+          _impl_.all_principals_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* ListTasksRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.ListTasksRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // int32 page_size = 1;
+  if (this->_internal_page_size() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteInt32ToArray(1, this->_internal_page_size(), target);
+  }
+
+  // string page_token = 2;
+  if (!this->_internal_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_page_token().data(), static_cast<int>(this->_internal_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ListTasksRequest.page_token");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_page_token(), target);
+  }
+
+  // repeated .ferry.v1.TaskState states = 3;
+  {
+    int byte_size = _impl_._states_cached_byte_size_.load(std::memory_order_relaxed);
+    if (byte_size > 0) {
+      target = stream->WriteEnumPacked(
+          3, _impl_.states_, byte_size, target);
+    }
+  }
+
+  // string store_path_prefix = 4;
+  if (!this->_internal_store_path_prefix().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_store_path_prefix().data(), static_cast<int>(this->_internal_store_path_prefix().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ListTasksRequest.store_path_prefix");
+    target = stream->WriteStringMaybeAliased(
+        4, this->_internal_store_path_prefix(), target);
+  }
+
+  // repeated string metadata = 5;
+  for (int i = 0, n = this->_internal_metadata_size(); i < n; i++) {
+    const auto& s = this->_internal_metadata(i);
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      s.data(), static_cast<int>(s.length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ListTasksRequest.metadata");
+    target = stream->WriteString(5, s, target);
+  }
+
+  // .google.protobuf.Timestamp created_after = 6;
+  if (this->_internal_has_created_after()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(6, _Internal::created_after(this),
+        _Internal::created_after(this).GetCachedSize(), target, stream);
+  }
+
+  // .google.protobuf.Timestamp created_before = 7;
+  if (this->_internal_has_created_before()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(7, _Internal::created_before(this),
+        _Internal::created_before(this).GetCachedSize(), target, stream);
+  }
+
+  // string order_by = 8;
+  if (!this->_internal_order_by().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_order_by().data(), static_cast<int>(this->_internal_order_by().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ListTasksRequest.order_by");
+    target = stream->WriteStringMaybeAliased(
+        8, this->_internal_order_by(), target);
+  }
+
+  // bool all_principals = 9;
+  if (this->_internal_all_principals() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(9, this->_internal_all_principals(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.ListTasksRequest)
+  return target;
+}
+
+size_t ListTasksRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.ListTasksRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // repeated .ferry.v1.TaskState states = 3;
+  {
+    size_t data_size = 0;
+    unsigned int count = static_cast<unsigned int>(this->_internal_states_size());for (unsigned int i = 0; i < count; i++) {
+      data_size += ::_pbi::WireFormatLite::EnumSize(
+        this->_internal_states(static_cast<int>(i)));
+    }
+    if (data_size > 0) {
+      total_size += 1 +
+        ::_pbi::WireFormatLite::Int32Size(static_cast<int32_t>(data_size));
+    }
+    int cached_size = ::_pbi::ToCachedSize(data_size);
+    _impl_._states_cached_byte_size_.store(cached_size,
+                                    std::memory_order_relaxed);
+    total_size += data_size;
+  }
+
+  // repeated string metadata = 5;
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(_impl_.metadata_.size());
+  for (int i = 0, n = _impl_.metadata_.size(); i < n; i++) {
+    total_size += ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+      _impl_.metadata_.Get(i));
+  }
+
+  // string page_token = 2;
+  if (!this->_internal_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_page_token());
+  }
+
+  // string store_path_prefix = 4;
+  if (!this->_internal_store_path_prefix().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_store_path_prefix());
+  }
+
+  // string order_by = 8;
+  if (!this->_internal_order_by().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_order_by());
+  }
+
+  // .google.protobuf.Timestamp created_after = 6;
+  if (this->_internal_has_created_after()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.created_after_);
+  }
+
+  // .google.protobuf.Timestamp created_before = 7;
+  if (this->_internal_has_created_before()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.created_before_);
+  }
+
+  // int32 page_size = 1;
+  if (this->_internal_page_size() != 0) {
+    total_size += ::_pbi::WireFormatLite::Int32SizePlusOne(this->_internal_page_size());
+  }
+
+  // bool all_principals = 9;
+  if (this->_internal_all_principals() != 0) {
+    total_size += 1 + 1;
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData ListTasksRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    ListTasksRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*ListTasksRequest::GetClassData() const { return &_class_data_; }
+
+
+void ListTasksRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<ListTasksRequest*>(&to_msg);
+  auto& from = static_cast<const ListTasksRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.ListTasksRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.states_.MergeFrom(from._impl_.states_);
+  _this->_impl_.metadata_.MergeFrom(from._impl_.metadata_);
+  if (!from._internal_page_token().empty()) {
+    _this->_internal_set_page_token(from._internal_page_token());
+  }
+  if (!from._internal_store_path_prefix().empty()) {
+    _this->_internal_set_store_path_prefix(from._internal_store_path_prefix());
+  }
+  if (!from._internal_order_by().empty()) {
+    _this->_internal_set_order_by(from._internal_order_by());
+  }
+  if (from._internal_has_created_after()) {
+    _this->_internal_mutable_created_after()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
+        from._internal_created_after());
+  }
+  if (from._internal_has_created_before()) {
+    _this->_internal_mutable_created_before()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
+        from._internal_created_before());
+  }
+  if (from._internal_page_size() != 0) {
+    _this->_internal_set_page_size(from._internal_page_size());
+  }
+  if (from._internal_all_principals() != 0) {
+    _this->_internal_set_all_principals(from._internal_all_principals());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void ListTasksRequest::CopyFrom(const ListTasksRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.ListTasksRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool ListTasksRequest::IsInitialized() const {
+  return true;
+}
+
+void ListTasksRequest::InternalSwap(ListTasksRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.states_.InternalSwap(&other->_impl_.states_);
+  _impl_.metadata_.InternalSwap(&other->_impl_.metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.page_token_, lhs_arena,
+      &other->_impl_.page_token_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.store_path_prefix_, lhs_arena,
+      &other->_impl_.store_path_prefix_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.order_by_, lhs_arena,
+      &other->_impl_.order_by_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(ListTasksRequest, _impl_.all_principals_)
+      + sizeof(ListTasksRequest::_impl_.all_principals_)
+      - PROTOBUF_FIELD_OFFSET(ListTasksRequest, _impl_.created_after_)>(
+          reinterpret_cast<char*>(&_impl_.created_after_),
+          reinterpret_cast<char*>(&other->_impl_.created_after_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata ListTasksRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[28]);
+}
+
+// ===================================================================
+
+class ListTasksResponse::_Internal {
+ public:
+};
+
+ListTasksResponse::ListTasksResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.ListTasksResponse)
+}
+ListTasksResponse::ListTasksResponse(const ListTasksResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  ListTasksResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.tasks_){from._impl_.tasks_}
+    , decltype(_impl_.next_page_token_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_next_page_token().empty()) {
+    _this->_impl_.next_page_token_.Set(from._internal_next_page_token(), 
+      _this->GetArenaForAllocation());
+  }
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.ListTasksResponse)
+}
+
+inline void ListTasksResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.tasks_){arena}
+    , decltype(_impl_.next_page_token_){}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.next_page_token_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+ListTasksResponse::~ListTasksResponse() {
+  // @@protoc_insertion_point(destructor:ferry.v1.ListTasksResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void ListTasksResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.tasks_.~RepeatedPtrField();
+  _impl_.next_page_token_.Destroy();
+}
+
+void ListTasksResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void ListTasksResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.ListTasksResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.tasks_.Clear();
+  _impl_.next_page_token_.ClearToEmpty();
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* ListTasksResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // repeated .ferry.v1.Task tasks = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_tasks(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<10>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // string next_page_token = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_next_page_token();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.ListTasksResponse.next_page_token"));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* ListTasksResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.ListTasksResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // repeated .ferry.v1.Task tasks = 1;
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_tasks_size()); i < n; i++) {
+    const auto& repfield = this->_internal_tasks(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(1, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
+  // string next_page_token = 2;
+  if (!this->_internal_next_page_token().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_next_page_token().data(), static_cast<int>(this->_internal_next_page_token().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.ListTasksResponse.next_page_token");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_next_page_token(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.ListTasksResponse)
+  return target;
+}
+
+size_t ListTasksResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.ListTasksResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // repeated .ferry.v1.Task tasks = 1;
+  total_size += 1UL * this->_internal_tasks_size();
+  for (const auto& msg : this->_impl_.tasks_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // string next_page_token = 2;
+  if (!this->_internal_next_page_token().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_next_page_token());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData ListTasksResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    ListTasksResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*ListTasksResponse::GetClassData() const { return &_class_data_; }
+
+
+void ListTasksResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<ListTasksResponse*>(&to_msg);
+  auto& from = static_cast<const ListTasksResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.ListTasksResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.tasks_.MergeFrom(from._impl_.tasks_);
+  if (!from._internal_next_page_token().empty()) {
+    _this->_internal_set_next_page_token(from._internal_next_page_token());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void ListTasksResponse::CopyFrom(const ListTasksResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.ListTasksResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool ListTasksResponse::IsInitialized() const {
+  return true;
+}
+
+void ListTasksResponse::InternalSwap(ListTasksResponse* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.tasks_.InternalSwap(&other->_impl_.tasks_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.next_page_token_, lhs_arena,
+      &other->_impl_.next_page_token_, rhs_arena
+  );
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata ListTasksResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[29]);
+}
+
+// ===================================================================
+
+class GetStatsRequest::_Internal {
+ public:
+};
+
+GetStatsRequest::GetStatsRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.GetStatsRequest)
+}
+GetStatsRequest::GetStatsRequest(const GetStatsRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  GetStatsRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.all_principals_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _this->_impl_.all_principals_ = from._impl_.all_principals_;
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.GetStatsRequest)
+}
+
+inline void GetStatsRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.all_principals_){false}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+GetStatsRequest::~GetStatsRequest() {
+  // @@protoc_insertion_point(destructor:ferry.v1.GetStatsRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void GetStatsRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+}
+
+void GetStatsRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void GetStatsRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.GetStatsRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.all_principals_ = false;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* GetStatsRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // bool all_principals = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          _impl_.all_principals_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* GetStatsRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.GetStatsRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // bool all_principals = 1;
+  if (this->_internal_all_principals() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(1, this->_internal_all_principals(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.GetStatsRequest)
+  return target;
+}
+
+size_t GetStatsRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.GetStatsRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // bool all_principals = 1;
+  if (this->_internal_all_principals() != 0) {
+    total_size += 1 + 1;
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData GetStatsRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    GetStatsRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetStatsRequest::GetClassData() const { return &_class_data_; }
+
+
+void GetStatsRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<GetStatsRequest*>(&to_msg);
+  auto& from = static_cast<const GetStatsRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.GetStatsRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_all_principals() != 0) {
+    _this->_internal_set_all_principals(from._internal_all_principals());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void GetStatsRequest::CopyFrom(const GetStatsRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.GetStatsRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool GetStatsRequest::IsInitialized() const {
+  return true;
+}
+
+void GetStatsRequest::InternalSwap(GetStatsRequest* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  swap(_impl_.all_principals_, other->_impl_.all_principals_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata GetStatsRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[30]);
+}
+
+// ===================================================================
+
+class StateStats::_Internal {
+ public:
+};
+
+StateStats::StateStats(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.StateStats)
+}
+StateStats::StateStats(const StateStats& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  StateStats* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.tasks_){}
+    , decltype(_impl_.declared_bytes_){}
+    , decltype(_impl_.state_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.tasks_, &from._impl_.tasks_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.state_) -
+    reinterpret_cast<char*>(&_impl_.tasks_)) + sizeof(_impl_.state_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.StateStats)
+}
+
+inline void StateStats::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.tasks_){uint64_t{0u}}
+    , decltype(_impl_.declared_bytes_){uint64_t{0u}}
+    , decltype(_impl_.state_){0}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+StateStats::~StateStats() {
+  // @@protoc_insertion_point(destructor:ferry.v1.StateStats)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void StateStats::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+}
+
+void StateStats::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void StateStats::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.StateStats)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  ::memset(&_impl_.tasks_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.state_) -
+      reinterpret_cast<char*>(&_impl_.tasks_)) + sizeof(_impl_.state_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* StateStats::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .ferry.v1.TaskState state = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_set_state(static_cast<::ferry::v1::TaskState>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 tasks = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.tasks_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 declared_bytes = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.declared_bytes_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* StateStats::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.StateStats)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .ferry.v1.TaskState state = 1;
+  if (this->_internal_state() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteEnumToArray(
+      1, this->_internal_state(), target);
+  }
+
+  // uint64 tasks = 2;
+  if (this->_internal_tasks() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(2, this->_internal_tasks(), target);
+  }
+
+  // uint64 declared_bytes = 3;
+  if (this->_internal_declared_bytes() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_declared_bytes(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.StateStats)
+  return target;
+}
+
+size_t StateStats::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.StateStats)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // uint64 tasks = 2;
+  if (this->_internal_tasks() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_tasks());
+  }
+
+  // uint64 declared_bytes = 3;
+  if (this->_internal_declared_bytes() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_declared_bytes());
+  }
+
+  // .ferry.v1.TaskState state = 1;
+  if (this->_internal_state() != 0) {
+    total_size += 1 +
+      ::_pbi::WireFormatLite::EnumSize(this->_internal_state());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData StateStats::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    StateStats::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*StateStats::GetClassData() const { return &_class_data_; }
+
+
+void StateStats::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<StateStats*>(&to_msg);
+  auto& from = static_cast<const StateStats&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.StateStats)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_tasks() != 0) {
+    _this->_internal_set_tasks(from._internal_tasks());
+  }
+  if (from._internal_declared_bytes() != 0) {
+    _this->_internal_set_declared_bytes(from._internal_declared_bytes());
+  }
+  if (from._internal_state() != 0) {
+    _this->_internal_set_state(from._internal_state());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void StateStats::CopyFrom(const StateStats& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.StateStats)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool StateStats::IsInitialized() const {
+  return true;
+}
+
+void StateStats::InternalSwap(StateStats* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(StateStats, _impl_.state_)
+      + sizeof(StateStats::_impl_.state_)
+      - PROTOBUF_FIELD_OFFSET(StateStats, _impl_.tasks_)>(
+          reinterpret_cast<char*>(&_impl_.tasks_),
+          reinterpret_cast<char*>(&other->_impl_.tasks_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata StateStats::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[31]);
+}
+
+// ===================================================================
+
+class GetStatsResponse::_Internal {
+ public:
+};
+
+GetStatsResponse::GetStatsResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:ferry.v1.GetStatsResponse)
+}
+GetStatsResponse::GetStatsResponse(const GetStatsResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  GetStatsResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.states_){from._impl_.states_}
+    , decltype(_impl_.staged_bytes_){}
+    , decltype(_impl_.published_bytes_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  ::memcpy(&_impl_.staged_bytes_, &from._impl_.staged_bytes_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.published_bytes_) -
+    reinterpret_cast<char*>(&_impl_.staged_bytes_)) + sizeof(_impl_.published_bytes_));
+  // @@protoc_insertion_point(copy_constructor:ferry.v1.GetStatsResponse)
+}
+
+inline void GetStatsResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.states_){arena}
+    , decltype(_impl_.staged_bytes_){uint64_t{0u}}
+    , decltype(_impl_.published_bytes_){uint64_t{0u}}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+GetStatsResponse::~GetStatsResponse() {
+  // @@protoc_insertion_point(destructor:ferry.v1.GetStatsResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void GetStatsResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.states_.~RepeatedPtrField();
+}
+
+void GetStatsResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void GetStatsResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:ferry.v1.GetStatsResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.states_.Clear();
+  ::memset(&_impl_.staged_bytes_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.published_bytes_) -
+      reinterpret_cast<char*>(&_impl_.staged_bytes_)) + sizeof(_impl_.published_bytes_));
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* GetStatsResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // repeated .ferry.v1.StateStats states = 1;
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_states(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<10>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 staged_bytes = 2;
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
+          _impl_.staged_bytes_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // uint64 published_bytes = 3;
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.published_bytes_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* GetStatsResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:ferry.v1.GetStatsResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // repeated .ferry.v1.StateStats states = 1;
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_states_size()); i < n; i++) {
+    const auto& repfield = this->_internal_states(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(1, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
+  // uint64 staged_bytes = 2;
+  if (this->_internal_staged_bytes() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(2, this->_internal_staged_bytes(), target);
+  }
+
+  // uint64 published_bytes = 3;
+  if (this->_internal_published_bytes() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteUInt64ToArray(3, this->_internal_published_bytes(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:ferry.v1.GetStatsResponse)
+  return target;
+}
+
+size_t GetStatsResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:ferry.v1.GetStatsResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // repeated .ferry.v1.StateStats states = 1;
+  total_size += 1UL * this->_internal_states_size();
+  for (const auto& msg : this->_impl_.states_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
+
+  // uint64 staged_bytes = 2;
+  if (this->_internal_staged_bytes() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_staged_bytes());
+  }
+
+  // uint64 published_bytes = 3;
+  if (this->_internal_published_bytes() != 0) {
+    total_size += ::_pbi::WireFormatLite::UInt64SizePlusOne(this->_internal_published_bytes());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData GetStatsResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    GetStatsResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetStatsResponse::GetClassData() const { return &_class_data_; }
+
+
+void GetStatsResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<GetStatsResponse*>(&to_msg);
+  auto& from = static_cast<const GetStatsResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:ferry.v1.GetStatsResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.states_.MergeFrom(from._impl_.states_);
+  if (from._internal_staged_bytes() != 0) {
+    _this->_internal_set_staged_bytes(from._internal_staged_bytes());
+  }
+  if (from._internal_published_bytes() != 0) {
+    _this->_internal_set_published_bytes(from._internal_published_bytes());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void GetStatsResponse::CopyFrom(const GetStatsResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:ferry.v1.GetStatsResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool GetStatsResponse::IsInitialized() const {
+  return true;
+}
+
+void GetStatsResponse::InternalSwap(GetStatsResponse* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.states_.InternalSwap(&other->_impl_.states_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(GetStatsResponse, _impl_.published_bytes_)
+      + sizeof(GetStatsResponse::_impl_.published_bytes_)
+      - PROTOBUF_FIELD_OFFSET(GetStatsResponse, _impl_.staged_bytes_)>(
+          reinterpret_cast<char*>(&_impl_.staged_bytes_),
+          reinterpret_cast<char*>(&other->_impl_.staged_bytes_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata GetStatsResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_ferry_2fv1_2fferry_2eproto_getter, &descriptor_table_ferry_2fv1_2fferry_2eproto_once,
+      file_level_metadata_ferry_2fv1_2fferry_2eproto[32]);
+}
+
 // @@protoc_insertion_point(namespace_scope)
 }  // namespace v1
 }  // namespace ferry
@@ -9122,6 +10717,26 @@ Arena::CreateMaybeMessage< ::ferry::v1::IssueUploadTokenRequest >(Arena* arena) 
 template<> PROTOBUF_NOINLINE ::ferry::v1::IssueUploadTokenResponse*
 Arena::CreateMaybeMessage< ::ferry::v1::IssueUploadTokenResponse >(Arena* arena) {
   return Arena::CreateMessageInternal< ::ferry::v1::IssueUploadTokenResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::ListTasksRequest*
+Arena::CreateMaybeMessage< ::ferry::v1::ListTasksRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::ListTasksRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::ListTasksResponse*
+Arena::CreateMaybeMessage< ::ferry::v1::ListTasksResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::ListTasksResponse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::GetStatsRequest*
+Arena::CreateMaybeMessage< ::ferry::v1::GetStatsRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::GetStatsRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::StateStats*
+Arena::CreateMaybeMessage< ::ferry::v1::StateStats >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::StateStats >(arena);
+}
+template<> PROTOBUF_NOINLINE ::ferry::v1::GetStatsResponse*
+Arena::CreateMaybeMessage< ::ferry::v1::GetStatsResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::ferry::v1::GetStatsResponse >(arena);
 }
 PROTOBUF_NAMESPACE_CLOSE
 

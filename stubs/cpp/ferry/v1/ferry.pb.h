@@ -69,6 +69,12 @@ extern CreateTaskResponseDefaultTypeInternal _CreateTaskResponse_default_instanc
 class Generation;
 struct GenerationDefaultTypeInternal;
 extern GenerationDefaultTypeInternal _Generation_default_instance_;
+class GetStatsRequest;
+struct GetStatsRequestDefaultTypeInternal;
+extern GetStatsRequestDefaultTypeInternal _GetStatsRequest_default_instance_;
+class GetStatsResponse;
+struct GetStatsResponseDefaultTypeInternal;
+extern GetStatsResponseDefaultTypeInternal _GetStatsResponse_default_instance_;
 class GetTaskRequest;
 struct GetTaskRequestDefaultTypeInternal;
 extern GetTaskRequestDefaultTypeInternal _GetTaskRequest_default_instance_;
@@ -81,6 +87,12 @@ extern IssueUploadTokenRequestDefaultTypeInternal _IssueUploadTokenRequest_defau
 class IssueUploadTokenResponse;
 struct IssueUploadTokenResponseDefaultTypeInternal;
 extern IssueUploadTokenResponseDefaultTypeInternal _IssueUploadTokenResponse_default_instance_;
+class ListTasksRequest;
+struct ListTasksRequestDefaultTypeInternal;
+extern ListTasksRequestDefaultTypeInternal _ListTasksRequest_default_instance_;
+class ListTasksResponse;
+struct ListTasksResponseDefaultTypeInternal;
+extern ListTasksResponseDefaultTypeInternal _ListTasksResponse_default_instance_;
 class MergeRequest;
 struct MergeRequestDefaultTypeInternal;
 extern MergeRequestDefaultTypeInternal _MergeRequest_default_instance_;
@@ -108,6 +120,9 @@ extern SetStateRequestDefaultTypeInternal _SetStateRequest_default_instance_;
 class SetStateResponse;
 struct SetStateResponseDefaultTypeInternal;
 extern SetStateResponseDefaultTypeInternal _SetStateResponse_default_instance_;
+class StateStats;
+struct StateStatsDefaultTypeInternal;
+extern StateStatsDefaultTypeInternal _StateStats_default_instance_;
 class Task;
 struct TaskDefaultTypeInternal;
 extern TaskDefaultTypeInternal _Task_default_instance_;
@@ -144,10 +159,14 @@ template<> ::ferry::v1::CreateTaskRequest* Arena::CreateMaybeMessage<::ferry::v1
 template<> ::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse>(Arena*);
 template<> ::ferry::v1::CreateTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::CreateTaskResponse>(Arena*);
 template<> ::ferry::v1::Generation* Arena::CreateMaybeMessage<::ferry::v1::Generation>(Arena*);
+template<> ::ferry::v1::GetStatsRequest* Arena::CreateMaybeMessage<::ferry::v1::GetStatsRequest>(Arena*);
+template<> ::ferry::v1::GetStatsResponse* Arena::CreateMaybeMessage<::ferry::v1::GetStatsResponse>(Arena*);
 template<> ::ferry::v1::GetTaskRequest* Arena::CreateMaybeMessage<::ferry::v1::GetTaskRequest>(Arena*);
 template<> ::ferry::v1::GetTaskResponse* Arena::CreateMaybeMessage<::ferry::v1::GetTaskResponse>(Arena*);
 template<> ::ferry::v1::IssueUploadTokenRequest* Arena::CreateMaybeMessage<::ferry::v1::IssueUploadTokenRequest>(Arena*);
 template<> ::ferry::v1::IssueUploadTokenResponse* Arena::CreateMaybeMessage<::ferry::v1::IssueUploadTokenResponse>(Arena*);
+template<> ::ferry::v1::ListTasksRequest* Arena::CreateMaybeMessage<::ferry::v1::ListTasksRequest>(Arena*);
+template<> ::ferry::v1::ListTasksResponse* Arena::CreateMaybeMessage<::ferry::v1::ListTasksResponse>(Arena*);
 template<> ::ferry::v1::MergeRequest* Arena::CreateMaybeMessage<::ferry::v1::MergeRequest>(Arena*);
 template<> ::ferry::v1::MergeResponse* Arena::CreateMaybeMessage<::ferry::v1::MergeResponse>(Arena*);
 template<> ::ferry::v1::Notification* Arena::CreateMaybeMessage<::ferry::v1::Notification>(Arena*);
@@ -157,6 +176,7 @@ template<> ::ferry::v1::ReadFileRequest* Arena::CreateMaybeMessage<::ferry::v1::
 template<> ::ferry::v1::ReadFileResponse* Arena::CreateMaybeMessage<::ferry::v1::ReadFileResponse>(Arena*);
 template<> ::ferry::v1::SetStateRequest* Arena::CreateMaybeMessage<::ferry::v1::SetStateRequest>(Arena*);
 template<> ::ferry::v1::SetStateResponse* Arena::CreateMaybeMessage<::ferry::v1::SetStateResponse>(Arena*);
+template<> ::ferry::v1::StateStats* Arena::CreateMaybeMessage<::ferry::v1::StateStats>(Arena*);
 template<> ::ferry::v1::Task* Arena::CreateMaybeMessage<::ferry::v1::Task>(Arena*);
 template<> ::ferry::v1::Task_MetadataEntry_DoNotUse* Arena::CreateMaybeMessage<::ferry::v1::Task_MetadataEntry_DoNotUse>(Arena*);
 template<> ::ferry::v1::UploadFileRequest* Arena::CreateMaybeMessage<::ferry::v1::UploadFileRequest>(Arena*);
@@ -5301,6 +5321,969 @@ class IssueUploadTokenResponse final :
   union { Impl_ _impl_; };
   friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
 };
+// -------------------------------------------------------------------
+
+class ListTasksRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.ListTasksRequest) */ {
+ public:
+  inline ListTasksRequest() : ListTasksRequest(nullptr) {}
+  ~ListTasksRequest() override;
+  explicit PROTOBUF_CONSTEXPR ListTasksRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  ListTasksRequest(const ListTasksRequest& from);
+  ListTasksRequest(ListTasksRequest&& from) noexcept
+    : ListTasksRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline ListTasksRequest& operator=(const ListTasksRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline ListTasksRequest& operator=(ListTasksRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const ListTasksRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const ListTasksRequest* internal_default_instance() {
+    return reinterpret_cast<const ListTasksRequest*>(
+               &_ListTasksRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    28;
+
+  friend void swap(ListTasksRequest& a, ListTasksRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(ListTasksRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(ListTasksRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  ListTasksRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<ListTasksRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const ListTasksRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const ListTasksRequest& from) {
+    ListTasksRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(ListTasksRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.ListTasksRequest";
+  }
+  protected:
+  explicit ListTasksRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kStatesFieldNumber = 3,
+    kMetadataFieldNumber = 5,
+    kPageTokenFieldNumber = 2,
+    kStorePathPrefixFieldNumber = 4,
+    kOrderByFieldNumber = 8,
+    kCreatedAfterFieldNumber = 6,
+    kCreatedBeforeFieldNumber = 7,
+    kPageSizeFieldNumber = 1,
+    kAllPrincipalsFieldNumber = 9,
+  };
+  // repeated .ferry.v1.TaskState states = 3;
+  int states_size() const;
+  private:
+  int _internal_states_size() const;
+  public:
+  void clear_states();
+  private:
+  ::ferry::v1::TaskState _internal_states(int index) const;
+  void _internal_add_states(::ferry::v1::TaskState value);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>* _internal_mutable_states();
+  public:
+  ::ferry::v1::TaskState states(int index) const;
+  void set_states(int index, ::ferry::v1::TaskState value);
+  void add_states(::ferry::v1::TaskState value);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>& states() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>* mutable_states();
+
+  // repeated string metadata = 5;
+  int metadata_size() const;
+  private:
+  int _internal_metadata_size() const;
+  public:
+  void clear_metadata();
+  const std::string& metadata(int index) const;
+  std::string* mutable_metadata(int index);
+  void set_metadata(int index, const std::string& value);
+  void set_metadata(int index, std::string&& value);
+  void set_metadata(int index, const char* value);
+  void set_metadata(int index, const char* value, size_t size);
+  std::string* add_metadata();
+  void add_metadata(const std::string& value);
+  void add_metadata(std::string&& value);
+  void add_metadata(const char* value);
+  void add_metadata(const char* value, size_t size);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>& metadata() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>* mutable_metadata();
+  private:
+  const std::string& _internal_metadata(int index) const;
+  std::string* _internal_add_metadata();
+  public:
+
+  // string page_token = 2;
+  void clear_page_token();
+  const std::string& page_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_page_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_page_token();
+  PROTOBUF_NODISCARD std::string* release_page_token();
+  void set_allocated_page_token(std::string* page_token);
+  private:
+  const std::string& _internal_page_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_page_token(const std::string& value);
+  std::string* _internal_mutable_page_token();
+  public:
+
+  // string store_path_prefix = 4;
+  void clear_store_path_prefix();
+  const std::string& store_path_prefix() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_store_path_prefix(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_store_path_prefix();
+  PROTOBUF_NODISCARD std::string* release_store_path_prefix();
+  void set_allocated_store_path_prefix(std::string* store_path_prefix);
+  private:
+  const std::string& _internal_store_path_prefix() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_store_path_prefix(const std::string& value);
+  std::string* _internal_mutable_store_path_prefix();
+  public:
+
+  // string order_by = 8;
+  void clear_order_by();
+  const std::string& order_by() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_order_by(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_order_by();
+  PROTOBUF_NODISCARD std::string* release_order_by();
+  void set_allocated_order_by(std::string* order_by);
+  private:
+  const std::string& _internal_order_by() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_order_by(const std::string& value);
+  std::string* _internal_mutable_order_by();
+  public:
+
+  // .google.protobuf.Timestamp created_after = 6;
+  bool has_created_after() const;
+  private:
+  bool _internal_has_created_after() const;
+  public:
+  void clear_created_after();
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& created_after() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Timestamp* release_created_after();
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* mutable_created_after();
+  void set_allocated_created_after(::PROTOBUF_NAMESPACE_ID::Timestamp* created_after);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& _internal_created_after() const;
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _internal_mutable_created_after();
+  public:
+  void unsafe_arena_set_allocated_created_after(
+      ::PROTOBUF_NAMESPACE_ID::Timestamp* created_after);
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* unsafe_arena_release_created_after();
+
+  // .google.protobuf.Timestamp created_before = 7;
+  bool has_created_before() const;
+  private:
+  bool _internal_has_created_before() const;
+  public:
+  void clear_created_before();
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& created_before() const;
+  PROTOBUF_NODISCARD ::PROTOBUF_NAMESPACE_ID::Timestamp* release_created_before();
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* mutable_created_before();
+  void set_allocated_created_before(::PROTOBUF_NAMESPACE_ID::Timestamp* created_before);
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp& _internal_created_before() const;
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _internal_mutable_created_before();
+  public:
+  void unsafe_arena_set_allocated_created_before(
+      ::PROTOBUF_NAMESPACE_ID::Timestamp* created_before);
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* unsafe_arena_release_created_before();
+
+  // int32 page_size = 1;
+  void clear_page_size();
+  int32_t page_size() const;
+  void set_page_size(int32_t value);
+  private:
+  int32_t _internal_page_size() const;
+  void _internal_set_page_size(int32_t value);
+  public:
+
+  // bool all_principals = 9;
+  void clear_all_principals();
+  bool all_principals() const;
+  void set_all_principals(bool value);
+  private:
+  bool _internal_all_principals() const;
+  void _internal_set_all_principals(bool value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.ListTasksRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedField<int> states_;
+    mutable std::atomic<int> _states_cached_byte_size_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> metadata_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr page_token_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr store_path_prefix_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr order_by_;
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* created_after_;
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* created_before_;
+    int32_t page_size_;
+    bool all_principals_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class ListTasksResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.ListTasksResponse) */ {
+ public:
+  inline ListTasksResponse() : ListTasksResponse(nullptr) {}
+  ~ListTasksResponse() override;
+  explicit PROTOBUF_CONSTEXPR ListTasksResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  ListTasksResponse(const ListTasksResponse& from);
+  ListTasksResponse(ListTasksResponse&& from) noexcept
+    : ListTasksResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline ListTasksResponse& operator=(const ListTasksResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline ListTasksResponse& operator=(ListTasksResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const ListTasksResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const ListTasksResponse* internal_default_instance() {
+    return reinterpret_cast<const ListTasksResponse*>(
+               &_ListTasksResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    29;
+
+  friend void swap(ListTasksResponse& a, ListTasksResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(ListTasksResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(ListTasksResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  ListTasksResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<ListTasksResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const ListTasksResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const ListTasksResponse& from) {
+    ListTasksResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(ListTasksResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.ListTasksResponse";
+  }
+  protected:
+  explicit ListTasksResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTasksFieldNumber = 1,
+    kNextPageTokenFieldNumber = 2,
+  };
+  // repeated .ferry.v1.Task tasks = 1;
+  int tasks_size() const;
+  private:
+  int _internal_tasks_size() const;
+  public:
+  void clear_tasks();
+  ::ferry::v1::Task* mutable_tasks(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::Task >*
+      mutable_tasks();
+  private:
+  const ::ferry::v1::Task& _internal_tasks(int index) const;
+  ::ferry::v1::Task* _internal_add_tasks();
+  public:
+  const ::ferry::v1::Task& tasks(int index) const;
+  ::ferry::v1::Task* add_tasks();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::Task >&
+      tasks() const;
+
+  // string next_page_token = 2;
+  void clear_next_page_token();
+  const std::string& next_page_token() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_next_page_token(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_next_page_token();
+  PROTOBUF_NODISCARD std::string* release_next_page_token();
+  void set_allocated_next_page_token(std::string* next_page_token);
+  private:
+  const std::string& _internal_next_page_token() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_next_page_token(const std::string& value);
+  std::string* _internal_mutable_next_page_token();
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.ListTasksResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::Task > tasks_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr next_page_token_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class GetStatsRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.GetStatsRequest) */ {
+ public:
+  inline GetStatsRequest() : GetStatsRequest(nullptr) {}
+  ~GetStatsRequest() override;
+  explicit PROTOBUF_CONSTEXPR GetStatsRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  GetStatsRequest(const GetStatsRequest& from);
+  GetStatsRequest(GetStatsRequest&& from) noexcept
+    : GetStatsRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline GetStatsRequest& operator=(const GetStatsRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline GetStatsRequest& operator=(GetStatsRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const GetStatsRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const GetStatsRequest* internal_default_instance() {
+    return reinterpret_cast<const GetStatsRequest*>(
+               &_GetStatsRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    30;
+
+  friend void swap(GetStatsRequest& a, GetStatsRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(GetStatsRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(GetStatsRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  GetStatsRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<GetStatsRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const GetStatsRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const GetStatsRequest& from) {
+    GetStatsRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(GetStatsRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.GetStatsRequest";
+  }
+  protected:
+  explicit GetStatsRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kAllPrincipalsFieldNumber = 1,
+  };
+  // bool all_principals = 1;
+  void clear_all_principals();
+  bool all_principals() const;
+  void set_all_principals(bool value);
+  private:
+  bool _internal_all_principals() const;
+  void _internal_set_all_principals(bool value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.GetStatsRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    bool all_principals_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class StateStats final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.StateStats) */ {
+ public:
+  inline StateStats() : StateStats(nullptr) {}
+  ~StateStats() override;
+  explicit PROTOBUF_CONSTEXPR StateStats(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  StateStats(const StateStats& from);
+  StateStats(StateStats&& from) noexcept
+    : StateStats() {
+    *this = ::std::move(from);
+  }
+
+  inline StateStats& operator=(const StateStats& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline StateStats& operator=(StateStats&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const StateStats& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const StateStats* internal_default_instance() {
+    return reinterpret_cast<const StateStats*>(
+               &_StateStats_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    31;
+
+  friend void swap(StateStats& a, StateStats& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(StateStats* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(StateStats* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  StateStats* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<StateStats>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const StateStats& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const StateStats& from) {
+    StateStats::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(StateStats* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.StateStats";
+  }
+  protected:
+  explicit StateStats(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kTasksFieldNumber = 2,
+    kDeclaredBytesFieldNumber = 3,
+    kStateFieldNumber = 1,
+  };
+  // uint64 tasks = 2;
+  void clear_tasks();
+  uint64_t tasks() const;
+  void set_tasks(uint64_t value);
+  private:
+  uint64_t _internal_tasks() const;
+  void _internal_set_tasks(uint64_t value);
+  public:
+
+  // uint64 declared_bytes = 3;
+  void clear_declared_bytes();
+  uint64_t declared_bytes() const;
+  void set_declared_bytes(uint64_t value);
+  private:
+  uint64_t _internal_declared_bytes() const;
+  void _internal_set_declared_bytes(uint64_t value);
+  public:
+
+  // .ferry.v1.TaskState state = 1;
+  void clear_state();
+  ::ferry::v1::TaskState state() const;
+  void set_state(::ferry::v1::TaskState value);
+  private:
+  ::ferry::v1::TaskState _internal_state() const;
+  void _internal_set_state(::ferry::v1::TaskState value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.StateStats)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    uint64_t tasks_;
+    uint64_t declared_bytes_;
+    int state_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
+// -------------------------------------------------------------------
+
+class GetStatsResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:ferry.v1.GetStatsResponse) */ {
+ public:
+  inline GetStatsResponse() : GetStatsResponse(nullptr) {}
+  ~GetStatsResponse() override;
+  explicit PROTOBUF_CONSTEXPR GetStatsResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  GetStatsResponse(const GetStatsResponse& from);
+  GetStatsResponse(GetStatsResponse&& from) noexcept
+    : GetStatsResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline GetStatsResponse& operator=(const GetStatsResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline GetStatsResponse& operator=(GetStatsResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const GetStatsResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const GetStatsResponse* internal_default_instance() {
+    return reinterpret_cast<const GetStatsResponse*>(
+               &_GetStatsResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    32;
+
+  friend void swap(GetStatsResponse& a, GetStatsResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(GetStatsResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(GetStatsResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  GetStatsResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<GetStatsResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const GetStatsResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const GetStatsResponse& from) {
+    GetStatsResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(GetStatsResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "ferry.v1.GetStatsResponse";
+  }
+  protected:
+  explicit GetStatsResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kStatesFieldNumber = 1,
+    kStagedBytesFieldNumber = 2,
+    kPublishedBytesFieldNumber = 3,
+  };
+  // repeated .ferry.v1.StateStats states = 1;
+  int states_size() const;
+  private:
+  int _internal_states_size() const;
+  public:
+  void clear_states();
+  ::ferry::v1::StateStats* mutable_states(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::StateStats >*
+      mutable_states();
+  private:
+  const ::ferry::v1::StateStats& _internal_states(int index) const;
+  ::ferry::v1::StateStats* _internal_add_states();
+  public:
+  const ::ferry::v1::StateStats& states(int index) const;
+  ::ferry::v1::StateStats* add_states();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::StateStats >&
+      states() const;
+
+  // uint64 staged_bytes = 2;
+  void clear_staged_bytes();
+  uint64_t staged_bytes() const;
+  void set_staged_bytes(uint64_t value);
+  private:
+  uint64_t _internal_staged_bytes() const;
+  void _internal_set_staged_bytes(uint64_t value);
+  public:
+
+  // uint64 published_bytes = 3;
+  void clear_published_bytes();
+  uint64_t published_bytes() const;
+  void set_published_bytes(uint64_t value);
+  private:
+  uint64_t _internal_published_bytes() const;
+  void _internal_set_published_bytes(uint64_t value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:ferry.v1.GetStatsResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::StateStats > states_;
+    uint64_t staged_bytes_;
+    uint64_t published_bytes_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_ferry_2fv1_2fferry_2eproto;
+};
 // ===================================================================
 
 
@@ -9675,9 +10658,767 @@ inline void IssueUploadTokenResponse::set_allocated_expire_time(::PROTOBUF_NAMES
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.IssueUploadTokenResponse.expire_time)
 }
 
+// -------------------------------------------------------------------
+
+// ListTasksRequest
+
+// int32 page_size = 1;
+inline void ListTasksRequest::clear_page_size() {
+  _impl_.page_size_ = 0;
+}
+inline int32_t ListTasksRequest::_internal_page_size() const {
+  return _impl_.page_size_;
+}
+inline int32_t ListTasksRequest::page_size() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.page_size)
+  return _internal_page_size();
+}
+inline void ListTasksRequest::_internal_set_page_size(int32_t value) {
+  
+  _impl_.page_size_ = value;
+}
+inline void ListTasksRequest::set_page_size(int32_t value) {
+  _internal_set_page_size(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.page_size)
+}
+
+// string page_token = 2;
+inline void ListTasksRequest::clear_page_token() {
+  _impl_.page_token_.ClearToEmpty();
+}
+inline const std::string& ListTasksRequest::page_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.page_token)
+  return _internal_page_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ListTasksRequest::set_page_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.page_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.page_token)
+}
+inline std::string* ListTasksRequest::mutable_page_token() {
+  std::string* _s = _internal_mutable_page_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.page_token)
+  return _s;
+}
+inline const std::string& ListTasksRequest::_internal_page_token() const {
+  return _impl_.page_token_.Get();
+}
+inline void ListTasksRequest::_internal_set_page_token(const std::string& value) {
+  
+  _impl_.page_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::_internal_mutable_page_token() {
+  
+  return _impl_.page_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::release_page_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksRequest.page_token)
+  return _impl_.page_token_.Release();
+}
+inline void ListTasksRequest::set_allocated_page_token(std::string* page_token) {
+  if (page_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.page_token_.SetAllocated(page_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.page_token_.IsDefault()) {
+    _impl_.page_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksRequest.page_token)
+}
+
+// repeated .ferry.v1.TaskState states = 3;
+inline int ListTasksRequest::_internal_states_size() const {
+  return _impl_.states_.size();
+}
+inline int ListTasksRequest::states_size() const {
+  return _internal_states_size();
+}
+inline void ListTasksRequest::clear_states() {
+  _impl_.states_.Clear();
+}
+inline ::ferry::v1::TaskState ListTasksRequest::_internal_states(int index) const {
+  return static_cast< ::ferry::v1::TaskState >(_impl_.states_.Get(index));
+}
+inline ::ferry::v1::TaskState ListTasksRequest::states(int index) const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.states)
+  return _internal_states(index);
+}
+inline void ListTasksRequest::set_states(int index, ::ferry::v1::TaskState value) {
+  _impl_.states_.Set(index, value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.states)
+}
+inline void ListTasksRequest::_internal_add_states(::ferry::v1::TaskState value) {
+  _impl_.states_.Add(value);
+}
+inline void ListTasksRequest::add_states(::ferry::v1::TaskState value) {
+  _internal_add_states(value);
+  // @@protoc_insertion_point(field_add:ferry.v1.ListTasksRequest.states)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>&
+ListTasksRequest::states() const {
+  // @@protoc_insertion_point(field_list:ferry.v1.ListTasksRequest.states)
+  return _impl_.states_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>*
+ListTasksRequest::_internal_mutable_states() {
+  return &_impl_.states_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedField<int>*
+ListTasksRequest::mutable_states() {
+  // @@protoc_insertion_point(field_mutable_list:ferry.v1.ListTasksRequest.states)
+  return _internal_mutable_states();
+}
+
+// string store_path_prefix = 4;
+inline void ListTasksRequest::clear_store_path_prefix() {
+  _impl_.store_path_prefix_.ClearToEmpty();
+}
+inline const std::string& ListTasksRequest::store_path_prefix() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.store_path_prefix)
+  return _internal_store_path_prefix();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ListTasksRequest::set_store_path_prefix(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.store_path_prefix_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.store_path_prefix)
+}
+inline std::string* ListTasksRequest::mutable_store_path_prefix() {
+  std::string* _s = _internal_mutable_store_path_prefix();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.store_path_prefix)
+  return _s;
+}
+inline const std::string& ListTasksRequest::_internal_store_path_prefix() const {
+  return _impl_.store_path_prefix_.Get();
+}
+inline void ListTasksRequest::_internal_set_store_path_prefix(const std::string& value) {
+  
+  _impl_.store_path_prefix_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::_internal_mutable_store_path_prefix() {
+  
+  return _impl_.store_path_prefix_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::release_store_path_prefix() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksRequest.store_path_prefix)
+  return _impl_.store_path_prefix_.Release();
+}
+inline void ListTasksRequest::set_allocated_store_path_prefix(std::string* store_path_prefix) {
+  if (store_path_prefix != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.store_path_prefix_.SetAllocated(store_path_prefix, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.store_path_prefix_.IsDefault()) {
+    _impl_.store_path_prefix_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksRequest.store_path_prefix)
+}
+
+// repeated string metadata = 5;
+inline int ListTasksRequest::_internal_metadata_size() const {
+  return _impl_.metadata_.size();
+}
+inline int ListTasksRequest::metadata_size() const {
+  return _internal_metadata_size();
+}
+inline void ListTasksRequest::clear_metadata() {
+  _impl_.metadata_.Clear();
+}
+inline std::string* ListTasksRequest::add_metadata() {
+  std::string* _s = _internal_add_metadata();
+  // @@protoc_insertion_point(field_add_mutable:ferry.v1.ListTasksRequest.metadata)
+  return _s;
+}
+inline const std::string& ListTasksRequest::_internal_metadata(int index) const {
+  return _impl_.metadata_.Get(index);
+}
+inline const std::string& ListTasksRequest::metadata(int index) const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.metadata)
+  return _internal_metadata(index);
+}
+inline std::string* ListTasksRequest::mutable_metadata(int index) {
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.metadata)
+  return _impl_.metadata_.Mutable(index);
+}
+inline void ListTasksRequest::set_metadata(int index, const std::string& value) {
+  _impl_.metadata_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::set_metadata(int index, std::string&& value) {
+  _impl_.metadata_.Mutable(index)->assign(std::move(value));
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::set_metadata(int index, const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.metadata_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set_char:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::set_metadata(int index, const char* value, size_t size) {
+  _impl_.metadata_.Mutable(index)->assign(
+    reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_set_pointer:ferry.v1.ListTasksRequest.metadata)
+}
+inline std::string* ListTasksRequest::_internal_add_metadata() {
+  return _impl_.metadata_.Add();
+}
+inline void ListTasksRequest::add_metadata(const std::string& value) {
+  _impl_.metadata_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::add_metadata(std::string&& value) {
+  _impl_.metadata_.Add(std::move(value));
+  // @@protoc_insertion_point(field_add:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::add_metadata(const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.metadata_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add_char:ferry.v1.ListTasksRequest.metadata)
+}
+inline void ListTasksRequest::add_metadata(const char* value, size_t size) {
+  _impl_.metadata_.Add()->assign(reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_add_pointer:ferry.v1.ListTasksRequest.metadata)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>&
+ListTasksRequest::metadata() const {
+  // @@protoc_insertion_point(field_list:ferry.v1.ListTasksRequest.metadata)
+  return _impl_.metadata_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
+ListTasksRequest::mutable_metadata() {
+  // @@protoc_insertion_point(field_mutable_list:ferry.v1.ListTasksRequest.metadata)
+  return &_impl_.metadata_;
+}
+
+// .google.protobuf.Timestamp created_after = 6;
+inline bool ListTasksRequest::_internal_has_created_after() const {
+  return this != internal_default_instance() && _impl_.created_after_ != nullptr;
+}
+inline bool ListTasksRequest::has_created_after() const {
+  return _internal_has_created_after();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& ListTasksRequest::_internal_created_after() const {
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp* p = _impl_.created_after_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Timestamp&>(
+      ::PROTOBUF_NAMESPACE_ID::_Timestamp_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& ListTasksRequest::created_after() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.created_after)
+  return _internal_created_after();
+}
+inline void ListTasksRequest::unsafe_arena_set_allocated_created_after(
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* created_after) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.created_after_);
+  }
+  _impl_.created_after_ = created_after;
+  if (created_after) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.ListTasksRequest.created_after)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::release_created_after() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.created_after_;
+  _impl_.created_after_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::unsafe_arena_release_created_after() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksRequest.created_after)
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.created_after_;
+  _impl_.created_after_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::_internal_mutable_created_after() {
+  
+  if (_impl_.created_after_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Timestamp>(GetArenaForAllocation());
+    _impl_.created_after_ = p;
+  }
+  return _impl_.created_after_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::mutable_created_after() {
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _msg = _internal_mutable_created_after();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.created_after)
+  return _msg;
+}
+inline void ListTasksRequest::set_allocated_created_after(::PROTOBUF_NAMESPACE_ID::Timestamp* created_after) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.created_after_);
+  }
+  if (created_after) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(created_after));
+    if (message_arena != submessage_arena) {
+      created_after = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, created_after, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.created_after_ = created_after;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksRequest.created_after)
+}
+
+// .google.protobuf.Timestamp created_before = 7;
+inline bool ListTasksRequest::_internal_has_created_before() const {
+  return this != internal_default_instance() && _impl_.created_before_ != nullptr;
+}
+inline bool ListTasksRequest::has_created_before() const {
+  return _internal_has_created_before();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& ListTasksRequest::_internal_created_before() const {
+  const ::PROTOBUF_NAMESPACE_ID::Timestamp* p = _impl_.created_before_;
+  return p != nullptr ? *p : reinterpret_cast<const ::PROTOBUF_NAMESPACE_ID::Timestamp&>(
+      ::PROTOBUF_NAMESPACE_ID::_Timestamp_default_instance_);
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Timestamp& ListTasksRequest::created_before() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.created_before)
+  return _internal_created_before();
+}
+inline void ListTasksRequest::unsafe_arena_set_allocated_created_before(
+    ::PROTOBUF_NAMESPACE_ID::Timestamp* created_before) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.created_before_);
+  }
+  _impl_.created_before_ = created_before;
+  if (created_before) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:ferry.v1.ListTasksRequest.created_before)
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::release_created_before() {
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.created_before_;
+  _impl_.created_before_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::unsafe_arena_release_created_before() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksRequest.created_before)
+  
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* temp = _impl_.created_before_;
+  _impl_.created_before_ = nullptr;
+  return temp;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::_internal_mutable_created_before() {
+  
+  if (_impl_.created_before_ == nullptr) {
+    auto* p = CreateMaybeMessage<::PROTOBUF_NAMESPACE_ID::Timestamp>(GetArenaForAllocation());
+    _impl_.created_before_ = p;
+  }
+  return _impl_.created_before_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::Timestamp* ListTasksRequest::mutable_created_before() {
+  ::PROTOBUF_NAMESPACE_ID::Timestamp* _msg = _internal_mutable_created_before();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.created_before)
+  return _msg;
+}
+inline void ListTasksRequest::set_allocated_created_before(::PROTOBUF_NAMESPACE_ID::Timestamp* created_before) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.created_before_);
+  }
+  if (created_before) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(created_before));
+    if (message_arena != submessage_arena) {
+      created_before = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, created_before, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.created_before_ = created_before;
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksRequest.created_before)
+}
+
+// string order_by = 8;
+inline void ListTasksRequest::clear_order_by() {
+  _impl_.order_by_.ClearToEmpty();
+}
+inline const std::string& ListTasksRequest::order_by() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.order_by)
+  return _internal_order_by();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ListTasksRequest::set_order_by(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.order_by_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.order_by)
+}
+inline std::string* ListTasksRequest::mutable_order_by() {
+  std::string* _s = _internal_mutable_order_by();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksRequest.order_by)
+  return _s;
+}
+inline const std::string& ListTasksRequest::_internal_order_by() const {
+  return _impl_.order_by_.Get();
+}
+inline void ListTasksRequest::_internal_set_order_by(const std::string& value) {
+  
+  _impl_.order_by_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::_internal_mutable_order_by() {
+  
+  return _impl_.order_by_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ListTasksRequest::release_order_by() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksRequest.order_by)
+  return _impl_.order_by_.Release();
+}
+inline void ListTasksRequest::set_allocated_order_by(std::string* order_by) {
+  if (order_by != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.order_by_.SetAllocated(order_by, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.order_by_.IsDefault()) {
+    _impl_.order_by_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksRequest.order_by)
+}
+
+// bool all_principals = 9;
+inline void ListTasksRequest::clear_all_principals() {
+  _impl_.all_principals_ = false;
+}
+inline bool ListTasksRequest::_internal_all_principals() const {
+  return _impl_.all_principals_;
+}
+inline bool ListTasksRequest::all_principals() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksRequest.all_principals)
+  return _internal_all_principals();
+}
+inline void ListTasksRequest::_internal_set_all_principals(bool value) {
+  
+  _impl_.all_principals_ = value;
+}
+inline void ListTasksRequest::set_all_principals(bool value) {
+  _internal_set_all_principals(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksRequest.all_principals)
+}
+
+// -------------------------------------------------------------------
+
+// ListTasksResponse
+
+// repeated .ferry.v1.Task tasks = 1;
+inline int ListTasksResponse::_internal_tasks_size() const {
+  return _impl_.tasks_.size();
+}
+inline int ListTasksResponse::tasks_size() const {
+  return _internal_tasks_size();
+}
+inline void ListTasksResponse::clear_tasks() {
+  _impl_.tasks_.Clear();
+}
+inline ::ferry::v1::Task* ListTasksResponse::mutable_tasks(int index) {
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksResponse.tasks)
+  return _impl_.tasks_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::Task >*
+ListTasksResponse::mutable_tasks() {
+  // @@protoc_insertion_point(field_mutable_list:ferry.v1.ListTasksResponse.tasks)
+  return &_impl_.tasks_;
+}
+inline const ::ferry::v1::Task& ListTasksResponse::_internal_tasks(int index) const {
+  return _impl_.tasks_.Get(index);
+}
+inline const ::ferry::v1::Task& ListTasksResponse::tasks(int index) const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksResponse.tasks)
+  return _internal_tasks(index);
+}
+inline ::ferry::v1::Task* ListTasksResponse::_internal_add_tasks() {
+  return _impl_.tasks_.Add();
+}
+inline ::ferry::v1::Task* ListTasksResponse::add_tasks() {
+  ::ferry::v1::Task* _add = _internal_add_tasks();
+  // @@protoc_insertion_point(field_add:ferry.v1.ListTasksResponse.tasks)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::Task >&
+ListTasksResponse::tasks() const {
+  // @@protoc_insertion_point(field_list:ferry.v1.ListTasksResponse.tasks)
+  return _impl_.tasks_;
+}
+
+// string next_page_token = 2;
+inline void ListTasksResponse::clear_next_page_token() {
+  _impl_.next_page_token_.ClearToEmpty();
+}
+inline const std::string& ListTasksResponse::next_page_token() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.ListTasksResponse.next_page_token)
+  return _internal_next_page_token();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void ListTasksResponse::set_next_page_token(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.next_page_token_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.ListTasksResponse.next_page_token)
+}
+inline std::string* ListTasksResponse::mutable_next_page_token() {
+  std::string* _s = _internal_mutable_next_page_token();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.ListTasksResponse.next_page_token)
+  return _s;
+}
+inline const std::string& ListTasksResponse::_internal_next_page_token() const {
+  return _impl_.next_page_token_.Get();
+}
+inline void ListTasksResponse::_internal_set_next_page_token(const std::string& value) {
+  
+  _impl_.next_page_token_.Set(value, GetArenaForAllocation());
+}
+inline std::string* ListTasksResponse::_internal_mutable_next_page_token() {
+  
+  return _impl_.next_page_token_.Mutable(GetArenaForAllocation());
+}
+inline std::string* ListTasksResponse::release_next_page_token() {
+  // @@protoc_insertion_point(field_release:ferry.v1.ListTasksResponse.next_page_token)
+  return _impl_.next_page_token_.Release();
+}
+inline void ListTasksResponse::set_allocated_next_page_token(std::string* next_page_token) {
+  if (next_page_token != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.next_page_token_.SetAllocated(next_page_token, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.next_page_token_.IsDefault()) {
+    _impl_.next_page_token_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.ListTasksResponse.next_page_token)
+}
+
+// -------------------------------------------------------------------
+
+// GetStatsRequest
+
+// bool all_principals = 1;
+inline void GetStatsRequest::clear_all_principals() {
+  _impl_.all_principals_ = false;
+}
+inline bool GetStatsRequest::_internal_all_principals() const {
+  return _impl_.all_principals_;
+}
+inline bool GetStatsRequest::all_principals() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.GetStatsRequest.all_principals)
+  return _internal_all_principals();
+}
+inline void GetStatsRequest::_internal_set_all_principals(bool value) {
+  
+  _impl_.all_principals_ = value;
+}
+inline void GetStatsRequest::set_all_principals(bool value) {
+  _internal_set_all_principals(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.GetStatsRequest.all_principals)
+}
+
+// -------------------------------------------------------------------
+
+// StateStats
+
+// .ferry.v1.TaskState state = 1;
+inline void StateStats::clear_state() {
+  _impl_.state_ = 0;
+}
+inline ::ferry::v1::TaskState StateStats::_internal_state() const {
+  return static_cast< ::ferry::v1::TaskState >(_impl_.state_);
+}
+inline ::ferry::v1::TaskState StateStats::state() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.StateStats.state)
+  return _internal_state();
+}
+inline void StateStats::_internal_set_state(::ferry::v1::TaskState value) {
+  
+  _impl_.state_ = value;
+}
+inline void StateStats::set_state(::ferry::v1::TaskState value) {
+  _internal_set_state(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.StateStats.state)
+}
+
+// uint64 tasks = 2;
+inline void StateStats::clear_tasks() {
+  _impl_.tasks_ = uint64_t{0u};
+}
+inline uint64_t StateStats::_internal_tasks() const {
+  return _impl_.tasks_;
+}
+inline uint64_t StateStats::tasks() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.StateStats.tasks)
+  return _internal_tasks();
+}
+inline void StateStats::_internal_set_tasks(uint64_t value) {
+  
+  _impl_.tasks_ = value;
+}
+inline void StateStats::set_tasks(uint64_t value) {
+  _internal_set_tasks(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.StateStats.tasks)
+}
+
+// uint64 declared_bytes = 3;
+inline void StateStats::clear_declared_bytes() {
+  _impl_.declared_bytes_ = uint64_t{0u};
+}
+inline uint64_t StateStats::_internal_declared_bytes() const {
+  return _impl_.declared_bytes_;
+}
+inline uint64_t StateStats::declared_bytes() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.StateStats.declared_bytes)
+  return _internal_declared_bytes();
+}
+inline void StateStats::_internal_set_declared_bytes(uint64_t value) {
+  
+  _impl_.declared_bytes_ = value;
+}
+inline void StateStats::set_declared_bytes(uint64_t value) {
+  _internal_set_declared_bytes(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.StateStats.declared_bytes)
+}
+
+// -------------------------------------------------------------------
+
+// GetStatsResponse
+
+// repeated .ferry.v1.StateStats states = 1;
+inline int GetStatsResponse::_internal_states_size() const {
+  return _impl_.states_.size();
+}
+inline int GetStatsResponse::states_size() const {
+  return _internal_states_size();
+}
+inline void GetStatsResponse::clear_states() {
+  _impl_.states_.Clear();
+}
+inline ::ferry::v1::StateStats* GetStatsResponse::mutable_states(int index) {
+  // @@protoc_insertion_point(field_mutable:ferry.v1.GetStatsResponse.states)
+  return _impl_.states_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::StateStats >*
+GetStatsResponse::mutable_states() {
+  // @@protoc_insertion_point(field_mutable_list:ferry.v1.GetStatsResponse.states)
+  return &_impl_.states_;
+}
+inline const ::ferry::v1::StateStats& GetStatsResponse::_internal_states(int index) const {
+  return _impl_.states_.Get(index);
+}
+inline const ::ferry::v1::StateStats& GetStatsResponse::states(int index) const {
+  // @@protoc_insertion_point(field_get:ferry.v1.GetStatsResponse.states)
+  return _internal_states(index);
+}
+inline ::ferry::v1::StateStats* GetStatsResponse::_internal_add_states() {
+  return _impl_.states_.Add();
+}
+inline ::ferry::v1::StateStats* GetStatsResponse::add_states() {
+  ::ferry::v1::StateStats* _add = _internal_add_states();
+  // @@protoc_insertion_point(field_add:ferry.v1.GetStatsResponse.states)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::ferry::v1::StateStats >&
+GetStatsResponse::states() const {
+  // @@protoc_insertion_point(field_list:ferry.v1.GetStatsResponse.states)
+  return _impl_.states_;
+}
+
+// uint64 staged_bytes = 2;
+inline void GetStatsResponse::clear_staged_bytes() {
+  _impl_.staged_bytes_ = uint64_t{0u};
+}
+inline uint64_t GetStatsResponse::_internal_staged_bytes() const {
+  return _impl_.staged_bytes_;
+}
+inline uint64_t GetStatsResponse::staged_bytes() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.GetStatsResponse.staged_bytes)
+  return _internal_staged_bytes();
+}
+inline void GetStatsResponse::_internal_set_staged_bytes(uint64_t value) {
+  
+  _impl_.staged_bytes_ = value;
+}
+inline void GetStatsResponse::set_staged_bytes(uint64_t value) {
+  _internal_set_staged_bytes(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.GetStatsResponse.staged_bytes)
+}
+
+// uint64 published_bytes = 3;
+inline void GetStatsResponse::clear_published_bytes() {
+  _impl_.published_bytes_ = uint64_t{0u};
+}
+inline uint64_t GetStatsResponse::_internal_published_bytes() const {
+  return _impl_.published_bytes_;
+}
+inline uint64_t GetStatsResponse::published_bytes() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.GetStatsResponse.published_bytes)
+  return _internal_published_bytes();
+}
+inline void GetStatsResponse::_internal_set_published_bytes(uint64_t value) {
+  
+  _impl_.published_bytes_ = value;
+}
+inline void GetStatsResponse::set_published_bytes(uint64_t value) {
+  _internal_set_published_bytes(value);
+  // @@protoc_insertion_point(field_set:ferry.v1.GetStatsResponse.published_bytes)
+}
+
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

@@ -254,6 +254,31 @@ type FerryServiceClient interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
 	//     permission, or is itself an upload token.
 	IssueUploadToken(ctx context.Context, in *IssueUploadTokenRequest, opts ...grpc.CallOption) (*IssueUploadTokenResponse, error)
+	// Lists the caller's tasks, newest first unless order_by says otherwise, one
+	// page at a time (AIP-158): follow next_page_token until it is empty. Pages
+	// are keyset pages, so tasks created meanwhile never shift a listing in
+	// progress (newest first, they appear only in a new listing). An operator
+	// may list every principal's tasks with all_principals. committed_bytes is
+	// exact for every entry, as in GetTask.
+	//
+	// Status codes (reasons):
+	//   - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+	//     order_by, an unspecified state, a metadata filter without "=", a
+	//     created_after not before created_before, control characters in a
+	//     filter, or a page_token this server did not issue for the same filters
+	//     and order (the message says which field).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission (an upload token lists nothing),
+	//     or asked for all_principals without "operator".
+	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
+	// Counts the caller's tasks by state, with the bytes they hold: staged
+	// (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+	// COMPLETED tasks whose rows retention has not yet removed). An operator may
+	// ask for every principal's with all_principals.
+	//
+	// Status codes (reasons):
+	// - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+	GetStats(ctx context.Context, in *GetStatsRequest, opts ...grpc.CallOption) (*GetStatsResponse, error)
 }
 
 type ferryServiceClient struct {
@@ -416,6 +441,24 @@ func (c *ferryServiceClient) UploadFile(ctx context.Context, in *UploadFileReque
 func (c *ferryServiceClient) IssueUploadToken(ctx context.Context, in *IssueUploadTokenRequest, opts ...grpc.CallOption) (*IssueUploadTokenResponse, error) {
 	out := new(IssueUploadTokenResponse)
 	err := c.cc.Invoke(ctx, "/ferry.v1.FerryService/IssueUploadToken", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ferryServiceClient) ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error) {
+	out := new(ListTasksResponse)
+	err := c.cc.Invoke(ctx, "/ferry.v1.FerryService/ListTasks", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ferryServiceClient) GetStats(ctx context.Context, in *GetStatsRequest, opts ...grpc.CallOption) (*GetStatsResponse, error) {
+	out := new(GetStatsResponse)
+	err := c.cc.Invoke(ctx, "/ferry.v1.FerryService/GetStats", in, out, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -663,6 +706,31 @@ type FerryServiceServer interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
 	//     permission, or is itself an upload token.
 	IssueUploadToken(context.Context, *IssueUploadTokenRequest) (*IssueUploadTokenResponse, error)
+	// Lists the caller's tasks, newest first unless order_by says otherwise, one
+	// page at a time (AIP-158): follow next_page_token until it is empty. Pages
+	// are keyset pages, so tasks created meanwhile never shift a listing in
+	// progress (newest first, they appear only in a new listing). An operator
+	// may list every principal's tasks with all_principals. committed_bytes is
+	// exact for every entry, as in GetTask.
+	//
+	// Status codes (reasons):
+	//   - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+	//     order_by, an unspecified state, a metadata filter without "=", a
+	//     created_after not before created_before, control characters in a
+	//     filter, or a page_token this server did not issue for the same filters
+	//     and order (the message says which field).
+	//   - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+	//     "read" nor the "operator" permission (an upload token lists nothing),
+	//     or asked for all_principals without "operator".
+	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
+	// Counts the caller's tasks by state, with the bytes they hold: staged
+	// (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+	// COMPLETED tasks whose rows retention has not yet removed). An operator may
+	// ask for every principal's with all_principals.
+	//
+	// Status codes (reasons):
+	// - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+	GetStats(context.Context, *GetStatsRequest) (*GetStatsResponse, error)
 	mustEmbedUnimplementedFerryServiceServer()
 }
 
@@ -699,6 +767,12 @@ func (UnimplementedFerryServiceServer) UploadFile(context.Context, *UploadFileRe
 }
 func (UnimplementedFerryServiceServer) IssueUploadToken(context.Context, *IssueUploadTokenRequest) (*IssueUploadTokenResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method IssueUploadToken not implemented")
+}
+func (UnimplementedFerryServiceServer) ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListTasks not implemented")
+}
+func (UnimplementedFerryServiceServer) GetStats(context.Context, *GetStatsRequest) (*GetStatsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetStats not implemented")
 }
 func (UnimplementedFerryServiceServer) mustEmbedUnimplementedFerryServiceServer() {}
 
@@ -907,6 +981,42 @@ func _FerryService_IssueUploadToken_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FerryService_ListTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FerryServiceServer).ListTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ferry.v1.FerryService/ListTasks",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FerryServiceServer).ListTasks(ctx, req.(*ListTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FerryService_GetStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FerryServiceServer).GetStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ferry.v1.FerryService/GetStats",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FerryServiceServer).GetStats(ctx, req.(*GetStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _FerryService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ferry.v1.FerryService",
 	HandlerType: (*FerryServiceServer)(nil),
@@ -938,6 +1048,14 @@ var _FerryService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IssueUploadToken",
 			Handler:    _FerryService_IssueUploadToken_Handler,
+		},
+		{
+			MethodName: "ListTasks",
+			Handler:    _FerryService_ListTasks_Handler,
+		},
+		{
+			MethodName: "GetStats",
+			Handler:    _FerryService_GetStats_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -355,8 +355,10 @@ export interface QueryMissingBlocksResponse {
     blockCount: number;
     /**
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      */
     committedBytes: bigint;
     /**
@@ -572,6 +574,69 @@ export interface IssueUploadTokenResponse {
     /** When it expires. */
     expireTime: Date | undefined;
 }
+/**
+ * Request for ListTasks. Every filter set must hold (AND); within states and
+ * metadata, states match any (OR), metadata entries must all match (AND).
+ */
+export interface ListTasksRequest {
+    /** Most tasks in the page: 0 means 100; more than 1000 means 1000. */
+    pageSize: number;
+    /**
+     * The next_page_token of the previous page, with the same filters and
+     * order; empty for the first page.
+     */
+    pageToken: string;
+    /** Only tasks in one of these states (empty: any state). */
+    states: TaskState[];
+    /**
+     * Only tasks whose store_path starts with this prefix (plain characters,
+     * no patterns).
+     */
+    storePathPrefix: string;
+    /**
+     * Only tasks whose metadata has each of these entries, written "key=value"
+     * (the first "=" splits).
+     */
+    metadata: string[];
+    /** Only tasks created at or after this time. */
+    createdAfter: Date | undefined;
+    /** Only tasks created before this time. */
+    createdBefore: Date | undefined;
+    /** "create_time desc" (the default when empty) or "create_time". */
+    orderBy: string;
+    /** Every principal's tasks, not only the caller's: needs "operator". */
+    allPrincipals: boolean;
+}
+/** Response for ListTasks. */
+export interface ListTasksResponse {
+    /** The page's tasks, in the order asked for. */
+    tasks: Task[];
+    /** Pass as page_token for the next page; empty on the last page. */
+    nextPageToken: string;
+}
+/** Request for GetStats. */
+export interface GetStatsRequest {
+    /** Every principal's tasks, not only the caller's: needs "operator". */
+    allPrincipals: boolean;
+}
+/** The count and bytes of tasks in one state. */
+export interface StateStats {
+    /** The state. */
+    state: TaskState;
+    /** Tasks in this state. */
+    tasks: bigint;
+    /** Their declared sizes, summed (deferred sizes count 0 until Merge). */
+    declaredBytes: bigint;
+}
+/** Response for GetStats. */
+export interface GetStatsResponse {
+    /** One entry per state that has tasks, in TaskState order. */
+    states: StateStats[];
+    /** Bytes in committed blocks of UPLOADING and PAUSED tasks. */
+    stagedBytes: bigint;
+    /** Sizes of COMPLETED tasks, summed. */
+    publishedBytes: bigint;
+}
 export declare const Task: MessageFns<Task>;
 export declare const Task_MetadataEntry: MessageFns<Task_MetadataEntry>;
 export declare const BlockRange: MessageFns<BlockRange>;
@@ -600,6 +665,11 @@ export declare const GetTaskResponse: MessageFns<GetTaskResponse>;
 export declare const Notification: MessageFns<Notification>;
 export declare const IssueUploadTokenRequest: MessageFns<IssueUploadTokenRequest>;
 export declare const IssueUploadTokenResponse: MessageFns<IssueUploadTokenResponse>;
+export declare const ListTasksRequest: MessageFns<ListTasksRequest>;
+export declare const ListTasksResponse: MessageFns<ListTasksResponse>;
+export declare const GetStatsRequest: MessageFns<GetStatsRequest>;
+export declare const StateStats: MessageFns<StateStats>;
+export declare const GetStatsResponse: MessageFns<GetStatsResponse>;
 /** The Ferry file transfer service. */
 export type FerryServiceService = typeof FerryServiceService;
 export declare const FerryServiceService: {
@@ -938,6 +1008,51 @@ export declare const FerryServiceService: {
         readonly responseSerialize: (value: IssueUploadTokenResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => IssueUploadTokenResponse;
     };
+    /**
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     *
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     */
+    readonly listTasks: {
+        readonly path: "/ferry.v1.FerryService/ListTasks";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: ListTasksRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => ListTasksRequest;
+        readonly responseSerialize: (value: ListTasksResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => ListTasksResponse;
+    };
+    /**
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     *
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     */
+    readonly getStats: {
+        readonly path: "/ferry.v1.FerryService/GetStats";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: GetStatsRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => GetStatsRequest;
+        readonly responseSerialize: (value: GetStatsResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => GetStatsResponse;
+    };
 };
 export interface FerryServiceServer extends UntypedServiceImplementation {
     /**
@@ -1195,6 +1310,35 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      *   permission, or is itself an upload token.
      */
     issueUploadToken: handleUnaryCall<IssueUploadTokenRequest, IssueUploadTokenResponse>;
+    /**
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     *
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     */
+    listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
+    /**
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     *
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     */
+    getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
 }
 export interface FerryServiceClient extends Client {
     /**
@@ -1470,6 +1614,39 @@ export interface FerryServiceClient extends Client {
     issueUploadToken(request: IssueUploadTokenRequest, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
     issueUploadToken(request: IssueUploadTokenRequest, metadata: Metadata, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
     issueUploadToken(request: IssueUploadTokenRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: IssueUploadTokenResponse) => void): ClientUnaryCall;
+    /**
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     *
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     */
+    listTasks(request: ListTasksRequest, callback: (error: ServiceError | null, response: ListTasksResponse) => void): ClientUnaryCall;
+    listTasks(request: ListTasksRequest, metadata: Metadata, callback: (error: ServiceError | null, response: ListTasksResponse) => void): ClientUnaryCall;
+    listTasks(request: ListTasksRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: ListTasksResponse) => void): ClientUnaryCall;
+    /**
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     *
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     */
+    getStats(request: GetStatsRequest, callback: (error: ServiceError | null, response: GetStatsResponse) => void): ClientUnaryCall;
+    getStats(request: GetStatsRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetStatsResponse) => void): ClientUnaryCall;
+    getStats(request: GetStatsRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: GetStatsResponse) => void): ClientUnaryCall;
 }
 export declare const FerryServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FerryServiceClient;

@@ -5,7 +5,7 @@
 //   protoc               v3.21.12
 // source: ferry/v1/ferry.proto
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.FerryServiceClient = exports.FerryServiceService = exports.IssueUploadTokenResponse = exports.IssueUploadTokenRequest = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
+exports.FerryServiceClient = exports.FerryServiceService = exports.GetStatsResponse = exports.StateStats = exports.GetStatsRequest = exports.ListTasksResponse = exports.ListTasksRequest = exports.IssueUploadTokenResponse = exports.IssueUploadTokenRequest = exports.Notification = exports.GetTaskResponse = exports.GetTaskRequest = exports.WatchTaskResponse = exports.WatchTaskRequest = exports.ReadFileResponse = exports.Generation = exports.ReadFileRequest = exports.UploadFileResponse = exports.UploadFileRequest_MetadataEntry = exports.UploadFileRequest = exports.MergeResponse = exports.MergeRequest = exports.SetStateResponse = exports.SetStateRequest = exports.CommittedBlock = exports.QueryMissingBlocksResponse = exports.QueryMissingBlocksRequest = exports.UploadPartsResponse = exports.UploadPartsRequest = exports.CreateTaskResponse = exports.CreateTaskRequest_MetadataEntry = exports.CreateTaskRequest = exports.BlockRange = exports.Task_MetadataEntry = exports.Task = exports.NotificationState = exports.BlockStatus = exports.TaskState = exports.protobufFileName = exports.protobufPackage = void 0;
 exports.taskStateFromJSON = taskStateFromJSON;
 exports.taskStateToJSON = taskStateToJSON;
 exports.blockStatusFromJSON = blockStatusFromJSON;
@@ -3627,6 +3627,603 @@ exports.IssueUploadTokenResponse = {
         return message;
     },
 };
+function createBaseListTasksRequest() {
+    return {
+        pageSize: 0,
+        pageToken: "",
+        states: [],
+        storePathPrefix: "",
+        metadata: [],
+        createdAfter: undefined,
+        createdBefore: undefined,
+        orderBy: "",
+        allPrincipals: false,
+    };
+}
+exports.ListTasksRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.pageSize !== 0) {
+            writer.uint32(8).int32(message.pageSize);
+        }
+        if (message.pageToken !== "") {
+            writer.uint32(18).string(message.pageToken);
+        }
+        if (message.states.length !== 0) {
+            writer.uint32(26).fork();
+            for (const v of message.states) {
+                writer.int32(v);
+            }
+            writer.join();
+        }
+        if (message.storePathPrefix !== "") {
+            writer.uint32(34).string(message.storePathPrefix);
+        }
+        for (const v of message.metadata) {
+            writer.uint32(42).string(v);
+        }
+        if (message.createdAfter !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.createdAfter), writer.uint32(50).fork()).join();
+        }
+        if (message.createdBefore !== undefined) {
+            timestamp_1.Timestamp.encode(toTimestamp(message.createdBefore), writer.uint32(58).fork()).join();
+        }
+        if (message.orderBy !== "") {
+            writer.uint32(66).string(message.orderBy);
+        }
+        if (message.allPrincipals !== false) {
+            writer.uint32(72).bool(message.allPrincipals);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseListTasksRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 8) {
+                            break;
+                        }
+                        message.pageSize = reader.int32();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.pageToken = reader.string();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag === 24) {
+                            message.states.push(reader.int32());
+                            continue;
+                        }
+                        if (tag === 26) {
+                            const end2 = reader.uint32() + reader.pos;
+                            while (reader.pos < end2) {
+                                message.states.push(reader.int32());
+                            }
+                            continue;
+                        }
+                        break;
+                    }
+                    case 4: {
+                        if (tag !== 34) {
+                            break;
+                        }
+                        message.storePathPrefix = reader.string();
+                        continue;
+                    }
+                    case 5: {
+                        if (tag !== 42) {
+                            break;
+                        }
+                        message.metadata.push(reader.string());
+                        continue;
+                    }
+                    case 6: {
+                        if (tag !== 50) {
+                            break;
+                        }
+                        message.createdAfter = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                    case 7: {
+                        if (tag !== 58) {
+                            break;
+                        }
+                        message.createdBefore = fromTimestamp(timestamp_1.Timestamp.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                    case 8: {
+                        if (tag !== 66) {
+                            break;
+                        }
+                        message.orderBy = reader.string();
+                        continue;
+                    }
+                    case 9: {
+                        if (tag !== 72) {
+                            break;
+                        }
+                        message.allPrincipals = reader.bool();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            pageSize: isSet(object.pageSize)
+                ? globalThis.Number(object.pageSize)
+                : isSet(object.page_size)
+                    ? globalThis.Number(object.page_size)
+                    : 0,
+            pageToken: isSet(object.pageToken)
+                ? globalThis.String(object.pageToken)
+                : isSet(object.page_token)
+                    ? globalThis.String(object.page_token)
+                    : "",
+            states: globalThis.Array.isArray(object?.states) ? object.states.map((e) => taskStateFromJSON(e)) : [],
+            storePathPrefix: isSet(object.storePathPrefix)
+                ? globalThis.String(object.storePathPrefix)
+                : isSet(object.store_path_prefix)
+                    ? globalThis.String(object.store_path_prefix)
+                    : "",
+            metadata: globalThis.Array.isArray(object?.metadata) ? object.metadata.map((e) => globalThis.String(e)) : [],
+            createdAfter: isSet(object.createdAfter)
+                ? fromJsonTimestamp(object.createdAfter)
+                : isSet(object.created_after)
+                    ? fromJsonTimestamp(object.created_after)
+                    : undefined,
+            createdBefore: isSet(object.createdBefore)
+                ? fromJsonTimestamp(object.createdBefore)
+                : isSet(object.created_before)
+                    ? fromJsonTimestamp(object.created_before)
+                    : undefined,
+            orderBy: isSet(object.orderBy)
+                ? globalThis.String(object.orderBy)
+                : isSet(object.order_by)
+                    ? globalThis.String(object.order_by)
+                    : "",
+            allPrincipals: isSet(object.allPrincipals)
+                ? globalThis.Boolean(object.allPrincipals)
+                : isSet(object.all_principals)
+                    ? globalThis.Boolean(object.all_principals)
+                    : false,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.pageSize !== 0) {
+            obj.pageSize = Math.round(message.pageSize);
+        }
+        if (message.pageToken !== "") {
+            obj.pageToken = message.pageToken;
+        }
+        if (message.states?.length) {
+            obj.states = message.states.map((e) => taskStateToJSON(e));
+        }
+        if (message.storePathPrefix !== "") {
+            obj.storePathPrefix = message.storePathPrefix;
+        }
+        if (message.metadata?.length) {
+            obj.metadata = message.metadata;
+        }
+        if (message.createdAfter !== undefined) {
+            obj.createdAfter = message.createdAfter.toISOString();
+        }
+        if (message.createdBefore !== undefined) {
+            obj.createdBefore = message.createdBefore.toISOString();
+        }
+        if (message.orderBy !== "") {
+            obj.orderBy = message.orderBy;
+        }
+        if (message.allPrincipals !== false) {
+            obj.allPrincipals = message.allPrincipals;
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.ListTasksRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseListTasksRequest();
+        message.pageSize = object.pageSize ?? 0;
+        message.pageToken = object.pageToken ?? "";
+        message.states = object.states?.map((e) => e) || [];
+        message.storePathPrefix = object.storePathPrefix ?? "";
+        message.metadata = object.metadata?.map((e) => e) || [];
+        message.createdAfter = object.createdAfter ?? undefined;
+        message.createdBefore = object.createdBefore ?? undefined;
+        message.orderBy = object.orderBy ?? "";
+        message.allPrincipals = object.allPrincipals ?? false;
+        return message;
+    },
+};
+function createBaseListTasksResponse() {
+    return { tasks: [], nextPageToken: "" };
+}
+exports.ListTasksResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        for (const v of message.tasks) {
+            exports.Task.encode(v, writer.uint32(10).fork()).join();
+        }
+        if (message.nextPageToken !== "") {
+            writer.uint32(18).string(message.nextPageToken);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseListTasksResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.tasks.push(exports.Task.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 18) {
+                            break;
+                        }
+                        message.nextPageToken = reader.string();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e) => exports.Task.fromJSON(e)) : [],
+            nextPageToken: isSet(object.nextPageToken)
+                ? globalThis.String(object.nextPageToken)
+                : isSet(object.next_page_token)
+                    ? globalThis.String(object.next_page_token)
+                    : "",
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.tasks?.length) {
+            obj.tasks = message.tasks.map((e) => exports.Task.toJSON(e));
+        }
+        if (message.nextPageToken !== "") {
+            obj.nextPageToken = message.nextPageToken;
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.ListTasksResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseListTasksResponse();
+        message.tasks = object.tasks?.map((e) => exports.Task.fromPartial(e)) || [];
+        message.nextPageToken = object.nextPageToken ?? "";
+        return message;
+    },
+};
+function createBaseGetStatsRequest() {
+    return { allPrincipals: false };
+}
+exports.GetStatsRequest = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.allPrincipals !== false) {
+            writer.uint32(8).bool(message.allPrincipals);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseGetStatsRequest();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 8) {
+                            break;
+                        }
+                        message.allPrincipals = reader.bool();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            allPrincipals: isSet(object.allPrincipals)
+                ? globalThis.Boolean(object.allPrincipals)
+                : isSet(object.all_principals)
+                    ? globalThis.Boolean(object.all_principals)
+                    : false,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.allPrincipals !== false) {
+            obj.allPrincipals = message.allPrincipals;
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.GetStatsRequest.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseGetStatsRequest();
+        message.allPrincipals = object.allPrincipals ?? false;
+        return message;
+    },
+};
+function createBaseStateStats() {
+    return { state: 0, tasks: 0n, declaredBytes: 0n };
+}
+exports.StateStats = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        if (message.state !== 0) {
+            writer.uint32(8).int32(message.state);
+        }
+        if (message.tasks !== 0n) {
+            if (BigInt.asUintN(64, message.tasks) !== message.tasks) {
+                throw new globalThis.Error("value provided for field message.tasks of type uint64 too large");
+            }
+            writer.uint32(16).uint64(message.tasks);
+        }
+        if (message.declaredBytes !== 0n) {
+            if (BigInt.asUintN(64, message.declaredBytes) !== message.declaredBytes) {
+                throw new globalThis.Error("value provided for field message.declaredBytes of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.declaredBytes);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseStateStats();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 8) {
+                            break;
+                        }
+                        message.state = reader.int32();
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.tasks = reader.uint64();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.declaredBytes = reader.uint64();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            state: isSet(object.state) ? taskStateFromJSON(object.state) : 0,
+            tasks: isSet(object.tasks) ? BigInt(object.tasks) : 0n,
+            declaredBytes: isSet(object.declaredBytes)
+                ? BigInt(object.declaredBytes)
+                : isSet(object.declared_bytes)
+                    ? BigInt(object.declared_bytes)
+                    : 0n,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.state !== 0) {
+            obj.state = taskStateToJSON(message.state);
+        }
+        if (message.tasks !== 0n) {
+            obj.tasks = message.tasks.toString();
+        }
+        if (message.declaredBytes !== 0n) {
+            obj.declaredBytes = message.declaredBytes.toString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.StateStats.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseStateStats();
+        message.state = object.state ?? 0;
+        message.tasks = (object.tasks !== undefined && object.tasks !== null) ? BigInt(object.tasks) : 0n;
+        message.declaredBytes = (object.declaredBytes !== undefined && object.declaredBytes !== null)
+            ? BigInt(object.declaredBytes)
+            : 0n;
+        return message;
+    },
+};
+function createBaseGetStatsResponse() {
+    return { states: [], stagedBytes: 0n, publishedBytes: 0n };
+}
+exports.GetStatsResponse = {
+    encode(message, writer = new wire_1.BinaryWriter()) {
+        for (const v of message.states) {
+            exports.StateStats.encode(v, writer.uint32(10).fork()).join();
+        }
+        if (message.stagedBytes !== 0n) {
+            if (BigInt.asUintN(64, message.stagedBytes) !== message.stagedBytes) {
+                throw new globalThis.Error("value provided for field message.stagedBytes of type uint64 too large");
+            }
+            writer.uint32(16).uint64(message.stagedBytes);
+        }
+        if (message.publishedBytes !== 0n) {
+            if (BigInt.asUintN(64, message.publishedBytes) !== message.publishedBytes) {
+                throw new globalThis.Error("value provided for field message.publishedBytes of type uint64 too large");
+            }
+            writer.uint32(24).uint64(message.publishedBytes);
+        }
+        return writer;
+    },
+    decode(input, length) {
+        const reader = input instanceof wire_1.BinaryReader ? input : new wire_1.BinaryReader(input);
+        const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+        if (previousRecursionDepth >= 100) {
+            throw new globalThis.Error("protobuf decode recursion limit exceeded");
+        }
+        reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+        try {
+            const end = length === undefined ? reader.len : reader.pos + length;
+            const message = createBaseGetStatsResponse();
+            while (reader.pos < end) {
+                const tag = reader.uint32();
+                switch (tag >>> 3) {
+                    case 1: {
+                        if (tag !== 10) {
+                            break;
+                        }
+                        message.states.push(exports.StateStats.decode(reader, reader.uint32()));
+                        continue;
+                    }
+                    case 2: {
+                        if (tag !== 16) {
+                            break;
+                        }
+                        message.stagedBytes = reader.uint64();
+                        continue;
+                    }
+                    case 3: {
+                        if (tag !== 24) {
+                            break;
+                        }
+                        message.publishedBytes = reader.uint64();
+                        continue;
+                    }
+                }
+                if ((tag & 7) === 4 || tag === 0) {
+                    break;
+                }
+                reader.skip(tag & 7);
+            }
+            return message;
+        }
+        finally {
+            reader.__tsProtoDecodeDepth = previousRecursionDepth;
+        }
+    },
+    fromJSON(object) {
+        return {
+            states: globalThis.Array.isArray(object?.states) ? object.states.map((e) => exports.StateStats.fromJSON(e)) : [],
+            stagedBytes: isSet(object.stagedBytes)
+                ? BigInt(object.stagedBytes)
+                : isSet(object.staged_bytes)
+                    ? BigInt(object.staged_bytes)
+                    : 0n,
+            publishedBytes: isSet(object.publishedBytes)
+                ? BigInt(object.publishedBytes)
+                : isSet(object.published_bytes)
+                    ? BigInt(object.published_bytes)
+                    : 0n,
+        };
+    },
+    toJSON(message) {
+        const obj = {};
+        if (message.states?.length) {
+            obj.states = message.states.map((e) => exports.StateStats.toJSON(e));
+        }
+        if (message.stagedBytes !== 0n) {
+            obj.stagedBytes = message.stagedBytes.toString();
+        }
+        if (message.publishedBytes !== 0n) {
+            obj.publishedBytes = message.publishedBytes.toString();
+        }
+        return obj;
+    },
+    create(base) {
+        return exports.GetStatsResponse.fromPartial(base ?? {});
+    },
+    fromPartial(object) {
+        const message = createBaseGetStatsResponse();
+        message.states = object.states?.map((e) => exports.StateStats.fromPartial(e)) || [];
+        message.stagedBytes = (object.stagedBytes !== undefined && object.stagedBytes !== null)
+            ? BigInt(object.stagedBytes)
+            : 0n;
+        message.publishedBytes = (object.publishedBytes !== undefined && object.publishedBytes !== null)
+            ? BigInt(object.publishedBytes)
+            : 0n;
+        return message;
+    },
+};
 exports.FerryServiceService = {
     /**
      * Declares a file to receive, or resumes the task already receiving it.
@@ -3962,6 +4559,51 @@ exports.FerryServiceService = {
         requestDeserialize: (value) => exports.IssueUploadTokenRequest.decode(value),
         responseSerialize: (value) => Buffer.from(exports.IssueUploadTokenResponse.encode(value).finish()),
         responseDeserialize: (value) => exports.IssueUploadTokenResponse.decode(value),
+    },
+    /**
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     *
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     */
+    listTasks: {
+        path: "/ferry.v1.FerryService/ListTasks",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value) => Buffer.from(exports.ListTasksRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.ListTasksRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.ListTasksResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.ListTasksResponse.decode(value),
+    },
+    /**
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     *
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     */
+    getStats: {
+        path: "/ferry.v1.FerryService/GetStats",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value) => Buffer.from(exports.GetStatsRequest.encode(value).finish()),
+        requestDeserialize: (value) => exports.GetStatsRequest.decode(value),
+        responseSerialize: (value) => Buffer.from(exports.GetStatsResponse.encode(value).finish()),
+        responseDeserialize: (value) => exports.GetStatsResponse.decode(value),
     },
 };
 exports.FerryServiceClient = (0, grpc_js_1.makeGenericClientConstructor)(exports.FerryServiceService, "ferry.v1.FerryService");

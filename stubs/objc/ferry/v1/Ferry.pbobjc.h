@@ -31,6 +31,7 @@ CF_EXTERN_C_BEGIN
 @class FRYCommittedBlock;
 @class FRYGeneration;
 @class FRYNotification;
+@class FRYStateStats;
 @class FRYTask;
 
 NS_ASSUME_NONNULL_BEGIN
@@ -616,8 +617,10 @@ GPB_FINAL @interface FRYQueryMissingBlocksResponse : GPBMessage
 
 /**
  * Bytes in committed blocks. On the first page only (a request without
- * page_token); 0 on later pages, where counting them again would cost a
- * look at every block of the task.
+ * page_token), and only for a task of at most 8,192 blocks (one page spans
+ * it) or one that has ended; 0 otherwise, where counting them would cost a
+ * look at every block of the task: sum the missing ranges of every page, or
+ * ask GetTask, which counts.
  **/
 @property(nonatomic, readwrite) uint64_t committedBytes;
 
@@ -1133,6 +1136,173 @@ GPB_FINAL @interface FRYIssueUploadTokenResponse : GPBMessage
 @property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *expireTime;
 /** Test to see if @c expireTime has been set. */
 @property(nonatomic, readwrite) BOOL hasExpireTime;
+
+@end
+
+#pragma mark - FRYListTasksRequest
+
+typedef GPB_ENUM(FRYListTasksRequest_FieldNumber) {
+  FRYListTasksRequest_FieldNumber_PageSize = 1,
+  FRYListTasksRequest_FieldNumber_PageToken = 2,
+  FRYListTasksRequest_FieldNumber_StatesArray = 3,
+  FRYListTasksRequest_FieldNumber_StorePathPrefix = 4,
+  FRYListTasksRequest_FieldNumber_MetadataArray = 5,
+  FRYListTasksRequest_FieldNumber_CreatedAfter = 6,
+  FRYListTasksRequest_FieldNumber_CreatedBefore = 7,
+  FRYListTasksRequest_FieldNumber_OrderBy = 8,
+  FRYListTasksRequest_FieldNumber_AllPrincipals = 9,
+};
+
+/**
+ * Request for ListTasks. Every filter set must hold (AND); within states and
+ * metadata, states match any (OR), metadata entries must all match (AND).
+ **/
+GPB_FINAL @interface FRYListTasksRequest : GPBMessage
+
+/** Most tasks in the page: 0 means 100; more than 1000 means 1000. */
+@property(nonatomic, readwrite) int32_t pageSize;
+
+/**
+ * The next_page_token of the previous page, with the same filters and
+ * order; empty for the first page.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *pageToken;
+
+/** Only tasks in one of these states (empty: any state). */
+// |statesArray| contains |FRYTaskState|
+@property(nonatomic, readwrite, strong, null_resettable) GPBEnumArray *statesArray;
+/** The number of items in @c statesArray without causing the array to be created. */
+@property(nonatomic, readonly) NSUInteger statesArray_Count;
+
+/**
+ * Only tasks whose store_path starts with this prefix (plain characters,
+ * no patterns).
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *storePathPrefix;
+
+/**
+ * Only tasks whose metadata has each of these entries, written "key=value"
+ * (the first "=" splits).
+ **/
+@property(nonatomic, readwrite, strong, null_resettable) NSMutableArray<NSString*> *metadataArray;
+/** The number of items in @c metadataArray without causing the array to be created. */
+@property(nonatomic, readonly) NSUInteger metadataArray_Count;
+
+/** Only tasks created at or after this time. */
+@property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *createdAfter;
+/** Test to see if @c createdAfter has been set. */
+@property(nonatomic, readwrite) BOOL hasCreatedAfter;
+
+/** Only tasks created before this time. */
+@property(nonatomic, readwrite, strong, null_resettable) GPBTimestamp *createdBefore;
+/** Test to see if @c createdBefore has been set. */
+@property(nonatomic, readwrite) BOOL hasCreatedBefore;
+
+/** "create_time desc" (the default when empty) or "create_time". */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *orderBy;
+
+/** Every principal's tasks, not only the caller's: needs "operator". */
+@property(nonatomic, readwrite) BOOL allPrincipals;
+
+@end
+
+#pragma mark - FRYListTasksResponse
+
+typedef GPB_ENUM(FRYListTasksResponse_FieldNumber) {
+  FRYListTasksResponse_FieldNumber_TasksArray = 1,
+  FRYListTasksResponse_FieldNumber_NextPageToken = 2,
+};
+
+/**
+ * Response for ListTasks.
+ **/
+GPB_FINAL @interface FRYListTasksResponse : GPBMessage
+
+/** The page's tasks, in the order asked for. */
+@property(nonatomic, readwrite, strong, null_resettable) NSMutableArray<FRYTask*> *tasksArray;
+/** The number of items in @c tasksArray without causing the array to be created. */
+@property(nonatomic, readonly) NSUInteger tasksArray_Count;
+
+/** Pass as page_token for the next page; empty on the last page. */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *nextPageToken;
+
+@end
+
+#pragma mark - FRYGetStatsRequest
+
+typedef GPB_ENUM(FRYGetStatsRequest_FieldNumber) {
+  FRYGetStatsRequest_FieldNumber_AllPrincipals = 1,
+};
+
+/**
+ * Request for GetStats.
+ **/
+GPB_FINAL @interface FRYGetStatsRequest : GPBMessage
+
+/** Every principal's tasks, not only the caller's: needs "operator". */
+@property(nonatomic, readwrite) BOOL allPrincipals;
+
+@end
+
+#pragma mark - FRYStateStats
+
+typedef GPB_ENUM(FRYStateStats_FieldNumber) {
+  FRYStateStats_FieldNumber_State = 1,
+  FRYStateStats_FieldNumber_Tasks = 2,
+  FRYStateStats_FieldNumber_DeclaredBytes = 3,
+};
+
+/**
+ * The count and bytes of tasks in one state.
+ **/
+GPB_FINAL @interface FRYStateStats : GPBMessage
+
+/** The state. */
+@property(nonatomic, readwrite) FRYTaskState state;
+
+/** Tasks in this state. */
+@property(nonatomic, readwrite) uint64_t tasks;
+
+/** Their declared sizes, summed (deferred sizes count 0 until Merge). */
+@property(nonatomic, readwrite) uint64_t declaredBytes;
+
+@end
+
+/**
+ * Fetches the raw value of a @c FRYStateStats's @c state property, even
+ * if the value was not defined by the enum at the time the code was generated.
+ **/
+int32_t FRYStateStats_State_RawValue(FRYStateStats *message);
+/**
+ * Sets the raw value of an @c FRYStateStats's @c state property, allowing
+ * it to be set to a value that was not defined by the enum at the time the code
+ * was generated.
+ **/
+void SetFRYStateStats_State_RawValue(FRYStateStats *message, int32_t value);
+
+#pragma mark - FRYGetStatsResponse
+
+typedef GPB_ENUM(FRYGetStatsResponse_FieldNumber) {
+  FRYGetStatsResponse_FieldNumber_StatesArray = 1,
+  FRYGetStatsResponse_FieldNumber_StagedBytes = 2,
+  FRYGetStatsResponse_FieldNumber_PublishedBytes = 3,
+};
+
+/**
+ * Response for GetStats.
+ **/
+GPB_FINAL @interface FRYGetStatsResponse : GPBMessage
+
+/** One entry per state that has tasks, in TaskState order. */
+@property(nonatomic, readwrite, strong, null_resettable) NSMutableArray<FRYStateStats*> *statesArray;
+/** The number of items in @c statesArray without causing the array to be created. */
+@property(nonatomic, readonly) NSUInteger statesArray_Count;
+
+/** Bytes in committed blocks of UPLOADING and PAUSED tasks. */
+@property(nonatomic, readwrite) uint64_t stagedBytes;
+
+/** Sizes of COMPLETED tasks, summed. */
+@property(nonatomic, readwrite) uint64_t publishedBytes;
 
 @end
 

@@ -31,6 +31,7 @@ GPBObjCClassDeclaration(FRYCommittedBlock);
 GPBObjCClassDeclaration(FRYCreateTaskRequest);
 GPBObjCClassDeclaration(FRYGeneration);
 GPBObjCClassDeclaration(FRYNotification);
+GPBObjCClassDeclaration(FRYStateStats);
 GPBObjCClassDeclaration(FRYTask);
 GPBObjCClassDeclaration(FRYUploadFileRequest);
 GPBObjCClassDeclaration(GPBTimestamp);
@@ -2263,6 +2264,384 @@ typedef struct FRYIssueUploadTokenResponse__storage_ {
                                         fields:fields
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYIssueUploadTokenResponse__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYListTasksRequest
+
+@implementation FRYListTasksRequest
+
+@dynamic pageSize;
+@dynamic pageToken;
+@dynamic statesArray, statesArray_Count;
+@dynamic storePathPrefix;
+@dynamic metadataArray, metadataArray_Count;
+@dynamic hasCreatedAfter, createdAfter;
+@dynamic hasCreatedBefore, createdBefore;
+@dynamic orderBy;
+@dynamic allPrincipals;
+
+typedef struct FRYListTasksRequest__storage_ {
+  uint32_t _has_storage_[1];
+  int32_t pageSize;
+  NSString *pageToken;
+  GPBEnumArray *statesArray;
+  NSString *storePathPrefix;
+  NSMutableArray *metadataArray;
+  GPBTimestamp *createdAfter;
+  GPBTimestamp *createdBefore;
+  NSString *orderBy;
+} FRYListTasksRequest__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "pageSize",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_PageSize,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, pageSize),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeInt32,
+      },
+      {
+        .name = "pageToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_PageToken,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, pageToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "statesArray",
+        .dataTypeSpecific.enumDescFunc = FRYTaskState_EnumDescriptor,
+        .number = FRYListTasksRequest_FieldNumber_StatesArray,
+        .hasIndex = GPBNoHasBit,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, statesArray),
+        .flags = (GPBFieldFlags)(GPBFieldRepeated | GPBFieldPacked | GPBFieldHasEnumDescriptor),
+        .dataType = GPBDataTypeEnum,
+      },
+      {
+        .name = "storePathPrefix",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_StorePathPrefix,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, storePathPrefix),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "metadataArray",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_MetadataArray,
+        .hasIndex = GPBNoHasBit,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, metadataArray),
+        .flags = GPBFieldRepeated,
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "createdAfter",
+        .dataTypeSpecific.clazz = GPBObjCClass(GPBTimestamp),
+        .number = FRYListTasksRequest_FieldNumber_CreatedAfter,
+        .hasIndex = 3,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, createdAfter),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "createdBefore",
+        .dataTypeSpecific.clazz = GPBObjCClass(GPBTimestamp),
+        .number = FRYListTasksRequest_FieldNumber_CreatedBefore,
+        .hasIndex = 4,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, createdBefore),
+        .flags = GPBFieldOptional,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "orderBy",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_OrderBy,
+        .hasIndex = 5,
+        .offset = (uint32_t)offsetof(FRYListTasksRequest__storage_, orderBy),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+      {
+        .name = "allPrincipals",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksRequest_FieldNumber_AllPrincipals,
+        .hasIndex = 6,
+        .offset = 7,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYListTasksRequest class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYListTasksRequest__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYListTasksResponse
+
+@implementation FRYListTasksResponse
+
+@dynamic tasksArray, tasksArray_Count;
+@dynamic nextPageToken;
+
+typedef struct FRYListTasksResponse__storage_ {
+  uint32_t _has_storage_[1];
+  NSMutableArray *tasksArray;
+  NSString *nextPageToken;
+} FRYListTasksResponse__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "tasksArray",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYTask),
+        .number = FRYListTasksResponse_FieldNumber_TasksArray,
+        .hasIndex = GPBNoHasBit,
+        .offset = (uint32_t)offsetof(FRYListTasksResponse__storage_, tasksArray),
+        .flags = GPBFieldRepeated,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "nextPageToken",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYListTasksResponse_FieldNumber_NextPageToken,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYListTasksResponse__storage_, nextPageToken),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYListTasksResponse class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYListTasksResponse__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYGetStatsRequest
+
+@implementation FRYGetStatsRequest
+
+@dynamic allPrincipals;
+
+typedef struct FRYGetStatsRequest__storage_ {
+  uint32_t _has_storage_[1];
+} FRYGetStatsRequest__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "allPrincipals",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGetStatsRequest_FieldNumber_AllPrincipals,
+        .hasIndex = 0,
+        .offset = 1,  // Stored in _has_storage_ to save space.
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeBool,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYGetStatsRequest class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYGetStatsRequest__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+#pragma mark - FRYStateStats
+
+@implementation FRYStateStats
+
+@dynamic state;
+@dynamic tasks;
+@dynamic declaredBytes;
+
+typedef struct FRYStateStats__storage_ {
+  uint32_t _has_storage_[1];
+  FRYTaskState state;
+  uint64_t tasks;
+  uint64_t declaredBytes;
+} FRYStateStats__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "state",
+        .dataTypeSpecific.enumDescFunc = FRYTaskState_EnumDescriptor,
+        .number = FRYStateStats_FieldNumber_State,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYStateStats__storage_, state),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldHasEnumDescriptor | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeEnum,
+      },
+      {
+        .name = "tasks",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYStateStats_FieldNumber_Tasks,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYStateStats__storage_, tasks),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+      {
+        .name = "declaredBytes",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYStateStats_FieldNumber_DeclaredBytes,
+        .hasIndex = 2,
+        .offset = (uint32_t)offsetof(FRYStateStats__storage_, declaredBytes),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYStateStats class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYStateStats__storage_)
+                                         flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+    #if defined(DEBUG) && DEBUG
+      NSAssert(descriptor == nil, @"Startup recursed!");
+    #endif  // DEBUG
+    descriptor = localDescriptor;
+  }
+  return descriptor;
+}
+
+@end
+
+int32_t FRYStateStats_State_RawValue(FRYStateStats *message) {
+  GPBDescriptor *descriptor = [FRYStateStats descriptor];
+  GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYStateStats_FieldNumber_State];
+  return GPBGetMessageRawEnumField(message, field);
+}
+
+void SetFRYStateStats_State_RawValue(FRYStateStats *message, int32_t value) {
+  GPBDescriptor *descriptor = [FRYStateStats descriptor];
+  GPBFieldDescriptor *field = [descriptor fieldWithNumber:FRYStateStats_FieldNumber_State];
+  GPBSetMessageRawEnumField(message, field, value);
+}
+
+#pragma mark - FRYGetStatsResponse
+
+@implementation FRYGetStatsResponse
+
+@dynamic statesArray, statesArray_Count;
+@dynamic stagedBytes;
+@dynamic publishedBytes;
+
+typedef struct FRYGetStatsResponse__storage_ {
+  uint32_t _has_storage_[1];
+  NSMutableArray *statesArray;
+  uint64_t stagedBytes;
+  uint64_t publishedBytes;
+} FRYGetStatsResponse__storage_;
+
+// This method is threadsafe because it is initially called
+// in +initialize for each subclass.
++ (GPBDescriptor *)descriptor {
+  static GPBDescriptor *descriptor = nil;
+  if (!descriptor) {
+    static GPBMessageFieldDescription fields[] = {
+      {
+        .name = "statesArray",
+        .dataTypeSpecific.clazz = GPBObjCClass(FRYStateStats),
+        .number = FRYGetStatsResponse_FieldNumber_StatesArray,
+        .hasIndex = GPBNoHasBit,
+        .offset = (uint32_t)offsetof(FRYGetStatsResponse__storage_, statesArray),
+        .flags = GPBFieldRepeated,
+        .dataType = GPBDataTypeMessage,
+      },
+      {
+        .name = "stagedBytes",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGetStatsResponse_FieldNumber_StagedBytes,
+        .hasIndex = 0,
+        .offset = (uint32_t)offsetof(FRYGetStatsResponse__storage_, stagedBytes),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+      {
+        .name = "publishedBytes",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYGetStatsResponse_FieldNumber_PublishedBytes,
+        .hasIndex = 1,
+        .offset = (uint32_t)offsetof(FRYGetStatsResponse__storage_, publishedBytes),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeUInt64,
+      },
+    };
+    GPBDescriptor *localDescriptor =
+        [GPBDescriptor allocDescriptorForClass:[FRYGetStatsResponse class]
+                                     rootClass:[FRYFerryRoot class]
+                                          file:FRYFerryRoot_FileDescriptor()
+                                        fields:fields
+                                    fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
+                                   storageSize:sizeof(FRYGetStatsResponse__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");

@@ -35,8 +35,10 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
     protected $block_count = 0;
     /**
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      */
@@ -86,8 +88,10 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
      *           The task's number of blocks.
      *     @type int|string $committed_bytes
      *           Bytes in committed blocks. On the first page only (a request without
-     *           page_token); 0 on later pages, where counting them again would cost a
-     *           look at every block of the task.
+     *           page_token), and only for a task of at most 8,192 blocks (one page spans
+     *           it) or one that has ended; 0 otherwise, where counting them would cost a
+     *           look at every block of the task: sum the missing ranges of every page, or
+     *           ask GetTask, which counts.
      *     @type array<\Ferry\V1\BlockRange>|\Google\Protobuf\Internal\RepeatedField $missing
      *           Blocks not yet committed, as sorted, disjoint half-open ranges: this
      *           page's share of them (see next_page_token). A client that ignores
@@ -189,8 +193,10 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
 
     /**
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      * @return int|string
@@ -202,8 +208,10 @@ class QueryMissingBlocksResponse extends \Google\Protobuf\Internal\Message
 
     /**
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      *
      * Generated from protobuf field <code>uint64 committed_bytes = 4;</code>
      * @param int|string $var

@@ -666,8 +666,10 @@ class QueryMissingBlocksResponse(_message.Message):
     """The task's number of blocks."""
     committed_bytes: _builtins.int
     """Bytes in committed blocks. On the first page only (a request without
-    page_token); 0 on later pages, where counting them again would cost a
-    look at every block of the task.
+    page_token), and only for a task of at most 8,192 blocks (one page spans
+    it) or one that has ended; 0 otherwise, where counting them would cost a
+    look at every block of the task: sum the missing ranges of every page, or
+    ask GetTask, which counts.
     """
     next_committed_index: _builtins.int
     """With include_committed_crc32c, when `committed` was cut at 4096 blocks:
@@ -1272,3 +1274,185 @@ class IssueUploadTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___IssueUploadTokenResponse: _TypeAlias = IssueUploadTokenResponse  # noqa: Y015
+
+@_typing.final
+class ListTasksRequest(_message.Message):
+    """Request for ListTasks. Every filter set must hold (AND); within states and
+    metadata, states match any (OR), metadata entries must all match (AND).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    STORE_PATH_PREFIX_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CREATED_AFTER_FIELD_NUMBER: _builtins.int
+    CREATED_BEFORE_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    ALL_PRINCIPALS_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Most tasks in the page: 0 means 100; more than 1000 means 1000."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page, with the same filters and
+    order; empty for the first page.
+    """
+    store_path_prefix: _builtins.str
+    """Only tasks whose store_path starts with this prefix (plain characters,
+    no patterns).
+    """
+    order_by: _builtins.str
+    """"create_time desc" (the default when empty) or "create_time"."""
+    all_principals: _builtins.bool
+    """Every principal's tasks, not only the caller's: needs "operator"."""
+    @_builtins.property
+    def states(self) -> _containers.RepeatedScalarFieldContainer[Global___TaskState.ValueType]:
+        """Only tasks in one of these states (empty: any state)."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only tasks whose metadata has each of these entries, written "key=value"
+        (the first "=" splits).
+        """
+
+    @_builtins.property
+    def created_after(self) -> _timestamp_pb2.Timestamp:
+        """Only tasks created at or after this time."""
+
+    @_builtins.property
+    def created_before(self) -> _timestamp_pb2.Timestamp:
+        """Only tasks created before this time."""
+
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        states: _abc.Iterable[Global___TaskState.ValueType] | None = ...,
+        store_path_prefix: _builtins.str = ...,
+        metadata: _abc.Iterable[_builtins.str] | None = ...,
+        created_after: _timestamp_pb2.Timestamp | None = ...,
+        created_before: _timestamp_pb2.Timestamp | None = ...,
+        order_by: _builtins.str = ...,
+        all_principals: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_principals", b"all_principals", "created_after", b"created_after", "created_before", b"created_before", "metadata", b"metadata", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "states", b"states", "store_path_prefix", b"store_path_prefix"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
+
+@_typing.final
+class ListTasksResponse(_message.Message):
+    """Response for ListTasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASKS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token for the next page; empty on the last page."""
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]:
+        """The page's tasks, in the order asked for."""
+
+    def __init__(
+        self,
+        *,
+        tasks: _abc.Iterable[Global___Task] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTasksResponse: _TypeAlias = ListTasksResponse  # noqa: Y015
+
+@_typing.final
+class GetStatsRequest(_message.Message):
+    """Request for GetStats."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALL_PRINCIPALS_FIELD_NUMBER: _builtins.int
+    all_principals: _builtins.bool
+    """Every principal's tasks, not only the caller's: needs "operator"."""
+    def __init__(
+        self,
+        *,
+        all_principals: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_principals", b"all_principals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatsRequest: _TypeAlias = GetStatsRequest  # noqa: Y015
+
+@_typing.final
+class StateStats(_message.Message):
+    """The count and bytes of tasks in one state."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    TASKS_FIELD_NUMBER: _builtins.int
+    DECLARED_BYTES_FIELD_NUMBER: _builtins.int
+    state: Global___TaskState.ValueType
+    """The state."""
+    tasks: _builtins.int
+    """Tasks in this state."""
+    declared_bytes: _builtins.int
+    """Their declared sizes, summed (deferred sizes count 0 until Merge)."""
+    def __init__(
+        self,
+        *,
+        state: Global___TaskState.ValueType = ...,
+        tasks: _builtins.int = ...,
+        declared_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declared_bytes", b"declared_bytes", "state", b"state", "tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StateStats: _TypeAlias = StateStats  # noqa: Y015
+
+@_typing.final
+class GetStatsResponse(_message.Message):
+    """Response for GetStats."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATES_FIELD_NUMBER: _builtins.int
+    STAGED_BYTES_FIELD_NUMBER: _builtins.int
+    PUBLISHED_BYTES_FIELD_NUMBER: _builtins.int
+    staged_bytes: _builtins.int
+    """Bytes in committed blocks of UPLOADING and PAUSED tasks."""
+    published_bytes: _builtins.int
+    """Sizes of COMPLETED tasks, summed."""
+    @_builtins.property
+    def states(self) -> _containers.RepeatedCompositeFieldContainer[Global___StateStats]:
+        """One entry per state that has tasks, in TaskState order."""
+
+    def __init__(
+        self,
+        *,
+        states: _abc.Iterable[Global___StateStats] | None = ...,
+        staged_bytes: _builtins.int = ...,
+        published_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["published_bytes", b"published_bytes", "staged_bytes", b"staged_bytes", "states", b"states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatsResponse: _TypeAlias = GetStatsResponse  # noqa: Y015

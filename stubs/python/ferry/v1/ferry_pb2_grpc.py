@@ -85,6 +85,16 @@ class FerryServiceStub:
                 request_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
                 response_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
                 _registered_method=True)
+        self.ListTasks = channel.unary_unary(
+                '/ferry.v1.FerryService/ListTasks',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.ListTasksRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.ListTasksResponse.FromString,
+                _registered_method=True)
+        self.GetStats = channel.unary_unary(
+                '/ferry.v1.FerryService/GetStats',
+                request_serializer=ferry_dot_v1_dot_ferry__pb2.GetStatsRequest.SerializeToString,
+                response_deserializer=ferry_dot_v1_dot_ferry__pb2.GetStatsResponse.FromString,
+                _registered_method=True)
 
 
 class FerryServiceServicer:
@@ -376,6 +386,41 @@ class FerryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTasks(self, request, context):
+        """Lists the caller's tasks, newest first unless order_by says otherwise, one
+        page at a time (AIP-158): follow next_page_token until it is empty. Pages
+        are keyset pages, so tasks created meanwhile never shift a listing in
+        progress (newest first, they appear only in a new listing). An operator
+        may list every principal's tasks with all_principals. committed_bytes is
+        exact for every entry, as in GetTask.
+
+        Status codes (reasons):
+        - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+        order_by, an unspecified state, a metadata filter without "=", a
+        created_after not before created_before, control characters in a
+        filter, or a page_token this server did not issue for the same filters
+        and order (the message says which field).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        "read" nor the "operator" permission (an upload token lists nothing),
+        or asked for all_principals without "operator".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStats(self, request, context):
+        """Counts the caller's tasks by state, with the bytes they hold: staged
+        (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+        COMPLETED tasks whose rows retention has not yet removed). An operator may
+        ask for every principal's with all_principals.
+
+        Status codes (reasons):
+        - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FerryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -428,6 +473,16 @@ def add_FerryServiceServicer_to_server(servicer, server):
                     servicer.IssueUploadToken,
                     request_deserializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.FromString,
                     response_serializer=ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.SerializeToString,
+            ),
+            'ListTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTasks,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.ListTasksRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'GetStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStats,
+                    request_deserializer=ferry_dot_v1_dot_ferry__pb2.GetStatsRequest.FromString,
+                    response_serializer=ferry_dot_v1_dot_ferry__pb2.GetStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -701,6 +756,60 @@ class FerryService:
             '/ferry.v1.FerryService/IssueUploadToken',
             ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenRequest.SerializeToString,
             ferry_dot_v1_dot_ferry__pb2.IssueUploadTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ferry.v1.FerryService/ListTasks',
+            ferry_dot_v1_dot_ferry__pb2.ListTasksRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ferry.v1.FerryService/GetStats',
+            ferry_dot_v1_dot_ferry__pb2.GetStatsRequest.SerializeToString,
+            ferry_dot_v1_dot_ferry__pb2.GetStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

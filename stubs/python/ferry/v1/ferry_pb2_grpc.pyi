@@ -328,6 +328,33 @@ class FerryServiceStub:
     - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
       permission, or is itself an upload token.
     """
+    ListTasks: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.ListTasksRequest, _ferry_pb2.ListTasksResponse]
+    """Lists the caller's tasks, newest first unless order_by says otherwise, one
+    page at a time (AIP-158): follow next_page_token until it is empty. Pages
+    are keyset pages, so tasks created meanwhile never shift a listing in
+    progress (newest first, they appear only in a new listing). An operator
+    may list every principal's tasks with all_principals. committed_bytes is
+    exact for every entry, as in GetTask.
+
+    Status codes (reasons):
+    - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+      order_by, an unspecified state, a metadata filter without "=", a
+      created_after not before created_before, control characters in a
+      filter, or a page_token this server did not issue for the same filters
+      and order (the message says which field).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission (an upload token lists nothing),
+      or asked for all_principals without "operator".
+    """
+    GetStats: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.GetStatsRequest, _ferry_pb2.GetStatsResponse]
+    """Counts the caller's tasks by state, with the bytes they hold: staged
+    (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+    COMPLETED tasks whose rows retention has not yet removed). An operator may
+    ask for every principal's with all_principals.
+
+    Status codes (reasons):
+    - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+    """
 
 @_typing.type_check_only
 class FerryServiceAsyncStub(FerryServiceStub):
@@ -578,6 +605,33 @@ class FerryServiceAsyncStub(FerryServiceStub):
       CANCELED, EXPIRED or FAILED.
     - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
       permission, or is itself an upload token.
+    """
+    ListTasks: _aio.UnaryUnaryMultiCallable[_ferry_pb2.ListTasksRequest, _ferry_pb2.ListTasksResponse]  # type: ignore[assignment]
+    """Lists the caller's tasks, newest first unless order_by says otherwise, one
+    page at a time (AIP-158): follow next_page_token until it is empty. Pages
+    are keyset pages, so tasks created meanwhile never shift a listing in
+    progress (newest first, they appear only in a new listing). An operator
+    may list every principal's tasks with all_principals. committed_bytes is
+    exact for every entry, as in GetTask.
+
+    Status codes (reasons):
+    - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+      order_by, an unspecified state, a metadata filter without "=", a
+      created_after not before created_before, control characters in a
+      filter, or a page_token this server did not issue for the same filters
+      and order (the message says which field).
+    - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+      "read" nor the "operator" permission (an upload token lists nothing),
+      or asked for all_principals without "operator".
+    """
+    GetStats: _aio.UnaryUnaryMultiCallable[_ferry_pb2.GetStatsRequest, _ferry_pb2.GetStatsResponse]  # type: ignore[assignment]
+    """Counts the caller's tasks by state, with the bytes they hold: staged
+    (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+    COMPLETED tasks whose rows retention has not yet removed). An operator may
+    ask for every principal's with all_principals.
+
+    Status codes (reasons):
+    - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
     """
 
 class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -886,6 +940,45 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
           CANCELED, EXPIRED or FAILED.
         - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
           permission, or is itself an upload token.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTasks(
+        self,
+        request: _ferry_pb2.ListTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ferry_pb2.ListTasksResponse, _abc.Awaitable[_ferry_pb2.ListTasksResponse]]:
+        """Lists the caller's tasks, newest first unless order_by says otherwise, one
+        page at a time (AIP-158): follow next_page_token until it is empty. Pages
+        are keyset pages, so tasks created meanwhile never shift a listing in
+        progress (newest first, they appear only in a new listing). An operator
+        may list every principal's tasks with all_principals. committed_bytes is
+        exact for every entry, as in GetTask.
+
+        Status codes (reasons):
+        - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+          order_by, an unspecified state, a metadata filter without "=", a
+          created_after not before created_before, control characters in a
+          filter, or a page_token this server did not issue for the same filters
+          and order (the message says which field).
+        - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+          "read" nor the "operator" permission (an upload token lists nothing),
+          or asked for all_principals without "operator".
+        """
+
+    @_abc_1.abstractmethod
+    def GetStats(
+        self,
+        request: _ferry_pb2.GetStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ferry_pb2.GetStatsResponse, _abc.Awaitable[_ferry_pb2.GetStatsResponse]]:
+        """Counts the caller's tasks by state, with the bytes they hold: staged
+        (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+        COMPLETED tasks whose rows retention has not yet removed). An operator may
+        ask for every principal's with all_principals.
+
+        Status codes (reasons):
+        - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
         """
 
 def add_FerryServiceServicer_to_server(servicer: FerryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -161,6 +161,34 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :upload_token, :string, 1
       optional :expire_time, :message, 2, "google.protobuf.Timestamp"
     end
+    add_message "ferry.v1.ListTasksRequest" do
+      optional :page_size, :int32, 1
+      optional :page_token, :string, 2
+      repeated :states, :enum, 3, "ferry.v1.TaskState"
+      optional :store_path_prefix, :string, 4
+      repeated :metadata, :string, 5
+      optional :created_after, :message, 6, "google.protobuf.Timestamp"
+      optional :created_before, :message, 7, "google.protobuf.Timestamp"
+      optional :order_by, :string, 8
+      optional :all_principals, :bool, 9
+    end
+    add_message "ferry.v1.ListTasksResponse" do
+      repeated :tasks, :message, 1, "ferry.v1.Task"
+      optional :next_page_token, :string, 2
+    end
+    add_message "ferry.v1.GetStatsRequest" do
+      optional :all_principals, :bool, 1
+    end
+    add_message "ferry.v1.StateStats" do
+      optional :state, :enum, 1, "ferry.v1.TaskState"
+      optional :tasks, :uint64, 2
+      optional :declared_bytes, :uint64, 3
+    end
+    add_message "ferry.v1.GetStatsResponse" do
+      repeated :states, :message, 1, "ferry.v1.StateStats"
+      optional :staged_bytes, :uint64, 2
+      optional :published_bytes, :uint64, 3
+    end
     add_enum "ferry.v1.TaskState" do
       value :TASK_STATE_UNSPECIFIED, 0
       value :TASK_STATE_UPLOADING, 1
@@ -212,6 +240,11 @@ module Ferry
     Notification = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.Notification").msgclass
     IssueUploadTokenRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.IssueUploadTokenRequest").msgclass
     IssueUploadTokenResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.IssueUploadTokenResponse").msgclass
+    ListTasksRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ListTasksRequest").msgclass
+    ListTasksResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.ListTasksResponse").msgclass
+    GetStatsRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetStatsRequest").msgclass
+    StateStats = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.StateStats").msgclass
+    GetStatsResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.GetStatsResponse").msgclass
     TaskState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.TaskState").enummodule
     BlockStatus = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.BlockStatus").enummodule
     NotificationState = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("ferry.v1.NotificationState").enummodule

@@ -302,6 +302,31 @@ module Ferry
         # - PERMISSION_DENIED (PERMISSION_DENIED): the caller lacks the "create"
         #   permission, or is itself an upload token.
         rpc :IssueUploadToken, ::Ferry::V1::IssueUploadTokenRequest, ::Ferry::V1::IssueUploadTokenResponse
+        # Lists the caller's tasks, newest first unless order_by says otherwise, one
+        # page at a time (AIP-158): follow next_page_token until it is empty. Pages
+        # are keyset pages, so tasks created meanwhile never shift a listing in
+        # progress (newest first, they appear only in a new listing). An operator
+        # may list every principal's tasks with all_principals. committed_bytes is
+        # exact for every entry, as in GetTask.
+        #
+        # Status codes (reasons):
+        # - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+        #   order_by, an unspecified state, a metadata filter without "=", a
+        #   created_after not before created_before, control characters in a
+        #   filter, or a page_token this server did not issue for the same filters
+        #   and order (the message says which field).
+        # - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+        #   "read" nor the "operator" permission (an upload token lists nothing),
+        #   or asked for all_principals without "operator".
+        rpc :ListTasks, ::Ferry::V1::ListTasksRequest, ::Ferry::V1::ListTasksResponse
+        # Counts the caller's tasks by state, with the bytes they hold: staged
+        # (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+        # COMPLETED tasks whose rows retention has not yet removed). An operator may
+        # ask for every principal's with all_principals.
+        #
+        # Status codes (reasons):
+        # - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+        rpc :GetStats, ::Ferry::V1::GetStatsRequest, ::Ferry::V1::GetStatsResponse
       end
 
       Stub = Service.rpc_stub_class

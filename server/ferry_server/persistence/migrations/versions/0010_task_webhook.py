@@ -2,7 +2,7 @@
 declared (the URL given at CreateTask, its principal's, or the server's).
 
 Revision ID: 0010_task_webhook
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-22
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_task_webhook"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -154,6 +154,31 @@ public final class FerryProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_ferry_v1_IssueUploadTokenResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ListTasksRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ListTasksRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_ListTasksResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_ListTasksResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_GetStatsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_GetStatsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_StateStats_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_StateStats_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_ferry_v1_GetStatsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_ferry_v1_GetStatsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -245,42 +270,60 @@ public final class FerryProto {
       "ssueUploadTokenRequest\022\017\n\007task_id\030\001 \001(\t\022" +
       "\023\n\013ttl_seconds\030\002 \001(\r\"a\n\030IssueUploadToken" +
       "Response\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire" +
-      "_time\030\002 \001(\0132\032.google.protobuf.Timestamp*" +
-      "\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020" +
-      "\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STAT" +
-      "E_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n\023" +
-      "TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXPI" +
-      "RED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockSt" +
-      "atus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026BL" +
-      "OCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_C" +
-      "HECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMMI" +
-      "TTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022\"" +
-      "\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032NO" +
-      "TIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICATI" +
-      "ON_STATE_DELIVERED\020\002\022$\n NOTIFICATION_STA" +
-      "TE_UNDELIVERABLE\020\0032\366\005\n\014FerryService\022G\n\nC" +
-      "reateTask\022\033.ferry.v1.CreateTaskRequest\032\034" +
-      ".ferry.v1.CreateTaskResponse\022N\n\013UploadPa" +
-      "rts\022\034.ferry.v1.UploadPartsRequest\032\035.ferr" +
-      "y.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMis" +
-      "singBlocks\022#.ferry.v1.QueryMissingBlocks" +
-      "Request\032$.ferry.v1.QueryMissingBlocksRes" +
-      "ponse\022A\n\010SetState\022\031.ferry.v1.SetStateReq" +
-      "uest\032\032.ferry.v1.SetStateResponse\0228\n\005Merg" +
-      "e\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Mer" +
-      "geResponse\022>\n\007GetTask\022\030.ferry.v1.GetTask" +
-      "Request\032\031.ferry.v1.GetTaskResponse\022F\n\tWa" +
-      "tchTask\022\032.ferry.v1.WatchTaskRequest\032\033.fe" +
-      "rry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022\031" +
-      ".ferry.v1.ReadFileRequest\032\032.ferry.v1.Rea" +
-      "dFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v1" +
-      ".UploadFileRequest\032\034.ferry.v1.UploadFile" +
-      "Response\022Y\n\020IssueUploadToken\022!.ferry.v1." +
-      "IssueUploadTokenRequest\032\".ferry.v1.Issue" +
-      "UploadTokenResponseBh\n\020dev.ferry.api.v1B" +
-      "\nFerryProtoP\001Z\036ferry.dev/api/ferry/v1;fe" +
-      "rryv1\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerr" +
-      "y::V1b\006proto3"
+      "_time\030\002 \001(\0132\032.google.protobuf.Timestamp\"" +
+      "\234\002\n\020ListTasksRequest\022\021\n\tpage_size\030\001 \001(\005\022" +
+      "\022\n\npage_token\030\002 \001(\t\022#\n\006states\030\003 \003(\0162\023.fe" +
+      "rry.v1.TaskState\022\031\n\021store_path_prefix\030\004 " +
+      "\001(\t\022\020\n\010metadata\030\005 \003(\t\0221\n\rcreated_after\030\006" +
+      " \001(\0132\032.google.protobuf.Timestamp\0222\n\016crea" +
+      "ted_before\030\007 \001(\0132\032.google.protobuf.Times" +
+      "tamp\022\020\n\010order_by\030\010 \001(\t\022\026\n\016all_principals" +
+      "\030\t \001(\010\"K\n\021ListTasksResponse\022\035\n\005tasks\030\001 \003" +
+      "(\0132\016.ferry.v1.Task\022\027\n\017next_page_token\030\002 " +
+      "\001(\t\")\n\017GetStatsRequest\022\026\n\016all_principals" +
+      "\030\001 \001(\010\"W\n\nStateStats\022\"\n\005state\030\001 \001(\0162\023.fe" +
+      "rry.v1.TaskState\022\r\n\005tasks\030\002 \001(\004\022\026\n\016decla" +
+      "red_bytes\030\003 \001(\004\"g\n\020GetStatsResponse\022$\n\006s" +
+      "tates\030\001 \003(\0132\024.ferry.v1.StateStats\022\024\n\014sta" +
+      "ged_bytes\030\002 \001(\004\022\027\n\017published_bytes\030\003 \001(\004" +
+      "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED" +
+      "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA" +
+      "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n" +
+      "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP" +
+      "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS" +
+      "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B" +
+      "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_" +
+      "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM" +
+      "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022" +
+      "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N" +
+      "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT" +
+      "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST" +
+      "ATE_UNDELIVERABLE\020\0032\377\006\n\014FerryService\022G\n\n" +
+      "CreateTask\022\033.ferry.v1.CreateTaskRequest\032" +
+      "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP" +
+      "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer" +
+      "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi" +
+      "ssingBlocks\022#.ferry.v1.QueryMissingBlock" +
+      "sRequest\032$.ferry.v1.QueryMissingBlocksRe" +
+      "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe" +
+      "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer" +
+      "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me" +
+      "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas" +
+      "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW" +
+      "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f" +
+      "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022" +
+      "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re" +
+      "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v" +
+      "1.UploadFileRequest\032\034.ferry.v1.UploadFil" +
+      "eResponse\022Y\n\020IssueUploadToken\022!.ferry.v1" +
+      ".IssueUploadTokenRequest\032\".ferry.v1.Issu" +
+      "eUploadTokenResponse\022D\n\tListTasks\022\032.ferr" +
+      "y.v1.ListTasksRequest\032\033.ferry.v1.ListTas" +
+      "ksResponse\022A\n\010GetStats\022\031.ferry.v1.GetSta" +
+      "tsRequest\032\032.ferry.v1.GetStatsResponseBh\n" +
+      "\020dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.d" +
+      "ev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1" +
+      "\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -455,6 +498,36 @@ public final class FerryProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_IssueUploadTokenResponse_descriptor,
         new java.lang.String[] { "UploadToken", "ExpireTime", });
+    internal_static_ferry_v1_ListTasksRequest_descriptor =
+      getDescriptor().getMessageTypes().get(25);
+    internal_static_ferry_v1_ListTasksRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ListTasksRequest_descriptor,
+        new java.lang.String[] { "PageSize", "PageToken", "States", "StorePathPrefix", "Metadata", "CreatedAfter", "CreatedBefore", "OrderBy", "AllPrincipals", });
+    internal_static_ferry_v1_ListTasksResponse_descriptor =
+      getDescriptor().getMessageTypes().get(26);
+    internal_static_ferry_v1_ListTasksResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_ListTasksResponse_descriptor,
+        new java.lang.String[] { "Tasks", "NextPageToken", });
+    internal_static_ferry_v1_GetStatsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(27);
+    internal_static_ferry_v1_GetStatsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_GetStatsRequest_descriptor,
+        new java.lang.String[] { "AllPrincipals", });
+    internal_static_ferry_v1_StateStats_descriptor =
+      getDescriptor().getMessageTypes().get(28);
+    internal_static_ferry_v1_StateStats_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_StateStats_descriptor,
+        new java.lang.String[] { "State", "Tasks", "DeclaredBytes", });
+    internal_static_ferry_v1_GetStatsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(29);
+    internal_static_ferry_v1_GetStatsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_ferry_v1_GetStatsResponse_descriptor,
+        new java.lang.String[] { "States", "StagedBytes", "PublishedBytes", });
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

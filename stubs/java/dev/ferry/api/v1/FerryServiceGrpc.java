@@ -328,6 +328,68 @@ public final class FerryServiceGrpc {
     return getIssueUploadTokenMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.ListTasksRequest,
+      dev.ferry.api.v1.ListTasksResponse> getListTasksMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListTasks",
+      requestType = dev.ferry.api.v1.ListTasksRequest.class,
+      responseType = dev.ferry.api.v1.ListTasksResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.ferry.api.v1.ListTasksRequest,
+      dev.ferry.api.v1.ListTasksResponse> getListTasksMethod() {
+    io.grpc.MethodDescriptor<dev.ferry.api.v1.ListTasksRequest, dev.ferry.api.v1.ListTasksResponse> getListTasksMethod;
+    if ((getListTasksMethod = FerryServiceGrpc.getListTasksMethod) == null) {
+      synchronized (FerryServiceGrpc.class) {
+        if ((getListTasksMethod = FerryServiceGrpc.getListTasksMethod) == null) {
+          FerryServiceGrpc.getListTasksMethod = getListTasksMethod =
+              io.grpc.MethodDescriptor.<dev.ferry.api.v1.ListTasksRequest, dev.ferry.api.v1.ListTasksResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListTasks"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.ListTasksRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.ListTasksResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FerryServiceMethodDescriptorSupplier("ListTasks"))
+              .build();
+        }
+      }
+    }
+    return getListTasksMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.ferry.api.v1.GetStatsRequest,
+      dev.ferry.api.v1.GetStatsResponse> getGetStatsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetStats",
+      requestType = dev.ferry.api.v1.GetStatsRequest.class,
+      responseType = dev.ferry.api.v1.GetStatsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.ferry.api.v1.GetStatsRequest,
+      dev.ferry.api.v1.GetStatsResponse> getGetStatsMethod() {
+    io.grpc.MethodDescriptor<dev.ferry.api.v1.GetStatsRequest, dev.ferry.api.v1.GetStatsResponse> getGetStatsMethod;
+    if ((getGetStatsMethod = FerryServiceGrpc.getGetStatsMethod) == null) {
+      synchronized (FerryServiceGrpc.class) {
+        if ((getGetStatsMethod = FerryServiceGrpc.getGetStatsMethod) == null) {
+          FerryServiceGrpc.getGetStatsMethod = getGetStatsMethod =
+              io.grpc.MethodDescriptor.<dev.ferry.api.v1.GetStatsRequest, dev.ferry.api.v1.GetStatsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetStats"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.GetStatsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.ferry.api.v1.GetStatsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FerryServiceMethodDescriptorSupplier("GetStats"))
+              .build();
+        }
+      }
+    }
+    return getGetStatsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -682,6 +744,45 @@ public final class FerryServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getIssueUploadTokenMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     * </pre>
+     */
+    public void listTasks(dev.ferry.api.v1.ListTasksRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.ListTasksResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListTasksMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     * </pre>
+     */
+    public void getStats(dev.ferry.api.v1.GetStatsRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.GetStatsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetStatsMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -754,6 +855,20 @@ public final class FerryServiceGrpc {
                 dev.ferry.api.v1.IssueUploadTokenRequest,
                 dev.ferry.api.v1.IssueUploadTokenResponse>(
                   this, METHODID_ISSUE_UPLOAD_TOKEN)))
+          .addMethod(
+            getListTasksMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.ferry.api.v1.ListTasksRequest,
+                dev.ferry.api.v1.ListTasksResponse>(
+                  this, METHODID_LIST_TASKS)))
+          .addMethod(
+            getGetStatsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.ferry.api.v1.GetStatsRequest,
+                dev.ferry.api.v1.GetStatsResponse>(
+                  this, METHODID_GET_STATS)))
           .build();
     }
   }
@@ -1087,6 +1202,47 @@ public final class FerryServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getIssueUploadTokenMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     * </pre>
+     */
+    public void listTasks(dev.ferry.api.v1.ListTasksRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.ListTasksResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListTasksMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     * </pre>
+     */
+    public void getStats(dev.ferry.api.v1.GetStatsRequest request,
+        io.grpc.stub.StreamObserver<dev.ferry.api.v1.GetStatsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetStatsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -1362,6 +1518,45 @@ public final class FerryServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getIssueUploadTokenMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     * </pre>
+     */
+    public dev.ferry.api.v1.ListTasksResponse listTasks(dev.ferry.api.v1.ListTasksRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListTasksMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     * </pre>
+     */
+    public dev.ferry.api.v1.GetStatsResponse getStats(dev.ferry.api.v1.GetStatsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetStatsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1586,6 +1781,47 @@ public final class FerryServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getIssueUploadTokenMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Lists the caller's tasks, newest first unless order_by says otherwise, one
+     * page at a time (AIP-158): follow next_page_token until it is empty. Pages
+     * are keyset pages, so tasks created meanwhile never shift a listing in
+     * progress (newest first, they appear only in a new listing). An operator
+     * may list every principal's tasks with all_principals. committed_bytes is
+     * exact for every entry, as in GetTask.
+     * Status codes (reasons):
+     * - INVALID_ARGUMENT (INVALID_FIELD): a negative page_size, an unknown
+     *   order_by, an unspecified state, a metadata filter without "=", a
+     *   created_after not before created_before, control characters in a
+     *   filter, or a page_token this server did not issue for the same filters
+     *   and order (the message says which field).
+     * - PERMISSION_DENIED (PERMISSION_DENIED): the caller has neither the
+     *   "read" nor the "operator" permission (an upload token lists nothing),
+     *   or asked for all_principals without "operator".
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.ListTasksResponse> listTasks(
+        dev.ferry.api.v1.ListTasksRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListTasksMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Counts the caller's tasks by state, with the bytes they hold: staged
+     * (committed blocks of UPLOADING and PAUSED tasks) and published (sizes of
+     * COMPLETED tasks whose rows retention has not yet removed). An operator may
+     * ask for every principal's with all_principals.
+     * Status codes (reasons):
+     * - PERMISSION_DENIED (PERMISSION_DENIED): as for ListTasks.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.GetStatsResponse> getStats(
+        dev.ferry.api.v1.GetStatsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetStatsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_TASK = 0;
@@ -1597,7 +1833,9 @@ public final class FerryServiceGrpc {
   private static final int METHODID_READ_FILE = 6;
   private static final int METHODID_UPLOAD_FILE = 7;
   private static final int METHODID_ISSUE_UPLOAD_TOKEN = 8;
-  private static final int METHODID_UPLOAD_PARTS = 9;
+  private static final int METHODID_LIST_TASKS = 9;
+  private static final int METHODID_GET_STATS = 10;
+  private static final int METHODID_UPLOAD_PARTS = 11;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1651,6 +1889,14 @@ public final class FerryServiceGrpc {
         case METHODID_ISSUE_UPLOAD_TOKEN:
           serviceImpl.issueUploadToken((dev.ferry.api.v1.IssueUploadTokenRequest) request,
               (io.grpc.stub.StreamObserver<dev.ferry.api.v1.IssueUploadTokenResponse>) responseObserver);
+          break;
+        case METHODID_LIST_TASKS:
+          serviceImpl.listTasks((dev.ferry.api.v1.ListTasksRequest) request,
+              (io.grpc.stub.StreamObserver<dev.ferry.api.v1.ListTasksResponse>) responseObserver);
+          break;
+        case METHODID_GET_STATS:
+          serviceImpl.getStats((dev.ferry.api.v1.GetStatsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.ferry.api.v1.GetStatsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1726,6 +1972,8 @@ public final class FerryServiceGrpc {
               .addMethod(getReadFileMethod())
               .addMethod(getUploadFileMethod())
               .addMethod(getIssueUploadTokenMethod())
+              .addMethod(getListTasksMethod())
+              .addMethod(getGetStatsMethod())
               .build();
         }
       }

@@ -112,8 +112,10 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Bytes in committed blocks. On the first page only (a request without
-   * page_token); 0 on later pages, where counting them again would cost a
-   * look at every block of the task.
+   * page_token), and only for a task of at most 8,192 blocks (one page spans
+   * it) or one that has ended; 0 otherwise, where counting them would cost a
+   * look at every block of the task: sum the missing ranges of every page, or
+   * ask GetTask, which counts.
    * </pre>
    *
    * <code>uint64 committed_bytes = 4;</code>
@@ -1076,8 +1078,10 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
@@ -1090,8 +1094,10 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
@@ -1108,8 +1114,10 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Bytes in committed blocks. On the first page only (a request without
-     * page_token); 0 on later pages, where counting them again would cost a
-     * look at every block of the task.
+     * page_token), and only for a task of at most 8,192 blocks (one page spans
+     * it) or one that has ended; 0 otherwise, where counting them would cost a
+     * look at every block of the task: sum the missing ranges of every page, or
+     * ask GetTask, which counts.
      * </pre>
      *
      * <code>uint64 committed_bytes = 4;</code>
