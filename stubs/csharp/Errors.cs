@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKuMGCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKvwGCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -44,9 +44,10 @@ namespace Ferry.V1 {
             "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
             "TUFUQ0gQKhITCg9VTkFVVEhFTlRJQ0FURUQQKxIRCg1UT0tFTl9FWFBJUkVE",
             "ECwSFQoRUEVSTUlTU0lPTl9ERU5JRUQQLRIVChFTVE9SRV9VTkFWQUlMQUJM",
-            "RRAuQmkKEGRldi5mZXJyeS5hcGkudjFCC0Vycm9yc1Byb3RvUAFaHmZlcnJ5",
-            "LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygII",
-            "RmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
+            "RRAuEhcKE1dFQkhPT0tfVVJMX1JFRlVTRUQQL0JpChBkZXYuZmVycnkuYXBp",
+            "LnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2Zl",
+            "cnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYx",
+            "YgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -344,6 +345,17 @@ namespace Ferry.V1 {
     /// yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
     /// </summary>
     [pbr::OriginalName("STORE_UNAVAILABLE")] StoreUnavailable = 46,
+    /// <summary>
+    /// INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+    /// UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+    /// or https, no host, user:password@, a fragment, "." or ".." segments,
+    /// an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+    /// "webhook_url"), PERMISSION_DENIED when it lies under none of the
+    /// prefixes the principals file allows the caller's principal
+    /// (`webhook_allow`), or the principal may set none. Nothing was created.
+    /// Retry: no.
+    /// </summary>
+    [pbr::OriginalName("WEBHOOK_URL_REFUSED")] WebhookUrlRefused = 47,
   }
 
   #endregion

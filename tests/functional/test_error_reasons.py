@@ -193,6 +193,27 @@ def _big_metadata(env: Env) -> tuple[grpc.RpcError, Expected]:
     return error, Expected(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD", bad_field="metadata")
 
 
+@case("WEBHOOK_URL_REFUSED/malformed")
+def _malformed_webhook_url(env: Env) -> tuple[grpc.RpcError, Expected]:
+    request = pb.CreateTaskRequest(
+        file_name="x", size=10, store_path="x.bin", webhook_url="https://user:pw@hooks.test/x"
+    )
+    error = failing(lambda: env.stub.CreateTask(request))
+    return error, Expected(
+        grpc.StatusCode.INVALID_ARGUMENT, "WEBHOOK_URL_REFUSED", bad_field="webhook_url"
+    )
+
+
+@case("WEBHOOK_URL_REFUSED/not-allowed")
+def _webhook_url_not_allowed(env: Env) -> tuple[grpc.RpcError, Expected]:
+    # The anonymous principal of a server without a principals file may choose no URL.
+    request = pb.CreateTaskRequest(
+        file_name="x", size=10, store_path="x.bin", webhook_url="https://hooks.test/ferry/x"
+    )
+    error = failing(lambda: env.stub.CreateTask(request))
+    return error, Expected(grpc.StatusCode.PERMISSION_DENIED, "WEBHOOK_URL_REFUSED")
+
+
 @case("INVALID_FIELD/state")
 def _unsettable_state(env: Env) -> tuple[grpc.RpcError, Expected]:
     task, _ = env.victim()

@@ -59,6 +59,7 @@ class Reason(enum.StrEnum):
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the

@@ -339,6 +339,17 @@ var ErrorReason;
      * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
      */
     ErrorReason[ErrorReason["STORE_UNAVAILABLE"] = 46] = "STORE_UNAVAILABLE";
+    /**
+     * WEBHOOK_URL_REFUSED - INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+     * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+     * or https, no host, user:password@, a fragment, "." or ".." segments,
+     * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+     * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+     * prefixes the principals file allows the caller's principal
+     * (`webhook_allow`), or the principal may set none. Nothing was created.
+     * Retry: no.
+     */
+    ErrorReason[ErrorReason["WEBHOOK_URL_REFUSED"] = 47] = "WEBHOOK_URL_REFUSED";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -466,6 +477,9 @@ function errorReasonFromJSON(object) {
         case 46:
         case "STORE_UNAVAILABLE":
             return ErrorReason.STORE_UNAVAILABLE;
+        case 47:
+        case "WEBHOOK_URL_REFUSED":
+            return ErrorReason.WEBHOOK_URL_REFUSED;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -556,6 +570,8 @@ function errorReasonToJSON(object) {
             return "PERMISSION_DENIED";
         case ErrorReason.STORE_UNAVAILABLE:
             return "STORE_UNAVAILABLE";
+        case ErrorReason.WEBHOOK_URL_REFUSED:
+            return "WEBHOOK_URL_REFUSED";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

@@ -362,6 +362,18 @@ typedef GPB_ENUM(FRYErrorReason) {
    * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
    **/
   FRYErrorReason_StoreUnavailable = 46,
+
+  /**
+   * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+   * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+   * or https, no host, user:password\@, a fragment, "." or ".." segments,
+   * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+   * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+   * prefixes the principals file allows the caller's principal
+   * (`webhook_allow`), or the principal may set none. Nothing was created.
+   * Retry: no.
+   **/
+  FRYErrorReason_WebhookURLRefused = 47,
 };
 
 GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void);

@@ -302,6 +302,16 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
     yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
     """
+    WEBHOOK_URL_REFUSED: _ErrorReason.ValueType  # 47
+    """INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+    UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+    or https, no host, user:password@, a fragment, "." or ".." segments,
+    an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+    "webhook_url"), PERMISSION_DENIED when it lies under none of the
+    prefixes the principals file allows the caller's principal
+    (`webhook_allow`), or the principal may set none. Nothing was created.
+    Retry: no.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -548,5 +558,15 @@ client's own retries (down, unreachable, timing out), was throttling, or
 refused Ferry's credentials; nothing acknowledged was lost, and a block
 whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
 yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+"""
+WEBHOOK_URL_REFUSED: ErrorReason.ValueType  # 47
+"""INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+or https, no host, user:password@, a fragment, "." or ".." segments,
+an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+"webhook_url"), PERMISSION_DENIED when it lies under none of the
+prefixes the principals file allows the caller's principal
+(`webhook_allow`), or the principal may set none. Nothing was created.
+Retry: no.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

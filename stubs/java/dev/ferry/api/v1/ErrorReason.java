@@ -461,6 +461,21 @@ public enum ErrorReason
    * <code>STORE_UNAVAILABLE = 46;</code>
    */
   STORE_UNAVAILABLE(46),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+   * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+   * or https, no host, user:password&#64;, a fragment, "." or ".." segments,
+   * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+   * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+   * prefixes the principals file allows the caller's principal
+   * (`webhook_allow`), or the principal may set none. Nothing was created.
+   * Retry: no.
+   * </pre>
+   *
+   * <code>WEBHOOK_URL_REFUSED = 47;</code>
+   */
+  WEBHOOK_URL_REFUSED(47),
   UNRECOGNIZED(-1),
   ;
 
@@ -911,6 +926,21 @@ public enum ErrorReason
    * <code>STORE_UNAVAILABLE = 46;</code>
    */
   public static final int STORE_UNAVAILABLE_VALUE = 46;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+   * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+   * or https, no host, user:password&#64;, a fragment, "." or ".." segments,
+   * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+   * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+   * prefixes the principals file allows the caller's principal
+   * (`webhook_allow`), or the principal may set none. Nothing was created.
+   * Retry: no.
+   * </pre>
+   *
+   * <code>WEBHOOK_URL_REFUSED = 47;</code>
+   */
+  public static final int WEBHOOK_URL_REFUSED_VALUE = 47;
 
 
   public final int getNumber() {
@@ -978,6 +1008,7 @@ public enum ErrorReason
       case 44: return TOKEN_EXPIRED;
       case 45: return PERMISSION_DENIED;
       case 46: return STORE_UNAVAILABLE;
+      case 47: return WEBHOOK_URL_REFUSED;
       default: return null;
     }
   }
