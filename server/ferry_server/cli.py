@@ -192,7 +192,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add(
         "--webhook-url",
         default=default("WEBHOOK_URL", ""),
-        help="POST a signed JSON notice here when a task ends [FERRY_WEBHOOK_URL, none]",
+        help="POST a signed JSON notice here when a task ends, for principals without a "
+        "webhook_url of their own in the principals file [FERRY_WEBHOOK_URL, none]",
     )
     add(
         "--webhook-secret-file",

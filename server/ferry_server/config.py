@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ferry_server.domain.part_size import s3_bounds
+from ferry_server.domain.webhook_targets import WebhookUrlInvalid, parse_webhook_url
 from ferry_server.identity.jwt_tokens import ASYMMETRIC_ALGORITHMS
 from ferry_server.storage.s3location import InvalidLocation, S3Location
 
@@ -76,7 +77,8 @@ class Settings:
     retention_seconds: float = 30 * 24 * 3600.0
     #: Like a umask: published files get mode 0666 with these bits cleared (0644 by default).
     published_umask: int = 0o022
-    #: Where every task's completion notice is POSTed (http or https); empty: no notices.
+    #: Where a task's completion notice is POSTed (http or https) when its principal has no
+    #: ``webhook_url`` of its own in the principals file; empty: such tasks send none.
     webhook_url: str = ""
     #: File holding the webhooks' signing secret (Standard Webhooks: ``whsec_`` + base64).
     webhook_secret_file: Path | None = None
@@ -272,15 +274,18 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be positive")
         if not self.webhook_url:
-            if self.webhook_secret_file is not None:
-                raise SettingsError("webhook_secret_file needs webhook_url")
+            if self.webhook_secret_file is not None and self.principals_file is None:
+                raise SettingsError(
+                    "webhook_secret_file needs webhook_url, or a principals_file naming "
+                    "principals' webhook URLs"
+                )
             return
-        url = urlsplit(self.webhook_url)
-        if url.scheme not in ("http", "https") or not url.hostname or url.username:
+        try:
+            parse_webhook_url(self.webhook_url)
+        except WebhookUrlInvalid as exc:
             raise SettingsError(
-                f"webhook_url={self.webhook_url!r}: expected http(s)://HOST[:PORT]/PATH "
-                "without credentials"
-            )
+                f"webhook_url={self.webhook_url!r}: expected http(s)://HOST[:PORT]/PATH; it {exc}"
+            ) from None
         if self.webhook_secret_file is None:
             raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
 
