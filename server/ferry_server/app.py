@@ -680,8 +680,16 @@ def _deliveries(
     return _delivery_loop(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
 
 
-#: Bytes gRPC reads ahead on a stream beyond the message being read (its default: 64 KiB).
-STREAM_LOOKAHEAD_BYTES = 64 * 1024
+def _flow_control(lookahead: int) -> list[tuple[str, int]]:
+    """gRPC's receive flow control for ``--stream-lookahead`` (0: its own). With BDP probing,
+    gRPC grows each busy stream's receive window to several MiB, which one stream on a long
+    link needs, but 200 streams sending as fast as they can had a replica buffer 3-4 GB
+    (issue 9). With a bound and no probing, a stream receives the message it is reading (gRPC
+    opens the window for it) plus the lookahead, and a stream whose previous message is still
+    being written reads no further, so its client waits: 0.5-0.7 GB in that bench."""
+    if lookahead == 0:
+        return []
+    return [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", lookahead)]
 
 
 async def _transport(
@@ -707,14 +715,7 @@ async def _transport(
             # burst of new streams must wait to be answered instead: OK, or OVERLOADED.
             ("grpc.server.max_pending_requests", pending),
             ("grpc.server.max_pending_requests_hard_limit", 2 * pending),
-            # Flow control: without these, gRPC's BDP probing grows each stream's receive
-            # window to several MiB, and 200 streams sending as fast as they can had the
-            # replica buffer 3-4 GB (peak RSS; 0.5-0.7 GB with these, issue 9). Each stream
-            # still receives the message it is reading (gRPC opens the window for it) plus
-            # this lookahead; a stream whose previous message is still being written reads
-            # no further, so its client waits (backpressure).
-            ("grpc.http2.bdp_probe", 0),
-            ("grpc.http2.lookahead_bytes", STREAM_LOOKAHEAD_BYTES),
+            *_flow_control(settings.stream_lookahead_bytes),
         ],
         interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
     )

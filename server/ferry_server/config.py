@@ -104,6 +104,11 @@ class Settings:
     #: An UploadParts stream that sends nothing for this long while the server owes it no
     #: acknowledgement is ended (UNAVAILABLE, STREAM_IDLE).
     stream_idle_timeout_seconds: float = 60.0
+    #: Bytes gRPC reads ahead on a stream beyond the message it is reading. 0: gRPC's own
+    #: flow control, whose BDP probing grows a busy stream's window to several MiB (a long
+    #: link needs that); a bound (e.g. 64 KiB) turns the probing off and caps what a replica
+    #: buffers for many busy streams, at the cost of one message in flight per stream.
+    stream_lookahead_bytes: int = 0
     #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
     shutdown_grace_seconds: float = 10.0
     #: PostgreSQL: seconds to open a connection (libpq connect_timeout).
@@ -205,8 +210,9 @@ class Settings:
             )
         if self.max_block_size > 2**31 - 1:
             raise SettingsError("max_block_size must fit in 31 bits")
-        if self.max_file_size < 0:
-            raise SettingsError("max_file_size must not be negative")
+        for name in ("max_file_size", "stream_lookahead_bytes"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative")
         if self.max_file_size // self.min_block_size >= 2**32:
             raise SettingsError("max_file_size / min_block_size must stay below 2**32 blocks")
         if self.task_ttl_seconds <= 0 or self.sweep_interval_seconds <= 0:
