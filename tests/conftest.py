@@ -16,10 +16,9 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer, create_server
 from ferry_server.config import KiB, Settings
 
-from tests.support.components import unavailable
 from tests.support.databases import fresh_postgres_schema
 from tests.support.protocol import create, merge, missing, upload
-from tests.support.seaweedfs import S3Endpoint, SeaweedFS, SeaweedUnavailable
+from tests.support.seaweedfs import S3Endpoint, SeaweedFS, running_seaweedfs
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -97,16 +96,8 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
 
     Without it the tests that need it skip, or fail when CI is set.
     """
-    store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
-    try:
-        store.start()
-    except SeaweedUnavailable as exc:
-        store.stop()
-        unavailable(f"SeaweedFS could not start: {exc}")
-    try:
+    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as store:
         yield store
-    finally:
-        store.stop()
 
 
 @pytest.fixture(scope="session")

@@ -290,6 +290,7 @@ class FerryClient:
         block_size: int | None = None,
         overwrite: bool = False,
         upload_token_ttl: float = 0,
+        webhook_url: str = "",
     ) -> Grant:
         """Create a task for a file someone else will upload, and an upload token for it:
         hand the uploader ``grant.task_id`` and ``grant.upload_token`` (never this client's
@@ -301,6 +302,10 @@ class FerryClient:
                 it (recommended: the uploader is not trusted with what it sends).
             upload_token_ttl: seconds the token lives; 0 (or more than the server allows):
                 the server's limit.
+            webhook_url: where to POST this task's completion notice instead of the
+                principal's own URL; it must lie under a prefix the server's principals file
+                allows this principal (``webhook_allow``), else PermissionDenied
+                (WEBHOOK_URL_REFUSED). A declaration that resumes a task keeps its URL.
         """
         request = pb.CreateTaskRequest(
             file_name=file_name or store_path.rsplit("/", 1)[-1],
@@ -312,6 +317,7 @@ class FerryClient:
             overwrite=overwrite,
             issue_upload_token=True,
             upload_token_ttl_seconds=round(upload_token_ttl),
+            webhook_url=webhook_url,
         )
         reply = retrying(self.retry.budget(), lambda: self._transport.create_task(request))
         return Grant(

@@ -61,6 +61,8 @@ class TaskInfo:
     update_time: datetime | None
     expire_time: datetime | None
     failure_reason: str
+    #: Where the server POSTs the task's completion notice ("" for none).
+    webhook_url: str = ""
 
     @classmethod
     def from_pb(cls, task: pb.Task) -> TaskInfo:
@@ -87,6 +89,7 @@ class TaskInfo:
             update_time=when("update_time"),
             expire_time=when("expire_time"),
             failure_reason=task.failure_reason,
+            webhook_url=task.webhook_url,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -107,6 +110,7 @@ class TaskInfo:
             "update_time": _iso(self.update_time),
             "expire_time": _iso(self.expire_time),
             "failure_reason": self.failure_reason,
+            "webhook_url": self.webhook_url,
         }
 
 

@@ -57,6 +57,7 @@ RETRYABLE_REASONS: frozenset[str] = frozenset(
         "OVERLOADED",
         "DATABASE_UNAVAILABLE",
         "SHUTTING_DOWN",
+        "STORE_UNAVAILABLE",
         "STREAM_IDLE",
         "DEADLINE_PASSED",
     }

@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +43,7 @@ from ferry_server.domain.ports import BlockStore, Metrics, NoMetrics
 from ferry_server.domain.quotas import Quotas
 from ferry_server.domain.service import FaultHook, Limits, TransferService, no_fault, utc_now
 from ferry_server.domain.watching import TaskWatcher
+from ferry_server.domain.webhook_targets import NO_ROUTE, WebhookRoute, parse_webhook_url
 from ferry_server.identity.gate import Gate
 from ferry_server.identity.jwt_tokens import JwksError, JwtVerifier
 from ferry_server.identity.principals import PrincipalsFile, PrincipalsFileError
@@ -76,66 +77,72 @@ class StartupError(RuntimeError):
     """The server cannot start with these settings; the message says what to change."""
 
 
-class _Sweeper(threading.Thread):
-    """Every ``interval`` seconds until stopped: expires idle tasks, and sweeps orphaned
-    staging (one replica at a time, in bounded batches)."""
-
-    def __init__(self, service: TransferService, interval: float) -> None:
-        super().__init__(name="ferry-sweeper", daemon=True)
-        self._service = service
-        self._interval = interval
-        self._stop = threading.Event()
-
-    def run(self) -> None:
-        sweeps = (
-            ("expiry", self._service.expire_idle),
-            ("storage", self._service.sweep_storage),
-            ("retention", self._service.apply_retention),
-        )
-        while not self._stop.wait(self._interval):
-            for name, sweep in sweeps:
-                try:
-                    sweep()
-                except Unavailable as exc:
-                    # The database may be briefly unreachable; the next sweep tries again.
-                    log.warning("%s sweep skipped: %s", name, exc.message)
-                except Exception:
-                    log.exception("%s sweep failed", name)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-class _Deliveries(threading.Thread):
-    """Every ``interval`` seconds until stopped: delivers due completion notices (all of them,
-    in batches) and reports the outbox's depth."""
-
-    _BATCH = 50
+class _Periodic(threading.Thread):
+    """Every ``interval`` seconds until stopped, runs each of its named jobs in turn. A job
+    that finds the database out of reach (Unavailable) is logged as one WARNING line and
+    tried again at the next round; any other failure is logged with its traceback (a bug)."""
 
     def __init__(
-        self, notifier: Notifier, depth: Callable[[], int], metrics: Metrics, interval: float
+        self, name: str, interval: float, jobs: Sequence[tuple[str, Callable[[], object]]]
     ) -> None:
-        super().__init__(name="ferry-webhooks", daemon=True)
-        self._notifier = notifier
-        self._depth = depth
-        self._metrics = metrics
+        super().__init__(name=f"ferry-{name}", daemon=True)
         self._interval = interval
-        self._stop = threading.Event()
+        self._jobs = tuple(jobs)
+        # Not ``_stop``: threading.Thread has a method of that name, which join() calls.
+        self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                while self._notifier.deliver_due(self._BATCH) == self._BATCH:
-                    if self._stop.is_set():
-                        return
-                self._metrics.outbox_depth(self._depth())
-            except Unavailable as exc:
-                log.warning("notice delivery skipped: %s", exc.message)
-            except Exception:
-                log.exception("notice delivery failed")
+        while not self._stopping.wait(self._interval):
+            for name, job in self._jobs:
+                if self._stopping.is_set():
+                    return
+                try:
+                    job()
+                except Unavailable as exc:
+                    log.warning("%s skipped: %s", name, exc.message)
+                except Exception:
+                    log.exception("%s failed", name)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+
+def _sweeper(service: TransferService, interval: float) -> _Periodic:
+    """Expires idle tasks, sweeps orphaned staging (one replica at a time, in bounded
+    batches) and applies retention."""
+    return _Periodic(
+        "sweeper",
+        interval,
+        (
+            ("expiry sweep", service.expire_idle),
+            ("storage sweep", service.sweep_storage),
+            ("retention sweep", service.apply_retention),
+        ),
+    )
+
+
+#: Notices one claim takes at most.
+_DELIVERY_BATCH = 50
+
+
+def _delivery_loop(
+    notifier: Notifier, depth: Callable[[], int], metrics: Metrics, interval: float
+) -> _Periodic:
+    """Delivers due completion notices (all of them, in batches) and reports the outbox's
+    depth."""
+    loop: _Periodic
+
+    def deliver() -> None:
+        while notifier.deliver_due(_DELIVERY_BATCH) == _DELIVERY_BATCH and not loop.stopping:
+            pass
+        metrics.outbox_depth(depth())
+
+    loop = _Periodic("webhooks", interval, (("notice delivery", deliver),))
+    return loop
 
 
 class _EventLoop(threading.Thread):
@@ -169,29 +176,6 @@ class _Transport:
     health: Any  # operations.health.HealthServicer
 
 
-class _StreamHeartbeat(threading.Thread):
-    """Every ``interval`` seconds until stopped: refreshes this replica's open-stream counts
-    in SQL, so that they expire only when the replica is gone (only with a stream quota)."""
-
-    def __init__(self, service: TransferService, interval: float) -> None:
-        super().__init__(name="ferry-stream-heartbeat", daemon=True)
-        self._service = service
-        self._interval = interval
-        self._stop = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._service.streams.heartbeat()
-            except Unavailable as exc:
-                log.warning("stream count heartbeat skipped: %s", exc.message)
-            except Exception:
-                log.exception("stream count heartbeat failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 class FerryServer:
     """A started-or-startable Ferry replica."""
 
@@ -202,14 +186,14 @@ class FerryServer:
         transport: _Transport,
         blocking: BlockingPool,
         engine: Engine,
-        sweeper: _Sweeper,
+        sweeper: _Periodic,
         hasher: PrefixHasher,
         service: TransferService,
         servicer: FerryServicer,
         health: DatabaseHealth,
         metrics: MetricsEndpoint | None,
         gate: Gate,
-        deliveries: _Deliveries | None = None,
+        deliveries: _Periodic | None = None,
         watcher: TaskWatcher | None = None,
         certificates: ReloadingCertificates | None = None,
     ) -> None:
@@ -230,7 +214,13 @@ class FerryServer:
         self._gate = gate
         self._stopped = threading.Event()
         self._certificates = certificates
-        self._heartbeat = _StreamHeartbeat(service, settings.stream_heartbeat_seconds)
+        # Refreshes this replica's open-stream counts in SQL, so that they expire only when
+        # the replica is gone (only with a stream quota).
+        self._heartbeat = _Periodic(
+            "stream-heartbeat",
+            settings.stream_heartbeat_seconds,
+            (("stream count heartbeat", service.streams.heartbeat),),
+        )
 
     def reload_tls(self) -> None:
         """Read the TLS files again before the next handshake (SIGHUP); changed files are
@@ -586,8 +576,8 @@ def create_server(settings: Settings) -> FerryServer:
         replica = secrets.token_hex(6)
         replica_id = f"{socket.gethostname()[:24]}:{os.getpid()}:{replica}"
         hasher = PrefixHasher(store, repository.committed_blocks, replica=replica)
-        deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id)
-        webhook = settings.webhook_url or None
+        gate = _gate(settings, repository)
+        deliveries = _deliveries(settings, repository, metrics or NoMetrics(), replica_id, gate)
         watcher = TaskWatcher(repository.get_many, settings.watch_interval_seconds)
         service = TransferService(
             repository,
@@ -597,10 +587,9 @@ def create_server(settings: Settings) -> FerryServer:
             replica_id=replica_id,
             fault=_fault_hook(settings.test_fault),
             metrics=metrics,
-            webhook_for=lambda _principal: webhook,
+            webhook_for=_webhook_routes(settings, gate, delivering=deliveries is not None),
             watcher=watcher,
         )
-        gate = _gate(settings, repository)
         blocking = BlockingPool(settings.blocking_threads)
         servicer = FerryServicer(
             service,
@@ -632,7 +621,7 @@ def create_server(settings: Settings) -> FerryServer:
         transport,
         blocking,
         engine,
-        _Sweeper(service, settings.sweep_interval_seconds),
+        _sweeper(service, settings.sweep_interval_seconds),
         hasher,
         service,
         servicer,
@@ -645,11 +634,31 @@ def create_server(settings: Settings) -> FerryServer:
     )
 
 
+def _webhook_routes(
+    settings: Settings, gate: Gate, *, delivering: bool
+) -> Callable[[str], WebhookRoute]:
+    """Each principal's webhook settings: its ``[[principal]]`` entry's, the server's
+    ``--webhook-url`` standing in for a URL it lacks; none at all when this server sends no
+    notices (no signing secret), so that no notice is recorded that nothing would send."""
+    if not delivering:
+        return lambda _principal: NO_ROUTE
+    fallback = parse_webhook_url(settings.webhook_url).text if settings.webhook_url else None
+
+    def route(principal: str) -> WebhookRoute:
+        own = gate.webhook_route(principal)
+        if own is None:
+            return WebhookRoute(fallback)
+        return own if own.url is not None else WebhookRoute(fallback, own.allow)
+
+    return route
+
+
 def _deliveries(
-    settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str
-) -> _Deliveries | None:
-    """The completion notices' delivery loop, when a webhook is configured."""
-    if not settings.webhook_url or settings.webhook_secret_file is None:
+    settings: Settings, repository: SqlTaskRepository, metrics: Metrics, owner: str, gate: Gate
+) -> _Periodic | None:
+    """The completion notices' delivery loop, when notices are signed (a secret is given:
+    with the server's --webhook-url, or the principals file's URLs)."""
+    if settings.webhook_secret_file is None:
         return None
     try:
         secret = settings.webhook_secret_file.read_text().strip()
@@ -666,9 +675,21 @@ def _deliveries(
     policy = DeliveryPolicy(retry_for=timedelta(seconds=settings.webhook_retry_seconds))
     notifier = Notifier(
         repository, sender, policy, owner=owner, clock=utc_now,
-        on_outcome=metrics.notice_attempted,
+        on_outcome=metrics.notice_attempted, secret_for=gate.webhook_secret,
     )  # fmt: skip
-    return _Deliveries(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
+    return _delivery_loop(notifier, repository.outbox_depth, metrics, settings.webhook_poll_seconds)
+
+
+def _flow_control(lookahead: int) -> list[tuple[str, int]]:
+    """gRPC's receive flow control for ``--stream-lookahead`` (0: its own). With BDP probing,
+    gRPC grows each busy stream's receive window to several MiB, which one stream on a long
+    link needs, but 200 streams sending as fast as they can had a replica buffer 3-4 GB
+    (issue 9). With a bound and no probing, a stream receives the message it is reading (gRPC
+    opens the window for it) plus the lookahead, and a stream whose previous message is still
+    being written reads no further, so its client waits: 0.5-0.7 GB in that bench."""
+    if lookahead == 0:
+        return []
+    return [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", lookahead)]
 
 
 async def _transport(
@@ -694,6 +715,7 @@ async def _transport(
             # burst of new streams must wait to be answered instead: OK, or OVERLOADED.
             ("grpc.server.max_pending_requests", pending),
             ("grpc.server.max_pending_requests_hard_limit", 2 * pending),
+            *_flow_control(settings.stream_lookahead_bytes),
         ],
         interceptors=[] if prometheus is None else [TimingInterceptor(prometheus)],
     )

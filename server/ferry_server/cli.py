@@ -192,7 +192,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add(
         "--webhook-url",
         default=default("WEBHOOK_URL", ""),
-        help="POST a signed JSON notice here when a task ends [FERRY_WEBHOOK_URL, none]",
+        help="POST a signed JSON notice here when a task ends, for principals without a "
+        "webhook_url of their own in the principals file [FERRY_WEBHOOK_URL, none]",
     )
     add(
         "--webhook-secret-file",
@@ -259,6 +260,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=float(str(default("STREAM_IDLE_TIMEOUT", defaults.stream_idle_timeout_seconds))),
         help="seconds an upload stream may send nothing while owed no acknowledgement before "
         "it is ended with UNAVAILABLE (STREAM_IDLE) [FERRY_STREAM_IDLE_TIMEOUT, 60]",
+    )
+    add(
+        "--stream-lookahead",
+        type=parse_size,
+        default=parse_size(str(default("STREAM_LOOKAHEAD", defaults.stream_lookahead_bytes))),
+        help="bytes gRPC reads ahead on each upload stream; 0: gRPC's own flow control, which "
+        "grows a busy stream's window to several MiB (long links need it); e.g. 64K caps the "
+        "memory thousands of busy streams take [FERRY_STREAM_LOOKAHEAD, 0]",
     )
     add(
         "--shutdown-grace",
@@ -526,6 +535,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         blocking_threads=args.blocking_threads,
         max_streams=args.max_streams,
         stream_idle_timeout_seconds=args.stream_idle_timeout,
+        stream_lookahead_bytes=args.stream_lookahead,
         log_level=args.log_level.upper(),
         shutdown_grace_seconds=args.shutdown_grace,
         db_connect_timeout_seconds=args.db_connect_timeout,

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ferry_server.domain.part_size import s3_bounds
+from ferry_server.domain.webhook_targets import WebhookUrlInvalid, parse_webhook_url
 from ferry_server.identity.jwt_tokens import ASYMMETRIC_ALGORITHMS
 from ferry_server.storage.s3location import InvalidLocation, S3Location
 
@@ -76,7 +77,8 @@ class Settings:
     retention_seconds: float = 30 * 24 * 3600.0
     #: Like a umask: published files get mode 0666 with these bits cleared (0644 by default).
     published_umask: int = 0o022
-    #: Where every task's completion notice is POSTed (http or https); empty: no notices.
+    #: Where a task's completion notice is POSTed (http or https) when its principal has no
+    #: ``webhook_url`` of its own in the principals file; empty: such tasks send none.
     webhook_url: str = ""
     #: File holding the webhooks' signing secret (Standard Webhooks: ``whsec_`` + base64).
     webhook_secret_file: Path | None = None
@@ -102,6 +104,11 @@ class Settings:
     #: An UploadParts stream that sends nothing for this long while the server owes it no
     #: acknowledgement is ended (UNAVAILABLE, STREAM_IDLE).
     stream_idle_timeout_seconds: float = 60.0
+    #: Bytes gRPC reads ahead on a stream beyond the message it is reading. 0: gRPC's own
+    #: flow control, whose BDP probing grows a busy stream's window to several MiB (a long
+    #: link needs that); a bound (e.g. 64 KiB) turns the probing off and caps what a replica
+    #: buffers for many busy streams, at the cost of one message in flight per stream.
+    stream_lookahead_bytes: int = 0
     #: Seconds to let in-flight RPCs finish on SIGTERM/SIGINT.
     shutdown_grace_seconds: float = 10.0
     #: PostgreSQL: seconds to open a connection (libpq connect_timeout).
@@ -203,8 +210,9 @@ class Settings:
             )
         if self.max_block_size > 2**31 - 1:
             raise SettingsError("max_block_size must fit in 31 bits")
-        if self.max_file_size < 0:
-            raise SettingsError("max_file_size must not be negative")
+        for name in ("max_file_size", "stream_lookahead_bytes"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative")
         if self.max_file_size // self.min_block_size >= 2**32:
             raise SettingsError("max_file_size / min_block_size must stay below 2**32 blocks")
         if self.task_ttl_seconds <= 0 or self.sweep_interval_seconds <= 0:
@@ -272,15 +280,18 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be positive")
         if not self.webhook_url:
-            if self.webhook_secret_file is not None:
-                raise SettingsError("webhook_secret_file needs webhook_url")
+            if self.webhook_secret_file is not None and self.principals_file is None:
+                raise SettingsError(
+                    "webhook_secret_file needs webhook_url, or a principals_file naming "
+                    "principals' webhook URLs"
+                )
             return
-        url = urlsplit(self.webhook_url)
-        if url.scheme not in ("http", "https") or not url.hostname or url.username:
+        try:
+            parse_webhook_url(self.webhook_url)
+        except WebhookUrlInvalid as exc:
             raise SettingsError(
-                f"webhook_url={self.webhook_url!r}: expected http(s)://HOST[:PORT]/PATH "
-                "without credentials"
-            )
+                f"webhook_url={self.webhook_url!r}: expected http(s)://HOST[:PORT]/PATH; it {exc}"
+            ) from None
         if self.webhook_secret_file is None:
             raise SettingsError("webhook_url needs webhook_secret_file: notices are always signed")
 

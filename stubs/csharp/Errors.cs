@@ -24,7 +24,7 @@ namespace Ferry.V1 {
     static ErrorsReflection() {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
-            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKswGCgtFcnJvclJl",
+            "ChVmZXJyeS92MS9lcnJvcnMucHJvdG8SCGZlcnJ5LnYxKvwGCgtFcnJvclJl",
             "YXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABISCg5UQVNLX05P",
             "VF9GT1VORBABEhEKDUlOVkFMSURfRklFTEQQAhIWChJJTlZBTElEX1NUT1JF",
             "X1BBVEgQAxIWChJJTlZBTElEX0JMT0NLX1NJWkUQBBISCg5EQVRBX1RPT19M",
@@ -43,10 +43,11 @@ namespace Ferry.V1 {
             "U1RSRUFNX0lETEUQIBITCg9ERUFETElORV9QQVNTRUQQIRISCg5GSUxFX05P",
             "VF9GT1VORBAoEhYKEkdFTkVSQVRJT05fQ0hBTkdFRBApEhEKDVNJWkVfTUlT",
             "TUFUQ0gQKhITCg9VTkFVVEhFTlRJQ0FURUQQKxIRCg1UT0tFTl9FWFBJUkVE",
-            "ECwSFQoRUEVSTUlTU0lPTl9ERU5JRUQQLUJpChBkZXYuZmVycnkuYXBpLnYx",
-            "QgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2ZlcnJ5",
-            "djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYxYgZw",
-            "cm90bzM="));
+            "ECwSFQoRUEVSTUlTU0lPTl9ERU5JRUQQLRIVChFTVE9SRV9VTkFWQUlMQUJM",
+            "RRAuEhcKE1dFQkhPT0tfVVJMX1JFRlVTRUQQL0JpChBkZXYuZmVycnkuYXBp",
+            "LnYxQgtFcnJvcnNQcm90b1ABWh5mZXJyeS5kZXYvYXBpL2ZlcnJ5L3YxO2Zl",
+            "cnJ5djGiAgNGUlmqAghGZXJyeS5WMcoCCEZlcnJ5XFYx6gIJRmVycnk6OlYx",
+            "YgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.ErrorReason), }, null, null));
@@ -336,6 +337,25 @@ namespace Ferry.V1 {
     /// its own task's uploads and queries. Retry: no.
     /// </summary>
     [pbr::OriginalName("PERMISSION_DENIED")] PermissionDenied = 45,
+    /// <summary>
+    /// UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+    /// client's own retries (down, unreachable, timing out), was throttling, or
+    /// refused Ferry's credentials; nothing acknowledged was lost, and a block
+    /// whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+    /// yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+    /// </summary>
+    [pbr::OriginalName("STORE_UNAVAILABLE")] StoreUnavailable = 46,
+    /// <summary>
+    /// INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+    /// UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+    /// or https, no host, user:password@, a fragment, "." or ".." segments,
+    /// an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+    /// "webhook_url"), PERMISSION_DENIED when it lies under none of the
+    /// prefixes the principals file allows the caller's principal
+    /// (`webhook_allow`), or the principal may set none. Nothing was created.
+    /// Retry: no.
+    /// </summary>
+    [pbr::OriginalName("WEBHOOK_URL_REFUSED")] WebhookUrlRefused = 47,
   }
 
   #endregion

@@ -25,7 +25,7 @@ namespace Ferry.V1 {
       byte[] descriptorData = global::System.Convert.FromBase64String(
           string.Concat(
             "ChRmZXJyeS92MS9mZXJyeS5wcm90bxIIZmVycnkudjEaH2dvb2dsZS9wcm90",
-            "b2J1Zi90aW1lc3RhbXAucHJvdG8iigQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
+            "b2J1Zi90aW1lc3RhbXAucHJvdG8inwQKBFRhc2sSDwoHdGFza19pZBgBIAEo",
             "CRIRCglmaWxlX25hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYY",
             "BCABKAkSEgoKc3RvcmVfcGF0aBgFIAEoCRIuCghtZXRhZGF0YRgGIAMoCzIc",
             "LmZlcnJ5LnYxLlRhc2suTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAcg",
@@ -36,120 +36,121 @@ namespace Ferry.V1 {
             "Z2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIa",
             "Lmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZmFpbHVyZV9yZWFzb24Y",
             "DyABKAkSFQoNc2l6ZV9kZWZlcnJlZBgQIAEoCBIQCghtYXhfc2l6ZRgRIAEo",
-            "BBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEo",
-            "CToCOAEiKAoKQmxvY2tSYW5nZRINCgVzdGFydBgBIAEoDRILCgNlbmQYAiAB",
-            "KA0i1AIKEUNyZWF0ZVRhc2tSZXF1ZXN0EhEKCWZpbGVfbmFtZRgBIAEoCRIM",
-            "CgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCRISCgpzdG9yZV9wYXRoGAQg",
-            "ASgJEjsKCG1ldGFkYXRhGAUgAygLMikuZmVycnkudjEuQ3JlYXRlVGFza1Jl",
-            "cXVlc3QuTWV0YWRhdGFFbnRyeRISCgpibG9ja19zaXplGAYgASgNEhEKCW92",
-            "ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2RlZmVycmVkGAggASgIEhAKCG1heF9z",
-            "aXplGAkgASgEEhoKEmlzc3VlX3VwbG9hZF90b2tlbhgKIAEoCBIgChh1cGxv",
-            "YWRfdG9rZW5fdHRsX3NlY29uZHMYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRIL",
-            "CgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNr",
-            "UmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVz",
-            "dW1lZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rv",
-            "a2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVz",
-            "dGFtcCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIT",
-            "CgtibG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJj",
-            "GAQgASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxv",
-            "YWRQYXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5k",
-            "ZXgYAiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0",
-            "dXMSFwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAki",
-            "jgEKGVF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEo",
-            "CRIgChhpbmNsdWRlX2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0",
-            "dGVkX3N0YXJ0GAMgASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rv",
-            "a2VuGAUgASgJIo0CChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVz",
-            "dGF0ZRgBIAEoDjITLmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXpl",
-            "GAIgASgNEhMKC2Jsb2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRl",
-            "cxgEIAEoBBIlCgdtaXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5n",
-            "ZRIrCgljb21taXR0ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9j",
-            "axIcChRuZXh0X2NvbW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2Vf",
-            "dG9rZW4YCCABKAkiLwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0S",
-            "DgoGY3JjMzJjGAIgASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lk",
-            "GAEgASgJEiIKBXN0YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAK",
-            "EFNldFN0YXRlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRh",
-            "c2siSwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2",
-            "GAIgASgJEhEKBHNpemUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJl",
-            "c3BvbnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIvkBChFVcGxv",
-            "YWRGaWxlUmVxdWVzdBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIg",
-            "ASgJEhIKCnN0b3JlX3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5m",
-            "ZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92",
-            "ZXJ3cml0ZRgFIAEoCBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcg",
-            "ASgMGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIg",
-            "ASgJOgI4AUIJCgdfY3JjMzJjIkMKElVwbG9hZEZpbGVSZXNwb25zZRIcCgR0",
-            "YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIPCgdyZXN1bWVkGAIgASgIIm0K",
-            "D1JlYWRGaWxlUmVxdWVzdBISCgpzdG9yZV9wYXRoGAEgASgJEg8KB3Rhc2tf",
-            "aWQYAiABKAkSDgoGb2Zmc2V0GAMgASgEEg4KBmxlbmd0aBgEIAEoBBIVCg1p",
-            "Zl9nZW5lcmF0aW9uGAUgASgJIjsKCkdlbmVyYXRpb24SDwoHdGFza19pZBgB",
-            "IAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEc2l6ZRgDIAEoBCJqChBSZWFkRmls",
-            "ZVJlc3BvbnNlEigKCmdlbmVyYXRpb24YASABKAsyFC5mZXJyeS52MS5HZW5l",
-            "cmF0aW9uEg4KBm9mZnNldBgCIAEoBBIMCgRkYXRhGAMgASgMEg4KBmNyYzMy",
-            "YxgEIAEoDSIjChBXYXRjaFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAki",
-            "MQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYx",
-            "LlRhc2siIQoOR2V0VGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSJdCg9H",
-            "ZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sS",
-            "LAoMbm90aWZpY2F0aW9uGAIgASgLMhYuZmVycnkudjEuTm90aWZpY2F0aW9u",
-            "IqQBCgxOb3RpZmljYXRpb24SEAoIZXZlbnRfaWQYASABKAkSKgoFc3RhdGUY",
-            "AiABKA4yGy5mZXJyeS52MS5Ob3RpZmljYXRpb25TdGF0ZRIQCghhdHRlbXB0",
-            "cxgDIAEoDRISCgpsYXN0X2Vycm9yGAQgASgJEjAKDGRlbGl2ZXJlZF9hdBgF",
-            "IAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoXSXNzdWVVcGxv",
-            "YWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgt0dGxfc2Vjb25k",
-            "cxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2USFAoMdXBsb2Fk",
-            "X3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnBy",
-            "b3RvYnVmLlRpbWVzdGFtcCKcAgoQTGlzdFRhc2tzUmVxdWVzdBIRCglwYWdl",
-            "X3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIjCgZzdGF0ZXMYAyAD",
-            "KA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSGQoRc3RvcmVfcGF0aF9wcmVmaXgY",
-            "BCABKAkSEAoIbWV0YWRhdGEYBSADKAkSMQoNY3JlYXRlZF9hZnRlchgGIAEo",
-            "CzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZv",
-            "cmUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG9yZGVy",
-            "X2J5GAggASgJEhYKDmFsbF9wcmluY2lwYWxzGAkgASgIIksKEUxpc3RUYXNr",
-            "c1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4uZmVycnkudjEuVGFzaxIXCg9u",
-            "ZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoPR2V0U3RhdHNSZXF1ZXN0EhYKDmFs",
-            "bF9wcmluY2lwYWxzGAEgASgIIlcKClN0YXRlU3RhdHMSIgoFc3RhdGUYASAB",
-            "KA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSDQoFdGFza3MYAiABKAQSFgoOZGVj",
-            "bGFyZWRfYnl0ZXMYAyABKAQiZwoQR2V0U3RhdHNSZXNwb25zZRIkCgZzdGF0",
-            "ZXMYASADKAsyFC5mZXJyeS52MS5TdGF0ZVN0YXRzEhQKDHN0YWdlZF9ieXRl",
-            "cxgCIAEoBBIXCg9wdWJsaXNoZWRfYnl0ZXMYAyABKAQqugEKCVRhc2tTdGF0",
-            "ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19TVEFURV9V",
-            "UExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BBVVNFRBACEhgKFFRBU0tfU1RB",
-            "VEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFURV9DQU5DRUxFRBAEEhYKElRB",
-            "U0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAYqkQEK",
-            "C0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRVU19VTlNQRUNJRklFRBAAEhoK",
-            "FkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIiCh5CTE9DS19TVEFUVVNfQ0hF",
-            "Q0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19TVEFUVVNfQ09NTUlUVEVEX0RJ",
-            "RkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25TdGF0ZRIiCh5OT1RJRklDQVRJ",
-            "T05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpOT1RJRklDQVRJT05fU1RBVEVf",
-            "UEVORElORxABEiAKHE5PVElGSUNBVElPTl9TVEFURV9ERUxJVkVSRUQQAhIk",
-            "CiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJVkVSQUJMRRADMv8GCgxGZXJy",
-            "eVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZlcnJ5LnYxLkNyZWF0ZVRhc2tS",
-            "ZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFza1Jlc3BvbnNlEk4KC1VwbG9h",
-            "ZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFydHNSZXF1ZXN0Gh0uZmVycnku",
-            "djEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAESXwoSUXVlcnlNaXNzaW5nQmxv",
-            "Y2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5nQmxvY2tzUmVxdWVzdBokLmZl",
-            "cnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jlc3BvbnNlEkEKCFNldFN0YXRl",
-            "EhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0GhouZmVycnkudjEuU2V0U3Rh",
-            "dGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5LnYxLk1lcmdlUmVxdWVzdBoX",
-            "LmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoHR2V0VGFzaxIYLmZlcnJ5LnYx",
-            "LkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEuR2V0VGFza1Jlc3BvbnNlEkYK",
-            "CVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNoVGFza1JlcXVlc3QaGy5mZXJy",
-            "eS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMKCFJlYWRGaWxlEhkuZmVycnku",
-            "djEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnkudjEuUmVhZEZpbGVSZXNwb25z",
-            "ZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52MS5VcGxvYWRGaWxlUmVxdWVz",
-            "dBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNwb25zZRJZChBJc3N1ZVVwbG9h",
-            "ZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxvYWRUb2tlblJlcXVlc3QaIi5m",
-            "ZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVzcG9uc2USRAoJTGlzdFRhc2tz",
-            "EhouZmVycnkudjEuTGlzdFRhc2tzUmVxdWVzdBobLmZlcnJ5LnYxLkxpc3RU",
-            "YXNrc1Jlc3BvbnNlEkEKCEdldFN0YXRzEhkuZmVycnkudjEuR2V0U3RhdHNS",
-            "ZXF1ZXN0GhouZmVycnkudjEuR2V0U3RhdHNSZXNwb25zZUJoChBkZXYuZmVy",
-            "cnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZlcnJ5LmRldi9hcGkvZmVycnkv",
-            "djE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYxygIIRmVycnlcVjHqAglGZXJy",
-            "eTo6VjFiBnByb3RvMw=="));
+            "BBITCgt3ZWJob29rX3VybBgSIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tl",
+            "eRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKAoKQmxvY2tSYW5nZRINCgVz",
+            "dGFydBgBIAEoDRILCgNlbmQYAiABKA0i6QIKEUNyZWF0ZVRhc2tSZXF1ZXN0",
+            "EhEKCWZpbGVfbmFtZRgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgD",
+            "IAEoCRISCgpzdG9yZV9wYXRoGAQgASgJEjsKCG1ldGFkYXRhGAUgAygLMiku",
+            "ZmVycnkudjEuQ3JlYXRlVGFza1JlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpi",
+            "bG9ja19zaXplGAYgASgNEhEKCW92ZXJ3cml0ZRgHIAEoCBIVCg1zaXplX2Rl",
+            "ZmVycmVkGAggASgIEhAKCG1heF9zaXplGAkgASgEEhoKEmlzc3VlX3VwbG9h",
+            "ZF90b2tlbhgKIAEoCBIgChh1cGxvYWRfdG9rZW5fdHRsX3NlY29uZHMYCyAB",
+            "KA0SEwoLd2ViaG9va191cmwYDCABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNr",
+            "ZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBChJDcmVhdGVUYXNrUmVz",
+            "cG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2sSDwoHcmVzdW1l",
+            "ZBgCIAEoCBIUCgx1cGxvYWRfdG9rZW4YAyABKAkSPAoYdXBsb2FkX3Rva2Vu",
+            "X2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFt",
+            "cCJ4ChJVcGxvYWRQYXJ0c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgti",
+            "bG9ja19pbmRleBgCIAEoDRIOCgZvZmZzZXQYAyABKAQSEwoGY3JjMzJjGAQg",
+            "ASgHSACIAQESDAoEZGF0YRgFIAEoDEIJCgdfY3JjMzJjIowBChNVcGxvYWRQ",
+            "YXJ0c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSEwoLYmxvY2tfaW5kZXgY",
+            "AiABKA0SJQoGc3RhdHVzGAMgASgOMhUuZmVycnkudjEuQmxvY2tTdGF0dXMS",
+            "FwoPcmVjZWl2ZWRfY3JjMzJjGAQgASgHEg8KB21lc3NhZ2UYBSABKAkijgEK",
+            "GVF1ZXJ5TWlzc2luZ0Jsb2Nrc1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIg",
+            "ChhpbmNsdWRlX2NvbW1pdHRlZF9jcmMzMmMYAiABKAgSFwoPY29tbWl0dGVk",
+            "X3N0YXJ0GAMgASgNEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2Vu",
+            "GAUgASgJIo0CChpRdWVyeU1pc3NpbmdCbG9ja3NSZXNwb25zZRIiCgVzdGF0",
+            "ZRgBIAEoDjITLmZlcnJ5LnYxLlRhc2tTdGF0ZRISCgpibG9ja19zaXplGAIg",
+            "ASgNEhMKC2Jsb2NrX2NvdW50GAMgASgNEhcKD2NvbW1pdHRlZF9ieXRlcxgE",
+            "IAEoBBIlCgdtaXNzaW5nGAUgAygLMhQuZmVycnkudjEuQmxvY2tSYW5nZRIr",
+            "Cgljb21taXR0ZWQYBiADKAsyGC5mZXJyeS52MS5Db21taXR0ZWRCbG9jaxIc",
+            "ChRuZXh0X2NvbW1pdHRlZF9pbmRleBgHIAEoDRIXCg9uZXh0X3BhZ2VfdG9r",
+            "ZW4YCCABKAkiLwoOQ29tbWl0dGVkQmxvY2sSDQoFaW5kZXgYASABKA0SDgoG",
+            "Y3JjMzJjGAIgASgNIkYKD1NldFN0YXRlUmVxdWVzdBIPCgd0YXNrX2lkGAEg",
+            "ASgJEiIKBXN0YXRlGAIgASgOMhMuZmVycnkudjEuVGFza1N0YXRlIjAKEFNl",
+            "dFN0YXRlUmVzcG9uc2USHAoEdGFzaxgBIAEoCzIOLmZlcnJ5LnYxLlRhc2si",
+            "SwoMTWVyZ2VSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc2hhMjU2GAIg",
+            "ASgJEhEKBHNpemUYAyABKARIAIgBAUIHCgVfc2l6ZSItCg1NZXJnZVJlc3Bv",
+            "bnNlEhwKBHRhc2sYASABKAsyDi5mZXJyeS52MS5UYXNrIo4CChFVcGxvYWRG",
+            "aWxlUmVxdWVzdBIRCglmaWxlX25hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJ",
+            "EhIKCnN0b3JlX3BhdGgYAyABKAkSOwoIbWV0YWRhdGEYBCADKAsyKS5mZXJy",
+            "eS52MS5VcGxvYWRGaWxlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhEKCW92ZXJ3",
+            "cml0ZRgFIAEoCBITCgZjcmMzMmMYBiABKAdIAIgBARIMCgRkYXRhGAcgASgM",
+            "EhMKC3dlYmhvb2tfdXJsGAggASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5",
+            "GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdfY3JjMzJjIkMKElVwbG9h",
+            "ZEZpbGVSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4uZmVycnkudjEuVGFzaxIP",
+            "CgdyZXN1bWVkGAIgASgIIm0KD1JlYWRGaWxlUmVxdWVzdBISCgpzdG9yZV9w",
+            "YXRoGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSDgoGb2Zmc2V0GAMgASgEEg4K",
+            "Bmxlbmd0aBgEIAEoBBIVCg1pZl9nZW5lcmF0aW9uGAUgASgJIjsKCkdlbmVy",
+            "YXRpb24SDwoHdGFza19pZBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEc2l6",
+            "ZRgDIAEoBCJqChBSZWFkRmlsZVJlc3BvbnNlEigKCmdlbmVyYXRpb24YASAB",
+            "KAsyFC5mZXJyeS52MS5HZW5lcmF0aW9uEg4KBm9mZnNldBgCIAEoBBIMCgRk",
+            "YXRhGAMgASgMEg4KBmNyYzMyYxgEIAEoDSIjChBXYXRjaFRhc2tSZXF1ZXN0",
+            "Eg8KB3Rhc2tfaWQYASABKAkiMQoRV2F0Y2hUYXNrUmVzcG9uc2USHAoEdGFz",
+            "axgBIAEoCzIOLmZlcnJ5LnYxLlRhc2siIQoOR2V0VGFza1JlcXVlc3QSDwoH",
+            "dGFza19pZBgBIAEoCSJdCg9HZXRUYXNrUmVzcG9uc2USHAoEdGFzaxgBIAEo",
+            "CzIOLmZlcnJ5LnYxLlRhc2sSLAoMbm90aWZpY2F0aW9uGAIgASgLMhYuZmVy",
+            "cnkudjEuTm90aWZpY2F0aW9uIqQBCgxOb3RpZmljYXRpb24SEAoIZXZlbnRf",
+            "aWQYASABKAkSKgoFc3RhdGUYAiABKA4yGy5mZXJyeS52MS5Ob3RpZmljYXRp",
+            "b25TdGF0ZRIQCghhdHRlbXB0cxgDIAEoDRISCgpsYXN0X2Vycm9yGAQgASgJ",
+            "EjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1l",
+            "c3RhbXAiPwoXSXNzdWVVcGxvYWRUb2tlblJlcXVlc3QSDwoHdGFza19pZBgB",
+            "IAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoDSJhChhJc3N1ZVVwbG9hZFRva2Vu",
+            "UmVzcG9uc2USFAoMdXBsb2FkX3Rva2VuGAEgASgJEi8KC2V4cGlyZV90aW1l",
+            "GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKcAgoQTGlzdFRh",
+            "c2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgC",
+            "IAEoCRIjCgZzdGF0ZXMYAyADKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSGQoR",
+            "c3RvcmVfcGF0aF9wcmVmaXgYBCABKAkSEAoIbWV0YWRhdGEYBSADKAkSMQoN",
+            "Y3JlYXRlZF9hZnRlchgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3Rh",
+            "bXASMgoOY3JlYXRlZF9iZWZvcmUYByABKAsyGi5nb29nbGUucHJvdG9idWYu",
+            "VGltZXN0YW1wEhAKCG9yZGVyX2J5GAggASgJEhYKDmFsbF9wcmluY2lwYWxz",
+            "GAkgASgIIksKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4u",
+            "ZmVycnkudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoPR2V0",
+            "U3RhdHNSZXF1ZXN0EhYKDmFsbF9wcmluY2lwYWxzGAEgASgIIlcKClN0YXRl",
+            "U3RhdHMSIgoFc3RhdGUYASABKA4yEy5mZXJyeS52MS5UYXNrU3RhdGUSDQoF",
+            "dGFza3MYAiABKAQSFgoOZGVjbGFyZWRfYnl0ZXMYAyABKAQiZwoQR2V0U3Rh",
+            "dHNSZXNwb25zZRIkCgZzdGF0ZXMYASADKAsyFC5mZXJyeS52MS5TdGF0ZVN0",
+            "YXRzEhQKDHN0YWdlZF9ieXRlcxgCIAEoBBIXCg9wdWJsaXNoZWRfYnl0ZXMY",
+            "AyABKAQqugEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVE",
+            "EAASGAoUVEFTS19TVEFURV9VUExPQURJTkcQARIVChFUQVNLX1NUQVRFX1BB",
+            "VVNFRBACEhgKFFRBU0tfU1RBVEVfQ09NUExFVEVEEAMSFwoTVEFTS19TVEFU",
+            "RV9DQU5DRUxFRBAEEhYKElRBU0tfU1RBVEVfRVhQSVJFRBAFEhUKEVRBU0tf",
+            "U1RBVEVfRkFJTEVEEAYqkQEKC0Jsb2NrU3RhdHVzEhwKGEJMT0NLX1NUQVRV",
+            "U19VTlNQRUNJRklFRBAAEhoKFkJMT0NLX1NUQVRVU19DT01NSVRURUQQARIi",
+            "Ch5CTE9DS19TVEFUVVNfQ0hFQ0tTVU1fTUlTTUFUQ0gQAhIkCiBCTE9DS19T",
+            "VEFUVVNfQ09NTUlUVEVEX0RJRkZFUkVOVBADKp8BChFOb3RpZmljYXRpb25T",
+            "dGF0ZRIiCh5OT1RJRklDQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpO",
+            "T1RJRklDQVRJT05fU1RBVEVfUEVORElORxABEiAKHE5PVElGSUNBVElPTl9T",
+            "VEFURV9ERUxJVkVSRUQQAhIkCiBOT1RJRklDQVRJT05fU1RBVEVfVU5ERUxJ",
+            "VkVSQUJMRRADMv8GCgxGZXJyeVNlcnZpY2USRwoKQ3JlYXRlVGFzaxIbLmZl",
+            "cnJ5LnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GhwuZmVycnkudjEuQ3JlYXRlVGFz",
+            "a1Jlc3BvbnNlEk4KC1VwbG9hZFBhcnRzEhwuZmVycnkudjEuVXBsb2FkUGFy",
+            "dHNSZXF1ZXN0Gh0uZmVycnkudjEuVXBsb2FkUGFydHNSZXNwb25zZSgBMAES",
+            "XwoSUXVlcnlNaXNzaW5nQmxvY2tzEiMuZmVycnkudjEuUXVlcnlNaXNzaW5n",
+            "QmxvY2tzUmVxdWVzdBokLmZlcnJ5LnYxLlF1ZXJ5TWlzc2luZ0Jsb2Nrc1Jl",
+            "c3BvbnNlEkEKCFNldFN0YXRlEhkuZmVycnkudjEuU2V0U3RhdGVSZXF1ZXN0",
+            "GhouZmVycnkudjEuU2V0U3RhdGVSZXNwb25zZRI4CgVNZXJnZRIWLmZlcnJ5",
+            "LnYxLk1lcmdlUmVxdWVzdBoXLmZlcnJ5LnYxLk1lcmdlUmVzcG9uc2USPgoH",
+            "R2V0VGFzaxIYLmZlcnJ5LnYxLkdldFRhc2tSZXF1ZXN0GhkuZmVycnkudjEu",
+            "R2V0VGFza1Jlc3BvbnNlEkYKCVdhdGNoVGFzaxIaLmZlcnJ5LnYxLldhdGNo",
+            "VGFza1JlcXVlc3QaGy5mZXJyeS52MS5XYXRjaFRhc2tSZXNwb25zZTABEkMK",
+            "CFJlYWRGaWxlEhkuZmVycnkudjEuUmVhZEZpbGVSZXF1ZXN0GhouZmVycnku",
+            "djEuUmVhZEZpbGVSZXNwb25zZTABEkcKClVwbG9hZEZpbGUSGy5mZXJyeS52",
+            "MS5VcGxvYWRGaWxlUmVxdWVzdBocLmZlcnJ5LnYxLlVwbG9hZEZpbGVSZXNw",
+            "b25zZRJZChBJc3N1ZVVwbG9hZFRva2VuEiEuZmVycnkudjEuSXNzdWVVcGxv",
+            "YWRUb2tlblJlcXVlc3QaIi5mZXJyeS52MS5Jc3N1ZVVwbG9hZFRva2VuUmVz",
+            "cG9uc2USRAoJTGlzdFRhc2tzEhouZmVycnkudjEuTGlzdFRhc2tzUmVxdWVz",
+            "dBobLmZlcnJ5LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEkEKCEdldFN0YXRzEhku",
+            "ZmVycnkudjEuR2V0U3RhdHNSZXF1ZXN0GhouZmVycnkudjEuR2V0U3RhdHNS",
+            "ZXNwb25zZUJoChBkZXYuZmVycnkuYXBpLnYxQgpGZXJyeVByb3RvUAFaHmZl",
+            "cnJ5LmRldi9hcGkvZmVycnkvdjE7ZmVycnl2MaICA0ZSWaoCCEZlcnJ5LlYx",
+            "ygIIRmVycnlcVjHqAglGZXJyeTo6VjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { global::Google.Protobuf.WellKnownTypes.TimestampReflection.Descriptor, },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ferry.V1.TaskState), typeof(global::Ferry.V1.BlockStatus), typeof(global::Ferry.V1.NotificationState), }, null, new pbr::GeneratedClrTypeInfo[] {
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Task), global::Ferry.V1.Task.Parser, new[]{ "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize", "WebhookUrl" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.BlockRange), global::Ferry.V1.BlockRange.Parser, new[]{ "Start", "End" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskRequest), global::Ferry.V1.CreateTaskRequest.Parser, new[]{ "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds", "WebhookUrl" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.CreateTaskResponse), global::Ferry.V1.CreateTaskResponse.Parser, new[]{ "Task", "Resumed", "UploadToken", "UploadTokenExpireTime" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsRequest), global::Ferry.V1.UploadPartsRequest.Parser, new[]{ "TaskId", "BlockIndex", "Offset", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadPartsResponse), global::Ferry.V1.UploadPartsResponse.Parser, new[]{ "TaskId", "BlockIndex", "Status", "ReceivedCrc32C", "Message" }, null, null, null, null),
@@ -160,7 +161,7 @@ namespace Ferry.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.SetStateResponse), global::Ferry.V1.SetStateResponse.Parser, new[]{ "Task" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeRequest), global::Ferry.V1.MergeRequest.Parser, new[]{ "TaskId", "Sha256", "Size" }, new[]{ "Size" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.MergeResponse), global::Ferry.V1.MergeResponse.Parser, new[]{ "Task" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileRequest), global::Ferry.V1.UploadFileRequest.Parser, new[]{ "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data", "WebhookUrl" }, new[]{ "Crc32C" }, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.UploadFileResponse), global::Ferry.V1.UploadFileResponse.Parser, new[]{ "Task", "Resumed" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.ReadFileRequest), global::Ferry.V1.ReadFileRequest.Parser, new[]{ "StorePath", "TaskId", "Offset", "Length", "IfGeneration" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ferry.V1.Generation), global::Ferry.V1.Generation.Parser, new[]{ "TaskId", "Sha256", "Size" }, null, null, null, null),
@@ -326,6 +327,7 @@ namespace Ferry.V1 {
       failureReason_ = other.failureReason_;
       sizeDeferred_ = other.sizeDeferred_;
       maxSize_ = other.maxSize_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -596,6 +598,23 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 18;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where the task's completion notice is POSTed when it ends, chosen when it
+    /// was created (the URL given at CreateTask, else its principal's, else the
+    /// server's); empty when no notice will be sent.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -628,6 +647,7 @@ namespace Ferry.V1 {
       if (FailureReason != other.FailureReason) return false;
       if (SizeDeferred != other.SizeDeferred) return false;
       if (MaxSize != other.MaxSize) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -652,6 +672,7 @@ namespace Ferry.V1 {
       if (FailureReason.Length != 0) hash ^= FailureReason.GetHashCode();
       if (SizeDeferred != false) hash ^= SizeDeferred.GetHashCode();
       if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -735,6 +756,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(136, 1);
         output.WriteUInt64(MaxSize);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(146, 1);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -810,6 +835,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(136, 1);
         output.WriteUInt64(MaxSize);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(146, 1);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -868,6 +897,9 @@ namespace Ferry.V1 {
       }
       if (MaxSize != 0UL) {
         size += 2 + pb::CodedOutputStream.ComputeUInt64Size(MaxSize);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 2 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -938,6 +970,9 @@ namespace Ferry.V1 {
       }
       if (other.MaxSize != 0UL) {
         MaxSize = other.MaxSize;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1031,6 +1066,10 @@ namespace Ferry.V1 {
             MaxSize = input.ReadUInt64();
             break;
           }
+          case 146: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -1121,6 +1160,10 @@ namespace Ferry.V1 {
           }
           case 136: {
             MaxSize = input.ReadUInt64();
+            break;
+          }
+          case 146: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }
@@ -1413,6 +1456,7 @@ namespace Ferry.V1 {
       maxSize_ = other.maxSize_;
       issueUploadToken_ = other.issueUploadToken_;
       uploadTokenTtlSeconds_ = other.uploadTokenTtlSeconds_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -1608,6 +1652,27 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 12;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where to POST this task's completion notice instead of the principal's
+    /// own webhook URL: an http(s) URL under one of the prefixes the principals
+    /// file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+    /// the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+    /// "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+    /// when outside the caller's allowlist. A declaration that resumes a task
+    /// keeps the URL recorded when the task was created.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -1634,6 +1699,7 @@ namespace Ferry.V1 {
       if (MaxSize != other.MaxSize) return false;
       if (IssueUploadToken != other.IssueUploadToken) return false;
       if (UploadTokenTtlSeconds != other.UploadTokenTtlSeconds) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -1652,6 +1718,7 @@ namespace Ferry.V1 {
       if (MaxSize != 0UL) hash ^= MaxSize.GetHashCode();
       if (IssueUploadToken != false) hash ^= IssueUploadToken.GetHashCode();
       if (UploadTokenTtlSeconds != 0) hash ^= UploadTokenTtlSeconds.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -1711,6 +1778,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(98);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -1762,6 +1833,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(88);
         output.WriteUInt32(UploadTokenTtlSeconds);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(98);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -1802,6 +1877,9 @@ namespace Ferry.V1 {
       }
       if (UploadTokenTtlSeconds != 0) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(UploadTokenTtlSeconds);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -1845,6 +1923,9 @@ namespace Ferry.V1 {
       }
       if (other.UploadTokenTtlSeconds != 0) {
         UploadTokenTtlSeconds = other.UploadTokenTtlSeconds;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -1905,6 +1986,10 @@ namespace Ferry.V1 {
             UploadTokenTtlSeconds = input.ReadUInt32();
             break;
           }
+          case 98: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -1962,6 +2047,10 @@ namespace Ferry.V1 {
           }
           case 88: {
             UploadTokenTtlSeconds = input.ReadUInt32();
+            break;
+          }
+          case 98: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }
@@ -5085,6 +5174,7 @@ namespace Ferry.V1 {
       overwrite_ = other.overwrite_;
       crc32C_ = other.crc32C_;
       data_ = other.data_;
+      webhookUrl_ = other.webhookUrl_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5212,6 +5302,21 @@ namespace Ferry.V1 {
       }
     }
 
+    /// <summary>Field number for the "webhook_url" field.</summary>
+    public const int WebhookUrlFieldNumber = 8;
+    private string webhookUrl_ = "";
+    /// <summary>
+    /// Where to POST the task's completion notice (same rules as CreateTask).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string WebhookUrl {
+      get { return webhookUrl_; }
+      set {
+        webhookUrl_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5234,6 +5339,7 @@ namespace Ferry.V1 {
       if (Overwrite != other.Overwrite) return false;
       if (Crc32C != other.Crc32C) return false;
       if (Data != other.Data) return false;
+      if (WebhookUrl != other.WebhookUrl) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5248,6 +5354,7 @@ namespace Ferry.V1 {
       if (Overwrite != false) hash ^= Overwrite.GetHashCode();
       if (HasCrc32C) hash ^= Crc32C.GetHashCode();
       if (Data.Length != 0) hash ^= Data.GetHashCode();
+      if (WebhookUrl.Length != 0) hash ^= WebhookUrl.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5291,6 +5398,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(58);
         output.WriteBytes(Data);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5326,6 +5437,10 @@ namespace Ferry.V1 {
         output.WriteRawTag(58);
         output.WriteBytes(Data);
       }
+      if (WebhookUrl.Length != 0) {
+        output.WriteRawTag(66);
+        output.WriteString(WebhookUrl);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5354,6 +5469,9 @@ namespace Ferry.V1 {
       }
       if (Data.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeBytesSize(Data);
+      }
+      if (WebhookUrl.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(WebhookUrl);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5385,6 +5503,9 @@ namespace Ferry.V1 {
       }
       if (other.Data.Length != 0) {
         Data = other.Data;
+      }
+      if (other.WebhookUrl.Length != 0) {
+        WebhookUrl = other.WebhookUrl;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5429,6 +5550,10 @@ namespace Ferry.V1 {
             Data = input.ReadBytes();
             break;
           }
+          case 66: {
+            WebhookUrl = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -5470,6 +5595,10 @@ namespace Ferry.V1 {
           }
           case 58: {
             Data = input.ReadBytes();
+            break;
+          }
+          case 66: {
+            WebhookUrl = input.ReadString();
             break;
           }
         }

@@ -193,6 +193,27 @@ def _big_metadata(env: Env) -> tuple[grpc.RpcError, Expected]:
     return error, Expected(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD", bad_field="metadata")
 
 
+@case("WEBHOOK_URL_REFUSED/malformed")
+def _malformed_webhook_url(env: Env) -> tuple[grpc.RpcError, Expected]:
+    request = pb.CreateTaskRequest(
+        file_name="x", size=10, store_path="x.bin", webhook_url="https://user:pw@hooks.test/x"
+    )
+    error = failing(lambda: env.stub.CreateTask(request))
+    return error, Expected(
+        grpc.StatusCode.INVALID_ARGUMENT, "WEBHOOK_URL_REFUSED", bad_field="webhook_url"
+    )
+
+
+@case("WEBHOOK_URL_REFUSED/not-allowed")
+def _webhook_url_not_allowed(env: Env) -> tuple[grpc.RpcError, Expected]:
+    # The anonymous principal of a server without a principals file may choose no URL.
+    request = pb.CreateTaskRequest(
+        file_name="x", size=10, store_path="x.bin", webhook_url="https://hooks.test/ferry/x"
+    )
+    error = failing(lambda: env.stub.CreateTask(request))
+    return error, Expected(grpc.StatusCode.PERMISSION_DENIED, "WEBHOOK_URL_REFUSED")
+
+
 @case("INVALID_FIELD/state")
 def _unsettable_state(env: Env) -> tuple[grpc.RpcError, Expected]:
     task, _ = env.victim()
@@ -725,7 +746,8 @@ def _quota_exceeded(env: Env) -> tuple[grpc.RpcError, Expected]:
 #: takes a replica's stream limit (test_server_many_streams.py, test_server_stream_limits.py)
 #: or an exhausted database pool (test_database_pool.py, at the engine); STREAM_IDLE a
 #: replica's idle timeout (test_server_stream_limits.py); DEADLINE_PASSED a call's deadline
-#: passing inside the server (test_server_deadlines.py).
+#: passing inside the server (test_server_deadlines.py); STORE_UNAVAILABLE an object store
+#: stopped mid-upload (test_s3_store_outage.py).
 #: BUSY: since every attempt at a block writes its own file (issue 7), only races raise it (a
 #: store_path declared concurrently twice over, a state changed concurrently five times over).
 #: UNAUTHENTICATED, TOKEN_EXPIRED, PERMISSION_DENIED take a server with credentials configured:
@@ -738,6 +760,7 @@ NOT_PROVOKABLE = {
     "INTERNAL_ERROR",
     "DATABASE_UNAVAILABLE",
     "SHUTTING_DOWN",
+    "STORE_UNAVAILABLE",
     "BUSY",
     "STREAM_IDLE",
     "DEADLINE_PASSED",

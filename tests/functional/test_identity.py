@@ -19,12 +19,11 @@ from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_server.app import FerryServer
 from ferry_server.config import Settings
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from tests.support.identity import Entry, token_stub, write_principals
-from tests.support.protocol import block_messages, create, missing_set, upload
+from tests.support.protocol import block_messages, create, missing_set, reason_of, upload
 
 ALICE = Entry("alice", ["create", "upload", "read", "control", "overwrite"], ["alice", "shared"])
 BOB = Entry("bob", ["create", "upload", "read", "control", "overwrite"], ["bob", "shared"])
@@ -65,16 +64,6 @@ def refusal(call: Callable[[], object]) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as info:
         call()
     return info.value
-
-
-def reason_of(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            return info.reason
-    raise AssertionError("no ErrorInfo")
 
 
 def shape(error: grpc.RpcError, task_id: str) -> tuple[object, ...]:

@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.support.databases import fresh_postgres_schema
 from tests.support.processes import ServerProcess, two_replicas
-from tests.support.protocol import KiB, create, merge, set_state, upload
+from tests.support.protocol import KiB, create, merge, notification, set_state, upload
 from tests.support.receiver import Receiver, webhook_receiver
 
 BLOCK = 64 * KiB
@@ -72,19 +72,6 @@ def upload_and_merge(stub: rpc.FerryServiceStub, store_path: str) -> tuple[pb.Ta
     task = create(stub, data, store_path, block_size=BLOCK, metadata={"video_id": "42"})
     upload(stub, task, data)
     return merge(stub, task.task_id), data
-
-
-def notification(
-    stub: rpc.FerryServiceStub, task_id: str, state: int, timeout: float = 30.0
-) -> pb.Notification:
-    """The task's notice once it reaches ``state``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        reply = stub.GetTask(pb.GetTaskRequest(task_id=task_id))
-        if reply.notification.state == state or time.monotonic() > deadline:
-            assert reply.notification.state == state, reply.notification
-            return reply.notification
-        time.sleep(0.05)
 
 
 def test_a_signed_notice_arrives_after_merge(

@@ -16,11 +16,9 @@ from ferry.v1 import ferry_pb2_grpc as rpc
 from ferry_client import FerryClient
 from ferry_client.errors import IntegrityError, NotFound
 from ferry_server.app import FerryServer
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from tests.support.client_tools import QUICK_RETRY, run_ferry
-from tests.support.protocol import KiB, create, merge, upload
+from tests.support.protocol import KiB, create, merge, reason_of, upload
 from tests.support.proxy import FaultyProxy
 
 BLOCK = 64 * KiB
@@ -97,17 +95,7 @@ def test_bad_reads_get_the_documented_codes(stub: rpc.FerryServiceStub) -> None:
     for fields, code, reason in cases:
         error = refusal(stub, **fields)
         assert error.code() == code, (fields, error)
-        assert f"reason: {reason}" in str(error) or reason in _reason(error), (fields, error)
-
-
-def _reason(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            return info.reason
-    return ""
+        assert f"reason: {reason}" in str(error) or reason == reason_of(error), (fields, error)
 
 
 def test_a_file_changed_outside_ferry_is_data_loss(

@@ -37,7 +37,7 @@ from ferry_server.storage.s3blocks import STAGING, S3BlockStore
 
 from tests.support.databases import fresh_postgres_schema
 from tests.support.protocol import block_messages, create, merge, missing, set_state, statuses
-from tests.support.seaweedfs import S3Endpoint
+from tests.support.seaweedfs import S3Endpoint, aws_credentials
 
 MiB = 1024 * KiB
 BLOCK = MIN_PART_SIZE
@@ -51,37 +51,23 @@ def s3_settings(
 ) -> Iterator[Settings]:
     """One server's settings per database for the module (starting a server costs seconds);
     credentials through the standard AWS chain (its environment variables), as deployed."""
-    saved = {k: os.environ.get(k) for k in _AWS_VARIABLES}
-    os.environ.update(
-        AWS_ACCESS_KEY_ID=s3_endpoint.access_key,
-        AWS_SECRET_ACCESS_KEY=s3_endpoint.secret_key,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    try:
-        with contextlib.ExitStack() as stack:
-            url = None
-            if request.param == "postgres":
-                url = stack.enter_context(fresh_postgres_schema())
-            yield Settings(
-                data_dir=tmp_path_factory.mktemp("s3-backend") / "data",
-                listen="127.0.0.1:0",
-                database_url=url,
-                storage=f"s3://{s3_endpoint.bucket}/t-{secrets.token_hex(4)}",
-                s3_endpoint_url=s3_endpoint.url,
-                s3_region=s3_endpoint.region,
-                min_block_size=64 * KiB,
-                default_block_size=256 * KiB,
-                max_block_size=8 * MiB,
-                max_file_size=64 * MiB,
-                blocking_threads=16,
-            )
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with aws_credentials(s3_endpoint), contextlib.ExitStack() as stack:
+        url = None
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_schema())
+        yield Settings(
+            data_dir=tmp_path_factory.mktemp("s3-backend") / "data",
+            listen="127.0.0.1:0",
+            database_url=url,
+            storage=f"s3://{s3_endpoint.bucket}/t-{secrets.token_hex(4)}",
+            s3_endpoint_url=s3_endpoint.url,
+            s3_region=s3_endpoint.region,
+            min_block_size=64 * KiB,
+            default_block_size=256 * KiB,
+            max_block_size=8 * MiB,
+            max_file_size=64 * MiB,
+            blocking_threads=16,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +92,6 @@ def s3_server(shared_server: FerryServer) -> FerryServer:
 def s3_stub(s3_server: FerryServer) -> Iterator[rpc.FerryServiceStub]:
     with grpc.insecure_channel(s3_server.address) as channel:
         yield rpc.FerryServiceStub(channel)
-
-
-_AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-)  # fmt: skip
 
 
 def _store(server: FerryServer) -> S3BlockStore:

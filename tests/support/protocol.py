@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import google_crc32c
+import grpc
 from ferry.v1 import ferry_pb2 as pb
 from ferry.v1 import ferry_pb2_grpc as rpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 KiB = 1024
 
@@ -21,6 +25,7 @@ def create(
     sha256: str | None = None,
     overwrite: bool = False,
     metadata: dict[str, str] | None = None,
+    webhook_url: str = "",
 ) -> pb.Task:
     response = stub.CreateTask(
         pb.CreateTaskRequest(
@@ -31,6 +36,7 @@ def create(
             block_size=block_size,
             overwrite=overwrite,
             metadata=metadata or {},
+            webhook_url=webhook_url,
         )
     )
     return response.task
@@ -99,3 +105,27 @@ def set_state(stub: rpc.FerryServiceStub, task_id: str, state: int) -> pb.Task:
 
 def statuses(acks: Sequence[pb.UploadPartsResponse]) -> dict[int, int]:
     return {ack.block_index: ack.status for ack in acks}
+
+
+def notification(
+    stub: rpc.FerryServiceStub, task_id: str, state: int, timeout: float = 30.0
+) -> pb.Notification:
+    """The task's completion notice once its delivery reaches ``state`` (GetTask, polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = stub.GetTask(pb.GetTaskRequest(task_id=task_id))
+        if reply.notification.state == state or time.monotonic() > deadline:
+            assert reply.notification.state == state, reply.notification
+            return reply.notification
+        time.sleep(0.05)
+
+
+def reason_of(error: grpc.RpcError) -> str:
+    """The ErrorInfo reason of a failed call (AssertionError if it has none)."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    raise AssertionError("no ErrorInfo")

@@ -16,11 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    #: The request's path and query.
+    path: str = ""
 
 
 @dataclass
 class Receiver:
     url: str = ""
+    #: ``http://127.0.0.1:PORT``: the receiver answers every path under it.
+    origin: str = ""
     #: Statuses to answer, in order; 200 once they run out.
     script: list[int] = field(default_factory=list)
     #: Seconds to wait before answering (a receiver slower than the sender's timeout).
@@ -57,7 +61,8 @@ def webhook_receiver(path: str = "/hooks/ferry") -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
-            receiver.record(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            receiver.record(Received(headers, body, self.path))
             if receiver.delay:
                 time.sleep(receiver.delay)
             status = receiver.next_status()
@@ -72,7 +77,8 @@ def webhook_receiver(path: str = "/hooks/ferry") -> Iterator[Receiver]:
             pass  # the tests assert on what arrived, not on access logs
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_port}{path}"
+    receiver.origin = f"http://127.0.0.1:{server.server_port}"
+    receiver.url = receiver.origin + path
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

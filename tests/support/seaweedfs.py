@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING
 import boto3
 import botocore.config
 import botocore.exceptions
+
+from tests.support.components import unavailable
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -157,9 +160,16 @@ class SeaweedFS:
                     raise
         raise SeaweedUnavailable(f"weed could not bind its ports {attempts} times: {last}")
 
-    def _start_once(self, timeout: float) -> S3Endpoint:
+    def restart(self, timeout: float = 60.0) -> S3Endpoint:
+        """Start weed again on the ports and data it had (after ``stop()``): the same endpoint,
+        as a store that was down and came back."""
+        if not self._ports:
+            raise SeaweedUnavailable("restart() before start()")
+        return self._start_once(timeout, self._ports)
+
+    def _start_once(self, timeout: float, ports: list[int] | None = None) -> S3Endpoint:
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
-        ports = self._ports = free_service_ports()
+        ports = self._ports = ports or free_service_ports()
         began = time.monotonic()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -237,3 +247,45 @@ class SeaweedFS:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def aws_credentials(endpoint: S3Endpoint) -> Iterator[None]:
+    """The endpoint's credentials in the standard AWS chain (its environment variables, no
+    shared files), as a deployed server finds them; the environment is restored after."""
+    saved = {k: os.environ.get(k) for k in _AWS_VARIABLES}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=endpoint.access_key,
+        AWS_SECRET_ACCESS_KEY=endpoint.secret_key,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def running_seaweedfs(directory: Path) -> Iterator[SeaweedFS]:
+    """A started SeaweedFS in ``directory``, stopped after; one that cannot start skips the
+    test (fails it when CI is set)."""
+    store = SeaweedFS(directory)
+    try:
+        store.start()
+    except SeaweedUnavailable as exc:
+        store.stop()
+        unavailable(f"SeaweedFS could not start: {exc}")
+    try:
+        yield store
+    finally:
+        store.stop()

@@ -166,6 +166,7 @@ def from_status(
         (grpc.StatusCode.ABORTED, "CHECKSUM_MISMATCH"),
         (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
         (grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN"),
+        (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE"),
     ],
 )
 def test_retryable_reasons_are_retried(code: grpc.StatusCode, reason: str) -> None:

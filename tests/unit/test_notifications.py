@@ -23,7 +23,7 @@ def test_the_retry_delay_is_capped_exponential_with_full_jitter(attempts: int) -
     ("changes", "message"),
     [
         ({"webhook_url": "ftp://backend/hook", "webhook_secret_file": Path("s")}, "http"),
-        ({"webhook_url": "https://user:pw@backend/hook", "webhook_secret_file": Path("s")}, "cred"),
+        ({"webhook_url": "https://u:p@backend/hook", "webhook_secret_file": Path("s")}, "passw"),
         ({"webhook_url": "https://backend/hook"}, "always signed"),
         ({"webhook_secret_file": Path("s")}, "needs webhook_url"),
         ({"webhook_timeout_seconds": 0}, "positive"),

@@ -43,6 +43,7 @@ def test_defaults_are_valid_and_documented_values() -> None:
         {"blocking_threads": 8, "db_pool_size": 6, "db_max_overflow": 3},
         {"db_max_overflow": -1},
         {"db_pool_timeout_seconds": 0},
+        {"stream_lookahead_bytes": -1},
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(changes: dict[str, object]) -> None:
@@ -85,6 +86,14 @@ def test_shutdown_grace_and_database_timeouts_come_from_flags_and_environment() 
     assert settings.db_statement_timeout_seconds == 20
     assert settings.db_connect_timeout_seconds == 4
     assert settings.db_tcp_user_timeout_seconds == 6
+
+
+def test_stream_lookahead_comes_from_flag_and_environment() -> None:
+    assert settings_from_args(build_parser({}).parse_args([])).stream_lookahead_bytes == 0
+    env = {"FERRY_STREAM_LOOKAHEAD": "64K"}
+    assert settings_from_args(build_parser(env).parse_args([])).stream_lookahead_bytes == 64 * KiB
+    args = build_parser(env).parse_args(["--stream-lookahead", "1M"])
+    assert settings_from_args(args).stream_lookahead_bytes == MiB
 
 
 def test_operations_settings_come_from_flags_and_environment() -> None:

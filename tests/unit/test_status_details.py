@@ -11,6 +11,7 @@ from ferry_server.domain.errors import (
     Overloaded,
     QuotaExceeded,
     Reason,
+    StoreUnavailable,
     TaskNotFound,
     Unavailable,
 )
@@ -43,6 +44,12 @@ def test_the_domain_reasons_are_exactly_the_proto_enum() -> None:
             grpc.StatusCode.UNAVAILABLE,
             "DATABASE_UNAVAILABLE",
             1.0,
+        ),
+        (
+            StoreUnavailable("the object store did not answer (EndpointConnectionError)"),
+            grpc.StatusCode.UNAVAILABLE,
+            "STORE_UNAVAILABLE",
+            5.0,
         ),
         (
             QuotaExceeded("quota used up"),

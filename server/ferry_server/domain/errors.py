@@ -58,6 +58,8 @@ class Reason(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
 
 
 #: How long a caller should wait before retrying work someone else is doing right now (the
@@ -265,12 +267,11 @@ STORE_RETRY_SECONDS = 5.0
 
 class StoreUnavailable(Unavailable):
     """The object store did not answer (after the S3 client's own retries), was throttling,
-    or refused Ferry's credentials; retrying later may succeed.
+    or refused Ferry's credentials; retrying later may succeed (UNAVAILABLE with a retry
+    delay). The storage backend raises it from the one place that translates the S3 client's
+    errors (``storage/objectstore.py``)."""
 
-    UNAVAILABLE with a retry delay; its reason is DATABASE_UNAVAILABLE until errors.proto has
-    one of its own for the store (the next round, when the backend is wired in).
-    """
-
+    reason = Reason.STORE_UNAVAILABLE
     default_retry_after = STORE_RETRY_SECONDS
 
 

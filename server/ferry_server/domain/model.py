@@ -93,6 +93,9 @@ class Task:
     size_deferred: bool = False
     #: With ``size_deferred``: the most bytes the task may hold; 0 otherwise.
     max_size: int = 0
+    #: Where its completion notice goes, chosen when it was declared ("" for none); None for a
+    #: task recorded before that choice was (migration 0010): its principal's URL at its end.
+    webhook_url: str | None = None
 
     @property
     def size_bound(self) -> int:

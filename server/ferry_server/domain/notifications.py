@@ -83,10 +83,12 @@ class DeliveryFailed(Exception):
 
 
 class WebhookSender(Protocol):
-    """Sends one notice signed with ``timestamp`` (the attempt's time); raises DeliveryFailed
-    unless the receiver took it (2xx)."""
+    """Sends one notice signed with ``timestamp`` (the attempt's time) under ``secret`` (None:
+    the server's); raises DeliveryFailed unless the receiver took it (2xx)."""
 
-    def send(self, url: str, event_id: str, timestamp: datetime, body: bytes) -> None: ...
+    def send(
+        self, url: str, event_id: str, timestamp: datetime, body: bytes, secret: str | None = None
+    ) -> None: ...
 
 
 class Outbox(Protocol):
@@ -161,6 +163,7 @@ class Notifier:
         owner: str,
         clock: Callable[[], datetime],
         on_outcome: Callable[[bool], None] = lambda _delivered: None,
+        secret_for: Callable[[str], str | None] = lambda _principal: None,
     ) -> None:
         self._outbox = outbox
         self._sender = sender
@@ -168,6 +171,9 @@ class Notifier:
         self._owner = owner
         self._clock = clock
         self._on_outcome = on_outcome
+        #: A principal's own signing secret, None for the server's: looked up at each attempt,
+        #: so that a rotated secret signs the notices still pending.
+        self._secret_for = secret_for
 
     def deliver_due(self, limit: int = 50) -> int:
         """Try to deliver what is due now, at most ``limit`` notices; return how many were
@@ -186,7 +192,13 @@ class Notifier:
             return False
         try:
             # Signed with the time of this attempt: receivers reject old timestamps (replays).
-            self._sender.send(notice.url, notice.event_id, self._clock(), payload(task, notice))
+            self._sender.send(
+                notice.url,
+                notice.event_id,
+                self._clock(),
+                payload(task, notice),
+                self._secret_for(task.principal),
+            )
         except DeliveryFailed as exc:
             self._failed(notice, exc)
             return False

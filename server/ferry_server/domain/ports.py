@@ -35,6 +35,12 @@ class Credentials:
 class Authenticator(Protocol):
     """Turns a call's credentials into its :class:`Caller`."""
 
+    @property
+    def configured(self) -> bool:
+        """Whether any credential is configured. If not, :meth:`authenticate` answers the
+        anonymous caller at once, without blocking work (no SQL, no files)."""
+        ...
+
     def authenticate(self, credentials: Credentials) -> Caller:
         """The caller, or raise Unauthenticated (no or bad credentials)."""
         ...
@@ -69,6 +75,8 @@ class NewTask:
     #: The size is declared at Merge (see ``Task.size_deferred``); ``size`` is 0 meanwhile.
     size_deferred: bool = False
     max_size: int = 0
+    #: Where the task's completion notice goes ("" for none).
+    webhook_url: str = ""
 
     def as_task(self, state: TaskState, *, sha256: str | None, committed_bytes: int) -> Task:
         """The task exactly as inserted: reading it back would only cost a query."""
@@ -79,8 +87,20 @@ class NewTask:
             state=state, overwrite=self.overwrite, created_at=self.now, updated_at=self.now,
             expires_at=self.expires_at, failure_reason=None, committed_bytes=committed_bytes,
             staging_layout=self.staging_layout, size_deferred=self.size_deferred,
-            max_size=self.max_size,
+            max_size=self.max_size, webhook_url=self.webhook_url,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Expirable:
+    """An active task past its deadline: what expiring it (and telling of it) needs, read in
+    the one query that finds it."""
+
+    task_id: str
+    state: TaskState
+    principal: str
+    #: As ``Task.webhook_url``.
+    webhook_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +366,8 @@ class TaskRepository(Protocol):
     def purge_upload_tokens(self, expired_before: datetime) -> int:
         """Delete tokens that expired before ``expired_before``; return how many."""
 
-    def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
-        """Active tasks whose deadline has passed, with their state."""
+    def expirable(self, now: datetime, limit: int) -> Sequence[Expirable]:
+        """Active tasks whose deadline has passed, with what expiring them needs."""
 
     def notification_status(self, task_id: str) -> NotificationStatus | None:
         """The task's latest completion notice, if one was recorded."""

@@ -68,6 +68,7 @@ from ferry_server.domain.ports import (
     CommitOutcome,
     CommittedBlock,
     DestinationExists,
+    Expirable,
     Metrics,
     NewTask,
     NoMetrics,
@@ -77,6 +78,7 @@ from ferry_server.domain.ports import (
 )
 from ferry_server.domain.quotas import CommittedBytes, Quotas, StreamSlots, admit_task
 from ferry_server.domain.watching import Subscriber, TaskWatcher
+from ferry_server.domain.webhook_targets import NO_ROUTE, WebhookRoute, choose_webhook
 
 log = logging.getLogger("ferry.tasks")
 
@@ -160,6 +162,9 @@ class TaskSpec:
     size_deferred: bool = False
     #: With ``size_deferred``: the most bytes the file may have (0: the server's maximum).
     max_size: int = 0
+    #: The webhook URL the caller asks for ("" for its principal's); once the declaration is
+    #: authorized, the URL chosen for the task ("" for none).
+    webhook_url: str = ""
 
 
 #: Committed blocks' CRC32C listed in one QueryMissingBlocks answer at most (~40 KiB).
@@ -257,12 +262,13 @@ class TransferService:
         clock: Clock = utc_now,
         fault: FaultHook = no_fault,
         metrics: Metrics | None = None,
-        webhook_for: Callable[[str], str | None] = lambda _principal: None,
+        webhook_for: Callable[[str], WebhookRoute] = lambda _principal: NO_ROUTE,
         watcher: TaskWatcher | None = None,
     ) -> None:
         self._watcher = watcher
         self._repo = repository
-        #: The webhook URL a principal's tasks report their end to, None for none.
+        #: A principal's webhook settings (its URL and allowed prefixes; the server's fallback
+        #: URL already applied).
         self._webhook_for = webhook_for
         self._metrics: Metrics = metrics if metrics is not None else NoMetrics()
         self._store = store
@@ -278,10 +284,14 @@ class TransferService:
         self.streams = StreamSlots(repository, replica_id, limits.quotas, clock)
         self._committed = CommittedBytes(repository, clock)
 
-    def _notice(self, principal: str) -> NoticeRequest | None:
-        """The completion notice to record with a task's end, if its principal has a hook."""
-        url = self._webhook_for(principal)
-        return None if url is None else NoticeRequest.to(url)
+    def _notice(self, task: Task | NewTask | Expirable) -> NoticeRequest | None:
+        """The completion notice to record with a task's end, if it has a webhook: the one
+        chosen when it was declared (for a task recorded before that choice was, its
+        principal's now)."""
+        url = task.webhook_url
+        if url is None:
+            url = self._webhook_for(task.principal).url
+        return NoticeRequest.to(url) if url else None
 
     def watch(
         self, task_id: str, subscriber: Subscriber, caller: Caller
@@ -499,7 +509,13 @@ class TransferService:
         caller.require_path(store_path)
         if spec.overwrite:
             caller.require(Permission.OVERWRITE, "overwrite files")
-        return dataclasses.replace(spec, principal=caller.principal), store_path
+        webhook = choose_webhook(
+            spec.webhook_url, self._webhook_for(caller.principal), caller.principal
+        )
+        return (
+            dataclasses.replace(spec, principal=caller.principal, webhook_url=webhook),
+            store_path,
+        )
 
     def create_task(self, spec: TaskSpec, caller: Caller) -> tuple[Task, bool]:
         """Create the task for ``spec``, or return the caller's active one it resumes
@@ -544,6 +560,7 @@ class TransferService:
                 expires_at=now + self._limits.task_ttl,
                 size_deferred=spec.size_deferred,
                 max_size=max_size,
+                webhook_url=spec.webhook_url,
             )
             admit = functools.partial(
                 admit_task,
@@ -746,7 +763,7 @@ class TransferService:
                     facts={"state": task.state, "targetState": target},
                 )
             now = self._clock()
-            notice = self._notice(task.principal) if target.is_terminal else None
+            notice = self._notice(task) if target.is_terminal else None
             if self._repo.change_state(
                 task.task_id,
                 task.state,
@@ -782,9 +799,11 @@ class TransferService:
         now = self._clock()
         self._repo.purge_upload_tokens(now - _EXPIRED_TOKEN_KEPT)
         expired = 0
-        for task_id, state in self._repo.expirable(now, limit=500):
-            expiring = self._repo.get(task_id)
-            notice = None if expiring is None else self._notice(expiring.principal)
+        # Each task's principal and webhook come with the query that finds it: no row is read
+        # per task, and none at all when no webhook applies.
+        for expiring in self._repo.expirable(now, limit=500):
+            task_id, state = expiring.task_id, expiring.state
+            notice = self._notice(expiring)
             if self._repo.change_state(task_id, state, TaskState.EXPIRED, now, notice=notice):
                 self._hasher.forget(task_id)
                 self._store.discard(task_id)
@@ -1190,7 +1209,7 @@ class TransferService:
                 TaskState.FAILED,
                 self._clock(),
                 failure_reason=reason,
-                notice=self._notice(task.principal),
+                notice=self._notice(task),
             ):
                 return self._merge_taken_over(task_id)
             self._hasher.forget(task_id)
@@ -1214,7 +1233,7 @@ class TransferService:
             TaskState.COMPLETED,
             self._clock(),
             sha256=digest,
-            notice=self._notice(task.principal),
+            notice=self._notice(task),
         ):
             return self._merge_taken_over(task_id)
         self._fault("merge-after-record")
@@ -1249,7 +1268,7 @@ class TransferService:
                 TaskState.FAILED,
                 self._clock(),
                 failure_reason=exc.message,
-                notice=self._notice(task.principal),
+                notice=self._notice(task),
             ):
                 self._hasher.forget(task_id)
                 self._store.discard(task_id)
@@ -1432,7 +1451,7 @@ class TransferService:
                     TaskState.FAILED,
                     self._clock(),
                     failure_reason=reason,
-                    notice=self._notice(task.principal),
+                    notice=self._notice(task),
                 )
                 raise
             finally:
@@ -1444,7 +1463,7 @@ class TransferService:
             raise
         _, blocks = self._upload_file_blocks(data)
         if not self._repo.complete_whole(
-            task_id, owner, self._clock(), digest, blocks, notice=self._notice(task.principal)
+            task_id, owner, self._clock(), digest, blocks, notice=self._notice(task)
         ):
             self._merge_taken_over(task_id)
             return
@@ -1491,6 +1510,7 @@ class TransferService:
             now=now,
             expires_at=now + self._limits.task_ttl,
             staging_layout=LAYOUT_WHOLE,
+            webhook_url=spec.webhook_url,
         )
 
     def _record_completed(self, spec: TaskSpec, store_path: str, data: bytes, digest: str) -> Task:
@@ -1500,7 +1520,7 @@ class TransferService:
             self._new_upload_file_task(spec, store_path, data, digest, now), expires_at=now
         )
         _, blocks = self._upload_file_blocks(data)
-        self._repo.insert_completed(new, digest, blocks, notice=self._notice(new.principal))
+        self._repo.insert_completed(new, digest, blocks, notice=self._notice(new))
         log.info(
             "task %s COMPLETED in one request: %s found published (%d bytes, sha256 %s)",
             new.task_id, shown(store_path), len(data), digest,

@@ -35,7 +35,7 @@ class TaskWatcher(threading.Thread):
         self._subscribers: dict[str, dict[int, Subscriber]] = {}
         self._last: dict[str, tuple[str, int] | None] = {}
         self._next_key = 0
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._outage = False
 
     def subscribe(self, task_id: str, subscriber: Subscriber) -> Callable[[], None]:
@@ -80,7 +80,7 @@ class TaskWatcher(threading.Thread):
                 subscriber(task)
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             try:
                 self.poll()
             except Unavailable as exc:
@@ -96,4 +96,4 @@ class TaskWatcher(threading.Thread):
             self._outage = False
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()

@@ -8,6 +8,7 @@ from ferry_server.domain.errors import Unauthenticated
 from ferry_server.domain.identity import ANONYMOUS_CALLER, UPLOAD_TOKEN_PREFIX, Caller
 from ferry_server.domain.inputs import shown
 from ferry_server.domain.ports import Credentials
+from ferry_server.domain.webhook_targets import WebhookRoute
 from ferry_server.identity.jwt_tokens import JwtVerifier
 from ferry_server.identity.principals import PrincipalsFile
 from ferry_server.identity.upload_tokens import UploadTokens
@@ -40,6 +41,16 @@ class Gate:
             self._principals.reload()
         if self._jwt is not None:
             self._jwt.reload()
+
+    def webhook_route(self, principal: str) -> WebhookRoute | None:
+        """``principal``'s webhook settings from the principals file (a JWT's principal's
+        too: claims never choose webhooks), None when it names none."""
+        return None if self._principals is None else self._principals.webhook_route(principal)
+
+    def webhook_secret(self, principal: str) -> str | None:
+        """The secret that signs ``principal``'s notices (principals file), None for the
+        server's."""
+        return None if self._principals is None else self._principals.webhook_secret(principal)
 
     def authenticate(self, credentials: Credentials) -> Caller:
         if not self.configured:

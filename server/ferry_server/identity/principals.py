@@ -1,6 +1,6 @@
 """The principals file: service tokens (stored as their SHA-256) and client-certificate
-identities, each mapped to a principal, its permissions and its store_path prefixes; re-read
-when the file changes.
+identities, each mapped to a principal, its permissions and its store_path prefixes, and each
+principal's webhook settings; re-read when the file changes.
 
 The file is TOML::
 
@@ -16,6 +16,12 @@ The file is TOML::
     permissions = ["create", "upload", "read"]
     prefixes = ["ingest/incoming"]
 
+    [[principal]]                # settings of a principal, however it authenticates (JWT too)
+    name = "billing-backend"
+    webhook_url = "https://billing.example.com/ferry/done"      # its tasks' notices go here
+    webhook_allow = ["https://billing.example.com/ferry/"]     # URLs CreateTask may give
+    webhook_secret_file = "billing-webhook.secret"   # signs its notices (relative: to this file)
+
 ``ferry token`` prints a new ``[[token]]`` entry with a fresh token's hash.
 """
 
@@ -27,11 +33,13 @@ import threading
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ferry_server.domain.identity import Caller, CredentialKind, Permission
+from ferry_server.domain.webhook_targets import WebhookRoute, WebhookUrlInvalid, parse_webhook_url
+from ferry_server.operations.webhooks import check_secret
 
 log = logging.getLogger("ferry.auth")
 
@@ -57,18 +65,24 @@ class Principals:
 
     tokens: Mapping[str, Caller]
     certificates: Mapping[str, Caller]
+    #: ``[[principal]]`` entries' webhook settings, by principal.
+    webhooks: Mapping[str, WebhookRoute]
+    #: The secrets of the ``[[principal]]`` entries with a ``webhook_secret_file``.
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict)
 
 
-def parse_principals(text: str, source: str) -> Principals:
-    """The entries of a principals file's ``text``; PrincipalsFileError if malformed."""
+def parse_principals(text: str, source: str, *, base: Path | None = None) -> Principals:
+    """The entries of a principals file's ``text``; PrincipalsFileError if malformed.
+    Relative secret file names are taken from ``base`` (the file's directory)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PrincipalsFileError(f"{source}: not valid TOML: {exc}") from exc
-    unknown = set(document) - {"token", "certificate"}
+    unknown = set(document) - {"token", "certificate", "principal"}
     if unknown:
         raise PrincipalsFileError(
-            f"{source}: unknown table(s) {sorted(unknown)}; expected [[token]] and [[certificate]]"
+            f"{source}: unknown table(s) {sorted(unknown)}; expected [[token]], [[certificate]] "
+            "and [[principal]]"
         )
     tokens: dict[str, Caller] = {}
     for number, entry in enumerate(_entries(document, "token", source), 1):
@@ -86,7 +100,53 @@ def parse_principals(text: str, source: str) -> Principals:
         if identity in certificates:
             raise PrincipalsFileError(f"{where}: identity {identity!r} appears twice")
         certificates[identity] = _caller(entry, where, CredentialKind.CERTIFICATE, {"identity"})
-    return Principals(tokens, certificates)
+    webhooks: dict[str, WebhookRoute] = {}
+    secrets: dict[str, str] = {}
+    for number, entry in enumerate(_entries(document, "principal", source), 1):
+        where = f"{source}: [[principal]] #{number}"
+        name, route = _webhook_route(entry, where)
+        if name in webhooks:
+            raise PrincipalsFileError(f"{where}: principal {name!r} appears twice")
+        webhooks[name] = route
+        if "webhook_secret_file" in entry:
+            secrets[name] = _webhook_secret(entry, where, base or Path.cwd())
+    return Principals(tokens, certificates, webhooks, secrets)
+
+
+def _webhook_secret(entry: Mapping[str, Any], where: str, base: Path) -> str:
+    """The secret in the entry's ``webhook_secret_file`` (kept out of the principals file, which
+    holds no secret, only hashes)."""
+    path = base / _string(entry, "webhook_secret_file", where)
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+        check_secret(secret)
+    except (OSError, ValueError) as exc:
+        raise PrincipalsFileError(
+            f"{where}: cannot use the webhook secret in {path}: {exc} (expected whsec_ "
+            "followed by base64)"
+        ) from None
+    return secret
+
+
+def _webhook_route(entry: Mapping[str, Any], where: str) -> tuple[str, WebhookRoute]:
+    """A ``[[principal]]`` entry: its name and webhook settings."""
+    unknown = set(entry) - {"name", "webhook_url", "webhook_allow", "webhook_secret_file"}
+    if unknown:
+        raise PrincipalsFileError(f"{where}: unknown key(s) {sorted(unknown)}")
+    name = _string(entry, "name", where)
+    try:
+        url = (
+            parse_webhook_url(_string(entry, "webhook_url", where)).text
+            if "webhook_url" in entry
+            else None
+        )
+        allow = tuple(
+            parse_webhook_url(prefix, prefix=True)
+            for prefix in _strings(entry, "webhook_allow", where)
+        )
+    except WebhookUrlInvalid as exc:
+        raise PrincipalsFileError(f"{where}: a webhook URL or prefix {exc}") from None
+    return name, WebhookRoute(url, allow)
 
 
 def _entries(document: Mapping[str, Any], name: str, source: str) -> list[Mapping[str, Any]]:
@@ -153,7 +213,7 @@ class PrincipalsFile:
             raise PrincipalsFileError(
                 f"cannot read the principals file {self._path}: {exc}"
             ) from exc
-        principals = parse_principals(text, str(self._path))
+        principals = parse_principals(text, str(self._path), base=self._path.parent)
         self._stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         self._checked = time.monotonic()
         return principals
@@ -169,8 +229,9 @@ class PrincipalsFile:
             log.error("principals file not reloaded, the previous one stays in force: %s", problem)
             return
         log.info(
-            "principals file %s loaded: %d token(s), %d certificate identity(ies)",
-            self._path, len(self._current.tokens), len(self._current.certificates),
+            "principals file %s loaded: %d token(s), %d certificate identity(ies), "
+            "%d principal setting(s)", self._path, len(self._current.tokens),
+            len(self._current.certificates), len(self._current.webhooks),
         )  # fmt: skip
 
     def _try_read(self) -> str | None:
@@ -208,6 +269,14 @@ class PrincipalsFile:
 
     def by_token(self, token: str) -> Caller | None:
         return self.current().tokens.get(token_sha256(token))
+
+    def webhook_route(self, principal: str) -> WebhookRoute | None:
+        """The webhook settings of ``principal``'s ``[[principal]]`` entry, None without one."""
+        return self.current().webhooks.get(principal)
+
+    def webhook_secret(self, principal: str) -> str | None:
+        """The secret that signs ``principal``'s notices, None for the server's."""
+        return self.current().webhook_secrets.get(principal)
 
     def by_certificate(self, identities: tuple[str, ...]) -> Caller | None:
         """The entry of the first of a certificate's ``identities`` the file names."""

@@ -46,7 +46,7 @@ class DatabaseHealth(threading.Thread):
         self._services = ("", *services)
         self._check = check
         self._interval = interval
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._status: int | None = None
 
     def probe(self) -> None:
@@ -75,13 +75,13 @@ class DatabaseHealth(threading.Thread):
         asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
     def run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._stopping.wait(self._interval):
             try:
                 self.probe()
             except Exception:
                 log.exception("health probe failed")
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         # Clients watching health learn that this replica is going away.
         self._on_loop(self._servicer.enter_graceful_shutdown())

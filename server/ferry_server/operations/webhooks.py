@@ -68,7 +68,9 @@ class HttpWebhookSender:
             headers={"user-agent": "ferry-webhooks/1"},
         )
 
-    def send(self, url: str, event_id: str, timestamp: datetime, body: bytes) -> None:
+    def send(
+        self, url: str, event_id: str, timestamp: datetime, body: bytes, secret: str | None = None
+    ) -> None:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -77,11 +79,13 @@ class HttpWebhookSender:
             if why is not None:
                 raise DeliveryFailed(why, permanent=True)
         text = body.decode()
+        # A principal's own secret was checked when the principals file was read.
+        signer = self._signer if secret is None else Webhook(secret)
         headers = {
             "content-type": "application/json",
             "webhook-id": event_id,
             "webhook-timestamp": str(math.floor(timestamp.timestamp())),
-            "webhook-signature": self._signer.sign(event_id, timestamp, text),
+            "webhook-signature": signer.sign(event_id, timestamp, text),
         }
         try:
             with self._client.stream("POST", url, content=body, headers=headers) as response:

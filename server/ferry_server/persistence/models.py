@@ -58,6 +58,9 @@ class TaskRow(Base):
     size_deferred: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     #: With size_deferred: the most bytes the task may hold; 0 otherwise.
     max_size: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    #: Where the completion notice goes, chosen at declaration ("" for none); NULL for tasks
+    #: recorded before migration 0010 (their principal's URL is looked up at their end).
+    webhook_url: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # One active task per destination, enforced by the database so replicas need no lock.

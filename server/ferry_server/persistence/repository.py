@@ -62,6 +62,7 @@ from ferry_server.domain.ports import (
     BlockProbe,
     CommitOutcome,
     CommittedBlock,
+    Expirable,
     NewTask,
     SizeFix,
     UploadTokenGrant,
@@ -199,6 +200,7 @@ class SqlTaskRepository:
             blocks_purged=bool(row["blocks_purged"]),
             size_deferred=bool(row["size_deferred"]),
             max_size=int(row["max_size"]),
+            webhook_url=row["webhook_url"],
         )
 
     def _select_one(self, stmt: Select[Any]) -> Task | None:
@@ -352,14 +354,17 @@ class SqlTaskRepository:
         with self._reading() as session:
             return list(session.scalars(stmt))
 
-    def expirable(self, now: datetime, limit: int) -> Sequence[tuple[str, TaskState]]:
+    def expirable(self, now: datetime, limit: int) -> Sequence[Expirable]:
         stmt = (
-            select(TaskRow.id, TaskRow.state)
+            select(TaskRow.id, TaskRow.state, TaskRow.principal, TaskRow.webhook_url)
             .where(TaskRow.state.in_(_ACTIVE), TaskRow.expires_at < now)
             .limit(limit)
         )
         with self._reading() as session:
-            return [(task_id, TaskState(state)) for task_id, state in session.execute(stmt)]
+            return [
+                Expirable(task_id, TaskState(state), principal, webhook_url)
+                for task_id, state, principal, webhook_url in session.execute(stmt)
+            ]
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -572,6 +577,7 @@ class SqlTaskRepository:
             "staging_layout": task.staging_layout,
             "size_deferred": task.size_deferred,
             "max_size": task.max_size,
+            "webhook_url": task.webhook_url,
         }
 
     def commit_block(self, commit: BlockCommit) -> CommitOutcome:

@@ -276,6 +276,18 @@ class S3BlockStore:
                 etags = listed.get(block.index + 1, [])
                 if len(etags) == 1 and sizes[block.index + 1] == block.length:
                     recorded[block.index] = etags[0]
+                elif not etags and self._holds_spool(task_id, block):
+                    # Its landing here was cut short (the store was down): land it now, as a
+                    # retry of the block would, rather than leave it to the sweeper's revert
+                    # (the striped lock keeps a landing still running from uploading twice).
+                    try:
+                        etag = self.land_block(task_id, block, again=True)
+                    except StagingMissing:
+                        etag = None
+                    if etag is None:
+                        missing.append(block.index)
+                    else:
+                        recorded[block.index] = etag
                 else:
                     missing.append(block.index)
             if missing:
@@ -294,6 +306,11 @@ class S3BlockStore:
         self._forget_upload(task_id)
         with self._lock:
             self._sealed.add(task_id)
+
+    def _holds_spool(self, task_id: str, block: CommittedBlock) -> bool:
+        return block.attempt is not None and (
+            self.spool.path(task_id, block.index, block.attempt).exists()
+        )
 
     def has_staging(self, task_id: str) -> bool:
         try:

@@ -59,6 +59,7 @@ def task_spec(request: pb.CreateTaskRequest) -> TaskSpec:
         overwrite=request.overwrite,
         size_deferred=request.size_deferred,
         max_size=request.max_size,
+        webhook_url=request.webhook_url,
     )
 
 
@@ -71,6 +72,7 @@ def file_spec(request: pb.UploadFileRequest) -> TaskSpec:
         metadata=dict(request.metadata),
         block_size=0,
         overwrite=request.overwrite,
+        webhook_url=request.webhook_url,
     )
 
 
@@ -90,6 +92,7 @@ def task_message(task: Task) -> pb.Task:
         failure_reason=task.failure_reason or "",
         size_deferred=task.size_deferred,
         max_size=task.max_size,
+        webhook_url=task.webhook_url or "",
     )
     message.create_time.FromDatetime(task.created_at)
     message.update_time.FromDatetime(task.updated_at)

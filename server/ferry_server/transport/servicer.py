@@ -62,6 +62,10 @@ class FerryServicer:
 
     async def authenticate(self, context: Context, method: str) -> Caller:
         credentials = call_credentials(context, method)
+        if not self._authenticator.configured:
+            # Nothing to look up: answered on the loop, which saves every call (and every
+            # stream taken up) a hop to the pool and back.
+            return self._authenticator.authenticate(credentials)
         return await self._blocking.run(self._authenticator.authenticate, credentials)
 
     @unary_rpc
@@ -105,7 +109,8 @@ class FerryServicer:
             work: Future[BlockAck | None] | None = None
             try:
                 while (raw := await stream.next_message(context)) is not None:
-                    work = self._blocking.submit(_receive, receiver, raw)
+                    # A data hop: it waits for a slot here, on the loop, reading nothing more.
+                    work = await self._blocking.submit_data(_receive, receiver, raw)
                     ack = await asyncio.wrap_future(work)
                     if ack is not None:
                         await context.write(convert.ack_message(ack))
@@ -188,7 +193,7 @@ class FerryServicer:
         offset = read.offset
         try:
             # Each read from disk on a thread; the loop only sends.
-            while (data := await self._blocking.run(next, read.chunks, None)) is not None:
+            while (data := await self._blocking.run_data(next, read.chunks, None)) is not None:
                 message = first if offset == read.offset else pb.ReadFileResponse(offset=offset)
                 message.data = data
                 message.crc32c = google_crc32c.value(data)

@@ -89,12 +89,14 @@ enum ErrorReason : int {
   UNAUTHENTICATED = 43,
   TOKEN_EXPIRED = 44,
   PERMISSION_DENIED = 45,
+  STORE_UNAVAILABLE = 46,
+  WEBHOOK_URL_REFUSED = 47,
   ErrorReason_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
   ErrorReason_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
 };
 bool ErrorReason_IsValid(int value);
 constexpr ErrorReason ErrorReason_MIN = ERROR_REASON_UNSPECIFIED;
-constexpr ErrorReason ErrorReason_MAX = PERMISSION_DENIED;
+constexpr ErrorReason ErrorReason_MAX = WEBHOOK_URL_REFUSED;
 constexpr int ErrorReason_ARRAYSIZE = ErrorReason_MAX + 1;
 
 const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* ErrorReason_descriptor();

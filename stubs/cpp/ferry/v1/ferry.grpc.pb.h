@@ -361,6 +361,8 @@ class FerryService final {
     // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
     //   before anything is looked up, so the call tells nothing about paths
     //   outside the caller's prefixes.
+    // - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+    //   CreateTask.
     virtual ::grpc::Status UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::ferry::v1::UploadFileResponse* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>> AsyncUploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::ferry::v1::UploadFileResponse>>(AsyncUploadFileRaw(context, request, cq));
@@ -651,6 +653,8 @@ class FerryService final {
       // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
       //   before anything is looked up, so the call tells nothing about paths
       //   outside the caller's prefixes.
+      // - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+      //   CreateTask.
       virtual void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, std::function<void(::grpc::Status)>) = 0;
       virtual void UploadFile(::grpc::ClientContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response, ::grpc::ClientUnaryReactor* reactor) = 0;
       // Issues a new upload token for one of the caller's UPLOADING or PAUSED
@@ -1120,6 +1124,8 @@ class FerryService final {
     // - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
     //   before anything is looked up, so the call tells nothing about paths
     //   outside the caller's prefixes.
+    // - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+    //   CreateTask.
     virtual ::grpc::Status UploadFile(::grpc::ServerContext* context, const ::ferry::v1::UploadFileRequest* request, ::ferry::v1::UploadFileResponse* response);
     // Issues a new upload token for one of the caller's UPLOADING or PAUSED
     // tasks (for an upload that outlives its first token). Earlier tokens stay

@@ -41,6 +41,7 @@ PROTOBUF_CONSTEXPR Task::Task(
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.store_path_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.failure_reason_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.webhook_url_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.create_time_)*/nullptr
   , /*decltype(_impl_.update_time_)*/nullptr
   , /*decltype(_impl_.expire_time_)*/nullptr
@@ -93,6 +94,7 @@ PROTOBUF_CONSTEXPR CreateTaskRequest::CreateTaskRequest(
   , /*decltype(_impl_.file_name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.store_path_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.webhook_url_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.size_)*/uint64_t{0u}
   , /*decltype(_impl_.block_size_)*/0u
   , /*decltype(_impl_.overwrite_)*/false
@@ -288,6 +290,7 @@ PROTOBUF_CONSTEXPR UploadFileRequest::UploadFileRequest(
   , /*decltype(_impl_.sha256_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.store_path_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.data_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.webhook_url_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.overwrite_)*/false
   , /*decltype(_impl_.crc32c_)*/0u} {}
 struct UploadFileRequestDefaultTypeInternal {
@@ -578,6 +581,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.failure_reason_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.size_deferred_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.max_size_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::Task, _impl_.webhook_url_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::BlockRange, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -613,6 +617,7 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.max_size_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.issue_upload_token_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.upload_token_ttl_seconds_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskRequest, _impl_.webhook_url_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::CreateTaskResponse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -740,12 +745,14 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileRequest, _impl_.overwrite_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileRequest, _impl_.crc32c_),
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileRequest, _impl_.data_),
+  PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileRequest, _impl_.webhook_url_),
   ~0u,
   ~0u,
   ~0u,
   ~0u,
   ~0u,
   0,
+  ~0u,
   ~0u,
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::ferry::v1::UploadFileResponse, _internal_metadata_),
@@ -893,37 +900,37 @@ const uint32_t TableStruct_ferry_2fv1_2fferry_2eproto::offsets[] PROTOBUF_SECTIO
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::ferry::v1::Task_MetadataEntry_DoNotUse)},
   { 10, -1, -1, sizeof(::ferry::v1::Task)},
-  { 33, -1, -1, sizeof(::ferry::v1::BlockRange)},
-  { 41, 49, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
-  { 51, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
-  { 68, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
-  { 78, 89, -1, sizeof(::ferry::v1::UploadPartsRequest)},
-  { 94, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
-  { 105, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
-  { 116, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
-  { 130, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
-  { 138, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
-  { 146, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
-  { 153, 162, -1, sizeof(::ferry::v1::MergeRequest)},
-  { 165, -1, -1, sizeof(::ferry::v1::MergeResponse)},
-  { 172, 180, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
-  { 182, 195, -1, sizeof(::ferry::v1::UploadFileRequest)},
-  { 202, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
-  { 210, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
-  { 221, -1, -1, sizeof(::ferry::v1::Generation)},
-  { 230, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
-  { 240, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
-  { 247, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
-  { 254, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
-  { 261, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
-  { 269, -1, -1, sizeof(::ferry::v1::Notification)},
-  { 280, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
-  { 288, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
-  { 296, -1, -1, sizeof(::ferry::v1::ListTasksRequest)},
-  { 311, -1, -1, sizeof(::ferry::v1::ListTasksResponse)},
-  { 319, -1, -1, sizeof(::ferry::v1::GetStatsRequest)},
-  { 326, -1, -1, sizeof(::ferry::v1::StateStats)},
-  { 335, -1, -1, sizeof(::ferry::v1::GetStatsResponse)},
+  { 34, -1, -1, sizeof(::ferry::v1::BlockRange)},
+  { 42, 50, -1, sizeof(::ferry::v1::CreateTaskRequest_MetadataEntry_DoNotUse)},
+  { 52, -1, -1, sizeof(::ferry::v1::CreateTaskRequest)},
+  { 70, -1, -1, sizeof(::ferry::v1::CreateTaskResponse)},
+  { 80, 91, -1, sizeof(::ferry::v1::UploadPartsRequest)},
+  { 96, -1, -1, sizeof(::ferry::v1::UploadPartsResponse)},
+  { 107, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksRequest)},
+  { 118, -1, -1, sizeof(::ferry::v1::QueryMissingBlocksResponse)},
+  { 132, -1, -1, sizeof(::ferry::v1::CommittedBlock)},
+  { 140, -1, -1, sizeof(::ferry::v1::SetStateRequest)},
+  { 148, -1, -1, sizeof(::ferry::v1::SetStateResponse)},
+  { 155, 164, -1, sizeof(::ferry::v1::MergeRequest)},
+  { 167, -1, -1, sizeof(::ferry::v1::MergeResponse)},
+  { 174, 182, -1, sizeof(::ferry::v1::UploadFileRequest_MetadataEntry_DoNotUse)},
+  { 184, 198, -1, sizeof(::ferry::v1::UploadFileRequest)},
+  { 206, -1, -1, sizeof(::ferry::v1::UploadFileResponse)},
+  { 214, -1, -1, sizeof(::ferry::v1::ReadFileRequest)},
+  { 225, -1, -1, sizeof(::ferry::v1::Generation)},
+  { 234, -1, -1, sizeof(::ferry::v1::ReadFileResponse)},
+  { 244, -1, -1, sizeof(::ferry::v1::WatchTaskRequest)},
+  { 251, -1, -1, sizeof(::ferry::v1::WatchTaskResponse)},
+  { 258, -1, -1, sizeof(::ferry::v1::GetTaskRequest)},
+  { 265, -1, -1, sizeof(::ferry::v1::GetTaskResponse)},
+  { 273, -1, -1, sizeof(::ferry::v1::Notification)},
+  { 284, -1, -1, sizeof(::ferry::v1::IssueUploadTokenRequest)},
+  { 292, -1, -1, sizeof(::ferry::v1::IssueUploadTokenResponse)},
+  { 300, -1, -1, sizeof(::ferry::v1::ListTasksRequest)},
+  { 315, -1, -1, sizeof(::ferry::v1::ListTasksResponse)},
+  { 323, -1, -1, sizeof(::ferry::v1::GetStatsRequest)},
+  { 330, -1, -1, sizeof(::ferry::v1::StateStats)},
+  { 339, -1, -1, sizeof(::ferry::v1::GetStatsResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -964,7 +971,7 @@ static const ::_pb::Message* const file_default_instances[] = {
 
 const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google"
-  "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta"
+  "/protobuf/timestamp.proto\"\237\004\n\004Task\022\017\n\007ta"
   "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003"
   " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t"
   "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad"
@@ -976,135 +983,136 @@ const char descriptor_table_protodef_ferry_2fv1_2fferry_2eproto[] PROTOBUF_SECTI
   "\032.google.protobuf.Timestamp\022/\n\013expire_ti"
   "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016"
   "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 "
-  "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013"
-  "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR"
-  "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\324\002\n\021Cre"
-  "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz"
-  "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 "
-  "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT"
-  "askRequest.MetadataEntry\022\022\n\nblock_size\030\006"
-  " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred"
-  "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\022\032\n\022issue_upload"
-  "_token\030\n \001(\010\022 \n\030upload_token_ttl_seconds"
-  "\030\013 \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005"
-  "value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034"
-  "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030"
-  "\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_to"
-  "ken_expire_time\030\004 \001(\0132\032.google.protobuf."
-  "Timestamp\"x\n\022UploadPartsRequest\022\017\n\007task_"
-  "id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030"
-  "\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014"
-  "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t"
-  "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta"
-  "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece"
-  "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"\216\001\n\031Q"
-  "ueryMissingBlocksRequest\022\017\n\007task_id\030\001 \001("
-  "\t\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017c"
-  "ommitted_start\030\003 \001(\r\022\021\n\tpage_size\030\004 \001(\005\022"
-  "\022\n\npage_token\030\005 \001(\t\"\215\002\n\032QueryMissingBloc"
-  "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas"
-  "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun"
-  "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss"
-  "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi"
-  "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024"
-  "next_committed_index\030\007 \001(\r\022\027\n\017next_page_"
-  "token\030\010 \001(\t\"/\n\016CommittedBlock\022\r\n\005index\030\001"
-  " \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetStateRequest\022"
-  "\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry."
-  "v1.TaskState\"0\n\020SetStateResponse\022\034\n\004task"
-  "\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014MergeRequest\022\017"
-  "\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030"
-  "\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMergeResponse\022\034\n\004"
-  "task\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFil"
-  "eRequest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 "
-  "\001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003("
-  "\0132).ferry.v1.UploadFileRequest.MetadataE"
-  "ntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H"
-  "\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003k"
-  "ey\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C"
-  "\n\022UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.fer"
-  "ry.v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileR"
-  "equest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 "
-  "\001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\ri"
-  "f_generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task"
-  "_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\""
-  "j\n\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132"
-  "\024.ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n"
-  "\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTask"
-  "Request\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRes"
-  "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016G"
-  "etTaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTas"
-  "kResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022"
-  ",\n\014notification\030\002 \001(\0132\026.ferry.v1.Notific"
-  "ation\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t"
-  "\022*\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationS"
-  "tate\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001"
-  "(\t\0220\n\014delivered_at\030\005 \001(\0132\032.google.protob"
-  "uf.Timestamp\"\?\n\027IssueUploadTokenRequest\022"
-  "\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_seconds\030\002 \001(\r\"a\n"
-  "\030IssueUploadTokenResponse\022\024\n\014upload_toke"
-  "n\030\001 \001(\t\022/\n\013expire_time\030\002 \001(\0132\032.google.pr"
-  "otobuf.Timestamp\"\234\002\n\020ListTasksRequest\022\021\n"
-  "\tpage_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t\022#\n\006"
-  "states\030\003 \003(\0162\023.ferry.v1.TaskState\022\031\n\021sto"
-  "re_path_prefix\030\004 \001(\t\022\020\n\010metadata\030\005 \003(\t\0221"
-  "\n\rcreated_after\030\006 \001(\0132\032.google.protobuf."
-  "Timestamp\0222\n\016created_before\030\007 \001(\0132\032.goog"
-  "le.protobuf.Timestamp\022\020\n\010order_by\030\010 \001(\t\022"
-  "\026\n\016all_principals\030\t \001(\010\"K\n\021ListTasksResp"
-  "onse\022\035\n\005tasks\030\001 \003(\0132\016.ferry.v1.Task\022\027\n\017n"
-  "ext_page_token\030\002 \001(\t\")\n\017GetStatsRequest\022"
-  "\026\n\016all_principals\030\001 \001(\010\"W\n\nStateStats\022\"\n"
-  "\005state\030\001 \001(\0162\023.ferry.v1.TaskState\022\r\n\005tas"
-  "ks\030\002 \001(\004\022\026\n\016declared_bytes\030\003 \001(\004\"g\n\020GetS"
-  "tatsResponse\022$\n\006states\030\001 \003(\0132\024.ferry.v1."
-  "StateStats\022\024\n\014staged_bytes\030\002 \001(\004\022\027\n\017publ"
-  "ished_bytes\030\003 \001(\004*\272\001\n\tTaskState\022\032\n\026TASK_"
-  "STATE_UNSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOAD"
-  "ING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STA"
-  "TE_COMPLETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022"
-  "\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FA"
-  "ILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_U"
-  "NSPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001"
-  "\022\"\n\036BLOCK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n "
-  "BLOCK_STATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021N"
-  "otificationState\022\"\n\036NOTIFICATION_STATE_U"
-  "NSPECIFIED\020\000\022\036\n\032NOTIFICATION_STATE_PENDI"
-  "NG\020\001\022 \n\034NOTIFICATION_STATE_DELIVERED\020\002\022$"
-  "\n NOTIFICATION_STATE_UNDELIVERABLE\020\0032\377\006\n"
-  "\014FerryService\022G\n\nCreateTask\022\033.ferry.v1.C"
-  "reateTaskRequest\032\034.ferry.v1.CreateTaskRe"
-  "sponse\022N\n\013UploadParts\022\034.ferry.v1.UploadP"
-  "artsRequest\032\035.ferry.v1.UploadPartsRespon"
-  "se(\0010\001\022_\n\022QueryMissingBlocks\022#.ferry.v1."
-  "QueryMissingBlocksRequest\032$.ferry.v1.Que"
-  "ryMissingBlocksResponse\022A\n\010SetState\022\031.fe"
-  "rry.v1.SetStateRequest\032\032.ferry.v1.SetSta"
-  "teResponse\0228\n\005Merge\022\026.ferry.v1.MergeRequ"
-  "est\032\027.ferry.v1.MergeResponse\022>\n\007GetTask\022"
-  "\030.ferry.v1.GetTaskRequest\032\031.ferry.v1.Get"
-  "TaskResponse\022F\n\tWatchTask\022\032.ferry.v1.Wat"
-  "chTaskRequest\032\033.ferry.v1.WatchTaskRespon"
-  "se0\001\022C\n\010ReadFile\022\031.ferry.v1.ReadFileRequ"
-  "est\032\032.ferry.v1.ReadFileResponse0\001\022G\n\nUpl"
-  "oadFile\022\033.ferry.v1.UploadFileRequest\032\034.f"
-  "erry.v1.UploadFileResponse\022Y\n\020IssueUploa"
-  "dToken\022!.ferry.v1.IssueUploadTokenReques"
-  "t\032\".ferry.v1.IssueUploadTokenResponse\022D\n"
-  "\tListTasks\022\032.ferry.v1.ListTasksRequest\032\033"
-  ".ferry.v1.ListTasksResponse\022A\n\010GetStats\022"
-  "\031.ferry.v1.GetStatsRequest\032\032.ferry.v1.Ge"
-  "tStatsResponseBh\n\020dev.ferry.api.v1B\nFerr"
-  "yProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv1"
-  "\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1"
-  "b\006proto3"
+  "\001(\010\022\020\n\010max_size\030\021 \001(\004\022\023\n\013webhook_url\030\022 \001"
+  "(\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005valu"
+  "e\030\002 \001(\t:\0028\001\"(\n\nBlockRange\022\r\n\005start\030\001 \001(\r"
+  "\022\013\n\003end\030\002 \001(\r\"\351\002\n\021CreateTaskRequest\022\021\n\tf"
+  "ile_name\030\001 \001(\t\022\014\n\004size\030\002 \001(\004\022\016\n\006sha256\030\003"
+  " \001(\t\022\022\n\nstore_path\030\004 \001(\t\022;\n\010metadata\030\005 \003"
+  "(\0132).ferry.v1.CreateTaskRequest.Metadata"
+  "Entry\022\022\n\nblock_size\030\006 \001(\r\022\021\n\toverwrite\030\007"
+  " \001(\010\022\025\n\rsize_deferred\030\010 \001(\010\022\020\n\010max_size\030"
+  "\t \001(\004\022\032\n\022issue_upload_token\030\n \001(\010\022 \n\030upl"
+  "oad_token_ttl_seconds\030\013 \001(\r\022\023\n\013webhook_u"
+  "rl\030\014 \001(\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r"
+  "\n\005value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse"
+  "\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resume"
+  "d\030\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_"
+  "token_expire_time\030\004 \001(\0132\032.google.protobu"
+  "f.Timestamp\"x\n\022UploadPartsRequest\022\017\n\007tas"
+  "k_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offse"
+  "t\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001"
+  "(\014B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n"
+  "\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006s"
+  "tatus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017re"
+  "ceived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"\216\001\n"
+  "\031QueryMissingBlocksRequest\022\017\n\007task_id\030\001 "
+  "\001(\t\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n"
+  "\017committed_start\030\003 \001(\r\022\021\n\tpage_size\030\004 \001("
+  "\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032QueryMissingBl"
+  "ocksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.T"
+  "askState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_co"
+  "unt\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007mi"
+  "ssing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcom"
+  "mitted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034"
+  "\n\024next_committed_index\030\007 \001(\r\022\027\n\017next_pag"
+  "e_token\030\010 \001(\t\"/\n\016CommittedBlock\022\r\n\005index"
+  "\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetStateReques"
+  "t\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferr"
+  "y.v1.TaskState\"0\n\020SetStateResponse\022\034\n\004ta"
+  "sk\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014MergeRequest"
+  "\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004siz"
+  "e\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMergeResponse\022\034"
+  "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"\216\002\n\021UploadF"
+  "ileRequest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030"
+  "\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 "
+  "\003(\0132).ferry.v1.UploadFileRequest.Metadat"
+  "aEntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001("
+  "\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\022\023\n\013webhook_url\030\010 \001("
+  "\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value"
+  "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo"
+  "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res"
+  "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p"
+  "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001"
+  "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001("
+  "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2"
+  "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon"
+  "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera"
+  "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr"
+  "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i"
+  "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001"
+  "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007"
+  "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task"
+  "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002"
+  " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific"
+  "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033"
+  ".ferry.v1.NotificationState\022\020\n\010attempts\030"
+  "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a"
+  "t\030\005 \001(\0132\032.google.protobuf.Timestamp\"\?\n\027I"
+  "ssueUploadTokenRequest\022\017\n\007task_id\030\001 \001(\t\022"
+  "\023\n\013ttl_seconds\030\002 \001(\r\"a\n\030IssueUploadToken"
+  "Response\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire"
+  "_time\030\002 \001(\0132\032.google.protobuf.Timestamp\""
+  "\234\002\n\020ListTasksRequest\022\021\n\tpage_size\030\001 \001(\005\022"
+  "\022\n\npage_token\030\002 \001(\t\022#\n\006states\030\003 \003(\0162\023.fe"
+  "rry.v1.TaskState\022\031\n\021store_path_prefix\030\004 "
+  "\001(\t\022\020\n\010metadata\030\005 \003(\t\0221\n\rcreated_after\030\006"
+  " \001(\0132\032.google.protobuf.Timestamp\0222\n\016crea"
+  "ted_before\030\007 \001(\0132\032.google.protobuf.Times"
+  "tamp\022\020\n\010order_by\030\010 \001(\t\022\026\n\016all_principals"
+  "\030\t \001(\010\"K\n\021ListTasksResponse\022\035\n\005tasks\030\001 \003"
+  "(\0132\016.ferry.v1.Task\022\027\n\017next_page_token\030\002 "
+  "\001(\t\")\n\017GetStatsRequest\022\026\n\016all_principals"
+  "\030\001 \001(\010\"W\n\nStateStats\022\"\n\005state\030\001 \001(\0162\023.fe"
+  "rry.v1.TaskState\022\r\n\005tasks\030\002 \001(\004\022\026\n\016decla"
+  "red_bytes\030\003 \001(\004\"g\n\020GetStatsResponse\022$\n\006s"
+  "tates\030\001 \003(\0132\024.ferry.v1.StateStats\022\024\n\014sta"
+  "ged_bytes\030\002 \001(\004\022\027\n\017published_bytes\030\003 \001(\004"
+  "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED"
+  "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA"
+  "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n"
+  "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP"
+  "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS"
+  "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B"
+  "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_"
+  "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM"
+  "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022"
+  "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N"
+  "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT"
+  "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST"
+  "ATE_UNDELIVERABLE\020\0032\377\006\n\014FerryService\022G\n\n"
+  "CreateTask\022\033.ferry.v1.CreateTaskRequest\032"
+  "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP"
+  "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer"
+  "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi"
+  "ssingBlocks\022#.ferry.v1.QueryMissingBlock"
+  "sRequest\032$.ferry.v1.QueryMissingBlocksRe"
+  "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe"
+  "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer"
+  "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me"
+  "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas"
+  "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW"
+  "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f"
+  "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022"
+  "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re"
+  "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v"
+  "1.UploadFileRequest\032\034.ferry.v1.UploadFil"
+  "eResponse\022Y\n\020IssueUploadToken\022!.ferry.v1"
+  ".IssueUploadTokenRequest\032\".ferry.v1.Issu"
+  "eUploadTokenResponse\022D\n\tListTasks\022\032.ferr"
+  "y.v1.ListTasksRequest\032\033.ferry.v1.ListTas"
+  "ksResponse\022A\n\010GetStats\022\031.ferry.v1.GetSta"
+  "tsRequest\032\032.ferry.v1.GetStatsResponseBh\n"
+  "\020dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.d"
+  "ev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1"
+  "\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_ferry_2fv1_2fferry_2eproto_deps[1] = {
   &::descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
 };
 static ::_pbi::once_flag descriptor_table_ferry_2fv1_2fferry_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_ferry_2fv1_2fferry_2eproto = {
-    false, false, 5368, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
+    false, false, 5431, descriptor_table_protodef_ferry_2fv1_2fferry_2eproto,
     "ferry/v1/ferry.proto",
     &descriptor_table_ferry_2fv1_2fferry_2eproto_once, descriptor_table_ferry_2fv1_2fferry_2eproto_deps, 1, 33,
     schemas, file_default_instances, TableStruct_ferry_2fv1_2fferry_2eproto::offsets,
@@ -1243,6 +1251,7 @@ Task::Task(const Task& from)
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
     , decltype(_impl_.failure_reason_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.create_time_){nullptr}
     , decltype(_impl_.update_time_){nullptr}
     , decltype(_impl_.expire_time_){nullptr}
@@ -1298,6 +1307,14 @@ Task::Task(const Task& from)
     _this->_impl_.failure_reason_.Set(from._internal_failure_reason(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_webhook_url().empty()) {
+    _this->_impl_.webhook_url_.Set(from._internal_webhook_url(), 
+      _this->GetArenaForAllocation());
+  }
   if (from._internal_has_create_time()) {
     _this->_impl_.create_time_ = new ::PROTOBUF_NAMESPACE_ID::Timestamp(*from._impl_.create_time_);
   }
@@ -1324,6 +1341,7 @@ inline void Task::SharedCtor(
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
     , decltype(_impl_.failure_reason_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.create_time_){nullptr}
     , decltype(_impl_.update_time_){nullptr}
     , decltype(_impl_.expire_time_){nullptr}
@@ -1357,6 +1375,10 @@ inline void Task::SharedCtor(
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.failure_reason_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 Task::~Task() {
@@ -1378,6 +1400,7 @@ inline void Task::SharedDtor() {
   _impl_.sha256_.Destroy();
   _impl_.store_path_.Destroy();
   _impl_.failure_reason_.Destroy();
+  _impl_.webhook_url_.Destroy();
   if (this != internal_default_instance()) delete _impl_.create_time_;
   if (this != internal_default_instance()) delete _impl_.update_time_;
   if (this != internal_default_instance()) delete _impl_.expire_time_;
@@ -1403,6 +1426,7 @@ void Task::Clear() {
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
   _impl_.failure_reason_.ClearToEmpty();
+  _impl_.webhook_url_.ClearToEmpty();
   if (GetArenaForAllocation() == nullptr && _impl_.create_time_ != nullptr) {
     delete _impl_.create_time_;
   }
@@ -1576,6 +1600,16 @@ const char* Task::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 136)) {
           _impl_.max_size_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string webhook_url = 18;
+      case 18:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 146)) {
+          auto str = _internal_mutable_webhook_url();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.Task.webhook_url"));
         } else
           goto handle_unusual;
         continue;
@@ -1758,6 +1792,16 @@ uint8_t* Task::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt64ToArray(17, this->_internal_max_size(), target);
   }
 
+  // string webhook_url = 18;
+  if (!this->_internal_webhook_url().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_webhook_url().data(), static_cast<int>(this->_internal_webhook_url().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.Task.webhook_url");
+    target = stream->WriteStringMaybeAliased(
+        18, this->_internal_webhook_url(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1816,6 +1860,13 @@ size_t Task::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
         this->_internal_failure_reason());
+  }
+
+  // string webhook_url = 18;
+  if (!this->_internal_webhook_url().empty()) {
+    total_size += 2 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_webhook_url());
   }
 
   // .google.protobuf.Timestamp create_time = 12;
@@ -1916,6 +1967,9 @@ void Task::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_
   if (!from._internal_failure_reason().empty()) {
     _this->_internal_set_failure_reason(from._internal_failure_reason());
   }
+  if (!from._internal_webhook_url().empty()) {
+    _this->_internal_set_webhook_url(from._internal_webhook_url());
+  }
   if (from._internal_has_create_time()) {
     _this->_internal_mutable_create_time()->::PROTOBUF_NAMESPACE_ID::Timestamp::MergeFrom(
         from._internal_create_time());
@@ -1991,6 +2045,10 @@ void Task::InternalSwap(Task* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.failure_reason_, lhs_arena,
       &other->_impl_.failure_reason_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.webhook_url_, lhs_arena,
+      &other->_impl_.webhook_url_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(Task, _impl_.max_size_)
@@ -2254,6 +2312,7 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     , decltype(_impl_.file_name_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.size_){}
     , decltype(_impl_.block_size_){}
     , decltype(_impl_.overwrite_){}
@@ -2289,6 +2348,14 @@ CreateTaskRequest::CreateTaskRequest(const CreateTaskRequest& from)
     _this->_impl_.store_path_.Set(from._internal_store_path(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_webhook_url().empty()) {
+    _this->_impl_.webhook_url_.Set(from._internal_webhook_url(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.size_, &from._impl_.size_,
     static_cast<size_t>(reinterpret_cast<char*>(&_impl_.upload_token_ttl_seconds_) -
     reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.upload_token_ttl_seconds_));
@@ -2304,6 +2371,7 @@ inline void CreateTaskRequest::SharedCtor(
     , decltype(_impl_.file_name_){}
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.size_){uint64_t{0u}}
     , decltype(_impl_.block_size_){0u}
     , decltype(_impl_.overwrite_){false}
@@ -2325,6 +2393,10 @@ inline void CreateTaskRequest::SharedCtor(
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.store_path_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 CreateTaskRequest::~CreateTaskRequest() {
@@ -2344,6 +2416,7 @@ inline void CreateTaskRequest::SharedDtor() {
   _impl_.file_name_.Destroy();
   _impl_.sha256_.Destroy();
   _impl_.store_path_.Destroy();
+  _impl_.webhook_url_.Destroy();
 }
 
 void CreateTaskRequest::ArenaDtor(void* object) {
@@ -2364,6 +2437,7 @@ void CreateTaskRequest::Clear() {
   _impl_.file_name_.ClearToEmpty();
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
+  _impl_.webhook_url_.ClearToEmpty();
   ::memset(&_impl_.size_, 0, static_cast<size_t>(
       reinterpret_cast<char*>(&_impl_.upload_token_ttl_seconds_) -
       reinterpret_cast<char*>(&_impl_.size_)) + sizeof(_impl_.upload_token_ttl_seconds_));
@@ -2472,6 +2546,16 @@ const char* CreateTaskRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 88)) {
           _impl_.upload_token_ttl_seconds_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint32(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string webhook_url = 12;
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          auto str = _internal_mutable_webhook_url();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.CreateTaskRequest.webhook_url"));
         } else
           goto handle_unusual;
         continue;
@@ -2606,6 +2690,16 @@ uint8_t* CreateTaskRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteUInt32ToArray(11, this->_internal_upload_token_ttl_seconds(), target);
   }
 
+  // string webhook_url = 12;
+  if (!this->_internal_webhook_url().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_webhook_url().data(), static_cast<int>(this->_internal_webhook_url().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.CreateTaskRequest.webhook_url");
+    target = stream->WriteStringMaybeAliased(
+        12, this->_internal_webhook_url(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2650,6 +2744,13 @@ size_t CreateTaskRequest::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
         this->_internal_store_path());
+  }
+
+  // string webhook_url = 12;
+  if (!this->_internal_webhook_url().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_webhook_url());
   }
 
   // uint64 size = 2;
@@ -2715,6 +2816,9 @@ void CreateTaskRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (!from._internal_store_path().empty()) {
     _this->_internal_set_store_path(from._internal_store_path());
   }
+  if (!from._internal_webhook_url().empty()) {
+    _this->_internal_set_webhook_url(from._internal_webhook_url());
+  }
   if (from._internal_size() != 0) {
     _this->_internal_set_size(from._internal_size());
   }
@@ -2767,6 +2871,10 @@ void CreateTaskRequest::InternalSwap(CreateTaskRequest* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.store_path_, lhs_arena,
       &other->_impl_.store_path_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.webhook_url_, lhs_arena,
+      &other->_impl_.webhook_url_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(CreateTaskRequest, _impl_.upload_token_ttl_seconds_)
@@ -5699,6 +5807,7 @@ UploadFileRequest::UploadFileRequest(const UploadFileRequest& from)
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
     , decltype(_impl_.data_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.overwrite_){}
     , decltype(_impl_.crc32c_){}};
 
@@ -5736,6 +5845,14 @@ UploadFileRequest::UploadFileRequest(const UploadFileRequest& from)
     _this->_impl_.data_.Set(from._internal_data(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_webhook_url().empty()) {
+    _this->_impl_.webhook_url_.Set(from._internal_webhook_url(), 
+      _this->GetArenaForAllocation());
+  }
   ::memcpy(&_impl_.overwrite_, &from._impl_.overwrite_,
     static_cast<size_t>(reinterpret_cast<char*>(&_impl_.crc32c_) -
     reinterpret_cast<char*>(&_impl_.overwrite_)) + sizeof(_impl_.crc32c_));
@@ -5754,6 +5871,7 @@ inline void UploadFileRequest::SharedCtor(
     , decltype(_impl_.sha256_){}
     , decltype(_impl_.store_path_){}
     , decltype(_impl_.data_){}
+    , decltype(_impl_.webhook_url_){}
     , decltype(_impl_.overwrite_){false}
     , decltype(_impl_.crc32c_){0u}
   };
@@ -5772,6 +5890,10 @@ inline void UploadFileRequest::SharedCtor(
   _impl_.data_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.data_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.webhook_url_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
@@ -5793,6 +5915,7 @@ inline void UploadFileRequest::SharedDtor() {
   _impl_.sha256_.Destroy();
   _impl_.store_path_.Destroy();
   _impl_.data_.Destroy();
+  _impl_.webhook_url_.Destroy();
 }
 
 void UploadFileRequest::ArenaDtor(void* object) {
@@ -5814,6 +5937,7 @@ void UploadFileRequest::Clear() {
   _impl_.sha256_.ClearToEmpty();
   _impl_.store_path_.ClearToEmpty();
   _impl_.data_.ClearToEmpty();
+  _impl_.webhook_url_.ClearToEmpty();
   _impl_.overwrite_ = false;
   _impl_.crc32c_ = 0u;
   _impl_._has_bits_.Clear();
@@ -5893,6 +6017,16 @@ const char* UploadFileRequest::_InternalParse(const char* ptr, ::_pbi::ParseCont
           auto str = _internal_mutable_data();
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string webhook_url = 8;
+      case 8:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 66)) {
+          auto str = _internal_mutable_webhook_url();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "ferry.v1.UploadFileRequest.webhook_url"));
         } else
           goto handle_unusual;
         continue;
@@ -6004,6 +6138,16 @@ uint8_t* UploadFileRequest::_InternalSerialize(
         7, this->_internal_data(), target);
   }
 
+  // string webhook_url = 8;
+  if (!this->_internal_webhook_url().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_webhook_url().data(), static_cast<int>(this->_internal_webhook_url().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "ferry.v1.UploadFileRequest.webhook_url");
+    target = stream->WriteStringMaybeAliased(
+        8, this->_internal_webhook_url(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -6057,6 +6201,13 @@ size_t UploadFileRequest::ByteSizeLong() const {
         this->_internal_data());
   }
 
+  // string webhook_url = 8;
+  if (!this->_internal_webhook_url().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_webhook_url());
+  }
+
   // bool overwrite = 5;
   if (this->_internal_overwrite() != 0) {
     total_size += 1 + 1;
@@ -6098,6 +6249,9 @@ void UploadFileRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   }
   if (!from._internal_data().empty()) {
     _this->_internal_set_data(from._internal_data());
+  }
+  if (!from._internal_webhook_url().empty()) {
+    _this->_internal_set_webhook_url(from._internal_webhook_url());
   }
   if (from._internal_overwrite() != 0) {
     _this->_internal_set_overwrite(from._internal_overwrite());
@@ -6141,6 +6295,10 @@ void UploadFileRequest::InternalSwap(UploadFileRequest* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.data_, lhs_arena,
       &other->_impl_.data_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.webhook_url_, lhs_arena,
+      &other->_impl_.webhook_url_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(UploadFileRequest, _impl_.crc32c_)

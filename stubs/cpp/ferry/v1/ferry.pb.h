@@ -434,6 +434,7 @@ class Task final :
     kSha256FieldNumber = 4,
     kStorePathFieldNumber = 5,
     kFailureReasonFieldNumber = 15,
+    kWebhookUrlFieldNumber = 18,
     kCreateTimeFieldNumber = 12,
     kUpdateTimeFieldNumber = 13,
     kExpireTimeFieldNumber = 14,
@@ -531,6 +532,20 @@ class Task final :
   const std::string& _internal_failure_reason() const;
   inline PROTOBUF_ALWAYS_INLINE void _internal_set_failure_reason(const std::string& value);
   std::string* _internal_mutable_failure_reason();
+  public:
+
+  // string webhook_url = 18;
+  void clear_webhook_url();
+  const std::string& webhook_url() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_webhook_url(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_webhook_url();
+  PROTOBUF_NODISCARD std::string* release_webhook_url();
+  void set_allocated_webhook_url(std::string* webhook_url);
+  private:
+  const std::string& _internal_webhook_url() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_webhook_url(const std::string& value);
+  std::string* _internal_mutable_webhook_url();
   public:
 
   // .google.protobuf.Timestamp create_time = 12;
@@ -677,6 +692,7 @@ class Task final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr store_path_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr failure_reason_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr webhook_url_;
     ::PROTOBUF_NAMESPACE_ID::Timestamp* create_time_;
     ::PROTOBUF_NAMESPACE_ID::Timestamp* update_time_;
     ::PROTOBUF_NAMESPACE_ID::Timestamp* expire_time_;
@@ -1010,6 +1026,7 @@ class CreateTaskRequest final :
     kFileNameFieldNumber = 1,
     kSha256FieldNumber = 3,
     kStorePathFieldNumber = 4,
+    kWebhookUrlFieldNumber = 12,
     kSizeFieldNumber = 2,
     kBlockSizeFieldNumber = 6,
     kOverwriteFieldNumber = 7,
@@ -1075,6 +1092,20 @@ class CreateTaskRequest final :
   const std::string& _internal_store_path() const;
   inline PROTOBUF_ALWAYS_INLINE void _internal_set_store_path(const std::string& value);
   std::string* _internal_mutable_store_path();
+  public:
+
+  // string webhook_url = 12;
+  void clear_webhook_url();
+  const std::string& webhook_url() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_webhook_url(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_webhook_url();
+  PROTOBUF_NODISCARD std::string* release_webhook_url();
+  void set_allocated_webhook_url(std::string* webhook_url);
+  private:
+  const std::string& _internal_webhook_url() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_webhook_url(const std::string& value);
+  std::string* _internal_mutable_webhook_url();
   public:
 
   // uint64 size = 2;
@@ -1156,6 +1187,7 @@ class CreateTaskRequest final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr file_name_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr store_path_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr webhook_url_;
     uint64_t size_;
     uint32_t block_size_;
     bool overwrite_;
@@ -3212,6 +3244,7 @@ class UploadFileRequest final :
     kSha256FieldNumber = 2,
     kStorePathFieldNumber = 3,
     kDataFieldNumber = 7,
+    kWebhookUrlFieldNumber = 8,
     kOverwriteFieldNumber = 5,
     kCrc32CFieldNumber = 6,
   };
@@ -3288,6 +3321,20 @@ class UploadFileRequest final :
   std::string* _internal_mutable_data();
   public:
 
+  // string webhook_url = 8;
+  void clear_webhook_url();
+  const std::string& webhook_url() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_webhook_url(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_webhook_url();
+  PROTOBUF_NODISCARD std::string* release_webhook_url();
+  void set_allocated_webhook_url(std::string* webhook_url);
+  private:
+  const std::string& _internal_webhook_url() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_webhook_url(const std::string& value);
+  std::string* _internal_mutable_webhook_url();
+  public:
+
   // bool overwrite = 5;
   void clear_overwrite();
   bool overwrite() const;
@@ -3329,6 +3376,7 @@ class UploadFileRequest final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr sha256_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr store_path_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr data_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr webhook_url_;
     bool overwrite_;
     uint32_t crc32c_;
   };
@@ -6943,6 +6991,56 @@ inline void Task::set_max_size(uint64_t value) {
   // @@protoc_insertion_point(field_set:ferry.v1.Task.max_size)
 }
 
+// string webhook_url = 18;
+inline void Task::clear_webhook_url() {
+  _impl_.webhook_url_.ClearToEmpty();
+}
+inline const std::string& Task::webhook_url() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.Task.webhook_url)
+  return _internal_webhook_url();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Task::set_webhook_url(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.webhook_url_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.Task.webhook_url)
+}
+inline std::string* Task::mutable_webhook_url() {
+  std::string* _s = _internal_mutable_webhook_url();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.Task.webhook_url)
+  return _s;
+}
+inline const std::string& Task::_internal_webhook_url() const {
+  return _impl_.webhook_url_.Get();
+}
+inline void Task::_internal_set_webhook_url(const std::string& value) {
+  
+  _impl_.webhook_url_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Task::_internal_mutable_webhook_url() {
+  
+  return _impl_.webhook_url_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Task::release_webhook_url() {
+  // @@protoc_insertion_point(field_release:ferry.v1.Task.webhook_url)
+  return _impl_.webhook_url_.Release();
+}
+inline void Task::set_allocated_webhook_url(std::string* webhook_url) {
+  if (webhook_url != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.webhook_url_.SetAllocated(webhook_url, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.webhook_url_.IsDefault()) {
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.Task.webhook_url)
+}
+
 // -------------------------------------------------------------------
 
 // BlockRange
@@ -7310,6 +7408,56 @@ inline void CreateTaskRequest::_internal_set_upload_token_ttl_seconds(uint32_t v
 inline void CreateTaskRequest::set_upload_token_ttl_seconds(uint32_t value) {
   _internal_set_upload_token_ttl_seconds(value);
   // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.upload_token_ttl_seconds)
+}
+
+// string webhook_url = 12;
+inline void CreateTaskRequest::clear_webhook_url() {
+  _impl_.webhook_url_.ClearToEmpty();
+}
+inline const std::string& CreateTaskRequest::webhook_url() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.CreateTaskRequest.webhook_url)
+  return _internal_webhook_url();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void CreateTaskRequest::set_webhook_url(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.webhook_url_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.CreateTaskRequest.webhook_url)
+}
+inline std::string* CreateTaskRequest::mutable_webhook_url() {
+  std::string* _s = _internal_mutable_webhook_url();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.CreateTaskRequest.webhook_url)
+  return _s;
+}
+inline const std::string& CreateTaskRequest::_internal_webhook_url() const {
+  return _impl_.webhook_url_.Get();
+}
+inline void CreateTaskRequest::_internal_set_webhook_url(const std::string& value) {
+  
+  _impl_.webhook_url_.Set(value, GetArenaForAllocation());
+}
+inline std::string* CreateTaskRequest::_internal_mutable_webhook_url() {
+  
+  return _impl_.webhook_url_.Mutable(GetArenaForAllocation());
+}
+inline std::string* CreateTaskRequest::release_webhook_url() {
+  // @@protoc_insertion_point(field_release:ferry.v1.CreateTaskRequest.webhook_url)
+  return _impl_.webhook_url_.Release();
+}
+inline void CreateTaskRequest::set_allocated_webhook_url(std::string* webhook_url) {
+  if (webhook_url != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.webhook_url_.SetAllocated(webhook_url, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.webhook_url_.IsDefault()) {
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.CreateTaskRequest.webhook_url)
 }
 
 // -------------------------------------------------------------------
@@ -9014,6 +9162,56 @@ inline void UploadFileRequest::set_allocated_data(std::string* data) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:ferry.v1.UploadFileRequest.data)
+}
+
+// string webhook_url = 8;
+inline void UploadFileRequest::clear_webhook_url() {
+  _impl_.webhook_url_.ClearToEmpty();
+}
+inline const std::string& UploadFileRequest::webhook_url() const {
+  // @@protoc_insertion_point(field_get:ferry.v1.UploadFileRequest.webhook_url)
+  return _internal_webhook_url();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void UploadFileRequest::set_webhook_url(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.webhook_url_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:ferry.v1.UploadFileRequest.webhook_url)
+}
+inline std::string* UploadFileRequest::mutable_webhook_url() {
+  std::string* _s = _internal_mutable_webhook_url();
+  // @@protoc_insertion_point(field_mutable:ferry.v1.UploadFileRequest.webhook_url)
+  return _s;
+}
+inline const std::string& UploadFileRequest::_internal_webhook_url() const {
+  return _impl_.webhook_url_.Get();
+}
+inline void UploadFileRequest::_internal_set_webhook_url(const std::string& value) {
+  
+  _impl_.webhook_url_.Set(value, GetArenaForAllocation());
+}
+inline std::string* UploadFileRequest::_internal_mutable_webhook_url() {
+  
+  return _impl_.webhook_url_.Mutable(GetArenaForAllocation());
+}
+inline std::string* UploadFileRequest::release_webhook_url() {
+  // @@protoc_insertion_point(field_release:ferry.v1.UploadFileRequest.webhook_url)
+  return _impl_.webhook_url_.Release();
+}
+inline void UploadFileRequest::set_allocated_webhook_url(std::string* webhook_url) {
+  if (webhook_url != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.webhook_url_.SetAllocated(webhook_url, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.webhook_url_.IsDefault()) {
+    _impl_.webhook_url_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:ferry.v1.UploadFileRequest.webhook_url)
 }
 
 // -------------------------------------------------------------------

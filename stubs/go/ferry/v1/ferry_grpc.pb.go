@@ -238,6 +238,8 @@ type FerryServiceClient interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
 	//     before anything is looked up, so the call tells nothing about paths
 	//     outside the caller's prefixes.
+	//   - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+	//     CreateTask.
 	UploadFile(ctx context.Context, in *UploadFileRequest, opts ...grpc.CallOption) (*UploadFileResponse, error)
 	// Issues a new upload token for one of the caller's UPLOADING or PAUSED
 	// tasks (for an upload that outlives its first token). Earlier tokens stay
@@ -688,6 +690,8 @@ type FerryServiceServer interface {
 	//   - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
 	//     before anything is looked up, so the call tells nothing about paths
 	//     outside the caller's prefixes.
+	//   - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+	//     CreateTask.
 	UploadFile(context.Context, *UploadFileRequest) (*UploadFileResponse, error)
 	// Issues a new upload token for one of the caller's UPLOADING or PAUSED
 	// tasks (for an upload that outlives its first token). Earlier tokens stay

@@ -319,6 +319,25 @@ export declare enum ErrorReason {
      * its own task's uploads and queries. Retry: no.
      */
     PERMISSION_DENIED = 45,
+    /**
+     * STORE_UNAVAILABLE - UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     */
+    STORE_UNAVAILABLE = 46,
+    /**
+     * WEBHOOK_URL_REFUSED - INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+     * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+     * or https, no host, user:password@, a fragment, "." or ".." segments,
+     * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+     * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+     * prefixes the principals file allows the caller's principal
+     * (`webhook_allow`), or the principal may set none. Nothing was created.
+     * Retry: no.
+     */
+    WEBHOOK_URL_REFUSED = 47,
     UNRECOGNIZED = -1
 }
 export declare function errorReasonFromJSON(object: any): ErrorReason;

@@ -331,6 +331,25 @@ var ErrorReason;
      * its own task's uploads and queries. Retry: no.
      */
     ErrorReason[ErrorReason["PERMISSION_DENIED"] = 45] = "PERMISSION_DENIED";
+    /**
+     * STORE_UNAVAILABLE - UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     */
+    ErrorReason[ErrorReason["STORE_UNAVAILABLE"] = 46] = "STORE_UNAVAILABLE";
+    /**
+     * WEBHOOK_URL_REFUSED - INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+     * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+     * or https, no host, user:password@, a fragment, "." or ".." segments,
+     * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+     * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+     * prefixes the principals file allows the caller's principal
+     * (`webhook_allow`), or the principal may set none. Nothing was created.
+     * Retry: no.
+     */
+    ErrorReason[ErrorReason["WEBHOOK_URL_REFUSED"] = 47] = "WEBHOOK_URL_REFUSED";
     ErrorReason[ErrorReason["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
 })(ErrorReason || (exports.ErrorReason = ErrorReason = {}));
 function errorReasonFromJSON(object) {
@@ -455,6 +474,12 @@ function errorReasonFromJSON(object) {
         case 45:
         case "PERMISSION_DENIED":
             return ErrorReason.PERMISSION_DENIED;
+        case 46:
+        case "STORE_UNAVAILABLE":
+            return ErrorReason.STORE_UNAVAILABLE;
+        case 47:
+        case "WEBHOOK_URL_REFUSED":
+            return ErrorReason.WEBHOOK_URL_REFUSED;
         case -1:
         case "UNRECOGNIZED":
         default:
@@ -543,6 +568,10 @@ function errorReasonToJSON(object) {
             return "TOKEN_EXPIRED";
         case ErrorReason.PERMISSION_DENIED:
             return "PERMISSION_DENIED";
+        case ErrorReason.STORE_UNAVAILABLE:
+            return "STORE_UNAVAILABLE";
+        case ErrorReason.WEBHOOK_URL_REFUSED:
+            return "WEBHOOK_URL_REFUSED";
         case ErrorReason.UNRECOGNIZED:
         default:
             return "UNRECOGNIZED";

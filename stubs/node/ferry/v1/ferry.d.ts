@@ -171,6 +171,12 @@ export interface Task {
      * declared). 0 for tasks declared with their size.
      */
     maxSize: bigint;
+    /**
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     */
+    webhookUrl: string;
 }
 export interface Task_MetadataEntry {
     key: string;
@@ -249,6 +255,16 @@ export interface CreateTaskRequest {
      * more than the server's limit (--upload-token-ttl): that limit.
      */
     uploadTokenTtlSeconds: number;
+    /**
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     */
+    webhookUrl: string;
 }
 export interface CreateTaskRequest_MetadataEntry {
     key: string;
@@ -443,6 +459,8 @@ export interface UploadFileRequest {
     crc32c?: number | undefined;
     /** The whole file: at most 1 MiB. Its length is the file's size. */
     data: Buffer;
+    /** Where to POST the task's completion notice (same rules as CreateTask). */
+    webhookUrl: string;
 }
 export interface UploadFileRequest_MetadataEntry {
     key: string;
@@ -955,6 +973,8 @@ export declare const FerryServiceService: {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      */
     readonly uploadFile: {
         readonly path: "/ferry.v1.FerryService/UploadFile";
@@ -1271,6 +1291,8 @@ export interface FerryServiceServer extends UntypedServiceImplementation {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      */
     uploadFile: handleUnaryCall<UploadFileRequest, UploadFileResponse>;
     /**
@@ -1569,6 +1591,8 @@ export interface FerryServiceClient extends Client {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      */
     uploadFile(request: UploadFileRequest, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;
     uploadFile(request: UploadFileRequest, metadata: Metadata, callback: (error: ServiceError | null, response: UploadFileResponse) => void): ClientUnaryCall;

@@ -272,6 +272,7 @@ function createBaseTask() {
         failureReason: "",
         sizeDeferred: false,
         maxSize: 0n,
+        webhookUrl: "",
     };
 }
 exports.Task = {
@@ -335,6 +336,9 @@ exports.Task = {
                 throw new globalThis.Error("value provided for field message.maxSize of type uint64 too large");
             }
             writer.uint32(136).uint64(message.maxSize);
+        }
+        if (message.webhookUrl !== "") {
+            writer.uint32(146).string(message.webhookUrl);
         }
         return writer;
     },
@@ -473,6 +477,13 @@ exports.Task = {
                         message.maxSize = reader.uint64();
                         continue;
                     }
+                    case 18: {
+                        if (tag !== 146) {
+                            break;
+                        }
+                        message.webhookUrl = reader.string();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -558,6 +569,11 @@ exports.Task = {
                     ? globalThis.Boolean(object.size_deferred)
                     : false,
             maxSize: isSet(object.maxSize) ? BigInt(object.maxSize) : isSet(object.max_size) ? BigInt(object.max_size) : 0n,
+            webhookUrl: isSet(object.webhookUrl)
+                ? globalThis.String(object.webhookUrl)
+                : isSet(object.webhook_url)
+                    ? globalThis.String(object.webhook_url)
+                    : "",
         };
     },
     toJSON(message) {
@@ -619,6 +635,9 @@ exports.Task = {
         if (message.maxSize !== 0n) {
             obj.maxSize = message.maxSize.toString();
         }
+        if (message.webhookUrl !== "") {
+            obj.webhookUrl = message.webhookUrl;
+        }
         return obj;
     },
     create(base) {
@@ -650,6 +669,7 @@ exports.Task = {
         message.failureReason = object.failureReason ?? "";
         message.sizeDeferred = object.sizeDeferred ?? false;
         message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
+        message.webhookUrl = object.webhookUrl ?? "";
         return message;
     },
 };
@@ -822,6 +842,7 @@ function createBaseCreateTaskRequest() {
         maxSize: 0n,
         issueUploadToken: false,
         uploadTokenTtlSeconds: 0,
+        webhookUrl: "",
     };
 }
 exports.CreateTaskRequest = {
@@ -864,6 +885,9 @@ exports.CreateTaskRequest = {
         }
         if (message.uploadTokenTtlSeconds !== 0) {
             writer.uint32(88).uint32(message.uploadTokenTtlSeconds);
+        }
+        if (message.webhookUrl !== "") {
+            writer.uint32(98).string(message.webhookUrl);
         }
         return writer;
     },
@@ -960,6 +984,13 @@ exports.CreateTaskRequest = {
                         message.uploadTokenTtlSeconds = reader.uint32();
                         continue;
                     }
+                    case 12: {
+                        if (tag !== 98) {
+                            break;
+                        }
+                        message.webhookUrl = reader.string();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -1019,6 +1050,11 @@ exports.CreateTaskRequest = {
                 : isSet(object.upload_token_ttl_seconds)
                     ? globalThis.Number(object.upload_token_ttl_seconds)
                     : 0,
+            webhookUrl: isSet(object.webhookUrl)
+                ? globalThis.String(object.webhookUrl)
+                : isSet(object.webhook_url)
+                    ? globalThis.String(object.webhook_url)
+                    : "",
         };
     },
     toJSON(message) {
@@ -1062,6 +1098,9 @@ exports.CreateTaskRequest = {
         if (message.uploadTokenTtlSeconds !== 0) {
             obj.uploadTokenTtlSeconds = Math.round(message.uploadTokenTtlSeconds);
         }
+        if (message.webhookUrl !== "") {
+            obj.webhookUrl = message.webhookUrl;
+        }
         return obj;
     },
     create(base) {
@@ -1085,6 +1124,7 @@ exports.CreateTaskRequest = {
         message.maxSize = (object.maxSize !== undefined && object.maxSize !== null) ? BigInt(object.maxSize) : 0n;
         message.issueUploadToken = object.issueUploadToken ?? false;
         message.uploadTokenTtlSeconds = object.uploadTokenTtlSeconds ?? 0;
+        message.webhookUrl = object.webhookUrl ?? "";
         return message;
     },
 };
@@ -2291,6 +2331,7 @@ function createBaseUploadFileRequest() {
         overwrite: false,
         crc32c: undefined,
         data: Buffer.alloc(0),
+        webhookUrl: "",
     };
 }
 exports.UploadFileRequest = {
@@ -2315,6 +2356,9 @@ exports.UploadFileRequest = {
         }
         if (message.data.length !== 0) {
             writer.uint32(58).bytes(message.data);
+        }
+        if (message.webhookUrl !== "") {
+            writer.uint32(66).string(message.webhookUrl);
         }
         return writer;
     },
@@ -2383,6 +2427,13 @@ exports.UploadFileRequest = {
                         message.data = Buffer.from(reader.bytes());
                         continue;
                     }
+                    case 8: {
+                        if (tag !== 66) {
+                            break;
+                        }
+                        message.webhookUrl = reader.string();
+                        continue;
+                    }
                 }
                 if ((tag & 7) === 4 || tag === 0) {
                     break;
@@ -2422,6 +2473,11 @@ exports.UploadFileRequest = {
             overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
             crc32c: isSet(object.crc32c) ? globalThis.Number(object.crc32c) : undefined,
             data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+            webhookUrl: isSet(object.webhookUrl)
+                ? globalThis.String(object.webhookUrl)
+                : isSet(object.webhook_url)
+                    ? globalThis.String(object.webhook_url)
+                    : "",
         };
     },
     toJSON(message) {
@@ -2453,6 +2509,9 @@ exports.UploadFileRequest = {
         if (message.data.length !== 0) {
             obj.data = base64FromBytes(message.data);
         }
+        if (message.webhookUrl !== "") {
+            obj.webhookUrl = message.webhookUrl;
+        }
         return obj;
     },
     create(base) {
@@ -2472,6 +2531,7 @@ exports.UploadFileRequest = {
         message.overwrite = object.overwrite ?? false;
         message.crc32c = object.crc32c ?? undefined;
         message.data = object.data ?? Buffer.alloc(0);
+        message.webhookUrl = object.webhookUrl ?? "";
         return message;
     },
 };
@@ -4465,6 +4525,8 @@ exports.FerryServiceService = {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      */
     uploadFile: {
         path: "/ferry.v1.FerryService/UploadFile",

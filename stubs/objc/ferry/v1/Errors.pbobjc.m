@@ -50,7 +50,8 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         "available\000ShuttingDown\000StreamIdle\000Deadli"
         "nePassed\000FileNotFound\000GenerationChanged\000"
         "SizeMismatch\000Unauthenticated\000TokenExpire"
-        "d\000PermissionDenied\000";
+        "d\000PermissionDenied\000StoreUnavailable\000Webh"
+        "ookURLRefused\000";
     static const int32_t values[] = {
         FRYErrorReason_ErrorReasonUnspecified,
         FRYErrorReason_TaskNotFound,
@@ -92,13 +93,17 @@ GPBEnumDescriptor *FRYErrorReason_EnumDescriptor(void) {
         FRYErrorReason_Unauthenticated,
         FRYErrorReason_TokenExpired,
         FRYErrorReason_PermissionDenied,
+        FRYErrorReason_StoreUnavailable,
+        FRYErrorReason_WebhookURLRefused,
     };
+    static const char *extraTextFormatInfo = "\001)g\203\347\000";
     GPBEnumDescriptor *worker =
         [GPBEnumDescriptor allocDescriptorForName:GPBNSStringifySymbol(FRYErrorReason)
                                        valueNames:valueNames
                                            values:values
                                             count:(uint32_t)(sizeof(values) / sizeof(int32_t))
-                                     enumVerifier:FRYErrorReason_IsValidValue];
+                                     enumVerifier:FRYErrorReason_IsValidValue
+                              extraTextFormatInfo:extraTextFormatInfo];
     GPBEnumDescriptor *expected = nil;
     if (!atomic_compare_exchange_strong(&descriptor, &expected, worker)) {
       [worker release];
@@ -149,6 +154,8 @@ BOOL FRYErrorReason_IsValidValue(int32_t value__) {
     case FRYErrorReason_Unauthenticated:
     case FRYErrorReason_TokenExpired:
     case FRYErrorReason_PermissionDenied:
+    case FRYErrorReason_StoreUnavailable:
+    case FRYErrorReason_WebhookURLRefused:
       return YES;
     default:
       return NO;

@@ -191,6 +191,7 @@ typedef GPB_ENUM(FRYTask_FieldNumber) {
   FRYTask_FieldNumber_FailureReason = 15,
   FRYTask_FieldNumber_SizeDeferred = 16,
   FRYTask_FieldNumber_MaxSize = 17,
+  FRYTask_FieldNumber_WebhookURL = 18,
 };
 
 /**
@@ -270,6 +271,13 @@ GPB_FINAL @interface FRYTask : GPBMessage
  **/
 @property(nonatomic, readwrite) uint64_t maxSize;
 
+/**
+ * Where the task's completion notice is POSTed when it ends, chosen when it
+ * was created (the URL given at CreateTask, else its principal's, else the
+ * server's); empty when no notice will be sent.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *webhookURL;
+
 @end
 
 /**
@@ -318,6 +326,7 @@ typedef GPB_ENUM(FRYCreateTaskRequest_FieldNumber) {
   FRYCreateTaskRequest_FieldNumber_MaxSize = 9,
   FRYCreateTaskRequest_FieldNumber_IssueUploadToken = 10,
   FRYCreateTaskRequest_FieldNumber_UploadTokenTtlSeconds = 11,
+  FRYCreateTaskRequest_FieldNumber_WebhookURL = 12,
 };
 
 /**
@@ -399,6 +408,17 @@ GPB_FINAL @interface FRYCreateTaskRequest : GPBMessage
  * more than the server's limit (--upload-token-ttl): that limit.
  **/
 @property(nonatomic, readwrite) uint32_t uploadTokenTtlSeconds;
+
+/**
+ * Where to POST this task's completion notice instead of the principal's
+ * own webhook URL: an http(s) URL under one of the prefixes the principals
+ * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+ * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+ * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+ * when outside the caller's allowlist. A declaration that resumes a task
+ * keeps the URL recorded when the task was created.
+ **/
+@property(nonatomic, readwrite, copy, null_resettable) NSString *webhookURL;
 
 @end
 
@@ -792,6 +812,7 @@ typedef GPB_ENUM(FRYUploadFileRequest_FieldNumber) {
   FRYUploadFileRequest_FieldNumber_Overwrite = 5,
   FRYUploadFileRequest_FieldNumber_Crc32C = 6,
   FRYUploadFileRequest_FieldNumber_Data_p = 7,
+  FRYUploadFileRequest_FieldNumber_WebhookURL = 8,
 };
 
 /**
@@ -825,6 +846,9 @@ GPB_FINAL @interface FRYUploadFileRequest : GPBMessage
 @property(nonatomic, readwrite) BOOL hasCrc32C;
 /** The whole file: at most 1 MiB. Its length is the file's size. */
 @property(nonatomic, readwrite, copy, null_resettable) NSData *data_p;
+
+/** Where to POST the task's completion notice (same rules as CreateTask). */
+@property(nonatomic, readwrite, copy, null_resettable) NSString *webhookURL;
 
 @end
 

@@ -211,6 +211,7 @@ BOOL FRYNotificationState_IsValidValue(int32_t value__) {
 @dynamic failureReason;
 @dynamic sizeDeferred;
 @dynamic maxSize;
+@dynamic webhookURL;
 
 typedef struct FRYTask__storage_ {
   uint32_t _has_storage_[1];
@@ -226,6 +227,7 @@ typedef struct FRYTask__storage_ {
   GPBTimestamp *updateTime;
   GPBTimestamp *expireTime;
   NSString *failureReason;
+  NSString *webhookURL;
   uint64_t size;
   uint64_t committedBytes;
   uint64_t maxSize;
@@ -390,6 +392,15 @@ typedef struct FRYTask__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt64,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYTask_FieldNumber_WebhookURL,
+        .hasIndex = 18,
+        .offset = (uint32_t)offsetof(FRYTask__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYTask class]
@@ -399,6 +410,11 @@ typedef struct FRYTask__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYTask__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\022\007\241!!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG
@@ -492,6 +508,7 @@ typedef struct FRYBlockRange__storage_ {
 @dynamic maxSize;
 @dynamic issueUploadToken;
 @dynamic uploadTokenTtlSeconds;
+@dynamic webhookURL;
 
 typedef struct FRYCreateTaskRequest__storage_ {
   uint32_t _has_storage_[1];
@@ -501,6 +518,7 @@ typedef struct FRYCreateTaskRequest__storage_ {
   NSString *sha256;
   NSString *storePath;
   NSMutableDictionary *metadata;
+  NSString *webhookURL;
   uint64_t size;
   uint64_t maxSize;
 } FRYCreateTaskRequest__storage_;
@@ -610,6 +628,15 @@ typedef struct FRYCreateTaskRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeUInt32,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYCreateTaskRequest_FieldNumber_WebhookURL,
+        .hasIndex = 13,
+        .offset = (uint32_t)offsetof(FRYCreateTaskRequest__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYCreateTaskRequest class]
@@ -619,6 +646,11 @@ typedef struct FRYCreateTaskRequest__storage_ {
                                     fieldCount:(uint32_t)(sizeof(fields) / sizeof(GPBMessageFieldDescription))
                                    storageSize:sizeof(FRYCreateTaskRequest__storage_)
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
+#if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
+    static const char *extraTextFormatInfo =
+        "\001\014\007\241!!\000";
+    [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
+#endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG
       NSAssert(descriptor == nil, @"Startup recursed!");
     #endif  // DEBUG
@@ -1430,6 +1462,7 @@ typedef struct FRYMergeResponse__storage_ {
 @dynamic overwrite;
 @dynamic hasCrc32C, crc32C;
 @dynamic data_p;
+@dynamic webhookURL;
 
 typedef struct FRYUploadFileRequest__storage_ {
   uint32_t _has_storage_[1];
@@ -1439,6 +1472,7 @@ typedef struct FRYUploadFileRequest__storage_ {
   NSString *storePath;
   NSMutableDictionary *metadata;
   NSData *data_p;
+  NSString *webhookURL;
 } FRYUploadFileRequest__storage_;
 
 // This method is threadsafe because it is initially called
@@ -1510,6 +1544,15 @@ typedef struct FRYUploadFileRequest__storage_ {
         .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldClearHasIvarOnZero),
         .dataType = GPBDataTypeBytes,
       },
+      {
+        .name = "webhookURL",
+        .dataTypeSpecific.clazz = Nil,
+        .number = FRYUploadFileRequest_FieldNumber_WebhookURL,
+        .hasIndex = 7,
+        .offset = (uint32_t)offsetof(FRYUploadFileRequest__storage_, webhookURL),
+        .flags = (GPBFieldFlags)(GPBFieldOptional | GPBFieldTextFormatNameCustom | GPBFieldClearHasIvarOnZero),
+        .dataType = GPBDataTypeString,
+      },
     };
     GPBDescriptor *localDescriptor =
         [GPBDescriptor allocDescriptorForClass:[FRYUploadFileRequest class]
@@ -1521,7 +1564,7 @@ typedef struct FRYUploadFileRequest__storage_ {
                                          flags:(GPBDescriptorInitializationFlags)(GPBDescriptorInitializationFlag_UsesClassRefs | GPBDescriptorInitializationFlag_Proto3OptionalKnown)];
 #if !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     static const char *extraTextFormatInfo =
-        "\001\006\005!\000";
+        "\002\006\005!\000\010\007\241!!\000";
     [localDescriptor setupExtraTextInfo:extraTextFormatInfo];
 #endif  // !GPBOBJC_SKIP_MESSAGE_TEXTFORMAT_EXTRAS
     #if defined(DEBUG) && DEBUG

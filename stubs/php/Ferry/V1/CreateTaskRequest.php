@@ -103,6 +103,18 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>uint32 upload_token_ttl_seconds = 11;</code>
      */
     protected $upload_token_ttl_seconds = 0;
+    /**
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     *
+     * Generated from protobuf field <code>string webhook_url = 12;</code>
+     */
+    protected $webhook_url = '';
 
     /**
      * Constructor.
@@ -154,6 +166,14 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
      *     @type int $upload_token_ttl_seconds
      *           With issue_upload_token: how long the token lives, in seconds; 0 or
      *           more than the server's limit (--upload-token-ttl): that limit.
+     *     @type string $webhook_url
+     *           Where to POST this task's completion notice instead of the principal's
+     *           own webhook URL: an http(s) URL under one of the prefixes the principals
+     *           file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     *           the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     *           "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     *           when outside the caller's allowlist. A declaration that resumes a task
+     *           keeps the URL recorded when the task was created.
      * }
      */
     public function __construct($data = NULL) {
@@ -487,6 +507,44 @@ class CreateTaskRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkUint32($var);
         $this->upload_token_ttl_seconds = $var;
+
+        return $this;
+    }
+
+    /**
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     *
+     * Generated from protobuf field <code>string webhook_url = 12;</code>
+     * @return string
+     */
+    public function getWebhookUrl()
+    {
+        return $this->webhook_url;
+    }
+
+    /**
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     *
+     * Generated from protobuf field <code>string webhook_url = 12;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setWebhookUrl($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->webhook_url = $var;
 
         return $this;
     }

@@ -370,6 +370,29 @@ class ErrorReason
      * Generated from protobuf enum <code>PERMISSION_DENIED = 45;</code>
      */
     const PERMISSION_DENIED = 45;
+    /**
+     * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+     * client's own retries (down, unreachable, timing out), was throttling, or
+     * refused Ferry's credentials; nothing acknowledged was lost, and a block
+     * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+     * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+     *
+     * Generated from protobuf enum <code>STORE_UNAVAILABLE = 46;</code>
+     */
+    const STORE_UNAVAILABLE = 46;
+    /**
+     * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+     * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+     * or https, no host, user:password&#64;, a fragment, "." or ".." segments,
+     * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+     * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+     * prefixes the principals file allows the caller's principal
+     * (`webhook_allow`), or the principal may set none. Nothing was created.
+     * Retry: no.
+     *
+     * Generated from protobuf enum <code>WEBHOOK_URL_REFUSED = 47;</code>
+     */
+    const WEBHOOK_URL_REFUSED = 47;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -412,6 +435,8 @@ class ErrorReason
         self::UNAUTHENTICATED => 'UNAUTHENTICATED',
         self::TOKEN_EXPIRED => 'TOKEN_EXPIRED',
         self::PERMISSION_DENIED => 'PERMISSION_DENIED',
+        self::STORE_UNAVAILABLE => 'STORE_UNAVAILABLE',
+        self::WEBHOOK_URL_REFUSED => 'WEBHOOK_URL_REFUSED',
     ];
 
     public static function name($value)

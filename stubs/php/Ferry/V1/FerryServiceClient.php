@@ -389,6 +389,8 @@ class FerryServiceClient extends \Grpc\BaseStub {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      * @param \Ferry\V1\UploadFileRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options

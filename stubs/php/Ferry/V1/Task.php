@@ -124,6 +124,14 @@ class Task extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>uint64 max_size = 17;</code>
      */
     protected $max_size = 0;
+    /**
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     *
+     * Generated from protobuf field <code>string webhook_url = 18;</code>
+     */
+    protected $webhook_url = '';
 
     /**
      * Constructor.
@@ -172,6 +180,10 @@ class Task extends \Google\Protobuf\Internal\Message
      *           For a task declared with size_deferred: the most bytes it may hold (the
      *           declared max_size, or the server's maximum file size when none was
      *           declared). 0 for tasks declared with their size.
+     *     @type string $webhook_url
+     *           Where the task's completion notice is POSTed when it ends, chosen when it
+     *           was created (the URL given at CreateTask, else its principal's, else the
+     *           server's); empty when no notice will be sent.
      * }
      */
     public function __construct($data = NULL) {
@@ -661,6 +673,36 @@ class Task extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkUint64($var);
         $this->max_size = $var;
+
+        return $this;
+    }
+
+    /**
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     *
+     * Generated from protobuf field <code>string webhook_url = 18;</code>
+     * @return string
+     */
+    public function getWebhookUrl()
+    {
+        return $this->webhook_url;
+    }
+
+    /**
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     *
+     * Generated from protobuf field <code>string webhook_url = 18;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setWebhookUrl($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->webhook_url = $var;
 
         return $this;
     }

@@ -58,6 +58,12 @@ class UploadFileRequest extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>bytes data = 7;</code>
      */
     protected $data = '';
+    /**
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     *
+     * Generated from protobuf field <code>string webhook_url = 8;</code>
+     */
+    protected $webhook_url = '';
 
     /**
      * Constructor.
@@ -80,6 +86,8 @@ class UploadFileRequest extends \Google\Protobuf\Internal\Message
      *           INVALID_ARGUMENT (INVALID_FIELD).
      *     @type string $data
      *           The whole file: at most 1 MiB. Its length is the file's size.
+     *     @type string $webhook_url
+     *           Where to POST the task's completion notice (same rules as CreateTask).
      * }
      */
     public function __construct($data = NULL) {
@@ -277,6 +285,32 @@ class UploadFileRequest extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkString($var, False);
         $this->data = $var;
+
+        return $this;
+    }
+
+    /**
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     *
+     * Generated from protobuf field <code>string webhook_url = 8;</code>
+     * @return string
+     */
+    public function getWebhookUrl()
+    {
+        return $this->webhook_url;
+    }
+
+    /**
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     *
+     * Generated from protobuf field <code>string webhook_url = 8;</code>
+     * @param string $var
+     * @return $this
+     */
+    public function setWebhookUrl($var)
+    {
+        GPBUtil::checkString($var, True);
+        $this->webhook_url = $var;
 
         return $this;
     }

@@ -295,6 +295,23 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     lies outside its prefixes, or an upload token was used for anything but
     its own task's uploads and queries. Retry: no.
     """
+    STORE_UNAVAILABLE: _ErrorReason.ValueType  # 46
+    """UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+    client's own retries (down, unreachable, timing out), was throttling, or
+    refused Ferry's credentials; nothing acknowledged was lost, and a block
+    whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+    yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+    """
+    WEBHOOK_URL_REFUSED: _ErrorReason.ValueType  # 47
+    """INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+    UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+    or https, no host, user:password@, a fragment, "." or ".." segments,
+    an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+    "webhook_url"), PERMISSION_DENIED when it lies under none of the
+    prefixes the principals file allows the caller's principal
+    (`webhook_allow`), or the principal may set none. Nothing was created.
+    Retry: no.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The value of google.rpc.ErrorInfo.reason in domain "ferry.v1": the value
@@ -534,5 +551,22 @@ PERMISSION_DENIED: ErrorReason.ValueType  # 45
 permission (metadata `permission` names it, e.g. "create"), store_path
 lies outside its prefixes, or an upload token was used for anything but
 its own task's uploads and queries. Retry: no.
+"""
+STORE_UNAVAILABLE: ErrorReason.ValueType  # 46
+"""UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+client's own retries (down, unreachable, timing out), was throttling, or
+refused Ferry's credentials; nothing acknowledged was lost, and a block
+whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+"""
+WEBHOOK_URL_REFUSED: ErrorReason.ValueType  # 47
+"""INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+or https, no host, user:password@, a fragment, "." or ".." segments,
+an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+"webhook_url"), PERMISSION_DENIED when it lies under none of the
+prefixes the principals file allows the caller's principal
+(`webhook_allow`), or the principal may set none. Nothing was created.
+Retry: no.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

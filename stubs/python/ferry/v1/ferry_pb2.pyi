@@ -232,6 +232,7 @@ class Task(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
     SIZE_DEFERRED_FIELD_NUMBER: _builtins.int
     MAX_SIZE_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """Server-assigned, random, unguessable id (32 lowercase hex digits)."""
     file_name: _builtins.str
@@ -267,6 +268,11 @@ class Task(_message.Message):
     """For a task declared with size_deferred: the most bytes it may hold (the
     declared max_size, or the server's maximum file size when none was
     declared). 0 for tasks declared with their size.
+    """
+    webhook_url: _builtins.str
+    """Where the task's completion notice is POSTed when it ends, chosen when it
+    was created (the URL given at CreateTask, else its principal's, else the
+    server's); empty when no notice will be sent.
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -304,10 +310,11 @@ class Task(_message.Message):
         failure_reason: _builtins.str = ...,
         size_deferred: _builtins.bool = ...,
         max_size: _builtins.int = ...,
+        webhook_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed_bytes", b"committed_bytes", "create_time", b"create_time", "expire_time", b"expire_time", "failure_reason", b"failure_reason", "file_name", b"file_name", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "state", b"state", "store_path", b"store_path", "task_id", b"task_id", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_count", b"block_count", "block_size", b"block_size", "committed_bytes", b"committed_bytes", "create_time", b"create_time", "expire_time", b"expire_time", "failure_reason", b"failure_reason", "file_name", b"file_name", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "state", b"state", "store_path", b"store_path", "task_id", b"task_id", "update_time", b"update_time", "webhook_url", b"webhook_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -376,6 +383,7 @@ class CreateTaskRequest(_message.Message):
     MAX_SIZE_FIELD_NUMBER: _builtins.int
     ISSUE_UPLOAD_TOKEN_FIELD_NUMBER: _builtins.int
     UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     """The file's name (1..255 bytes, informational)."""
     size: _builtins.int
@@ -425,6 +433,15 @@ class CreateTaskRequest(_message.Message):
     """With issue_upload_token: how long the token lives, in seconds; 0 or
     more than the server's limit (--upload-token-ttl): that limit.
     """
+    webhook_url: _builtins.str
+    """Where to POST this task's completion notice instead of the principal's
+    own webhook URL: an http(s) URL under one of the prefixes the principals
+    file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+    the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+    "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+    when outside the caller's allowlist. A declaration that resumes a task
+    keeps the URL recorded when the task was created.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Opaque metadata (at most 64 entries, 16 KiB in all), returned with the
@@ -445,10 +462,11 @@ class CreateTaskRequest(_message.Message):
         max_size: _builtins.int = ...,
         issue_upload_token: _builtins.bool = ...,
         upload_token_ttl_seconds: _builtins.int = ...,
+        webhook_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "issue_upload_token", b"issue_upload_token", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "store_path", b"store_path", "upload_token_ttl_seconds", b"upload_token_ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_size", b"block_size", "file_name", b"file_name", "issue_upload_token", b"issue_upload_token", "max_size", b"max_size", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "size", b"size", "size_deferred", b"size_deferred", "store_path", b"store_path", "upload_token_ttl_seconds", b"upload_token_ttl_seconds", "webhook_url", b"webhook_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -877,6 +895,7 @@ class UploadFileRequest(_message.Message):
     OVERWRITE_FIELD_NUMBER: _builtins.int
     CRC32C_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     """The file's name (1..255 bytes, informational)."""
     sha256: _builtins.str
@@ -891,6 +910,8 @@ class UploadFileRequest(_message.Message):
     """
     data: _builtins.bytes
     """The whole file: at most 1 MiB. Its length is the file's size."""
+    webhook_url: _builtins.str
+    """Where to POST the task's completion notice (same rules as CreateTask)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Opaque metadata, returned with the task."""
@@ -905,10 +926,11 @@ class UploadFileRequest(_message.Message):
         overwrite: _builtins.bool = ...,
         crc32c: _builtins.int | None = ...,
         data: _builtins.bytes = ...,
+        webhook_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_crc32c", b"_crc32c", "crc32c", b"crc32c"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_crc32c", b"_crc32c", "crc32c", b"crc32c", "data", b"data", "file_name", b"file_name", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "store_path", b"store_path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_crc32c", b"_crc32c", "crc32c", b"crc32c", "data", b"data", "file_name", b"file_name", "metadata", b"metadata", "overwrite", b"overwrite", "sha256", b"sha256", "store_path", b"store_path", "webhook_url", b"webhook_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__crc32c: _TypeAlias = _typing.Literal["crc32c"]  # noqa: Y015
     _WhichOneofArgType__crc32c: _TypeAlias = _typing.Literal["_crc32c", b"_crc32c"]  # noqa: Y015

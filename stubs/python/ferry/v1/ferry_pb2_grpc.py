@@ -361,6 +361,8 @@ class FerryServiceServicer:
         - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
         before anything is looked up, so the call tells nothing about paths
         outside the caller's prefixes.
+        - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+        CreateTask.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -311,6 +311,8 @@ class FerryServiceStub:
     - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
       before anything is looked up, so the call tells nothing about paths
       outside the caller's prefixes.
+    - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+      CreateTask.
     """
     IssueUploadToken: _grpc.UnaryUnaryMultiCallable[_ferry_pb2.IssueUploadTokenRequest, _ferry_pb2.IssueUploadTokenResponse]
     """Issues a new upload token for one of the caller's UPLOADING or PAUSED
@@ -587,6 +589,8 @@ class FerryServiceAsyncStub(FerryServiceStub):
     - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
       before anything is looked up, so the call tells nothing about paths
       outside the caller's prefixes.
+    - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+      CreateTask.
     """
     IssueUploadToken: _aio.UnaryUnaryMultiCallable[_ferry_pb2.IssueUploadTokenRequest, _ferry_pb2.IssueUploadTokenResponse]  # type: ignore[assignment]
     """Issues a new upload token for one of the caller's UPLOADING or PAUSED
@@ -914,6 +918,8 @@ class FerryServiceServicer(metaclass=_abc_1.ABCMeta):
         - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
           before anything is looked up, so the call tells nothing about paths
           outside the caller's prefixes.
+        - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+          CreateTask.
         """
 
     @_abc_1.abstractmethod

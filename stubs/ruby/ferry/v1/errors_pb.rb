@@ -46,6 +46,8 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :UNAUTHENTICATED, 43
       value :TOKEN_EXPIRED, 44
       value :PERMISSION_DENIED, 45
+      value :STORE_UNAVAILABLE, 46
+      value :WEBHOOK_URL_REFUSED, 47
     end
   end
 end

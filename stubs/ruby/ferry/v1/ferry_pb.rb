@@ -25,6 +25,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :failure_reason, :string, 15
       optional :size_deferred, :bool, 16
       optional :max_size, :uint64, 17
+      optional :webhook_url, :string, 18
     end
     add_message "ferry.v1.BlockRange" do
       optional :start, :uint32, 1
@@ -42,6 +43,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :max_size, :uint64, 9
       optional :issue_upload_token, :bool, 10
       optional :upload_token_ttl_seconds, :uint32, 11
+      optional :webhook_url, :string, 12
     end
     add_message "ferry.v1.CreateTaskResponse" do
       optional :task, :message, 1, "ferry.v1.Task"
@@ -107,6 +109,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :overwrite, :bool, 5
       proto3_optional :crc32c, :fixed32, 6
       optional :data, :bytes, 7
+      optional :webhook_url, :string, 8
     end
     add_message "ferry.v1.UploadFileResponse" do
       optional :task, :message, 1, "ferry.v1.Task"

@@ -286,6 +286,8 @@ module Ferry
         # - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
         #   before anything is looked up, so the call tells nothing about paths
         #   outside the caller's prefixes.
+        # - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+        #   CreateTask.
         rpc :UploadFile, ::Ferry::V1::UploadFileRequest, ::Ferry::V1::UploadFileResponse
         # Issues a new upload token for one of the caller's UPLOADING or PAUSED
         # tasks (for an upload that outlives its first token). Earlier tokens stay

@@ -23,6 +23,7 @@ private static final long serialVersionUID = 0L;
     fileName_ = "";
     sha256_ = "";
     storePath_ = "";
+    webhookUrl_ = "";
   }
 
   @java.lang.Override
@@ -434,6 +435,65 @@ java.lang.String defaultValue) {
     return uploadTokenTtlSeconds_;
   }
 
+  public static final int WEBHOOK_URL_FIELD_NUMBER = 12;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object webhookUrl_ = "";
+  /**
+   * <pre>
+   * Where to POST this task's completion notice instead of the principal's
+   * own webhook URL: an http(s) URL under one of the prefixes the principals
+   * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+   * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+   * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+   * when outside the caller's allowlist. A declaration that resumes a task
+   * keeps the URL recorded when the task was created.
+   * </pre>
+   *
+   * <code>string webhook_url = 12;</code>
+   * @return The webhookUrl.
+   */
+  @java.lang.Override
+  public java.lang.String getWebhookUrl() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      webhookUrl_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Where to POST this task's completion notice instead of the principal's
+   * own webhook URL: an http(s) URL under one of the prefixes the principals
+   * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+   * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+   * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+   * when outside the caller's allowlist. A declaration that resumes a task
+   * keeps the URL recorded when the task was created.
+   * </pre>
+   *
+   * <code>string webhook_url = 12;</code>
+   * @return The bytes for webhookUrl.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getWebhookUrlBytes() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      webhookUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -483,6 +543,9 @@ java.lang.String defaultValue) {
     }
     if (uploadTokenTtlSeconds_ != 0) {
       output.writeUInt32(11, uploadTokenTtlSeconds_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 12, webhookUrl_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -540,6 +603,9 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(11, uploadTokenTtlSeconds_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(12, webhookUrl_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -577,6 +643,8 @@ java.lang.String defaultValue) {
         != other.getIssueUploadToken()) return false;
     if (getUploadTokenTtlSeconds()
         != other.getUploadTokenTtlSeconds()) return false;
+    if (!getWebhookUrl()
+        .equals(other.getWebhookUrl())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -617,6 +685,8 @@ java.lang.String defaultValue) {
         getIssueUploadToken());
     hash = (37 * hash) + UPLOAD_TOKEN_TTL_SECONDS_FIELD_NUMBER;
     hash = (53 * hash) + getUploadTokenTtlSeconds();
+    hash = (37 * hash) + WEBHOOK_URL_FIELD_NUMBER;
+    hash = (53 * hash) + getWebhookUrl().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -783,6 +853,7 @@ java.lang.String defaultValue) {
       maxSize_ = 0L;
       issueUploadToken_ = false;
       uploadTokenTtlSeconds_ = 0;
+      webhookUrl_ = "";
       return this;
     }
 
@@ -849,6 +920,9 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000400) != 0)) {
         result.uploadTokenTtlSeconds_ = uploadTokenTtlSeconds_;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.webhookUrl_ = webhookUrl_;
       }
     }
 
@@ -935,6 +1009,11 @@ java.lang.String defaultValue) {
       if (other.getUploadTokenTtlSeconds() != 0) {
         setUploadTokenTtlSeconds(other.getUploadTokenTtlSeconds());
       }
+      if (!other.getWebhookUrl().isEmpty()) {
+        webhookUrl_ = other.webhookUrl_;
+        bitField0_ |= 0x00000800;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1020,6 +1099,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000400;
               break;
             } // case 88
+            case 98: {
+              webhookUrl_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1854,6 +1938,128 @@ java.lang.String defaultValue) {
     public Builder clearUploadTokenTtlSeconds() {
       bitField0_ = (bitField0_ & ~0x00000400);
       uploadTokenTtlSeconds_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object webhookUrl_ = "";
+    /**
+     * <pre>
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     * </pre>
+     *
+     * <code>string webhook_url = 12;</code>
+     * @return The webhookUrl.
+     */
+    public java.lang.String getWebhookUrl() {
+      java.lang.Object ref = webhookUrl_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        webhookUrl_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     * </pre>
+     *
+     * <code>string webhook_url = 12;</code>
+     * @return The bytes for webhookUrl.
+     */
+    public com.google.protobuf.ByteString
+        getWebhookUrlBytes() {
+      java.lang.Object ref = webhookUrl_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        webhookUrl_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     * </pre>
+     *
+     * <code>string webhook_url = 12;</code>
+     * @param value The webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrl(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      webhookUrl_ = value;
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     * </pre>
+     *
+     * <code>string webhook_url = 12;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWebhookUrl() {
+      webhookUrl_ = getDefaultInstance().getWebhookUrl();
+      bitField0_ = (bitField0_ & ~0x00000800);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where to POST this task's completion notice instead of the principal's
+     * own webhook URL: an http(s) URL under one of the prefixes the principals
+     * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+     * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+     * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+     * when outside the caller's allowlist. A declaration that resumes a task
+     * keeps the URL recorded when the task was created.
+     * </pre>
+     *
+     * <code>string webhook_url = 12;</code>
+     * @param value The bytes for webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrlBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      webhookUrl_ = value;
+      bitField0_ |= 0x00000800;
       onChanged();
       return this;
     }

@@ -222,4 +222,36 @@ java.lang.String defaultValue);
    * @return The uploadTokenTtlSeconds.
    */
   int getUploadTokenTtlSeconds();
+
+  /**
+   * <pre>
+   * Where to POST this task's completion notice instead of the principal's
+   * own webhook URL: an http(s) URL under one of the prefixes the principals
+   * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+   * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+   * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+   * when outside the caller's allowlist. A declaration that resumes a task
+   * keeps the URL recorded when the task was created.
+   * </pre>
+   *
+   * <code>string webhook_url = 12;</code>
+   * @return The webhookUrl.
+   */
+  java.lang.String getWebhookUrl();
+  /**
+   * <pre>
+   * Where to POST this task's completion notice instead of the principal's
+   * own webhook URL: an http(s) URL under one of the prefixes the principals
+   * file allows the caller (`webhook_allow`). Empty: the principal's URL, or
+   * the server's --webhook-url. INVALID_ARGUMENT (WEBHOOK_URL_REFUSED, field
+   * "webhook_url") when malformed; PERMISSION_DENIED (WEBHOOK_URL_REFUSED)
+   * when outside the caller's allowlist. A declaration that resumes a task
+   * keeps the URL recorded when the task was created.
+   * </pre>
+   *
+   * <code>string webhook_url = 12;</code>
+   * @return The bytes for webhookUrl.
+   */
+  com.google.protobuf.ByteString
+      getWebhookUrlBytes();
 }

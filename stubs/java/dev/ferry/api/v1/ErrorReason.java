@@ -449,6 +449,33 @@ public enum ErrorReason
    * <code>PERMISSION_DENIED = 45;</code>
    */
   PERMISSION_DENIED(45),
+  /**
+   * <pre>
+   * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+   * client's own retries (down, unreachable, timing out), was throttling, or
+   * refused Ferry's credentials; nothing acknowledged was lost, and a block
+   * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+   * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 46;</code>
+   */
+  STORE_UNAVAILABLE(46),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+   * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+   * or https, no host, user:password&#64;, a fragment, "." or ".." segments,
+   * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+   * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+   * prefixes the principals file allows the caller's principal
+   * (`webhook_allow`), or the principal may set none. Nothing was created.
+   * Retry: no.
+   * </pre>
+   *
+   * <code>WEBHOOK_URL_REFUSED = 47;</code>
+   */
+  WEBHOOK_URL_REFUSED(47),
   UNRECOGNIZED(-1),
   ;
 
@@ -887,6 +914,33 @@ public enum ErrorReason
    * <code>PERMISSION_DENIED = 45;</code>
    */
   public static final int PERMISSION_DENIED_VALUE = 45;
+  /**
+   * <pre>
+   * UNAVAILABLE. The object store (S3 backend) did not answer after the S3
+   * client's own retries (down, unreachable, timing out), was throttling, or
+   * refused Ferry's credentials; nothing acknowledged was lost, and a block
+   * whose part was not stored is not acknowledged. RetryInfo (5 s). Retry:
+   * yes, after RetryInfo's delay; then QueryMissingBlocks and continue.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 46;</code>
+   */
+  public static final int STORE_UNAVAILABLE_VALUE = 46;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT or PERMISSION_DENIED. The webhook_url of CreateTask or
+   * UploadFile is refused: INVALID_ARGUMENT when it is malformed (not http
+   * or https, no host, user:password&#64;, a fragment, "." or ".." segments,
+   * an encoded "/", a backslash, over 2048 bytes; BadRequest names the field
+   * "webhook_url"), PERMISSION_DENIED when it lies under none of the
+   * prefixes the principals file allows the caller's principal
+   * (`webhook_allow`), or the principal may set none. Nothing was created.
+   * Retry: no.
+   * </pre>
+   *
+   * <code>WEBHOOK_URL_REFUSED = 47;</code>
+   */
+  public static final int WEBHOOK_URL_REFUSED_VALUE = 47;
 
 
   public final int getNumber() {
@@ -953,6 +1007,8 @@ public enum ErrorReason
       case 43: return UNAUTHENTICATED;
       case 44: return TOKEN_EXPIRED;
       case 45: return PERMISSION_DENIED;
+      case 46: return STORE_UNAVAILABLE;
+      case 47: return WEBHOOK_URL_REFUSED;
       default: return null;
     }
   }

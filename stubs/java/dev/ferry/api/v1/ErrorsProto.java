@@ -23,7 +23,7 @@ public final class ErrorsProto {
       descriptor;
   static {
     java.lang.String[] descriptorData = {
-      "\n\025ferry/v1/errors.proto\022\010ferry.v1*\314\006\n\013Er" +
+      "\n\025ferry/v1/errors.proto\022\010ferry.v1*\374\006\n\013Er" +
       "rorReason\022\034\n\030ERROR_REASON_UNSPECIFIED\020\000\022" +
       "\022\n\016TASK_NOT_FOUND\020\001\022\021\n\rINVALID_FIELD\020\002\022\026" +
       "\n\022INVALID_STORE_PATH\020\003\022\026\n\022INVALID_BLOCK_" +
@@ -45,9 +45,11 @@ public final class ErrorsProto {
       "LE_NOT_FOUND\020(\022\026\n\022GENERATION_CHANGED\020)\022\021" +
       "\n\rSIZE_MISMATCH\020*\022\023\n\017UNAUTHENTICATED\020+\022\021" +
       "\n\rTOKEN_EXPIRED\020,\022\025\n\021PERMISSION_DENIED\020-" +
-      "Bi\n\020dev.ferry.api.v1B\013ErrorsProtoP\001Z\036fer" +
-      "ry.dev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferr" +
-      "y.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
+      "\022\025\n\021STORE_UNAVAILABLE\020.\022\027\n\023WEBHOOK_URL_R" +
+      "EFUSED\020/Bi\n\020dev.ferry.api.v1B\013ErrorsProt" +
+      "oP\001Z\036ferry.dev/api/ferry/v1;ferryv1\242\002\003FR" +
+      "Y\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1b\006pro" +
+      "to3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -189,7 +189,7 @@ public final class FerryProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\024ferry/v1/ferry.proto\022\010ferry.v1\032\037google" +
-      "/protobuf/timestamp.proto\"\212\004\n\004Task\022\017\n\007ta" +
+      "/protobuf/timestamp.proto\"\237\004\n\004Task\022\017\n\007ta" +
       "sk_id\030\001 \001(\t\022\021\n\tfile_name\030\002 \001(\t\022\014\n\004size\030\003" +
       " \001(\004\022\016\n\006sha256\030\004 \001(\t\022\022\n\nstore_path\030\005 \001(\t" +
       "\022.\n\010metadata\030\006 \003(\0132\034.ferry.v1.Task.Metad" +
@@ -201,128 +201,129 @@ public final class FerryProto {
       "\032.google.protobuf.Timestamp\022/\n\013expire_ti" +
       "me\030\016 \001(\0132\032.google.protobuf.Timestamp\022\026\n\016" +
       "failure_reason\030\017 \001(\t\022\025\n\rsize_deferred\030\020 " +
-      "\001(\010\022\020\n\010max_size\030\021 \001(\004\032/\n\rMetadataEntry\022\013" +
-      "\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"(\n\nBlockR" +
-      "ange\022\r\n\005start\030\001 \001(\r\022\013\n\003end\030\002 \001(\r\"\324\002\n\021Cre" +
-      "ateTaskRequest\022\021\n\tfile_name\030\001 \001(\t\022\014\n\004siz" +
-      "e\030\002 \001(\004\022\016\n\006sha256\030\003 \001(\t\022\022\n\nstore_path\030\004 " +
-      "\001(\t\022;\n\010metadata\030\005 \003(\0132).ferry.v1.CreateT" +
-      "askRequest.MetadataEntry\022\022\n\nblock_size\030\006" +
-      " \001(\r\022\021\n\toverwrite\030\007 \001(\010\022\025\n\rsize_deferred" +
-      "\030\010 \001(\010\022\020\n\010max_size\030\t \001(\004\022\032\n\022issue_upload" +
-      "_token\030\n \001(\010\022 \n\030upload_token_ttl_seconds" +
-      "\030\013 \001(\r\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005" +
-      "value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse\022\034" +
-      "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resumed\030" +
-      "\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_to" +
-      "ken_expire_time\030\004 \001(\0132\032.google.protobuf." +
-      "Timestamp\"x\n\022UploadPartsRequest\022\017\n\007task_" +
-      "id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offset\030" +
-      "\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001(\014" +
-      "B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n\007t" +
-      "ask_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006sta" +
-      "tus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017rece" +
-      "ived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"\216\001\n\031Q" +
-      "ueryMissingBlocksRequest\022\017\n\007task_id\030\001 \001(" +
-      "\t\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n\017c" +
-      "ommitted_start\030\003 \001(\r\022\021\n\tpage_size\030\004 \001(\005\022" +
-      "\022\n\npage_token\030\005 \001(\t\"\215\002\n\032QueryMissingBloc" +
-      "ksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.Tas" +
-      "kState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_coun" +
-      "t\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007miss" +
-      "ing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcommi" +
-      "tted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034\n\024" +
-      "next_committed_index\030\007 \001(\r\022\027\n\017next_page_" +
-      "token\030\010 \001(\t\"/\n\016CommittedBlock\022\r\n\005index\030\001" +
-      " \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetStateRequest\022" +
-      "\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferry." +
-      "v1.TaskState\"0\n\020SetStateResponse\022\034\n\004task" +
-      "\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014MergeRequest\022\017" +
-      "\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004size\030" +
-      "\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMergeResponse\022\034\n\004" +
-      "task\030\001 \001(\0132\016.ferry.v1.Task\"\371\001\n\021UploadFil" +
-      "eRequest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030\002 " +
-      "\001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 \003(" +
-      "\0132).ferry.v1.UploadFileRequest.MetadataE" +
-      "ntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(\007H" +
-      "\000\210\001\001\022\014\n\004data\030\007 \001(\014\032/\n\rMetadataEntry\022\013\n\003k" +
-      "ey\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C" +
-      "\n\022UploadFileResponse\022\034\n\004task\030\001 \001(\0132\016.fer" +
-      "ry.v1.Task\022\017\n\007resumed\030\002 \001(\010\"m\n\017ReadFileR" +
-      "equest\022\022\n\nstore_path\030\001 \001(\t\022\017\n\007task_id\030\002 " +
-      "\001(\t\022\016\n\006offset\030\003 \001(\004\022\016\n\006length\030\004 \001(\004\022\025\n\ri" +
-      "f_generation\030\005 \001(\t\";\n\nGeneration\022\017\n\007task" +
-      "_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"" +
-      "j\n\020ReadFileResponse\022(\n\ngeneration\030\001 \001(\0132" +
-      "\024.ferry.v1.Generation\022\016\n\006offset\030\002 \001(\004\022\014\n" +
-      "\004data\030\003 \001(\014\022\016\n\006crc32c\030\004 \001(\r\"#\n\020WatchTask" +
-      "Request\022\017\n\007task_id\030\001 \001(\t\"1\n\021WatchTaskRes" +
-      "ponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"!\n\016G" +
-      "etTaskRequest\022\017\n\007task_id\030\001 \001(\t\"]\n\017GetTas" +
-      "kResponse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022" +
-      ",\n\014notification\030\002 \001(\0132\026.ferry.v1.Notific" +
-      "ation\"\244\001\n\014Notification\022\020\n\010event_id\030\001 \001(\t" +
-      "\022*\n\005state\030\002 \001(\0162\033.ferry.v1.NotificationS" +
-      "tate\022\020\n\010attempts\030\003 \001(\r\022\022\n\nlast_error\030\004 \001" +
-      "(\t\0220\n\014delivered_at\030\005 \001(\0132\032.google.protob" +
-      "uf.Timestamp\"?\n\027IssueUploadTokenRequest\022" +
-      "\017\n\007task_id\030\001 \001(\t\022\023\n\013ttl_seconds\030\002 \001(\r\"a\n" +
-      "\030IssueUploadTokenResponse\022\024\n\014upload_toke" +
-      "n\030\001 \001(\t\022/\n\013expire_time\030\002 \001(\0132\032.google.pr" +
-      "otobuf.Timestamp\"\234\002\n\020ListTasksRequest\022\021\n" +
-      "\tpage_size\030\001 \001(\005\022\022\n\npage_token\030\002 \001(\t\022#\n\006" +
-      "states\030\003 \003(\0162\023.ferry.v1.TaskState\022\031\n\021sto" +
-      "re_path_prefix\030\004 \001(\t\022\020\n\010metadata\030\005 \003(\t\0221" +
-      "\n\rcreated_after\030\006 \001(\0132\032.google.protobuf." +
-      "Timestamp\0222\n\016created_before\030\007 \001(\0132\032.goog" +
-      "le.protobuf.Timestamp\022\020\n\010order_by\030\010 \001(\t\022" +
-      "\026\n\016all_principals\030\t \001(\010\"K\n\021ListTasksResp" +
-      "onse\022\035\n\005tasks\030\001 \003(\0132\016.ferry.v1.Task\022\027\n\017n" +
-      "ext_page_token\030\002 \001(\t\")\n\017GetStatsRequest\022" +
-      "\026\n\016all_principals\030\001 \001(\010\"W\n\nStateStats\022\"\n" +
-      "\005state\030\001 \001(\0162\023.ferry.v1.TaskState\022\r\n\005tas" +
-      "ks\030\002 \001(\004\022\026\n\016declared_bytes\030\003 \001(\004\"g\n\020GetS" +
-      "tatsResponse\022$\n\006states\030\001 \003(\0132\024.ferry.v1." +
-      "StateStats\022\024\n\014staged_bytes\030\002 \001(\004\022\027\n\017publ" +
-      "ished_bytes\030\003 \001(\004*\272\001\n\tTaskState\022\032\n\026TASK_" +
-      "STATE_UNSPECIFIED\020\000\022\030\n\024TASK_STATE_UPLOAD" +
-      "ING\020\001\022\025\n\021TASK_STATE_PAUSED\020\002\022\030\n\024TASK_STA" +
-      "TE_COMPLETED\020\003\022\027\n\023TASK_STATE_CANCELED\020\004\022" +
-      "\026\n\022TASK_STATE_EXPIRED\020\005\022\025\n\021TASK_STATE_FA" +
-      "ILED\020\006*\221\001\n\013BlockStatus\022\034\n\030BLOCK_STATUS_U" +
-      "NSPECIFIED\020\000\022\032\n\026BLOCK_STATUS_COMMITTED\020\001" +
-      "\022\"\n\036BLOCK_STATUS_CHECKSUM_MISMATCH\020\002\022$\n " +
-      "BLOCK_STATUS_COMMITTED_DIFFERENT\020\003*\237\001\n\021N" +
-      "otificationState\022\"\n\036NOTIFICATION_STATE_U" +
-      "NSPECIFIED\020\000\022\036\n\032NOTIFICATION_STATE_PENDI" +
-      "NG\020\001\022 \n\034NOTIFICATION_STATE_DELIVERED\020\002\022$" +
-      "\n NOTIFICATION_STATE_UNDELIVERABLE\020\0032\377\006\n" +
-      "\014FerryService\022G\n\nCreateTask\022\033.ferry.v1.C" +
-      "reateTaskRequest\032\034.ferry.v1.CreateTaskRe" +
-      "sponse\022N\n\013UploadParts\022\034.ferry.v1.UploadP" +
-      "artsRequest\032\035.ferry.v1.UploadPartsRespon" +
-      "se(\0010\001\022_\n\022QueryMissingBlocks\022#.ferry.v1." +
-      "QueryMissingBlocksRequest\032$.ferry.v1.Que" +
-      "ryMissingBlocksResponse\022A\n\010SetState\022\031.fe" +
-      "rry.v1.SetStateRequest\032\032.ferry.v1.SetSta" +
-      "teResponse\0228\n\005Merge\022\026.ferry.v1.MergeRequ" +
-      "est\032\027.ferry.v1.MergeResponse\022>\n\007GetTask\022" +
-      "\030.ferry.v1.GetTaskRequest\032\031.ferry.v1.Get" +
-      "TaskResponse\022F\n\tWatchTask\022\032.ferry.v1.Wat" +
-      "chTaskRequest\032\033.ferry.v1.WatchTaskRespon" +
-      "se0\001\022C\n\010ReadFile\022\031.ferry.v1.ReadFileRequ" +
-      "est\032\032.ferry.v1.ReadFileResponse0\001\022G\n\nUpl" +
-      "oadFile\022\033.ferry.v1.UploadFileRequest\032\034.f" +
-      "erry.v1.UploadFileResponse\022Y\n\020IssueUploa" +
-      "dToken\022!.ferry.v1.IssueUploadTokenReques" +
-      "t\032\".ferry.v1.IssueUploadTokenResponse\022D\n" +
-      "\tListTasks\022\032.ferry.v1.ListTasksRequest\032\033" +
-      ".ferry.v1.ListTasksResponse\022A\n\010GetStats\022" +
-      "\031.ferry.v1.GetStatsRequest\032\032.ferry.v1.Ge" +
-      "tStatsResponseBh\n\020dev.ferry.api.v1B\nFerr" +
-      "yProtoP\001Z\036ferry.dev/api/ferry/v1;ferryv1" +
-      "\242\002\003FRY\252\002\010Ferry.V1\312\002\010Ferry\\V1\352\002\tFerry::V1" +
-      "b\006proto3"
+      "\001(\010\022\020\n\010max_size\030\021 \001(\004\022\023\n\013webhook_url\030\022 \001" +
+      "(\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005valu" +
+      "e\030\002 \001(\t:\0028\001\"(\n\nBlockRange\022\r\n\005start\030\001 \001(\r" +
+      "\022\013\n\003end\030\002 \001(\r\"\351\002\n\021CreateTaskRequest\022\021\n\tf" +
+      "ile_name\030\001 \001(\t\022\014\n\004size\030\002 \001(\004\022\016\n\006sha256\030\003" +
+      " \001(\t\022\022\n\nstore_path\030\004 \001(\t\022;\n\010metadata\030\005 \003" +
+      "(\0132).ferry.v1.CreateTaskRequest.Metadata" +
+      "Entry\022\022\n\nblock_size\030\006 \001(\r\022\021\n\toverwrite\030\007" +
+      " \001(\010\022\025\n\rsize_deferred\030\010 \001(\010\022\020\n\010max_size\030" +
+      "\t \001(\004\022\032\n\022issue_upload_token\030\n \001(\010\022 \n\030upl" +
+      "oad_token_ttl_seconds\030\013 \001(\r\022\023\n\013webhook_u" +
+      "rl\030\014 \001(\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r" +
+      "\n\005value\030\002 \001(\t:\0028\001\"\227\001\n\022CreateTaskResponse" +
+      "\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007resume" +
+      "d\030\002 \001(\010\022\024\n\014upload_token\030\003 \001(\t\022<\n\030upload_" +
+      "token_expire_time\030\004 \001(\0132\032.google.protobu" +
+      "f.Timestamp\"x\n\022UploadPartsRequest\022\017\n\007tas" +
+      "k_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022\016\n\006offse" +
+      "t\030\003 \001(\004\022\023\n\006crc32c\030\004 \001(\007H\000\210\001\001\022\014\n\004data\030\005 \001" +
+      "(\014B\t\n\007_crc32c\"\214\001\n\023UploadPartsResponse\022\017\n" +
+      "\007task_id\030\001 \001(\t\022\023\n\013block_index\030\002 \001(\r\022%\n\006s" +
+      "tatus\030\003 \001(\0162\025.ferry.v1.BlockStatus\022\027\n\017re" +
+      "ceived_crc32c\030\004 \001(\007\022\017\n\007message\030\005 \001(\t\"\216\001\n" +
+      "\031QueryMissingBlocksRequest\022\017\n\007task_id\030\001 " +
+      "\001(\t\022 \n\030include_committed_crc32c\030\002 \001(\010\022\027\n" +
+      "\017committed_start\030\003 \001(\r\022\021\n\tpage_size\030\004 \001(" +
+      "\005\022\022\n\npage_token\030\005 \001(\t\"\215\002\n\032QueryMissingBl" +
+      "ocksResponse\022\"\n\005state\030\001 \001(\0162\023.ferry.v1.T" +
+      "askState\022\022\n\nblock_size\030\002 \001(\r\022\023\n\013block_co" +
+      "unt\030\003 \001(\r\022\027\n\017committed_bytes\030\004 \001(\004\022%\n\007mi" +
+      "ssing\030\005 \003(\0132\024.ferry.v1.BlockRange\022+\n\tcom" +
+      "mitted\030\006 \003(\0132\030.ferry.v1.CommittedBlock\022\034" +
+      "\n\024next_committed_index\030\007 \001(\r\022\027\n\017next_pag" +
+      "e_token\030\010 \001(\t\"/\n\016CommittedBlock\022\r\n\005index" +
+      "\030\001 \001(\r\022\016\n\006crc32c\030\002 \001(\r\"F\n\017SetStateReques" +
+      "t\022\017\n\007task_id\030\001 \001(\t\022\"\n\005state\030\002 \001(\0162\023.ferr" +
+      "y.v1.TaskState\"0\n\020SetStateResponse\022\034\n\004ta" +
+      "sk\030\001 \001(\0132\016.ferry.v1.Task\"K\n\014MergeRequest" +
+      "\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha256\030\002 \001(\t\022\021\n\004siz" +
+      "e\030\003 \001(\004H\000\210\001\001B\007\n\005_size\"-\n\rMergeResponse\022\034" +
+      "\n\004task\030\001 \001(\0132\016.ferry.v1.Task\"\216\002\n\021UploadF" +
+      "ileRequest\022\021\n\tfile_name\030\001 \001(\t\022\016\n\006sha256\030" +
+      "\002 \001(\t\022\022\n\nstore_path\030\003 \001(\t\022;\n\010metadata\030\004 " +
+      "\003(\0132).ferry.v1.UploadFileRequest.Metadat" +
+      "aEntry\022\021\n\toverwrite\030\005 \001(\010\022\023\n\006crc32c\030\006 \001(" +
+      "\007H\000\210\001\001\022\014\n\004data\030\007 \001(\014\022\023\n\013webhook_url\030\010 \001(" +
+      "\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value" +
+      "\030\002 \001(\t:\0028\001B\t\n\007_crc32c\"C\n\022UploadFileRespo" +
+      "nse\022\034\n\004task\030\001 \001(\0132\016.ferry.v1.Task\022\017\n\007res" +
+      "umed\030\002 \001(\010\"m\n\017ReadFileRequest\022\022\n\nstore_p" +
+      "ath\030\001 \001(\t\022\017\n\007task_id\030\002 \001(\t\022\016\n\006offset\030\003 \001" +
+      "(\004\022\016\n\006length\030\004 \001(\004\022\025\n\rif_generation\030\005 \001(" +
+      "\t\";\n\nGeneration\022\017\n\007task_id\030\001 \001(\t\022\016\n\006sha2" +
+      "56\030\002 \001(\t\022\014\n\004size\030\003 \001(\004\"j\n\020ReadFileRespon" +
+      "se\022(\n\ngeneration\030\001 \001(\0132\024.ferry.v1.Genera" +
+      "tion\022\016\n\006offset\030\002 \001(\004\022\014\n\004data\030\003 \001(\014\022\016\n\006cr" +
+      "c32c\030\004 \001(\r\"#\n\020WatchTaskRequest\022\017\n\007task_i" +
+      "d\030\001 \001(\t\"1\n\021WatchTaskResponse\022\034\n\004task\030\001 \001" +
+      "(\0132\016.ferry.v1.Task\"!\n\016GetTaskRequest\022\017\n\007" +
+      "task_id\030\001 \001(\t\"]\n\017GetTaskResponse\022\034\n\004task" +
+      "\030\001 \001(\0132\016.ferry.v1.Task\022,\n\014notification\030\002" +
+      " \001(\0132\026.ferry.v1.Notification\"\244\001\n\014Notific" +
+      "ation\022\020\n\010event_id\030\001 \001(\t\022*\n\005state\030\002 \001(\0162\033" +
+      ".ferry.v1.NotificationState\022\020\n\010attempts\030" +
+      "\003 \001(\r\022\022\n\nlast_error\030\004 \001(\t\0220\n\014delivered_a" +
+      "t\030\005 \001(\0132\032.google.protobuf.Timestamp\"?\n\027I" +
+      "ssueUploadTokenRequest\022\017\n\007task_id\030\001 \001(\t\022" +
+      "\023\n\013ttl_seconds\030\002 \001(\r\"a\n\030IssueUploadToken" +
+      "Response\022\024\n\014upload_token\030\001 \001(\t\022/\n\013expire" +
+      "_time\030\002 \001(\0132\032.google.protobuf.Timestamp\"" +
+      "\234\002\n\020ListTasksRequest\022\021\n\tpage_size\030\001 \001(\005\022" +
+      "\022\n\npage_token\030\002 \001(\t\022#\n\006states\030\003 \003(\0162\023.fe" +
+      "rry.v1.TaskState\022\031\n\021store_path_prefix\030\004 " +
+      "\001(\t\022\020\n\010metadata\030\005 \003(\t\0221\n\rcreated_after\030\006" +
+      " \001(\0132\032.google.protobuf.Timestamp\0222\n\016crea" +
+      "ted_before\030\007 \001(\0132\032.google.protobuf.Times" +
+      "tamp\022\020\n\010order_by\030\010 \001(\t\022\026\n\016all_principals" +
+      "\030\t \001(\010\"K\n\021ListTasksResponse\022\035\n\005tasks\030\001 \003" +
+      "(\0132\016.ferry.v1.Task\022\027\n\017next_page_token\030\002 " +
+      "\001(\t\")\n\017GetStatsRequest\022\026\n\016all_principals" +
+      "\030\001 \001(\010\"W\n\nStateStats\022\"\n\005state\030\001 \001(\0162\023.fe" +
+      "rry.v1.TaskState\022\r\n\005tasks\030\002 \001(\004\022\026\n\016decla" +
+      "red_bytes\030\003 \001(\004\"g\n\020GetStatsResponse\022$\n\006s" +
+      "tates\030\001 \003(\0132\024.ferry.v1.StateStats\022\024\n\014sta" +
+      "ged_bytes\030\002 \001(\004\022\027\n\017published_bytes\030\003 \001(\004" +
+      "*\272\001\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED" +
+      "\020\000\022\030\n\024TASK_STATE_UPLOADING\020\001\022\025\n\021TASK_STA" +
+      "TE_PAUSED\020\002\022\030\n\024TASK_STATE_COMPLETED\020\003\022\027\n" +
+      "\023TASK_STATE_CANCELED\020\004\022\026\n\022TASK_STATE_EXP" +
+      "IRED\020\005\022\025\n\021TASK_STATE_FAILED\020\006*\221\001\n\013BlockS" +
+      "tatus\022\034\n\030BLOCK_STATUS_UNSPECIFIED\020\000\022\032\n\026B" +
+      "LOCK_STATUS_COMMITTED\020\001\022\"\n\036BLOCK_STATUS_" +
+      "CHECKSUM_MISMATCH\020\002\022$\n BLOCK_STATUS_COMM" +
+      "ITTED_DIFFERENT\020\003*\237\001\n\021NotificationState\022" +
+      "\"\n\036NOTIFICATION_STATE_UNSPECIFIED\020\000\022\036\n\032N" +
+      "OTIFICATION_STATE_PENDING\020\001\022 \n\034NOTIFICAT" +
+      "ION_STATE_DELIVERED\020\002\022$\n NOTIFICATION_ST" +
+      "ATE_UNDELIVERABLE\020\0032\377\006\n\014FerryService\022G\n\n" +
+      "CreateTask\022\033.ferry.v1.CreateTaskRequest\032" +
+      "\034.ferry.v1.CreateTaskResponse\022N\n\013UploadP" +
+      "arts\022\034.ferry.v1.UploadPartsRequest\032\035.fer" +
+      "ry.v1.UploadPartsResponse(\0010\001\022_\n\022QueryMi" +
+      "ssingBlocks\022#.ferry.v1.QueryMissingBlock" +
+      "sRequest\032$.ferry.v1.QueryMissingBlocksRe" +
+      "sponse\022A\n\010SetState\022\031.ferry.v1.SetStateRe" +
+      "quest\032\032.ferry.v1.SetStateResponse\0228\n\005Mer" +
+      "ge\022\026.ferry.v1.MergeRequest\032\027.ferry.v1.Me" +
+      "rgeResponse\022>\n\007GetTask\022\030.ferry.v1.GetTas" +
+      "kRequest\032\031.ferry.v1.GetTaskResponse\022F\n\tW" +
+      "atchTask\022\032.ferry.v1.WatchTaskRequest\032\033.f" +
+      "erry.v1.WatchTaskResponse0\001\022C\n\010ReadFile\022" +
+      "\031.ferry.v1.ReadFileRequest\032\032.ferry.v1.Re" +
+      "adFileResponse0\001\022G\n\nUploadFile\022\033.ferry.v" +
+      "1.UploadFileRequest\032\034.ferry.v1.UploadFil" +
+      "eResponse\022Y\n\020IssueUploadToken\022!.ferry.v1" +
+      ".IssueUploadTokenRequest\032\".ferry.v1.Issu" +
+      "eUploadTokenResponse\022D\n\tListTasks\022\032.ferr" +
+      "y.v1.ListTasksRequest\032\033.ferry.v1.ListTas" +
+      "ksResponse\022A\n\010GetStats\022\031.ferry.v1.GetSta" +
+      "tsRequest\032\032.ferry.v1.GetStatsResponseBh\n" +
+      "\020dev.ferry.api.v1B\nFerryProtoP\001Z\036ferry.d" +
+      "ev/api/ferry/v1;ferryv1\242\002\003FRY\252\002\010Ferry.V1" +
+      "\312\002\010Ferry\\V1\352\002\tFerry::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -334,7 +335,7 @@ public final class FerryProto {
     internal_static_ferry_v1_Task_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_Task_descriptor,
-        new java.lang.String[] { "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize", });
+        new java.lang.String[] { "TaskId", "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "BlockCount", "State", "CommittedBytes", "Overwrite", "CreateTime", "UpdateTime", "ExpireTime", "FailureReason", "SizeDeferred", "MaxSize", "WebhookUrl", });
     internal_static_ferry_v1_Task_MetadataEntry_descriptor =
       internal_static_ferry_v1_Task_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_Task_MetadataEntry_fieldAccessorTable = new
@@ -352,7 +353,7 @@ public final class FerryProto {
     internal_static_ferry_v1_CreateTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_CreateTaskRequest_descriptor,
-        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds", });
+        new java.lang.String[] { "FileName", "Size", "Sha256", "StorePath", "Metadata", "BlockSize", "Overwrite", "SizeDeferred", "MaxSize", "IssueUploadToken", "UploadTokenTtlSeconds", "WebhookUrl", });
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_descriptor =
       internal_static_ferry_v1_CreateTaskRequest_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_CreateTaskRequest_MetadataEntry_fieldAccessorTable = new
@@ -424,7 +425,7 @@ public final class FerryProto {
     internal_static_ferry_v1_UploadFileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_ferry_v1_UploadFileRequest_descriptor,
-        new java.lang.String[] { "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data", "Crc32C", });
+        new java.lang.String[] { "FileName", "Sha256", "StorePath", "Metadata", "Overwrite", "Crc32C", "Data", "WebhookUrl", "Crc32C", });
     internal_static_ferry_v1_UploadFileRequest_MetadataEntry_descriptor =
       internal_static_ferry_v1_UploadFileRequest_descriptor.getNestedTypes().get(0);
     internal_static_ferry_v1_UploadFileRequest_MetadataEntry_fieldAccessorTable = new

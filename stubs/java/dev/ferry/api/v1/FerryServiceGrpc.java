@@ -715,6 +715,8 @@ public final class FerryServiceGrpc {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      * </pre>
      */
     public void uploadFile(dev.ferry.api.v1.UploadFileRequest request,
@@ -1170,6 +1172,8 @@ public final class FerryServiceGrpc {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      * </pre>
      */
     public void uploadFile(dev.ferry.api.v1.UploadFileRequest request,
@@ -1486,6 +1490,8 @@ public final class FerryServiceGrpc {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      * </pre>
      */
     public dev.ferry.api.v1.UploadFileResponse uploadFile(dev.ferry.api.v1.UploadFileRequest request) {
@@ -1745,6 +1751,8 @@ public final class FerryServiceGrpc {
      * - PERMISSION_DENIED (PERMISSION_DENIED): as for CreateTask, checked
      *   before anything is looked up, so the call tells nothing about paths
      *   outside the caller's prefixes.
+     * - INVALID_ARGUMENT, PERMISSION_DENIED (WEBHOOK_URL_REFUSED): as for
+     *   CreateTask.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.ferry.api.v1.UploadFileResponse> uploadFile(

@@ -26,6 +26,7 @@ private static final long serialVersionUID = 0L;
     storePath_ = "";
     state_ = 0;
     failureReason_ = "";
+    webhookUrl_ = "";
   }
 
   @java.lang.Override
@@ -649,6 +650,57 @@ java.lang.String defaultValue) {
     return maxSize_;
   }
 
+  public static final int WEBHOOK_URL_FIELD_NUMBER = 18;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object webhookUrl_ = "";
+  /**
+   * <pre>
+   * Where the task's completion notice is POSTed when it ends, chosen when it
+   * was created (the URL given at CreateTask, else its principal's, else the
+   * server's); empty when no notice will be sent.
+   * </pre>
+   *
+   * <code>string webhook_url = 18;</code>
+   * @return The webhookUrl.
+   */
+  @java.lang.Override
+  public java.lang.String getWebhookUrl() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      webhookUrl_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Where the task's completion notice is POSTed when it ends, chosen when it
+   * was created (the URL given at CreateTask, else its principal's, else the
+   * server's); empty when no notice will be sent.
+   * </pre>
+   *
+   * <code>string webhook_url = 18;</code>
+   * @return The bytes for webhookUrl.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getWebhookUrlBytes() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      webhookUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -716,6 +768,9 @@ java.lang.String defaultValue) {
     }
     if (maxSize_ != 0L) {
       output.writeUInt64(17, maxSize_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 18, webhookUrl_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -795,6 +850,9 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt64Size(17, maxSize_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(18, webhookUrl_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -852,6 +910,8 @@ java.lang.String defaultValue) {
         != other.getSizeDeferred()) return false;
     if (getMaxSize()
         != other.getMaxSize()) return false;
+    if (!getWebhookUrl()
+        .equals(other.getWebhookUrl())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -910,6 +970,8 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + MAX_SIZE_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getMaxSize());
+    hash = (37 * hash) + WEBHOOK_URL_FIELD_NUMBER;
+    hash = (53 * hash) + getWebhookUrl().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1094,6 +1156,7 @@ java.lang.String defaultValue) {
       failureReason_ = "";
       sizeDeferred_ = false;
       maxSize_ = 0L;
+      webhookUrl_ = "";
       return this;
     }
 
@@ -1184,6 +1247,9 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00010000) != 0)) {
         result.maxSize_ = maxSize_;
+      }
+      if (((from_bitField0_ & 0x00020000) != 0)) {
+        result.webhookUrl_ = webhookUrl_;
       }
     }
 
@@ -1291,6 +1357,11 @@ java.lang.String defaultValue) {
       }
       if (other.getMaxSize() != 0L) {
         setMaxSize(other.getMaxSize());
+      }
+      if (!other.getWebhookUrl().isEmpty()) {
+        webhookUrl_ = other.webhookUrl_;
+        bitField0_ |= 0x00020000;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1413,6 +1484,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00010000;
               break;
             } // case 136
+            case 146: {
+              webhookUrl_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00020000;
+              break;
+            } // case 146
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2912,6 +2988,108 @@ java.lang.String defaultValue) {
     public Builder clearMaxSize() {
       bitField0_ = (bitField0_ & ~0x00010000);
       maxSize_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object webhookUrl_ = "";
+    /**
+     * <pre>
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     * </pre>
+     *
+     * <code>string webhook_url = 18;</code>
+     * @return The webhookUrl.
+     */
+    public java.lang.String getWebhookUrl() {
+      java.lang.Object ref = webhookUrl_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        webhookUrl_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     * </pre>
+     *
+     * <code>string webhook_url = 18;</code>
+     * @return The bytes for webhookUrl.
+     */
+    public com.google.protobuf.ByteString
+        getWebhookUrlBytes() {
+      java.lang.Object ref = webhookUrl_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        webhookUrl_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     * </pre>
+     *
+     * <code>string webhook_url = 18;</code>
+     * @param value The webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrl(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      webhookUrl_ = value;
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     * </pre>
+     *
+     * <code>string webhook_url = 18;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWebhookUrl() {
+      webhookUrl_ = getDefaultInstance().getWebhookUrl();
+      bitField0_ = (bitField0_ & ~0x00020000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where the task's completion notice is POSTed when it ends, chosen when it
+     * was created (the URL given at CreateTask, else its principal's, else the
+     * server's); empty when no notice will be sent.
+     * </pre>
+     *
+     * <code>string webhook_url = 18;</code>
+     * @param value The bytes for webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrlBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      webhookUrl_ = value;
+      bitField0_ |= 0x00020000;
       onChanged();
       return this;
     }

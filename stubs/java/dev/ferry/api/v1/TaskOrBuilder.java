@@ -339,4 +339,28 @@ java.lang.String defaultValue);
    * @return The maxSize.
    */
   long getMaxSize();
+
+  /**
+   * <pre>
+   * Where the task's completion notice is POSTed when it ends, chosen when it
+   * was created (the URL given at CreateTask, else its principal's, else the
+   * server's); empty when no notice will be sent.
+   * </pre>
+   *
+   * <code>string webhook_url = 18;</code>
+   * @return The webhookUrl.
+   */
+  java.lang.String getWebhookUrl();
+  /**
+   * <pre>
+   * Where the task's completion notice is POSTed when it ends, chosen when it
+   * was created (the URL given at CreateTask, else its principal's, else the
+   * server's); empty when no notice will be sent.
+   * </pre>
+   *
+   * <code>string webhook_url = 18;</code>
+   * @return The bytes for webhookUrl.
+   */
+  com.google.protobuf.ByteString
+      getWebhookUrlBytes();
 }

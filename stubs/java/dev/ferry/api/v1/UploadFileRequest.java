@@ -24,6 +24,7 @@ private static final long serialVersionUID = 0L;
     sha256_ = "";
     storePath_ = "";
     data_ = com.google.protobuf.ByteString.EMPTY;
+    webhookUrl_ = "";
   }
 
   @java.lang.Override
@@ -359,6 +360,53 @@ java.lang.String defaultValue) {
     return data_;
   }
 
+  public static final int WEBHOOK_URL_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object webhookUrl_ = "";
+  /**
+   * <pre>
+   * Where to POST the task's completion notice (same rules as CreateTask).
+   * </pre>
+   *
+   * <code>string webhook_url = 8;</code>
+   * @return The webhookUrl.
+   */
+  @java.lang.Override
+  public java.lang.String getWebhookUrl() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      webhookUrl_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Where to POST the task's completion notice (same rules as CreateTask).
+   * </pre>
+   *
+   * <code>string webhook_url = 8;</code>
+   * @return The bytes for webhookUrl.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getWebhookUrlBytes() {
+    java.lang.Object ref = webhookUrl_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      webhookUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -396,6 +444,9 @@ java.lang.String defaultValue) {
     }
     if (!data_.isEmpty()) {
       output.writeBytes(7, data_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 8, webhookUrl_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -437,6 +488,9 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBytesSize(7, data_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(webhookUrl_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(8, webhookUrl_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -469,6 +523,8 @@ java.lang.String defaultValue) {
     }
     if (!getData()
         .equals(other.getData())) return false;
+    if (!getWebhookUrl()
+        .equals(other.getWebhookUrl())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -499,6 +555,8 @@ java.lang.String defaultValue) {
     }
     hash = (37 * hash) + DATA_FIELD_NUMBER;
     hash = (53 * hash) + getData().hashCode();
+    hash = (37 * hash) + WEBHOOK_URL_FIELD_NUMBER;
+    hash = (53 * hash) + getWebhookUrl().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -661,6 +719,7 @@ java.lang.String defaultValue) {
       overwrite_ = false;
       crc32C_ = 0;
       data_ = com.google.protobuf.ByteString.EMPTY;
+      webhookUrl_ = "";
       return this;
     }
 
@@ -717,6 +776,9 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.data_ = data_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.webhookUrl_ = webhookUrl_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -792,6 +854,11 @@ java.lang.String defaultValue) {
       if (other.getData() != com.google.protobuf.ByteString.EMPTY) {
         setData(other.getData());
       }
+      if (!other.getWebhookUrl().isEmpty()) {
+        webhookUrl_ = other.webhookUrl_;
+        bitField0_ |= 0x00000080;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -857,6 +924,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 66: {
+              webhookUrl_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1449,6 +1521,98 @@ java.lang.String defaultValue) {
     public Builder clearData() {
       bitField0_ = (bitField0_ & ~0x00000040);
       data_ = getDefaultInstance().getData();
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object webhookUrl_ = "";
+    /**
+     * <pre>
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     * </pre>
+     *
+     * <code>string webhook_url = 8;</code>
+     * @return The webhookUrl.
+     */
+    public java.lang.String getWebhookUrl() {
+      java.lang.Object ref = webhookUrl_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        webhookUrl_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     * </pre>
+     *
+     * <code>string webhook_url = 8;</code>
+     * @return The bytes for webhookUrl.
+     */
+    public com.google.protobuf.ByteString
+        getWebhookUrlBytes() {
+      java.lang.Object ref = webhookUrl_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        webhookUrl_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     * </pre>
+     *
+     * <code>string webhook_url = 8;</code>
+     * @param value The webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrl(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      webhookUrl_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     * </pre>
+     *
+     * <code>string webhook_url = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWebhookUrl() {
+      webhookUrl_ = getDefaultInstance().getWebhookUrl();
+      bitField0_ = (bitField0_ & ~0x00000080);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where to POST the task's completion notice (same rules as CreateTask).
+     * </pre>
+     *
+     * <code>string webhook_url = 8;</code>
+     * @param value The bytes for webhookUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWebhookUrlBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      webhookUrl_ = value;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }

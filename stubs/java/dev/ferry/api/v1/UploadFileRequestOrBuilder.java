@@ -161,4 +161,24 @@ java.lang.String defaultValue);
    * @return The data.
    */
   com.google.protobuf.ByteString getData();
+
+  /**
+   * <pre>
+   * Where to POST the task's completion notice (same rules as CreateTask).
+   * </pre>
+   *
+   * <code>string webhook_url = 8;</code>
+   * @return The webhookUrl.
+   */
+  java.lang.String getWebhookUrl();
+  /**
+   * <pre>
+   * Where to POST the task's completion notice (same rules as CreateTask).
+   * </pre>
+   *
+   * <code>string webhook_url = 8;</code>
+   * @return The bytes for webhookUrl.
+   */
+  com.google.protobuf.ByteString
+      getWebhookUrlBytes();
 }
