@@ -278,6 +278,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "(1: wait for each block's acknowledgement)",
     )
     upload.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="TCP connections the upload streams take in turn (default 2: one per stream of "
+        "the default --parallelism; each has its own send buffer, which long links need)",
+    )
+    upload.add_argument(
         "--meta",
         type=parse_meta,
         action="append",
@@ -530,6 +538,11 @@ def _window_options(ns: argparse.Namespace) -> dict[str, object]:
     options: dict[str, object] = {"blocks_in_flight": ns.blocks_in_flight}
     if ns.max_window is not None:
         options["max_window"] = ns.max_window
+    connections = getattr(ns, "connections", None)
+    if connections is not None:
+        if connections < 1:
+            raise UsageError("--connections must be at least 1")
+        options["connections"] = connections
     return options
 
 

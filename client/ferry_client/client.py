@@ -45,6 +45,8 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 #: Files of a batch in flight at once.
 DEFAULT_JOBS = 4
+#: TCP connections upload streams spread over (the default parallelism: one per stream).
+DEFAULT_CONNECTIONS = 2
 
 
 class FerryClient:
@@ -96,6 +98,10 @@ class FerryClient:
             progress (gRPC taking another message, or an acknowledgement) before it is cut and
             its blocks are sent again on a new stream, reported as a ``stalled`` event
             (default 60; ``None`` never cuts). A slow link keeps progressing and is not cut.
+        connections: TCP connections to the server that upload streams take in turn
+            (default 2, one per stream of an upload's default parallelism): each has its own
+            send buffer and congestion window, which on a long link one connection's streams
+            would share. Other calls use the first.
     """
 
     def __init__(
@@ -116,7 +122,10 @@ class FerryClient:
         token: str | None = None,
         insecure_token: bool = False,
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeout and connect_timeout must be positive")
         if blocks_in_flight is not None and blocks_in_flight < 1:
@@ -161,7 +170,26 @@ class FerryClient:
             tls=tls if tls is not None else secure,
             timeout=connect_timeout,
         )
-        self._transport = Transport(self._channel, timeout=timeout, contact=contact, target=target)
+        # Upload streams take the data connections in turn; calls other than UploadParts use
+        # the first. Each connection has its own TCP send buffer and congestion window, which
+        # one connection's streams would share (on a long link, its send buffer caps them).
+        self._data_channels = [self._channel] + [
+            open_channel(
+                target,
+                credentials=credentials,
+                options=channel_options,
+                interceptors=interceptors,
+                connection=n,
+            )[0]
+            for n in range(1, connections)
+        ]
+        self._transport = Transport(
+            self._channel,
+            timeout=timeout,
+            contact=contact,
+            target=target,
+            data_channels=self._data_channels,
+        )
         self._tasks = TaskControl(self._transport)
         #: Until the server answers UNIMPLEMENTED, small files go whole in one UploadFile
         #: request. (Threads only ever set it to False, so no lock is needed.)
@@ -173,8 +201,9 @@ class FerryClient:
         return self._store.file.path if self._store.file is not None else None
 
     def close(self) -> None:
-        """Close the channel; calls in progress fail."""
-        self._channel.close()
+        """Close the channels; calls in progress fail."""
+        for channel in self._data_channels:
+            channel.close()
 
     def __enter__(self) -> FerryClient:
         return self

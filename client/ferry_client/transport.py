@@ -17,6 +17,7 @@ those allocations dominate), against under 0.1 s for the hand-written encoding.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,11 +114,17 @@ def open_channel(
     credentials: grpc.ChannelCredentials | None = None,
     options: Mapping[str, Any] | None = None,
     interceptors: Sequence[Any] = (),
+    connection: int | None = None,
 ) -> tuple[grpc.Channel, grpc.Channel]:
     """A channel to ``target`` with Ferry's defaults, overridden by ``options``, wrapped in
-    ``interceptors``; and the channel beneath them, whose connectivity can be watched."""
+    ``interceptors``; and the channel beneath them, whose connectivity can be watched.
+    ``connection``: a data channel of that number, with a TCP connection of its own (gRPC
+    shares one connection among channels of equal arguments unless told otherwise)."""
     merged = dict(DEFAULT_CHANNEL_OPTIONS)
     merged.update(options or {})
+    if connection is not None:
+        merged["grpc.use_local_subchannel_pool"] = 1
+        merged["ferry.data_connection"] = connection
     items = list(merged.items())
     if credentials is None:
         channel = grpc.insecure_channel(target, options=items)
@@ -133,17 +140,29 @@ class Transport:
     """Ferry's RPCs over one channel, raising :class:`FerryError` only."""
 
     def __init__(
-        self, channel: grpc.Channel, *, timeout: float, contact: FirstContact, target: str
+        self,
+        channel: grpc.Channel,
+        *,
+        timeout: float,
+        contact: FirstContact,
+        target: str,
+        data_channels: Sequence[grpc.Channel] = (),
     ) -> None:
+        """``data_channels``: the channels UploadParts streams take in turn (each its own TCP
+        connection); none: ``channel`` carries them too."""
         self._contact = contact
         self._target = target
         self._stub = rpc.FerryServiceStub(channel)
         # Requests go out already encoded (encode_part), so no serializer.
-        self._upload_parts = channel.stream_stream(
-            UPLOAD_PARTS_METHOD,
-            request_serializer=None,
-            response_deserializer=pb.UploadPartsResponse.FromString,
-        )
+        self._upload_parts = [
+            data.stream_stream(
+                UPLOAD_PARTS_METHOD,
+                request_serializer=None,
+                response_deserializer=pb.UploadPartsResponse.FromString,
+            )
+            for data in (data_channels or [channel])
+        ]
+        self._next_data = itertools.count()
         self._timeout = timeout
 
     def connect(self) -> None:
@@ -276,7 +295,10 @@ class Transport:
         """Open an UploadParts stream fed by ``parts`` (consumed by a gRPC thread)."""
         self._contact.ensure()
         try:
-            call = self._upload_parts(encode_part(part) for part in parts)
+            # Streams take the data connections in turn, so that each has its own TCP send
+            # buffer and congestion window (one connection's cap a long link's streams share).
+            method = self._upload_parts[next(self._next_data) % len(self._upload_parts)]
+            call = method(encode_part(part) for part in parts)
         except grpc.RpcError as exc:
             raise self._error(exc, "UploadParts", task_id) from exc
         return PartsStream(call, task_id, self._error)

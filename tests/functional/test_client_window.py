@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from ferry.v1 import ferry_pb2 as pb
 from ferry_client import FerryClient
 from ferry_server.app import FerryServer
@@ -148,3 +149,16 @@ def test_a_window_below_one_block_still_sends_whole_blocks(
 
     assert sha256_of(published(server.settings.data_dir, "tiny.bin")) == sha256_of(source)
     assert outstanding.most == 1
+
+
+@pytest.mark.parametrize(("connections", "expected"), [(1, 1), (2, 2), (3, 3)])
+def test_upload_streams_take_their_own_tcp_connections(
+    server: FerryServer, tmp_path: Path, connections: int, expected: int
+) -> None:
+    source = make_file(tmp_path / "src.bin", 32 * BLOCK)
+    with FaultyProxy(server.address) as proxy:
+        with FerryClient(proxy.address, state_file=tmp_path / "state.json",
+                         connections=connections) as client:  # fmt: skip
+            client.upload(source, "spread.bin", block_size=BLOCK, parallelism=3)
+        assert proxy.connections == expected
+    assert sha256_of(published(server.settings.data_dir, "spread.bin")) == sha256_of(source)
