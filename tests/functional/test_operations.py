@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,6 +190,13 @@ def test_the_metrics_endpoint_serves_the_series_and_they_move_with_an_upload(
     method = "/ferry.v1.FerryService/"
     assert value(after, rpc_count, method=method + "UploadParts", code="OK") == 2
     assert value(after, rpc_count, method=method + "Merge", code="OK") == 1
+    # grpc.aio's abort() sends the status before it raises, so the interceptor records a
+    # refused call just after its caller has the answer: wait for that record.
+    deadline = time.monotonic() + 10
+    while value(after, rpc_count, method=method + "GetTask", code="NOT_FOUND") == 0:
+        assert time.monotonic() < deadline, "the refused GetTask was never recorded"
+        time.sleep(0.05)
+        after = scrape(running)
     assert value(after, rpc_count, method=method + "GetTask", code="NOT_FOUND") == 1
 
 
