@@ -161,6 +161,7 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.missing_blocks
 	$(BIN)/python -m bench.s3_upload
+	$(BIN)/python -m bench.capacity --write
 	$(MAKE) --no-print-directory bench-longlink
 
 # Uploads over an emulated long link (bench/link: a C link emulator between two network
